@@ -1,0 +1,87 @@
+"""Named errors. Every message says *where* (file, row, column, law, parameter) and *what*.
+
+Users script against these classes, so each failure mode has its own type rather than a
+generic ValueError with a string to parse.
+"""
+
+from __future__ import annotations
+
+
+class ScalingLabError(Exception):
+    """Base class for every error scalinglab raises on purpose."""
+
+
+class DataError(ScalingLabError, ValueError):
+    """A problem with input data. Carries the file, row and column when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.file, self.row, self.column, self.line = file, row, column, line
+        where = []
+        if file:
+            where.append(str(file))
+        if row is not None:
+            where.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
+        elif line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        self.message = message
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class MissingColumnError(DataError):
+    """A column the law or workflow needs is absent."""
+
+
+class NonNumericValueError(DataError):
+    """A cell that must be a number cannot be parsed as one (e.g. '1.4Q')."""
+
+
+class NonFiniteValueError(DataError):
+    """A NaN or infinite value where a finite number is required."""
+
+
+class NonPositiveValueError(DataError):
+    """Zero or a negative value where a logarithm or power is taken."""
+
+
+class TooFewPointsError(DataError):
+    """Fewer observations than free parameters: the fit is not identified."""
+
+
+class FileFormatError(DataError):
+    """A file cannot be read as the format its name or caller claims."""
+
+
+class LawError(ScalingLabError, ValueError):
+    """A law is unknown or ill-defined."""
+
+
+class UnknownLawError(LawError, KeyError):
+    """The requested law name is not in the catalog."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0] if self.args else ""
+
+
+class UnknownParameterError(LawError, KeyError):
+    """A parameter name that the law does not have."""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""
+
+
+class ExpressionError(LawError):
+    """A user-written law expression is invalid or uses something not allowed."""
+
+
+class BoundsError(LawError):
+    """A parameter's bounds are inconsistent (lower > upper, grid outside bounds, ...)."""

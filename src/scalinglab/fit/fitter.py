@@ -1,0 +1,152 @@
+"""`fit()`: table + law -> FitResult. Glue between validation, the search and the result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BoundsError
+from ..laws import get_law
+from ..laws.autodiff import PositiveColumn
+from ..laws.base import Law
+from .prepare import apply_where, prepare, source_of
+from .result import FitResult
+from .search import multistart
+
+
+def _as_columns(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """(1, n) arrays; strictly positive ones cache their log (fast powers)."""
+    return {
+        k: PositiveColumn(v[None, :]) if np.all(v > 0) else np.asarray(v, dtype=float)[None, :]
+        for k, v in x.items()
+    }
+
+
+def build_starts(
+    law: Law,
+    grid: Mapping[str, Sequence[float]] | np.ndarray | None = None,
+    n_random_starts: int = 0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Start points (G, P) in public units: the law's grid (or a user grid) plus random starts
+    drawn uniformly, in internal coordinates, over the span of the grid."""
+    if isinstance(grid, np.ndarray):
+        starts = np.atleast_2d(np.asarray(grid, dtype=float))
+        if starts.shape[1] != law.n_params:
+            raise BoundsError(
+                f"a start array for law '{law.name}' needs {law.n_params} columns "
+                f"({', '.join(law.param_names)}), got {starts.shape[1]}"
+            )
+    else:
+        if grid:
+            law = law.with_grid(grid)
+        starts = law.grid_points()
+    if n_random_starts:
+        rng = np.random.default_rng(seed)
+        zg = law.to_internal(law.grid_points())
+        lo, hi = zg.min(axis=0), zg.max(axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        z = lo - 0.25 * span + 1.5 * span * rng.random((n_random_starts, law.n_params))
+        blo, bhi = law.internal_bounds()
+        starts = np.vstack([starts, law.to_public(np.clip(z, blo, bhi))])
+    return starts
+
+
+def _bound_warnings(law: Law, params: np.ndarray) -> list[str]:
+    out = []
+    for j, p in enumerate(law.parameters):
+        v = params[j]
+        tol_lo = 1e-8 * (1.0 + abs(p.lower)) if np.isfinite(p.lower) else 0.0
+        tol_hi = 1e-8 * (1.0 + abs(p.upper)) if np.isfinite(p.upper) else 0.0
+        if np.isfinite(p.lower) and v <= p.lower + tol_lo:
+            out.append(p.name)
+        elif p.log and p.lower == 0 and v < 1e-10:
+            out.append(p.name)  # collapsed towards its lower bound 0 in log space
+        elif np.isfinite(p.upper) and v >= p.upper - tol_hi:
+            out.append(p.name)
+    return out
+
+
+def fit(
+    data: pd.DataFrame | str | Path,
+    law: str | Law = "chinchilla",
+    *,
+    metric: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    where: str | None = None,
+    delta: float = 1e-3,
+    weights: str | np.ndarray | None = None,
+    grid: Mapping[str, Sequence[float]] | np.ndarray | None = None,
+    n_random_starts: int = 0,
+    strategy: str = "screen",
+    n_refine: int = 8,
+    seed: int = 0,
+    max_iter: int = 200,
+) -> FitResult:
+    """Fit `law` to a table of runs by multi-start robust (Huber) regression.
+
+    data: a DataFrame, or a path to CSV/TSV/Parquet/JSONL. law: a catalog name or a `Law`.
+    mapping: law variable -> column (e.g. {"x": "n_params"}). metric: the column to fit
+    (default: the law's metric). where: a pandas query selecting the rows to fit on.
+    strategy: "screen" (fast staged search) or "full" (optimise every start).
+    """
+    if isinstance(data, (str, Path)):
+        from ..io import read_table
+
+        data = read_table(data)
+    law = get_law(law)
+    if not (delta > 0):
+        raise ValueError(f"delta must be positive, got {delta}")
+    df = apply_where(data, where)
+    prep = prepare(df, law, metric=metric, mapping=mapping, weights=weights)
+    starts = build_starts(law, grid, n_random_starts, seed)
+    t0 = time.perf_counter()
+    res = multistart(
+        law, _as_columns(prep.x), prep.y, prep.weights, starts, delta=delta,
+        strategy=strategy, n_refine=n_refine, max_iter=max_iter,
+    )
+    elapsed = time.perf_counter() - t0
+    best = res.ends[res.best]
+    names = law.param_names
+    table = pd.DataFrame(
+        np.hstack([res.starts, res.ends]),
+        columns=[f"start_{n}" for n in names] + list(names),
+    )
+    table["objective"] = res.objective
+    table["screen_objective"] = res.screen_objective
+    table["converged"] = res.converged
+    table["status"] = res.status
+    table["n_iter"] = res.n_iter
+    at_bounds = _bound_warnings(law, best)
+    warnings: list[str] = []
+    if not np.isfinite(res.objective[res.best]):
+        warnings.append("no start gave a finite objective: the law cannot describe this data "
+                        "with these bounds/grid")
+    elif not res.converged[res.best]:
+        warnings.append(f"the best start did not converge within {max_iter} iterations; "
+                        "treat the parameters as unreliable")
+    for name in at_bounds:
+        p = law.parameter(name)
+        warnings.append(f"parameter '{name}' = {best[names.index(name)]:.6g} sits on its bound "
+                        f"[{p.lower:g}, {p.upper:g}]: the optimum may lie outside the bounds")
+    return FitResult(
+        law=law,
+        params_={n: float(v) for n, v in zip(names, best, strict=True)},
+        objective_=float(res.objective[res.best]),
+        converged_=bool(res.converged[res.best]),
+        n_points_=int(prep.y.size),
+        columns_=prep.columns,
+        metric_=prep.metric,
+        delta_=float(delta),
+        starts_=table,
+        warnings_=warnings,
+        at_bounds_=at_bounds,
+        fit_time_s_=elapsed,
+        data_={"x": prep.x, "y": prep.y, "weights": prep.weights},
+        source_=source_of(df),
+    )
+

@@ -1,0 +1,159 @@
+"""Turn a table into validated arrays for one law: the only place fit inputs are checked.
+
+Every failure names the file (when known), the row and the column, so a bad cell can never
+turn into a silently wrong fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import (
+    DataError,
+    MissingColumnError,
+    NonFiniteValueError,
+    NonPositiveValueError,
+    TooFewPointsError,
+)
+from ..laws.base import Law
+from ..schema import numeric_column
+
+
+@dataclass
+class Prepared:
+    x: dict[str, np.ndarray]  # law variable -> (n,) float
+    y: np.ndarray  # (n,)
+    weights: np.ndarray  # (n,)
+    rows: np.ndarray  # (n,) 1-based row numbers in the source table
+    columns: dict[str, str]  # law variable -> source column
+    metric: str  # source column of the metric
+
+
+def source_of(df: pd.DataFrame) -> str | None:
+    return df.attrs.get("scalinglab_source")
+
+
+def row_numbers(df: pd.DataFrame) -> np.ndarray:
+    """1-based data-row numbers as in the source file: loaders give a RangeIndex, and
+    filters keep the labels, so index + 1 is the source row."""
+    idx = df.index
+    if pd.api.types.is_integer_dtype(idx):
+        return np.asarray(idx) + 1
+    return np.arange(1, len(df) + 1)
+
+
+def apply_where(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
+    if not where:
+        return df
+    try:
+        mask = df.eval(where)
+    except Exception as exc:  # pandas raises many types for bad queries
+        raise DataError(f"--where {where!r} is not a valid pandas query: {exc}",
+                        file=source_of(df)) from None
+    if not isinstance(mask, pd.Series) or mask.dtype != bool:
+        raise DataError(f"--where {where!r} does not give True/False per row", file=source_of(df))
+    out = df[mask.to_numpy()]
+    if out.empty:
+        raise DataError(f"--where {where!r} selects no rows (of {len(df)})", file=source_of(df))
+    return out
+
+
+def _column(df: pd.DataFrame, name: str, role: str, hint: str) -> str:
+    if name in df.columns:
+        return name
+    raise MissingColumnError(
+        f"{role} needs column '{name}', which is not in the data (columns: "
+        f"{', '.join(map(str, df.columns))}). {hint}",
+        file=source_of(df),
+        column=name,
+    )
+
+
+def _numeric(df: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
+    src = source_of(df)
+    try:
+        vals = numeric_column(df[col], col, file=src).to_numpy(dtype=float)
+    except DataError as exc:
+        # Re-anchor the row number to the source file's numbering.
+        if exc.row is not None:
+            raise type(exc)(exc.message, file=src, row=int(rows[exc.row - 1]),
+                            column=col) from None
+        raise
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raw = df[col].iloc[i]
+        what = "missing" if pd.isna(raw) else f"{vals[i]}"
+        raise NonFiniteValueError(
+            f"value is {what}; a finite number is needed ({int(bad.sum())} such rows)",
+            file=src, row=int(rows[i]), column=col,
+        )
+    return vals
+
+
+def prepare(
+    df: pd.DataFrame,
+    law: Law,
+    *,
+    metric: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    weights: str | np.ndarray | None = None,
+) -> Prepared:
+    """Validate and extract the arrays `law` needs from `df`."""
+    mapping = dict(mapping or {})
+    unknown = [k for k in mapping if k not in law.variables and k != law.metric]
+    if unknown:
+        raise MissingColumnError(
+            f"--map names {unknown}, which law '{law.name}' does not use; its variables are "
+            f"{', '.join(law.variables)}",
+            file=source_of(df),
+        )
+    if law.metric in mapping and metric is None:
+        metric = mapping.pop(law.metric)
+    mapping.pop(law.metric, None)
+    rows = row_numbers(df)
+    columns = {}
+    for var in law.variables:
+        col = mapping.get(var, var)
+        hint = (f"Map it with --map {var}=COLUMN." if var not in mapping
+                else "Check the --map option.")
+        columns[var] = _column(df, col, f"law '{law.name}' variable '{var}'", hint)
+    metric_col = metric or law.metric
+    _column(df, metric_col, f"law '{law.name}' metric", "Name the metric with --metric COLUMN.")
+    x = {var: _numeric(df, col, rows) for var, col in columns.items()}
+    y = _numeric(df, metric_col, rows)
+    for var in law.positive_variables:
+        _require_positive(df, x[var], columns[var], rows, "the law raises it to a power")
+    if law.space == "log":
+        _require_positive(df, y, metric_col, rows, "residuals are taken in log space")
+    if weights is None:
+        w = np.ones_like(y)
+    elif isinstance(weights, str):
+        w = _numeric(df, _column(df, weights, "weights", ""), rows)
+        _require_positive(df, w, weights, rows, "weights must be positive", allow_zero=True)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise DataError("weights must be finite, non-negative, one per row", file=source_of(df))
+    if len(y) < law.n_params:
+        raise TooFewPointsError(
+            f"law '{law.name}' has {law.n_params} free parameters but only {len(y)} data "
+            f"points were given; at least {law.n_params} are needed (and many more to trust "
+            "the fit)",
+            file=source_of(df),
+        )
+    return Prepared(x=x, y=y, weights=w, rows=rows, columns=columns, metric=metric_col)
+
+
+def _require_positive(df, vals, col, rows, why, allow_zero=False):
+    bad = vals < 0 if allow_zero else vals <= 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise NonPositiveValueError(
+            f"value {vals[i]} is not positive, but {why} ({int(bad.sum())} such rows)",
+            file=source_of(df), row=int(rows[i]), column=col,
+        )

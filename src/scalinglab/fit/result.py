@@ -1,0 +1,184 @@
+"""FitResult: the learned state of one fit, sklearn-style (trailing underscores).
+
+It keeps the fit data so residuals, bootstrap and audits can be computed later without the
+original table, and round-trips through JSON so a fit can be shared and used by `predict`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import MissingColumnError
+from ..laws import law_from_dict
+from ..laws.base import Law
+from ..schema import numeric_column
+from .objective import residual
+
+
+@dataclass
+class FitResult:
+    law: Law
+    params_: dict[str, float]
+    objective_: float
+    converged_: bool
+    n_points_: int
+    columns_: dict[str, str]  # law variable -> data column
+    metric_: str
+    delta_: float
+    starts_: pd.DataFrame = field(repr=False)
+    warnings_: list[str] = field(default_factory=list)
+    at_bounds_: list[str] = field(default_factory=list)
+    fit_time_s_: float = math.nan
+    data_: dict[str, Any] | None = field(default=None, repr=False)
+    source_: str | None = None
+
+    # -- prediction ---------------------------------------------------------------------
+    def _inputs(self, data: pd.DataFrame | Mapping[str, Any]) -> dict[str, np.ndarray]:
+        out = {}
+        for var in self.law.variables:
+            col = self.columns_.get(var, var)
+            key = col if col in data else var if var in data else None
+            if key is None:
+                have = list(data.columns) if isinstance(data, pd.DataFrame) else list(data)
+                raise MissingColumnError(
+                    f"prediction needs '{col}' (law variable '{var}'); given: {have}", column=col
+                )
+            vals = data[key]
+            if isinstance(vals, pd.Series):
+                vals = numeric_column(vals, str(key)).to_numpy()
+            out[var] = np.atleast_1d(np.asarray(vals, dtype=float))
+        n = max(len(v) for v in out.values()) if out else 1
+        return {k: np.broadcast_to(v, (n,)) for k, v in out.items()}
+
+    def predict(self, data: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
+        """Predicted metric for each row of `data` (DataFrame or mapping of arrays/scalars)."""
+        return self.law.evaluate(self.params_, self._inputs(data))
+
+    @property
+    def param_vector_(self) -> np.ndarray:
+        return np.array([self.params_[n] for n in self.law.param_names])
+
+    def residuals(self) -> np.ndarray:
+        """Residuals on the fit data, in the law's space (log(pred/y) for log-space laws)."""
+        if self.data_ is None:
+            raise ValueError("this FitResult carries no fit data (loaded without it)")
+        pred = self.law.evaluate(self.params_, self.data_["x"])
+        return residual(pred, np.asarray(self.data_["y"]), self.law.space)
+
+    # -- reporting ------------------------------------------------------------------------
+    @property
+    def clean_(self) -> bool:
+        return self.converged_ and not self.at_bounds_
+
+    def summary(self) -> str:
+        lines = [
+            f"law        {self.law.name}: {self.metric_} = {self.law.formula_text}",
+            f"citation   {self.law.citation}",
+            f"data       {self.n_points_} points"
+            + (f" from {self.source_}" if self.source_ else "")
+            + (
+                " (" + ", ".join(f"{v}<-{c}" for v, c in self.columns_.items() if v != c) + ")"
+                if any(v != c for v, c in self.columns_.items())
+                else ""
+            ),
+            f"objective  {self.objective_:.12g} (summed Huber, delta={self.delta_:g}, "
+            f"{self.law.space} space)",
+            f"converged  {'yes' if self.converged_ else 'NO'}",
+            "parameters",
+        ]
+        for p in self.law.parameters:
+            flag = "  <- at bound" if p.name in self.at_bounds_ else ""
+            lines.append(f"  {p.name:>10} = {self.params_[p.name]:.6g}{flag}")
+        st = self.starts_["status"].value_counts().to_dict() if len(self.starts_) else {}
+        lines.append(
+            f"starts     {len(self.starts_)} ("
+            + ", ".join(f"{v} {k}" for k, v in st.items())
+            + f"), {self.fit_time_s_ * 1e3:.0f} ms"
+        )
+        for w in self.warnings_:
+            lines.append(f"WARNING    {w}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    # -- serialisation ------------------------------------------------------------------
+    def to_dict(self, include_starts: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "scalinglab_version": __version__,
+            "law": self.law.name,
+            "law_spec": self.law.to_dict(),
+            "params": {k: float(v) for k, v in self.params_.items()},
+            "objective": float(self.objective_),
+            "n_points": int(self.n_points_),
+            "converged": bool(self.converged_),
+            "warnings": list(self.warnings_),
+            "at_bounds": list(self.at_bounds_),
+            "columns": dict(self.columns_),
+            "metric": self.metric_,
+            "delta": self.delta_,
+            "fit_time_s": self.fit_time_s_,
+            "source": self.source_,
+        }
+        if self.data_ is not None:
+            d["data"] = {
+                "x": {k: np.asarray(v).tolist() for k, v in self.data_["x"].items()},
+                "y": np.asarray(self.data_["y"]).tolist(),
+                "weights": np.asarray(self.data_["weights"]).tolist(),
+            }
+        if include_starts:
+            d["starts"] = json.loads(self.starts_.to_json(orient="records"))
+        return d
+
+    def to_json(self, path: str | Path | None = None, **kw: Any) -> str:
+        text = json.dumps(self.to_dict(**kw), indent=2, allow_nan=True)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FitResult:
+        law = law_from_dict(dict(d["law_spec"]))
+        data = None
+        if "data" in d:
+            data = {
+                "x": {k: np.asarray(v, dtype=float) for k, v in d["data"]["x"].items()},
+                "y": np.asarray(d["data"]["y"], dtype=float),
+                "weights": np.asarray(d["data"]["weights"], dtype=float),
+            }
+        starts = pd.DataFrame(d.get("starts", []))
+        if starts.empty:
+            starts = pd.DataFrame(columns=["status"])
+        return cls(
+            law=law,
+            params_={k: float(v) for k, v in d["params"].items()},
+            objective_=float(d["objective"]),
+            converged_=bool(d["converged"]),
+            n_points_=int(d["n_points"]),
+            columns_=dict(d.get("columns", {v: v for v in law.variables})),
+            metric_=d.get("metric", law.metric),
+            delta_=float(d.get("delta", 1e-3)),
+            starts_=starts,
+            warnings_=list(d.get("warnings", [])),
+            at_bounds_=list(d.get("at_bounds", [])),
+            fit_time_s_=float(d.get("fit_time_s", math.nan)),
+            data_=data,
+            source_=d.get("source"),
+        )
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> FitResult:
+        p = Path(str(text_or_path))
+        text = p.read_text() if not str(text_or_path).lstrip().startswith("{") else str(
+            text_or_path
+        )
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,241 @@
+"""The `Law` type: one small declarative object per scaling law.
+
+A law names its input variables (canonical column names), its output metric, its parameters
+(each with bounds, an initialisation grid and whether it is optimised in log space), the
+formula written once with numpy operators, the space residuals are taken in, and a citation.
+The formula is called with keyword arrays shaped so that broadcasting yields a
+(parameter-sets x rows) result; the same call on `Dual` parameters yields the Jacobian.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import BoundsError, UnknownParameterError
+from .autodiff import Dual, value
+
+Space = Literal["log", "identity"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A law parameter: bounds and start grid in the parameter's own (public) units.
+
+    `log=True` means the optimiser works on log(value) (the value must be positive). This is
+    Hoffmann et al.'s parameterisation for scale constants (A = e^a), which makes a grid over
+    orders of magnitude well behaved.
+    """
+
+    name: str
+    lower: float = -math.inf
+    upper: float = math.inf
+    grid: tuple[float, ...] = ()
+    log: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not (self.lower <= self.upper):
+            raise BoundsError(
+                f"parameter '{self.name}': lower bound {self.lower} is greater than "
+                f"upper bound {self.upper}"
+            )
+        if self.log and self.lower < 0:
+            raise BoundsError(
+                f"parameter '{self.name}' is optimised in log space, so its lower bound must be "
+                f">= 0 (got {self.lower})"
+            )
+        if not self.grid:
+            raise BoundsError(f"parameter '{self.name}': the initialisation grid is empty")
+        for g in self.grid:
+            if not (self.lower <= g <= self.upper) or (self.log and g <= 0):
+                raise BoundsError(
+                    f"parameter '{self.name}': grid value {g} is outside its bounds "
+                    f"[{self.lower}, {self.upper}]" + (" (log-scale: must be > 0)" if self.log else "")
+                )
+
+    @property
+    def internal_bounds(self) -> tuple[float, float]:
+        if not self.log:
+            return self.lower, self.upper
+        lo = math.log(self.lower) if self.lower > 0 else -math.inf
+        hi = math.log(self.upper) if math.isfinite(self.upper) else math.inf
+        return lo, hi
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "lower": _json_float(self.lower),
+            "upper": _json_float(self.upper),
+            "grid": list(self.grid),
+            "log": self.log,
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Parameter:
+        return cls(
+            name=d["name"],
+            lower=float(d.get("lower", -math.inf)),
+            upper=float(d.get("upper", math.inf)),
+            grid=tuple(float(g) for g in d["grid"]),
+            log=bool(d.get("log", False)),
+            description=d.get("description", ""),
+        )
+
+
+def _json_float(x: float) -> float | str:
+    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+@dataclass(frozen=True)
+class Law:
+    """A scaling law. Immutable; `with_parameter` returns a modified copy."""
+
+    name: str
+    variables: tuple[str, ...]
+    metric: str
+    parameters: tuple[Parameter, ...]
+    formula: Callable[..., Any] = field(repr=False, compare=False)
+    formula_text: str
+    space: Space = "log"
+    citation: str = ""
+    description: str = ""
+    positive_variables: tuple[str, ...] = ()
+    # How to rebuild the law from JSON: {"catalog": name} or an expression-law spec.
+    spec: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.space not in ("log", "identity"):
+            raise ValueError(f"law '{self.name}': space must be 'log' or 'identity'")
+
+    # -- introspection ------------------------------------------------------------------
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    @property
+    def n_params(self) -> int:
+        return len(self.parameters)
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise UnknownParameterError(
+            f"law '{self.name}' has no parameter '{name}'; its parameters are "
+            f"{', '.join(self.param_names)}"
+        )
+
+    def with_parameter(self, name: str, **changes: Any) -> Law:
+        """A copy with one parameter's bounds/grid/log flag changed (validated anew)."""
+        old = self.parameter(name)
+        if "grid" in changes:
+            changes["grid"] = tuple(float(g) for g in changes["grid"])
+        new = replace(old, **changes)
+        params = tuple(new if p.name == name else p for p in self.parameters)
+        return replace(self, parameters=params)
+
+    def with_grid(self, grids: Mapping[str, Sequence[float]]) -> Law:
+        law = self
+        for name, grid in grids.items():
+            law = law.with_parameter(name, grid=grid)
+        return law
+
+    # -- coordinates ----------------------------------------------------------------------
+    @property
+    def log_mask(self) -> np.ndarray:
+        return np.array([p.log for p in self.parameters], dtype=bool)
+
+    def internal_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        b = np.array([p.internal_bounds for p in self.parameters], dtype=float).reshape(-1, 2)
+        return b[:, 0], b[:, 1]
+
+    def to_internal(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.array(theta, dtype=float, copy=True)
+        m = self.log_mask
+        with np.errstate(divide="ignore"):
+            theta[..., m] = np.log(theta[..., m])
+        return theta
+
+    def to_public(self, z: np.ndarray) -> np.ndarray:
+        z = np.array(z, dtype=float, copy=True)
+        m = self.log_mask
+        with np.errstate(over="ignore"):
+            z[..., m] = np.exp(z[..., m])
+        return z
+
+    def grid_points(self) -> np.ndarray:
+        """Cartesian product of the parameter grids, (G, P) in public units."""
+        return np.array(list(itertools.product(*(p.grid for p in self.parameters))), dtype=float)
+
+    # -- evaluation -------------------------------------------------------------------------
+    def _call(self, params: Mapping[str, Any], data: Mapping[str, np.ndarray]) -> Any:
+        kwargs = dict(data)
+        kwargs.update(params)
+        return self.formula(**kwargs)
+
+    def evaluate(self, theta: np.ndarray | Mapping[str, float], data: Mapping[str, Any]) -> np.ndarray:
+        """Predictions for parameter set(s) `theta` (public units).
+
+        theta: a mapping name->value, a (P,) vector, or a (B, P) batch. Returns (n,) or (B, n).
+        """
+        if isinstance(theta, Mapping):
+            missing = [n for n in self.param_names if n not in theta]
+            if missing:
+                raise UnknownParameterError(f"law '{self.name}': values missing for {missing}")
+            theta = np.array([float(theta[n]) for n in self.param_names])
+        theta = np.asarray(theta, dtype=float)
+        single = theta.ndim == 1
+        tb = theta.reshape(-1, self.n_params)
+        cols = {k: np.asarray(data[k], dtype=float)[None, :] for k in self.variables}
+        params = {n: tb[:, j : j + 1] for j, n in enumerate(self.param_names)}
+        with np.errstate(all="ignore"):
+            out = value(self._call(params, cols))
+        n = next(iter(cols.values())).shape[1] if cols else 1
+        out = np.broadcast_to(out, (tb.shape[0], n)).astype(float)
+        return out[0] if single else out
+
+    def evaluate_internal(
+        self, z: np.ndarray, cols: Mapping[str, np.ndarray], jacobian: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions (B, n) and, if asked, the Jacobian (P, B, n) w.r.t. internal coords.
+
+        `cols` values must already be shaped (1, n).
+        """
+        B, P = z.shape
+        n = next(iter(cols.values())).shape[1] if cols else 1
+        mask = self.log_mask
+        with np.errstate(over="ignore"):
+            pub = np.where(mask, np.exp(np.where(mask, z, 0.0)), z)
+        if not jacobian:
+            params = {nm: pub[:, j : j + 1] for j, nm in enumerate(self.param_names)}
+            with np.errstate(all="ignore"):
+                out = np.broadcast_to(value(self._call(params, cols)), (B, n))
+            return out, None
+        params = {}
+        for j, nm in enumerate(self.param_names):
+            t = np.zeros((P, B, 1))
+            # d(public)/d(internal) = public for log-scale parameters, 1 otherwise.
+            t[j, :, 0] = pub[:, j] if mask[j] else 1.0
+            params[nm] = Dual(pub[:, j : j + 1], t)
+        with np.errstate(all="ignore"):
+            out = self._call(params, cols)
+        if not isinstance(out, Dual):  # formula ignores all parameters (degenerate)
+            return np.broadcast_to(out, (B, n)), np.zeros((P, B, n))
+        return np.broadcast_to(out.v, (B, n)), np.broadcast_to(out.t, (P, B, n))
+
+    # -- serialisation --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = dict(self.spec) if self.spec else {"catalog": self.name}
+        d["parameters"] = [p.to_dict() for p in self.parameters]
+        d["space"] = self.space
+        return d
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.metric} = {self.formula_text}"

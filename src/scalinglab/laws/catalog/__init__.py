@@ -1,0 +1,1 @@
+"""The built-in law catalog, one module per paper. Names here are part of the public contract."""

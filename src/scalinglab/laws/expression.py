@@ -1,0 +1,236 @@
+"""Laws written by the user as an expression, e.g. "E + A/n_params**alpha + B/tokens**beta".
+
+The expression is parsed with `ast` and evaluated by a small tree-walker that knows only
+numbers, names, + - * / ** (``^`` is read as power), unary minus and a whitelist of math
+functions. Nothing is passed to `eval`, so attribute access, calls to arbitrary functions,
+subscripts, lambdas and the like are rejected with an `ExpressionError` before any data is seen.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import BoundsError, ExpressionError
+from ..schema import KNOWN_VARIABLES
+from .base import Law, Parameter, Space
+
+FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "exp": np.exp,
+    "log": np.log,
+    "log10": np.log10,
+    "sqrt": np.sqrt,
+    "log1p": np.log1p,
+    "expm1": np.expm1,
+    "tanh": np.tanh,
+    "abs": np.abs,
+}
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+
+
+def _check(node: ast.AST, expr: str) -> None:
+    """Reject every construct that is not plain arithmetic on names and numbers."""
+    for sub in ast.walk(node):
+        ok = isinstance(
+            sub,
+            (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load, ast.Call,
+             ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd),
+        )
+        if not ok:
+            raise ExpressionError(
+                f"expression {expr!r}: '{type(sub).__name__}' is not allowed; only numbers, "
+                "names, + - * / ** and the functions " + ", ".join(sorted(FUNCTIONS))
+            )
+        if isinstance(sub, ast.Constant) and not isinstance(sub.value, (int, float)):
+            raise ExpressionError(f"expression {expr!r}: constant {sub.value!r} is not a number")
+        if isinstance(sub, ast.Call):
+            if not isinstance(sub.func, ast.Name) or sub.func.id not in FUNCTIONS:
+                fname = sub.func.id if isinstance(sub.func, ast.Name) else ast.unparse(sub.func)
+                raise ExpressionError(
+                    f"expression {expr!r}: unknown function '{fname}'; allowed: "
+                    + ", ".join(sorted(FUNCTIONS))
+                )
+            if len(sub.args) != 1 or sub.keywords:
+                raise ExpressionError(
+                    f"expression {expr!r}: {sub.func.id}() takes exactly one argument"
+                )
+        if isinstance(sub, ast.Name) and sub.id.startswith("_"):
+            raise ExpressionError(f"expression {expr!r}: name '{sub.id}' is not allowed")
+
+
+def _names(tree: ast.AST) -> list[str]:
+    seen: list[str] = []
+    for sub in ast.walk(tree):
+        if isinstance(sub, ast.Name) and sub.id not in FUNCTIONS and sub.id not in seen:
+            seen.append(sub.id)
+    return seen
+
+
+def _evaluator(tree: ast.Expression) -> Callable[..., Any]:
+    def ev(node: ast.AST, env: Mapping[str, Any]) -> Any:
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return env[node.id]
+        if isinstance(node, ast.BinOp):
+            return _BINOPS[type(node.op)](ev(node.left, env), ev(node.right, env))
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand, env)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Call):
+            return FUNCTIONS[node.func.id](ev(node.args[0], env))  # type: ignore[union-attr]
+        raise ExpressionError(f"cannot evaluate {ast.dump(node)}")  # unreachable after _check
+
+    body = tree.body
+
+    def formula(**env: Any) -> Any:
+        return ev(body, env)
+
+    return formula
+
+
+def _parameter_from_spec(name: str, spec: Any) -> Parameter:
+    """Accept a Parameter, a dict(lower, upper, grid, log) or a (lower, upper[, grid]) tuple."""
+    if isinstance(spec, Parameter):
+        return spec if spec.name == name else Parameter(**{**spec.__dict__, "name": name})
+    if isinstance(spec, Mapping):
+        lower = float(spec.get("lower", -math.inf))
+        upper = float(spec.get("upper", math.inf))
+        grid = spec.get("grid")
+        log = spec.get("log")
+    elif isinstance(spec, (tuple, list)) and len(spec) in (2, 3):
+        lower, upper = float(spec[0]), float(spec[1])
+        grid = spec[2] if len(spec) == 3 else None
+        log = None
+    else:
+        raise BoundsError(
+            f"parameter '{name}': spec must be a dict(lower=, upper=, grid=, log=) or a "
+            f"(lower, upper[, grid]) tuple, got {spec!r}"
+        )
+    if lower > upper:
+        raise BoundsError(
+            f"parameter '{name}': lower bound {lower} is greater than upper bound {upper}"
+        )
+    if log is None:
+        log = lower >= 0 and not math.isfinite(upper) if grid is None else False
+    if grid is None:
+        grid = default_grid(lower, upper, bool(log))
+    return Parameter(name, lower, upper, tuple(float(g) for g in grid), log=bool(log))
+
+
+def default_grid(lower: float, upper: float, log: bool) -> tuple[float, ...]:
+    """A start grid when the user gives only bounds: 5 interior points, or decades."""
+    if math.isfinite(lower) and math.isfinite(upper):
+        if log and lower > 0:
+            return tuple(float(v) for v in np.geomspace(lower, upper, 7)[1:-1])
+        return tuple(float(v) for v in np.linspace(lower, upper, 7)[1:-1])
+    if log:
+        return tuple(float(np.exp(v)) for v in (-2.0, 0.0, 2.0, 4.0, 8.0, 12.0))
+    return (-1.0, -0.1, 0.1, 1.0)
+
+
+def expression_law(
+    expression: str,
+    parameters: Mapping[str, Any],
+    *,
+    metric: str = "y",
+    space: Space = "log",
+    name: str | None = None,
+    variables: Iterable[str] | None = None,
+) -> Law:
+    """Build a `Law` from an expression string and per-parameter specs.
+
+    Names in the expression that are not parameters are variables; they must be canonical
+    scalinglab variable names or be listed in `variables`, so a typo such as `alpah` is an
+    error rather than a silently missing column.
+    """
+    if not isinstance(expression, str) or not expression.strip():
+        raise ExpressionError("expression is empty")
+    text = expression.replace("^", "**")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"expression {expression!r} is not valid: {exc.msg}") from None
+    _check(tree, expression)
+    names = _names(tree)
+    params = dict(parameters)
+    unused = [p for p in params if p not in names]
+    if unused:
+        raise ExpressionError(
+            f"expression {expression!r}: parameter(s) {unused} do not appear in it"
+        )
+    declared = set(variables or ())
+    var_names = [n for n in names if n not in params]
+    unknown = [n for n in var_names if n not in declared and n not in KNOWN_VARIABLES]
+    if unknown:
+        raise ExpressionError(
+            f"expression {expression!r}: unknown name(s) {unknown}: not a parameter "
+            f"({', '.join(params) or 'none given'}) and not a known variable; declare "
+            "parameters with bounds/grid, or pass variables=[...] for your own column names"
+        )
+    if not params:
+        raise ExpressionError(f"expression {expression!r}: no parameters to fit")
+    plist = tuple(_parameter_from_spec(p, spec) for p, spec in params.items())
+    spec = {
+        "expression": expression,
+        "metric": metric,
+        "name": name or "expression",
+        "variables": var_names,
+    }
+    return Law(
+        name=name or "expression",
+        variables=tuple(var_names),
+        metric=metric,
+        parameters=plist,
+        formula=_evaluator(tree),
+        formula_text=expression,
+        space=space,
+        citation="user-defined expression",
+        positive_variables=(),
+        spec=spec,
+    )
+
+
+def parse_param_option(text: str) -> tuple[str, dict[str, Any]]:
+    """Parse the CLI form NAME=LOWER:UPPER[:g1,g2,...][:log] into (name, spec)."""
+    if "=" not in text:
+        raise BoundsError(f"--param {text!r}: expected NAME=LOWER:UPPER[:g1,g2,...][:log]")
+    name, rest = text.split("=", 1)
+    parts = rest.split(":")
+    log = False
+    if parts and parts[-1].strip().lower() == "log":
+        log = True
+        parts = parts[:-1]
+    if len(parts) not in (2, 3):
+        raise BoundsError(f"--param {text!r}: expected NAME=LOWER:UPPER[:g1,g2,...][:log]")
+
+    def num(s: str, empty: float = math.nan) -> float:
+        s = s.strip().lower()
+        if s == "" and not math.isnan(empty):
+            return empty
+        if s == "-inf":
+            return -math.inf
+        if s in ("inf", "+inf"):
+            return math.inf
+        try:
+            return float(s)
+        except ValueError:
+            raise BoundsError(f"--param {text!r}: {s!r} is not a number") from None
+
+    spec: dict[str, Any] = {"lower": num(parts[0], -math.inf), "upper": num(parts[1], math.inf)}
+    if len(parts) == 3:
+        spec["grid"] = [num(g) for g in parts[2].split(",") if g.strip()]
+    if log:
+        spec["log"] = True
+    return name.strip(), spec
