@@ -1,8 +1,8 @@
 """scalinglab: forecast downstream LLM performance from small runs.
 
-    import scalinglab as sl
-    res = sl.fit("runs.csv", law="chinchilla")
-    res.predict({"n_params": 70e9, "tokens": 1.4e12})
+import scalinglab as sl
+res = sl.fit("runs.csv", law="chinchilla")
+res.predict({"n_params": 70e9, "tokens": 1.4e12})
 """
 
 __version__ = "0.1.0"

@@ -63,8 +63,9 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except ScalingLabError as exc:
-            err.print(f"[bold red]error[/] ({type(exc).__name__}): {exc}", markup=True,
-                      highlight=False)
+            err.print(
+                f"[bold red]error[/] ({type(exc).__name__}): {exc}", markup=True, highlight=False
+            )
             sys.exit(2)
 
     return wrapper
@@ -108,32 +109,54 @@ def main() -> None:
 def laws_cmd(as_json: bool) -> None:
     """List the law catalog with formulas and citations."""
     if as_json:
-        emit_json([
-            {"name": law.name, "metric": law.metric, "variables": list(law.variables),
-             "formula": law.formula_text, "space": law.space, "citation": law.citation,
-             "parameters": [p.to_dict() for p in law.parameters]}
-            for law in CATALOG.values()
-        ])
+        emit_json(
+            [
+                {
+                    "name": law.name,
+                    "metric": law.metric,
+                    "variables": list(law.variables),
+                    "formula": law.formula_text,
+                    "space": law.space,
+                    "citation": law.citation,
+                    "parameters": [p.to_dict() for p in law.parameters],
+                }
+                for law in CATALOG.values()
+            ]
+        )
         return
     t = Table(title="scalinglab law catalog", show_lines=True)
     for c in ("name", "formula", "variables", "fit space", "citation"):
         t.add_column(c, overflow="fold")
     for law in CATALOG.values():
-        t.add_row(law.name, f"{law.metric} = {law.formula_text}", ", ".join(law.variables),
-                  law.space, law.citation)
+        t.add_row(
+            law.name,
+            f"{law.metric} = {law.formula_text}",
+            ", ".join(law.variables),
+            law.space,
+            law.citation,
+        )
     out.print(t)
-    out.print("Your own law: scalinglab fit DATA --expr 'E + A/tokens**alpha' "
-              "--param E=0:inf --param A=0:inf --param alpha=0:3 --metric loss")
+    out.print(
+        "Your own law: scalinglab fit DATA --expr 'E + A/tokens**alpha' "
+        "--param E=0:inf --param A=0:inf --param alpha=0:3 --metric loss"
+    )
 
 
-def _build_law(law: str | None, expr: str | None, params: tuple[str, ...], metric: str | None,
-               space: str | None):
+def _build_law(
+    law: str | None,
+    expr: str | None,
+    params: tuple[str, ...],
+    metric: str | None,
+    space: str | None,
+):
     if expr:
         specs = dict(parse_param_option(p) for p in params)
         return expression_law(expr, specs, metric=metric or "y", space=space or "log")
     if params:
-        raise DataError("--param is for expression laws (--expr); catalog laws carry their "
-                        "own bounds and grids (use --grid NAME=v1,v2,... to change a grid)")
+        raise DataError(
+            "--param is for expression laws (--expr); catalog laws carry their "
+            "own bounds and grids (use --grid NAME=v1,v2,... to change a grid)"
+        )
     from dataclasses import replace
 
     base = get_law(law or "chinchilla")
@@ -162,8 +185,12 @@ def print_fit(res: FitResult) -> None:
     t.add_column("bounds")
     t.add_column("note")
     for p in res.law.parameters:
-        t.add_row(p.name, f"{res.params_[p.name]:.6g}", f"[{p.lower:g}, {p.upper:g}]",
-                  "[red]at bound[/]" if p.name in res.at_bounds_ else "")
+        t.add_row(
+            p.name,
+            f"{res.params_[p.name]:.6g}",
+            f"[{p.lower:g}, {p.upper:g}]",
+            "[red]at bound[/]" if p.name in res.at_bounds_ else "",
+        )
     out.print(t)
     st = res.starts_["status"].value_counts().to_dict()
     out.print(
@@ -181,36 +208,86 @@ def print_fit(res: FitResult) -> None:
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--law", "law_name", default=None, help="Catalog law (see `scalinglab laws`).")
 @click.option("--expr", default=None, help="Your own law, e.g. 'E + A/tokens**alpha'.")
-@click.option("--param", "params", multiple=True,
-              help="For --expr: NAME=LOWER:UPPER[:g1,g2,...][:log] (repeat).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    help="For --expr: NAME=LOWER:UPPER[:g1,g2,...][:log] (repeat).",
+)
 @click.option("--metric", default=None, help="Column to fit (default: the law's metric).")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
 @click.option("--where", default=None, help="Pandas query selecting the rows to fit.")
 @click.option("--delta", default=1e-3, show_default=True, type=float, help="Huber delta.")
 @click.option("--weights", default=None, help="Column of per-point weights.")
 @click.option("--grid", "grids", multiple=True, help="NAME=v1,v2,...: replace a start grid.")
-@click.option("--random-starts", default=0, show_default=True, type=int,
-              help="Extra uniformly drawn starts.")
-@click.option("--strategy", type=click.Choice(["screen", "full"]), default="screen",
-              show_default=True, help="screen: fast staged search; full: optimise every start.")
-@click.option("--space", type=click.Choice(["log", "identity"]), default=None,
-              help="Override the residual space.")
-@click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False),
-              help="Write the fit to FIT.json (for `scalinglab predict`).")
-@click.option("--starts", "starts_path", default=None, type=click.Path(dir_okay=False),
-              help="Write every start's end point and objective to a CSV.")
+@click.option(
+    "--random-starts", default=0, show_default=True, type=int, help="Extra uniformly drawn starts."
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["screen", "full"]),
+    default="screen",
+    show_default=True,
+    help="screen: fast staged search; full: optimise every start.",
+)
+@click.option(
+    "--space",
+    type=click.Choice(["log", "identity"]),
+    default=None,
+    help="Override the residual space.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the fit to FIT.json (for `scalinglab predict`).",
+)
+@click.option(
+    "--starts",
+    "starts_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write every start's end point and objective to a CSV.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def fit_cmd(data, law_name, expr, params, metric, maps, where, delta, weights, grids,
-            random_starts, strategy, space, out_path, starts_path, as_json) -> None:
+def fit_cmd(
+    data,
+    law_name,
+    expr,
+    params,
+    metric,
+    maps,
+    where,
+    delta,
+    weights,
+    grids,
+    random_starts,
+    strategy,
+    space,
+    out_path,
+    starts_path,
+    as_json,
+) -> None:
     """Fit a law to DATA (CSV, TSV, Parquet or JSONL)."""
     if law_name and expr:
         raise DataError("give either --law or --expr, not both")
     law = _build_law(law_name, expr, params, metric, space)
     mapping = _parse_pairs(maps, "--map")
     grid = _parse_grids(grids)
-    res = fit(data, law, metric=metric, mapping=mapping, where=where, delta=delta,
-              weights=weights, grid=grid, n_random_starts=random_starts, strategy=strategy)
+    res = fit(
+        data,
+        law,
+        metric=metric,
+        mapping=mapping,
+        where=where,
+        delta=delta,
+        weights=weights,
+        grid=grid,
+        n_random_starts=random_starts,
+        strategy=strategy,
+    )
     if out_path:
         res.to_json(out_path)
     if starts_path:
@@ -225,8 +302,13 @@ def fit_cmd(data, law_name, expr, params, metric, maps, where, delta, weights, g
 
 @main.command("predict")
 @click.argument("fit_json", type=click.Path(exists=True, dir_okay=False))
-@click.option("--at", "at_path", default=None, type=click.Path(dir_okay=False),
-              help="Table of points to predict at.")
+@click.option(
+    "--at",
+    "at_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Table of points to predict at.",
+)
 @click.option("--set", "sets", multiple=True, help="VAR=VALUE (repeat, or comma-separate).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
 @handle_errors
@@ -268,28 +350,39 @@ def predict_cmd(fit_json, at_path, sets, as_json) -> None:
 
 
 @main.command("demo")
-@click.option("--out", "out_dir", default="scalinglab-demo", show_default=True,
-              type=click.Path(file_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    default="scalinglab-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+)
 def demo_cmd(out_dir: str) -> None:
     """Fit the Chinchilla law on built-in example runs and forecast a larger model."""
     from .examples import TRUE_PARAMS, example_path
 
     path = example_path()
     df = read_table(path)
-    out.print(f"[bold]scalinglab {__version__} demo[/] on {path.name} "
-              f"({len(df)} runs, [yellow]SIMULATED[/] from the Chinchilla law)")
+    out.print(
+        f"[bold]scalinglab {__version__} demo[/] on {path.name} "
+        f"({len(df)} runs, [yellow]SIMULATED[/] from the Chinchilla law)"
+    )
     held = "n_params >= 1e9"
     res = fit(df, "chinchilla", where=f"not ({held})")
     print_fit(res)
     test = df.query(held)
     pred = res.predict(test)
     rel = np.abs(pred - test["loss"].to_numpy()) / test["loss"].to_numpy()
-    out.print(f"held-out runs ({held}): mean relative error {rel.mean():.2%} "
-              f"(max {rel.max():.2%}) over {len(test)} runs")
+    out.print(
+        f"held-out runs ({held}): mean relative error {rel.mean():.2%} "
+        f"(max {rel.max():.2%}) over {len(test)} runs"
+    )
     target = {"n_params": 7e9, "tokens": 140e9}
-    out.print(f"forecast: a 7B model on 140B tokens reaches loss "
-              f"{float(res.predict(target)[0]):.4f} (true law: "
-              f"{float(get_law('chinchilla').evaluate(TRUE_PARAMS, {'n_params': [7e9], 'tokens': [140e9]})[0]):.4f})")
+    truth = get_law("chinchilla").evaluate(TRUE_PARAMS, {k: [v] for k, v in target.items()})
+    out.print(
+        f"forecast: a 7B model on 140B tokens reaches loss {float(res.predict(target)[0]):.4f}"
+        f" (the simulating law gives {float(truth[0]):.4f})"
+    )
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     fit_path = Path(out_dir) / "chinchilla_fit.json"
     res.to_json(fit_path)

@@ -28,13 +28,15 @@ def simulate_runs(seed: int = 20240417, noise: float = 0.01) -> pd.DataFrame:
             d = m * n
             p = TRUE_PARAMS
             loss = p["E"] + p["A"] / n ** p["alpha"] + p["B"] / d ** p["beta"]
-            rows.append({
-                "run_id": f"sim-{n / 1e6:g}M-{m}x",
-                "n_params": n,
-                "tokens": d,
-                "loss": round(loss * float(np.exp(noise * rng.standard_normal())), 5),
-                "source": "simulated (Chinchilla law, Epoch 2024 parameters)",
-            })
+            rows.append(
+                {
+                    "run_id": f"sim-{n / 1e6:g}M-{m}x",
+                    "n_params": n,
+                    "tokens": d,
+                    "loss": round(loss * float(np.exp(noise * rng.standard_normal())), 5),
+                    "source": "simulated (Chinchilla law, Epoch 2024 parameters)",
+                }
+            )
     return pd.DataFrame(rows)
 
 

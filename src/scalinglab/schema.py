@@ -88,8 +88,9 @@ def numeric_column(
 ) -> pd.Series:
     """Convert a column to float64, accepting unit suffixes; name the first bad cell."""
     if pd.api.types.is_bool_dtype(series):
-        raise NonNumericValueError("boolean column where a number is needed", file=file,
-                                   column=column)
+        raise NonNumericValueError(
+            "boolean column where a number is needed", file=file, column=column
+        )
     if pd.api.types.is_numeric_dtype(series):
         return series.astype("float64")
     direct = pd.to_numeric(series, errors="coerce")
@@ -131,7 +132,8 @@ def canonicalise(df: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
         if new in seen:
             raise DataError(
                 f"columns '{seen[new]}' and '{orig}' both mean '{new}'; keep one of them",
-                file=file, column=str(orig),
+                file=file,
+                column=str(orig),
             )
         seen[new] = str(orig)
     return df.rename(columns=mapping)

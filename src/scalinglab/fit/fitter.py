@@ -106,8 +106,15 @@ def fit(
     starts = build_starts(law, grid, n_random_starts, seed)
     t0 = time.perf_counter()
     res = multistart(
-        law, _as_columns(prep.x), prep.y, prep.weights, starts, delta=delta,
-        strategy=strategy, n_refine=n_refine, max_iter=max_iter,
+        law,
+        _as_columns(prep.x),
+        prep.y,
+        prep.weights,
+        starts,
+        delta=delta,
+        strategy=strategy,
+        n_refine=n_refine,
+        max_iter=max_iter,
     )
     elapsed = time.perf_counter() - t0
     best = res.ends[res.best]
@@ -124,15 +131,21 @@ def fit(
     at_bounds = _bound_warnings(law, best)
     warnings: list[str] = []
     if not np.isfinite(res.objective[res.best]):
-        warnings.append("no start gave a finite objective: the law cannot describe this data "
-                        "with these bounds/grid")
+        warnings.append(
+            "no start gave a finite objective: the law cannot describe this data "
+            "with these bounds/grid"
+        )
     elif not res.converged[res.best]:
-        warnings.append(f"the best start did not converge within {max_iter} iterations; "
-                        "treat the parameters as unreliable")
+        warnings.append(
+            f"the best start did not converge within {max_iter} iterations; "
+            "treat the parameters as unreliable"
+        )
     for name in at_bounds:
         p = law.parameter(name)
-        warnings.append(f"parameter '{name}' = {best[names.index(name)]:.6g} sits on its bound "
-                        f"[{p.lower:g}, {p.upper:g}]: the optimum may lie outside the bounds")
+        warnings.append(
+            f"parameter '{name}' = {best[names.index(name)]:.6g} sits on its bound "
+            f"[{p.lower:g}, {p.upper:g}]: the optimum may lie outside the bounds"
+        )
     return FitResult(
         law=law,
         params_={n: float(v) for n, v in zip(names, best, strict=True)},
@@ -149,4 +162,3 @@ def fit(
         data_={"x": prep.x, "y": prep.y, "weights": prep.weights},
         source_=source_of(df),
     )
-

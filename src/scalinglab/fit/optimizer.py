@@ -120,8 +120,17 @@ def levenberg_marquardt(
         diag_irls = np.einsum("kpp->kp", H).copy()
         near = np.flatnonzero(last_rel[idx] < newton_below) if newton else ()
         if len(near):
-            H[near] = _newton_hessian(evaluate, zi[near], y, wi[near] if per_start else wi,
-                                      g[near], H[near], diag_irls[near], delta, space)
+            H[near] = _newton_hessian(
+                evaluate,
+                zi[near],
+                y,
+                wi[near] if per_start else wi,
+                g[near],
+                H[near],
+                diag_irls[near],
+                delta,
+                space,
+            )
         # Freeze coordinates sitting on a bound with the gradient pushing outward.
         at_lo = (zi <= lower) & (g > 0)
         at_hi = (zi >= upper) & (g < 0)
@@ -131,7 +140,9 @@ def levenberg_marquardt(
         done = gnorm[idx] <= gtol * np.maximum(1.0, f[idx])
         fm = free[:, :, None] & free[:, None, :]
         Hd = np.where(fm, H, 0.0)
-        scale = np.maximum(diag_irls, 1e-12 * np.maximum(diag_irls.max(axis=1, keepdims=True), 1e-300))
+        scale = np.maximum(
+            diag_irls, 1e-12 * np.maximum(diag_irls.max(axis=1, keepdims=True), 1e-300)
+        )
         A = Hd + lam[idx, None, None] * (scale[:, :, None] * eye)
         A = A + (~free)[:, :, None] * eye  # identity rows for frozen coordinates
         try:
@@ -145,7 +156,9 @@ def levenberg_marquardt(
         acc = idx[better]
         # Convergence: a tiny relative decrease or a tiny step, twice in a row.
         rel = (f[idx] - f_new) / np.maximum(np.abs(f[idx]), 1e-300)
-        step_small = np.max(np.abs(z_new - zi), axis=1) <= 1e-11 * (1.0 + np.max(np.abs(zi), axis=1))
+        step_small = np.max(np.abs(z_new - zi), axis=1) <= 1e-11 * (
+            1.0 + np.max(np.abs(zi), axis=1)
+        )
         tiny = (better & (rel <= ftol)) | step_small
         small_steps[idx] = np.where(tiny, small_steps[idx] + 1, 0)
         z[acc], f[acc] = z_new[better], f_new[better]
@@ -168,8 +181,9 @@ def levenberg_marquardt(
             bad = active & (f > prune_ratio * f_best + 1e-300)
             pruned |= bad
             active &= ~bad
-    return LMResult(z=z, f=f, converged=converged & ~dead, n_iter=n_iter, grad_norm=gnorm,
-                    pruned=pruned)
+    return LMResult(
+        z=z, f=f, converged=converged & ~dead, n_iter=n_iter, grad_norm=gnorm, pruned=pruned
+    )
 
 
 def _newton_hessian(evaluate, z, y, w, g, H_irls, diag_irls, delta, space):

@@ -52,8 +52,9 @@ def apply_where(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
     try:
         mask = df.eval(where)
     except Exception as exc:  # pandas raises many types for bad queries
-        raise DataError(f"--where {where!r} is not a valid pandas query: {exc}",
-                        file=source_of(df)) from None
+        raise DataError(
+            f"--where {where!r} is not a valid pandas query: {exc}", file=source_of(df)
+        ) from None
     if not isinstance(mask, pd.Series) or mask.dtype != bool:
         raise DataError(f"--where {where!r} does not give True/False per row", file=source_of(df))
     out = df[mask.to_numpy()]
@@ -80,8 +81,7 @@ def _numeric(df: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
     except DataError as exc:
         # Re-anchor the row number to the source file's numbering.
         if exc.row is not None:
-            raise type(exc)(exc.message, file=src, row=int(rows[exc.row - 1]),
-                            column=col) from None
+            raise type(exc)(exc.message, file=src, row=int(rows[exc.row - 1]), column=col) from None
         raise
     bad = ~np.isfinite(vals)
     if bad.any():
@@ -90,7 +90,9 @@ def _numeric(df: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
         what = "missing" if pd.isna(raw) else f"{vals[i]}"
         raise NonFiniteValueError(
             f"value is {what}; a finite number is needed ({int(bad.sum())} such rows)",
-            file=src, row=int(rows[i]), column=col,
+            file=src,
+            row=int(rows[i]),
+            column=col,
         )
     return vals
 
@@ -119,8 +121,9 @@ def prepare(
     columns = {}
     for var in law.variables:
         col = mapping.get(var, var)
-        hint = (f"Map it with --map {var}=COLUMN." if var not in mapping
-                else "Check the --map option.")
+        hint = (
+            f"Map it with --map {var}=COLUMN." if var not in mapping else "Check the --map option."
+        )
         columns[var] = _column(df, col, f"law '{law.name}' variable '{var}'", hint)
     metric_col = metric or law.metric
     _column(df, metric_col, f"law '{law.name}' metric", "Name the metric with --metric COLUMN.")
@@ -155,5 +158,7 @@ def _require_positive(df, vals, col, rows, why, allow_zero=False):
         i = int(np.flatnonzero(bad)[0])
         raise NonPositiveValueError(
             f"value {vals[i]} is not positive, but {why} ({int(bad.sum())} such rows)",
-            file=source_of(df), row=int(rows[i]), column=col,
+            file=source_of(df),
+            row=int(rows[i]),
+            column=col,
         )

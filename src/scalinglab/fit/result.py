@@ -178,7 +178,7 @@ class FitResult:
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> FitResult:
         p = Path(str(text_or_path))
-        text = p.read_text() if not str(text_or_path).lstrip().startswith("{") else str(
-            text_or_path
+        text = (
+            p.read_text() if not str(text_or_path).lstrip().startswith("{") else str(text_or_path)
         )
         return cls.from_dict(json.loads(text))

@@ -98,8 +98,16 @@ def multistart(
             warm = order[: min(n_warm, G)]
         # Least-squares warm-up: delta far above any residual makes the Huber loss quadratic.
         wr = levenberg_marquardt(
-            evaluate, z0[warm], y, w, delta=1e6, space=law.space, lower=lo, upper=hi,
-            max_iter=8, newton=False,
+            evaluate,
+            z0[warm],
+            y,
+            w,
+            delta=1e6,
+            space=law.space,
+            lower=lo,
+            upper=hi,
+            max_iter=8,
+            newton=False,
         )
         pred, _ = evaluate(wr.z, False)
         f_warm = total(residual(pred, y, law.space), w, delta)
@@ -112,8 +120,16 @@ def multistart(
         raise ValueError(f"strategy must be 'screen' or 'full', got {strategy!r}")
 
     res = levenberg_marquardt(
-        evaluate, zc, y, w, delta=delta, space=law.space, lower=lo, upper=hi,
-        max_iter=max_iter, prune_ratio=prune_ratio,
+        evaluate,
+        zc,
+        y,
+        w,
+        delta=delta,
+        space=law.space,
+        lower=lo,
+        upper=hi,
+        max_iter=max_iter,
+        prune_ratio=prune_ratio,
     )
     ends[chosen] = res.z
     obj[chosen] = res.f

@@ -15,8 +15,16 @@ import pandas as pd
 from ..errors import DataError, FileFormatError
 from ..schema import CATEGORICAL, METRICS, VARIABLES, add_derived, canonicalise, numeric_column
 
-_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
-            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
@@ -28,11 +36,13 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise FileFormatError(f"not valid JSON ({exc.msg})", file=str(path),
-                                      line=lineno) from None
+                raise FileFormatError(
+                    f"not valid JSON ({exc.msg})", file=str(path), line=lineno
+                ) from None
             if not isinstance(rec, dict):
-                raise FileFormatError("each JSONL line must be a JSON object", file=str(path),
-                                      line=lineno)
+                raise FileFormatError(
+                    "each JSONL line must be a JSON object", file=str(path), line=lineno
+                )
             records.append(rec)
     return pd.DataFrame.from_records(records)
 
@@ -40,8 +50,13 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
 def _read_raw(path: Path, fmt: str) -> pd.DataFrame:
     if fmt in ("csv", "tsv"):
         try:
-            return pd.read_csv(path, sep="," if fmt == "csv" else "\t", dtype=str,
-                               keep_default_na=True, skipinitialspace=True)
+            return pd.read_csv(
+                path,
+                sep="," if fmt == "csv" else "\t",
+                dtype=str,
+                keep_default_na=True,
+                skipinitialspace=True,
+            )
         except pd.errors.EmptyDataError:
             raise DataError("file is empty (no header, no rows)", file=str(path)) from None
         except pd.errors.ParserError as exc:
@@ -50,8 +65,9 @@ def _read_raw(path: Path, fmt: str) -> pd.DataFrame:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise FileFormatError("reading Parquet needs pyarrow: pip install 'scalinglab[parquet]'",
-                                  file=str(path)) from None
+            raise FileFormatError(
+                "reading Parquet needs pyarrow: pip install 'scalinglab[parquet]'", file=str(path)
+            ) from None
         try:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises ArrowInvalid and friends
@@ -62,12 +78,14 @@ def _read_raw(path: Path, fmt: str) -> pd.DataFrame:
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise FileFormatError(f"not valid JSON ({exc.msg})", file=str(path),
-                                  line=exc.lineno) from None
+            raise FileFormatError(
+                f"not valid JSON ({exc.msg})", file=str(path), line=exc.lineno
+            ) from None
         if isinstance(obj, list):
             return pd.DataFrame.from_records(obj)
-        raise FileFormatError("a .json table must be a list of records (or use .jsonl)",
-                              file=str(path))
+        raise FileFormatError(
+            "a .json table must be a list of records (or use .jsonl)", file=str(path)
+        )
     raise FileFormatError(f"unknown format {fmt!r}", file=str(path))
 
 
@@ -87,13 +105,15 @@ def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
     if df.shape[1] == 0:
         raise DataError("file has no columns", file=str(p))
     if len(df) == 0:
-        raise DataError(f"file has a header ({', '.join(map(str, df.columns))}) but no rows",
-                        file=str(p))
+        raise DataError(
+            f"file has a header ({', '.join(map(str, df.columns))}) but no rows", file=str(p)
+        )
     return to_schema(df, source=str(p), line_offset=2 if fmt in ("csv", "tsv") else 1)
 
 
-def to_schema(df: pd.DataFrame, *, source: str | None = None, line_offset: int | None = None
-              ) -> pd.DataFrame:
+def to_schema(
+    df: pd.DataFrame, *, source: str | None = None, line_offset: int | None = None
+) -> pd.DataFrame:
     """Canonical names, numeric columns (suffixes parsed), derived columns."""
     df = canonicalise(df.reset_index(drop=True), file=source)
     for col in df.columns:

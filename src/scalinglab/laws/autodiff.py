@@ -178,7 +178,9 @@ class PositiveColumn(np.ndarray):
                 return expo.__rpow__(self)
             return np.exp(np.multiply(expo, self.log))
         if any(isinstance(x, Dual) for x in inputs):
-            plain = tuple(x.view(np.ndarray) if isinstance(x, PositiveColumn) else x for x in inputs)
+            plain = tuple(
+                x.view(np.ndarray) if isinstance(x, PositiveColumn) else x for x in inputs
+            )
             for x in plain:
                 if isinstance(x, Dual):
                     return x.__array_ufunc__(ufunc, method, *plain, **kwargs)

@@ -56,7 +56,8 @@ class Parameter:
             if not (self.lower <= g <= self.upper) or (self.log and g <= 0):
                 raise BoundsError(
                     f"parameter '{self.name}': grid value {g} is outside its bounds "
-                    f"[{self.lower}, {self.upper}]" + (" (log-scale: must be > 0)" if self.log else "")
+                    f"[{self.lower}, {self.upper}]"
+                    + (" (log-scale: must be > 0)" if self.log else "")
                 )
 
     @property
@@ -180,7 +181,9 @@ class Law:
         kwargs.update(params)
         return self.formula(**kwargs)
 
-    def evaluate(self, theta: np.ndarray | Mapping[str, float], data: Mapping[str, Any]) -> np.ndarray:
+    def evaluate(
+        self, theta: np.ndarray | Mapping[str, float], data: Mapping[str, Any]
+    ) -> np.ndarray:
         """Predictions for parameter set(s) `theta` (public units).
 
         theta: a mapping name->value, a (P,) vector, or a (B, P) batch. Returns (n,) or (B, n).

@@ -44,8 +44,22 @@ def _check(node: ast.AST, expr: str) -> None:
     for sub in ast.walk(node):
         ok = isinstance(
             sub,
-            (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load, ast.Call,
-             ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd),
+            (
+                ast.Expression,
+                ast.BinOp,
+                ast.UnaryOp,
+                ast.Constant,
+                ast.Name,
+                ast.Load,
+                ast.Call,
+                ast.Add,
+                ast.Sub,
+                ast.Mult,
+                ast.Div,
+                ast.Pow,
+                ast.USub,
+                ast.UAdd,
+            ),
         )
         if not ok:
             raise ExpressionError(

@@ -5,8 +5,7 @@ import numpy as np
 from ..base import Law, Parameter
 
 CITATION = (
-    "Gadre et al. 2024, Language Models Scale Reliably with Over-training and on "
-    "Downstream Tasks"
+    "Gadre et al. 2024, Language Models Scale Reliably with Over-training and on Downstream Tasks"
 )
 
 

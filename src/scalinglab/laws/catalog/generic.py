@@ -15,8 +15,9 @@ power_law = Law(
     metric="y",
     parameters=(
         Parameter("E", 0.0, np.inf, tuple(float(np.exp(v)) for v in (-2, -1, 0, 1, 2)), log=True),
-        Parameter("A", 0.0, np.inf, tuple(float(np.exp(v)) for v in (-2, 0, 2, 4, 8, 12, 16)),
-                  log=True),
+        Parameter(
+            "A", 0.0, np.inf, tuple(float(np.exp(v)) for v in (-2, 0, 2, 4, 8, 12, 16)), log=True
+        ),
         Parameter("alpha", 0.0, 10.0, (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)),
     ),
     formula=_power_law,

@@ -38,7 +38,9 @@ bleu_loglaw = Law(
     variables=("tokens",),
     metric="bleu",
     parameters=(
-        Parameter("A", 0.0, np.inf, tuple(float(np.exp(v)) for v in (-20, -10, -5, 0, 5)), log=True),
+        Parameter(
+            "A", 0.0, np.inf, tuple(float(np.exp(v)) for v in (-20, -10, -5, 0, 5)), log=True
+        ),
         Parameter("alpha", 0.0, 10.0, (0.05, 0.1, 0.2, 0.5, 1.0)),
         Parameter("beta", 0.0, 10.0, (0.5, 1.0, 2.0, 3.0, 4.0)),
     ),
