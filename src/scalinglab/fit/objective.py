@@ -14,7 +14,8 @@ import numpy as np
 def huber(r: np.ndarray, delta: float) -> np.ndarray:
     """Elementwise Huber loss, identical to scipy.special.huber(delta, r)."""
     a = np.abs(r)
-    return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
 def huber_psi(r: np.ndarray, delta: float) -> np.ndarray:
@@ -39,6 +40,7 @@ def residual(pred: np.ndarray, y: np.ndarray, space: str) -> np.ndarray:
 
 def total(r: np.ndarray, w: np.ndarray, delta: float) -> np.ndarray:
     """Summed weighted Huber over the last axis; +inf for any invalid residual."""
-    f = np.sum(w * huber(r, delta), axis=-1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        f = np.sum(w * huber(r, delta), axis=-1)
     bad = ~np.isfinite(r).all(axis=-1)
     return np.where(bad | ~np.isfinite(f), np.inf, f)

@@ -9,6 +9,7 @@ subscripts, lambdas and the like are rejected with an `ExpressionError` before a
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -179,19 +180,24 @@ def expression_law(
     _check(tree, expression)
     names = _names(tree)
     params = dict(parameters)
-    unused = [p for p in params if p not in names]
-    if unused:
-        raise ExpressionError(
-            f"expression {expression!r}: parameter(s) {unused} do not appear in it"
-        )
     declared = set(variables or ())
     var_names = [n for n in names if n not in params]
     unknown = [n for n in var_names if n not in declared and n not in KNOWN_VARIABLES]
     if unknown:
+        close = {
+            u: difflib.get_close_matches(u, list(params) + sorted(KNOWN_VARIABLES), n=1)
+            for u in unknown
+        }
+        hint = "".join(f" Did you mean '{c[0]}' for '{u}'?" for u, c in close.items() if c)
         raise ExpressionError(
             f"expression {expression!r}: unknown name(s) {unknown}: not a parameter "
             f"({', '.join(params) or 'none given'}) and not a known variable; declare "
-            "parameters with bounds/grid, or pass variables=[...] for your own column names"
+            "parameters with bounds/grid, or pass variables=[...] for your own column names." + hint
+        )
+    unused = [p for p in params if p not in names]
+    if unused:
+        raise ExpressionError(
+            f"expression {expression!r}: parameter(s) {unused} do not appear in it"
         )
     if not params:
         raise ExpressionError(f"expression {expression!r}: no parameters to fit")

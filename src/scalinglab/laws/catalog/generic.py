@@ -39,7 +39,9 @@ sigmoid = Law(
     metric="y",
     parameters=(
         Parameter("a", -5.0, 5.0, (-1.0, -0.5, 0.5, 1.0)),
-        Parameter("k", -200.0, 200.0, (-20.0, -5.0, -1.0, 1.0, 5.0, 20.0)),
+        # k >= 0 removes the mirror solution (a, k, x0, b) ~ (-a, -k, x0, a + b): the sign of
+        # `a` carries the direction (a < 0: accuracy falls as loss grows).
+        Parameter("k", 0.0, 500.0, (1.0, 3.0, 10.0, 30.0)),
         Parameter("x0", -100.0, 100.0, (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)),
         Parameter("b", -5.0, 5.0, (0.0, 0.25, 0.5)),
     ),

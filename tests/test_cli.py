@@ -1,0 +1,114 @@
+"""The CLI contract: JSON shapes other tools script against, and named errors on stderr."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from scalinglab.cli import main
+
+TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+
+
+@pytest.fixture()
+def runs_csv(tmp_path):
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    loss = TRUTH["E"] + TRUTH["A"] / n ** TRUTH["alpha"] + TRUTH["B"] / d ** TRUTH["beta"]
+    # Written the way people write them: aliases and unit suffixes.
+    df = pd.DataFrame({"N": [f"{v / 1e6:.6g}M" for v in n], "D": d, "val_loss": loss})
+    p = tmp_path / "runs.csv"
+    df.to_csv(p, index=False)
+    return p
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result
+
+
+def test_fit_json_contract_and_predict(runs_csv, tmp_path):
+    fit_path = tmp_path / "fit.json"
+    r = run(
+        "fit", runs_csv, "--law", "chinchilla", "--metric", "val_loss", "--json", "--out", fit_path
+    )
+    assert r.exit_code == 0, r.output
+    obj = json.loads(r.stdout)
+    assert {"law", "params", "objective", "n_points", "converged", "warnings"} <= set(obj)
+    assert obj["law"] == "chinchilla" and obj["n_points"] == 36 and obj["converged"] is True
+    for k, v in TRUTH.items():
+        assert obj["params"][k] == pytest.approx(v, rel=1e-4)
+    r = run("predict", fit_path, "--set", "n_params=70B", "--set", "tokens=1.4T", "--json")
+    assert r.exit_code == 0, r.output
+    pred = json.loads(r.stdout)["predictions"]
+    expected = TRUTH["E"] + TRUTH["A"] / 70e9**0.35 + TRUTH["B"] / 1.4e12**0.37
+    assert pred == [
+        {"n_params": 70e9, "tokens": 1.4e12, "prediction": pytest.approx(expected, rel=1e-5)}
+    ]
+
+
+def test_predict_at_table(runs_csv, tmp_path):
+    fit_path = tmp_path / "fit.json"
+    assert run("fit", runs_csv, "--metric", "val_loss", "--out", fit_path).exit_code == 0
+    at = tmp_path / "at.jsonl"
+    at.write_text('{"n_params": 1e9, "tokens": 2e10}\n{"n_params": 7e9, "tokens": 1.4e11}\n')
+    r = run("predict", fit_path, "--at", at, "--json")
+    assert r.exit_code == 0, r.output
+    preds = json.loads(r.stdout)["predictions"]
+    assert len(preds) == 2 and preds[0]["prediction"] > preds[1]["prediction"]
+
+
+def test_fit_human_output_mentions_convergence(runs_csv):
+    r = run("fit", runs_csv, "--metric", "val_loss")
+    assert r.exit_code == 0
+    assert "converged: yes" in r.stdout and "alpha" in r.stdout
+
+
+def test_expression_law_from_cli(runs_csv):
+    r = run(
+        "fit",
+        runs_csv,
+        "--metric",
+        "val_loss",
+        "--json",
+        "--expr",
+        "E + A/n_params^alpha + B/tokens^beta",
+        "--param",
+        "E=0:10:1,2,3",
+        "--param",
+        "A=0:inf:10,1000,100000:log",
+        "--param",
+        "B=0:inf:10,1000,100000:log",
+        "--param",
+        "alpha=0:2:0.2,0.5,1",
+        "--param",
+        "beta=0:2:0.2,0.5,1",
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["params"]["alpha"] == pytest.approx(0.35, rel=1e-4)
+
+
+def test_errors_exit_2_with_named_error(runs_csv):
+    r = run("fit", runs_csv, "--law", "nope")
+    assert r.exit_code == 2 and "UnknownLawError" in r.stderr
+    r = run("fit", runs_csv, "--metric", "missing_col")
+    assert r.exit_code == 2 and "MissingColumnError" in r.stderr and "missing_col" in r.stderr
+    r = run("fit", runs_csv, "--metric", "val_loss", "--expr", "E + os.system", "--param", "E=0:1")
+    assert r.exit_code == 2 and "ExpressionError" in r.stderr
+    r = run("fit", runs_csv, "--metric", "val_loss", "--grid", "zeta=1,2")
+    assert r.exit_code == 2 and "UnknownParameterError" in r.stderr
+
+
+def test_laws_lists_catalog():
+    r = run("laws", "--json")
+    names = [law["name"] for law in json.loads(r.stdout)]
+    assert names[:2] == ["chinchilla", "kaplan"] and "transfer" in names and len(names) == 11
+
+
+def test_demo_runs(tmp_path):
+    r = run("demo", "--out", tmp_path / "demo")
+    assert r.exit_code == 0, r.output
+    assert "SIMULATED" in r.stdout and "held-out" in r.stdout
+    assert (tmp_path / "demo" / "chinchilla_fit.json").exists()
