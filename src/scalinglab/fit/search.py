@@ -65,6 +65,7 @@ def multistart(
     delta: float,
     strategy: str = "screen",
     n_warm: int = 32,
+    warm_iter: int = 8,
     n_refine: int = 8,
     screen_rows: int = 64,
     max_iter: int = 200,
@@ -106,7 +107,7 @@ def multistart(
             space=law.space,
             lower=lo,
             upper=hi,
-            max_iter=8,
+            max_iter=warm_iter,
             newton=False,
         )
         pred, _ = evaluate(wr.z, False)
