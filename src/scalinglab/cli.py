@@ -10,6 +10,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,15 @@ from rich.table import Table
 from . import __version__
 from .errors import DataError, ScalingLabError
 from .fit import FitResult, fit
+from .fit.presets import PRESETS, apply_preset
 from .io import read_table
 from .laws import CATALOG, expression_law, get_law
 from .laws.expression import parse_param_option
 from .schema import parse_number
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Piped output keeps whole numbers: rich would otherwise squeeze tables to 80 columns.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _json_default(o: Any) -> Any:
@@ -178,6 +181,57 @@ def _fit_json(res: FitResult) -> dict[str, Any]:
     }
 
 
+def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
+    b = res.bootstrap_
+    iv = res.intervals(level)
+    return {
+        "level": level,
+        "n_resamples": b.n_resamples,
+        "n_usable": int(b.usable.sum()),
+        "method": b.method,
+        "group_by": b.group_by,
+        "time_s": b.time_s,
+        "params": {
+            name: {"lower": row.lower, "upper": row.upper, "se": row.se}
+            for name, row in iv.iterrows()
+        },
+    }
+
+
+def print_intervals(res: FitResult, level: float) -> None:
+    b = res.bootstrap_
+    iv = res.intervals(level)
+    t = Table(
+        title=f"{level:.0%} bootstrap intervals ({b.n_resamples} resamples, {b.method}"
+        + (f", by {b.group_by}" if b.group_by else "")
+        + f", {b.time_s:.2f} s)"
+    )
+    for c in ("parameter", "estimate", "lower", "upper", "se"):
+        t.add_column(c, justify="right")
+    for name, row in iv.iterrows():
+        t.add_row(name, *(f"{v:.6g}" for v in (row.estimate, row.lower, row.upper, row.se)))
+    out.print(t)
+    dropped = b.n_resamples - int(b.usable.sum())
+    if dropped:
+        err.print(
+            f"[yellow]warning[/]: {dropped} resamples did not converge and are left out "
+            "of the intervals"
+        )
+
+
+@contextmanager
+def progress_bar(total: int, label: str, quiet: bool):
+    """A rich progress bar on a terminal; nothing when quiet or not a TTY."""
+    if quiet or not sys.stderr.isatty() or total <= 0:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as prog:
+        task = prog.add_task(label, total=total)
+        yield lambda k=1: prog.advance(task, k)
+
+
 def print_fit(res: FitResult) -> None:
     t = Table(title=f"{res.law.name}: {res.metric_} = {res.law.formula_text}")
     t.add_column("parameter")
@@ -250,6 +304,33 @@ def print_fit(res: FitResult) -> None:
     type=click.Path(dir_okay=False),
     help="Write every start's end point and objective to a CSV.",
 )
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=None,
+    help="paper: least squares on raw values (Gadre et al.'s code).",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Bootstrap resamples for parameter intervals (0: none).",
+)
+@click.option("--group-by", default=None, help="Bootstrap: resample whole groups of this column.")
+@click.option(
+    "--bootstrap-method",
+    type=click.Choice(["warm", "grid"]),
+    default="warm",
+    show_default=True,
+    help="grid: re-run the full multi-start search per resample.",
+)
+@click.option(
+    "--interval", default=0.95, show_default=True, type=float, help="Bootstrap interval level."
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def fit_cmd(
@@ -268,34 +349,54 @@ def fit_cmd(
     space,
     out_path,
     starts_path,
+    preset,
+    n_boot,
+    group_by,
+    bootstrap_method,
+    interval,
+    seed,
+    quiet,
     as_json,
 ) -> None:
     """Fit a law to DATA (CSV, TSV, Parquet or JSONL)."""
     if law_name and expr:
         raise DataError("give either --law or --expr, not both")
+    if group_by and not n_boot:
+        raise DataError("--group-by applies to the bootstrap: add --bootstrap N")
     law = _build_law(law_name, expr, params, metric, space)
-    mapping = _parse_pairs(maps, "--map")
-    grid = _parse_grids(grids)
+    law, preset_kw = apply_preset(law, preset)
+    delta = preset_kw.get("delta", delta)
     res = fit(
         data,
         law,
         metric=metric,
-        mapping=mapping,
+        mapping=_parse_pairs(maps, "--map"),
         where=where,
         delta=delta,
         weights=weights,
-        grid=grid,
+        grid=_parse_grids(grids),
         n_random_starts=random_starts,
         strategy=strategy,
+        seed=seed,
     )
+    if n_boot:
+        with progress_bar(n_boot, "bootstrap", quiet or as_json) as advance:
+            res.bootstrap(
+                n_boot, group_by=group_by, method=bootstrap_method, seed=seed, progress=advance
+            )
     if out_path:
         res.to_json(out_path)
     if starts_path:
         res.starts_.to_csv(starts_path, index=False)
     if as_json:
-        emit_json(_fit_json(res))
+        obj = _fit_json(res)
+        if res.bootstrap_ is not None:
+            obj["intervals"] = _intervals_json(res, interval)
+        emit_json(obj)
         return
     print_fit(res)
+    if res.bootstrap_ is not None:
+        print_intervals(res, interval)
     if out_path:
         out.print(f"fit written to {out_path}")
 
@@ -347,6 +448,162 @@ def predict_cmd(fit_json, at_path, sets, as_json) -> None:
     for r in rows:
         t.add_row(*(f"{v:.6g}" for v in r.values()))
     out.print(t)
+
+
+@main.command("audit")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--law",
+    "law_names",
+    multiple=True,
+    required=True,
+    help="Law(s) to audit on the same splits (repeat to compare).",
+)
+@click.option("--holdout", "holdout_q", default=None, help="Pandas query of the held-out rows.")
+@click.option(
+    "--leave-largest-out",
+    "axis",
+    default=None,
+    help="Fit on the smallest scales of this column, predict the larger ones.",
+)
+@click.option(
+    "--leave-one-group-out",
+    "group",
+    default=None,
+    help="Fit on all groups of this column but one, predict that one.",
+)
+@click.option("--fit-where", default=None, help="Pandas query restricting the fit set.")
+@click.option("--by", default=None, help="Run the audit separately per value of this column.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
+@click.option("--metric", default=None, help="Column to fit and score.")
+@click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
+@click.option("--interval", default=0.9, show_default=True, type=float)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Resamples for the intervals (0: none).",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (points and summary).")
+@handle_errors
+def audit_cmd(
+    data,
+    law_names,
+    holdout_q,
+    axis,
+    group,
+    fit_where,
+    by,
+    preset,
+    metric,
+    maps,
+    interval,
+    n_boot,
+    seed,
+    as_json,
+) -> None:
+    """Held-out validation and extrapolation audits of one or more laws."""
+    from .workflows import audit
+
+    modes = [m for m in (holdout_q, axis, group) if m]
+    if len(modes) != 1:
+        raise DataError(
+            "give exactly one of --holdout QUERY, --leave-largest-out COL, "
+            "--leave-one-group-out COL"
+        )
+    if n_boot < 0:
+        raise DataError(f"--bootstrap must be >= 0, got {n_boot}")
+    kw = dict(
+        preset=preset,
+        interval=interval,
+        n_bootstrap=n_boot,
+        seed=seed,
+        metric=metric,
+        mapping=_parse_pairs(maps, "--map"),
+    )
+    laws = list(law_names)
+    if holdout_q:
+        res = audit.holdout(data, laws, holdout_q, fit_where=fit_where, by=by, **kw)
+    elif axis:
+        if by:
+            raise DataError("--by is for --holdout audits")
+        res = audit.leave_largest_out(data, laws, axis, fit_where=fit_where, **kw)
+    else:
+        res = audit.leave_one_group_out(data, laws, group, **kw)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    pts = res.points
+    t = Table(title=f"held-out points ({res.kind})")
+    show = [
+        "fold",
+        "law",
+        "row",
+        "truth",
+        "prediction",
+        "rel_error",
+        "lower",
+        "upper",
+        "inside",
+        "compute_ratio",
+    ]
+    if "distance" in pts.columns:
+        show.insert(3, "distance")
+    for c in show:
+        t.add_column(c, justify="right")
+    for _, r in pts.head(60).iterrows():
+        t.add_row(*(_fmt(r[c], c) for c in show))
+    out.print(t)
+    if len(pts) > 60:
+        out.print(f"... {len(pts) - 60} more points (use --json for all)")
+    t = Table(title="summary per fold")
+    cols = [
+        "fold",
+        "law",
+        "n_fit",
+        "n_test",
+        "mad",
+        "mean_rel_error",
+        "max_rel_error",
+        "coverage",
+        "compute_ratio_max",
+        "converged",
+    ]
+    for c in cols:
+        t.add_column(c, justify="right")
+    for _, r in res.summary.iterrows():
+        t.add_row(*(_fmt(r[c], c) for c in cols))
+    out.print(t)
+    bl = res.by_law()
+    t = Table(title="held-out error by law")
+    for c in ["law", *bl.columns]:
+        t.add_column(c, justify="right")
+    for name, r in bl.iterrows():
+        t.add_row(str(name), *(_fmt(r[c], c) for c in bl.columns))
+    out.print(t)
+    for _, r in res.summary.iterrows():
+        if np.isfinite(r["compute_ratio_max"]):
+            out.print(
+                f"{r['fold']} / {r['law']}: predicted from "
+                f"{r['compute_ratio_max']:.0f}x less compute than the largest target"
+            )
+
+
+def _fmt(v: Any, col: str) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            return "-"
+        if col in ("rel_error", "mean_rel_error", "max_rel_error", "coverage"):
+            return f"{v:.2%}"
+        if col == "compute_ratio" or col == "compute_ratio_max":
+            return f"{v:.0f}x"
+        return f"{v:.5g}"
+    return str(v)
 
 
 @main.command("demo")

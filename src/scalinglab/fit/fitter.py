@@ -161,4 +161,5 @@ def fit(
         fit_time_s_=elapsed,
         data_={"x": prep.x, "y": prep.y, "weights": prep.weights},
         source_=source_of(df),
+        frame_=df,
     )

@@ -27,7 +27,8 @@ def irls_weight(r: np.ndarray, delta: float) -> np.ndarray:
     """psi(r)/r: 1 inside delta, delta/|r| outside. The Hessian weight of the quadratic
     majoriser of the Huber loss, which gives a positive-definite Gauss-Newton system."""
     a = np.abs(r)
-    return np.where(a <= delta, 1.0, delta / np.maximum(a, delta))
+    with np.errstate(invalid="ignore"):  # delta = inf (least squares): inf/inf is unused
+        return np.where(a <= delta, 1.0, delta / np.maximum(a, delta))
 
 
 def residual(pred: np.ndarray, y: np.ndarray, space: str) -> np.ndarray:

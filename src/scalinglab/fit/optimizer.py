@@ -69,6 +69,7 @@ def levenberg_marquardt(
     newton: bool = True,
     newton_below: float = 1e-2,
     prune_ratio: float | None = None,
+    curvature: np.ndarray | None = None,
 ) -> LMResult:
     """Minimise sum_i w_i Huber(r_i(z)) for every row of z0 at once.
 
@@ -83,6 +84,11 @@ def levenberg_marquardt(
     only paid for once a start's last accepted step improved the objective by less than
     `newton_below` (relative): far from an optimum the IRLS step is as good and P+1 times
     cheaper.
+
+    `curvature` (n, P, P): second derivatives of each residual at a reference point. When
+    given, the Newton Hessian is J^T diag(w rho'') J + sum_i w_i psi_i curvature_i with the
+    Gauss-Newton part exact and the second-order part frozen: no extra evaluations per
+    iteration (used by the bootstrap, whose resample optima sit close to the reference).
 
     `prune_ratio`: once some start has converged, stop starts whose objective is above
     prune_ratio x the best converged objective (they are flagged `pruned`).
@@ -119,7 +125,17 @@ def levenberg_marquardt(
         H = np.einsum("pkn,qkn->kpq", Ji * c, Ji)
         diag_irls = np.einsum("kpp->kp", H).copy()
         near = np.flatnonzero(last_rel[idx] < newton_below) if newton else ()
-        if len(near):
+        if len(near) and curvature is not None:
+            H[near] = _frozen_newton_hessian(
+                ri[near],
+                Ji[:, near],
+                wi[near] if per_start else wi,
+                curvature,
+                H[near],
+                diag_irls[near],
+                delta,
+            )
+        elif len(near):
             H[near] = _newton_hessian(
                 evaluate,
                 zi[near],
@@ -186,6 +202,34 @@ def levenberg_marquardt(
     )
 
 
+def _pd_or(Hn, H_irls, diag_irls):
+    """Hn where it is finite and positive definite, else the IRLS model."""
+    ok = np.isfinite(Hn).all(axis=(1, 2))
+    ev = np.full(Hn.shape[0], -1.0)
+    if ok.any():
+        ev[ok] = np.linalg.eigvalsh(Hn[ok])[:, 0]
+    use = ok & (ev > 1e-10 * np.maximum(np.abs(diag_irls).max(axis=1), 1e-300))
+    return np.where(use[:, None, None], Hn, H_irls)
+
+
+def _frozen_newton_hessian(r, J, w, curvature, H_irls, diag_irls, delta):
+    inlier = (np.abs(r) <= delta).astype(float)
+    Hn = np.einsum("pkn,qkn->kpq", J * (w * inlier), J)
+    Hn = Hn + np.einsum("kn,npq->kpq", w * huber_psi(r, delta), curvature)
+    return _pd_or(0.5 * (Hn + np.swapaxes(Hn, 1, 2)), H_irls, diag_irls)
+
+
+def residual_curvature(evaluate, z, y, space):
+    """(n, P, P) second derivatives of each residual at z (P,), by forward differences of
+    the exact Jacobian."""
+    h = 1e-6 * (1.0 + np.abs(z))
+    zs = np.vstack([z, z + np.diag(h)])
+    _, J, _ = _state(evaluate, zs, y, np.ones_like(y), 1.0, space)  # J: (P, 1+P, n)
+    d = (J[:, 1:, :] - J[:, :1, :]) / h[None, :, None]  # [p, shifted q, n]
+    d = 0.5 * (d + np.swapaxes(d, 0, 1))
+    return np.transpose(d, (2, 0, 1))
+
+
 def _newton_hessian(evaluate, z, y, w, g, H_irls, diag_irls, delta, space):
     """Exact objective Hessian by a forward difference of the analytic gradient, where it is
     positive definite; the IRLS model elsewhere."""
@@ -197,13 +241,7 @@ def _newton_hessian(evaluate, z, y, w, g, H_irls, diag_irls, delta, space):
     rp, Jp, _ = _state(evaluate, zp, y, wp, delta, space)
     gp = _gradient(Jp, rp, wp, delta).reshape(k, P, P)  # [start, shifted coord, grad coord]
     Hn = (gp - g[:, None, :]) / h[:, :, None]
-    Hn = 0.5 * (Hn + np.swapaxes(Hn, 1, 2))
-    ok = np.isfinite(Hn).all(axis=(1, 2))
-    ev = np.full(k, -1.0)
-    if ok.any():
-        ev[ok] = np.linalg.eigvalsh(Hn[ok])[:, 0]
-    use = ok & (ev > 1e-10 * np.maximum(np.abs(diag_irls).max(axis=1), 1e-300))
-    return np.where(use[:, None, None], Hn, H_irls)
+    return _pd_or(0.5 * (Hn + np.swapaxes(Hn, 1, 2)), H_irls, diag_irls)
 
 
 def _safe_solve(A: np.ndarray, g: np.ndarray) -> np.ndarray:

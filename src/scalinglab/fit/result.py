@@ -21,6 +21,7 @@ from ..errors import MissingColumnError
 from ..laws import law_from_dict
 from ..laws.base import Law
 from ..schema import numeric_column
+from .bootstrap import Bootstrap, run_bootstrap
 from .objective import residual
 
 
@@ -40,6 +41,8 @@ class FitResult:
     fit_time_s_: float = math.nan
     data_: dict[str, Any] | None = field(default=None, repr=False)
     source_: str | None = None
+    bootstrap_: Bootstrap | None = field(default=None, repr=False)
+    frame_: pd.DataFrame | None = field(default=None, repr=False)  # the rows fitted (not saved)
 
     # -- prediction ---------------------------------------------------------------------
     def _inputs(self, data: pd.DataFrame | Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -59,9 +62,94 @@ class FitResult:
         n = max(len(v) for v in out.values()) if out else 1
         return {k: np.broadcast_to(v, (n,)) for k, v in out.items()}
 
-    def predict(self, data: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
-        """Predicted metric for each row of `data` (DataFrame or mapping of arrays/scalars)."""
-        return self.law.evaluate(self.params_, self._inputs(data))
+    def predict(
+        self,
+        data: pd.DataFrame | Mapping[str, Any],
+        interval: float | None = None,
+        kind: str = "confidence",
+    ) -> np.ndarray | pd.DataFrame:
+        """Predicted metric for each row of `data` (DataFrame or mapping of arrays/scalars).
+
+        With `interval=0.9` returns a DataFrame with `prediction`, `lower`, `upper` from the
+        bootstrap (run with defaults if `bootstrap()` was not called). kind="confidence"
+        bounds the fitted curve; kind="prediction" also adds the scatter of a new run
+        (resampled fit residuals).
+        """
+        inputs = self._inputs(data)
+        pred = self.law.evaluate(self.params_, inputs)
+        if interval is None:
+            return pred
+        if not (0 < interval < 1):
+            raise ValueError(f"interval must be in (0, 1), got {interval}")
+        if self.bootstrap_ is None:
+            self.bootstrap()
+        draws = self.bootstrap_.predict_draws(inputs)
+        if kind == "prediction":
+            res = self.residuals()
+            rng = np.random.default_rng(self.bootstrap_.seed + 1)
+            eps = rng.choice(res[np.isfinite(res)], size=draws.shape)
+            draws = draws * np.exp(eps) if self.law.space == "log" else draws + eps
+        elif kind != "confidence":
+            raise ValueError(f"kind must be 'confidence' or 'prediction', got {kind!r}")
+        lo, hi = np.nanpercentile(draws, [50 * (1 - interval), 50 * (1 + interval)], axis=0)
+        return pd.DataFrame({"prediction": pred, "lower": lo, "upper": hi})
+
+    def bootstrap(
+        self,
+        n_resamples: int = 1000,
+        *,
+        group_by: str | np.ndarray | None = None,
+        method: str = "warm",
+        seed: int = 0,
+        progress: Any = None,
+    ) -> Bootstrap:
+        """Refit on resampled data (rows, or whole groups with `group_by`); stores `bootstrap_`.
+
+        method="warm" starts every resample at this fit's optimum; "grid" re-runs the full
+        multi-start search per resample (robust to multi-modal objectives).
+        """
+        groups, name = None, None
+        if group_by is not None:
+            groups, name = self._group_labels(group_by)
+        self.bootstrap_ = run_bootstrap(
+            self,
+            n_resamples,
+            groups=groups,
+            group_by=name,
+            method=method,
+            seed=seed,
+            progress=progress,
+        )
+        return self.bootstrap_
+
+    def intervals(self, level: float = 0.95) -> pd.DataFrame:
+        """Bootstrap percentile intervals per parameter (bootstrap run if needed)."""
+        if self.bootstrap_ is None:
+            self.bootstrap()
+        return self.bootstrap_.intervals(level)
+
+    def _group_labels(self, group_by: str | np.ndarray) -> tuple[np.ndarray, str | None]:
+        if not isinstance(group_by, str):
+            arr = np.asarray(group_by)
+            if arr.shape != (self.n_points_,):
+                raise MissingColumnError(
+                    f"group labels must be one per fitted point ({self.n_points_}), got "
+                    f"shape {arr.shape}"
+                )
+            return arr, None
+        if self.frame_ is not None and group_by in self.frame_.columns:
+            return self.frame_[group_by].to_numpy(), group_by
+        for var, col in self.columns_.items():
+            if group_by in (var, col) and self.data_ is not None:
+                return np.asarray(self.data_["x"][var]), group_by
+        have = (
+            list(self.frame_.columns) if self.frame_ is not None else list(self.columns_.values())
+        )
+        raise MissingColumnError(
+            f"cannot group the bootstrap by '{group_by}': no such column in the fitted data "
+            f"(columns: {', '.join(map(str, have))})",
+            column=group_by,
+        )
 
     @property
     def param_vector_(self) -> np.ndarray:
@@ -137,6 +225,8 @@ class FitResult:
             }
         if include_starts:
             d["starts"] = json.loads(self.starts_.to_json(orient="records"))
+        if self.bootstrap_ is not None:
+            d["bootstrap"] = self.bootstrap_.to_dict()
         return d
 
     def to_json(self, path: str | Path | None = None, **kw: Any) -> str:
@@ -158,9 +248,11 @@ class FitResult:
         starts = pd.DataFrame(d.get("starts", []))
         if starts.empty:
             starts = pd.DataFrame(columns=["status"])
+        params = {k: float(v) for k, v in d["params"].items()}
+        boot = Bootstrap.from_dict(law, d["bootstrap"], params) if "bootstrap" in d else None
         return cls(
             law=law,
-            params_={k: float(v) for k, v in d["params"].items()},
+            params_=params,
             objective_=float(d["objective"]),
             converged_=bool(d["converged"]),
             n_points_=int(d["n_points"]),
@@ -173,6 +265,7 @@ class FitResult:
             fit_time_s_=float(d.get("fit_time_s", math.nan)),
             data_=data,
             source_=d.get("source"),
+            bootstrap_=boot,
         )
 
     @classmethod

@@ -1,0 +1,360 @@
+"""Held-out validation and extrapolation audits: a law's track record on scale it never saw.
+
+Every audit fits on one part of the runs and predicts the rest, reporting per held-out point
+the prediction, the truth, absolute and relative error and whether the truth lies inside the
+bootstrap interval, plus per-fold summaries (mean absolute deviation, the metric of Zhang et
+al.; mean relative error; interval coverage) and the compute ratio of target vs fit set
+("predicted from N x less compute", as Gadre et al. report it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, MissingColumnError
+from ..fit import fit
+from ..fit.prepare import apply_where, row_numbers, source_of
+from ..fit.presets import apply_preset
+from ..laws import get_law
+from ..laws.base import Law
+
+
+@dataclass
+class AuditResult:
+    """`points`: one row per (fold, law, held-out point); `summary`: one row per (fold, law)."""
+
+    kind: str
+    points: pd.DataFrame
+    summary: pd.DataFrame
+
+    def by_law(self) -> pd.DataFrame:
+        """Held-out error per law across all folds: pick a law by this, not in-sample fit."""
+        g = self.points.groupby("law", sort=False)
+        return pd.DataFrame(
+            {
+                "n_points": g.size(),
+                "mad": g["abs_error"].mean(),
+                "mean_rel_error": g["rel_error"].mean(),
+                "max_rel_error": g["rel_error"].max(),
+                "coverage": g["inside"].mean(),
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        import json
+
+        return {
+            "kind": self.kind,
+            "summary": json.loads(self.summary.to_json(orient="records")),
+            "by_law": json.loads(self.by_law().reset_index().to_json(orient="records")),
+            "points": json.loads(self.points.to_json(orient="records")),
+        }
+
+
+def _load(data: pd.DataFrame | str | Path) -> pd.DataFrame:
+    if isinstance(data, (str, Path)):
+        from ..io import read_table
+
+        return read_table(data)
+    return data
+
+
+def run_flops(df: pd.DataFrame) -> np.ndarray:
+    """Training FLOPs per run: the `flops` column, else 6·N·D; NaN where neither is known."""
+    if "flops" in df.columns:
+        return df["flops"].to_numpy(dtype=float)
+    if {"n_params", "tokens"} <= set(df.columns):
+        return 6.0 * df["n_params"].to_numpy(dtype=float) * df["tokens"].to_numpy(dtype=float)
+    return np.full(len(df), np.nan)
+
+
+def compute_ratio(fit_set: pd.DataFrame, target: pd.DataFrame) -> np.ndarray:
+    """Per target run: its FLOPs / the total FLOPs of the fit set."""
+    total = np.nansum(run_flops(fit_set))
+    return run_flops(target) / total if total > 0 else np.full(len(target), np.nan)
+
+
+def _mask(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
+    try:
+        m = df.eval(query)
+    except Exception as exc:
+        raise DataError(
+            f"{what} {query!r} is not a valid pandas query: {exc}", file=source_of(df)
+        ) from None
+    if not isinstance(m, pd.Series) or m.dtype != bool:
+        raise DataError(f"{what} {query!r} does not give True/False per row", file=source_of(df))
+    return m.to_numpy()
+
+
+def _score(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    law: Law,
+    *,
+    fold: Any,
+    fit_kw: Mapping[str, Any],
+    interval: float,
+    n_bootstrap: int,
+    seed: int,
+    axis: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    res = fit(train, law, **fit_kw)
+    truth_col = res.metric_
+    if truth_col not in test.columns:
+        raise MissingColumnError(
+            f"held-out rows have no '{truth_col}' column to score against", column=truth_col
+        )
+    if n_bootstrap:
+        res.bootstrap(n_bootstrap, seed=seed)
+        # A held-out run is a new noisy observation: score it against a prediction interval.
+        pred = res.predict(test, interval=interval, kind="prediction")
+        p, lo, hi = (
+            pred["prediction"].to_numpy(),
+            pred["lower"].to_numpy(),
+            pred["upper"].to_numpy(),
+        )
+    else:
+        p = res.predict(test)
+        lo = hi = np.full(len(test), np.nan)
+    truth = test[truth_col].to_numpy(dtype=float)
+    ratio = compute_ratio(train, test)
+    pts = pd.DataFrame({"fold": fold, "law": law.name, "row": row_numbers(test)})
+    for var, col in res.columns_.items():
+        pts[col] = test[col].to_numpy() if col in test.columns else test[var].to_numpy()
+    pts["truth"] = truth
+    pts["prediction"] = p
+    pts["abs_error"] = np.abs(p - truth)
+    pts["rel_error"] = np.abs(p - truth) / np.abs(truth)
+    pts["lower"], pts["upper"] = lo, hi
+    pts["inside"] = (truth >= lo) & (truth <= hi)
+    pts["compute_ratio"] = ratio
+    if axis is not None:
+        top = train[axis].max()
+        pts["distance"] = np.log10(test[axis].to_numpy(dtype=float) / top)
+    summary = {
+        "fold": fold,
+        "law": law.name,
+        "n_fit": len(train),
+        "n_test": len(test),
+        "mad": float(pts["abs_error"].mean()),
+        "mean_rel_error": float(pts["rel_error"].mean()),
+        "max_rel_error": float(pts["rel_error"].max()),
+        "coverage": float(pts["inside"].mean()) if n_bootstrap else np.nan,
+        "fit_flops": float(np.nansum(run_flops(train))),
+        "compute_ratio_max": float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.nan,
+        "converged": res.converged_,
+        "warnings": "; ".join(res.warnings_),
+        "params": dict(res.params_),
+    }
+    return pts, summary
+
+
+def _laws(law: str | Law | Sequence[str | Law], preset: str | None):
+    items = [law] if isinstance(law, (str, Law)) else list(law)
+    out = []
+    for item in items:
+        lw, kw = apply_preset(get_law(item), preset)
+        out.append((lw, kw))
+    return out
+
+
+def _groups(df: pd.DataFrame, by: str | None):
+    if by is None:
+        return [(None, df)]
+    if by not in df.columns:
+        raise MissingColumnError(
+            f"--by column '{by}' is not in the data", column=by, file=source_of(df)
+        )
+    return list(df.groupby(by, sort=True))
+
+
+def holdout(
+    data: pd.DataFrame | str | Path,
+    law: str | Law | Sequence[str | Law] = "chinchilla",
+    query: str = "",
+    *,
+    fit_where: str | None = None,
+    by: str | None = None,
+    preset: str | None = None,
+    interval: float = 0.9,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    **fit_kw: Any,
+) -> AuditResult:
+    """Fit on the rows not matching `query` (and matching `fit_where`), predict the rest.
+
+    by: run the audit separately within each value of this column (e.g. per training set).
+    """
+    df = _load(data)
+    if not query:
+        raise DataError('a holdout query is needed, e.g. "n_params > 1e9"')
+    points, rows = [], []
+    for key, sub in _groups(df, by):
+        held = _mask(sub, query, "--holdout")
+        where = f" within {by} == {key!r}" if by else ""
+        if not held.any():
+            raise DataError(f"--holdout {query!r} selects no rows{where}", file=source_of(df))
+        if held.all():
+            raise DataError(
+                f"--holdout {query!r} selects every row{where}, leaving none to fit",
+                file=source_of(df),
+            )
+        train = sub[~held]
+        if fit_where:
+            train = apply_where(train, fit_where)
+        for lw, kw in _laws(law, preset):
+            pts, summ = _score(
+                train,
+                sub[held],
+                lw,
+                fold=key if by else "holdout",
+                fit_kw={**fit_kw, **kw},
+                interval=interval,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+            )
+            points.append(pts)
+            rows.append(summ)
+    return AuditResult("holdout", pd.concat(points, ignore_index=True), pd.DataFrame(rows))
+
+
+def leave_largest_out(
+    data: pd.DataFrame | str | Path,
+    law: str | Law | Sequence[str | Law] = "chinchilla",
+    axis: str = "n_params",
+    *,
+    fit_where: str | None = None,
+    preset: str | None = None,
+    interval: float = 0.9,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    min_fit_points: int | None = None,
+    max_folds: int = 8,
+    **fit_kw: Any,
+) -> AuditResult:
+    """For each k: fit on the k smallest scales of `axis`, predict every larger scale.
+
+    `distance` in the points table is log10(held-out scale / largest fitted scale): the
+    orders of magnitude extrapolated. Error vs distance tells how far the law can be trusted.
+    An axis with more than `max_folds` distinct values (e.g. sizes read off a figure) is cut
+    into `max_folds` + 1 blocks of consecutive scales; each cut is one fold.
+    """
+    df = _load(data)
+    if axis not in df.columns:
+        raise MissingColumnError(
+            f"--leave-largest-out axis '{axis}' is not in the data", column=axis, file=source_of(df)
+        )
+    scales = np.unique(df[axis].to_numpy(dtype=float))
+    if scales.size < 2:
+        raise DataError(
+            f"axis '{axis}' has a single value; nothing to extrapolate to",
+            column=axis,
+            file=source_of(df),
+        )
+    if scales.size - 1 > max_folds:
+        cut_idx = np.unique(np.linspace(0, scales.size - 1, max_folds + 2).round().astype(int))
+        cuts = scales[cut_idx[:-1]]
+    else:
+        cuts = scales[:-1]
+    points, rows = [], []
+    for lw, kw in _laws(law, preset):
+        need = min_fit_points or lw.n_params + 1
+        for k, cut in enumerate(cuts):
+            train = df[df[axis] <= cut]
+            if fit_where:
+                train = train[_mask(train, fit_where, "--fit-where")]
+            if len(train) < need:
+                continue
+            test = df[df[axis] > cut]
+            nxt_hi = cuts[k + 1] if k + 1 < len(cuts) else np.inf
+            pts, summ = _score(
+                train,
+                test,
+                lw,
+                fold=f"{axis}<={cut:.4g}",
+                fit_kw={**fit_kw, **kw},
+                interval=interval,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                axis=axis,
+            )
+            nxt = pts[(test[axis].to_numpy(dtype=float) <= nxt_hi)]
+            summ["fit_max_scale"] = float(cut)
+            summ["next_scale_rel_error"] = float(nxt["rel_error"].mean())
+            points.append(pts)
+            rows.append(summ)
+    if not rows:
+        raise DataError(
+            f"no split along '{axis}' leaves enough points to fit (need >= "
+            f"{min_fit_points or 'n_params + 1'} in the fit set)",
+            file=source_of(df),
+        )
+    return AuditResult(
+        "leave_largest_out", pd.concat(points, ignore_index=True), pd.DataFrame(rows)
+    )
+
+
+def leave_one_group_out(
+    data: pd.DataFrame | str | Path,
+    law: str | Law | Sequence[str | Law] = "chinchilla",
+    group: str = "n_params",
+    *,
+    preset: str | None = None,
+    interval: float = 0.9,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    **fit_kw: Any,
+) -> AuditResult:
+    """Fit on all groups but one, predict that one; for every group."""
+    df = _load(data)
+    if group not in df.columns:
+        raise MissingColumnError(
+            f"group column '{group}' is not in the data", column=group, file=source_of(df)
+        )
+    values = df[group].unique()
+    if len(values) < 2:
+        raise DataError(
+            f"group column '{group}' has a single group; nothing to leave out",
+            column=group,
+            file=source_of(df),
+        )
+    points, rows = [], []
+    for lw, kw in _laws(law, preset):
+        for v in values:
+            held = (df[group] == v).to_numpy()
+            pts, summ = _score(
+                df[~held],
+                df[held],
+                lw,
+                fold=f"{group}={v}",
+                fit_kw={**fit_kw, **kw},
+                interval=interval,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+            )
+            points.append(pts)
+            rows.append(summ)
+    return AuditResult(
+        "leave_one_group_out", pd.concat(points, ignore_index=True), pd.DataFrame(rows)
+    )
+
+
+def compare_laws(
+    data: pd.DataFrame | str | Path, laws: Sequence[str | Law], **kwargs: Any
+) -> pd.DataFrame:
+    """Held-out error per law on the same split(s): pass holdout= / axis= / group= ."""
+    if "query" in kwargs:
+        audit = holdout(data, laws, **kwargs)
+    elif "axis" in kwargs:
+        audit = leave_largest_out(data, laws, **kwargs)
+    elif "group" in kwargs:
+        audit = leave_one_group_out(data, laws, **kwargs)
+    else:
+        raise ValueError("compare_laws needs query=, axis= or group=")
+    return audit.by_law()
