@@ -2,7 +2,8 @@
 
 Why: a law's formula is written once, with plain numpy operators, and the fitter needs its
 Jacobian with respect to every parameter for thousands of parameter sets at once. A `Dual`
-carries a value of shape S and tangents of shape (P, *S); numpy broadcasting does the rest, so
+carries a value of shape S and one tangent of shape S per parameter it depends on; numpy
+broadcasting does the rest, so
 the same formula yields predictions and exact Jacobians without finite differences and
 without a heavyweight AD framework (no torch or jax in the core install).
 """
@@ -15,41 +16,56 @@ import numpy as np
 
 
 class Dual:
-    """A value with its derivatives with respect to P parameters (leading tangent axis)."""
+    """A value with its derivatives with respect to P parameters.
+
+    Tangents are stored sparsely, {parameter index: array}: a parameter's tangent is one-hot,
+    and most intermediate quantities of a law depend on one or two parameters, so only the
+    derivatives that can be non-zero are ever computed (3-5x less work than dense tangents).
+    """
 
     __slots__ = ("v", "t")
     __array_priority__ = 1000
 
-    def __init__(self, v: np.ndarray, t: np.ndarray) -> None:
+    def __init__(self, v: np.ndarray, t: dict[int, np.ndarray]) -> None:
         self.v = v
         self.t = t
+
+    def _scaled(self, factor: Any) -> dict[int, np.ndarray]:
+        return {j: tj * factor for j, tj in self.t.items()}
+
+    @staticmethod
+    def _combine(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        out = dict(a)
+        for j, tj in b.items():
+            out[j] = out[j] + tj if j in out else tj
+        return out
 
     # -- arithmetic -------------------------------------------------------------------
     def __add__(self, o: Any) -> Dual:
         if isinstance(o, Dual):
-            return Dual(self.v + o.v, self.t + o.t)
+            return Dual(self.v + o.v, self._combine(self.t, o.t))
         return Dual(self.v + o, self.t)
 
     __radd__ = __add__
 
     def __sub__(self, o: Any) -> Dual:
         if isinstance(o, Dual):
-            return Dual(self.v - o.v, self.t - o.t)
+            return Dual(self.v - o.v, self._combine(self.t, o._scaled(-1.0)))
         return Dual(self.v - o, self.t)
 
     def __rsub__(self, o: Any) -> Dual:
-        return Dual(o - self.v, -self.t)
+        return Dual(o - self.v, self._scaled(-1.0))
 
     def __neg__(self) -> Dual:
-        return Dual(-self.v, -self.t)
+        return Dual(-self.v, self._scaled(-1.0))
 
     def __pos__(self) -> Dual:
         return self
 
     def __mul__(self, o: Any) -> Dual:
         if isinstance(o, Dual):
-            return Dual(self.v * o.v, self.t * o.v + o.t * self.v)
-        return Dual(self.v * o, self.t * o)
+            return Dual(self.v * o.v, self._combine(self._scaled(o.v), o._scaled(self.v)))
+        return Dual(self.v * o, self._scaled(o))
 
     __rmul__ = __mul__
 
@@ -57,28 +73,30 @@ class Dual:
         if isinstance(o, Dual):
             inv = 1.0 / o.v
             v = self.v * inv
-            return Dual(v, (self.t - o.t * v) * inv)
+            return Dual(v, self._combine(self._scaled(inv), o._scaled(-v * inv)))
         inv = 1.0 / o
-        return Dual(self.v * inv, self.t * inv)
+        return Dual(self.v * inv, self._scaled(inv))
 
     def __rtruediv__(self, o: Any) -> Dual:
         inv = 1.0 / self.v
         v = o * inv
-        return Dual(v, self.t * (-v * inv))
+        return Dual(v, self._scaled(-v * inv))
 
     def __pow__(self, o: Any) -> Dual:
         if isinstance(o, Dual):
             v = self.v**o.v
-            return Dual(v, self.t * (o.v * v / self.v) + o.t * (v * np.log(self.v)))
+            return Dual(
+                v, self._combine(self._scaled(o.v * v / self.v), o._scaled(v * np.log(self.v)))
+            )
         if np.isscalar(o) and o == 2:
-            return Dual(self.v * self.v, self.t * (2.0 * self.v))
+            return Dual(self.v * self.v, self._scaled(2.0 * self.v))
         v = self.v**o
-        return Dual(v, self.t * (o * self.v ** (o - 1)))
+        return Dual(v, self._scaled(o * self.v ** (o - 1)))
 
     def __rpow__(self, o: Any) -> Dual:
         log_o = o.log if isinstance(o, PositiveColumn) else np.log(o)
         v = np.exp(self.v * log_o)
-        return Dual(v, self.t * (v * log_o))
+        return Dual(v, self._scaled(v * log_o))
 
     # -- numpy ufuncs (np.exp(dual), ndarray ** dual, ...) ---------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -97,40 +115,47 @@ class Dual:
             return NotImplemented
         return fn(inputs[0])
 
+    def dense_tangent(self, n_params: int, shape: tuple[int, ...]) -> np.ndarray:
+        """(P, *shape) array of all derivatives (zeros where a parameter has no effect)."""
+        out = np.zeros((n_params, *shape))
+        for j, tj in self.t.items():
+            out[j] = tj
+        return out
+
 
 def _exp(x: Dual) -> Dual:
     v = np.exp(x.v)
-    return Dual(v, x.t * v)
+    return Dual(v, x._scaled(v))
 
 
 def _log(x: Dual) -> Dual:
-    return Dual(np.log(x.v), x.t / x.v)
+    return Dual(np.log(x.v), x._scaled(1.0 / x.v))
 
 
 def _log10(x: Dual) -> Dual:
-    return Dual(np.log10(x.v), x.t / (x.v * np.log(10.0)))
+    return Dual(np.log10(x.v), x._scaled(1.0 / (x.v * np.log(10.0))))
 
 
 def _sqrt(x: Dual) -> Dual:
     v = np.sqrt(x.v)
-    return Dual(v, x.t * (0.5 / v))
+    return Dual(v, x._scaled(0.5 / v))
 
 
 def _log1p(x: Dual) -> Dual:
-    return Dual(np.log1p(x.v), x.t / (1.0 + x.v))
+    return Dual(np.log1p(x.v), x._scaled(1.0 / (1.0 + x.v)))
 
 
 def _expm1(x: Dual) -> Dual:
-    return Dual(np.expm1(x.v), x.t * np.exp(x.v))
+    return Dual(np.expm1(x.v), x._scaled(np.exp(x.v)))
 
 
 def _tanh(x: Dual) -> Dual:
     v = np.tanh(x.v)
-    return Dual(v, x.t * (1.0 - v * v))
+    return Dual(v, x._scaled(1.0 - v * v))
 
 
 def _abs(x: Dual) -> Dual:
-    return Dual(np.abs(x.v), x.t * np.sign(x.v))
+    return Dual(np.abs(x.v), x._scaled(np.sign(x.v)))
 
 
 _UNARY = {

@@ -223,15 +223,14 @@ class Law:
             return out, None
         params = {}
         for j, nm in enumerate(self.param_names):
-            t = np.zeros((P, B, 1))
             # d(public)/d(internal) = public for log-scale parameters, 1 otherwise.
-            t[j, :, 0] = pub[:, j] if mask[j] else 1.0
-            params[nm] = Dual(pub[:, j : j + 1], t)
+            dj = pub[:, j : j + 1] if mask[j] else np.ones((B, 1))
+            params[nm] = Dual(pub[:, j : j + 1], {j: dj})
         with np.errstate(all="ignore"):
             out = self._call(params, cols)
         if not isinstance(out, Dual):  # formula ignores all parameters (degenerate)
             return np.broadcast_to(out, (B, n)), np.zeros((P, B, n))
-        return np.broadcast_to(out.v, (B, n)), np.broadcast_to(out.t, (P, B, n))
+        return np.broadcast_to(out.v, (B, n)), out.dense_tangent(P, (B, n))
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -236,6 +236,7 @@ def leave_largest_out(
     seed: int = 0,
     min_fit_points: int | None = None,
     max_folds: int = 8,
+    min_fit_scales: int = 3,
     **fit_kw: Any,
 ) -> AuditResult:
     """For each k: fit on the k smallest scales of `axis`, predict every larger scale.
@@ -243,7 +244,9 @@ def leave_largest_out(
     `distance` in the points table is log10(held-out scale / largest fitted scale): the
     orders of magnitude extrapolated. Error vs distance tells how far the law can be trusted.
     An axis with more than `max_folds` distinct values (e.g. sizes read off a figure) is cut
-    into `max_folds` + 1 blocks of consecutive scales; each cut is one fold.
+    into `max_folds` + 1 blocks of consecutive scales; each cut is one fold. A fold needs
+    `min_fit_scales` distinct scales in its fit set: a law cannot learn how the metric moves
+    along an axis it has seen at one or two values.
     """
     df = _load(data)
     if axis not in df.columns:
@@ -269,7 +272,7 @@ def leave_largest_out(
             train = df[df[axis] <= cut]
             if fit_where:
                 train = train[_mask(train, fit_where, "--fit-where")]
-            if len(train) < need:
+            if len(train) < need or train[axis].nunique() < min_fit_scales:
                 continue
             test = df[df[axis] > cut]
             nxt_hi = cuts[k + 1] if k + 1 < len(cuts) else np.inf
