@@ -67,7 +67,7 @@ def multistart(
     n_warm: int = 32,
     warm_iter: int = 8,
     n_refine: int = 8,
-    screen_rows: int = 64,
+    screen_rows: int = 48,
     max_iter: int = 200,
     prune_ratio: float = 1.5,
 ) -> SearchResult:

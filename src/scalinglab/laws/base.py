@@ -9,7 +9,6 @@ The formula is called with keyword arrays shaped so that broadcasting yields a
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -173,7 +172,9 @@ class Law:
 
     def grid_points(self) -> np.ndarray:
         """Cartesian product of the parameter grids, (G, P) in public units."""
-        return np.array(list(itertools.product(*(p.grid for p in self.parameters))), dtype=float)
+        axes = np.meshgrid(*(np.asarray(p.grid, dtype=float) for p in self.parameters),
+                           indexing="ij")
+        return np.stack([a.ravel() for a in axes], axis=1)
 
     # -- evaluation -------------------------------------------------------------------------
     def _call(self, params: Mapping[str, Any], data: Mapping[str, np.ndarray]) -> Any:
