@@ -44,7 +44,7 @@ def test_missing_column_names_law_and_column():
 
 def test_missing_metric_column():
     with pytest.raises(MissingColumnError, match="metric"):
-        sl.fit(_runs(), "chinchilla", metric="val_loss")
+        sl.fit(_runs(), "chinchilla", metric="dev_loss")
 
 
 def test_non_numeric_value_names_file_row_column(tmp_path):

@@ -45,6 +45,22 @@ class NonNumericValueError(DataError):
     """A cell that must be a number cannot be parsed as one (e.g. '1.4Q')."""
 
 
+class MixedUnitsError(DataError):
+    """One column mixes cells with unit suffixes and bare small numbers."""
+
+
+class OutOfRangeError(DataError):
+    """A value outside its metric's range (accuracy > 1, BLEU > 100, ...)."""
+
+
+class DuplicateColumnError(DataError):
+    """Two columns mean the same canonical column after aliasing."""
+
+
+class NoResultsError(DataError):
+    """A folder given as evaluation results holds no results files."""
+
+
 class NonFiniteValueError(DataError):
     """A NaN or infinite value where a finite number is required."""
 

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, NonNumericValueError
+from .errors import (
+    DuplicateColumnError,
+    MixedUnitsError,
+    NonNumericValueError,
+    NonPositiveValueError,
+    OutOfRangeError,
+)
 
 VARIABLES: dict[str, str] = {
     "n_params": "model parameters N (count)",
@@ -51,8 +57,13 @@ ALIASES: dict[str, str] = {
     "parameters": "n_params",
     "num_params": "n_params",
     "model_size": "n_params",
+    "n_params_total": "n_params",
+    "total_params": "n_params",
+    "model_params": "n_params",
     "n_params_no_embed": "n_params_nonembedding",
+    "n_params_nonembed": "n_params_nonembedding",
     "non_embedding_params": "n_params_nonembedding",
+    "nonembedding_params": "n_params_nonembedding",
     "d": "tokens",
     "num_tokens": "tokens",
     "n_tokens": "tokens",
@@ -64,9 +75,35 @@ ALIASES: dict[str, str] = {
     "df": "finetune_size",
     "d_f": "finetune_size",
     "finetune_tokens": "finetune_size",
+    "finetune_examples": "finetune_size",
+    "ft_size": "finetune_size",
+    "flops_per_run": "flops",
+    "total_flops": "flops",
+    "acc": "accuracy",
+    "err": "error",
+    "ppl": "perplexity",
+    "val_loss": "loss",
+    "validation_loss": "loss",
+    "eval_loss": "loss",
+    "rank": "lora_rank",
+    "lora_r": "lora_rank",
+    "prompt_len": "prompt_length",
+    "n_prompt_tokens": "prompt_length",
+    "pretraining_data": "pretrain_data",
+    "corpus": "pretrain_data",
+    "finetune_method": "method",
 }
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
+_SPECIAL = {
+    "nan": np.nan,
+    "inf": np.inf,
+    "+inf": np.inf,
+    "-inf": -np.inf,
+    "infinity": np.inf,
+    "-infinity": -np.inf,
+}
+_NUMBER_PART = r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)$"
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)\s*$")
 
 
@@ -86,7 +123,11 @@ def parse_number(text: object) -> float:
 def numeric_column(
     series: pd.Series, column: str, *, file: str | None = None, line_offset: int | None = None
 ) -> pd.Series:
-    """Convert a column to float64, accepting unit suffixes; name the first bad cell."""
+    """Convert a column to float64, accepting unit suffixes; name the first bad cell.
+
+    A column where some cells carry a unit suffix (900M) and others are bare numbers below
+    1,000 (1.4) is refused as mixed units: the bare cells almost surely lost their suffix.
+    """
     if pd.api.types.is_bool_dtype(series):
         raise NonNumericValueError(
             "boolean column where a number is needed", file=file, column=column
@@ -94,26 +135,43 @@ def numeric_column(
     if pd.api.types.is_numeric_dtype(series):
         return series.astype("float64")
     direct = pd.to_numeric(series, errors="coerce")
-    todo = direct.isna() & series.notna()
+    text = series.astype("string").str.strip()
+    todo = (direct.isna() & series.notna() & (text != "")).to_numpy()
     if not todo.any():
         return direct.astype("float64")
-    out = direct.astype("float64").copy()
-    for idx in np.flatnonzero(todo.to_numpy()):
-        raw = series.iloc[idx]
-        if isinstance(raw, str) and raw.strip() == "":
-            out.iloc[idx] = np.nan
-            continue
-        try:
-            out.iloc[idx] = parse_number(raw)
-        except ValueError as exc:
-            raise NonNumericValueError(
-                str(exc),
-                file=file,
-                row=idx + 1,
-                column=column,
-                line=None if line_offset is None else idx + line_offset,
-            ) from None
-    return out
+    parts = text[todo].str.extract(_NUMBER_PART)
+    low = text[todo].str.lower()
+    special = low.isin(list(_SPECIAL)).to_numpy()
+    bad = parts[0].isna().to_numpy() & ~special
+    if bad.any():
+        pos = int(np.flatnonzero(todo)[np.flatnonzero(bad)[0]])
+        raise NonNumericValueError(
+            f"{series.iloc[pos]!r} is not a number (suffixes allowed: K, M, B, T)",
+            file=file,
+            row=pos + 1,
+            column=column,
+            line=None if line_offset is None else pos + line_offset,
+        )
+    mult = parts[1].fillna("").str.lower().map(_SUFFIX).fillna(1.0).to_numpy(dtype=float)
+    vals = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float) * mult
+    vals = np.where(special, low.map(_SPECIAL).to_numpy(dtype=float), vals)
+    out = direct.astype("float64").to_numpy(copy=True)
+    out[todo] = vals
+    suffixed = np.zeros(len(series), dtype=bool)
+    suffixed[np.flatnonzero(todo)] = parts[1].fillna("").str.len().to_numpy() > 0
+    bare_small = (~suffixed) & np.isfinite(out) & (np.abs(out) < 1e3) & series.notna().to_numpy()
+    if suffixed.any() and bare_small.any():
+        pos = int(np.flatnonzero(bare_small)[0])
+        example = series.iloc[int(np.flatnonzero(suffixed)[0])]
+        raise MixedUnitsError(
+            f"mixed units: {series.iloc[pos]!r} has no unit suffix while other cells use one "
+            f"(e.g. {example!r}); write every cell with its unit, or none",
+            file=file,
+            row=pos + 1,
+            column=column,
+            line=None if line_offset is None else pos + line_offset,
+        )
+    return pd.Series(out, index=series.index, name=series.name)
 
 
 def canonical_name(column: str) -> str:
@@ -130,7 +188,7 @@ def canonicalise(df: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
     seen: dict[str, str] = {}
     for orig, new in mapping.items():
         if new in seen:
-            raise DataError(
+            raise DuplicateColumnError(
                 f"columns '{seen[new]}' and '{orig}' both mean '{new}'; keep one of them",
                 file=file,
                 column=str(orig),
@@ -154,6 +212,61 @@ def add_derived(df: pd.DataFrame) -> pd.DataFrame:
     if "perplexity" in num and "loss" not in cols:
         df["loss"] = np.log(df["perplexity"])
     return df
+
+
+# Canonical numeric columns that must be > 0, and metrics with a bounded range.
+POSITIVE = (
+    "n_params",
+    "n_params_nonembedding",
+    "tokens",
+    "flops",
+    "tokens_per_param",
+    "finetune_size",
+    "lora_rank",
+    "prompt_length",
+    "loss",
+    "downstream_ce",
+    "perplexity",
+    "effective_data",
+)
+RANGES = {"accuracy": (0.0, 1.0), "error": (0.0, 1.0), "bleu": (0.0, 100.0), "step": (0.0, np.inf)}
+
+
+def validate(df: pd.DataFrame, *, file: str | None = None, line_offset: int | None = None) -> None:
+    """Range checks on canonical columns; missing values are allowed here (a fit that needs
+    them refuses them, naming the row)."""
+
+    def fail(cls, col, mask, why):
+        pos = int(np.flatnonzero(mask)[0])
+        raise cls(
+            f"value {df[col].iloc[pos]!r} {why} ({int(mask.sum())} such rows)",
+            file=file,
+            row=pos + 1,
+            column=col,
+            line=None if line_offset is None else pos + line_offset,
+        )
+
+    for col in POSITIVE:
+        if col in df.columns and pd.api.types.is_numeric_dtype(df[col]):
+            v = df[col].to_numpy(dtype=float)
+            bad = v <= 0
+            if bad.any():
+                fail(NonPositiveValueError, col, bad, f"is not positive; '{col}' must be > 0")
+    for col, (lo, hi) in RANGES.items():
+        if col in df.columns and pd.api.types.is_numeric_dtype(df[col]):
+            v = df[col].to_numpy(dtype=float)
+            bad = (v < lo) | (v > hi)
+            if bad.any():
+                fail(OutOfRangeError, col, bad, f"is outside [{lo:g}, {hi:g}] for '{col}'")
+
+
+def resolve_column(df: pd.DataFrame, name: str) -> str | None:
+    """The column of `df` a user means by `name`: itself, or its canonical form (so
+    --metric val_loss finds a column the loader renamed to `loss`)."""
+    if name in df.columns:
+        return name
+    canon = canonical_name(name)
+    return canon if canon in df.columns else None
 
 
 def describe_columns(mapping: Mapping[str, str]) -> str:

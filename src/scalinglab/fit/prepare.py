@@ -20,7 +20,7 @@ from ..errors import (
     TooFewPointsError,
 )
 from ..laws.base import Law
-from ..schema import numeric_column
+from ..schema import numeric_column, resolve_column
 
 
 @dataclass
@@ -64,8 +64,9 @@ def apply_where(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
 
 
 def _column(df: pd.DataFrame, name: str, role: str, hint: str) -> str:
-    if name in df.columns:
-        return name
+    found = resolve_column(df, name)
+    if found is not None:
+        return found
     raise MissingColumnError(
         f"{role} needs column '{name}', which is not in the data (columns: "
         f"{', '.join(map(str, df.columns))}). {hint}",
@@ -125,8 +126,12 @@ def prepare(
             f"Map it with --map {var}=COLUMN." if var not in mapping else "Check the --map option."
         )
         columns[var] = _column(df, col, f"law '{law.name}' variable '{var}'", hint)
-    metric_col = metric or law.metric
-    _column(df, metric_col, f"law '{law.name}' metric", "Name the metric with --metric COLUMN.")
+    metric_col = _column(
+        df,
+        metric or law.metric,
+        f"law '{law.name}' metric",
+        "Name the metric with --metric COLUMN.",
+    )
     x = {var: _numeric(df, col, rows) for var, col in columns.items()}
     y = _numeric(df, metric_col, rows)
     for var in law.positive_variables:

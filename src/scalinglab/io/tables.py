@@ -13,7 +13,15 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError, FileFormatError
-from ..schema import CATEGORICAL, METRICS, VARIABLES, add_derived, canonicalise, numeric_column
+from ..schema import (
+    CATEGORICAL,
+    METRICS,
+    VARIABLES,
+    add_derived,
+    canonicalise,
+    numeric_column,
+    validate,
+)
 
 _FORMATS = {
     ".csv": "csv",
@@ -125,6 +133,7 @@ def to_schema(
                 df[col] = numeric_column(s, col, file=source)
             except DataError:
                 pass
+    validate(df, file=source, line_offset=line_offset)
     df = add_derived(df)
     df.attrs["scalinglab_source"] = source
     return df

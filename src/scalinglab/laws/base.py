@@ -172,8 +172,9 @@ class Law:
 
     def grid_points(self) -> np.ndarray:
         """Cartesian product of the parameter grids, (G, P) in public units."""
-        axes = np.meshgrid(*(np.asarray(p.grid, dtype=float) for p in self.parameters),
-                           indexing="ij")
+        axes = np.meshgrid(
+            *(np.asarray(p.grid, dtype=float) for p in self.parameters), indexing="ij"
+        )
         return np.stack([a.ravel() for a in axes], axis=1)
 
     # -- evaluation -------------------------------------------------------------------------
