@@ -123,7 +123,9 @@ def to_schema(
     df: pd.DataFrame, *, source: str | None = None, line_offset: int | None = None
 ) -> pd.DataFrame:
     """Canonical names, numeric columns (suffixes parsed), derived columns."""
+    original = [str(c) for c in df.columns]
     df = canonicalise(df.reset_index(drop=True), file=source)
+    renamed = {new: old for old, new in zip(original, df.columns, strict=True) if old != new}
     for col in df.columns:
         s = df[col]
         if col in VARIABLES or col in METRICS:
@@ -134,6 +136,27 @@ def to_schema(
             except DataError:
                 pass
     validate(df, file=source, line_offset=line_offset)
+    before = set(df.columns)
     df = add_derived(df)
     df.attrs["scalinglab_source"] = source
+    df.attrs["scalinglab_original"] = renamed
+    df.attrs["scalinglab_derived"] = [c for c in df.columns if c not in before]
     return df
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """Write CSV, TSV, Parquet or JSONL, chosen by the file extension."""
+    p = Path(path)
+    fmt = _FORMATS.get(p.suffix.lower())
+    if fmt == "csv":
+        df.to_csv(p, index=False)
+    elif fmt == "tsv":
+        df.to_csv(p, index=False, sep="\t")
+    elif fmt == "parquet":
+        df.to_parquet(p, index=False)
+    elif fmt == "jsonl":
+        df.to_json(p, orient="records", lines=True)
+    else:
+        raise FileFormatError(
+            f"cannot write '{p.suffix}': use .csv, .tsv, .parquet or .jsonl", file=str(p)
+        )

@@ -1,0 +1,201 @@
+"""`inspect`: what scalinglab recognised in a table, and what it can fit with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ScalingLabError
+from .laws import CATALOG
+from .schema import CATEGORICAL, METRICS, VARIABLES, canonical_name
+
+OUTLIER_Z = 5.0
+
+
+def _roles(df: pd.DataFrame) -> list[dict[str, Any]]:
+    original = df.attrs.get("scalinglab_original", {})
+    derived = set(df.attrs.get("scalinglab_derived", []))
+    out = []
+    for col in df.columns:
+        role = (
+            "variable"
+            if col in VARIABLES
+            else "metric"
+            if col in METRICS
+            else "category"
+            if col in CATEGORICAL
+            else "other"
+        )
+        unit = VARIABLES.get(col) or METRICS.get(col) or CATEGORICAL.get(col) or ""
+        out.append(
+            {
+                "column": col,
+                "from": original.get(col, col),
+                "role": role,
+                "unit": unit,
+                "derived": col in derived,
+                "dtype": str(df[col].dtype),
+                "missing": int(df[col].isna().sum()),
+            }
+        )
+    return out
+
+
+def _ranges(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for col in df.columns:
+        if col not in VARIABLES and col not in METRICS:
+            continue
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        v = df[col].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            continue
+        lo, hi = float(v.min()), float(v.max())
+        span = float(np.log10(hi / lo)) if lo > 0 else None
+        out.append(
+            {
+                "column": col,
+                "min": lo,
+                "max": hi,
+                "unique": int(np.unique(v).size),
+                "orders_of_magnitude": span,
+            }
+        )
+    return out
+
+
+_METRIC_HINTS = {
+    "loss": ("loss",),
+    "error": ("err",),
+    "accuracy": ("acc",),
+    "bleu": ("bleu",),
+    "downstream_ce": ("ce", "loss"),
+    "y": (),
+}
+
+
+def metric_candidates(df: pd.DataFrame, metric: str) -> list[str]:
+    """Numeric columns that look like `metric` (e.g. loss_c4_val for loss)."""
+    hints = _METRIC_HINTS.get(metric, (metric,))
+    return [
+        c
+        for c in df.columns
+        if c != metric
+        and pd.api.types.is_numeric_dtype(df[c])
+        and any(str(c).lower().startswith(h) for h in hints)
+    ]
+
+
+def feedable_laws(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Catalog laws whose variables are present, with what is still needed to fit them."""
+    out = []
+    for law in CATALOG.values():
+        need = [v for v in law.variables if v != "x"]
+        if any(v not in df.columns for v in need):
+            continue
+        notes = []
+        if "x" in law.variables:
+            notes.append("map the factor with --map x=COLUMN")
+        if law.metric not in df.columns:
+            cands = metric_candidates(df, law.metric)
+            if law.metric != "y" and not cands:
+                continue
+            notes.append("choose --metric" + (f" (e.g. {', '.join(cands[:4])})" if cands else ""))
+        out.append({"law": law.name, "ready": not notes, "note": "; ".join(notes)})
+    return out
+
+
+def _outliers(df: pd.DataFrame) -> dict[str, Any] | None:
+    """Robust residual z-scores from the first catalog law the data feeds (two passes: fit,
+    drop |z| > 5, refit, score every row). Flags runs the law cannot explain."""
+    from .fit import fit
+
+    for name in ("chinchilla", "overtrain", "downstream_ce"):
+        law = CATALOG[name]
+        if not all(v in df.columns for v in law.variables):
+            continue
+        metric = (
+            law.metric
+            if law.metric in df.columns
+            else next(iter(metric_candidates(df, law.metric)), None)
+        )
+        if metric is None:
+            continue
+        cols = [*law.variables, metric]
+        ok = df[cols].notna().all(axis=1) & (df[cols] > 0).all(axis=1)
+        sub = df[ok]
+        if len(sub) < 3 * law.n_params:
+            return None
+        try:
+            res = fit(sub, law, metric=metric, n_refine=4)
+            z = _robust_z(res.predict(sub), sub[metric].to_numpy())
+            keep = np.abs(z) <= OUTLIER_Z
+            if (~keep).any() and keep.sum() >= 3 * law.n_params:
+                res = fit(sub[keep], law, metric=metric, n_refine=4)
+                z = _robust_z(res.predict(sub), sub[metric].to_numpy())
+        except ScalingLabError:
+            return None
+        flagged = np.flatnonzero(np.abs(z) > OUTLIER_Z)
+        order = flagged[np.argsort(-np.abs(z[flagged]))]
+        return {
+            "law": name,
+            "metric": metric,
+            "threshold_z": OUTLIER_Z,
+            "rows": [int(sub.index[i]) + 1 for i in order],
+            "z": [round(float(z[i]), 1) for i in order],
+            "values": [float(sub[metric].iloc[i]) for i in order],
+        }
+    return None
+
+
+def _robust_z(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    r = np.log(pred) - np.log(y)
+    med = np.median(r)
+    mad = 1.4826 * np.median(np.abs(r - med))
+    return (r - med) / (mad if mad > 0 else 1.0)
+
+
+def inspect_table(df: pd.DataFrame, outliers: bool = True) -> dict[str, Any]:
+    keys = [
+        c
+        for c in (
+            "n_params",
+            "tokens",
+            "flops",
+            "finetune_size",
+            "method",
+            "pretrain_data",
+            "lora_rank",
+            "prompt_length",
+            "task",
+            "seed",
+            "step",
+        )
+        if c in df.columns
+    ]
+    dup_rows = int(df.duplicated().sum())
+    dup_keys = int(df.duplicated(subset=keys).sum()) if keys else 0
+    report: dict[str, Any] = {
+        "source": df.attrs.get("scalinglab_source"),
+        "rows": len(df),
+        "columns": _roles(df),
+        "derived": list(df.attrs.get("scalinglab_derived", [])),
+        "ranges": _ranges(df),
+        "duplicate_rows": dup_rows,
+        "duplicate_keys": {"columns": keys, "count": dup_keys},
+        "laws": feedable_laws(df),
+        "unrecognised": [
+            c
+            for c in df.columns
+            if canonical_name(c) not in VARIABLES
+            and canonical_name(c) not in METRICS
+            and c not in CATEGORICAL
+        ],
+    }
+    if outliers:
+        report["outliers"] = _outliers(df)
+    return report
