@@ -125,8 +125,10 @@ def numeric_column(
 ) -> pd.Series:
     """Convert a column to float64, accepting unit suffixes; name the first bad cell.
 
-    A column where some cells carry a unit suffix (900M) and others are bare numbers below
-    1,000 (1.4) is refused as mixed units: the bare cells almost surely lost their suffix.
+    Parsing works on the distinct values (factorised), so a million-row column of a few
+    model sizes costs a few parses. A column where some cells carry a unit suffix (900M) and
+    others are bare numbers below 1,000 (1.4) is refused as mixed units: the bare cells
+    almost surely lost their suffix.
     """
     if pd.api.types.is_bool_dtype(series):
         raise NonNumericValueError(
@@ -134,17 +136,16 @@ def numeric_column(
         )
     if pd.api.types.is_numeric_dtype(series):
         return series.astype("float64")
-    direct = pd.to_numeric(series, errors="coerce")
-    text = series.astype("string").str.strip()
-    todo = (direct.isna() & series.notna() & (text != "")).to_numpy()
-    if not todo.any():
-        return direct.astype("float64")
-    parts = text[todo].str.extract(_NUMBER_PART)
-    low = text[todo].str.lower()
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype="string").str.strip()
+    direct = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    parts = text.str.extract(_NUMBER_PART)
+    low = text.str.lower()
     special = low.isin(list(_SPECIAL)).to_numpy()
-    bad = parts[0].isna().to_numpy() & ~special
+    empty = (text == "").to_numpy()
+    bad = np.isnan(direct) & parts[0].isna().to_numpy() & ~special & ~empty
     if bad.any():
-        pos = int(np.flatnonzero(todo)[np.flatnonzero(bad)[0]])
+        pos = int(np.flatnonzero(np.isin(codes, np.flatnonzero(bad)))[0])
         raise NonNumericValueError(
             f"{series.iloc[pos]!r} is not a number (suffixes allowed: K, M, B, T)",
             file=file,
@@ -152,17 +153,17 @@ def numeric_column(
             column=column,
             line=None if line_offset is None else pos + line_offset,
         )
-    mult = parts[1].fillna("").str.lower().map(_SUFFIX).fillna(1.0).to_numpy(dtype=float)
+    suffix = parts[1].fillna("").str.lower()
+    mult = suffix.map(_SUFFIX).fillna(1.0).to_numpy(dtype=float)
     vals = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float) * mult
+    vals = np.where(np.isnan(direct), vals, direct)
     vals = np.where(special, low.map(_SPECIAL).to_numpy(dtype=float), vals)
-    out = direct.astype("float64").to_numpy(copy=True)
-    out[todo] = vals
-    suffixed = np.zeros(len(series), dtype=bool)
-    suffixed[np.flatnonzero(todo)] = parts[1].fillna("").str.len().to_numpy() > 0
-    bare_small = (~suffixed) & np.isfinite(out) & (np.abs(out) < 1e3) & series.notna().to_numpy()
-    if suffixed.any() and bare_small.any():
-        pos = int(np.flatnonzero(bare_small)[0])
-        example = series.iloc[int(np.flatnonzero(suffixed)[0])]
+    vals = np.where(empty, np.nan, vals)
+    has_suffix = (suffix.str.len() > 0).to_numpy() & np.isnan(direct)
+    bare_small = ~has_suffix & np.isfinite(vals) & (np.abs(vals) < 1e3)
+    if has_suffix.any() and bare_small.any():
+        pos = int(np.flatnonzero(np.isin(codes, np.flatnonzero(bare_small)))[0])
+        example = uniques[int(np.flatnonzero(has_suffix)[0])]
         raise MixedUnitsError(
             f"mixed units: {series.iloc[pos]!r} has no unit suffix while other cells use one "
             f"(e.g. {example!r}); write every cell with its unit, or none",
@@ -171,7 +172,17 @@ def numeric_column(
             column=column,
             line=None if line_offset is None else pos + line_offset,
         )
+    out = np.where(codes >= 0, vals[np.maximum(codes, 0)] if len(vals) else np.nan, np.nan)
     return pd.Series(out, index=series.index, name=series.name)
+
+
+def looks_numeric(series: pd.Series, sample: int = 200) -> bool:
+    """Cheap pre-check on a sample of distinct values before parsing a whole column."""
+    vals = pd.Series(series.dropna().unique()[:sample]).astype(str).str.strip()
+    if vals.empty:
+        return False
+    ok = pd.to_numeric(vals, errors="coerce").notna() | vals.str.match(_NUMBER_PART)
+    return bool(ok.all())
 
 
 def canonical_name(column: str) -> str:

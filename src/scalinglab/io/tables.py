@@ -19,6 +19,7 @@ from ..schema import (
     VARIABLES,
     add_derived,
     canonicalise,
+    looks_numeric,
     numeric_column,
     validate,
 )
@@ -61,8 +62,6 @@ def _read_raw(path: Path, fmt: str) -> pd.DataFrame:
             return pd.read_csv(
                 path,
                 sep="," if fmt == "csv" else "\t",
-                dtype=str,
-                keep_default_na=True,
                 skipinitialspace=True,
             )
         except pd.errors.EmptyDataError:
@@ -130,7 +129,7 @@ def to_schema(
         s = df[col]
         if col in VARIABLES or col in METRICS:
             df[col] = numeric_column(s, col, file=source, line_offset=line_offset)
-        elif col not in CATEGORICAL and not pd.api.types.is_numeric_dtype(s):
+        elif col not in CATEGORICAL and not pd.api.types.is_numeric_dtype(s) and looks_numeric(s):
             try:  # other columns become numeric only if every cell parses
                 df[col] = numeric_column(s, col, file=source)
             except DataError:
