@@ -169,7 +169,8 @@ def test_shared_tables_load_with_no_options():
     g = sl.read_table(shared_file("gadre2024", "runs.csv"))
     assert len(g) == 104 and "n_params_nonembedding" in g.columns
     c = sl.read_table(shared_file("chinchilla", "points.csv"))
-    assert len(c) == 245 and c.attrs["scalinglab_derived"] == ["tokens_per_param"]
+    assert len(c) == 245 and c.attrs["scalinglab_derived"] == ["tokens_per_param", "perplexity"]
+    assert c["perplexity"].iloc[0] == pytest.approx(np.exp(c["loss"].iloc[0]))
 
 
 def test_inspect_flags_chinchilla_high_loss_runs():
@@ -264,3 +265,31 @@ def test_parquet_round_trip(tmp_path):
     back = sl.read_table(p)
     assert list(back.columns[:3]) == ["n_params", "tokens", "loss"]
     assert back["flops"].tolist() == [6 * 1e8 * 2e9, 6 * 2e8 * 4e9]
+
+
+def test_merge_and_tracker_cli(tmp_path):
+    evals = _write(tmp_path, "model,accuracy\na,0.5\nb,0.6\nc,0.7\n", "evals.csv")
+    meta = _write(tmp_path, "model,n_params,tokens\na,1e8,2e9\nb,2e8,4e9\n", "meta.csv")
+    out = tmp_path / "merged.csv"
+    r = CliRunner().invoke(main, ["merge", str(evals), str(meta), "--on", "model", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "1 eval key(s) with no metadata: c" in r.stderr
+    assert len(pd.read_csv(out)) == 2
+    r = CliRunner().invoke(
+        main, ["merge", str(evals), str(meta), "--on", "model", "-o", str(out), "--strict"]
+    )
+    assert r.exit_code == 2 and "incomplete" in r.stderr
+    runs = tmp_path / "runs.parquet"
+    r = CliRunner().invoke(
+        main,
+        [
+            "import-tracker",
+            str(FIX / "mlflow_export.csv"),
+            "--mapping",
+            str(FIX / "mlflow_mapping.yaml"),
+            "-o",
+            str(runs),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert sl.read_table(runs)["bleu"].tolist() == [21.5, 23.0]

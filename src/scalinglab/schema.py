@@ -209,7 +209,8 @@ def canonicalise(df: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
 
 
 def add_derived(df: pd.DataFrame) -> pd.DataFrame:
-    """Fill flops = 6ND, tokens_per_param = D/N, tokens = C/(6N) and error = 1 - accuracy."""
+    """Fill flops = 6ND, tokens_per_param = D/N, tokens = C/(6N), error = 1 - accuracy and
+    perplexity <-> loss, where the column is missing and its inputs are there."""
     cols = set(df.columns)
     num = {c for c in cols if pd.api.types.is_numeric_dtype(df[c])}
     if {"n_params", "tokens"} <= num and "flops" not in cols:
@@ -222,6 +223,8 @@ def add_derived(df: pd.DataFrame) -> pd.DataFrame:
         df["error"] = 1.0 - df["accuracy"]
     if "perplexity" in num and "loss" not in cols:
         df["loss"] = np.log(df["perplexity"])
+    if "loss" in num and "perplexity" not in cols:
+        df["perplexity"] = np.exp(df["loss"])
     return df
 
 
