@@ -137,8 +137,15 @@ def run_bootstrap(
     n_warm: int = 8,
     n_refine: int = 2,
     progress: Any = None,
+    counts: np.ndarray | None = None,
 ) -> Bootstrap:
-    """Refit `result`'s law on `n_resamples` resamples of its fit data."""
+    """Refit `result`'s law on `n_resamples` resamples of its fit data.
+
+    counts: a (B, n) matrix of multiplicities to use instead of drawing them, so that two
+    fits on overlapping runs can be bootstrapped together (the same resampled runs in both).
+    """
+    if counts is not None:
+        n_resamples = int(counts.shape[0])
     if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
         raise DataError(f"the number of bootstrap resamples must be >= 1, got {n_resamples!r}")
     if method not in ("warm", "grid"):
@@ -167,7 +174,10 @@ def run_bootstrap(
     lo, hi = law.internal_bounds()
     z_hat = law.to_internal(result.param_vector_)
     t0 = time.perf_counter()
-    counts = resample_counts(len(y), n_resamples, rng, groups)
+    if counts is None:
+        counts = resample_counts(len(y), n_resamples, rng, groups)
+    elif counts.shape != (n_resamples, len(y)):
+        raise DataError(f"bootstrap counts must be ({n_resamples}, {len(y)}), got {counts.shape}")
     curv = residual_curvature(evaluate, z_hat, y, law.space)
     Z = np.empty((n_resamples, law.n_params))
     F = np.empty(n_resamples)

@@ -102,6 +102,7 @@ class FitResult:
         method: str = "warm",
         seed: int = 0,
         progress: Any = None,
+        counts: np.ndarray | None = None,
     ) -> Bootstrap:
         """Refit on resampled data (rows, or whole groups with `group_by`); stores `bootstrap_`.
 
@@ -119,6 +120,7 @@ class FitResult:
             method=method,
             seed=seed,
             progress=progress,
+            counts=counts,
         )
         return self.bootstrap_
 

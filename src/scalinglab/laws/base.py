@@ -206,6 +206,15 @@ class Law:
         out = np.broadcast_to(out, (tb.shape[0], n)).astype(float)
         return out[0] if single else out
 
+    def evaluate_paired(self, theta: np.ndarray, data: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Row b of `theta` (B, P) evaluated on row b of each (B, n) data array: chains a
+        bootstrap draw of one law into the matching draw of the next."""
+        theta = np.asarray(theta, dtype=float).reshape(-1, self.n_params)
+        cols = {k: np.asarray(data[k], dtype=float) for k in self.variables}
+        params = {n: theta[:, j : j + 1] for j, n in enumerate(self.param_names)}
+        with np.errstate(all="ignore"):
+            return np.asarray(value(self._call(params, cols)), dtype=float)
+
     def evaluate_internal(
         self, z: np.ndarray, cols: Mapping[str, np.ndarray], jacobian: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:

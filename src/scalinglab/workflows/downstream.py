@@ -1,0 +1,206 @@
+"""Two-step downstream forecast (Gadre et al. 2024; Bhagia et al. 2024).
+
+Step 1 fits a loss law on cheap runs ((N, D) or (C, M) -> loss). Step 2 fits a loss ->
+downstream-error law on runs with measured loss and error. A target is chained through both.
+Intervals come from one bootstrap over the runs of both fit sets together (a resampled run
+enters both fits), so they carry the uncertainty of both steps. The spread of near-optimal
+step-1 fits (from the start table) is reported too: these objectives are often multi-modal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, MissingColumnError
+from ..fit import FitResult, fit
+from ..fit.bootstrap import resample_counts
+from ..fit.prepare import row_numbers, source_of
+from ..fit.presets import apply_preset
+from ..laws import get_law
+from ..laws.base import Law
+from ..schema import add_derived, resolve_column
+from .audit import _load, _mask, run_flops
+
+NEAR_OPTIMAL = 0.05  # relative objective gap for "near-optimal" step-1 fits
+
+
+@dataclass
+class ForecastResult:
+    loss_fit: FitResult
+    error_fit: FitResult
+    targets: pd.DataFrame
+    interval: float
+    n_bootstrap: int
+    loss_col: str
+    error_col: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        import json
+
+        return {
+            "loss_law": self.loss_fit.law.name,
+            "error_law": self.error_fit.law.name,
+            "loss_params": self.loss_fit.params_,
+            "error_params": self.error_fit.params_,
+            "loss_fit_points": self.loss_fit.n_points_,
+            "error_fit_points": self.error_fit.n_points_,
+            "interval": self.interval,
+            "n_bootstrap": self.n_bootstrap,
+            "targets": json.loads(self.targets.to_json(orient="records")),
+            "notes": self.notes,
+            "warnings": self.loss_fit.warnings_ + self.error_fit.warnings_,
+        }
+
+
+def _target_frame(
+    df: pd.DataFrame, targets: pd.DataFrame | Sequence[Mapping[str, float]] | str | None
+) -> tuple[pd.DataFrame, bool]:
+    """Targets as rows with canonical inputs; True when they come from the data (truth known)."""
+    if targets is None:
+        raise DataError(
+            "forecast needs targets: --target n_params=...,tokens=... or --target-where QUERY"
+        )
+    if isinstance(targets, str):
+        rows = df[_mask(df, targets, "--target-where")]
+        if rows.empty:
+            raise DataError(f"--target-where {targets!r} selects no rows", file=source_of(df))
+        return rows, True
+    t = pd.DataFrame(list(targets)) if not isinstance(targets, pd.DataFrame) else targets.copy()
+    if t.empty:
+        raise DataError("no targets given")
+    return add_derived(t), False
+
+
+def _step_pred(res: FitResult, frame: pd.DataFrame, loss_values: np.ndarray | None = None):
+    if loss_values is None:
+        return res.predict(frame)
+    var = res.law.variables[0]
+    return res.law.evaluate(res.params_, {var: loss_values})
+
+
+def near_optimal_spread(
+    res: FitResult, inputs: Mapping[str, np.ndarray], rel: float = NEAR_OPTIMAL
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Min/max prediction over converged starts within `rel` of the best objective."""
+    st = res.starts_
+    ok = st["converged"].astype(bool) & np.isfinite(st["objective"])
+    ok &= st["objective"] <= res.objective_ * (1 + rel) + 1e-300
+    params = st.loc[ok, list(res.law.param_names)].to_numpy(dtype=float)
+    if len(params) == 0:
+        params = res.param_vector_[None, :]
+    preds = res.law.evaluate(params, inputs)
+    return preds.min(axis=0), preds.max(axis=0), len(params)
+
+
+def forecast(
+    data: pd.DataFrame | str | Path,
+    targets: pd.DataFrame | Sequence[Mapping[str, float]] | str | None = None,
+    *,
+    loss_law: str | Law = "overtrain",
+    error_law: str | Law = "loss_to_error",
+    loss_col: str = "loss",
+    error_col: str = "error",
+    fit_where: str | None = None,
+    error_fit_where: str | None = None,
+    preset: str | None = None,
+    n_bootstrap: int = 1000,
+    interval: float = 0.9,
+    seed: int = 0,
+    n_refine: int = 32,
+) -> ForecastResult:
+    """Fit loss and loss->error laws on the runs, chain them to `targets`.
+
+    targets: rows (dicts / DataFrame) with the loss law's inputs, or a pandas query selecting
+    runs of `data` (then the truth is known and errors are reported). fit_where selects the
+    loss-fit runs; error_fit_where the error-fit runs (default: the loss-fit runs).
+    """
+    df = _load(data)
+    for col, what in ((loss_col, "--loss-col"), (error_col, "--error-col")):
+        if resolve_column(df, col) is None:
+            raise MissingColumnError(
+                f"the two-step forecast needs a loss and an error column; {what} '{col}' is "
+                f"not in the data (columns: {', '.join(map(str, df.columns))})",
+                column=col,
+                file=source_of(df),
+            )
+    loss_col, error_col = resolve_column(df, loss_col), resolve_column(df, error_col)
+    target_rows, known = _target_frame(df, targets)
+    pool = df.drop(index=target_rows.index) if known else df
+    loss_set = pool[_mask(pool, fit_where, "--fit-where")] if fit_where else pool
+    err_set = (
+        pool[_mask(pool, error_fit_where, "--error-fit-where")] if error_fit_where else loss_set
+    )
+    if loss_set.empty or err_set.empty:
+        raise DataError(
+            "the fit set is empty after --fit-where / --error-fit-where", file=source_of(df)
+        )
+    l_law, l_kw = apply_preset(get_law(loss_law), preset)
+    e_law, e_kw = apply_preset(get_law(error_law), preset)
+    e_var = e_law.variables[0]
+    loss_fit = fit(loss_set, l_law, metric=loss_col, n_refine=n_refine, seed=seed, **l_kw)
+    err_fit = fit(
+        err_set,
+        e_law,
+        metric=error_col,
+        mapping={e_var: loss_col},
+        seed=seed,
+        n_refine=n_refine,
+        **e_kw,
+    )
+
+    inputs = loss_fit._inputs(target_rows)
+    loss_pred = loss_fit.law.evaluate(loss_fit.params_, inputs)
+    err_pred = err_fit.law.evaluate(err_fit.params_, {e_var: loss_pred})
+    shown = [c for c in ("n_params", "tokens") if c in target_rows.columns]
+    shown += [c for c in loss_fit.columns_.values() if c not in shown]
+    out = pd.DataFrame({c: target_rows[c].to_numpy() for c in shown})
+    if known:
+        out.insert(0, "row", row_numbers(target_rows))
+    out["loss_pred"] = loss_pred
+    out["error_pred"] = err_pred
+    lo, hi, n_near = near_optimal_spread(loss_fit, inputs)
+    out["loss_spread_lo"], out["loss_spread_hi"] = lo, hi
+    notes = [
+        f"{n_near} near-optimal step-1 fits (objective within {NEAR_OPTIMAL:.0%} of the "
+        "best) give the loss_spread range"
+    ]
+    if n_bootstrap:
+        _joint_bootstrap(
+            out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, n_bootstrap, interval, seed
+        )
+    flops = run_flops(target_rows)
+    out["compute_ratio_loss"] = flops / np.nansum(run_flops(loss_set))
+    out["compute_ratio_error"] = flops / np.nansum(run_flops(err_set))
+    if known:
+        for what, col in (("loss", loss_col), ("error", error_col)):
+            truth = target_rows[col].to_numpy(dtype=float)
+            out[f"{what}_true"] = truth
+            out[f"{what}_rel_error"] = np.abs(out[f"{what}_pred"] - truth) / np.abs(truth)
+            if n_bootstrap:
+                out[f"{what}_inside"] = (truth >= out[f"{what}_lo"]) & (truth <= out[f"{what}_hi"])
+    return ForecastResult(loss_fit, err_fit, out, interval, n_bootstrap, loss_col, error_col, notes)
+
+
+def _joint_bootstrap(out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, B, interval, seed):
+    """Resample the union of both fit sets' runs once; each fit sees its own runs' counts."""
+    union = loss_set.index.union(err_set.index)
+    counts = resample_counts(len(union), B, np.random.default_rng(seed))
+    pos = {lab: i for i, lab in enumerate(union)}
+    c_loss = counts[:, [pos[i] for i in loss_set.index]]
+    c_err = counts[:, [pos[i] for i in err_set.index]]
+    bl = loss_fit.bootstrap(counts=c_loss, seed=seed)
+    be = err_fit.bootstrap(counts=c_err, seed=seed)
+    ok = bl.usable & be.usable
+    loss_draws = loss_fit.law.evaluate(bl.params[ok], inputs)
+    err_draws = err_fit.law.evaluate_paired(be.params[ok], {e_var: loss_draws})
+    q = [50 * (1 - interval), 50 * (1 + interval)]
+    out["loss_lo"], out["loss_hi"] = np.nanpercentile(loss_draws, q, axis=0)
+    out["error_lo"], out["error_hi"] = np.nanpercentile(err_draws, q, axis=0)
+    out["bootstrap_usable"] = int(ok.sum())

@@ -1,0 +1,156 @@
+"""Pretraining-data choice (Isik et al. 2024): rank sources by forecast BLEU and downstream CE.
+
+Per (pretraining source, finetuning size) the downstream cross-entropy law
+L(D_p) = E + A/D_p^alpha and the BLEU log-law f(D_p) = (log(A D_p^alpha))^beta are fitted on
+the pretraining-token axis and forecast at a target D_p.
+
+Misalignment test (documented, deliberately simple): a series is flagged "CE is not a reliable
+proxy here" when its cross-entropy improves monotonically with D_p (every step down, within a
+tolerance of 1% of the CE range) while BLEU does not: BLEU drops by more than
+`bleu_drop` points between consecutive D_p, or the BLEU log-law explains less than
+`min_r2` of BLEU's variance (R^2). Isik et al. observe exactly this pattern under moderate
+misalignment, and call a bad log-law fit itself a signal.
+
+"Pretraining barely matters" is reported for a finetuning size when BLEU across every source
+and every D_p stays within `flat_bleu` points (and CE within `flat_ce_rel` relative): the
+finetuning set then dominates, as the paper observes for large finetuning sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, MissingColumnError, ScalingLabError
+from ..fit import fit
+from .audit import _load
+
+NEEDED = ("pretrain_data", "tokens", "finetune_size", "downstream_ce", "bleu")
+
+
+def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], workflow: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise MissingColumnError(
+            f"the {workflow} workflow needs columns {list(columns)}; missing: {missing} "
+            f"(have: {', '.join(map(str, df.columns))})",
+            column=missing[0],
+            file=df.attrs.get("scalinglab_source"),
+        )
+
+
+@dataclass
+class PretrainChoice:
+    ranking: pd.DataFrame  # one row per (finetune_size, source)
+    flat_sizes: list[float]
+    target_tokens: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        import json
+
+        return {
+            "target_tokens": self.target_tokens,
+            "flat_finetune_sizes": self.flat_sizes,
+            "ranking": json.loads(self.ranking.to_json(orient="records")),
+            "notes": self.notes,
+        }
+
+
+def _monotone_down(y: np.ndarray, tol: float) -> bool:
+    return bool(np.all(np.diff(y) <= tol))
+
+
+def choose_pretraining_data(
+    data: pd.DataFrame | str | Path,
+    target_tokens: float,
+    *,
+    bleu_drop: float = 0.5,
+    min_r2: float = 0.9,
+    flat_bleu: float = 1.0,
+    flat_ce_rel: float = 0.01,
+) -> PretrainChoice:
+    """Fit and rank every pretraining source per finetuning size; flag misalignment."""
+    df = _load(data)
+    require_columns(df, NEEDED, "pretraining-data choice")
+    sources = df["pretrain_data"].dropna().unique()
+    if len(sources) < 2:
+        raise DataError(
+            f"pretraining-data choice needs at least 2 sources in 'pretrain_data'; "
+            f"found {len(sources)}: {list(sources)}"
+        )
+    rows, flat = [], []
+    for fsize, sub in df.groupby("finetune_size", sort=True):
+        bleu_span = sub["bleu"].max() - sub["bleu"].min()
+        ce_span = (sub["downstream_ce"].max() - sub["downstream_ce"].min()) / sub[
+            "downstream_ce"
+        ].mean()
+        if bleu_span <= flat_bleu and ce_span <= flat_ce_rel:
+            flat.append(float(fsize))
+        for src, s in sub.groupby("pretrain_data", sort=True):
+            g = s.groupby("tokens", sort=True)[["downstream_ce", "bleu"]].mean()
+            if len(g) < 4:
+                raise DataError(
+                    f"source '{src}' at finetune_size={fsize:g} has {len(g)} distinct "
+                    "pretraining token counts; at least 4 are needed to fit a 3-parameter law "
+                    "and judge it"
+                )
+            tokens = g.index.to_numpy(dtype=float)
+            ce, bleu = g["downstream_ce"].to_numpy(), g["bleu"].to_numpy()
+            gdf = pd.DataFrame({"tokens": tokens, "downstream_ce": ce, "bleu": bleu})
+            row: dict[str, Any] = {
+                "finetune_size": float(fsize),
+                "pretrain_data": src,
+                "n_points": len(g),
+            }
+            try:
+                ce_fit = fit(gdf, "downstream_ce")
+                row["ce_forecast"] = float(ce_fit.predict({"tokens": [target_tokens]})[0])
+                row["ce_params"] = ce_fit.params_
+            except ScalingLabError as exc:
+                row["ce_forecast"], row["ce_params"] = np.nan, {"error": str(exc)}
+            try:
+                b_fit = fit(gdf[gdf["bleu"] > 0], "bleu_loglaw")
+                pred = b_fit.predict(gdf)
+                ss_res = float(np.sum((bleu - pred) ** 2))
+                ss_tot = float(np.sum((bleu - bleu.mean()) ** 2))
+                row["bleu_r2"] = 1 - ss_res / ss_tot if ss_tot > 0 else 1.0
+                row["bleu_forecast"] = float(b_fit.predict({"tokens": [target_tokens]})[0])
+                row["bleu_params"] = b_fit.params_
+            except ScalingLabError as exc:
+                row["bleu_r2"], row["bleu_forecast"] = np.nan, np.nan
+                row["bleu_params"] = {"error": str(exc)}
+            ce_mono = _monotone_down(ce, 0.01 * max(np.ptp(ce), 1e-12))
+            max_drop = float(np.max(-np.diff(bleu))) if len(bleu) > 1 else 0.0
+            bleu_bad = max_drop > bleu_drop or not (row["bleu_r2"] >= min_r2)
+            row["ce_monotone"] = ce_mono
+            row["bleu_max_drop"] = max_drop
+            row["misaligned"] = bool(ce_mono and bleu_bad)
+            row["bleu_observed_best"] = float(bleu.max())
+            rows.append(row)
+    ranking = pd.DataFrame(rows)
+    ranking["rank_bleu"] = ranking.groupby("finetune_size")["bleu_forecast"].rank(
+        ascending=False, method="min"
+    )
+    ranking["rank_ce"] = ranking.groupby("finetune_size")["ce_forecast"].rank(method="min")
+    notes = []
+    for _, r in ranking[ranking["misaligned"]].iterrows():
+        notes.append(
+            f"{r['pretrain_data']} @ finetune_size={r['finetune_size']:g}: CE improves "
+            "monotonically but BLEU does not follow (max drop "
+            f"{r['bleu_max_drop']:.2f}, log-law R^2 {r['bleu_r2']:.2f}): "
+            "CE is not a reliable proxy here"
+        )
+    for f in flat:
+        notes.append(
+            f"finetune_size={f:g}: BLEU varies by <= {flat_bleu:g} points across all "
+            "sources and pretraining sizes: pretraining barely matters at this "
+            "finetuning size"
+        )
+    return PretrainChoice(
+        ranking.sort_values(["finetune_size", "rank_bleu"]), flat, float(target_tokens), notes
+    )

@@ -1,0 +1,137 @@
+"""Effective data transferred (Hernandez et al. 2021).
+
+From-scratch runs on the target distribution (`pretrain_data == "none"`) fit a from-scratch law
+L(N, D) (Kaplan's by default). A finetuned run with N parameters, D_F target tokens and loss L
+is worth D_E from-scratch tokens, where L(N, D_E) = L; the data transferred by pretraining is
+D_T = D_E - D_F, and D_T = k D_F^alpha N^beta is fitted. A finetuned run worse than training
+from scratch on the same N and D_F (D_T < 0) is flagged as ossification; one better than the
+from-scratch law's infinite-data limit at its N has D_E = inf and is reported, not fitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from ..errors import DataError
+from ..fit import FitResult, fit
+from ..laws import get_law
+from .audit import _load
+from .pretrain_choice import require_columns
+
+
+@dataclass
+class TransferResult:
+    scratch_fit: FitResult
+    transfer_fit: FitResult | None
+    runs: pd.DataFrame  # finetuned runs with D_E, D_T, fraction, ossified
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        import json
+
+        return {
+            "scratch_law": self.scratch_fit.law.name,
+            "scratch_params": self.scratch_fit.params_,
+            "transfer_params": self.transfer_fit.params_ if self.transfer_fit else None,
+            "runs": json.loads(self.runs.to_json(orient="records")),
+            "notes": self.notes,
+        }
+
+
+def invert_data(res: FitResult, n_params: np.ndarray, loss: np.ndarray) -> np.ndarray:
+    """D such that the fitted from-scratch law gives `loss` at N (inf if unreachable)."""
+    law = res.law
+    d_var = "tokens"
+    out = np.empty(len(loss))
+    for i, (n, target) in enumerate(zip(n_params, loss, strict=True)):
+
+        def g(logd, n=n, target=target):
+            return law.evaluate(res.params_, {"n_params": [n], d_var: [np.exp(logd)]})[0] - target
+
+        lo, hi = np.log(1.0), np.log(1e30)
+        if g(hi) > 0:  # even infinite data from scratch does not reach this loss
+            out[i] = np.inf
+        elif g(lo) < 0:
+            out[i] = 1.0
+        else:
+            out[i] = np.exp(brentq(g, lo, hi, xtol=1e-12))
+    return out
+
+
+def effective_data_transferred(
+    data: pd.DataFrame | str | Path,
+    *,
+    scratch_law: str = "kaplan",
+    data_col: str = "finetune_size",
+    metric: str = "loss",
+    scratch_label: str = "none",
+) -> TransferResult:
+    """Fit from-scratch, invert finetuned runs to D_E, fit D_T = k D_F^alpha N^beta."""
+    df = _load(data)
+    require_columns(df, ["pretrain_data", "n_params", data_col, metric], "transfer")
+    scratch = df[df["pretrain_data"].astype(str) == scratch_label]
+    tuned = df[df["pretrain_data"].astype(str) != scratch_label]
+    if scratch.empty:
+        raise DataError(f"transfer needs from-scratch runs (pretrain_data == '{scratch_label}')")
+    if tuned.empty:
+        raise DataError(
+            f"transfer needs finetuned runs (pretrain_data other than '{scratch_label}')"
+        )
+    if scratch["n_params"].nunique() < 2 or scratch[data_col].nunique() < 2:
+        raise DataError("the from-scratch runs need at least 2 model sizes and 2 data sizes")
+    s = scratch.rename(columns={data_col: "tokens"}) if data_col != "tokens" else scratch
+    scratch_fit = fit(s, get_law(scratch_law), metric=metric, mapping={"tokens": "tokens"})
+    n = tuned["n_params"].to_numpy(dtype=float)
+    d_f = tuned[data_col].to_numpy(dtype=float)
+    loss = tuned[metric].to_numpy(dtype=float)
+    d_e = invert_data(scratch_fit, n, loss)
+    runs = pd.DataFrame(
+        {
+            "pretrain_data": tuned["pretrain_data"].to_numpy(),
+            "n_params": n,
+            "finetune_size": d_f,
+            "loss": loss,
+            "scratch_loss": scratch_fit.law.evaluate(
+                scratch_fit.params_, {"n_params": n, "tokens": d_f}
+            ),
+            "effective_data": d_e,
+        }
+    )
+    runs["transferred"] = d_e - d_f
+    runs["fraction_transferred"] = np.where(np.isfinite(d_e), runs["transferred"] / d_e, 1.0)
+    runs["ossified"] = runs["transferred"] < 0
+    notes = []
+    if runs["ossified"].any():
+        bad = runs[runs["ossified"]]
+        notes.append(
+            f"ossification: {len(bad)} finetuned run(s) are worse than training from "
+            "scratch on the same N and D_F (e.g. N="
+            f"{bad['n_params'].iloc[0]:.3g}, D_F={bad['finetune_size'].iloc[0]:.3g})"
+        )
+    inf = ~np.isfinite(d_e)
+    if inf.any():
+        notes.append(
+            f"{int(inf.sum())} run(s) beat the from-scratch law's infinite-data limit "
+            "at their size: D_E is infinite, left out of the transfer fit"
+        )
+    ok = runs[(runs["transferred"] > 0) & np.isfinite(runs["effective_data"])]
+    transfer_fit = None
+    fit_rows = ok.assign(effective_data=ok["transferred"])
+    if len(fit_rows) >= 4 and fit_rows["n_params"].nunique() >= 2:
+        transfer_fit = fit(fit_rows, "transfer")
+        notes.append(
+            "D_T = k D_F^alpha N^beta: "
+            + ", ".join(f"{k}={v:.4g}" for k, v in transfer_fit.params_.items())
+        )
+    else:
+        notes.append(
+            f"only {len(fit_rows)} run(s) with positive finite D_T: the transfer law "
+            "needs >= 4 over >= 2 model sizes"
+        )
+    return TransferResult(scratch_fit, transfer_fit, runs, notes)
