@@ -94,6 +94,15 @@ class FitResult:
         lo, hi = np.nanpercentile(draws, [50 * (1 - interval), 50 * (1 + interval)], axis=0)
         return pd.DataFrame({"prediction": pred, "lower": lo, "upper": hi})
 
+    def plot(self, heldout: pd.DataFrame | None = None, kind: str = "fit") -> Any:
+        """A plotly figure for notebooks: kind="fit" (curves, points, bootstrap band) or
+        "residuals"."""
+        from ..report import plots
+
+        if kind == "residuals":
+            return plots.residual_figure(self)
+        return plots.fit_figure(self, heldout)
+
     def bootstrap(
         self,
         n_resamples: int = 1000,

@@ -1,0 +1,190 @@
+"""A self-contained HTML report: plotly.js inlined once, no network needed to open it.
+
+Sections and figures carry stable element ids (`section-<name>`, `fig-<name>`) so tests and
+users can find them; a tiny script counts JavaScript errors into `body[data-js-errors]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#222;
+background:#fafafa}
+header{background:#17324d;color:#fff;padding:18px 32px}
+header h1{margin:0;font-size:22px} header p{margin:4px 0 0;opacity:.85;font-size:14px}
+nav{padding:8px 32px;background:#eef2f6;font-size:13px} nav a{margin-right:14px;color:#17324d}
+main{padding:8px 32px 32px;max-width:1200px}
+section{background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:16px 20px;
+margin:16px 0}
+h2{margin-top:0;font-size:18px;color:#17324d} h3{font-size:15px;margin:14px 0 6px}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}
+th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
+th{background:#f4f6f8} td:first-child,th:first-child{text-align:left}
+.warn{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px;margin:6px 0;
+font-size:13px}
+.note{background:#eef6ff;border-left:4px solid #3b82f6;padding:6px 10px;margin:6px 0;
+font-size:13px}
+.sim{background:#fde8e8;border-left:4px solid #d33;padding:8px 12px;font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:12px}
+footer{font-size:12px;color:#555;padding:0 32px 24px} code{font-size:12px}
+"""
+
+ERROR_HOOK = """<script>
+window.__scalinglabErrors = [];
+window.addEventListener('error', function (e) {
+  window.__scalinglabErrors.push(String(e.message));
+  document.body.setAttribute('data-js-errors', String(window.__scalinglabErrors.length));
+});
+</script>"""
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(v):
+            return "–"
+        return f"{v:.5g}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
+    return html.escape(str(v))
+
+
+def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 200) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for _, r in df.head(max_rows).iterrows():
+        body.append("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in r.to_numpy()) + "</tr>")
+    more = (
+        f"<p class='note'>{len(df) - max_rows} more rows not shown</p>"
+        if len(df) > max_rows
+        else ""
+    )
+    tid = f" id='{table_id}'" if table_id else ""
+    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def file_sha256(path: str | Path) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Section:
+    name: str
+    title: str
+    parts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    subtitle: str = ""
+    sections: list[Section] = field(default_factory=list)
+    banner: str | None = None
+    _n_figs: int = 0
+
+    def section(self, name: str, title: str) -> Section:
+        s = Section(name, title)
+        self.sections.append(s)
+        return s
+
+    def figure(self, sec: Section, fig: Any, name: str) -> None:
+        div = fig.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=f"fig-{name}",
+            config={"displaylogo": False, "responsive": True},
+        )
+        sec.parts.append(f"<div class='fig'>{div}</div>")
+        self._n_figs += 1
+
+    def render(self, *, command: str, data_files: list[str]) -> str:
+        from plotly.offline import get_plotlyjs
+
+        nav = "".join(
+            f"<a href='#section-{s.name}'>{html.escape(s.title)}</a>" for s in self.sections
+        )
+        body = []
+        for s in self.sections:
+            body.append(
+                f"<section id='section-{s.name}'><h2>{html.escape(s.title)}</h2>"
+                + "".join(s.parts)
+                + "</section>"
+            )
+        hashes = "".join(
+            f"<li><code>{html.escape(str(f))}</code> sha256 <code>{file_sha256(f) or '–'}</code>"
+            "</li>"
+            for f in data_files
+        )
+        banner = (
+            f"<div class='sim' id='simulated-banner'>{html.escape(self.banner)}</div>"
+            if self.banner
+            else ""
+        )
+        return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(self.title)}</title>
+<style>{CSS}</style>
+{ERROR_HOOK}
+<script type="text/javascript">{get_plotlyjs()}</script>
+</head>
+<body data-js-errors="0">
+<header><h1>{html.escape(self.title)}</h1><p>{html.escape(self.subtitle)}</p></header>
+<nav>{nav}</nav>
+<main>{banner}{"".join(body)}</main>
+<footer id="footer"><h3>How this was made</h3>
+<p>scalinglab {__version__}; command: <code>{html.escape(command)}</code></p>
+<ul>{hashes}</ul></footer>
+<script>document.body.setAttribute('data-rendered', '1');</script>
+</body></html>"""
+
+    def write(self, path: str | Path, *, command: str, data_files: list[str]) -> Path:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(self.render(command=command, data_files=data_files), encoding="utf-8")
+        return p
+
+
+def params_table(res: Any, level: float = 0.9) -> pd.DataFrame:
+    rows = []
+    iv = res.bootstrap_.intervals(level) if res.bootstrap_ is not None else None
+    for p in res.law.parameters:
+        row = {
+            "parameter": p.name,
+            "value": res.params_[p.name],
+            "bounds": f"[{p.lower:g}, {p.upper:g}]",
+            "at bound": p.name in res.at_bounds_,
+        }
+        if iv is not None:
+            row[f"{level:.0%} lower"] = iv.loc[p.name, "lower"]
+            row[f"{level:.0%} upper"] = iv.loc[p.name, "upper"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def to_json_script(obj: Any) -> str:
+    """Machine-readable summary embedded in the page (id='report-data')."""
+    return (
+        "<script type='application/json' id='report-data'>"
+        + html.escape(json.dumps(obj, default=str), quote=False)
+        + "</script>"
+    )

@@ -1,0 +1,134 @@
+"""The HTML report: sections, plots and no JavaScript errors, checked in headless Chromium."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scalinglab.cli import main
+from tests.conftest import shared_file
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=10000",
+]
+ARTIFACTS = Path(os.environ.get("SCALINGLAB_ARTIFACTS", Path(__file__).parent / "artifacts"))
+
+
+def render(html_path: Path, tmp_path: Path, screenshot: str) -> str:
+    """The DOM after scripts ran; also saves a screenshot artifact."""
+    if CHROMIUM is None:
+        pytest.skip(
+            "headless Chromium not installed (apt-get install chromium); report not rendered"
+        )
+    profile = tmp_path / "profile"
+    dom = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", html_path.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--window-size=1300,3000",
+            f"--screenshot={ARTIFACTS / screenshot}",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (ARTIFACTS / screenshot).stat().st_size > 10_000
+    return dom.stdout
+
+
+def _checks(dom: str, sections: list[str], figures: list[str]) -> None:
+    assert 'data-rendered="1"' in dom, "the page's scripts did not finish"
+    assert 'data-js-errors="0"' in dom, re.findall(r'data-js-errors="\d+"', dom)
+    for s in sections:
+        assert f'id="section-{s}"' in dom, s
+    for f in figures:
+        m = re.search(rf'id="fig-{re.escape(f)}"[^>]*class="[^"]*js-plotly-plot', dom) or re.search(
+            rf'class="[^"]*js-plotly-plot[^"]*"[^>]*id="fig-{re.escape(f)}"', dom
+        )
+        assert m, f"figure {f} was not drawn by plotly"
+    assert dom.count('class="main-svg"') >= len(figures)
+
+
+def test_demo_report_renders(tmp_path):
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "forecast for 7B" in r.stdout and "held-out" in r.stdout
+    html = (out / "report.html").read_text()
+    assert "SIMULATED DATA" in html and "<script src=" not in html  # self-contained
+    dom = render(out / "report.html", tmp_path, "demo_report.png")
+    _checks(
+        dom,
+        ["overview", "law-chinchilla", "audit", "forecast", "method-choice", "plan"],
+        [
+            "chinchilla-curves",
+            "chinchilla-residuals",
+            "audit",
+            "forecast-loss",
+            "forecast-error",
+            "method-crossing",
+            "plan-frontier",
+        ],
+    )
+
+
+def test_gadre_report_shows_two_step_targets(tmp_path):
+    data = shared_file("gadre2024", "runs.csv")
+    out = tmp_path / "gadre.html"
+    r = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(data),
+            "--where",
+            "train_dataset == 'rpj'",
+            "--workflow",
+            "forecast",
+            "--target-where",
+            "paper_role == 'heldout'",
+            "--fit-where",
+            "paper_role == 'fit_both'",
+            "--error-fit-where",
+            "paper_role in ['fit_both', 'fit_error_only']",
+            "--loss-col",
+            "loss_c4_val",
+            "--error-col",
+            "err_avg17",
+            "--preset",
+            "paper",
+            "--bootstrap",
+            "200",
+            "-o",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    html = out.read_text()
+    targets = html[html.index("id='forecast-targets'") :]
+    for value in ("2.5198", "2.5021", "2.4427", "2.425", "0.4925", "0.47522", "0.47186"):
+        assert value in targets[:6000], value  # predicted and true loss/error of both targets
+    assert str(data) in html and "sha256" in html  # footer: data file and its hash
+    dom = render(out, tmp_path, "gadre_report.png")
+    _checks(dom, ["overview", "forecast"], ["forecast-loss", "forecast-error"])
