@@ -941,6 +941,68 @@ def forecast_cmd(
         err.print(f"[yellow]warning[/]: {w}")
 
 
+@main.command("ladder")
+@click.argument("checkpoints", type=click.Path(dir_okay=False))
+@click.option("--target", "target", required=True, help="n_params=...,tokens=...")
+@click.option("--train-where", default=None, help="Pandas query: checkpoints of the small runs.")
+@click.option("--run-col", default="run", show_default=True)
+@click.option("--loss-col", default="bpb", show_default=True, help="Task loss (step 1 and 2 x).")
+@click.option("--acc-col", default="rc_acc", show_default=True, help="Task accuracy (step 2 y).")
+@click.option("--last-k", default=5, show_default=True, type=int)
+@click.option("--skip-frac", default=0.1, show_default=True, type=float)
+@click.option("--window", default=5, show_default=True, type=int)
+@click.option("--bootstrap", "n_boot", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def ladder_cmd(
+    checkpoints,
+    target,
+    train_where,
+    run_col,
+    loss_col,
+    acc_col,
+    last_k,
+    skip_frac,
+    window,
+    n_boot,
+    as_json,
+) -> None:
+    """Model-ladder forecast (AI2 OLMo ladder): (N, D) -> task loss -> accuracy."""
+    from .fit.prepare import apply_where
+    from .workflows.ladder import ladder_forecast
+
+    df = read_table(checkpoints)
+    train = apply_where(df, train_where) if train_where else df
+    tgt = _targets((target,))[0]
+    res = ladder_forecast(
+        train,
+        tgt,
+        run_col=run_col,
+        loss_col=loss_col,
+        acc_col=acc_col,
+        last_k=last_k,
+        skip_frac=skip_frac,
+        window=window,
+        n_bootstrap=n_boot,
+    )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    out.print(
+        f"target N={tgt['n_params']:.4g}, D={tgt['tokens']:.4g}: {loss_col} "
+        f"{res.loss_pred:.4f} -> {acc_col} {res.acc_pred:.4f}"
+    )
+    out.print(
+        f"near-optimal step-1 fits: {loss_col} {res.loss_spread[0]:.4f}-"
+        f"{res.loss_spread[1]:.4f}, {acc_col} {res.acc_spread[0]:.4f}-"
+        f"{res.acc_spread[1]:.4f} ({res.n_near_optimal} fits)"
+    )
+    if res.acc_interval:
+        out.print(
+            f"bootstrap interval: {acc_col} {res.acc_interval[0]:.4f}-{res.acc_interval[1]:.4f}"
+        )
+
+
 @main.command("pretrain-choice")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--target-tokens", required=True, help="Pretraining tokens to forecast at.")

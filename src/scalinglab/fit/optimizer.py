@@ -64,7 +64,7 @@ def levenberg_marquardt(
     lower: np.ndarray,
     upper: np.ndarray,
     max_iter: int = 100,
-    ftol: float = 1e-13,
+    ftol: float = 1e-10,
     gtol: float = 1e-12,
     newton: bool = True,
     newton_below: float = 1e-2,

@@ -88,9 +88,10 @@ def _step_pred(res: FitResult, frame: pd.DataFrame, loss_values: np.ndarray | No
 def near_optimal_spread(
     res: FitResult, inputs: Mapping[str, np.ndarray], rel: float = NEAR_OPTIMAL
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Min/max prediction over converged starts within `rel` of the best objective."""
+    """Min/max prediction over optimised starts within `rel` of the best objective (flat
+    valleys leave starts unconverged yet near-optimal: they count)."""
     st = res.starts_
-    ok = st["converged"].astype(bool) & np.isfinite(st["objective"])
+    ok = st["status"].isin(["refined", "pruned"]) & np.isfinite(st["objective"])
     ok &= st["objective"] <= res.objective_ * (1 + rel) + 1e-300
     params = st.loc[ok, list(res.law.param_names)].to_numpy(dtype=float)
     if len(params) == 0:

@@ -1,0 +1,181 @@
+"""Model-ladder two-step forecast (Bhagia et al. 2024, AI2's OLMo ladder).
+
+Step 1 fits L(N, D) = E + A/N^alpha + B/D^beta to each small run's task loss (bits-per-byte),
+averaged over its last `last_k` checkpoints. Step 2 fits accuracy = a/(1+exp(-k(L-x0))) + b
+by least squares to every checkpoint of the small runs (the first `skip_frac` dropped, then a
+trailing moving average of `window` checkpoints), plus the helper point (L=0, accuracy=1).
+A target (N, D) is chained through both. Step 1 is multi-modal on some tasks (MMLU), so the
+spread of predictions over near-optimal step-1 fits is reported along with a bootstrap over
+runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..fit import FitResult, fit
+from ..fit.presets import apply_preset
+from ..laws import get_law
+from .downstream import near_optimal_spread
+from .pretrain_choice import require_columns
+
+
+def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average; the first window-1 points average what exists so far."""
+    c = np.cumsum(np.asarray(values, dtype=float))
+    out = c.copy()
+    if len(c) > window:
+        out[window:] = c[window:] - c[:-window]
+    counts = np.minimum(np.arange(1, len(c) + 1), window)
+    return out / counts
+
+
+def step1_points(ck: pd.DataFrame, run_col: str, loss_col: str, last_k: int) -> pd.DataFrame:
+    """Per run: tokens of the last checkpoint, loss averaged over the last `last_k`."""
+    rows = []
+    for run, g in ck.groupby(run_col, sort=False):
+        tail = g.tail(last_k)
+        rows.append(
+            {
+                run_col: run,
+                "n_params": float(g["n_params"].iloc[-1]),
+                "tokens": float(tail["tokens"].iloc[-1]),
+                loss_col: float(tail[loss_col].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def step2_points(
+    ck: pd.DataFrame, run_col: str, loss_col: str, acc_col: str, skip_frac: float, window: int
+) -> pd.DataFrame:
+    """Per run: checkpoints after the first `skip_frac`, each series smoothed by a trailing
+    moving average of `window`."""
+    parts = []
+    for run, g in ck.groupby(run_col, sort=False):
+        g = g.iloc[int(np.ceil(skip_frac * len(g))) :]
+        parts.append(
+            pd.DataFrame(
+                {
+                    run_col: run,
+                    loss_col: trailing_mean(g[loss_col], window),
+                    acc_col: trailing_mean(g[acc_col], window),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass
+class LadderForecast:
+    step1: FitResult
+    step2: FitResult
+    target: dict[str, float]
+    loss_pred: float
+    acc_pred: float
+    loss_spread: tuple[float, float]
+    acc_spread: tuple[float, float]
+    n_near_optimal: int
+    acc_interval: tuple[float, float] | None = None
+    loss_interval: tuple[float, float] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "loss_pred": self.loss_pred,
+            "acc_pred": self.acc_pred,
+            "loss_spread": list(self.loss_spread),
+            "acc_spread": list(self.acc_spread),
+            "n_near_optimal": self.n_near_optimal,
+            "loss_interval": list(self.loss_interval) if self.loss_interval else None,
+            "acc_interval": list(self.acc_interval) if self.acc_interval else None,
+            "step1_params": self.step1.params_,
+            "step2_params": self.step2.params_,
+            "notes": self.notes,
+        }
+
+
+def ladder_forecast(
+    checkpoints: pd.DataFrame,
+    target: dict[str, float],
+    *,
+    run_col: str = "run",
+    loss_col: str = "bpb",
+    acc_col: str = "rc_acc",
+    train_runs: Sequence[str] | None = None,
+    last_k: int = 5,
+    skip_frac: float = 0.1,
+    window: int = 5,
+    helper_point: tuple[float, float] | None = (0.0, 1.0),
+    near_optimal: float = 0.05,
+    n_bootstrap: int = 0,
+    interval: float = 0.9,
+    seed: int = 0,
+) -> LadderForecast:
+    """Chain a target (n_params, tokens) through step 1 (loss) and step 2 (accuracy).
+
+    `checkpoints`: one row per (run, checkpoint) in training order, with n_params, tokens, the
+    loss and accuracy columns. `train_runs`: the small runs to fit on (default: all).
+    """
+    require_columns(
+        checkpoints, [run_col, "n_params", "tokens", loss_col, acc_col], "model-ladder forecast"
+    )
+    ck = (
+        checkpoints
+        if train_runs is None
+        else checkpoints[checkpoints[run_col].isin(list(train_runs))]
+    )
+    if ck[run_col].nunique() < 4:
+        raise DataError(
+            f"the ladder forecast needs at least 4 runs to fit step 1; got {ck[run_col].nunique()}"
+        )
+    s1 = step1_points(ck, run_col, loss_col, last_k)
+    step1 = fit(s1, "chinchilla", metric=loss_col, n_refine=64)
+    s2 = step2_points(ck, run_col, loss_col, acc_col, skip_frac, window)
+    if helper_point is not None:
+        s2 = pd.concat(
+            [s2, pd.DataFrame({loss_col: [helper_point[0]], acc_col: [helper_point[1]]})],
+            ignore_index=True,
+        )
+    # The paper's step 2: least squares with a in [-1, 0], x0 >= 0, k >= 0, b in [0, 1].
+    law2, kw2 = apply_preset(get_law("sigmoid"), "paper")
+    law2 = law2.with_parameter("a", lower=-1.0, upper=0.0, grid=(-1.0, -0.75, -0.5, -0.25))
+    law2 = law2.with_parameter("b", lower=0.0, upper=1.0, grid=(0.25, 0.5, 0.75, 1.0))
+    law2 = law2.with_parameter("x0", lower=0.0)
+    step2 = fit(s2, law2, mapping={"x": loss_col}, metric=acc_col, n_refine=16, **kw2)
+    inputs = {"n_params": np.array([target["n_params"]]), "tokens": np.array([target["tokens"]])}
+    loss_pred = float(step1.law.evaluate(step1.params_, inputs)[0])
+    acc_pred = float(step2.law.evaluate(step2.params_, {"x": [loss_pred]})[0])
+    lo, hi, n_near = near_optimal_spread(step1, inputs, rel=near_optimal)
+    acc_ends = step2.law.evaluate(step2.params_, {"x": [lo[0], hi[0]]})
+    res = LadderForecast(
+        step1,
+        step2,
+        dict(target),
+        loss_pred,
+        acc_pred,
+        (float(lo[0]), float(hi[0])),
+        (float(min(acc_ends)), float(max(acc_ends))),
+        n_near,
+    )
+    res.notes.append(
+        f"{n_near} near-optimal step-1 fits (objective within {near_optimal:.0%} "
+        f"of the best) put the target's {loss_col} in [{lo[0]:.4f}, {hi[0]:.4f}]"
+    )
+    if n_bootstrap:
+        b1 = step1.bootstrap(n_bootstrap, seed=seed)
+        b2 = step2.bootstrap(n_bootstrap, seed=seed)
+        ok = b1.usable & b2.usable
+        l_draws = step1.law.evaluate(b1.params[ok], inputs)[:, 0]
+        a_draws = step2.law.evaluate_paired(b2.params[ok], {"x": l_draws[:, None]})[:, 0]
+        q = [50 * (1 - interval), 50 * (1 + interval)]
+        res.loss_interval = tuple(float(v) for v in np.percentile(l_draws, q))
+        res.acc_interval = tuple(float(v) for v in np.percentile(a_draws, q))
+    return res

@@ -1,0 +1,89 @@
+"""OLMo model-ladder reproduction (Bhagia et al. 2024): chained 13B-5T predictions, 8 tasks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.errors import DataError
+from scalinglab.workflows.ladder import ladder_forecast, trailing_mean
+from tests.conftest import shared_file
+
+# The paper repository's chained_main.csv (predicted accuracy at 13B, 5T tokens) and
+# step1_main.csv (predicted task bits-per-byte).
+PAPER = {
+    "mmlu": (0.5126799915287485, 0.7501562439156164),
+    "hellaswag": (0.8530359563499285, 0.6531765996418648),
+    "arc_challenge": (0.5267099358093748, 0.783323889494342),
+    "arc_easy": (0.7724156000459201, 0.5931045976220826),
+    "piqa": (0.820804177694882, 0.8747948863685431),
+    "csqa": (0.7760887505172276, 0.6617282976368006),
+    "socialiqa": (0.5994822062474122, 0.9915736909585439),
+    "openbookqa": (0.4486477676972386, 1.2750065398700043),
+}
+SPLIT = {
+    "hellaswag": "val",
+    "arc_challenge": "test",
+    "arc_easy": "test",
+    "piqa": "val",
+    "csqa": "val",
+    "socialiqa": "val",
+    "openbookqa": "test",
+}
+MMLU_WEIGHTS = {
+    "mmlu_stem": 0.215,
+    "mmlu_humanities": 0.335,
+    "mmlu_social_sciences": 0.219,
+    "mmlu_other": 0.231,
+}
+
+
+@pytest.fixture(scope="module")
+def olmo():
+    runs = pd.read_csv(shared_file("olmo_ladder", "runs.csv"))
+    tasks = pd.read_csv(shared_file("olmo_ladder", "tasks.csv"))
+    return runs, tasks
+
+
+def _task(runs, tasks, name):
+    if name == "mmlu":
+        t = tasks[tasks["task"].isin(MMLU_WEIGHTS) & (tasks["split"] == "test")]
+        t = t.assign(w=t["task"].map(MMLU_WEIGHTS))
+        t = t.assign(bpb=t["bpb"] * t["w"], rc_acc=t["rc_acc"] * t["w"])
+        f = t.groupby(["run", "step", "tokens"], sort=False)[["bpb", "rc_acc", "w"]].sum()
+        f = (f[["bpb", "rc_acc"]].div(f["w"], axis=0)).reset_index()
+    else:
+        f = tasks[(tasks["task"] == name) & (tasks["split"] == SPLIT[name])]
+    f = f.merge(runs[["run", "n_params"]], on="run")
+    return f.sort_values(["run", "step"], kind="stable")
+
+
+def test_chained_predictions_match_the_paper(olmo):
+    runs, tasks = olmo
+    train = runs.loc[runs["paper_role"] == "train", "run"].tolist()
+    target = runs.set_index("run").loc["13B-5T"]
+    for name, (acc_ref, bpb_ref) in PAPER.items():
+        res = ladder_forecast(
+            _task(runs, tasks, name),
+            {"n_params": target["n_params"], "tokens": target["final_tokens"]},
+            train_runs=train,
+        )
+        assert res.loss_pred == pytest.approx(bpb_ref, abs=5e-4), name
+        assert round(res.acc_pred, 3) == round(acc_ref, 3), (name, res.acc_pred, acc_ref)
+        if name == "mmlu":  # multi-modal step 1: the spread of near-optimal fits is reported
+            lo, hi = res.loss_spread
+            assert lo < 0.72 and hi >= res.loss_pred and res.n_near_optimal > 1
+
+
+def test_trailing_mean_and_bad_input():
+    np.testing.assert_allclose(trailing_mean(np.arange(1, 7), 3), [1, 1.5, 2, 3, 4, 5])
+    df = pd.DataFrame(
+        {
+            "run": ["a"] * 3,
+            "n_params": 1e8,
+            "tokens": [1e9, 2e9, 3e9],
+            "bpb": [1.0, 0.9, 0.8],
+            "rc_acc": [0.3, 0.4, 0.5],
+        }
+    )
+    with pytest.raises(DataError, match="at least 4 runs"):
+        ladder_forecast(df, {"n_params": 1e9, "tokens": 1e10})
