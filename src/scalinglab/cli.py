@@ -222,7 +222,7 @@ def print_intervals(res: FitResult, level: float) -> None:
 @contextmanager
 def progress_bar(total: int, label: str, quiet: bool):
     """A rich progress bar on a terminal; nothing when quiet or not a TTY."""
-    if quiet or not sys.stderr.isatty() or total <= 0:
+    if quiet or not sys.stderr.isatty() or (total is not None and total <= 0):
         yield None
         return
     from rich.progress import Progress
@@ -487,6 +487,7 @@ def predict_cmd(fit_json, at_path, sets, as_json) -> None:
     help="Resamples for the intervals (0: none).",
 )
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (points and summary).")
 @handle_errors
 def audit_cmd(
@@ -503,6 +504,7 @@ def audit_cmd(
     interval,
     n_boot,
     seed,
+    quiet,
     as_json,
 ) -> None:
     """Held-out validation and extrapolation audits of one or more laws."""
@@ -525,14 +527,16 @@ def audit_cmd(
         mapping=_parse_pairs(maps, "--map"),
     )
     laws = list(law_names)
-    if holdout_q:
-        res = audit.holdout(data, laws, holdout_q, fit_where=fit_where, by=by, **kw)
-    elif axis:
-        if by:
-            raise DataError("--by is for --holdout audits")
-        res = audit.leave_largest_out(data, laws, axis, fit_where=fit_where, **kw)
-    else:
-        res = audit.leave_one_group_out(data, laws, group, **kw)
+    with progress_bar(None, "audit folds", quiet or as_json) as advance:
+        kw["progress"] = advance
+        if holdout_q:
+            res = audit.holdout(data, laws, holdout_q, fit_where=fit_where, by=by, **kw)
+        elif axis:
+            if by:
+                raise DataError("--by is for --holdout audits")
+            res = audit.leave_largest_out(data, laws, axis, fit_where=fit_where, **kw)
+        else:
+            res = audit.leave_one_group_out(data, laws, group, **kw)
     if as_json:
         emit_json(res.to_dict())
         return

@@ -185,6 +185,7 @@ def holdout(
     interval: float = 0.9,
     n_bootstrap: int = 1000,
     seed: int = 0,
+    progress: Any = None,
     **fit_kw: Any,
 ) -> AuditResult:
     """Fit on the rows not matching `query` (and matching `fit_where`), predict the rest.
@@ -221,6 +222,8 @@ def holdout(
             )
             points.append(pts)
             rows.append(summ)
+            if progress is not None:
+                progress(1)
     return AuditResult("holdout", pd.concat(points, ignore_index=True), pd.DataFrame(rows))
 
 
@@ -237,6 +240,7 @@ def leave_largest_out(
     min_fit_points: int | None = None,
     max_folds: int = 8,
     min_fit_scales: int = 3,
+    progress: Any = None,
     **fit_kw: Any,
 ) -> AuditResult:
     """For each k: fit on the k smallest scales of `axis`, predict every larger scale.
@@ -292,6 +296,10 @@ def leave_largest_out(
             summ["next_scale_rel_error"] = float(nxt["rel_error"].mean())
             points.append(pts)
             rows.append(summ)
+            if progress is not None:
+                progress(1)
+            if progress is not None:
+                progress(1)
     if not rows:
         raise DataError(
             f"no split along '{axis}' leaves enough points to fit (need >= "
@@ -312,6 +320,7 @@ def leave_one_group_out(
     interval: float = 0.9,
     n_bootstrap: int = 1000,
     seed: int = 0,
+    progress: Any = None,
     **fit_kw: Any,
 ) -> AuditResult:
     """Fit on all groups but one, predict that one; for every group."""
@@ -343,6 +352,8 @@ def leave_one_group_out(
             )
             points.append(pts)
             rows.append(summ)
+            if progress is not None:
+                progress(1)
     return AuditResult(
         "leave_one_group_out", pd.concat(points, ignore_index=True), pd.DataFrame(rows)
     )
