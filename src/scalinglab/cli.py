@@ -1367,5 +1367,58 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
     out.print(f"report: {path.resolve()}  ({time.perf_counter() - t0:.1f} s)")
 
 
+@main.group("testbed")
+def testbed_group() -> None:
+    """Train small transformers on real corpora and produce runs (needs scalinglab[testbed])."""
+
+
+@testbed_group.command("corpora")
+@click.option("--json", "as_json", is_flag=True)
+def testbed_corpora_cmd(as_json: bool) -> None:
+    """Which corpora are installed, and the command that installs each missing one."""
+    from .testbed.corpora import status
+
+    rows = status()
+    if as_json:
+        emit_json(rows)
+        return
+    t = Table(title="testbed corpora")
+    for c in ("name", "language", "installed", "license", "install"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(
+            r["name"],
+            r["language"],
+            "[green]yes[/]" if r["installed"] else "[red]no[/]",
+            r["license"],
+            "" if r["installed"] else r["install"],
+        )
+    out.print(t)
+
+
+@testbed_group.command("run")
+@click.option("--preset", default="smoke", show_default=True, help="smoke, cpu or gpu.")
+@click.option(
+    "--out", "out_dir", default="testbed-runs", show_default=True, type=click.Path(file_okay=False)
+)
+@click.option("--device", default=None, help="cpu or cuda (default: cuda when available).")
+@click.option("--quiet", is_flag=True)
+@handle_errors
+def testbed_run_cmd(preset: str, out_dir: str, device: str | None, quiet: bool) -> None:
+    """Pretrain, finetune (FMT, LoRA, prompt tuning) and evaluate a preset's ladder."""
+    from .testbed.presets import run_preset
+
+    with progress_bar(None, f"testbed {preset}", quiet) as advance:
+
+        def prog(k, msg=None):
+            if advance is not None and k:
+                advance(k)
+            if msg and not quiet:
+                err.print(msg, highlight=False)
+
+        df = run_preset(preset, out_dir, device=device, progress=prog)
+    out.print(f"{len(df)} runs written to {Path(out_dir) / 'runs.csv'}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,151 @@
+"""Tokenizers, token streams for pretraining, and the downstream tasks.
+
+Byte-level tokenization by default (nothing to download, any language and code); a BPE
+vocabulary trained locally with `tokenizers` is the option for larger runs.
+Tasks: en->es translation from the KJV / Reina-Valera 1909 verse alignment (fixed dev and
+test splits by verse hash, finetuning subsets drawn reproducibly per seed), and a cloze
+multiple-choice accuracy task built from held-out text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .corpora import CorpusError, bible_verses, corpus_text, get_corpus, parse_mixture
+
+
+class ByteTokenizer:
+    """UTF-8 bytes plus four specials: PAD=256, BOS=257, EOS=258, SEP=259."""
+
+    PAD, BOS, EOS, SEP = 256, 257, 258, 259
+    vocab_size = 260
+
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8"))
+
+    def decode(self, ids) -> str:
+        return bytes(int(i) for i in ids if int(i) < 256).decode("utf-8", errors="replace")
+
+
+class BPETokenizer:
+    """A byte-level BPE vocabulary trained locally with HF `tokenizers` (no download)."""
+
+    def __init__(self, text: str, vocab_size: int = 1024) -> None:
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        specials = ["<pad>", "<bos>", "<eos>", "<sep>"]
+        tok.train_from_iterator(
+            [text],
+            trainers.BpeTrainer(
+                vocab_size=vocab_size,
+                special_tokens=specials,
+                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            ),
+        )
+        self._tok = tok
+        self.PAD, self.BOS, self.EOS, self.SEP = (tok.token_to_id(s) for s in specials)
+        self.vocab_size = tok.get_vocab_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self._tok.encode(text).ids
+
+    def decode(self, ids) -> str:
+        return self._tok.decode([int(i) for i in ids], skip_special_tokens=True)
+
+
+def token_stream(
+    spec: str, tokenizer, max_chars: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) token arrays for a corpus or a weighted mixture ('kjv:0.5,...').
+
+    Each corpus contributes its share of characters; the last 5% of each corpus (by
+    position) is its validation part, so the split never leaks.
+    """
+    weights = parse_mixture(spec)
+    train_parts, val_parts = [], []
+    for name, w in weights.items():
+        text = corpus_text(name)
+        cut = int(len(text) * 0.95)
+        tr, va = text[:cut], text[cut:]
+        if max_chars is not None:
+            tr = tr[: int(max_chars * w)]
+            va = va[: max(2000, int(max_chars * w * 0.05))]
+        train_parts.append(np.asarray(tokenizer.encode(tr), dtype=np.int32))
+        val_parts.append(np.asarray(tokenizer.encode(va), dtype=np.int32))
+    return np.concatenate(train_parts), np.concatenate(val_parts)
+
+
+# -- translation en->es ---------------------------------------------------------------------
+@dataclass
+class TranslationData:
+    train: list[tuple[str, str]]
+    dev: list[tuple[str, str]]
+    test: list[tuple[str, str]]
+
+    def subset(self, size: int, seed: int) -> list[tuple[str, str]]:
+        """A reproducible finetuning subset of `size` pairs for `seed`."""
+        if size > len(self.train):
+            raise CorpusError(f"finetune size {size} exceeds the {len(self.train)} training pairs")
+        idx = np.random.default_rng(seed).permutation(len(self.train))[:size]
+        return [self.train[i] for i in sorted(idx)]
+
+
+def _bucket(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
+
+
+def translation_en_es(max_chars: int = 200, n_dev: int = 500, n_test: int = 500) -> TranslationData:
+    """Aligned KJV / Reina-Valera verses: dev and test fixed by verse-key hash."""
+    for name in ("kjv", "rv1909"):
+        c = get_corpus(name)
+        if not c.available():
+            raise CorpusError(
+                f"task translation_en_es needs corpus '{name}'; install it with: {c.install}"
+            )
+    en, es = bible_verses("engKJV2006eb"), bible_verses("spaRV1909eb")
+    keys = [k for k in en if k in es and len(en[k]) <= max_chars and len(es[k]) <= max_chars]
+    dev = [(en[k], es[k]) for k in keys if _bucket(k) == 0][:n_dev]
+    test = [(en[k], es[k]) for k in keys if _bucket(k) == 1][:n_test]
+    train = [(en[k], es[k]) for k in keys if _bucket(k) >= 2]
+    return TranslationData(train, dev, test)
+
+
+TASKS = {"translation_en_es": translation_en_es}
+
+
+def get_task(name: str):
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise CorpusError(f"unknown task '{name}'; known: {', '.join(TASKS)}") from None
+
+
+def cloze_items(
+    text: str, n: int = 200, n_choices: int = 4, seed: int = 0
+) -> list[tuple[str, list[str], int]]:
+    """Multiple-choice cloze from held-out lines: context, choices (last word and distractor
+    words of the same text), index of the correct one."""
+    rng = np.random.default_rng(seed)
+    lines = [ln.strip() for ln in text.splitlines() if len(ln.split()) >= 6]
+    words = sorted({w for ln in lines for w in ln.split() if w.isalpha() and len(w) > 2})
+    if len(lines) < 10 or len(words) < n_choices:
+        raise CorpusError("not enough held-out text to build a cloze task")
+    items = []
+    for i in rng.permutation(len(lines))[:n]:
+        *ctx, last = lines[i].split()
+        last = last.strip(".,;:?!'\"()")
+        if not last.isalpha():
+            continue
+        wrong = [w for w in rng.choice(words, n_choices * 2, replace=False) if w != last]
+        choices = [last, *wrong[: n_choices - 1]]
+        order = rng.permutation(n_choices)
+        items.append(
+            (" ".join(ctx) + " ", [choices[j] for j in order], int(np.flatnonzero(order == 0)[0]))
+        )
+    return items

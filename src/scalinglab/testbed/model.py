@@ -1,0 +1,164 @@
+"""A small decoder-only transformer in one readable module (after nanoGPT).
+
+Pre-norm blocks, learned positions, tied input/output embeddings, PyTorch's fused
+scaled-dot-product attention. `forward` accepts a soft prompt (prompt tuning prepends
+learned embeddings) and a KV cache (fast greedy decoding for BLEU). Parameter counts are
+reported total and non-embedding (token + position embeddings excluded), the two
+conventions scaling-law papers use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    vocab_size: int = 260
+    context: int = 128
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 2
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def non_embedding_params(self) -> int:
+        """12 d^2 + 13 d per layer (attention, MLP, two LayerNorms) plus the final LayerNorm."""
+        d = self.d_model
+        return self.n_layers * (12 * d * d + 13 * d) + 2 * d
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs per token: 6 N (non-embedding) + attention 6 n_layers context d."""
+        return 6.0 * self.non_embedding_params + 6.0 * self.n_layers * self.context * self.d_model
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.dropout = cfg.dropout
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        if cache is not None:
+            if "k" in cache:
+                k = torch.cat([cache["k"], k], dim=2)
+                v = torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+        causal = cache is None or T > 1
+        if cache is not None and T > 1 and k.shape[2] > T:  # prefix cached, new block causal
+            raise ValueError("multi-token steps on a non-empty cache are not supported")
+        y = F.scaled_dot_product_attention(
+            q, k, v, is_causal=causal, dropout_p=self.dropout if self.training else 0.0
+        )
+        return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.attn = Attention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.fc = nn.Linear(cfg.d_model, 4 * cfg.d_model)
+        self.out = nn.Linear(4 * cfg.d_model, cfg.d_model)
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), cache)
+        return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos = nn.Embedding(cfg.context, cfg.d_model)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # GPT-2 scaled init of residual projections
+            if name.endswith(("proj.weight", "out.weight")):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layers))
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def n_params(self, non_embedding: bool = False) -> int:
+        total = sum(p.numel() for n, p in self.named_parameters() if "prompt" not in n)
+        if non_embedding:
+            total -= self.tok.weight.numel() + self.pos.weight.numel()
+        return total
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        prefix: torch.Tensor | None = None,
+        caches: list[dict] | None = None,
+        start: int = 0,
+    ) -> torch.Tensor:
+        """Logits (B, T, vocab). prefix: (P, d) soft prompt embeddings prepended (their
+        positions are dropped from the output). start: position offset when decoding with
+        caches."""
+        x = self.tok(idx)
+        if prefix is not None:
+            x = torch.cat([prefix.unsqueeze(0).expand(idx.shape[0], -1, -1), x], dim=1)
+        T = x.shape[1]
+        if start + T > self.cfg.context:
+            raise ValueError(
+                f"sequence of {start + T} positions exceeds the context {self.cfg.context}"
+            )
+        x = x + self.pos(torch.arange(start, start + T, device=idx.device))
+        for i, block in enumerate(self.blocks):
+            x = block(x, None if caches is None else caches[i])
+        logits = F.linear(self.ln_f(x), self.tok.weight)  # tied output embedding
+        return logits if prefix is None else logits[:, prefix.shape[0] :]
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prompt: torch.Tensor,
+        max_new: int,
+        stop: int | None = None,
+        prefix: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Greedy decoding of a batch of equal-length prompts with a KV cache."""
+        caches: list[dict] = [{} for _ in self.blocks]
+        logits = self(prompt, prefix=prefix, caches=caches)
+        pos = prompt.shape[1] + (0 if prefix is None else prefix.shape[0])
+        out = []
+        done = torch.zeros(prompt.shape[0], dtype=torch.bool, device=prompt.device)
+        nxt = logits[:, -1].argmax(-1)
+        for _ in range(max_new):
+            out.append(nxt)
+            if stop is not None:
+                done |= nxt == stop
+                if bool(done.all()):
+                    break
+            if pos >= self.cfg.context:
+                break
+            logits = self(nxt[:, None], caches=caches, start=pos)
+            pos += 1
+            nxt = logits[:, -1].argmax(-1)
+        return torch.stack(out, dim=1) if out else prompt[:, :0]

@@ -1,0 +1,255 @@
+"""Presets and the sequential runner: pretrain a ladder, finetune each checkpoint, evaluate,
+and write one row per run in the scalinglab schema (so `scalinglab fit` reads it directly).
+
+The sweep machinery (run registry, resume, Ray) builds on `run_preset`'s pieces later; this
+runner is a plain loop.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .corpora import corpus_text, parse_mixture
+from .data import ByteTokenizer, cloze_items, get_task, token_stream
+from .evaluate import bleu_score, chrf_score, cloze_accuracy, translate
+from .model import GPT, GPTConfig
+from .train import METHODS, TestbedError, TrainConfig, finetune, pick_device, pretrain, target_ce
+
+
+@dataclass
+class Preset:
+    name: str
+    models: list[dict[str, int]]
+    pretrain_data: list[str]
+    token_budgets: list[int]  # the largest is trained; smaller ones are checkpoints
+    methods: list[str]
+    finetune_sizes: list[int]
+    seeds: list[int]
+    context: int = 96
+    batch_size: int = 16
+    lr: float = 3e-3
+    ft_steps: int = 40
+    ft_lr: float = 2e-3
+    lora_rank: int = 4
+    prompt_length: int = 16
+    n_test: int = 24
+    max_chars: int | None = 400_000
+    cloze_items: int = 40
+    threads: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+PRESETS: dict[str, Preset] = {
+    "smoke": Preset(
+        name="smoke",
+        models=[dict(d_model=32, n_layers=1, n_heads=2), dict(d_model=48, n_layers=2, n_heads=2)],
+        pretrain_data=["kjv:0.5,rv1909:0.5"],
+        token_budgets=[30_000, 60_000],
+        methods=list(METHODS),
+        finetune_sizes=[64],
+        seeds=[0],
+        ft_steps=20,
+        n_test=16,
+        max_chars=300_000,
+        cloze_items=20,
+    ),
+    "cpu": Preset(
+        name="cpu",
+        models=[
+            dict(d_model=32, n_layers=2, n_heads=2),
+            dict(d_model=64, n_layers=2, n_heads=4),
+            dict(d_model=96, n_layers=3, n_heads=4),
+            dict(d_model=128, n_layers=4, n_heads=4),
+            dict(d_model=192, n_layers=5, n_heads=6),
+            dict(d_model=256, n_layers=6, n_heads=8),
+        ],
+        pretrain_data=["kjv", "kjv:0.5,rv1909:0.5", "python"],
+        token_budgets=[250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000],
+        methods=list(METHODS),
+        finetune_sizes=[250, 1000, 4000],
+        seeds=[0, 1, 2],
+        context=128,
+        batch_size=32,
+        ft_steps=150,
+        n_test=200,
+        max_chars=None,
+    ),
+    "gpu": Preset(
+        name="gpu",
+        models=[
+            dict(d_model=256, n_layers=4, n_heads=4),
+            dict(d_model=384, n_layers=6, n_heads=6),
+            dict(d_model=512, n_layers=8, n_heads=8),
+            dict(d_model=768, n_layers=12, n_heads=12),
+        ],
+        pretrain_data=["kjv", "kjv:0.5,rv1909:0.5", "python"],
+        token_budgets=[50_000_000, 200_000_000, 500_000_000, 2_000_000_000],
+        methods=list(METHODS),
+        finetune_sizes=[250, 1000, 4000, 16000],
+        seeds=[0, 1, 2],
+        context=256,
+        batch_size=64,
+        lr=1e-3,
+        ft_steps=500,
+        n_test=500,
+        max_chars=None,
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise TestbedError(f"unknown preset '{name}'; choose from {', '.join(PRESETS)}") from None
+
+
+def run_preset(
+    preset: str | Preset,
+    out_dir: str | Path | None = None,
+    device: str | None = None,
+    progress: Any = None,
+) -> pd.DataFrame:
+    """Pretrain every (model, corpus) to the largest budget, finetune every checkpoint with
+    every method / size / seed, evaluate; returns (and writes) the rows."""
+    p = get_preset(preset) if isinstance(preset, str) else preset
+    for spec in p.pretrain_data:
+        parse_mixture(spec)  # unknown corpora fail before any training
+    for m in p.methods:
+        if m not in METHODS:
+            raise TestbedError(f"preset '{p.name}': unknown method '{m}'")
+    dev = pick_device(device)
+    if p.threads:
+        torch.set_num_threads(p.threads)
+    tok = ByteTokenizer()
+    task = get_task("translation_en_es")()
+    test = task.test[: p.n_test]
+    rows: list[dict[str, Any]] = []
+    for spec in p.pretrain_data:
+        train_tok, val_tok = token_stream(spec, tok, p.max_chars)
+        first = next(iter(parse_mixture(spec)))
+        held = corpus_text(first)[int(len(corpus_text(first)) * 0.95) :]
+        items = cloze_items(held, n=p.cloze_items, seed=0)
+        for mdef in p.models:
+            cfg = GPTConfig(vocab_size=tok.vocab_size, context=p.context, **mdef)
+            t0 = time.perf_counter()
+            pre = pretrain(
+                cfg,
+                train_tok,
+                val_tok,
+                max(p.token_budgets),
+                TrainConfig(batch_size=p.batch_size, lr=p.lr),
+                checkpoints=p.token_budgets,
+                device=str(dev),
+            )
+            base_info = {
+                "n_params": pre.model.n_params(),
+                "n_params_nonembedding": pre.model.n_params(non_embedding=True),
+                "d_model": cfg.d_model,
+                "n_layers": cfg.n_layers,
+                "pretrain_data": spec,
+                "device": dev.type,
+            }
+            for hist in pre.history:
+                tokens = int(hist["tokens"])
+                model = GPT(cfg).to(dev)
+                model.load_state_dict(pre.checkpoints[tokens])
+                acc = cloze_accuracy(model, items, tok, dev)
+                rows.append(
+                    {
+                        **base_info,
+                        "tokens": tokens,
+                        "flops": 6.0 * base_info["n_params_nonembedding"] * tokens,
+                        "method": "none",
+                        "loss": hist["val_loss"],
+                        "accuracy": acc,
+                        "wall_time_s": pre.wall_time_s * tokens / max(p.token_budgets),
+                        "tokens_per_s": pre.tokens_per_s,
+                    }
+                )
+                for method in p.methods:
+                    for size in p.finetune_sizes:
+                        for seed in p.seeds:
+                            rows.append(
+                                _finetune_row(
+                                    model,
+                                    method,
+                                    size,
+                                    seed,
+                                    task,
+                                    test,
+                                    tok,
+                                    dev,
+                                    p,
+                                    {**base_info, "tokens": tokens},
+                                )
+                            )
+                            if progress:
+                                progress(1)
+            if progress:
+                progress(0, f"{spec} d{cfg.d_model}: {time.perf_counter() - t0:.0f}s")
+    df = pd.DataFrame(rows)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(out / "runs.csv", index=False)
+        (out / "preset.json").write_text(
+            json.dumps(
+                {
+                    "preset": p.name,
+                    "device": dev.type,
+                    "torch": torch.__version__,
+                    "python": platform.python_version(),
+                    **{k: v for k, v in p.__dict__.items() if k != "notes"},
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    return df
+
+
+def _finetune_row(model, method, size, seed, task, test, tok, dev, p, info) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    pairs = task.subset(size, seed)
+    tuned = finetune(
+        model,
+        method,
+        pairs,
+        task.dev[:64],
+        tok,
+        steps=p.ft_steps,
+        lr=p.ft_lr,
+        batch=p.batch_size,
+        lora_rank=p.lora_rank,
+        prompt_length=p.prompt_length,
+        eval_every=max(5, p.ft_steps // 4),
+        seed=seed,
+        device=str(dev),
+    )
+    hyps = translate(tuned, [s for s, _ in test], tok, dev)
+    refs = [t for _, t in test]
+    return {
+        **info,
+        "flops": 6.0 * info["n_params_nonembedding"] * info["tokens"],
+        "method": method,
+        "lora_rank": p.lora_rank if method == "lora" else np.nan,
+        "prompt_length": p.prompt_length if method == "prompt" else np.nan,
+        "finetune_size": size,
+        "seed": seed,
+        "trainable_params": tuned.trainable,
+        "downstream_ce": target_ce(tuned, test, tok, p.batch_size, dev),
+        "bleu": bleu_score(hyps, refs),
+        "chrf": chrf_score(hyps, refs),
+        "dev_ce": tuned.best_dev_ce,
+        "wall_time_s": time.perf_counter() - t0,
+    }

@@ -1,0 +1,339 @@
+"""Pretraining and finetuning loops: plain PyTorch, no framework.
+
+Pretraining: random context windows from a token stream, AdamW, linear warm-up then cosine
+decay, validation loss at the requested token counts (checkpoints: the pretraining-data-size
+proxy of Zhang et al.). Finetuning on source->target pairs with the loss on target tokens
+only, by full-model tuning (FMT), LoRA (peft's `inject_adapter_in_model` on the attention and
+MLP projections: our model is not a Hugging Face model, so peft's prompt tuning, which needs
+one, is replaced by our own soft prompt of P embeddings prepended to the input) or prompt
+tuning; the step with the best dev cross-entropy is kept (model selection by dev perplexity).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..errors import ScalingLabError
+from .model import GPT, GPTConfig
+
+METHODS = ("fmt", "lora", "prompt")
+
+
+class TestbedError(ScalingLabError, ValueError):
+    """Bad testbed configuration (unknown method, config too large for memory, ...)."""
+
+    __test__ = False  # not a pytest test class despite the name
+
+
+def pick_device(device: str | None = None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def estimate_memory_bytes(cfg: GPTConfig, batch: int) -> int:
+    """Weights, grads and two Adam moments (fp32), plus activations (~34 bytes per
+    token per d_model per layer, and the logits)."""
+    n = GPT(GPTConfig(**{**cfg.to_dict(), "n_layers": 0})).n_params() + cfg.n_layers * (
+        12 * cfg.d_model**2 + 13 * cfg.d_model
+    )
+    acts = batch * cfg.context * (34 * cfg.d_model * cfg.n_layers + 8 * cfg.vocab_size)
+    return 16 * n + 4 * acts
+
+
+def available_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as fh:
+            info = {ln.split(":")[0]: int(ln.split()[1]) * 1024 for ln in fh}
+        return info.get("MemAvailable", info["MemTotal"])
+    except OSError:
+        return 1 << 40
+
+
+def check_memory(cfg: GPTConfig, batch: int, device: torch.device) -> None:
+    need, have = estimate_memory_bytes(cfg, batch), available_memory_bytes(device)
+    if need > 0.8 * have:
+        raise TestbedError(
+            f"model d_model={cfg.d_model}, n_layers={cfg.n_layers}, context={cfg.context} with "
+            f"batch {batch} needs about {need / 2**30:.1f} GiB; {have / 2**30:.1f} GiB is "
+            f"available on {device}: refused before training"
+        )
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 16
+    lr: float = 3e-3
+    warmup_frac: float = 0.05
+    min_lr_frac: float = 0.1
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    eval_batches: int = 8
+    seed: int = 0
+
+
+def lr_at(step: int, total: int, tc: TrainConfig) -> float:
+    warm = max(1, int(tc.warmup_frac * total))
+    if step < warm:
+        return tc.lr * (step + 1) / warm
+    p = (step - warm) / max(1, total - warm)
+    return tc.lr * (tc.min_lr_frac + (1 - tc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)  # fp32 on CPU: faster at these sizes
+
+
+def _windows(
+    tokens: np.ndarray, context: int, batch: int, rng: np.random.Generator, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    starts = rng.integers(0, len(tokens) - context - 1, size=batch)
+    x = np.stack([tokens[s : s + context + 1] for s in starts])
+    t = torch.from_numpy(x.astype(np.int64)).to(device)
+    return t[:, :-1], t[:, 1:]
+
+
+@torch.no_grad()
+def validation_loss(
+    model: GPT, tokens: np.ndarray, batches: int, batch: int, device: torch.device, seed: int = 1234
+) -> float:
+    """Mean next-token cross-entropy on fixed windows of `tokens` (nats/token)."""
+    model.eval()
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(batches):
+        x, y = _windows(tokens, model.cfg.context, batch, rng, device)
+        with _autocast(device):
+            logits = model(x)
+        losses.append(
+            F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1)).item()
+        )
+    model.train()
+    return float(np.mean(losses))
+
+
+@dataclass
+class PretrainResult:
+    model: GPT
+    history: list[dict[str, float]]
+    checkpoints: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+    tokens_per_s: float = 0.0
+
+
+def pretrain(
+    cfg: GPTConfig,
+    train_tokens: np.ndarray,
+    val_tokens: np.ndarray,
+    token_budget: int,
+    tc: TrainConfig | None = None,
+    checkpoints: list[int] | None = None,
+    device: str | None = None,
+) -> PretrainResult:
+    """Train from scratch for `token_budget` tokens; validation loss (and a copy of the
+    weights) at every token count in `checkpoints` and at the end."""
+    tc = tc or TrainConfig()
+    dev = pick_device(device)
+    check_memory(cfg, tc.batch_size, dev)
+    torch.manual_seed(tc.seed)
+    rng = np.random.default_rng(tc.seed)
+    model = GPT(cfg).to(dev)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, betas=(0.9, 0.95)
+    )
+    per_step = tc.batch_size * cfg.context
+    total = max(1, math.ceil(token_budget / per_step))
+    marks = sorted(
+        {min(total, max(1, math.ceil(c / per_step))) for c in (checkpoints or [])} | {total}
+    )
+    res = PretrainResult(model, [])
+    t0 = time.perf_counter()
+    for step in range(total):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, total, tc)
+        x, y = _windows(train_tokens, cfg.context, tc.batch_size, rng, dev)
+        with _autocast(dev):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if tc.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        opt.step()
+        if step + 1 in marks:
+            seen = (step + 1) * per_step
+            res.history.append(
+                {
+                    "tokens": float(seen),
+                    "train_loss": float(loss.item()),
+                    "val_loss": validation_loss(
+                        model, val_tokens, tc.eval_batches, tc.batch_size, dev
+                    ),
+                }
+            )
+            res.checkpoints[seen] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    res.wall_time_s = time.perf_counter() - t0
+    res.tokens_per_s = total * per_step / res.wall_time_s
+    return res
+
+
+# -- finetuning -----------------------------------------------------------------------------
+def encode_pair(src: str, tgt: str, tok: Any, max_len: int) -> tuple[list[int], int]:
+    """BOS src SEP tgt EOS, truncated to max_len; returns ids and the index where the
+    target starts (loss is taken from there on)."""
+    s = [tok.BOS, *tok.encode(src), tok.SEP]
+    t = [*tok.encode(tgt), tok.EOS]
+    ids = (s + t)[:max_len]
+    return ids, min(len(s), len(ids))
+
+
+def _batch(pairs, tok, max_len, device):
+    enc = [encode_pair(s, t, tok, max_len) for s, t in pairs]
+    L = max(len(ids) for ids, _ in enc)
+    x = torch.full((len(enc), L), tok.PAD, dtype=torch.long)
+    mask = torch.zeros((len(enc), L), dtype=torch.bool)
+    for i, (ids, start) in enumerate(enc):
+        x[i, : len(ids)] = torch.tensor(ids)
+        mask[i, start : len(ids)] = True
+    return x.to(device), mask.to(device)
+
+
+class SoftPrompt(nn.Module):
+    """P learned input embeddings, initialised from random vocabulary embeddings."""
+
+    def __init__(self, model: GPT, length: int, seed: int) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        idx = torch.randint(0, 256, (length,), generator=g)
+        self.prompt = nn.Parameter(
+            model.tok.weight.detach()[idx.to(model.tok.weight.device)].clone()
+        )
+
+
+@dataclass
+class Tuned:
+    """A finetuned model: call `logits(x)`; `prefix` is the soft prompt (prompt tuning)."""
+
+    model: GPT
+    method: str
+    prefix: torch.Tensor | None = None
+    trainable: int = 0
+    best_dev_ce: float = math.inf
+    steps: int = 0
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, prefix=self.prefix)
+
+
+def target_ce(tuned: Tuned, pairs, tok, batch: int, device) -> float:
+    """Mean cross-entropy per target token (the downstream CE of Isik et al.)."""
+    tuned.model.eval()
+    total, count = 0.0, 0
+    max_len = tuned.model.cfg.context - (0 if tuned.prefix is None else tuned.prefix.shape[0])
+    with torch.no_grad():
+        for i in range(0, len(pairs), batch):
+            x, mask = _batch(pairs[i : i + batch], tok, max_len, device)
+            with _autocast(device):
+                logits = tuned.logits(x[:, :-1])
+            ce = F.cross_entropy(logits.float().transpose(1, 2), x[:, 1:], reduction="none")
+            m = mask[:, 1:]
+            total += float(ce[m].sum())
+            count += int(m.sum())
+    tuned.model.train()
+    return total / max(count, 1)
+
+
+def finetune(
+    base: GPT,
+    method: str,
+    train_pairs,
+    dev_pairs,
+    tok,
+    *,
+    steps: int = 100,
+    lr: float = 1e-3,
+    batch: int = 16,
+    lora_rank: int = 4,
+    prompt_length: int = 16,
+    eval_every: int = 25,
+    seed: int = 0,
+    device: str | None = None,
+) -> Tuned:
+    """Finetune a copy of `base` by `method`; the base model is never modified."""
+    if method not in METHODS:
+        raise TestbedError(f"unknown finetuning method '{method}'; choose from {METHODS}")
+    dev = pick_device(device)
+    torch.manual_seed(seed)
+    model = copy.deepcopy(base).to(dev)
+    prefix_mod = None
+    if method == "fmt":
+        params = list(model.parameters())
+    else:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        if method == "lora":
+            from peft import LoraConfig, inject_adapter_in_model
+
+            cfg = LoraConfig(
+                r=lora_rank,
+                lora_alpha=2 * lora_rank,
+                lora_dropout=0.0,
+                target_modules=["qkv", "proj", "fc", "out"],
+            )
+            model = inject_adapter_in_model(cfg, model)
+            params = [p for n, p in model.named_parameters() if "lora_" in n]
+            for p in params:
+                p.requires_grad_(True)
+        else:
+            if prompt_length >= model.cfg.context:
+                raise TestbedError(
+                    f"prompt length {prompt_length} leaves no room in context {model.cfg.context}"
+                )
+            prefix_mod = SoftPrompt(model, prompt_length, seed).to(dev)
+            params = list(prefix_mod.parameters())
+    tuned = Tuned(
+        model,
+        method,
+        prefix_mod.prompt if prefix_mod else None,
+        trainable=sum(p.numel() for p in params),
+    )
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    max_len = model.cfg.context - prompt_length * (method == "prompt")
+    best_state = None
+    model.train()
+    for step in range(steps):
+        pick = rng.integers(0, len(train_pairs), size=min(batch, len(train_pairs)))
+        x, mask = _batch([train_pairs[i] for i in pick], tok, max_len, dev)
+        with _autocast(dev):
+            logits = tuned.logits(x[:, :-1])
+        ce = F.cross_entropy(logits.float().transpose(1, 2), x[:, 1:], reduction="none")
+        loss = ce[mask[:, 1:]].mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if (step + 1) % eval_every == 0 or step + 1 == steps:
+            d = target_ce(tuned, dev_pairs, tok, batch, dev)
+            if d < tuned.best_dev_ce:
+                tuned.best_dev_ce, tuned.steps = d, step + 1
+                best_state = [p.detach().clone() for p in params]
+    if best_state is not None:
+        with torch.no_grad():
+            for p, b in zip(params, best_state, strict=True):
+                p.copy_(b)
+    return tuned

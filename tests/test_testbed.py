@@ -1,0 +1,229 @@
+"""Testbed: model, finetuning methods, evaluation, corpora errors and the smoke preset."""
+
+import os
+import socket
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch", reason="the testbed needs torch (scalinglab[testbed])")
+
+from click.testing import CliRunner  # noqa: E402
+
+import scalinglab as sl  # noqa: E402
+from scalinglab.cli import main  # noqa: E402
+from scalinglab.testbed import corpora  # noqa: E402
+from scalinglab.testbed.data import ByteTokenizer, cloze_items  # noqa: E402
+from scalinglab.testbed.evaluate import bleu_score, chrf_score, translate  # noqa: E402
+from scalinglab.testbed.model import GPT, GPTConfig  # noqa: E402
+from scalinglab.testbed.presets import get_preset, run_preset  # noqa: E402
+from scalinglab.testbed.train import (  # noqa: E402
+    TestbedError,
+    TrainConfig,
+    check_memory,
+    finetune,
+    pretrain,
+)
+
+PAIRS = [
+    ("the cat", "el gato"),
+    ("the dog", "el perro"),
+    ("a house", "una casa"),
+    ("the sea", "el mar"),
+    ("a tree", "un arbol"),
+    ("the sun", "el sol"),
+] * 4
+
+
+def _bibles_missing():
+    return not (corpora.CORPORA["kjv"].available() and corpora.CORPORA["rv1909"].available())
+
+
+def test_parameter_counts():
+    cfg = GPTConfig(vocab_size=260, context=64, d_model=48, n_layers=2, n_heads=4)
+    m = GPT(cfg)
+    assert (
+        m.n_params(non_embedding=True)
+        == cfg.non_embedding_params
+        == 2 * (12 * 48**2 + 13 * 48) + 2 * 48
+    )
+    assert m.n_params() == cfg.non_embedding_params + 260 * 48 + 64 * 48  # tied output
+
+
+def test_kv_cache_decoding_equals_full_recompute():
+    torch.manual_seed(0)
+    m = GPT(GPTConfig(context=48, d_model=32, n_layers=2, n_heads=2)).eval()
+    prompt = torch.randint(0, 256, (3, 7))
+    fast = m.generate(prompt, 12)
+    seq = prompt
+    for _ in range(12):
+        nxt = m(seq)[:, -1].argmax(-1, keepdim=True)
+        seq = torch.cat([seq, nxt], 1)
+    assert torch.equal(fast, seq[:, 7:])
+
+
+@pytest.mark.parametrize("method", ["lora", "prompt"])
+def test_peft_methods_train_only_their_own_parameters(method):
+    tok = ByteTokenizer()
+    torch.manual_seed(0)
+    base = GPT(GPTConfig(context=64, d_model=32, n_layers=1, n_heads=2))
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    tuned = finetune(
+        base,
+        method,
+        PAIRS,
+        PAIRS[:6],
+        tok,
+        steps=15,
+        lr=1e-2,
+        batch=8,
+        lora_rank=2,
+        prompt_length=4,
+        eval_every=5,
+    )
+    for k, v in base.state_dict().items():  # the base model is untouched
+        assert torch.equal(v, before[k]), k
+    tuned_state = tuned.model.state_dict()
+    for k, v in before.items():  # and inside the tuned copy, base weights are frozen
+        key = (
+            k
+            if k in tuned_state
+            else k.replace(".weight", ".base_layer.weight").replace(".bias", ".base_layer.bias")
+        )
+        assert torch.equal(tuned_state[key], v), k
+    if method == "lora":
+        assert (
+            tuned.trainable
+            == sum(p.numel() for n, p in tuned.model.named_parameters() if "lora_" in n)
+            > 0
+        )
+    else:
+        assert tuned.trainable == 4 * 32 and tuned.prefix.shape == (4, 32)
+    full = finetune(base, "fmt", PAIRS, PAIRS[:6], tok, steps=5, batch=8, eval_every=5)
+    assert full.trainable == base.n_params()  # every base weight trains under FMT
+
+
+def test_bleu_and_chrf_against_sacrebleu():
+    refs = ["el gato se sienta", "la casa es azul"]
+    assert bleu_score(refs, refs) == pytest.approx(100.0)
+    assert bleu_score(["the cat sat on the mat"], ["the cat is on the mat"]) == pytest.approx(
+        37.99178428257963
+    )
+    assert chrf_score(["the cat sat on the mat"], ["the cat is on the mat"]) == pytest.approx(
+        64.5779420625287
+    )
+
+
+def test_nothing_touches_the_network(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    tok = ByteTokenizer()
+    base = GPT(GPTConfig(context=64, d_model=32, n_layers=1, n_heads=2))
+    tuned = finetune(base, "lora", PAIRS, PAIRS[:6], tok, steps=3, batch=4, eval_every=3)
+    assert len(translate(tuned, ["the cat"], tok, torch.device("cpu"), max_new=5)) == 1
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_pretraining_lowers_validation_loss():
+    text = "In the beginning was the word, and the word was with God. " * 400
+    arr = np.frombuffer(text.encode(), dtype=np.uint8).astype(np.int32)
+    res = pretrain(
+        GPTConfig(context=32, d_model=32, n_layers=1, n_heads=2),
+        arr[:20000],
+        arr[20000:],
+        24_000,
+        TrainConfig(batch_size=8, lr=5e-3),
+        checkpoints=[2_000, 12_000],
+    )
+    losses = [h["val_loss"] for h in res.history]
+    assert [int(h["tokens"]) for h in res.history] == [2048, 12032, 24064]
+    assert losses[0] > losses[-1] and losses[-1] < 2.0
+
+
+def test_bad_input_named_errors(monkeypatch):
+    with pytest.raises(TestbedError, match="unknown finetuning method 'adapter'"):
+        finetune(GPT(GPTConfig()), "adapter", PAIRS, PAIRS, ByteTokenizer(), steps=1)
+    with pytest.raises(TestbedError, match="GiB"):
+        check_memory(
+            GPTConfig(d_model=8192, n_layers=64, n_heads=64, context=8192), 512, torch.device("cpu")
+        )
+    with pytest.raises(corpora.CorpusError, match="unknown corpus 'wikipedia'"):
+        corpora.parse_mixture("kjv:0.5,wikipedia:0.5")
+    monkeypatch.setitem(
+        corpora.CORPORA,
+        "fortunes-de",
+        corpora.Corpus(
+            "fortunes-de",
+            "de",
+            "",
+            "",
+            "",
+            "apt-get install -y fortunes-de",
+            lambda: False,
+            lambda: "",
+        ),
+    )
+    monkeypatch.setenv("SCALINGLAB_DATA", str(pytest.importorskip("tempfile").mkdtemp()))
+    with pytest.raises(corpora.CorpusError, match="apt-get install -y fortunes-de"):
+        corpora.corpus_text("fortunes-de")
+    with pytest.raises(TestbedError, match="unknown preset"):
+        get_preset("laptop")
+    from scalinglab.testbed.data import get_task
+
+    with pytest.raises(corpora.CorpusError, match="unknown task"):
+        get_task("summarisation")
+
+
+def test_cloze_items_are_well_formed():
+    text = "\n".join(
+        f"line number {i} tells of the quiet river and the tall tree" for i in range(50)
+    )
+    items = cloze_items(text, n=10)
+    assert len(items) == 10
+    for _ctx, choices, answer in items:
+        assert choices[answer] == "tree" and len(set(choices)) == 4
+
+
+@pytest.mark.skipif(
+    _bibles_missing(),
+    reason="SWORD Bibles not installed: apt-get install -y "
+    "sword-text-kjv sword-text-sparv diatheke",
+)
+def test_smoke_preset_end_to_end(tmp_path):
+    r = CliRunner().invoke(
+        main, ["testbed", "run", "--preset", "smoke", "--out", str(tmp_path), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    df = sl.read_table(tmp_path / "runs.csv")  # rows validate against the schema
+    assert len(df) == 2 * 2 * (1 + 3)
+    pre = df[df["method"] == "none"]
+    assert set(pre["tokens"]) == {30720, 61440}
+    ft = df[df["method"] != "none"]
+    assert set(ft["method"]) == {"fmt", "lora", "prompt"}
+    assert ft["bleu"].between(0, 100).all() and (ft["downstream_ce"] > 0).all()
+    assert (pre.groupby("n_params")["loss"].apply(lambda s: s.iloc[-1] < s.iloc[0])).all()
+    assert {
+        "n_params_nonembedding",
+        "flops",
+        "pretrain_data",
+        "finetune_size",
+        "seed",
+        "accuracy",
+        "wall_time_s",
+        "device",
+    } <= set(df.columns)
+    assert isinstance(pd.read_json(tmp_path / "preset.json", typ="series")["preset"], str)
+
+
+def test_preset_rejects_unknown_corpus_before_training():
+    p = get_preset("smoke")
+    from dataclasses import replace
+
+    with pytest.raises(corpora.CorpusError, match="unknown corpus"):
+        run_preset(replace(p, pretrain_data=["klingon"]))
