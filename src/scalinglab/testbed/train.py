@@ -162,6 +162,7 @@ def pretrain(
     )
     res = PretrainResult(model, [])
     t0 = time.perf_counter()
+    eval_time = 0.0
     for step in range(total):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, total, tc)
@@ -175,6 +176,7 @@ def pretrain(
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
         opt.step()
         if step + 1 in marks:
+            te = time.perf_counter()
             seen = (step + 1) * per_step
             res.history.append(
                 {
@@ -186,8 +188,9 @@ def pretrain(
                 }
             )
             res.checkpoints[seen] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            eval_time += time.perf_counter() - te
     res.wall_time_s = time.perf_counter() - t0
-    res.tokens_per_s = total * per_step / res.wall_time_s
+    res.tokens_per_s = total * per_step / max(res.wall_time_s - eval_time, 1e-9)
     return res
 
 
