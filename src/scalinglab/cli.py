@@ -1420,5 +1420,104 @@ def testbed_run_cmd(preset: str, out_dir: str, device: str | None, quiet: bool) 
     out.print(f"{len(df)} runs written to {Path(out_dir) / 'runs.csv'}")
 
 
+@main.group("sweep")
+def sweep_group() -> None:
+    """Sweeps of testbed runs with a crash-safe run registry (SQLite)."""
+
+
+@sweep_group.command("plan")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def sweep_plan_cmd(spec: str, as_json: bool) -> None:
+    """The runs a spec expands to, their estimated FLOPs and time, and the total."""
+    from .testbed.sweep import expand, load_spec, plan
+
+    rows = plan(expand(load_spec(spec)))
+    if as_json:
+        emit_json(rows)
+        return
+    _table(pd.DataFrame(rows), f"{len(rows)} runs")
+    out.print(
+        f"total: {sum(r['flops'] for r in rows):.3g} FLOPs, about "
+        f"{sum(r['est_seconds'] for r in rows) / 60:.1f} min on one CPU worker"
+    )
+
+
+@sweep_group.command("run")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("--registry", default="runs.sqlite", show_default=True)
+@click.option("--artifacts", default="artifacts", show_default=True)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Local worker processes (each with --threads threads).",
+)
+@click.option("--threads", default=1, show_default=True, type=int)
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None, help="Ray cluster address ('auto' for a running one).")
+@click.option("--gpus-per-run", default=0.0, show_default=True, type=float)
+@handle_errors
+def sweep_run_cmd(
+    spec, registry, artifacts, workers, threads, executor, address, gpus_per_run
+) -> None:
+    """Run (or resume) a sweep: only runs not yet done are executed (a crash is resumed by
+    running the same command again)."""
+    from .testbed.sweep import run_sweep
+
+    reg = run_sweep(
+        spec,
+        registry,
+        artifacts,
+        workers=workers,
+        threads=threads,
+        executor=executor,
+        address=address,
+        gpus_per_run=gpus_per_run,
+    )
+    out.print(f"registry {registry}: {reg.counts()}")
+
+
+@sweep_group.command("status")
+@click.option("--registry", default="runs.sqlite", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def sweep_status_cmd(registry, as_json) -> None:
+    """Counts per status and failures with their last error."""
+    from .testbed.registry import Registry
+
+    reg = Registry(registry)
+    rows = reg.rows()
+    fails = [
+        {
+            "name": r["name"],
+            "attempts": r["attempts"],
+            "error": (r["error"] or "").strip().splitlines()[-1:] or [""],
+        }
+        for r in rows
+        if r["status"] == "failed"
+    ]
+    if as_json:
+        emit_json({"counts": reg.counts(), "failed": fails})
+        return
+    out.print(f"{len(rows)} runs: {reg.counts()}")
+    for f in fails:
+        out.print(f"failed {f['name']} (attempts {f['attempts']}): {f['error'][0]}")
+
+
+@sweep_group.command("export")
+@click.option("--registry", default="runs.sqlite", show_default=True)
+@click.option("--to", "to_path", required=True, type=click.Path(dir_okay=False))
+@handle_errors
+def sweep_export_cmd(registry, to_path) -> None:
+    """Done runs as a table in the scalinglab schema (CSV, Parquet, JSONL)."""
+    from .testbed.sweep import export
+
+    df = export(registry, to_path)
+    out.print(f"wrote {len(df)} runs to {to_path}")
+
+
 if __name__ == "__main__":
     main()

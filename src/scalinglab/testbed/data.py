@@ -100,8 +100,14 @@ def _bucket(key: str) -> int:
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
 
 
-def translation_en_es(max_chars: int = 200, n_dev: int = 500, n_test: int = 500) -> TranslationData:
-    """Aligned KJV / Reina-Valera verses: dev and test fixed by verse-key hash."""
+def translation_en_es(
+    max_chars: int = 200, n_dev: int = 500, n_test: int = 500, max_pair_bytes: int | None = None
+) -> TranslationData:
+    """Aligned KJV / Reina-Valera verses: dev and test fixed by verse-key hash.
+
+    max_pair_bytes: keep pairs whose encoded training sequence (BOS src SEP tgt EOS, bytes)
+    fits, so that no target is truncated by the model's context.
+    """
     for name in ("kjv", "rv1909"):
         c = get_corpus(name)
         if not c.available():
@@ -109,7 +115,14 @@ def translation_en_es(max_chars: int = 200, n_dev: int = 500, n_test: int = 500)
                 f"task translation_en_es needs corpus '{name}'; install it with: {c.install}"
             )
     en, es = bible_verses("engKJV2006eb"), bible_verses("spaRV1909eb")
-    keys = [k for k in en if k in es and len(en[k]) <= max_chars and len(es[k]) <= max_chars]
+    if max_pair_bytes is not None:
+        keys = [
+            k
+            for k in en
+            if k in es and len(en[k].encode()) + len(es[k].encode()) + 3 <= max_pair_bytes
+        ]
+    else:
+        keys = [k for k in en if k in es and len(en[k]) <= max_chars and len(es[k]) <= max_chars]
     dev = [(en[k], es[k]) for k in keys if _bucket(k) == 0][:n_dev]
     test = [(en[k], es[k]) for k in keys if _bucket(k) == 1][:n_test]
     train = [(en[k], es[k]) for k in keys if _bucket(k) >= 2]

@@ -57,6 +57,8 @@ PRESETS: dict[str, Preset] = {
         methods=list(METHODS),
         finetune_sizes=[64],
         seeds=[0],
+        context=192,
+        batch_size=8,
         ft_steps=20,
         n_test=16,
         max_chars=300_000,
@@ -77,7 +79,7 @@ PRESETS: dict[str, Preset] = {
         methods=list(METHODS),
         finetune_sizes=[250, 1000, 4000],
         seeds=[0, 1, 2],
-        context=128,
+        context=256,
         batch_size=32,
         ft_steps=150,
         n_test=200,
@@ -131,7 +133,7 @@ def run_preset(
     if p.threads:
         torch.set_num_threads(p.threads)
     tok = ByteTokenizer()
-    task = get_task("translation_en_es")()
+    task = get_task("translation_en_es")(max_pair_bytes=p.context - p.prompt_length)
     test = task.test[: p.n_test]
     rows: list[dict[str, Any]] = []
     for spec in p.pretrain_data:

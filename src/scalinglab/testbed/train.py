@@ -92,8 +92,8 @@ def lr_at(step: int, total: int, tc: TrainConfig) -> float:
     return tc.lr * (tc.min_lr_frac + (1 - tc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def _autocast(device: torch.device):
-    if device.type == "cuda":
+def _autocast(device: torch.device | str):
+    if torch.device(device).type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return torch.autocast("cpu", enabled=False)  # fp32 on CPU: faster at these sizes
 
@@ -257,7 +257,7 @@ def target_ce(tuned: Tuned, pairs, tok, batch: int, device) -> float:
             total += float(ce[m].sum())
             count += int(m.sum())
     tuned.model.train()
-    return total / max(count, 1)
+    return total / count if count else float("nan")
 
 
 def finetune(

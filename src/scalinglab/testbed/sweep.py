@@ -1,0 +1,525 @@
+"""Sweeps: a YAML spec expanded into runs, executed from a run registry, resumable.
+
+Spec:
+
+    name: ladder
+    defaults: {context: 96, batch_size: 16, lr: 0.003, ft_steps: 20, n_test: 16}
+    axes:                                  # product of every axis
+      model: [{d_model: 32, n_layers: 1, n_heads: 2}, {d_model: 48, n_layers: 2, n_heads: 2}]
+      pretrain_data: ["kjv:0.5,rv1909:0.5"]
+      tokens: [30000, 60000]
+      method: [none, fmt, lora, prompt]    # none = pretraining only
+      finetune_size: [64]
+      seed: [0]
+    exclude: [{method: prompt, tokens: 30000}]   # drop matching runs
+    include: [{...one run...}]                    # add runs
+
+Every finetuning run depends on the pretraining run of its (model, pretrain_data, tokens,
+seed); include entries may add `depends_on: [names]`. Unknown axes, dependency cycles and
+duplicate runs are errors before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScalingLabError
+from .registry import Claim, Registry
+
+AXES = (
+    "model",
+    "pretrain_data",
+    "tokens",
+    "method",
+    "finetune_size",
+    "seed",
+    "lora_rank",
+    "prompt_length",
+)
+DEFAULTS = {
+    "context": 192,
+    "batch_size": 16,
+    "lr": 3e-3,
+    "ft_steps": 20,
+    "ft_lr": 2e-3,
+    "lora_rank": 4,
+    "prompt_length": 16,
+    "n_test": 16,
+    "max_chars": 300_000,
+    "cloze_items": 20,
+    "seed": 0,
+    "finetune_size": 64,
+    "method": "none",
+}
+PRETRAIN_KEYS = (
+    "model",
+    "pretrain_data",
+    "tokens",
+    "seed",
+    "context",
+    "batch_size",
+    "lr",
+    "max_chars",
+    "cloze_items",
+)
+
+
+class SweepError(ScalingLabError, ValueError):
+    """An invalid sweep spec (unknown axis, dependency cycle, duplicate run, ...)."""
+
+
+@dataclass
+class Run:
+    key: str
+    name: str
+    kind: str  # "pretrain" or "finetune"
+    config: dict[str, Any]
+    depends_on: list[str]
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "kind": self.kind,
+            "config": self.config,
+            "depends_on": self.depends_on,
+        }
+
+
+def run_key(kind: str, config: Mapping[str, Any]) -> str:
+    text = json.dumps({"kind": kind, **config}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _name(cfg: Mapping[str, Any], kind: str) -> str:
+    m = cfg["model"]
+    base = f"d{m['d_model']}L{m['n_layers']}-{cfg['pretrain_data']}-{cfg['tokens']}-s{cfg['seed']}"
+    if kind == "pretrain":
+        return f"pre-{base}"
+    return f"ft-{base}-{cfg['method']}-{cfg['finetune_size']}"
+
+
+def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(source, Mapping):
+        return dict(source)
+    import yaml
+
+    p = Path(source)
+    if not p.exists():
+        raise SweepError(f"sweep spec not found: {p}")
+    spec = yaml.safe_load(p.read_text())
+    if not isinstance(spec, dict):
+        raise SweepError(f"{p}: a sweep spec must be a mapping")
+    return spec
+
+
+def expand(spec: Mapping[str, Any]) -> list[Run]:
+    """All runs of a spec, pretraining runs first, dependencies resolved and checked."""
+    axes = dict(spec.get("axes") or {})
+    unknown = sorted(set(axes) - set(AXES))
+    if unknown:
+        raise SweepError(f"unknown sweep axis {unknown}; known axes: {', '.join(AXES)}")
+    for k, v in axes.items():
+        if not isinstance(v, list) or not v:
+            raise SweepError(f"axis '{k}' must be a non-empty list")
+    base = {**DEFAULTS, **(spec.get("defaults") or {})}
+    combos = [dict(zip(axes, vals, strict=True)) for vals in itertools.product(*axes.values())]
+    excl = spec.get("exclude") or []
+    cfgs = [c for c in combos if not any(all(c.get(k) == v for k, v in e.items()) for e in excl)]
+    cfgs += [dict(c) for c in (spec.get("include") or [])]
+    runs: dict[str, Run] = {}
+    named: dict[str, str] = {}
+    explicit: list[tuple[str, list[str]]] = []
+    for c in cfgs:
+        cfg = {**base, **{k: v for k, v in c.items() if k not in ("name", "depends_on")}}
+        if "model" not in cfg:
+            raise SweepError(f"run {c} has no model")
+        pre_cfg = {k: cfg[k] for k in PRETRAIN_KEYS}
+        pre = Run(run_key("pretrain", pre_cfg), _name(cfg, "pretrain"), "pretrain", pre_cfg, [])
+        if pre.key not in runs:
+            runs[pre.key] = pre
+        if cfg["method"] == "none":
+            continue
+        run = Run(
+            run_key("finetune", cfg),
+            c.get("name") or _name(cfg, "finetune"),
+            "finetune",
+            cfg,
+            [pre.key],
+        )
+        if run.key in runs:
+            raise SweepError(f"duplicate run '{run.name}' (the same config appears twice)")
+        runs[run.key] = run
+        named[run.name] = run.key
+        if c.get("depends_on"):
+            explicit.append((run.key, list(c["depends_on"])))
+    for key, deps in explicit:
+        for d in deps:
+            if d not in named:
+                raise SweepError(f"run '{runs[key].name}' depends on unknown run '{d}'")
+            runs[key].depends_on.append(named[d])
+    return _topological(runs)
+
+
+def _topological(runs: dict[str, Run]) -> list[Run]:
+    order, state = [], {}
+
+    def visit(k: str, path: list[str]) -> None:
+        if state.get(k) == 2:
+            return
+        if state.get(k) == 1:
+            cycle = " -> ".join(runs[x].name for x in [*path[path.index(k) :], k])
+            raise SweepError(f"dependency cycle: {cycle}")
+        state[k] = 1
+        for d in runs[k].depends_on:
+            visit(d, [*path, k])
+        state[k] = 2
+        order.append(runs[k])
+
+    for k in runs:
+        visit(k, [])
+    return order
+
+
+def plan(runs: list[Run], tokens_per_s: float = 20_000.0) -> list[dict[str, Any]]:
+    """Per run: estimated training FLOPs (6 N D) and time at `tokens_per_s` per 1M params."""
+    from .model import GPTConfig
+
+    out = []
+    for r in runs:
+        m = GPTConfig(context=r.config["context"], **r.config["model"])
+        n = m.non_embedding_params
+        tokens = (
+            r.config["tokens"]
+            if r.kind == "pretrain"
+            else r.config["ft_steps"] * r.config["batch_size"] * 100
+        )
+        flops = 6.0 * n * tokens
+        speed = tokens_per_s * max(1.0, 1e6 / max(n, 1)) ** 0.5
+        out.append(
+            {
+                "name": r.name,
+                "kind": r.kind,
+                "key": r.key,
+                "n_params_nonembedding": n,
+                "tokens": tokens,
+                "flops": flops,
+                "est_seconds": tokens / speed,
+            }
+        )
+    return out
+
+
+# -- execution -------------------------------------------------------------------------------
+def _atomic_save(obj: Any, path: Path) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        torch.save(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def execute(
+    claim: Claim, dep: dict[str, Any] | None, artifacts: Path
+) -> tuple[dict[str, Any], str | None]:
+    """Run one claimed run; returns (metrics, artifact path). `dep` is the registry row of
+    the pretraining run a finetuning run depends on (artifact path and metrics)."""
+    import torch
+
+    from .corpora import corpus_text, parse_mixture
+    from .data import ByteTokenizer, cloze_items, token_stream, translation_en_es
+    from .evaluate import bleu_score, chrf_score, cloze_accuracy, translate
+    from .model import GPT, GPTConfig
+    from .train import TrainConfig, finetune, pretrain, target_ce
+
+    c = claim.config
+    tok = ByteTokenizer()
+    cfg = GPTConfig(vocab_size=tok.vocab_size, context=c["context"], **c["model"])
+    if claim.kind == "pretrain":
+        train, val = token_stream(c["pretrain_data"], tok, c["max_chars"])
+        res = pretrain(
+            cfg,
+            train,
+            val,
+            c["tokens"],
+            TrainConfig(batch_size=c["batch_size"], lr=c["lr"], seed=c["seed"]),
+            device="cpu" if not torch.cuda.is_available() else None,
+        )
+        first = next(iter(parse_mixture(c["pretrain_data"])))
+        text = corpus_text(first)
+        items = cloze_items(text[int(len(text) * 0.95) :], n=c["cloze_items"], seed=0)
+        dev = next(res.model.parameters()).device
+        path = artifacts / f"{claim.key}.pt"
+        _atomic_save({"config": cfg.to_dict(), "state": res.model.state_dict()}, path)
+        return {
+            "n_params": res.model.n_params(),
+            "n_params_nonembedding": res.model.n_params(non_embedding=True),
+            "tokens": res.history[-1]["tokens"],
+            "loss": res.history[-1]["val_loss"],
+            "accuracy": cloze_accuracy(res.model, items, tok, dev),
+            "wall_time_s": res.wall_time_s,
+            "tokens_per_s": res.tokens_per_s,
+        }, str(path)
+    ckpt = torch.load(dep["artifact"], map_location="cpu")
+    model = GPT(GPTConfig(**ckpt["config"]))
+    model.load_state_dict(ckpt["state"])
+    task = translation_en_es(max_pair_bytes=c["context"] - c["prompt_length"])
+    test = task.test[: c["n_test"]]
+    t0 = time.perf_counter()
+    tuned = finetune(
+        model,
+        c["method"],
+        task.subset(c["finetune_size"], c["seed"]),
+        task.dev[:64],
+        tok,
+        steps=c["ft_steps"],
+        lr=c["ft_lr"],
+        batch=c["batch_size"],
+        lora_rank=c["lora_rank"],
+        prompt_length=c["prompt_length"],
+        eval_every=max(5, c["ft_steps"] // 4),
+        seed=c["seed"],
+        device="cpu",
+    )
+    hyps = translate(tuned, [s for s, _ in test], tok, next(model.parameters()).device)
+    refs = [t for _, t in test]
+    return {
+        "downstream_ce": target_ce(tuned, test, tok, c["batch_size"], "cpu"),
+        "bleu": bleu_score(hyps, refs),
+        "chrf": chrf_score(hyps, refs),
+        "trainable_params": tuned.trainable,
+        "wall_time_s": time.perf_counter() - t0,
+        **{k: dep["metrics"][k] for k in ("n_params", "n_params_nonembedding", "tokens")},
+    }, None
+
+
+def dependency_row(reg: Registry, claim: Claim) -> dict[str, Any] | None:
+    if not claim.depends_on:
+        return None
+    return next(r for r in reg.rows() if r["key"] == claim.depends_on[0])
+
+
+def _ray_task(claim: Claim, dep: dict[str, Any] | None, artifacts: str, threads: int):
+    import torch
+
+    torch.set_num_threads(threads)
+    Path(artifacts).mkdir(parents=True, exist_ok=True)
+    return execute(claim, dep, Path(artifacts))
+
+
+def ray_driver(
+    reg: Registry,
+    keys: list[str],
+    artifacts: str,
+    *,
+    address: str | None,
+    cpus_per_run: int = 1,
+    gpus_per_run: float = 0,
+    num_cpus: int | None = None,
+    log: str | None = None,
+) -> int:
+    """Each run a Ray task with declared CPUs/GPUs; the driver claims runs, heartbeats them
+    while they are in flight and records results in its registry. Artifacts go to a path
+    every node can read (a shared filesystem on a real cluster)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            address=address,
+            num_cpus=num_cpus,
+            ignore_reinit_error=True,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run)(_ray_task)
+    slots = max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_run, 1)))
+    inflight: dict[Any, Claim] = {}
+    ran = 0
+    while True:
+        while len(inflight) < slots:
+            claim = reg.claim(keys)
+            if claim is None:
+                break
+            ref = task.remote(claim, dependency_row(reg, claim), artifacts, cpus_per_run)
+            inflight[ref] = claim
+        if not inflight:
+            if not reg.unfinished(keys):
+                return ran
+            time.sleep(0.2)
+            continue
+        ready, _ = ray.wait(list(inflight), num_returns=1, timeout=max(1.0, reg.lease_s / 3))
+        for c in inflight.values():
+            reg.heartbeat(c.key)
+        for ref in ready:
+            claim = inflight.pop(ref)
+            try:
+                metrics, artifact = ray.get(ref)
+            except Exception:
+                reg.fail(claim.key, traceback.format_exc())
+                continue
+            reg.complete(claim.key, metrics, artifact)
+            ran += 1
+            if log:
+                with open(log, "a") as fh:
+                    fh.write(claim.key + "\n")
+
+
+def worker(
+    registry_path: str,
+    artifacts: str,
+    keys: list[str],
+    threads: int = 1,
+    lease_s: float = 60.0,
+    log: str | None = None,
+) -> int:
+    """Claim and execute runs until none of `keys` is left; returns how many it ran."""
+    import torch
+
+    torch.set_num_threads(threads)
+    reg = Registry(registry_path, lease_s=lease_s)
+    art = Path(artifacts)
+    art.mkdir(parents=True, exist_ok=True)
+    ran = 0
+    while True:
+        claim = reg.claim(keys)
+        if claim is None:
+            if not reg.unfinished(keys):
+                return ran
+            time.sleep(0.2)  # waiting on dependencies held by another worker
+            continue
+        stop = threading.Event()
+
+        def beat(key: str = claim.key, stop: threading.Event = stop) -> None:
+            while not stop.wait(max(1.0, lease_s / 3)):
+                reg.heartbeat(key)
+
+        t = threading.Thread(target=beat, daemon=True)
+        t.start()
+        try:
+            metrics, artifact = execute(claim, dependency_row(reg, claim), art)
+        except Exception:  # a failing run is recorded with its error and retried later
+            stop.set()
+            reg.fail(claim.key, traceback.format_exc())
+            continue
+        stop.set()
+        reg.complete(claim.key, metrics, artifact)
+        ran += 1
+        if log:  # for tests and audits: every completed execution, appended durably
+            with open(log, "a") as fh:
+                fh.write(claim.key + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+
+
+def run_sweep(
+    spec: str | Path | Mapping[str, Any],
+    registry: str | Path,
+    artifacts: str | Path,
+    *,
+    workers: int = 1,
+    threads: int = 1,
+    lease_s: float = 60.0,
+    log: str | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    gpus_per_run: float = 0,
+    num_cpus: int | None = None,
+) -> Registry:
+    """Register the spec's runs and execute everything not yet done (resume = run again).
+
+    executor="local": `workers` processes (spawned), each with `threads` torch threads,
+    claiming runs from the registry. executor="ray": one Ray task per run on the cluster at
+    `address` ("auto" for an existing one; None starts a local one with `num_cpus`).
+    """
+    runs = expand(load_spec(spec))
+    reg = Registry(registry, lease_s=lease_s)
+    reg.register(r.as_row() for r in runs)
+    keys = [r.key for r in runs]
+    if executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise SweepError("the ray executor needs Ray: pip install 'scalinglab[ray]'") from None
+        ray_driver(
+            reg,
+            keys,
+            str(artifacts),
+            address=address,
+            cpus_per_run=threads,
+            gpus_per_run=gpus_per_run,
+            num_cpus=num_cpus,
+            log=log,
+        )
+        return reg
+    if executor != "local":
+        raise SweepError(f"unknown executor '{executor}'; choose local or ray")
+    if workers <= 1:
+        worker(str(registry), str(artifacts), keys, threads, lease_s, log)
+    else:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        procs = [
+            ctx.Process(
+                target=worker, args=(str(registry), str(artifacts), keys, threads, lease_s, log)
+            )
+            for _ in range(workers)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    return reg
+
+
+def export(registry: str | Path, path: str | Path | None = None):
+    """Done runs as rows in the scalinglab schema (config and metrics flattened)."""
+    import pandas as pd
+
+    rows = []
+    for r in Registry(registry).rows():
+        if r["status"] != "done":
+            continue
+        c = r["config"]
+        row = {
+            "run_id": r["name"],
+            "key": r["key"],
+            "kind": r["kind"],
+            "d_model": c["model"]["d_model"],
+            "n_layers": c["model"]["n_layers"],
+            "pretrain_data": c["pretrain_data"],
+            "seed": c["seed"],
+            "method": c.get("method", "none") if r["kind"] == "finetune" else "none",
+        }
+        if r["kind"] == "finetune":
+            row.update(
+                finetune_size=c["finetune_size"],
+                lora_rank=c["lora_rank"] if c["method"] == "lora" else None,
+                prompt_length=c["prompt_length"] if c["method"] == "prompt" else None,
+            )
+        row.update(r["metrics"] or {})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if path is not None:
+        from ..io.tables import write_table
+
+        write_table(df, path)
+    return df

@@ -1,0 +1,183 @@
+"""Sweeps: spec validation, crash-safe resume, concurrent sweeps on one registry."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+pytest.importorskip("torch", reason="sweeps run the testbed, which needs torch")
+
+from scalinglab.testbed import corpora  # noqa: E402
+from scalinglab.testbed.registry import Registry  # noqa: E402
+from scalinglab.testbed.sweep import SweepError, expand, export, run_sweep  # noqa: E402
+
+SPEC = {
+    "name": "tiny",
+    "defaults": {
+        "context": 160,
+        "batch_size": 4,
+        "ft_steps": 4,
+        "n_test": 4,
+        "max_chars": 60000,
+        "cloze_items": 5,
+    },
+    "axes": {
+        "model": [
+            {"d_model": 16, "n_layers": 1, "n_heads": 2},
+            {"d_model": 24, "n_layers": 1, "n_heads": 2},
+        ],
+        "pretrain_data": ["kjv:0.5,rv1909:0.5"],
+        "tokens": [3000, 6000],
+        "method": ["none", "fmt", "lora", "prompt"],
+        "finetune_size": [16],
+        "seed": [0],
+    },
+}
+DETERMINISTIC = ("loss", "accuracy", "downstream_ce", "bleu", "chrf")
+needs_bibles = pytest.mark.skipif(
+    not (corpora.CORPORA["kjv"].available() and corpora.CORPORA["rv1909"].available()),
+    reason="SWORD Bibles not installed: apt-get install -y sword-text-kjv sword-text-sparv "
+    "diatheke",
+)
+
+
+def test_expansion_dependencies_and_errors():
+    runs = expand(SPEC)
+    assert len(runs) == 16 and sum(r.kind == "pretrain" for r in runs) == 4
+    pos = {r.key: i for i, r in enumerate(runs)}
+    for r in runs:
+        assert all(pos[d] < pos[r.key] for d in r.depends_on)  # dependencies first
+        assert (r.kind == "finetune") == bool(r.depends_on)
+    with pytest.raises(SweepError, match="unknown sweep axis \\['depth'\\]"):
+        expand({**SPEC, "axes": {**SPEC["axes"], "depth": [1]}})
+    dup = {
+        **SPEC,
+        "include": [
+            {
+                "model": {"d_model": 16, "n_layers": 1, "n_heads": 2},
+                "pretrain_data": "kjv:0.5,rv1909:0.5",
+                "tokens": 3000,
+                "method": "fmt",
+                "finetune_size": 16,
+                "seed": 0,
+            }
+        ],
+    }
+    with pytest.raises(SweepError, match="duplicate run"):
+        expand(dup)
+    base = {
+        "model": {"d_model": 16, "n_layers": 1, "n_heads": 2},
+        "pretrain_data": "kjv",
+        "tokens": 3000,
+        "finetune_size": 8,
+        "seed": 0,
+    }
+    cyc = {
+        "axes": {"model": [base["model"]]},
+        "exclude": [{}],
+        "include": [
+            {**base, "method": "fmt", "name": "a", "depends_on": ["b"]},
+            {**base, "method": "lora", "name": "b", "depends_on": ["a"]},
+        ],
+    }
+    with pytest.raises(SweepError, match="dependency cycle: a -> b -> a|b -> a -> b"):
+        expand(cyc)
+    excl = expand({**SPEC, "exclude": [{"method": "prompt"}]})
+    assert len(excl) == 12
+
+
+def _metrics(path):
+    return {
+        r["key"]: {k: r["metrics"].get(k) for k in DETERMINISTIC} for r in Registry(path).rows()
+    }
+
+
+@needs_bibles
+def test_kill_and_resume_runs_everything_exactly_once(tmp_path):
+    ref = tmp_path / "ref.sqlite"
+    run_sweep(SPEC, ref, tmp_path / "ref-art")
+    expected = _metrics(ref)
+    assert len(expected) == 16
+
+    reg, art, log = tmp_path / "runs.sqlite", tmp_path / "art", tmp_path / "executions.log"
+    code = (
+        "import sys, json; from scalinglab.testbed.sweep import run_sweep; "
+        f"run_sweep(json.loads(sys.argv[1]), {str(reg)!r}, {str(art)!r}, log={str(log)!r})"
+    )
+    import json
+
+    for delay in (2.0, 3.1, 4.3, 1.2):  # SIGKILL at several points, some mid-run or mid-commit
+        p = subprocess.Popen([sys.executable, "-c", code, json.dumps(SPEC)])
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    done_before = sum(r["status"] == "done" for r in Registry(reg).rows())
+    assert done_before < 16  # the kills interrupted the sweep
+    run_sweep(SPEC, reg, art, log=str(log))  # the resume
+    rows = Registry(reg).rows()
+    assert len(rows) == 16 and all(r["status"] == "done" for r in rows)
+    executions = Counter(log.read_text().split())
+    assert max(executions.values()) == 1  # no finished run was executed again
+    assert _metrics(reg) == expected  # same seeds, same numbers as the uninterrupted sweep
+    for r in rows:
+        if r["kind"] == "pretrain":
+            assert os.path.exists(r["artifact"])
+
+
+@needs_bibles
+def test_two_concurrent_sweeps_share_a_registry(tmp_path):
+    reg, art, log = tmp_path / "runs.sqlite", tmp_path / "art", tmp_path / "executions.log"
+    import json
+
+    code = (
+        "import sys, json; from scalinglab.testbed.sweep import run_sweep; "
+        f"run_sweep(json.loads(sys.argv[1]), {str(reg)!r}, {str(art)!r}, log={str(log)!r})"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, json.dumps(SPEC)]) for _ in range(2)]
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    rows = Registry(reg).rows()
+    assert len(rows) == 16 and all(r["status"] == "done" for r in rows)
+    executions = Counter(log.read_text().split())
+    assert len(executions) == 16 and max(executions.values()) == 1
+    df = export(reg, tmp_path / "runs.csv")
+    import scalinglab as sl
+
+    back = sl.read_table(tmp_path / "runs.csv")  # the export is in the schema
+    assert len(back) == len(df) == 16 and {"n_params", "tokens", "bleu"} <= set(back.columns)
+
+
+def test_failed_runs_keep_their_error_and_stop_after_max_attempts(tmp_path, monkeypatch):
+    from scalinglab.testbed import sweep
+
+    def boom(claim, registry, artifacts):
+        raise RuntimeError("out of disk")
+
+    monkeypatch.setattr(sweep, "execute", boom)
+    reg = tmp_path / "r.sqlite"
+    run_sweep({**SPEC, "axes": {**SPEC["axes"], "method": ["none", "fmt"]}}, reg, tmp_path)
+    rows = Registry(reg).rows()
+    pre = [r for r in rows if r["kind"] == "pretrain"]
+    assert all(r["status"] == "failed" and r["attempts"] == 3 for r in pre)
+    assert "out of disk" in pre[0]["error"]
+    assert all(r["status"] == "pending" for r in rows if r["kind"] == "finetune")
+
+
+@needs_bibles
+def test_ray_executor_matches_local(tmp_path):
+    try:
+        import ray
+    except ImportError:
+        pytest.skip("Ray is not installed (pip install 'scalinglab[ray]'): ray executor untested")
+    local = tmp_path / "local.sqlite"
+    run_sweep(SPEC, local, tmp_path / "art-local")
+    remote = tmp_path / "ray.sqlite"
+    try:
+        run_sweep(SPEC, remote, tmp_path / "art-ray", executor="ray", num_cpus=2)
+    finally:
+        ray.shutdown()
+    assert _metrics(remote) == _metrics(local)
+    assert all(r["status"] == "done" for r in Registry(remote).rows())
