@@ -227,3 +227,19 @@ def test_preset_rejects_unknown_corpus_before_training():
 
     with pytest.raises(corpora.CorpusError, match="unknown corpus"):
         run_preset(replace(p, pretrain_data=["klingon"]))
+
+
+@pytest.mark.parametrize("lang", ["de", "fr"])
+def test_gettext_translation_tasks(lang):
+    from scalinglab.testbed.data import get_task, gettext_pairs
+
+    if not list((corpora.Path("/usr/share/locale") / lang / "LC_MESSAGES").glob("*.mo")):
+        pytest.skip(f"no gettext catalogs for {lang} on this machine")
+    pairs = gettext_pairs(lang)
+    assert len(pairs) > 100
+    assert all("%" not in s and "_" not in s and 3 <= len(s) <= 200 for s, _ in pairs)
+    data = get_task(f"translation_en_{lang}")(max_pair_bytes=176)
+    keys = [s for s, _ in data.train] + [s for s, _ in data.dev] + [s for s, _ in data.test]
+    assert len(keys) == len(set(keys))  # splits are disjoint
+    assert all(len(s.encode()) + len(t.encode()) + 3 <= 176 for s, t in data.test)
+    assert data.subset(10, seed=1) == data.subset(10, seed=1) != data.subset(10, seed=2)

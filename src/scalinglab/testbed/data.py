@@ -10,7 +10,10 @@ multiple-choice accuracy task built from held-out text.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +132,95 @@ def translation_en_es(
     return TranslationData(train, dev, test)
 
 
-TASKS = {"translation_en_es": translation_en_es}
+LOCALE_DIR = Path("/usr/share/locale")
+# Debian packages whose message catalogs feed the en->de / en->fr tasks (most are on any
+# Debian system already; the rest make the sets larger).
+GETTEXT_PACKAGES = (
+    "coreutils",
+    "tar",
+    "grep",
+    "sed",
+    "findutils",
+    "diffutils",
+    "gettext",
+    "bash",
+    "dpkg",
+    "apt",
+    "gnupg",
+    "git",
+    "wget",
+    "util-linux-locales",
+    "libc-l10n",
+    "e2fsprogs",
+    "procps",
+)
+_FORMAT = re.compile(r"%[-+ #0-9.*]*[a-zA-Z]|\{[^}]*\}|\$\w+|<[^>]+>")
+
+
+def gettext_pairs(lang: str) -> list[tuple[str, str]]:
+    """(English msgid, translated msgstr) from every installed .mo catalog for `lang`,
+    cleaned: accelerators removed, format directives and markup dropped, whitespace
+    normalised, 3..200 characters, one pair per English message."""
+    import gettext
+
+    files = sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.mo"))
+    if not files:
+        raise CorpusError(
+            f"no gettext catalogs for '{lang}' in {LOCALE_DIR}; install translations with: "
+            f"apt-get install -y {' '.join(GETTEXT_PACKAGES)}"
+        )
+    seen: dict[str, str] = {}
+    for f in files:
+        try:
+            with f.open("rb") as fh:
+                cat = gettext.GNUTranslations(fh)._catalog  # noqa: SLF001 (no public API)
+        except Exception:  # a malformed catalog is skipped, not fatal
+            continue
+        for src, tgt in cat.items():
+            if not isinstance(src, str) or not isinstance(tgt, str) or not src or not tgt:
+                continue
+            s, t = (
+                re.sub(r"\s+", " ", x.replace("_", "").replace("&", "")).strip() for x in (src, tgt)
+            )
+            if "%" in s + t or _FORMAT.search(s) or _FORMAT.search(t) or s == t:
+                continue
+            if 3 <= len(s) <= 200 and 3 <= len(t) <= 200 and s not in seen:
+                seen[s] = t
+    return sorted(seen.items())
+
+
+def _split_pairs(
+    pairs: list[tuple[str, str]], n_dev: int, n_test: int, max_pair_bytes: int | None
+) -> TranslationData:
+    if max_pair_bytes is not None:
+        pairs = [
+            (s, t) for s, t in pairs if len(s.encode()) + len(t.encode()) + 3 <= max_pair_bytes
+        ]
+    dev = [p for p in pairs if _bucket(p[0]) == 0][:n_dev]
+    test = [p for p in pairs if _bucket(p[0]) == 1][:n_test]
+    train = [p for p in pairs if _bucket(p[0]) >= 2]
+    return TranslationData(train, dev, test)
+
+
+def translation_en_de(
+    n_dev: int = 500, n_test: int = 500, max_pair_bytes: int | None = None, **_: Any
+) -> TranslationData:
+    """English -> German UI messages from the machine's gettext catalogs."""
+    return _split_pairs(gettext_pairs("de"), n_dev, n_test, max_pair_bytes)
+
+
+def translation_en_fr(
+    n_dev: int = 500, n_test: int = 500, max_pair_bytes: int | None = None, **_: Any
+) -> TranslationData:
+    """English -> French UI messages from the machine's gettext catalogs."""
+    return _split_pairs(gettext_pairs("fr"), n_dev, n_test, max_pair_bytes)
+
+
+TASKS = {
+    "translation_en_es": translation_en_es,
+    "translation_en_de": translation_en_de,
+    "translation_en_fr": translation_en_fr,
+}
 
 
 def get_task(name: str):

@@ -44,6 +44,7 @@ class Preset:
     n_test: int = 24
     max_chars: int | None = 400_000
     cloze_items: int = 40
+    task: str = "translation_en_es"
     threads: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -133,7 +134,7 @@ def run_preset(
     if p.threads:
         torch.set_num_threads(p.threads)
     tok = ByteTokenizer()
-    task = get_task("translation_en_es")(max_pair_bytes=p.context - p.prompt_length)
+    task = get_task(p.task)(max_pair_bytes=p.context - p.prompt_length)
     test = task.test[: p.n_test]
     rows: list[dict[str, Any]] = []
     for spec in p.pretrain_data:

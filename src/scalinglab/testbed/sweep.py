@@ -45,6 +45,7 @@ AXES = (
     "seed",
     "lora_rank",
     "prompt_length",
+    "task",
 )
 DEFAULTS = {
     "context": 192,
@@ -60,6 +61,7 @@ DEFAULTS = {
     "seed": 0,
     "finetune_size": 64,
     "method": "none",
+    "task": "translation_en_es",
 }
 PRETRAIN_KEYS = (
     "model",
@@ -245,7 +247,7 @@ def execute(
     import torch
 
     from .corpora import corpus_text, parse_mixture
-    from .data import ByteTokenizer, cloze_items, token_stream, translation_en_es
+    from .data import ByteTokenizer, cloze_items, get_task, token_stream
     from .evaluate import bleu_score, chrf_score, cloze_accuracy, translate
     from .model import GPT, GPTConfig
     from .train import TrainConfig, finetune, pretrain, target_ce
@@ -281,7 +283,9 @@ def execute(
     ckpt = torch.load(dep["artifact"], map_location="cpu")
     model = GPT(GPTConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["state"])
-    task = translation_en_es(max_pair_bytes=c["context"] - c["prompt_length"])
+    task = get_task(c.get("task", "translation_en_es"))(
+        max_pair_bytes=c["context"] - c["prompt_length"]
+    )
     test = task.test[: c["n_test"]]
     t0 = time.perf_counter()
     tuned = finetune(
