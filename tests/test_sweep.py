@@ -181,3 +181,18 @@ def test_ray_executor_matches_local(tmp_path):
         ray.shutdown()
     assert _metrics(remote) == _metrics(local)
     assert all(r["status"] == "done" for r in Registry(remote).rows())
+
+
+def test_eta_from_done_runs(tmp_path):
+    from scalinglab.testbed.sweep import eta
+
+    runs = expand(SPEC)
+    reg = Registry(tmp_path / "r.sqlite")
+    reg.register(r.as_row() for r in runs)
+    assert eta(reg)["eta_s"] is None  # nothing done yet: no basis for an estimate
+    first = reg.claim()
+    time.sleep(0.05)
+    reg.complete(first.key, {"loss": 1.0})
+    info = eta(reg, workers=2)
+    assert info["counts"] == {"done": 1, "pending": 15}
+    assert info["eta_s"] is not None and info["eta_s"] > 0  # 3 pretraining runs left

@@ -1467,16 +1467,28 @@ def sweep_run_cmd(
     running the same command again)."""
     from .testbed.sweep import run_sweep
 
-    reg = run_sweep(
-        spec,
-        registry,
-        artifacts,
-        workers=workers,
-        threads=threads,
-        executor=executor,
-        address=address,
-        gpus_per_run=gpus_per_run,
-    )
+    quiet = not sys.stderr.isatty()
+    state = {"done": 0}
+
+    with progress_bar(None, "sweep", quiet) as advance:
+
+        def prog(info):
+            done = info["counts"].get("done", 0)
+            if advance is not None and done > state["done"]:
+                advance(done - state["done"])
+                state["done"] = done
+
+        reg = run_sweep(
+            spec,
+            registry,
+            artifacts,
+            workers=workers,
+            threads=threads,
+            executor=executor,
+            address=address,
+            gpus_per_run=gpus_per_run,
+            progress=None if quiet else prog,
+        )
     out.print(f"registry {registry}: {reg.counts()}")
 
 
@@ -1487,9 +1499,11 @@ def sweep_run_cmd(
 def sweep_status_cmd(registry, as_json) -> None:
     """Counts per status and failures with their last error."""
     from .testbed.registry import Registry
+    from .testbed.sweep import eta
 
     reg = Registry(registry)
     rows = reg.rows()
+    info = eta(reg)
     fails = [
         {
             "name": r["name"],
@@ -1500,9 +1514,10 @@ def sweep_status_cmd(registry, as_json) -> None:
         if r["status"] == "failed"
     ]
     if as_json:
-        emit_json({"counts": reg.counts(), "failed": fails})
+        emit_json({"counts": reg.counts(), "eta_s": info["eta_s"], "failed": fails})
         return
-    out.print(f"{len(rows)} runs: {reg.counts()}")
+    left = f", about {info['eta_s'] / 60:.1f} min left (one worker)" if info["eta_s"] else ""
+    out.print(f"{len(rows)} runs: {reg.counts()}{left}")
     for f in fails:
         out.print(f"failed {f['name']} (attempts {f['attempts']}): {f['error'][0]}")
 

@@ -446,6 +446,7 @@ def run_sweep(
     address: str | None = None,
     gpus_per_run: float = 0,
     num_cpus: int | None = None,
+    progress: Any = None,
 ) -> Registry:
     """Register the spec's runs and execute everything not yet done (resume = run again).
 
@@ -475,23 +476,49 @@ def run_sweep(
         return reg
     if executor != "local":
         raise SweepError(f"unknown executor '{executor}'; choose local or ray")
-    if workers <= 1:
-        worker(str(registry), str(artifacts), keys, threads, lease_s, log)
-    else:
-        import multiprocessing as mp
+    import multiprocessing as mp
 
-        ctx = mp.get_context("spawn")
-        procs = [
-            ctx.Process(
-                target=worker, args=(str(registry), str(artifacts), keys, threads, lease_s, log)
-            )
-            for _ in range(workers)
-        ]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()
+    ctx = mp.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=worker, args=(str(registry), str(artifacts), keys, threads, lease_s, log)
+        )
+        for _ in range(max(1, workers))
+    ]
+    if workers <= 1 and progress is None:
+        worker(str(registry), str(artifacts), keys, threads, lease_s, log)
+        return reg
+    for p in procs:
+        p.start()
+    while any(p.is_alive() for p in procs):  # the parent only watches the registry
+        if progress is not None:
+            progress(eta(reg, keys, max(1, workers)))
+        time.sleep(1.0)
+    for p in procs:
+        p.join()
+    if progress is not None:
+        progress(eta(reg, keys, max(1, workers)))
     return reg
+
+
+def eta(reg: Registry, keys: list[str] | None = None, workers: int = 1) -> dict[str, Any]:
+    """Counts and an estimate of the time left: mean wall time of done runs of each kind
+    times the runs of that kind still to do, divided by the workers."""
+    rows = [r for r in reg.rows() if keys is None or r["key"] in set(keys)]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    left = 0.0
+    for kind in ("pretrain", "finetune"):
+        done = [
+            r["finished"] - r["started"]
+            for r in rows
+            if r["kind"] == kind and r["status"] == "done" and r["finished"] and r["started"]
+        ]
+        todo = sum(1 for r in rows if r["kind"] == kind and r["status"] != "done")
+        if todo and done:
+            left += todo * float(sum(done) / len(done))
+    return {"total": len(rows), "counts": counts, "eta_s": left / workers if left else None}
 
 
 def export(registry: str | Path, path: str | Path | None = None):
