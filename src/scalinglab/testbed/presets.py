@@ -45,6 +45,7 @@ class Preset:
     max_chars: int | None = 400_000
     cloze_items: int = 40
     task: str = "translation_en_es"
+    finetune_at: list[int] | None = None  # checkpoints (token budgets) to finetune; None: all
     threads: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -179,6 +180,9 @@ def run_preset(
                         "tokens_per_s": pre.tokens_per_s,
                     }
                 )
+                if p.finetune_at is not None and not any(
+                        abs(tokens - t) < p.batch_size * p.context for t in p.finetune_at):
+                    continue
                 for method in p.methods:
                     for size in p.finetune_sizes:
                         for seed in p.seeds:
