@@ -8,7 +8,6 @@ file, row and column.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -281,7 +280,3 @@ def resolve_column(df: pd.DataFrame, name: str) -> str | None:
         return name
     canon = canonical_name(name)
     return canon if canon in df.columns else None
-
-
-def describe_columns(mapping: Mapping[str, str]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in mapping.items())

@@ -249,6 +249,3 @@ class Law:
         d["parameters"] = [p.to_dict() for p in self.parameters]
         d["space"] = self.space
         return d
-
-    def describe(self) -> str:
-        return f"{self.name}: {self.metric} = {self.formula_text}"

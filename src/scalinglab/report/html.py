@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +99,6 @@ class Report:
     subtitle: str = ""
     sections: list[Section] = field(default_factory=list)
     banner: str | None = None
-    _n_figs: int = 0
 
     def section(self, name: str, title: str) -> Section:
         s = Section(name, title)
@@ -115,7 +113,6 @@ class Report:
             config={"displaylogo": False, "responsive": True},
         )
         sec.parts.append(f"<div class='fig'>{div}</div>")
-        self._n_figs += 1
 
     def render(self, *, command: str, data_files: list[str]) -> str:
         from plotly.offline import get_plotlyjs
@@ -179,12 +176,3 @@ def params_table(res: Any, level: float = 0.9) -> pd.DataFrame:
             row[f"{level:.0%} upper"] = iv.loc[p.name, "upper"]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def to_json_script(obj: Any) -> str:
-    """Machine-readable summary embedded in the page (id='report-data')."""
-    return (
-        "<script type='application/json' id='report-data'>"
-        + html.escape(json.dumps(obj, default=str), quote=False)
-        + "</script>"
-    )

@@ -181,7 +181,8 @@ def run_preset(
                     }
                 )
                 if p.finetune_at is not None and not any(
-                        abs(tokens - t) < p.batch_size * p.context for t in p.finetune_at):
+                    abs(tokens - t) < p.batch_size * p.context for t in p.finetune_at
+                ):
                     continue
                 for method in p.methods:
                     for size in p.finetune_sizes:
