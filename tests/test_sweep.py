@@ -196,3 +196,37 @@ def test_eta_from_done_runs(tmp_path):
     info = eta(reg, workers=2)
     assert info["counts"] == {"done": 1, "pending": 15}
     assert info["eta_s"] is not None and info["eta_s"] > 0  # 3 pretraining runs left
+
+
+PG_URL = os.environ.get("SCALINGLAB_TEST_PG_URL")
+
+
+@pytest.mark.skipif(
+    not PG_URL,
+    reason="no PostgreSQL server for the test (set SCALINGLAB_TEST_PG_URL; .ci/run starts one)",
+)
+def test_postgresql_registry_claims_and_concurrency(tmp_path):
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS runs")
+    runs = expand(SPEC)
+    reg = Registry(PG_URL)
+    assert reg.register(r.as_row() for r in runs) == 16
+    assert reg.register(r.as_row() for r in runs) == 0  # same keys: nothing new
+    first = reg.claim()
+    assert first.kind == "pretrain" and reg.counts() == {"running": 1, "pending": 15}
+    reg.complete(first.key, {"loss": 2.5}, "a.pt")
+    # claims are exclusive across live processes (each holds its run while the others claim)
+    code = (
+        "import sys, time; from scalinglab.testbed.registry import Registry; r = Registry("
+        f"{PG_URL!r}); c = r.claim(); print(c.key if c else '', flush=True); time.sleep(4)"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert len(set(outs)) == 3 and "" not in outs
+    rows = {r["key"]: r for r in Registry(PG_URL).rows()}
+    assert rows[first.key]["metrics"] == {"loss": 2.5} and rows[first.key]["status"] == "done"

@@ -7,8 +7,9 @@ been written and fsynced. A run left `running` by a dead worker is claimable aga
 when its pid is gone on this host, otherwise when its heartbeat is older than the lease.
 Failed runs are retried up to `max_attempts`, keeping their last error.
 
-Plain DB-API (sqlite3): the SQL is small and portable; a PostgreSQL backend would swap the
-connection and the upsert syntax, not the logic.
+Plain DB-API, no ORM: the SQL is a handful of statements, so a thin adapter covers both
+SQLite (default, a file) and PostgreSQL (a `postgresql://` URL, for a registry shared by a
+team or a cluster; needs `psycopg`). Only placeholders, the upsert and the claim lock differ.
 """
 
 from __future__ import annotations
@@ -67,22 +68,66 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
+class _Conn:
+    """The few DB-API calls the registry makes, for sqlite3 and psycopg alike."""
+
+    def __init__(self, target: str):
+        self.pg = target.startswith(("postgresql://", "postgres://"))
+        if self.pg:
+            try:
+                import psycopg
+            except ImportError:
+                raise RuntimeError(
+                    "a PostgreSQL registry needs psycopg: pip install 'psycopg[binary]'"
+                ) from None
+            self.con = psycopg.connect(target, autocommit=True)
+        else:
+            self.con = sqlite3.connect(target, timeout=60.0, isolation_level=None)
+            self.con.execute("PRAGMA synchronous=FULL")
+            self.con.execute("PRAGMA busy_timeout=60000")
+
+    def _sql(self, sql: str) -> str:
+        if not self.pg:
+            return sql
+        sql = sql.replace("?", "%s").replace("BEGIN IMMEDIATE", "BEGIN")
+        if sql.startswith("INSERT OR IGNORE"):
+            sql = sql.replace("INSERT OR IGNORE", "INSERT") + " ON CONFLICT (key) DO NOTHING"
+        return sql
+
+    def execute(self, sql: str, params: tuple = ()):
+        cur = self.con.cursor()
+        cur.execute(self._sql(sql), params)
+        if self.pg and sql == "BEGIN IMMEDIATE":  # serialise writers, as SQLite does
+            cur.execute("LOCK TABLE runs IN SHARE ROW EXCLUSIVE MODE")
+        return cur
+
+    def executemany(self, sql: str, rows: list) -> None:
+        self.con.cursor().executemany(self._sql(sql), rows)
+
+    def close(self) -> None:
+        self.con.close()
+
+
 class Registry:
     def __init__(self, path: str | Path, *, lease_s: float = 60.0, max_attempts: int = 3):
         self.path = str(path)
         self.lease_s = lease_s
         self.max_attempts = max_attempts
         self.host = socket.gethostname()
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
+        if not self.path.startswith(("postgresql://", "postgres://")):
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = self._connect()
+        try:
+            if con.pg:
+                con.execute(SCHEMA.replace(" REAL", " DOUBLE PRECISION"))
+            else:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.con.executescript(SCHEMA)
+        finally:
+            con.close()
 
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        con.execute("PRAGMA synchronous=FULL")
-        con.execute("PRAGMA busy_timeout=60000")
-        return con
+    def _connect(self) -> _Conn:
+        return _Conn(self.path)
 
     # -- writes ------------------------------------------------------------------------
     def register(self, runs: Iterable[dict[str, Any]]) -> int:
