@@ -243,3 +243,29 @@ def test_gettext_translation_tasks(lang):
     assert len(keys) == len(set(keys))  # splits are disjoint
     assert all(len(s.encode()) + len(t.encode()) + 3 <= 176 for s, t in data.test)
     assert data.subset(10, seed=1) == data.subset(10, seed=1) != data.subset(10, seed=2)
+
+
+@pytest.mark.skipif(
+    not corpora.CORPORA["fortunes"].available(),
+    reason="fortunes not installed: apt-get install -y fortunes",
+)
+def test_transfer_experiment_rows_feed_the_transfer_workflow():
+    from scalinglab.testbed.transfer_exp import run_transfer
+
+    df = run_transfer(
+        [dict(d_model=16, n_layers=1, n_heads=2)],
+        "fortunes",
+        "python",
+        source_tokens=20_000,
+        finetune_sizes=[2_000, 8_000],
+        train_tokens=6_000,
+        context=32,
+        batch_size=8,
+        n_evals=3,
+        max_chars=200_000,
+    )
+    assert len(df) == 4 and set(df["pretrain_data"]) == {"none", "fortunes"}
+    assert (df["loss"] > 0).all() and set(df["finetune_size"]) == {2_000, 8_000}
+    pre = df[df["pretrain_data"] == "fortunes"].set_index("finetune_size")["loss"]
+    scratch = df[df["pretrain_data"] == "none"].set_index("finetune_size")["loss"]
+    assert (pre < scratch * 1.2).all()  # pretraining on text does not ruin code modelling

@@ -1420,6 +1420,41 @@ def testbed_run_cmd(preset: str, out_dir: str, device: str | None, quiet: bool) 
     out.print(f"{len(df)} runs written to {Path(out_dir) / 'runs.csv'}")
 
 
+@testbed_group.command("transfer")
+@click.option("--source", default="kjv", show_default=True, help="Pretraining corpus.")
+@click.option("--target", default="python", show_default=True, help="Target corpus.")
+@click.option("--source-tokens", default="2M", show_default=True)
+@click.option("--finetune-sizes", default="50K,200K,800K", show_default=True)
+@click.option(
+    "--train-tokens",
+    default="1M",
+    show_default=True,
+    help="Tokens seen while training on each target subset (early-stopped).",
+)
+@click.option("--d-models", default="32,64", show_default=True)
+@click.option("--out", "out_path", default="transfer_runs.csv", show_default=True)
+@handle_errors
+def testbed_transfer_cmd(
+    source, target, source_tokens, finetune_sizes, train_tokens, d_models, out_path
+) -> None:
+    """Hernandez et al.'s experiment: from scratch vs pretrained on SOURCE, trained on D_F
+    tokens of TARGET. Feed the output to `scalinglab transfer`."""
+    from .io.tables import write_table
+    from .testbed.transfer_exp import run_transfer
+
+    models = [dict(d_model=int(d), n_layers=2, n_heads=2) for d in d_models.split(",")]
+    df = run_transfer(
+        models,
+        source,
+        target,
+        int(parse_number(source_tokens)),
+        [int(parse_number(x)) for x in finetune_sizes.split(",")],
+        int(parse_number(train_tokens)),
+    )
+    write_table(df, out_path)
+    out.print(f"{len(df)} runs written to {out_path}; next: scalinglab transfer {out_path}")
+
+
 @main.group("sweep")
 def sweep_group() -> None:
     """Sweeps of testbed runs with a crash-safe run registry (SQLite)."""

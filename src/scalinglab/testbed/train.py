@@ -143,15 +143,19 @@ def pretrain(
     tc: TrainConfig | None = None,
     checkpoints: list[int] | None = None,
     device: str | None = None,
+    init_state: dict[str, torch.Tensor] | None = None,
 ) -> PretrainResult:
-    """Train from scratch for `token_budget` tokens; validation loss (and a copy of the
-    weights) at every token count in `checkpoints` and at the end."""
+    """Train for `token_budget` tokens (from scratch, or from `init_state`: finetuning on a
+    new distribution); validation loss (and a copy of the weights) at every token count in
+    `checkpoints` and at the end."""
     tc = tc or TrainConfig()
     dev = pick_device(device)
     check_memory(cfg, tc.batch_size, dev)
     torch.manual_seed(tc.seed)
     rng = np.random.default_rng(tc.seed)
     model = GPT(cfg).to(dev)
+    if init_state is not None:
+        model.load_state_dict(init_state)
     opt = torch.optim.AdamW(
         model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, betas=(0.9, 0.95)
     )
