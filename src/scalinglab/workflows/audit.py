@@ -174,6 +174,45 @@ def _groups(df: pd.DataFrame, by: str | None):
     return list(df.groupby(by, sort=True))
 
 
+class _Folds:
+    """Scores splits with the audit's shared settings and collects points and summaries."""
+
+    def __init__(
+        self, fit_kw: Mapping[str, Any], interval: float, n_bootstrap: int, seed: int, progress: Any
+    ) -> None:
+        self.fit_kw, self.progress = dict(fit_kw), progress
+        self.score_kw = dict(interval=interval, n_bootstrap=n_bootstrap, seed=seed)
+        self.points: list[pd.DataFrame] = []
+        self.rows: list[dict[str, Any]] = []
+
+    def score(
+        self,
+        train: pd.DataFrame,
+        test: pd.DataFrame,
+        law: Law,
+        law_kw: Mapping[str, Any],
+        fold: Any,
+        axis: str | None = None,
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        pts, summ = _score(
+            train,
+            test,
+            law,
+            fold=fold,
+            fit_kw={**self.fit_kw, **law_kw},
+            axis=axis,
+            **self.score_kw,
+        )
+        self.points.append(pts)
+        self.rows.append(summ)
+        if self.progress is not None:
+            self.progress(1)
+        return pts, summ
+
+    def result(self, kind: str) -> AuditResult:
+        return AuditResult(kind, pd.concat(self.points, ignore_index=True), pd.DataFrame(self.rows))
+
+
 def holdout(
     data: pd.DataFrame | str | Path,
     law: str | Law | Sequence[str | Law] = "chinchilla",
@@ -195,7 +234,7 @@ def holdout(
     df = _load(data)
     if not query:
         raise DataError('a holdout query is needed, e.g. "n_params > 1e9"')
-    points, rows = [], []
+    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress)
     for key, sub in _groups(df, by):
         held = _mask(sub, query, "--holdout")
         where = f" within {by} == {key!r}" if by else ""
@@ -210,21 +249,8 @@ def holdout(
         if fit_where:
             train = apply_where(train, fit_where)
         for lw, kw in _laws(law, preset):
-            pts, summ = _score(
-                train,
-                sub[held],
-                lw,
-                fold=key if by else "holdout",
-                fit_kw={**fit_kw, **kw},
-                interval=interval,
-                n_bootstrap=n_bootstrap,
-                seed=seed,
-            )
-            points.append(pts)
-            rows.append(summ)
-            if progress is not None:
-                progress(1)
-    return AuditResult("holdout", pd.concat(points, ignore_index=True), pd.DataFrame(rows))
+            folds.score(train, sub[held], lw, kw, fold=key if by else "holdout")
+    return folds.result("holdout")
 
 
 def leave_largest_out(
@@ -269,7 +295,7 @@ def leave_largest_out(
         cuts = scales[cut_idx[:-1]]
     else:
         cuts = scales[:-1]
-    points, rows = [], []
+    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress)
     for lw, kw in _laws(law, preset):
         need = min_fit_points or lw.n_params + 1
         for k, cut in enumerate(cuts):
@@ -280,35 +306,18 @@ def leave_largest_out(
                 continue
             test = df[df[axis] > cut]
             nxt_hi = cuts[k + 1] if k + 1 < len(cuts) else np.inf
-            pts, summ = _score(
-                train,
-                test,
-                lw,
-                fold=f"{axis}<={cut:.4g}",
-                fit_kw={**fit_kw, **kw},
-                interval=interval,
-                n_bootstrap=n_bootstrap,
-                seed=seed,
-                axis=axis,
-            )
+            pts, summ = folds.score(train, test, lw, kw, fold=f"{axis}<={cut:.4g}", axis=axis)
             nxt = pts[(test[axis].to_numpy(dtype=float) <= nxt_hi)]
             summ["fit_max_scale"] = float(cut)
             summ["next_scale_rel_error"] = float(nxt["rel_error"].mean())
-            points.append(pts)
-            rows.append(summ)
-            if progress is not None:
-                progress(1)
-            if progress is not None:
-                progress(1)
-    if not rows:
+    if not folds.rows:
         raise DataError(
             f"no split along '{axis}' leaves enough points to fit (need >= "
-            f"{min_fit_points or 'n_params + 1'} in the fit set)",
+            f"{min_fit_points or 'n_params + 1'} points and {min_fit_scales} distinct scales "
+            "in the fit set)",
             file=source_of(df),
         )
-    return AuditResult(
-        "leave_largest_out", pd.concat(points, ignore_index=True), pd.DataFrame(rows)
-    )
+    return folds.result("leave_largest_out")
 
 
 def leave_one_group_out(
@@ -336,27 +345,12 @@ def leave_one_group_out(
             column=group,
             file=source_of(df),
         )
-    points, rows = [], []
+    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress)
     for lw, kw in _laws(law, preset):
         for v in values:
             held = (df[group] == v).to_numpy()
-            pts, summ = _score(
-                df[~held],
-                df[held],
-                lw,
-                fold=f"{group}={v}",
-                fit_kw={**fit_kw, **kw},
-                interval=interval,
-                n_bootstrap=n_bootstrap,
-                seed=seed,
-            )
-            points.append(pts)
-            rows.append(summ)
-            if progress is not None:
-                progress(1)
-    return AuditResult(
-        "leave_one_group_out", pd.concat(points, ignore_index=True), pd.DataFrame(rows)
-    )
+            folds.score(df[~held], df[held], lw, kw, fold=f"{group}={v}")
+    return folds.result("leave_one_group_out")
 
 
 def compare_laws(
