@@ -269,3 +269,31 @@ def test_transfer_experiment_rows_feed_the_transfer_workflow():
     pre = df[df["pretrain_data"] == "fortunes"].set_index("finetune_size")["loss"]
     scratch = df[df["pretrain_data"] == "none"].set_index("finetune_size")["loss"]
     assert (pre < scratch * 1.2).all()  # pretraining on text does not ruin code modelling
+
+
+@pytest.mark.skipif(
+    _bibles_missing(),
+    reason="SWORD Bibles not installed: apt-get install -y "
+    "sword-text-kjv sword-text-sparv diatheke",
+)
+def test_one_run_per_budget_trains_each_budget_separately():
+    from dataclasses import replace
+
+    p = replace(
+        get_preset("smoke"),
+        models=[dict(d_model=16, n_layers=1, n_heads=2)],
+        token_budgets=[12_000, 24_000],
+        methods=["fmt"],
+        ft_steps=2,
+        n_test=2,
+        cloze_items=5,
+        max_chars=60_000,
+        one_run_per_budget=True,
+    )
+    sep = run_preset(p)
+    ckpt = run_preset(replace(p, one_run_per_budget=False))
+    a = sep[sep["method"] == "none"].sort_values("tokens")["loss"].to_numpy()
+    b = ckpt[ckpt["method"] == "none"].sort_values("tokens")["loss"].to_numpy()
+    assert sep[sep["method"] == "none"]["tokens"].sort_values().tolist() == [12288, 24576]
+    assert a[1] == pytest.approx(b[1], abs=1e-6)  # the longest budget is the same run
+    assert a[0] != pytest.approx(b[0], abs=1e-6)  # a short run anneals; a checkpoint has not

@@ -46,6 +46,7 @@ class Preset:
     cloze_items: int = 40
     task: str = "translation_en_es"
     finetune_at: list[int] | None = None  # checkpoints (token budgets) to finetune; None: all
+    one_run_per_budget: bool = False  # True: separate runs per budget (not checkpoints)
     threads: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -68,6 +69,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "cpu": Preset(
         name="cpu",
+        one_run_per_budget=True,
         models=[
             dict(d_model=32, n_layers=2, n_heads=2),
             dict(d_model=64, n_layers=2, n_heads=4),
@@ -89,6 +91,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "gpu": Preset(
         name="gpu",
+        one_run_per_budget=True,
         models=[
             dict(d_model=256, n_layers=4, n_heads=4),
             dict(d_model=384, n_layers=6, n_heads=6),
@@ -146,15 +149,27 @@ def run_preset(
         for mdef in p.models:
             cfg = GPTConfig(vocab_size=tok.vocab_size, context=p.context, **mdef)
             t0 = time.perf_counter()
-            pre = pretrain(
-                cfg,
-                train_tok,
-                val_tok,
-                max(p.token_budgets),
-                TrainConfig(batch_size=p.batch_size, lr=p.lr),
-                checkpoints=p.token_budgets,
-                device=str(dev),
-            )
+            tc = TrainConfig(batch_size=p.batch_size, lr=p.lr)
+            if p.one_run_per_budget:
+                # A run per budget, each with its full warm-up and cosine decay: a checkpoint
+                # of a longer run has not annealed and sits above the loss a run trained to
+                # that budget reaches (what scaling laws are fitted to).
+                pre = pretrain(cfg, train_tok, val_tok, min(p.token_budgets), tc, device=str(dev))
+                for b in sorted(p.token_budgets)[1:]:
+                    more = pretrain(cfg, train_tok, val_tok, b, tc, device=str(dev))
+                    pre.history += more.history
+                    pre.checkpoints.update(more.checkpoints)
+                    pre.wall_time_s += more.wall_time_s
+            else:
+                pre = pretrain(
+                    cfg,
+                    train_tok,
+                    val_tok,
+                    max(p.token_budgets),
+                    tc,
+                    checkpoints=p.token_budgets,
+                    device=str(dev),
+                )
             base_info = {
                 "n_params": pre.model.n_params(),
                 "n_params_nonembedding": pre.model.n_params(non_embedding=True),
