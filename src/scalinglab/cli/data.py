@@ -1,0 +1,221 @@
+"""`inspect`, `import-harness`, `import-tracker`, `merge`: getting results into the schema."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from ..errors import DataError
+from ..io import read_table
+from ..schema import parse_number
+from .common import _parse_pairs, _write, emit_json, err, handle_errors, main, out
+
+
+@main.command("inspect")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--no-outliers", is_flag=True, help="Skip the outlier fit.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def inspect_cmd(data, no_outliers, as_json) -> None:
+    """What scalinglab recognised in DATA and which laws it can feed."""
+    from ..inspect import inspect_table
+
+    rep = inspect_table(read_table(data), outliers=not no_outliers)
+    if as_json:
+        emit_json(rep)
+        return
+    out.print(f"[bold]{rep['source']}[/]: {rep['rows']} rows, {len(rep['columns'])} columns")
+    t = Table(title="columns")
+    for c in ("column", "from", "role", "unit", "missing"):
+        t.add_column(c)
+    for c in rep["columns"]:
+        if c["role"] == "other" and len(rep["columns"]) > 30:
+            continue
+        name = c["column"] + (" (derived)" if c["derived"] else "")
+        t.add_row(
+            name,
+            c["from"] if c["from"] != c["column"] else "",
+            c["role"],
+            c["unit"],
+            str(c["missing"]) if c["missing"] else "",
+        )
+    out.print(t)
+    others = [c["column"] for c in rep["columns"] if c["role"] == "other"]
+    if others:
+        out.print(
+            f"other columns ({len(others)}): {', '.join(others[:40])}"
+            + (" ..." if len(others) > 40 else "")
+        )
+    t = Table(title="ranges")
+    for c in ("column", "min", "max", "unique", "orders of magnitude"):
+        t.add_column(c, justify="right")
+    for r in rep["ranges"]:
+        oom = r["orders_of_magnitude"]
+        t.add_row(
+            r["column"],
+            f"{r['min']:.4g}",
+            f"{r['max']:.4g}",
+            str(r["unique"]),
+            f"{oom:.2f}" if oom is not None else "-",
+        )
+    out.print(t)
+    dk = rep["duplicate_keys"]
+    out.print(
+        f"duplicate rows: {rep['duplicate_rows']}; rows repeating the same "
+        f"({', '.join(dk['columns'])}): {dk['count']}"
+    )
+    o = rep.get("outliers")
+    if o:
+        if o["rows"]:
+            out.print(
+                f"suspected outliers ({o['law']} fit of {o['metric']}, robust |z| > "
+                f"{o['threshold_z']:g}): "
+                + ", ".join(
+                    f"row {r} ({v:.4g}, z={z:+.1f})"
+                    for r, v, z in zip(o["rows"], o["values"], o["z"], strict=True)
+                )
+            )
+        else:
+            out.print(f"no suspected outliers ({o['law']} fit of {o['metric']})")
+    out.print("laws this data can feed:")
+    for law in rep["laws"]:
+        out.print(f"  {law['law']:<24} " + ("ready" if law["ready"] else law["note"]))
+
+
+@main.command("import-harness")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--side-table",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Table with n_params/tokens per model, joined on --on.",
+)
+@click.option("--on", default="model", show_default=True)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    help="VAR=VALUE for every file (n_params, tokens, tokens_per_step).",
+)
+@click.option(
+    "--long",
+    "long_format",
+    is_flag=True,
+    help="Write every task x metric row instead of one row per model/checkpoint.",
+)
+@click.option("--metric", default="acc", show_default=True, help="Metric to aggregate.")
+@click.option("--tasks", default=None, help="Comma-separated task set (default: all).")
+@click.option("--chance", "chances", multiple=True, help="TASK=ACC chance accuracy (repeat).")
+@click.option(
+    "--chance-table",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Table with task and random_baseline_acc (or chance) columns.",
+)
+@click.option("--chance-correct", is_flag=True, help="Average (acc-chance)/(1-chance).")
+@click.option(
+    "--min-above-chance",
+    default=None,
+    type=float,
+    help="Keep tasks whose best accuracy beats chance by this margin.",
+)
+@handle_errors
+def import_harness_cmd(
+    paths,
+    out_path,
+    side_table,
+    on,
+    sets,
+    long_format,
+    metric,
+    tasks,
+    chances,
+    chance_table,
+    chance_correct,
+    min_above_chance,
+) -> None:
+    """lm-evaluation-harness results (files or folders) -> a runs table."""
+    from ..io import aggregate_error, read_harness
+
+    set_values = {k: parse_number(v) for k, v in _parse_pairs(sets, "--set").items()}
+    long = read_harness(list(paths), side_table=side_table, on=on, set_values=set_values)
+    if long_format:
+        _write(long, out_path)
+        return
+    chance = {k: float(v) for k, v in _parse_pairs(chances, "--chance").items()} or None
+    if chance_table:
+        ct = read_table(chance_table)
+        col = next((c for c in ("random_baseline_acc", "chance", "chance_acc") if c in ct), None)
+        if col is None or "task" not in ct:
+            raise DataError(
+                "chance table needs 'task' and 'random_baseline_acc' (or 'chance') columns",
+                file=chance_table,
+            )
+        chance = {**dict(zip(ct["task"], ct[col].astype(float), strict=True)), **(chance or {})}
+    agg = aggregate_error(
+        long,
+        metric=metric,
+        tasks=tasks.split(",") if tasks else None,
+        chance=chance,
+        correct_chance=chance_correct,
+        min_above_chance=min_above_chance,
+    )
+    out.print(
+        f"{len(agg['model'].unique())} model(s), {len(agg)} row(s), averaged over "
+        f"{len(agg.attrs['tasks'])} task(s): {', '.join(agg.attrs['tasks'][:12])}"
+    )
+    for col in ("n_params", "tokens"):
+        if agg[col].isna().any():
+            err.print(
+                f"[yellow]warning[/]: {int(agg[col].isna().sum())} row(s) have no {col}: "
+                f"give --side-table, --set {col}=... or --set tokens_per_step=..."
+            )
+    _write(agg, out_path)
+
+
+@main.command("import-tracker")
+@click.argument("export", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--kind", type=click.Choice(["auto", "wandb", "mlflow"]), default="auto", show_default=True
+)
+@click.option(
+    "--mapping",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="YAML/JSON: columns: {canonical: export column}.",
+)
+@handle_errors
+def import_tracker_cmd(export, out_path, kind, mapping) -> None:
+    """A Weights & Biases or MLflow runs export -> a runs table."""
+    from ..io import read_tracker_export
+
+    df = read_tracker_export(export, kind=kind, mapping=mapping)
+    out.print(
+        f"{df.attrs['scalinglab_tracker']} export: {len(df)} runs; columns: "
+        f"{', '.join(map(str, df.columns))}"
+    )
+    _write(df, out_path)
+
+
+@main.command("merge")
+@click.argument("evals", type=click.Path(dir_okay=False))
+@click.argument("meta", type=click.Path(dir_okay=False))
+@click.option("--on", "on", required=True, help="Key column(s), comma-separated.")
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--how", type=click.Choice(["inner", "left", "outer"]), default="inner", show_default=True
+)
+@click.option("--strict", is_flag=True, help="Fail if any key is unmatched on either side.")
+@handle_errors
+def merge_cmd(evals, meta, on, out_path, how, strict) -> None:
+    """Join eval results to run metadata; unmatched rows are listed, never dropped silently."""
+    from ..io import merge_runs
+
+    merged, report = merge_runs(
+        read_table(evals), read_table(meta), on.split(","), how=how, strict=strict
+    )
+    for line in report.lines():
+        (out if report.complete else err).print(line, highlight=False)
+    _write(merged, out_path)

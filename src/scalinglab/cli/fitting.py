@@ -1,0 +1,505 @@
+"""`laws`, `fit`, `predict`, `audit`: fitting laws and checking them on held-out runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+from rich.table import Table
+
+from ..errors import DataError
+from ..fit import FitResult, fit
+from ..fit.presets import PRESETS, apply_preset
+from ..io import read_table
+from ..laws import CATALOG, expression_law, get_law
+from ..laws.expression import parse_param_option
+from ..schema import parse_number
+from .common import (
+    _fmt,
+    _parse_grids,
+    _parse_pairs,
+    emit_json,
+    err,
+    handle_errors,
+    main,
+    out,
+    progress_bar,
+)
+
+
+@main.command("laws")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
+def laws_cmd(as_json: bool) -> None:
+    """List the law catalog with formulas and citations."""
+    if as_json:
+        emit_json(
+            [
+                {
+                    "name": law.name,
+                    "metric": law.metric,
+                    "variables": list(law.variables),
+                    "formula": law.formula_text,
+                    "space": law.space,
+                    "citation": law.citation,
+                    "parameters": [p.to_dict() for p in law.parameters],
+                }
+                for law in CATALOG.values()
+            ]
+        )
+        return
+    t = Table(title="scalinglab law catalog", show_lines=True)
+    for c in ("name", "formula", "variables", "fit space", "citation"):
+        t.add_column(c, overflow="fold")
+    for law in CATALOG.values():
+        t.add_row(
+            law.name,
+            f"{law.metric} = {law.formula_text}",
+            ", ".join(law.variables),
+            law.space,
+            law.citation,
+        )
+    out.print(t)
+    out.print(
+        "Your own law: scalinglab fit DATA --expr 'E + A/tokens**alpha' "
+        "--param E=0:inf --param A=0:inf --param alpha=0:3 --metric loss"
+    )
+
+
+def _build_law(
+    law: str | None,
+    expr: str | None,
+    params: tuple[str, ...],
+    metric: str | None,
+    space: str | None,
+):
+    if expr:
+        specs = dict(parse_param_option(p) for p in params)
+        return expression_law(expr, specs, metric=metric or "y", space=space or "log")
+    if params:
+        raise DataError(
+            "--param is for expression laws (--expr); catalog laws carry their "
+            "own bounds and grids (use --grid NAME=v1,v2,... to change a grid)"
+        )
+    from dataclasses import replace
+
+    base = get_law(law or "chinchilla")
+    return replace(base, space=space) if space else base
+
+
+def _fit_json(res: FitResult) -> dict[str, Any]:
+    return {
+        "law": res.law.name,
+        "params": res.params_,
+        "objective": res.objective_,
+        "n_points": res.n_points_,
+        "converged": res.converged_,
+        "warnings": res.warnings_,
+        "at_bounds": res.at_bounds_,
+        "metric": res.metric_,
+        "columns": res.columns_,
+        "fit_time_s": res.fit_time_s_,
+    }
+
+
+def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
+    b = res.bootstrap_
+    iv = res.intervals(level)
+    return {
+        "level": level,
+        "n_resamples": b.n_resamples,
+        "n_usable": int(b.usable.sum()),
+        "method": b.method,
+        "group_by": b.group_by,
+        "time_s": b.time_s,
+        "params": {
+            name: {"lower": row.lower, "upper": row.upper, "se": row.se}
+            for name, row in iv.iterrows()
+        },
+    }
+
+
+def print_intervals(res: FitResult, level: float) -> None:
+    b = res.bootstrap_
+    iv = res.intervals(level)
+    t = Table(
+        title=f"{level:.0%} bootstrap intervals ({b.n_resamples} resamples, {b.method}"
+        + (f", by {b.group_by}" if b.group_by else "")
+        + f", {b.time_s:.2f} s)"
+    )
+    for c in ("parameter", "estimate", "lower", "upper", "se"):
+        t.add_column(c, justify="right")
+    for name, row in iv.iterrows():
+        t.add_row(name, *(f"{v:.6g}" for v in (row.estimate, row.lower, row.upper, row.se)))
+    out.print(t)
+    dropped = b.n_resamples - int(b.usable.sum())
+    if dropped:
+        err.print(
+            f"[yellow]warning[/]: {dropped} resamples did not converge and are left out "
+            "of the intervals"
+        )
+
+
+def print_fit(res: FitResult) -> None:
+    t = Table(title=f"{res.law.name}: {res.metric_} = {res.law.formula_text}")
+    t.add_column("parameter")
+    t.add_column("value", justify="right")
+    t.add_column("bounds")
+    t.add_column("note")
+    for p in res.law.parameters:
+        t.add_row(
+            p.name,
+            f"{res.params_[p.name]:.6g}",
+            f"[{p.lower:g}, {p.upper:g}]",
+            "[red]at bound[/]" if p.name in res.at_bounds_ else "",
+        )
+    out.print(t)
+    st = res.starts_["status"].value_counts().to_dict()
+    out.print(
+        f"{res.n_points_} points | objective {res.objective_:.12g} (Huber delta={res.delta_:g}, "
+        f"{res.law.space} space) | converged: "
+        + ("[green]yes[/]" if res.converged_ else "[bold red]NO[/]")
+        + f" | {len(res.starts_)} starts ({', '.join(f'{v} {k}' for k, v in st.items())}) "
+        f"in {res.fit_time_s_ * 1e3:.0f} ms"
+    )
+    for w in res.warnings_:
+        err.print(f"[bold yellow]warning[/]: {w}", highlight=False)
+
+
+@main.command("fit")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--law", "law_name", default=None, help="Catalog law (see `scalinglab laws`).")
+@click.option("--expr", default=None, help="Your own law, e.g. 'E + A/tokens**alpha'.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    help="For --expr: NAME=LOWER:UPPER[:g1,g2,...][:log] (repeat).",
+)
+@click.option("--metric", default=None, help="Column to fit (default: the law's metric).")
+@click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
+@click.option("--where", default=None, help="Pandas query selecting the rows to fit.")
+@click.option("--delta", default=1e-3, show_default=True, type=float, help="Huber delta.")
+@click.option("--weights", default=None, help="Column of per-point weights.")
+@click.option("--grid", "grids", multiple=True, help="NAME=v1,v2,...: replace a start grid.")
+@click.option(
+    "--random-starts", default=0, show_default=True, type=int, help="Extra uniformly drawn starts."
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["screen", "full"]),
+    default="screen",
+    show_default=True,
+    help="screen: fast staged search; full: optimise every start.",
+)
+@click.option(
+    "--space",
+    type=click.Choice(["log", "identity"]),
+    default=None,
+    help="Override the residual space.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the fit to FIT.json (for `scalinglab predict`).",
+)
+@click.option(
+    "--starts",
+    "starts_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write every start's end point and objective to a CSV.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=None,
+    help="paper: least squares on raw values (Gadre et al.'s code).",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Bootstrap resamples for parameter intervals (0: none).",
+)
+@click.option("--group-by", default=None, help="Bootstrap: resample whole groups of this column.")
+@click.option(
+    "--bootstrap-method",
+    type=click.Choice(["warm", "grid"]),
+    default="warm",
+    show_default=True,
+    help="grid: re-run the full multi-start search per resample.",
+)
+@click.option(
+    "--interval", default=0.95, show_default=True, type=float, help="Bootstrap interval level."
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
+@handle_errors
+def fit_cmd(
+    data,
+    law_name,
+    expr,
+    params,
+    metric,
+    maps,
+    where,
+    delta,
+    weights,
+    grids,
+    random_starts,
+    strategy,
+    space,
+    out_path,
+    starts_path,
+    preset,
+    n_boot,
+    group_by,
+    bootstrap_method,
+    interval,
+    seed,
+    quiet,
+    as_json,
+) -> None:
+    """Fit a law to DATA (CSV, TSV, Parquet or JSONL)."""
+    if law_name and expr:
+        raise DataError("give either --law or --expr, not both")
+    if group_by and not n_boot:
+        raise DataError("--group-by applies to the bootstrap: add --bootstrap N")
+    law = _build_law(law_name, expr, params, metric, space)
+    law, preset_kw = apply_preset(law, preset)
+    delta = preset_kw.get("delta", delta)
+    res = fit(
+        data,
+        law,
+        metric=metric,
+        mapping=_parse_pairs(maps, "--map"),
+        where=where,
+        delta=delta,
+        weights=weights,
+        grid=_parse_grids(grids),
+        n_random_starts=random_starts,
+        strategy=strategy,
+        seed=seed,
+    )
+    if n_boot:
+        with progress_bar(n_boot, "bootstrap", quiet or as_json) as advance:
+            res.bootstrap(
+                n_boot, group_by=group_by, method=bootstrap_method, seed=seed, progress=advance
+            )
+    if out_path:
+        res.to_json(out_path)
+    if starts_path:
+        res.starts_.to_csv(starts_path, index=False)
+    if as_json:
+        obj = _fit_json(res)
+        if res.bootstrap_ is not None:
+            obj["intervals"] = _intervals_json(res, interval)
+        emit_json(obj)
+        return
+    print_fit(res)
+    if res.bootstrap_ is not None:
+        print_intervals(res, interval)
+    if out_path:
+        out.print(f"fit written to {out_path}")
+
+
+@main.command("predict")
+@click.argument("fit_json", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--at",
+    "at_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Table of points to predict at.",
+)
+@click.option("--set", "sets", multiple=True, help="VAR=VALUE (repeat, or comma-separate).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
+@handle_errors
+def predict_cmd(fit_json, at_path, sets, as_json) -> None:
+    """Predict with a saved fit at new points."""
+    res = FitResult.from_json(fit_json)
+    if bool(at_path) == bool(sets):
+        raise DataError("give exactly one of --at DATA or --set VAR=VALUE ...")
+    if at_path:
+        df = read_table(at_path)
+    else:
+        pairs = _parse_pairs(sets, "--set")
+        try:
+            df = pd.DataFrame({k: [parse_number(v)] for k, v in pairs.items()})
+        except ValueError as exc:
+            raise DataError(f"--set: {exc}") from None
+        from ..schema import add_derived, canonicalise
+
+        df = add_derived(canonicalise(df))
+    pred = res.predict(df)
+    inputs = [res.columns_.get(v, v) for v in res.law.variables]
+    rows = []
+    for i in range(len(pred)):
+        row = {}
+        for v, c in zip(res.law.variables, inputs, strict=True):
+            key = c if c in df.columns else v
+            row[key] = float(df[key].iloc[i]) if len(df) > 1 else float(df[key].iloc[0])
+        row["prediction"] = float(pred[i])
+        rows.append(row)
+    if as_json:
+        emit_json({"law": res.law.name, "metric": res.metric_, "predictions": rows})
+        return
+    t = Table(title=f"{res.law.name} predictions of {res.metric_}")
+    for c in rows[0]:
+        t.add_column(c, justify="right")
+    for r in rows:
+        t.add_row(*(f"{v:.6g}" for v in r.values()))
+    out.print(t)
+
+
+@main.command("audit")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--law",
+    "law_names",
+    multiple=True,
+    required=True,
+    help="Law(s) to audit on the same splits (repeat to compare).",
+)
+@click.option("--holdout", "holdout_q", default=None, help="Pandas query of the held-out rows.")
+@click.option(
+    "--leave-largest-out",
+    "axis",
+    default=None,
+    help="Fit on the smallest scales of this column, predict the larger ones.",
+)
+@click.option(
+    "--leave-one-group-out",
+    "group",
+    default=None,
+    help="Fit on all groups of this column but one, predict that one.",
+)
+@click.option("--fit-where", default=None, help="Pandas query restricting the fit set.")
+@click.option("--by", default=None, help="Run the audit separately per value of this column.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
+@click.option("--metric", default=None, help="Column to fit and score.")
+@click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
+@click.option("--interval", default=0.9, show_default=True, type=float)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Resamples for the intervals (0: none).",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (points and summary).")
+@handle_errors
+def audit_cmd(
+    data,
+    law_names,
+    holdout_q,
+    axis,
+    group,
+    fit_where,
+    by,
+    preset,
+    metric,
+    maps,
+    interval,
+    n_boot,
+    seed,
+    quiet,
+    as_json,
+) -> None:
+    """Held-out validation and extrapolation audits of one or more laws."""
+    from ..workflows import audit
+
+    modes = [m for m in (holdout_q, axis, group) if m]
+    if len(modes) != 1:
+        raise DataError(
+            "give exactly one of --holdout QUERY, --leave-largest-out COL, "
+            "--leave-one-group-out COL"
+        )
+    if n_boot < 0:
+        raise DataError(f"--bootstrap must be >= 0, got {n_boot}")
+    kw = dict(
+        preset=preset,
+        interval=interval,
+        n_bootstrap=n_boot,
+        seed=seed,
+        metric=metric,
+        mapping=_parse_pairs(maps, "--map"),
+    )
+    laws = list(law_names)
+    with progress_bar(None, "audit folds", quiet or as_json) as advance:
+        kw["progress"] = advance
+        if holdout_q:
+            res = audit.holdout(data, laws, holdout_q, fit_where=fit_where, by=by, **kw)
+        elif axis:
+            if by:
+                raise DataError("--by is for --holdout audits")
+            res = audit.leave_largest_out(data, laws, axis, fit_where=fit_where, **kw)
+        else:
+            res = audit.leave_one_group_out(data, laws, group, **kw)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    pts = res.points
+    t = Table(title=f"held-out points ({res.kind})")
+    show = [
+        "fold",
+        "law",
+        "row",
+        "truth",
+        "prediction",
+        "rel_error",
+        "lower",
+        "upper",
+        "inside",
+        "compute_ratio",
+    ]
+    if "distance" in pts.columns:
+        show.insert(3, "distance")
+    for c in show:
+        t.add_column(c, justify="right")
+    for _, r in pts.head(60).iterrows():
+        t.add_row(*(_fmt(r[c], c) for c in show))
+    out.print(t)
+    if len(pts) > 60:
+        out.print(f"... {len(pts) - 60} more points (use --json for all)")
+    t = Table(title="summary per fold")
+    cols = [
+        "fold",
+        "law",
+        "n_fit",
+        "n_test",
+        "mad",
+        "mean_rel_error",
+        "max_rel_error",
+        "coverage",
+        "compute_ratio_max",
+        "converged",
+    ]
+    for c in cols:
+        t.add_column(c, justify="right")
+    for _, r in res.summary.iterrows():
+        t.add_row(*(_fmt(r[c], c) for c in cols))
+    out.print(t)
+    bl = res.by_law()
+    t = Table(title="held-out error by law")
+    for c in ["law", *bl.columns]:
+        t.add_column(c, justify="right")
+    for name, r in bl.iterrows():
+        t.add_row(str(name), *(_fmt(r[c], c) for c in bl.columns))
+    out.print(t)
+    for _, r in res.summary.iterrows():
+        if np.isfinite(r["compute_ratio_max"]):
+            out.print(
+                f"{r['fold']} / {r['law']}: predicted from "
+                f"{r['compute_ratio_max']:.0f}x less compute than the largest target"
+            )

@@ -1,0 +1,215 @@
+"""`testbed` and `sweep`: training runs and crash-safe sweeps."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.table import Table
+
+from ..schema import parse_number
+from .common import _table, emit_json, err, handle_errors, main, out, progress_bar
+
+
+@main.group("testbed")
+def testbed_group() -> None:
+    """Train small transformers on real corpora and produce runs (needs scalinglab[testbed])."""
+
+
+@testbed_group.command("corpora")
+@click.option("--json", "as_json", is_flag=True)
+def testbed_corpora_cmd(as_json: bool) -> None:
+    """Which corpora are installed, and the command that installs each missing one."""
+    from ..testbed.corpora import status
+
+    rows = status()
+    if as_json:
+        emit_json(rows)
+        return
+    t = Table(title="testbed corpora")
+    for c in ("name", "language", "installed", "license", "install"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(
+            r["name"],
+            r["language"],
+            "[green]yes[/]" if r["installed"] else "[red]no[/]",
+            r["license"],
+            "" if r["installed"] else r["install"],
+        )
+    out.print(t)
+
+
+@testbed_group.command("run")
+@click.option("--preset", default="smoke", show_default=True, help="smoke, cpu or gpu.")
+@click.option(
+    "--out", "out_dir", default="testbed-runs", show_default=True, type=click.Path(file_okay=False)
+)
+@click.option("--device", default=None, help="cpu or cuda (default: cuda when available).")
+@click.option("--quiet", is_flag=True)
+@handle_errors
+def testbed_run_cmd(preset: str, out_dir: str, device: str | None, quiet: bool) -> None:
+    """Pretrain, finetune (FMT, LoRA, prompt tuning) and evaluate a preset's ladder."""
+    from ..testbed.presets import run_preset
+
+    with progress_bar(None, f"testbed {preset}", quiet) as advance:
+
+        def prog(k, msg=None):
+            if advance is not None and k:
+                advance(k)
+            if msg and not quiet:
+                err.print(msg, highlight=False)
+
+        df = run_preset(preset, out_dir, device=device, progress=prog)
+    out.print(f"{len(df)} runs written to {Path(out_dir) / 'runs.csv'}")
+
+
+@testbed_group.command("transfer")
+@click.option("--source", default="kjv", show_default=True, help="Pretraining corpus.")
+@click.option("--target", default="python", show_default=True, help="Target corpus.")
+@click.option("--source-tokens", default="2M", show_default=True)
+@click.option("--finetune-sizes", default="50K,200K,800K", show_default=True)
+@click.option(
+    "--train-tokens",
+    default="1M",
+    show_default=True,
+    help="Tokens seen while training on each target subset (early-stopped).",
+)
+@click.option("--d-models", default="32,64", show_default=True)
+@click.option("--out", "out_path", default="transfer_runs.csv", show_default=True)
+@handle_errors
+def testbed_transfer_cmd(
+    source, target, source_tokens, finetune_sizes, train_tokens, d_models, out_path
+) -> None:
+    """Hernandez et al.'s experiment: from scratch vs pretrained on SOURCE, trained on D_F
+    tokens of TARGET. Feed the output to `scalinglab transfer`."""
+    from ..io.tables import write_table
+    from ..testbed.transfer_exp import run_transfer
+
+    models = [dict(d_model=int(d), n_layers=2, n_heads=2) for d in d_models.split(",")]
+    df = run_transfer(
+        models,
+        source,
+        target,
+        int(parse_number(source_tokens)),
+        [int(parse_number(x)) for x in finetune_sizes.split(",")],
+        int(parse_number(train_tokens)),
+    )
+    write_table(df, out_path)
+    out.print(f"{len(df)} runs written to {out_path}; next: scalinglab transfer {out_path}")
+
+
+@main.group("sweep")
+def sweep_group() -> None:
+    """Sweeps of testbed runs with a crash-safe run registry (SQLite)."""
+
+
+@sweep_group.command("plan")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def sweep_plan_cmd(spec: str, as_json: bool) -> None:
+    """The runs a spec expands to, their estimated FLOPs and time, and the total."""
+    from ..testbed.sweep import expand, load_spec, plan
+
+    rows = plan(expand(load_spec(spec)))
+    if as_json:
+        emit_json(rows)
+        return
+    _table(pd.DataFrame(rows), f"{len(rows)} runs")
+    out.print(
+        f"total: {sum(r['flops'] for r in rows):.3g} FLOPs, about "
+        f"{sum(r['est_seconds'] for r in rows) / 60:.1f} min on one CPU worker"
+    )
+
+
+@sweep_group.command("run")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("--registry", default="runs.sqlite", show_default=True)
+@click.option("--artifacts", default="artifacts", show_default=True)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Local worker processes (each with --threads threads).",
+)
+@click.option("--threads", default=1, show_default=True, type=int)
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None, help="Ray cluster address ('auto' for a running one).")
+@click.option("--gpus-per-run", default=0.0, show_default=True, type=float)
+@handle_errors
+def sweep_run_cmd(
+    spec, registry, artifacts, workers, threads, executor, address, gpus_per_run
+) -> None:
+    """Run (or resume) a sweep: only runs not yet done are executed (a crash is resumed by
+    running the same command again)."""
+    from ..testbed.sweep import run_sweep
+
+    quiet = not sys.stderr.isatty()
+    state = {"done": 0}
+
+    with progress_bar(None, "sweep", quiet) as advance:
+
+        def prog(info):
+            done = info["counts"].get("done", 0)
+            if advance is not None and done > state["done"]:
+                advance(done - state["done"])
+                state["done"] = done
+
+        reg = run_sweep(
+            spec,
+            registry,
+            artifacts,
+            workers=workers,
+            threads=threads,
+            executor=executor,
+            address=address,
+            gpus_per_run=gpus_per_run,
+            progress=None if quiet else prog,
+        )
+    out.print(f"registry {registry}: {reg.counts()}")
+
+
+@sweep_group.command("status")
+@click.option("--registry", default="runs.sqlite", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def sweep_status_cmd(registry, as_json) -> None:
+    """Counts per status and failures with their last error."""
+    from ..testbed.registry import Registry
+    from ..testbed.sweep import eta
+
+    reg = Registry(registry)
+    rows = reg.rows()
+    info = eta(reg)
+    fails = [
+        {
+            "name": r["name"],
+            "attempts": r["attempts"],
+            "error": (r["error"] or "").strip().splitlines()[-1:] or [""],
+        }
+        for r in rows
+        if r["status"] == "failed"
+    ]
+    if as_json:
+        emit_json({"counts": reg.counts(), "eta_s": info["eta_s"], "failed": fails})
+        return
+    left = f", about {info['eta_s'] / 60:.1f} min left (one worker)" if info["eta_s"] else ""
+    out.print(f"{len(rows)} runs: {reg.counts()}{left}")
+    for f in fails:
+        out.print(f"failed {f['name']} (attempts {f['attempts']}): {f['error'][0]}")
+
+
+@sweep_group.command("export")
+@click.option("--registry", default="runs.sqlite", show_default=True)
+@click.option("--to", "to_path", required=True, type=click.Path(dir_okay=False))
+@handle_errors
+def sweep_export_cmd(registry, to_path) -> None:
+    """Done runs as a table in the scalinglab schema (CSV, Parquet, JSONL)."""
+    from ..testbed.sweep import export
+
+    df = export(registry, to_path)
+    out.print(f"wrote {len(df)} runs to {to_path}")

@@ -1,0 +1,284 @@
+"""The papers' workflows: `forecast`, `ladder`, `pretrain-choice`, `choose-method`,
+`transfer`, `plan`."""
+
+from __future__ import annotations
+
+import click
+import pandas as pd
+
+from ..errors import DataError
+from ..fit import FitResult
+from ..fit.presets import PRESETS
+from ..io import read_table
+from ..schema import parse_number
+from .common import _parse_pairs, _table, _targets, emit_json, err, handle_errors, main, out
+
+
+@main.command("forecast")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    help="VAR=VALUE,... e.g. n_params=6.9e9,tokens=138e9 (repeat).",
+)
+@click.option("--target-where", default=None, help="Pandas query: runs to predict (truth known).")
+@click.option("--loss-law", default="overtrain", show_default=True)
+@click.option("--error-law", default="loss_to_error", show_default=True)
+@click.option("--loss-col", default="loss", show_default=True)
+@click.option("--error-col", default="error", show_default=True)
+@click.option("--fit-where", default=None, help="Pandas query: the loss-fit runs.")
+@click.option("--error-fit-where", default=None, help="Pandas query: the error-fit runs.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
+@click.option("--bootstrap", "n_boot", default=1000, show_default=True, type=int)
+@click.option("--interval", default=0.9, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def forecast_cmd(
+    data,
+    targets,
+    target_where,
+    loss_law,
+    error_law,
+    loss_col,
+    error_col,
+    fit_where,
+    error_fit_where,
+    preset,
+    n_boot,
+    interval,
+    seed,
+    as_json,
+) -> None:
+    """Two-step forecast: (N, D) or (C, M) -> loss -> downstream error."""
+    from ..workflows.downstream import forecast
+
+    if bool(targets) == bool(target_where):
+        raise DataError("give --target VAR=VALUE,... (repeatable) or --target-where QUERY")
+    res = forecast(
+        data,
+        _targets(targets) if targets else target_where,
+        loss_law=loss_law,
+        error_law=error_law,
+        loss_col=loss_col,
+        error_col=error_col,
+        fit_where=fit_where,
+        error_fit_where=error_fit_where,
+        preset=preset,
+        n_bootstrap=n_boot,
+        interval=interval,
+        seed=seed,
+    )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    out.print(
+        f"step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} runs; step 2: "
+        f"{res.error_fit.law.name} on {res.error_fit.n_points_} runs"
+    )
+    t = res.targets
+    for _, r in t.iterrows():
+        size = (
+            f"N={r['n_params']:.3g}, D={r['tokens']:.3g}"
+            if "n_params" in t
+            else ", ".join(f"{c}={r[c]:.3g}" for c in res.loss_fit.columns_.values())
+        )
+        line = f"[bold]{size}[/]: loss {r['loss_pred']:.4f}"
+        if "loss_lo" in t:
+            line += f" [{r['loss_lo']:.4f}, {r['loss_hi']:.4f}]"
+        line += f" (near-optimal fits {r['loss_spread_lo']:.4f}-{r['loss_spread_hi']:.4f})"
+        if "loss_true" in t:
+            line += f", true {r['loss_true']:.4f} ({r['loss_rel_error']:.2%} off)"
+        line += f"; error {r['error_pred']:.4f}"
+        if "error_lo" in t:
+            line += f" [{r['error_lo']:.4f}, {r['error_hi']:.4f}]"
+        if "error_true" in t:
+            line += f", true {r['error_true']:.4f} ({r['error_rel_error']:.2%} off)"
+        line += (
+            f"; predicted from {r['compute_ratio_loss']:.0f}x (loss) / "
+            f"{r['compute_ratio_error']:.0f}x (error) less compute"
+        )
+        out.print(line, highlight=False)
+    for note in res.notes:
+        out.print(f"note: {note}")
+    for w in res.loss_fit.warnings_ + res.error_fit.warnings_:
+        err.print(f"[yellow]warning[/]: {w}")
+
+
+@main.command("ladder")
+@click.argument("checkpoints", type=click.Path(dir_okay=False))
+@click.option("--target", "target", required=True, help="n_params=...,tokens=...")
+@click.option("--train-where", default=None, help="Pandas query: checkpoints of the small runs.")
+@click.option("--run-col", default="run", show_default=True)
+@click.option("--loss-col", default="bpb", show_default=True, help="Task loss (step 1 and 2 x).")
+@click.option("--acc-col", default="rc_acc", show_default=True, help="Task accuracy (step 2 y).")
+@click.option("--last-k", default=5, show_default=True, type=int)
+@click.option("--skip-frac", default=0.1, show_default=True, type=float)
+@click.option("--window", default=5, show_default=True, type=int)
+@click.option("--bootstrap", "n_boot", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def ladder_cmd(
+    checkpoints,
+    target,
+    train_where,
+    run_col,
+    loss_col,
+    acc_col,
+    last_k,
+    skip_frac,
+    window,
+    n_boot,
+    as_json,
+) -> None:
+    """Model-ladder forecast (AI2 OLMo ladder): (N, D) -> task loss -> accuracy."""
+    from ..fit.prepare import apply_where
+    from ..workflows.ladder import ladder_forecast
+
+    df = read_table(checkpoints)
+    train = apply_where(df, train_where) if train_where else df
+    tgt = _targets((target,))[0]
+    res = ladder_forecast(
+        train,
+        tgt,
+        run_col=run_col,
+        loss_col=loss_col,
+        acc_col=acc_col,
+        last_k=last_k,
+        skip_frac=skip_frac,
+        window=window,
+        n_bootstrap=n_boot,
+    )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    out.print(
+        f"target N={tgt['n_params']:.4g}, D={tgt['tokens']:.4g}: {loss_col} "
+        f"{res.loss_pred:.4f} -> {acc_col} {res.acc_pred:.4f}"
+    )
+    out.print(
+        f"near-optimal step-1 fits: {loss_col} {res.loss_spread[0]:.4f}-"
+        f"{res.loss_spread[1]:.4f}, {acc_col} {res.acc_spread[0]:.4f}-"
+        f"{res.acc_spread[1]:.4f} ({res.n_near_optimal} fits)"
+    )
+    if res.acc_interval:
+        out.print(
+            f"bootstrap interval: {acc_col} {res.acc_interval[0]:.4f}-{res.acc_interval[1]:.4f}"
+        )
+
+
+@main.command("pretrain-choice")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--target-tokens", required=True, help="Pretraining tokens to forecast at.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def pretrain_choice_cmd(data, target_tokens, as_json) -> None:
+    """Rank pretraining sources by forecast BLEU / downstream CE; flag misalignment."""
+    from ..workflows.pretrain_choice import choose_pretraining_data
+
+    res = choose_pretraining_data(data, parse_number(target_tokens))
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    _table(
+        res.ranking,
+        f"forecast at {res.target_tokens:.3g} pretraining tokens",
+        [
+            "finetune_size",
+            "pretrain_data",
+            "bleu_forecast",
+            "rank_bleu",
+            "ce_forecast",
+            "rank_ce",
+            "bleu_r2",
+            "bleu_max_drop",
+            "ce_monotone",
+            "misaligned",
+        ],
+    )
+    for note in res.notes:
+        out.print(f"note: {note}")
+
+
+@main.command("choose-method")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--factor",
+    "factors",
+    multiple=True,
+    default=("n_params",),
+    show_default=True,
+    help="Scaling factor X (repeat for a joint fit; rows then need a 'factor' column).",
+)
+@click.option("--at", "at", required=True, help="FACTOR=VALUE to decide at, e.g. n_params=16e9.")
+@click.option("--metric", default="loss", show_default=True)
+@click.option("--bootstrap", "n_boot", default=300, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def choose_method_cmd(data, factors, at, metric, n_boot, as_json) -> None:
+    """FMT vs LoRA vs prompt tuning: per-method laws and the critical finetuning size."""
+    from ..workflows.finetune_choice import choose_method
+
+    at_vals = {k: parse_number(v) for k, v in _parse_pairs((at,), "--at").items()}
+    res = choose_method(data, list(factors), at_vals, metric=metric, n_bootstrap=n_boot)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    _table(res.comparison, "per-method fits (multiplicative law) and held-out error")
+    _table(res.crossings.drop(columns=["all_crossings"]), "critical finetuning sizes")
+    for note in res.notes:
+        out.print(f"note: {note}")
+
+
+@main.command("transfer")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--scratch-law", default="kaplan", show_default=True)
+@click.option(
+    "--data-col",
+    default="finetune_size",
+    show_default=True,
+    help="Target-distribution tokens (D for from-scratch runs, D_F for finetuned).",
+)
+@click.option("--metric", default="loss", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def transfer_cmd(data, scratch_law, data_col, metric, as_json) -> None:
+    """Effective data transferred by pretraining (Hernandez et al.)."""
+    from ..workflows.transfer import effective_data_transferred
+
+    res = effective_data_transferred(
+        data, scratch_law=scratch_law, data_col=data_col, metric=metric
+    )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    _table(res.runs, "finetuned runs: effective data from the from-scratch law")
+    for note in res.notes:
+        out.print(f"note: {note}")
+
+
+@main.command("plan")
+@click.argument("fit_json", type=click.Path(exists=True, dir_okay=False))
+@click.option("--budget", default=None, help="Training FLOPs, e.g. 1e23.")
+@click.option("--tokens-per-param", default=None, type=float, help="Fixed over-training ratio M.")
+@click.option("--inference-tokens", default=None, help="Tokens to serve over the model's life.")
+@click.option("--target-loss", default=None, type=float)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, as_json) -> None:
+    """Compute-optimal and over-trained allocations from a saved chinchilla fit."""
+    from ..workflows.planning import plan
+
+    res = plan(
+        FitResult.from_json(fit_json),
+        parse_number(budget) if budget else None,
+        tokens_per_param=tokens_per_param,
+        inference_tokens=parse_number(inference_tokens) if inference_tokens else None,
+        target_loss=target_loss,
+    )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    _table(pd.DataFrame(res.rows), "plans")
+    out.print(", ".join(f"{k} = {v:.4f}" for k, v in res.exponents.items()))
