@@ -297,3 +297,47 @@ def test_one_run_per_budget_trains_each_budget_separately():
     assert sep[sep["method"] == "none"]["tokens"].sort_values().tolist() == [12288, 24576]
     assert a[1] == pytest.approx(b[1], abs=1e-6)  # the longest budget is the same run
     assert a[0] != pytest.approx(b[0], abs=1e-6)  # a short run anneals; a checkpoint has not
+
+
+@pytest.mark.skipif(_bibles_missing(), reason="SWORD Bibles not installed (see testbed corpora)")
+def test_pretraining_bibles_leave_out_the_task_dev_and_test_verses():
+    from scalinglab.testbed.corpora import bible_verses, corpus_text, verse_bucket
+    from scalinglab.testbed.data import translation_en_es
+
+    verses = bible_verses("spaRV1909eb")
+    kept = [v for k, v in verses.items() if verse_bucket(k) >= 2]
+    text = corpus_text("rv1909")
+    assert text.count("\n") + 1 == len(kept) < 0.99 * len(verses)
+    task = translation_en_es(max_pair_bytes=240)
+    lines = set(text.split("\n"))
+    seen = sum(t in lines for _, t in task.test + task.dev)
+    assert seen <= 0.02 * len(task.test + task.dev)  # only verses repeated word for word
+
+
+@pytest.mark.skipif(_bibles_missing(), reason="SWORD Bibles not installed (see testbed corpora)")
+def test_shared_bpe_tokenizer_mixtures_and_pair_filtering():
+    from scalinglab.testbed.corpora import CorpusError
+    from scalinglab.testbed.data import (
+        encode_corpus,
+        get_tokenizer,
+        token_stream,
+        translation_en_es,
+    )
+
+    tok = get_tokenizer("bpe:2048")
+    assert tok.vocab_size == 2048 and tok.name == "bpe2048"
+    s = "En el principio creó Dios los cielos y la tierra."
+    ids = tok.encode(s)
+    assert tok.decode(ids) == s and len(ids) < len(s.encode()) / 2  # merges, lossless
+    assert get_tokenizer("bpe:2048").encode(s) == ids  # the cached vocabulary is the same
+    with pytest.raises(CorpusError, match="unknown tokenizer 'wordpiece'"):
+        get_tokenizer("wordpiece")
+    kjv, rv = encode_corpus("kjv", tok), encode_corpus("rv1909", tok)
+    train, val = token_stream("kjv:0.5,rv1909:0.5", tok)
+    half = min(int(len(kjv) * 0.95), int(len(rv) * 0.95))
+    assert len(train) in (2 * half, 2 * half - 1)  # exact 50/50 shares
+    assert len(val) == len(kjv) - int(len(kjv) * 0.95) + len(rv) - int(len(rv) * 0.95)
+    task = translation_en_es(max_pair_bytes=240)
+    short = task.fitting(tok, 40)
+    assert 0 < len(short.train) < len(task.train)
+    assert all(len(tok.encode(a)) + len(tok.encode(b)) + 3 <= 40 for a, b in short.test)

@@ -9,7 +9,7 @@ multiple-choice accuracy task built from held-out text.
 
 from __future__ import annotations
 
-import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from .corpora import CorpusError, bible_verses, corpus_text, get_corpus, parse_mixture
+from .corpora import (
+    CACHE_VERSION,
+    CorpusError,
+    bible_verses,
+    corpus_text,
+    data_dir,
+    get_corpus,
+    parse_mixture,
+    verse_bucket,
+)
 
 
 class ByteTokenizer:
@@ -25,6 +34,7 @@ class ByteTokenizer:
 
     PAD, BOS, EOS, SEP = 256, 257, 258, 259
     vocab_size = 260
+    name = "byte"
 
     def encode(self, text: str) -> list[int]:
         return list(text.encode("utf-8"))
@@ -36,9 +46,12 @@ class ByteTokenizer:
 class BPETokenizer:
     """A byte-level BPE vocabulary trained locally with HF `tokenizers` (no download)."""
 
-    def __init__(self, text: str, vocab_size: int = 1024) -> None:
+    def __init__(self, text: str | None = None, vocab_size: int = 1024, path: Path | None = None):
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+        if path is not None:
+            self._set(Tokenizer.from_file(str(path)))
+            return
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
@@ -51,15 +64,71 @@ class BPETokenizer:
                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
             ),
         )
+        self._set(tok)
+
+    def _set(self, tok) -> None:
         self._tok = tok
+        specials = ["<pad>", "<bos>", "<eos>", "<sep>"]
         self.PAD, self.BOS, self.EOS, self.SEP = (tok.token_to_id(s) for s in specials)
         self.vocab_size = tok.get_vocab_size()
+        self.name = f"bpe{self.vocab_size}"
+
+    def save(self, path: Path) -> None:
+        self._tok.save(str(path))
 
     def encode(self, text: str) -> list[int]:
         return self._tok.encode(text).ids
 
+    def encode_long(self, text: str) -> list[int]:
+        """A whole corpus: encoded line by line in parallel (one huge string is slow)."""
+        lines = text.splitlines(keepends=True)
+        out: list[int] = []
+        for i in range(0, len(lines), 20_000):
+            for enc in self._tok.encode_batch(lines[i : i + 20_000]):
+                out.extend(enc.ids)
+        return out
+
     def decode(self, ids) -> str:
         return self._tok.decode([int(i) for i in ids], skip_special_tokens=True)
+
+
+# The shared BPE vocabulary is trained on equal parts of English, Spanish and code, so that
+# models pretrained on different corpora (the alignment contrast) see the same tokens.
+BPE_SOURCES = ("kjv", "rv1909", "python")
+BPE_CHARS_PER_SOURCE = 1_500_000
+
+
+def get_tokenizer(name: str = "byte"):
+    """'byte' (default) or 'bpe:N': the shared N-token BPE vocabulary, trained once on
+    BPE_SOURCES and cached in the data directory."""
+    if name == "byte":
+        return ByteTokenizer()
+    kind, _, size = name.partition(":")
+    if kind != "bpe" or not size.isdigit():
+        raise CorpusError(f"unknown tokenizer '{name}'; use 'byte' or 'bpe:N' (e.g. bpe:2048)")
+    path = data_dir() / f"bpe-{size}-{CACHE_VERSION}.json"
+    if path.exists():
+        return BPETokenizer(path=path)
+    text = "".join(corpus_text(c)[:BPE_CHARS_PER_SOURCE] for c in BPE_SOURCES)
+    tok = BPETokenizer(text, vocab_size=int(size))
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tok.save(tmp)
+    os.replace(tmp, path)  # concurrent workers: the last complete file wins, none is partial
+    return tok
+
+
+def encode_corpus(name: str, tokenizer) -> np.ndarray:
+    """A corpus as token ids, cached per tokenizer (sweeps pretrain on it dozens of times)."""
+    path = data_dir() / f"tokens-{name}-{tokenizer.name}-{CACHE_VERSION}.npy"
+    if path.exists():
+        return np.load(path)
+    text = corpus_text(name)
+    enc = getattr(tokenizer, "encode_long", tokenizer.encode)
+    ids = np.asarray(enc(text), dtype=np.int32)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, ids)
+    os.replace(tmp, path)
+    return ids
 
 
 def token_stream(
@@ -67,18 +136,26 @@ def token_stream(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(train, validation) token arrays for a corpus or a weighted mixture ('kjv:0.5,...').
 
-    Each corpus contributes its share of characters; the last 5% of each corpus (by
-    position) is its validation part, so the split never leaks.
+    Each corpus contributes its share of characters (max_chars given) or of tokens; the last
+    5% of each corpus (by position) is its validation part, so the split never leaks.
     """
     weights = parse_mixture(spec)
     train_parts, val_parts = [], []
+    if max_chars is None:
+        ids = {name: encode_corpus(name, tokenizer) for name in weights}
+        cuts = {name: int(len(v) * 0.95) for name, v in ids.items()}
+        # Exact token shares, as large as the corpora allow: a 50/50 mixture of two
+        # equal-sized corpora uses both whole.
+        total = min(cuts[n] / w for n, w in weights.items())
+        for name, w in weights.items():
+            train_parts.append(ids[name][: int(total * w)])
+            val_parts.append(ids[name][cuts[name] :])
+        return np.concatenate(train_parts), np.concatenate(val_parts)
     for name, w in weights.items():
         text = corpus_text(name)
         cut = int(len(text) * 0.95)
-        tr, va = text[:cut], text[cut:]
-        if max_chars is not None:
-            tr = tr[: int(max_chars * w)]
-            va = va[: max(2000, int(max_chars * w * 0.05))]
+        tr = text[:cut][: int(max_chars * w)]
+        va = text[cut:][: max(2000, int(max_chars * w * 0.05))]
         train_parts.append(np.asarray(tokenizer.encode(tr), dtype=np.int32))
         val_parts.append(np.asarray(tokenizer.encode(va), dtype=np.int32))
     return np.concatenate(train_parts), np.concatenate(val_parts)
@@ -98,9 +175,19 @@ class TranslationData:
         idx = np.random.default_rng(seed).permutation(len(self.train))[:size]
         return [self.train[i] for i in sorted(idx)]
 
+    def fitting(self, tok: Any, max_len: int) -> TranslationData:
+        """Only pairs whose encoded sequence (BOS src SEP tgt EOS) fits `max_len` tokens, so
+        that no target is truncated."""
 
-def _bucket(key: str) -> int:
-    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
+        def keep(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+            return [
+                (s, t) for s, t in pairs if len(tok.encode(s)) + len(tok.encode(t)) + 3 <= max_len
+            ]
+
+        return TranslationData(keep(self.train), keep(self.dev), keep(self.test))
+
+
+_bucket = verse_bucket  # same split for verses and gettext messages
 
 
 def translation_en_es(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,9 @@ class TestbedError(ScalingLabError, ValueError):
 
 
 def pick_device(device: str | None = None) -> torch.device:
+    """The given device, else $SCALINGLAB_DEVICE (how sweep workers are told), else CUDA
+    when available."""
+    device = device or os.environ.get("SCALINGLAB_DEVICE")
     if device:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
