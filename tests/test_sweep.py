@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="sweeps run the testbed, which needs torch")
@@ -230,3 +231,57 @@ def test_postgresql_registry_claims_and_concurrency(tmp_path):
     assert len(set(outs)) == 3 and "" not in outs
     rows = {r["key"]: r for r in Registry(PG_URL).rows()}
     assert rows[first.key]["metrics"] == {"loss": 2.5} and rows[first.key]["status"] == "done"
+
+
+def test_grids_share_pretraining_runs_and_reject_duplicates():
+    model = {"d_model": 16, "n_layers": 1, "n_heads": 2}
+    spec = {
+        "defaults": {"pretrain_data": "kjv"},
+        "grids": [
+            {"axes": {"model": [model], "tokens": [3000, 6000]}},
+            {"axes": {"model": [model], "tokens": [6000], "method": ["fmt", "lora"]}},
+        ],
+    }
+    runs = expand(spec)
+    assert Counter(r.kind for r in runs) == {"pretrain": 2, "finetune": 2}
+    (pre6000,) = [r for r in runs if r.kind == "pretrain" and r.config["tokens"] == 6000]
+    assert all(r.depends_on == [pre6000.key] for r in runs if r.kind == "finetune")
+    twice = {**spec, "grids": [*spec["grids"], spec["grids"][1]]}
+    with pytest.raises(SweepError, match="duplicate run 'ft-d16L1-kjv-6000-s0-fmt-64'"):
+        expand(twice)
+    with pytest.raises(SweepError, match="unknown grid key \\['axis'\\]"):
+        expand({"grids": [{"axis": {"model": [model]}}]})
+    with pytest.raises(SweepError, match="has no pretrain_data"):
+        expand({"axes": {"model": [model], "tokens": [3000]}})
+
+
+def test_builtin_cpu_spec_spans_the_orders_of_magnitude_it_promises():
+    from scalinglab.testbed.model import GPTConfig
+    from scalinglab.testbed.sweep import builtin_specs, load_spec
+
+    assert "cpu" in builtin_specs()
+    runs = expand(load_spec("cpu"))
+    pre = [r for r in runs if r.kind == "pretrain"]
+    n = [GPTConfig(context=128, **r.config["model"]).non_embedding_params for r in pre]
+    d = [r.config["tokens"] for r in pre]
+    assert np.log10(max(n) / min(n)) >= 1.49 and np.log10(max(d) / min(d)) >= 1.5
+    ft = [r for r in runs if r.kind == "finetune"]
+    assert {r.config["method"] for r in ft} == {"fmt", "lora", "prompt"}
+    assert {r.config["finetune_size"] for r in ft} == {250, 1000, 4000}
+    assert {r.config["pretrain_data"] for r in ft} == {"kjv", "kjv:0.5,rv1909:0.5", "python"}
+    with pytest.raises(SweepError, match="built-in specs: .*cpu"):
+        load_spec("cpuu")
+
+
+def test_claims_take_the_longest_runnable_run_first(tmp_path):
+    model = {"d_model": 16, "n_layers": 1, "n_heads": 2}
+    spec = {
+        "defaults": {"pretrain_data": "kjv"},
+        "axes": {"model": [model, {**model, "d_model": 32}], "tokens": [1000, 4000]},
+    }
+    reg = Registry(tmp_path / "r.sqlite")
+    reg.register(r.as_row() for r in expand(spec))
+    order = []
+    while (c := reg.claim()) is not None:
+        order.append((c.config["model"]["d_model"], c.config["tokens"]))
+    assert order == [(32, 4000), (16, 4000), (32, 1000), (16, 1000)]

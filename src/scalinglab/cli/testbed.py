@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -48,11 +49,32 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     "--out", "out_dir", default="testbed-runs", show_default=True, type=click.Path(file_okay=False)
 )
 @click.option("--device", default=None, help="cpu or cuda (default: cuda when available).")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Worker processes (1 thread each) for presets run as sweeps (cpu).",
+)
 @click.option("--quiet", is_flag=True)
 @handle_errors
-def testbed_run_cmd(preset: str, out_dir: str, device: str | None, quiet: bool) -> None:
-    """Pretrain, finetune (FMT, LoRA, prompt tuning) and evaluate a preset's ladder."""
-    from ..testbed.presets import run_preset
+def testbed_run_cmd(
+    preset: str, out_dir: str, device: str | None, workers: int, quiet: bool
+) -> None:
+    """Pretrain, finetune (FMT, LoRA, prompt tuning) and evaluate a preset's ladder.
+
+    The cpu preset runs as a resumable sweep (registry and checkpoints under --out): after a
+    crash, the same command finishes only what is missing."""
+    from ..testbed.presets import SWEEP_PRESETS, run_preset
+
+    if preset in SWEEP_PRESETS:
+        from ..testbed.presets import run_sweep_preset
+
+        if device:
+            os.environ["SCALINGLAB_DEVICE"] = device  # inherited by the worker processes
+        df = run_sweep_preset(preset, out_dir, workers=workers, quiet=quiet)
+        out.print(f"{len(df)} runs written to {Path(out_dir) / 'runs.csv'}")
+        return
 
     with progress_bar(None, f"testbed {preset}", quiet) as advance:
 
@@ -107,11 +129,12 @@ def sweep_group() -> None:
 
 
 @sweep_group.command("plan")
-@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.argument("spec")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def sweep_plan_cmd(spec: str, as_json: bool) -> None:
-    """The runs a spec expands to, their estimated FLOPs and time, and the total."""
+    """The runs a spec (a YAML file or a built-in name: cpu) expands to, their estimated
+    FLOPs and time, and the total."""
     from ..testbed.sweep import expand, load_spec, plan
 
     rows = plan(expand(load_spec(spec)))
@@ -126,7 +149,7 @@ def sweep_plan_cmd(spec: str, as_json: bool) -> None:
 
 
 @sweep_group.command("run")
-@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.argument("spec")
 @click.option("--registry", default="runs.sqlite", show_default=True)
 @click.option("--artifacts", default="artifacts", show_default=True)
 @click.option(

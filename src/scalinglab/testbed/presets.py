@@ -113,11 +113,77 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# Presets defined as sweep specs (testbed/specs/NAME.yaml): run through the run registry, so
+# an hour-long preset survives a crash and uses a pool of worker processes.
+SWEEP_PRESETS = ("cpu",)
+
+
 def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise TestbedError(f"unknown preset '{name}'; choose from {', '.join(PRESETS)}") from None
+        known = sorted({*PRESETS, *SWEEP_PRESETS})
+        raise TestbedError(f"unknown preset '{name}'; choose from {', '.join(known)}") from None
+
+
+def run_sweep_preset(
+    name: str, out_dir: str | Path, workers: int = 2, quiet: bool = True
+) -> pd.DataFrame:
+    """Run (or resume) a preset defined as a sweep spec; rows to OUT/runs.csv."""
+    from .sweep import export, run_sweep
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    meta_path = out / "preset.json"
+    before = json.loads(meta_path.read_text()).get("invocations", []) if meta_path.exists() else []
+    t0 = time.perf_counter()
+    run_sweep(
+        name,
+        out / "registry.sqlite",
+        out / "artifacts",
+        workers=workers,
+        threads=1,
+        progress=None if quiet else _ProgressLine(),
+    )
+    if not quiet:
+        print(flush=True)
+    df = export(out / "registry.sqlite", out / "runs.csv")
+    # A resumed preset keeps the wall time of every invocation (their sum is the cost).
+    invocations = [*before, {"wall_time_s": time.perf_counter() - t0, "runs_done": len(df)}]
+    meta_path.write_text(
+        json.dumps(
+            {
+                "preset": name,
+                "workers": workers,
+                "threads_per_worker": 1,
+                "invocations": invocations,
+                "wall_time_s": sum(i["wall_time_s"] for i in invocations),
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+            },
+            indent=2,
+        )
+    )
+    return df
+
+
+class _ProgressLine:
+    """One status line, rewritten in place when the counts change."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def __call__(self, info: dict[str, Any]) -> None:
+        c = info["counts"]
+        eta = f"{info['eta_s'] / 60:.0f} min left" if info.get("eta_s") else "eta pending"
+        line = (
+            f"{c.get('done', 0)}/{info['total']} runs done, {c.get('running', 0)} running, "
+            f"{c.get('failed', 0)} failed, {eta}"
+        )
+        if line != self.last:
+            print(f"\r{line:<72}", end="", flush=True)
+            self.last = line
 
 
 def run_preset(

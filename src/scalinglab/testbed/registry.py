@@ -56,6 +56,19 @@ class Claim:
     attempt: int
 
 
+def estimated_cost(kind: str, config: dict[str, Any]) -> float:
+    """Rough training FLOPs of a testbed run (12 d^2 L per token, 6x for forward+backward);
+    0 for configs that do not describe a model."""
+    m = config.get("model")
+    if not isinstance(m, dict) or "d_model" not in m:
+        return 0.0
+    per_token = 72.0 * m["d_model"] ** 2 * m.get("n_layers", 1)
+    if kind == "pretrain":
+        return per_token * float(config.get("tokens", 0))
+    steps = float(config.get("ft_steps", 0)) * config.get("batch_size", 1)
+    return per_token * steps * config.get("context", 128) / 2  # pairs fill about half
+
+
 def _alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -169,6 +182,9 @@ class Registry:
                 "SELECT key, name, kind, config, depends_on, status, attempts, host, pid, "
                 "heartbeat FROM runs WHERE status != 'done' ORDER BY created, key"
             ).fetchall()
+            # Longest first (by estimated FLOPs): a pool then ends with short runs, not with
+            # one worker busy on a large run while the others idle.
+            rows.sort(key=lambda r: -estimated_cost(r[2], json.loads(r[3])))
             wanted = set(keys) if keys is not None else None
             for key, name, kind, config, deps, status, attempts, host, pid, hb in rows:
                 if wanted is not None and key not in wanted:

@@ -62,6 +62,8 @@ DEFAULTS = {
     "finetune_size": 64,
     "method": "none",
     "task": "translation_en_es",
+    "tokenizer": "byte",
+    "max_pair_bytes": None,  # None: what fits the context (bytes); set it to keep test sets equal
 }
 PRETRAIN_KEYS = (
     "model",
@@ -73,6 +75,7 @@ PRETRAIN_KEYS = (
     "lr",
     "max_chars",
     "cloze_items",
+    "tokenizer",
 )
 
 
@@ -111,14 +114,27 @@ def _name(cfg: Mapping[str, Any], kind: str) -> str:
     return f"ft-{base}-{cfg['method']}-{cfg['finetune_size']}"
 
 
+SPECS_DIR = Path(__file__).parent / "specs"
+
+
+def builtin_specs() -> list[str]:
+    """Names of the sweep specs shipped with scalinglab (the `cpu` preset, ...)."""
+    return sorted(p.stem for p in SPECS_DIR.glob("*.yaml"))
+
+
 def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """A spec from a mapping, a YAML file, or the name of a built-in spec ('cpu')."""
     if isinstance(source, Mapping):
         return dict(source)
     import yaml
 
     p = Path(source)
+    if not p.exists() and str(source) in builtin_specs():
+        p = SPECS_DIR / f"{source}.yaml"
     if not p.exists():
-        raise SweepError(f"sweep spec not found: {p}")
+        raise SweepError(
+            f"sweep spec not found: {p} (built-in specs: {', '.join(builtin_specs())})"
+        )
     spec = yaml.safe_load(p.read_text())
     if not isinstance(spec, dict):
         raise SweepError(f"{p}: a sweep spec must be a mapping")
@@ -126,26 +142,28 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def expand(spec: Mapping[str, Any]) -> list[Run]:
-    """All runs of a spec, pretraining runs first, dependencies resolved and checked."""
-    axes = dict(spec.get("axes") or {})
-    unknown = sorted(set(axes) - set(AXES))
-    if unknown:
-        raise SweepError(f"unknown sweep axis {unknown}; known axes: {', '.join(AXES)}")
-    for k, v in axes.items():
-        if not isinstance(v, list) or not v:
-            raise SweepError(f"axis '{k}' must be a non-empty list")
+    """All runs of a spec, pretraining runs first, dependencies resolved and checked.
+
+    A spec is one grid (`axes`, `exclude`) or several (`grids: [{axes, exclude}, ...]`, e.g. a
+    pretraining ladder plus a finetuning grid on a few of its models); pretraining runs that
+    several grids need are shared, a finetuning run listed twice is an error.
+    """
     base = {**DEFAULTS, **(spec.get("defaults") or {})}
-    combos = [dict(zip(axes, vals, strict=True)) for vals in itertools.product(*axes.values())]
-    excl = spec.get("exclude") or []
-    cfgs = [c for c in combos if not any(all(c.get(k) == v for k, v in e.items()) for e in excl)]
+    grids = list(spec.get("grids") or [])
+    if spec.get("axes") or not grids:
+        grids.insert(0, {"axes": spec.get("axes"), "exclude": spec.get("exclude")})
+    cfgs = [c for g in grids for c in _grid(g)]
     cfgs += [dict(c) for c in (spec.get("include") or [])]
     runs: dict[str, Run] = {}
     named: dict[str, str] = {}
     explicit: list[tuple[str, list[str]]] = []
     for c in cfgs:
         cfg = {**base, **{k: v for k, v in c.items() if k not in ("name", "depends_on")}}
-        if "model" not in cfg:
-            raise SweepError(f"run {c} has no model")
+        missing = [k for k in ("model", "pretrain_data", "tokens") if k not in cfg]
+        if missing:
+            raise SweepError(
+                f"run {c} has no {' or '.join(missing)}: give it as an axis or in defaults"
+            )
         pre_cfg = {k: cfg[k] for k in PRETRAIN_KEYS}
         pre = Run(run_key("pretrain", pre_cfg), _name(cfg, "pretrain"), "pretrain", pre_cfg, [])
         if pre.key not in runs:
@@ -171,6 +189,23 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
                 raise SweepError(f"run '{runs[key].name}' depends on unknown run '{d}'")
             runs[key].depends_on.append(named[d])
     return _topological(runs)
+
+
+def _grid(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The product of a grid's axes, less the combinations an `exclude` entry matches."""
+    extra = sorted(set(grid) - {"axes", "exclude"})
+    if extra:
+        raise SweepError(f"unknown grid key {extra}; a grid has 'axes' and 'exclude'")
+    axes = dict(grid.get("axes") or {})
+    unknown = sorted(set(axes) - set(AXES))
+    if unknown:
+        raise SweepError(f"unknown sweep axis {unknown}; known axes: {', '.join(AXES)}")
+    for k, v in axes.items():
+        if not isinstance(v, list) or not v:
+            raise SweepError(f"axis '{k}' must be a non-empty list")
+    combos = [dict(zip(axes, vals, strict=True)) for vals in itertools.product(*axes.values())]
+    excl = grid.get("exclude") or []
+    return [c for c in combos if not any(all(c.get(k) == v for k, v in e.items()) for e in excl)]
 
 
 def _topological(runs: dict[str, Run]) -> list[Run]:
@@ -247,13 +282,14 @@ def execute(
     import torch
 
     from .corpora import corpus_text, parse_mixture
-    from .data import ByteTokenizer, cloze_items, get_task, token_stream
+    from .data import cloze_items, get_task, get_tokenizer, token_stream
     from .evaluate import bleu_score, chrf_score, cloze_accuracy, translate
     from .model import GPT, GPTConfig
-    from .train import TrainConfig, finetune, pretrain, target_ce
+    from .train import TrainConfig, finetune, pick_device, pretrain, target_ce
 
     c = claim.config
-    tok = ByteTokenizer()
+    dev = pick_device()
+    tok = get_tokenizer(c.get("tokenizer", "byte"))
     cfg = GPTConfig(vocab_size=tok.vocab_size, context=c["context"], **c["model"])
     if claim.kind == "pretrain":
         train, val = token_stream(c["pretrain_data"], tok, c["max_chars"])
@@ -263,12 +299,11 @@ def execute(
             val,
             c["tokens"],
             TrainConfig(batch_size=c["batch_size"], lr=c["lr"], seed=c["seed"]),
-            device="cpu" if not torch.cuda.is_available() else None,
+            device=str(dev),
         )
         first = next(iter(parse_mixture(c["pretrain_data"])))
         text = corpus_text(first)
         items = cloze_items(text[int(len(text) * 0.95) :], n=c["cloze_items"], seed=0)
-        dev = next(res.model.parameters()).device
         path = artifacts / f"{claim.key}.pt"
         _atomic_save({"config": cfg.to_dict(), "state": res.model.state_dict()}, path)
         return {
@@ -279,13 +314,14 @@ def execute(
             "accuracy": cloze_accuracy(res.model, items, tok, dev),
             "wall_time_s": res.wall_time_s,
             "tokens_per_s": res.tokens_per_s,
+            "device": dev.type,
         }, str(path)
     ckpt = torch.load(dep["artifact"], map_location="cpu")
     model = GPT(GPTConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["state"])
     task = get_task(c.get("task", "translation_en_es"))(
-        max_pair_bytes=c["context"] - c["prompt_length"]
-    )
+        max_pair_bytes=c.get("max_pair_bytes") or c["context"] - c["prompt_length"]
+    ).fitting(tok, c["context"] - c["prompt_length"])
     test = task.test[: c["n_test"]]
     t0 = time.perf_counter()
     tuned = finetune(
@@ -301,17 +337,19 @@ def execute(
         prompt_length=c["prompt_length"],
         eval_every=max(5, c["ft_steps"] // 4),
         seed=c["seed"],
-        device="cpu",
+        device=str(dev),
     )
-    hyps = translate(tuned, [s for s, _ in test], tok, next(model.parameters()).device)
+    hyps = translate(tuned, [s for s, _ in test], tok, dev)
     refs = [t for _, t in test]
     return {
-        "downstream_ce": target_ce(tuned, test, tok, c["batch_size"], "cpu"),
+        "downstream_ce": target_ce(tuned, test, tok, c["batch_size"], dev),
         "bleu": bleu_score(hyps, refs),
         "chrf": chrf_score(hyps, refs),
         "trainable_params": tuned.trainable,
         "wall_time_s": time.perf_counter() - t0,
         **{k: dep["metrics"][k] for k in ("n_params", "n_params_nonembedding", "tokens")},
+        "pretrain_loss": dep["metrics"]["loss"],
+        "device": dev.type,
     }, None
 
 
@@ -537,6 +575,7 @@ def export(registry: str | Path, path: str | Path | None = None):
             "d_model": c["model"]["d_model"],
             "n_layers": c["model"]["n_layers"],
             "pretrain_data": c["pretrain_data"],
+            "tokenizer": c.get("tokenizer", "byte"),
             "seed": c["seed"],
             "method": c.get("method", "none") if r["kind"] == "finetune" else "none",
         }
