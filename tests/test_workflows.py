@@ -147,6 +147,16 @@ def test_pretraining_choice_ranks_and_flags():
     assert any("pretraining barely matters" in n for n in res.notes)
 
 
+def test_pretraining_choice_does_not_judge_unresolvable_bleu():
+    df = _isik_data()
+    low = df.assign(bleu=df["bleu"] * 4.9 / df["bleu"].max())  # every BLEU below 5
+    res = choose_pretraining_data(low, 1e11)
+    assert not res.ranking["misaligned"].any() and not res.ranking["bleu_resolved"].any()
+    assert (res.ranking["rank"] == res.ranking["rank_ce"]).all()
+    assert any("too low to rank sources" in n for n in res.notes)
+    assert not any("CE is not a reliable proxy" in n for n in res.notes)
+
+
 def test_pretraining_choice_bad_input():
     df = _isik_data()
     with pytest.raises(MissingColumnError, match="pretraining-data choice"):

@@ -172,9 +172,10 @@ def levenberg_marquardt(
         acc = idx[better]
         # Convergence: a tiny relative decrease or a tiny step, twice in a row.
         rel = (f[idx] - f_new) / np.maximum(np.abs(f[idx]), 1e-300)
-        step_small = np.max(np.abs(z_new - zi), axis=1) <= 1e-11 * (
-            1.0 + np.max(np.abs(zi), axis=1)
-        )
+        with np.errstate(invalid="ignore"):  # inf - inf at an infinite bound: not small
+            step_small = np.max(np.abs(z_new - zi), axis=1) <= 1e-11 * (
+                1.0 + np.max(np.abs(zi), axis=1)
+            )
         tiny = (better & (rel <= ftol)) | step_small
         small_steps[idx] = np.where(tiny, small_steps[idx] + 1, 0)
         z[acc], f[acc] = z_new[better], f_new[better]
@@ -222,10 +223,14 @@ def _frozen_newton_hessian(r, J, w, curvature, H_irls, diag_irls, delta):
 def residual_curvature(evaluate, z, y, space):
     """(n, P, P) second derivatives of each residual at z (P,), by forward differences of
     the exact Jacobian."""
-    h = 1e-6 * (1.0 + np.abs(z))
-    zs = np.vstack([z, z + np.diag(h)])
-    _, J, _ = _state(evaluate, zs, y, np.ones_like(y), 1.0, space)  # J: (P, 1+P, n)
-    d = (J[:, 1:, :] - J[:, :1, :]) / h[None, :, None]  # [p, shifted q, n]
+    # A start at an infinite bound (a degenerate fit) has no finite curvature: it is zeroed
+    # there and the Gauss-Newton part of the Hessian carries the step.
+    with np.errstate(all="ignore"):
+        h = 1e-6 * (1.0 + np.abs(z))
+        zs = np.vstack([z, z + np.diag(h)])
+        _, J, _ = _state(evaluate, zs, y, np.ones_like(y), 1.0, space)  # J: (P, 1+P, n)
+        d = (J[:, 1:, :] - J[:, :1, :]) / h[None, :, None]  # [p, shifted q, n]
+    d = np.where(np.isfinite(d), d, 0.0)
     d = 0.5 * (d + np.swapaxes(d, 0, 1))
     return np.transpose(d, (2, 0, 1))
 

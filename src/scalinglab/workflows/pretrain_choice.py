@@ -11,6 +11,10 @@ tolerance of 1% of the CE range) while BLEU does not: BLEU drops by more than
 `min_r2` of BLEU's variance (R^2). Isik et al. observe exactly this pattern under moderate
 misalignment, and call a bad log-law fit itself a signal.
 
+Below `min_bleu` (default 5) BLEU is not judged at all: a 100-sentence test set does not
+resolve differences of a point or two there, so neither misalignment nor a BLEU ranking is
+claimed and the sources are ranked by downstream CE instead (a note says so).
+
 "Pretraining barely matters" is reported for a finetuning size when BLEU across every source
 and every D_p stays within `flat_bleu` points (and CE within `flat_ce_rel` relative): the
 finetuning set then dominates, as the paper observes for large finetuning sets.
@@ -73,6 +77,7 @@ def choose_pretraining_data(
     min_r2: float = 0.9,
     flat_bleu: float = 1.0,
     flat_ce_rel: float = 0.01,
+    min_bleu: float = 5.0,
 ) -> PretrainChoice:
     """Fit and rank every pretraining source per finetuning size; flag misalignment."""
     df = _load(data)
@@ -83,8 +88,10 @@ def choose_pretraining_data(
             f"pretraining-data choice needs at least 2 sources in 'pretrain_data'; "
             f"found {len(sources)}: {list(sources)}"
         )
-    rows, flat = [], []
+    rows, flat, unresolved = [], [], []
     for fsize, sub in df.groupby("finetune_size", sort=True):
+        if sub["bleu"].max() < min_bleu:
+            unresolved.append((float(fsize), float(sub["bleu"].max())))
         bleu_span = sub["bleu"].max() - sub["bleu"].min()
         ce_span = (sub["downstream_ce"].max() - sub["downstream_ce"].min()) / sub[
             "downstream_ce"
@@ -129,7 +136,8 @@ def choose_pretraining_data(
             bleu_bad = max_drop > bleu_drop or not (row["bleu_r2"] >= min_r2)
             row["ce_monotone"] = ce_mono
             row["bleu_max_drop"] = max_drop
-            row["misaligned"] = bool(ce_mono and bleu_bad)
+            row["bleu_resolved"] = bool(sub["bleu"].max() >= min_bleu)
+            row["misaligned"] = bool(ce_mono and bleu_bad and row["bleu_resolved"])
             row["bleu_observed_best"] = float(bleu.max())
             rows.append(row)
     ranking = pd.DataFrame(rows)
@@ -145,6 +153,14 @@ def choose_pretraining_data(
             f"{r['bleu_max_drop']:.2f}, log-law R^2 {r['bleu_r2']:.2f}): "
             "CE is not a reliable proxy here"
         )
+    for f, best in unresolved:
+        notes.append(
+            f"finetune_size={f:g}: BLEU is at most {best:.2f} for every source (below "
+            f"{min_bleu:g}): too low to rank sources or judge misalignment; ranked by "
+            "downstream CE instead"
+        )
+    # The decision: by forecast BLEU where BLEU resolves differences, else by forecast CE.
+    ranking["rank"] = ranking["rank_bleu"].where(ranking["bleu_resolved"], ranking["rank_ce"])
     for f in flat:
         notes.append(
             f"finetune_size={f:g}: BLEU varies by <= {flat_bleu:g} points across all "
@@ -152,5 +168,5 @@ def choose_pretraining_data(
             "finetuning size"
         )
     return PretrainChoice(
-        ranking.sort_values(["finetune_size", "rank_bleu"]), flat, float(target_tokens), notes
+        ranking.sort_values(["finetune_size", "rank"]), flat, float(target_tokens), notes
     )
