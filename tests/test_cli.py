@@ -110,5 +110,5 @@ def test_laws_lists_catalog():
 def test_demo_runs(tmp_path):
     r = run("demo", "--out", tmp_path / "demo")
     assert r.exit_code == 0, r.output
-    assert "SIMULATED" in r.stdout and "held-out" in r.stdout
+    assert "real measurements" in r.stdout and "held-out largest model" in r.stdout
     assert (tmp_path / "demo" / "chinchilla_fit.json").exists()

@@ -75,19 +75,28 @@ def test_demo_report_renders(tmp_path):
     out = tmp_path / "demo"
     r = CliRunner().invoke(main, ["demo", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert "forecast for 7B" in r.stdout and "held-out" in r.stdout
+    assert "held-out largest model" in r.stdout and "downstream CE after FMT" in r.stdout
     html = (out / "report.html").read_text()
-    assert "SIMULATED DATA" in html and "<script src=" not in html  # self-contained
+    assert "Measured, not simulated" in html and "<script src=" not in html  # self-contained
     dom = render(out / "report.html", tmp_path, "demo_report.png")
     _checks(
         dom,
-        ["overview", "law-chinchilla", "audit", "forecast", "method-choice", "plan"],
+        [
+            "about",
+            "overview",
+            "law-chinchilla",
+            "audit",
+            "law-downstream_ce",
+            "pretrain-choice",
+            "method-choice",
+            "plan",
+        ],
         [
             "chinchilla-curves",
             "chinchilla-residuals",
             "audit",
-            "forecast-loss",
-            "forecast-error",
+            "downstream_ce-curves",
+            "pretrain-bleu",
             "method-crossing",
             "plan-frontier",
         ],

@@ -1,0 +1,42 @@
+"""The built-in testbed runs (cpu preset, real training): what the demo and the notes claim."""
+
+import numpy as np
+
+import scalinglab as sl
+from scalinglab.examples import MIN_FIT_TOKENS
+from scalinglab.examples import testbed_runs as load_runs
+
+
+def test_chinchilla_on_smaller_models_predicts_the_largest_within_3_percent():
+    lad = load_runs()["ladder"]
+    n = lad["n_params_nonembedding"]
+    assert n.max() / n.min() > 10**1.49  # 31x: 1.49 orders of magnitude
+    lad = lad[lad["tokens"] >= MIN_FIT_TOKENS]
+    largest = lad["n_params"] == lad["n_params"].max()
+    res = sl.fit(lad[~largest], "chinchilla")
+    test = lad[largest]
+    rel = np.abs(res.predict(test) / test["loss"].to_numpy() - 1)
+    assert len(test) == 4 and rel.max() < 0.03
+
+
+def test_the_experiments_are_complete():
+    parts = load_runs()
+    assert len(parts["all"]) == 78 and parts["all"]["loss"].notna().sum() == 36
+    m = parts["methods"]
+    assert m.groupby(["method", "d_model"])["finetune_size"].nunique().eq(3).all()
+    assert set(m["method"]) == {"fmt", "lora", "prompt"} and m["d_model"].nunique() == 3
+    a = parts["alignment"]
+    assert a.groupby("pretrain_data")["tokens"].nunique().to_dict() == {
+        "kjv": 4,
+        "kjv:0.5,rv1909:0.5": 4,
+        "python": 4,
+    }
+
+
+def test_spanish_in_pretraining_lowers_en_es_downstream_ce():
+    a = load_runs()["alignment"].pivot_table(
+        index="tokens", columns="pretrain_data", values="downstream_ce"
+    )
+    # Isik et al.'s alignment effect, as measured: the English + Spanish mixture gives the
+    # lowest en->es cross-entropy after finetuning at every pretraining budget.
+    assert (a["kjv:0.5,rv1909:0.5"] < a[["kjv", "python"]].min(axis=1)).all()
