@@ -3,7 +3,7 @@
 import numpy as np
 
 import scalinglab as sl
-from scalinglab.examples import MIN_FIT_TOKENS
+from scalinglab.examples import DOWNSTREAM_MIN_TOKENS, MIN_FIT_TOKENS
 from scalinglab.examples import testbed_runs as load_runs
 
 
@@ -21,7 +21,7 @@ def test_chinchilla_on_smaller_models_predicts_the_largest_within_3_percent():
 
 def test_the_experiments_are_complete():
     parts = load_runs()
-    assert len(parts["all"]) == 78 and parts["all"]["loss"].notna().sum() == 36
+    assert len(parts["all"]) == 94 and parts["all"]["loss"].notna().sum() == 39
     m = parts["methods"]
     assert m.groupby(["method", "d_model"])["finetune_size"].nunique().eq(3).all()
     assert set(m["method"]) == {"fmt", "lora", "prompt"} and m["d_model"].nunique() == 3
@@ -40,3 +40,12 @@ def test_spanish_in_pretraining_lowers_en_es_downstream_ce():
     # Isik et al.'s alignment effect, as measured: the English + Spanish mixture gives the
     # lowest en->es cross-entropy after finetuning at every pretraining budget.
     assert (a["kjv:0.5,rv1909:0.5"] < a[["kjv", "python"]].min(axis=1)).all()
+
+
+def test_downstream_ce_law_forecasts_the_largest_pretraining_budget():
+    down = load_runs()["downstream"]
+    for size, g in down[down["tokens"] >= DOWNSTREAM_MIN_TOKENS].groupby("finetune_size"):
+        top = g["tokens"] == g["tokens"].max()
+        res = sl.fit(g[~top], "downstream_ce")
+        rel = abs(res.predict(g[top])[0] / g.loc[top, "downstream_ce"].iloc[0] - 1)
+        assert rel < 0.01, (size, rel)  # 8M tokens from fits on 1M..4M

@@ -8,6 +8,7 @@ runner is a plain loop.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -66,28 +67,6 @@ PRESETS: dict[str, Preset] = {
         n_test=16,
         max_chars=300_000,
         cloze_items=20,
-    ),
-    "cpu": Preset(
-        name="cpu",
-        one_run_per_budget=True,
-        models=[
-            dict(d_model=32, n_layers=2, n_heads=2),
-            dict(d_model=64, n_layers=2, n_heads=4),
-            dict(d_model=96, n_layers=3, n_heads=4),
-            dict(d_model=128, n_layers=4, n_heads=4),
-            dict(d_model=192, n_layers=5, n_heads=6),
-            dict(d_model=256, n_layers=6, n_heads=8),
-        ],
-        pretrain_data=["kjv", "kjv:0.5,rv1909:0.5", "python"],
-        token_budgets=[250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000],
-        methods=list(METHODS),
-        finetune_sizes=[250, 1000, 4000],
-        seeds=[0, 1, 2],
-        context=256,
-        batch_size=32,
-        ft_steps=150,
-        n_test=200,
-        max_chars=None,
     ),
     "gpu": Preset(
         name="gpu",
@@ -193,7 +172,14 @@ def run_preset(
     progress: Any = None,
 ) -> pd.DataFrame:
     """Pretrain every (model, corpus) to the largest budget, finetune every checkpoint with
-    every method / size / seed, evaluate; returns (and writes) the rows."""
+    every method / size / seed, evaluate; returns (and writes) the rows. Presets defined as
+    sweep specs (cpu) run through `run_sweep_preset`."""
+    if isinstance(preset, str) and preset in SWEEP_PRESETS:
+        if out_dir is None:
+            raise TestbedError(f"preset '{preset}' runs as a sweep and needs an output folder")
+        if device:
+            os.environ["SCALINGLAB_DEVICE"] = device
+        return run_sweep_preset(preset, out_dir)
     p = get_preset(preset) if isinstance(preset, str) else preset
     for spec in p.pretrain_data:
         parse_mixture(spec)  # unknown corpora fail before any training
