@@ -285,3 +285,24 @@ def test_claims_take_the_longest_runnable_run_first(tmp_path):
     while (c := reg.claim()) is not None:
         order.append((c.config["model"]["d_model"], c.config["tokens"]))
     assert order == [(32, 4000), (16, 4000), (32, 1000), (16, 1000)]
+
+
+@needs_bibles
+def test_slurm_executor_through_submitit_matches_local(tmp_path):
+    pytest.importorskip("submitit", reason="submitit missing: pip install 'scalinglab[slurm]'")
+    local = tmp_path / "local.sqlite"
+    run_sweep(SPEC, local, tmp_path / "art-local")
+    slurm = tmp_path / "slurm.sqlite"
+    run_sweep(
+        SPEC,
+        slurm,
+        tmp_path / "art-slurm",
+        executor="slurm",
+        workers=2,
+        slurm={"cluster": "local", "timeout_min": 10},  # submitit's local stand-in for SLURM
+    )
+    assert _metrics(slurm) == _metrics(local)
+    rows = Registry(slurm).rows()
+    assert all(r["status"] == "done" and r["attempts"] == 1 for r in rows)
+    assert len({r["pid"] for r in rows}) == 2  # both array jobs claimed runs
+    assert list((tmp_path / "art-slurm" / "slurm-logs").iterdir())  # submitit's job folders

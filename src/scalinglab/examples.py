@@ -62,4 +62,6 @@ def split(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def testbed_runs() -> dict[str, pd.DataFrame]:
     """The packaged cpu-preset runs, split by experiment."""
-    return split(pd.read_csv(example_path()))
+    df = pd.read_csv(example_path())
+    df.attrs["scalinglab_source"] = str(example_path())  # named in reports and errors
+    return split(df)

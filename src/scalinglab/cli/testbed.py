@@ -157,15 +157,28 @@ def sweep_plan_cmd(spec: str, as_json: bool) -> None:
     default=1,
     show_default=True,
     type=int,
-    help="Local worker processes (each with --threads threads).",
+    help="Worker processes (local) or SLURM jobs (slurm), each with --threads threads.",
 )
 @click.option("--threads", default=1, show_default=True, type=int)
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray", "slurm"]),
+    default="local",
+    show_default=True,
+)
 @click.option("--address", default=None, help="Ray cluster address ('auto' for a running one).")
 @click.option("--gpus-per-run", default=0.0, show_default=True, type=float)
+@click.option(
+    "--slurm",
+    "slurm_opts",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="submitit parameter for --executor slurm, repeatable: slurm_partition=gpu, "
+    "timeout_min=240, gpus_per_node=1, cluster=local (run the jobs here).",
+)
 @handle_errors
 def sweep_run_cmd(
-    spec, registry, artifacts, workers, threads, executor, address, gpus_per_run
+    spec, registry, artifacts, workers, threads, executor, address, gpus_per_run, slurm_opts
 ) -> None:
     """Run (or resume) a sweep: only runs not yet done are executed (a crash is resumed by
     running the same command again)."""
@@ -192,8 +205,26 @@ def sweep_run_cmd(
             address=address,
             gpus_per_run=gpus_per_run,
             progress=None if quiet else prog,
+            slurm=_slurm_options(slurm_opts),
         )
     out.print(f"registry {registry}: {reg.counts()}")
+
+
+def _slurm_options(items: tuple[str, ...]) -> dict[str, object]:
+    """KEY=VALUE pairs; numbers become numbers (timeout_min=240)."""
+    opts: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"--slurm expects KEY=VALUE, got '{item}'")
+        try:
+            opts[key] = int(value)
+        except ValueError:
+            try:
+                opts[key] = float(value)
+            except ValueError:
+                opts[key] = value
+    return opts
 
 
 @sweep_group.command("status")

@@ -471,6 +471,50 @@ def worker(
                 os.fsync(fh.fileno())
 
 
+def slurm_workers(
+    reg: Registry,
+    keys: list[str],
+    registry: str,
+    artifacts: str,
+    workers: int,
+    threads: int,
+    lease_s: float,
+    log: str | None,
+    options: Mapping[str, Any],
+) -> None:
+    """`workers` SLURM jobs (one submitit job array), each a registry worker like the local
+    pool's. The registry and artifacts must be on a filesystem the nodes share (or the
+    registry a PostgreSQL URL); a job killed by the scheduler leaves its run to the lease.
+
+    options: submitit parameters, e.g. {"slurm_partition": "gpu", "timeout_min": 240,
+    "gpus_per_node": 1}; "cluster": "local" runs the jobs as local processes (tests) and
+    "folder" sets where submitit keeps logs (default: beside the artifacts)."""
+    try:
+        import submitit
+    except ImportError:
+        raise SweepError(
+            "the slurm executor needs submitit: pip install 'scalinglab[slurm]'"
+        ) from None
+    opts = dict(options)
+    folder = opts.pop("folder", str(Path(artifacts) / "slurm-logs" / "%j"))
+    ex = submitit.AutoExecutor(folder=folder, cluster=opts.pop("cluster", None))
+    ex.update_parameters(
+        **{"timeout_min": 24 * 60, "cpus_per_task": threads, "name": "scalinglab-sweep", **opts}
+    )
+    n = max(1, workers)
+    jobs = ex.map_array(
+        worker, [registry] * n, [artifacts] * n, [keys] * n, [threads] * n, [lease_s] * n, [log] * n
+    )
+    errors = []
+    for job in jobs:
+        try:
+            job.result()
+        except Exception as exc:  # noqa: BLE001 (a worker job that died: its runs are retried)
+            errors.append(f"job {job.job_id}: {exc}")
+    if errors and reg.unfinished(keys):
+        raise SweepError("SLURM workers failed with runs left:\n" + "\n".join(errors))
+
+
 def run_sweep(
     spec: str | Path | Mapping[str, Any],
     registry: str | Path,
@@ -485,12 +529,14 @@ def run_sweep(
     gpus_per_run: float = 0,
     num_cpus: int | None = None,
     progress: Any = None,
+    slurm: Mapping[str, Any] | None = None,
 ) -> Registry:
     """Register the spec's runs and execute everything not yet done (resume = run again).
 
     executor="local": `workers` processes (spawned), each with `threads` torch threads,
     claiming runs from the registry. executor="ray": one Ray task per run on the cluster at
     `address` ("auto" for an existing one; None starts a local one with `num_cpus`).
+    executor="slurm": `workers` SLURM jobs through submitit (`slurm`: its parameters).
     """
     runs = expand(load_spec(spec))
     reg = Registry(registry, lease_s=lease_s)
@@ -512,8 +558,13 @@ def run_sweep(
             log=log,
         )
         return reg
+    if executor == "slurm":
+        slurm_workers(
+            reg, keys, str(registry), str(artifacts), workers, threads, lease_s, log, slurm or {}
+        )
+        return reg
     if executor != "local":
-        raise SweepError(f"unknown executor '{executor}'; choose local or ray")
+        raise SweepError(f"unknown executor '{executor}'; choose local, ray or slurm")
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
