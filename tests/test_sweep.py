@@ -149,6 +149,10 @@ def test_two_concurrent_sweeps_share_a_registry(tmp_path):
 
     back = sl.read_table(tmp_path / "runs.csv")  # the export is in the schema
     assert len(back) == len(df) == 16 and {"n_params", "tokens", "bleu"} <= set(back.columns)
+    assert np.allclose(df["flops"], 6 * df["n_params_nonembedding"] * df["tokens"])
+    assert {"device", "wall_time_s", "tokenizer"} <= set(df.columns)
+    some = list(df["key"][:3])
+    assert sorted(export(reg, keys=some)["key"]) == sorted(some)  # one spec's runs only
 
 
 def test_failed_runs_keep_their_error_and_stop_after_max_attempts(tmp_path, monkeypatch):

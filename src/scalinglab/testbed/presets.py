@@ -109,7 +109,7 @@ def run_sweep_preset(
     name: str, out_dir: str | Path, workers: int = 2, quiet: bool = True
 ) -> pd.DataFrame:
     """Run (or resume) a preset defined as a sweep spec; rows to OUT/runs.csv."""
-    from .sweep import export, run_sweep
+    from .sweep import expand, export, load_spec, run_sweep
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,7 +126,8 @@ def run_sweep_preset(
     )
     if not quiet:
         print(flush=True)
-    df = export(out / "registry.sqlite", out / "runs.csv")
+    keys = [r.key for r in expand(load_spec(name))]
+    df = export(out / "registry.sqlite", out / "runs.csv", keys=keys)  # this spec's runs only
     # A resumed preset keeps the wall time of every invocation (their sum is the cost).
     invocations = [*before, {"wall_time_s": time.perf_counter() - t0, "runs_done": len(df)}]
     meta_path.write_text(

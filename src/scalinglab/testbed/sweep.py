@@ -610,13 +610,15 @@ def eta(reg: Registry, keys: list[str] | None = None, workers: int = 1) -> dict[
     return {"total": len(rows), "counts": counts, "eta_s": left / workers if left else None}
 
 
-def export(registry: str | Path, path: str | Path | None = None):
-    """Done runs as rows in the scalinglab schema (config and metrics flattened)."""
+def export(registry: str | Path, path: str | Path | None = None, keys: list[str] | None = None):
+    """Done runs as rows in the scalinglab schema (config and metrics flattened); `keys`:
+    only those runs (e.g. a spec's, when the registry also holds runs of earlier specs)."""
     import pandas as pd
 
     rows = []
+    wanted = set(keys) if keys is not None else None
     for r in Registry(registry).rows():
-        if r["status"] != "done":
+        if r["status"] != "done" or (wanted is not None and r["key"] not in wanted):
             continue
         c = r["config"]
         row = {
@@ -637,6 +639,8 @@ def export(registry: str | Path, path: str | Path | None = None):
                 prompt_length=c["prompt_length"] if c["method"] == "prompt" else None,
             )
         row.update(r["metrics"] or {})
+        if "n_params_nonembedding" in row and "tokens" in row:
+            row["flops"] = 6.0 * row["n_params_nonembedding"] * row["tokens"]  # pretraining
         rows.append(row)
     df = pd.DataFrame(rows)
     if path is not None:
