@@ -257,6 +257,14 @@ def test_grids_share_pretraining_runs_and_reject_duplicates():
         expand({"grids": [{"axis": {"model": [model]}}]})
     with pytest.raises(SweepError, match="has no pretrain_data"):
         expand({"axes": {"model": [model], "tokens": [3000]}})
+    per_method = {
+        "defaults": {"pretrain_data": "kjv", "ft_lr": {"fmt": 3e-4, "lora": 1e-3}},
+        "axes": {"model": [model], "tokens": [3000], "method": ["fmt", "lora"]},
+    }
+    assert len(expand(per_method)) == 3
+    per_method["axes"]["method"].append("prompt")
+    with pytest.raises(SweepError, match="has no rate for method 'prompt'"):
+        expand(per_method)
 
 
 def test_builtin_cpu_spec_spans_the_orders_of_magnitude_it_promises():
@@ -275,6 +283,65 @@ def test_builtin_cpu_spec_spans_the_orders_of_magnitude_it_promises():
     assert {r.config["pretrain_data"] for r in ft} == {"kjv", "kjv:0.5,rv1909:0.5", "python"}
     with pytest.raises(SweepError, match="built-in specs: .*cpu"):
         load_spec("cpuu")
+
+
+def test_builtin_gpu_spec_is_an_h100_hour_that_fits_in_memory():
+    from scalinglab.testbed.model import GPTConfig
+    from scalinglab.testbed.sweep import load_spec, plan
+    from scalinglab.testbed.train import estimate_memory_bytes
+
+    runs = expand(load_spec("gpu"))
+    pre = [r for r in runs if r.kind == "pretrain"]
+    cfgs = [GPTConfig(vocab_size=8192, context=512, **r.config["model"]) for r in pre]
+    n = [c.non_embedding_params for c in cfgs]
+    d = [r.config["tokens"] for r in pre]
+    assert 80e6 < max(n) < 120e6 and max(d) == 2_000_000_000  # the issue's ~100M and ~2B
+    assert np.log10(max(n) / min(n)) >= 1.5 and np.log10(max(d) / min(d)) >= 1.5
+    # Every run fits an 80 GB GPU (bf16 autocast) with room to share it between two workers.
+    assert max(estimate_memory_bytes(c, 64, half=True) for c in cfgs) < 30 * 2**30
+    # About an hour at 400 TFLOP/s (an H100 at 40% MFU), counted from each model's FLOPs.
+    minutes = sum(p["est_seconds"] for p in plan(runs, tflops=400)) / 60
+    assert 30 < minutes < 75, minutes
+    # Three finetuning seeds share one pretraining run (Zhang et al.'s seeds are subsets).
+    seeds = [r for r in runs if r.kind == "finetune" and "ft_seed" in r.config]
+    assert {r.config["ft_seed"] for r in seeds} == {0, 1, 2}
+    assert len({r.depends_on[0] for r in seeds}) == 1
+    assert max(r.config["finetune_size"] for r in runs if r.kind == "finetune") == 16000
+
+
+def test_overrides_replace_defaults_but_not_axes():
+    from scalinglab.testbed.sweep import load_spec, with_defaults
+
+    spec = with_defaults(load_spec("cpu"), {"pretrain_data": "text:/data/corpus.txt"})
+    data = Counter(r.config["pretrain_data"] for r in expand(spec) if r.kind == "pretrain")
+    # The ladder and downstream grids move to the new corpus; the alignment grid sets its
+    # corpora on an axis and keeps them.
+    assert set(data) == {"text:/data/corpus.txt", "kjv", "python"}
+    assert data["kjv"] == data["python"] == 4
+    assert with_defaults(load_spec("cpu"), None) == load_spec("cpu")
+    with pytest.raises(SweepError, match=r"unknown setting \['pretrain_dat'\]"):
+        with_defaults(load_spec("cpu"), {"pretrain_dat": "kjv"})
+
+
+@needs_bibles
+def test_finetuning_seeds_share_one_pretraining_run(tmp_path):
+    spec = {
+        "defaults": {**SPEC["defaults"], "pretrain_data": "kjv:0.5,rv1909:0.5", "tokens": 3000},
+        "axes": {
+            "model": [SPEC["axes"]["model"][0]],
+            "method": ["fmt"],
+            "finetune_size": [16],
+            "ft_seed": [0, 1],
+        },
+    }
+    reg = run_sweep(spec, tmp_path / "r.sqlite", tmp_path / "art")
+    df = export(reg.path, keys=None).set_index("run_id")
+    assert Counter(df["kind"]) == {"pretrain": 1, "finetune": 2}
+    ft = df[df["kind"] == "finetune"]
+    assert sorted(ft["seed"]) == [0, 1] and set(ft["pretrain_seed"]) == {0}
+    # Different finetuning subsets from one checkpoint: different downstream CE.
+    assert ft["downstream_ce"].nunique() == 2
+    assert set(ft["pretrain_loss"]) == {df.loc[df["kind"] == "pretrain", "loss"].iloc[0]}
 
 
 def test_claims_take_the_longest_runnable_run_first(tmp_path):
@@ -310,3 +377,28 @@ def test_slurm_executor_through_submitit_matches_local(tmp_path):
     assert all(r["status"] == "done" and r["attempts"] == 1 for r in rows)
     assert len({r["pid"] for r in rows}) == 2  # both array jobs claimed runs
     assert list((tmp_path / "art-slurm" / "slurm-logs").iterdir())  # submitit's job folders
+
+
+def test_sweep_plan_cli_with_overrides_and_a_gpu_rate():
+    import json
+
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    args = ["sweep", "plan", "gpu", "--tflops", "400", "--set", "pretrain_data=text:/data/c.txt"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "min at 400 TFLOP/s" in r.output
+    rows = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
+    assert sum("text:/data/c.txt" in row["name"] for row in rows) > 20
+    from scalinglab.cli.testbed import _key_values
+
+    # Numbers become numbers (1e-3 included); a path with colons stays text.
+    sets = _key_values(("lr=1e-3", "n_test=50", "pretrain_data=text:/a.txt:0.5"), "--set")
+    assert sets == {"lr": 0.001, "n_test": 50, "pretrain_data": "text:/a.txt:0.5"}
+    assert type(sets["n_test"]) is int
+    r = CliRunner().invoke(main, ["sweep", "plan", "cpu", "--set", "n_tset=5"])
+    assert r.exit_code != 0 and "unknown setting ['n_tset']" in r.output
+    r = CliRunner().invoke(main, ["sweep", "plan", "cpu", "--set", "lr"])
+    assert r.exit_code != 0 and "--set expects KEY=VALUE, got 'lr'" in r.output

@@ -221,6 +221,17 @@ def test_smoke_preset_end_to_end(tmp_path):
     assert isinstance(pd.read_json(tmp_path / "preset.json", typ="series")["preset"], str)
 
 
+def test_gpu_preset_is_refused_without_a_gpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("SCALINGLAB_DEVICE", raising=False)
+    r = CliRunner().invoke(main, ["testbed", "run", "--preset", "gpu", "--out", str(tmp_path)])
+    assert r.exit_code != 0
+    assert "preset 'gpu' is sized for a GPU" in r.output and "--device cpu" in r.output
+    assert not (tmp_path / "registry.sqlite").exists()  # refused before anything ran
+    r = CliRunner().invoke(main, ["testbed", "run", "--preset", "smoke", "--set", "lr=1e-3"])
+    assert r.exit_code != 0 and "--set applies to the sweep presets (cpu, gpu)" in r.output
+
+
 def test_preset_rejects_unknown_corpus_before_training():
     p = get_preset("smoke")
     from dataclasses import replace
@@ -341,3 +352,32 @@ def test_shared_bpe_tokenizer_mixtures_and_pair_filtering():
     short = task.fitting(tok, 40)
     assert 0 < len(short.train) < len(task.train)
     assert all(len(tok.encode(a)) + len(tok.encode(b)) + 3 <= 40 for a, b in short.test)
+
+
+def test_your_own_text_is_a_corpus(tmp_path, monkeypatch):
+    from scalinglab.testbed.data import token_stream
+
+    monkeypatch.setenv("SCALINGLAB_DATA", str(tmp_path / "cache"))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("alpha beta gamma " * 200, encoding="utf-8")
+    (tmp_path / "docs" / "b.txt").write_text("delta epsilon " * 200, encoding="utf-8")
+    (tmp_path / "docs" / "skip.md").write_text("not a .txt file", encoding="utf-8")
+    one, folder = f"text:{tmp_path / 'docs' / 'a.txt'}", f"text:{tmp_path / 'docs'}"
+    assert corpora.parse_mixture(f"{one}:0.25,kjv:0.75") == {one: 0.25, "kjv": 0.75}
+    assert corpora.parse_mixture(folder) == {folder: 1.0}
+    assert corpora.corpus_text(folder) == "alpha beta gamma " * 200 + "\n" + "delta epsilon " * 200
+    tok = ByteTokenizer()
+    train, val = token_stream(one, tok)
+    assert len(train) + len(val) == len(tok.encode("alpha beta gamma " * 200))
+    # The token cache follows the file: an edited file is tokenized again, not read stale.
+    (tmp_path / "docs" / "a.txt").write_text("zeta " * 100, encoding="utf-8")
+    train2, val2 = token_stream(one, tok)
+    assert len(train2) + len(val2) == len(tok.encode("zeta " * 100))
+    with pytest.raises(corpora.CorpusError, match="nope.txt does not exist"):
+        corpora.parse_mixture(f"text:{tmp_path / 'nope.txt'}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(corpora.CorpusError, match="empty has no \\*.txt files"):
+        corpora.get_corpus(f"text:{tmp_path / 'empty'}")
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(corpora.CorpusError, match="bin.txt is not UTF-8 text"):
+        corpora.corpus_text(f"text:{tmp_path / 'bin.txt'}")

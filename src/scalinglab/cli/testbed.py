@@ -13,6 +13,11 @@ from rich.table import Table
 from ..schema import parse_number
 from .common import _table, emit_json, err, handle_errors, main, out, progress_bar
 
+SET_HELP = (
+    "KEY=VALUE: replace a spec default for every run that does not set it on an axis, "
+    "repeatable: pretrain_data=text:/data/corpus, tokenizer=bpe:4096, n_test=200."
+)
+
 
 @main.group("testbed")
 def testbed_group() -> None:
@@ -44,7 +49,12 @@ def testbed_corpora_cmd(as_json: bool) -> None:
 
 
 @testbed_group.command("run")
-@click.option("--preset", default="smoke", show_default=True, help="smoke, cpu or gpu.")
+@click.option(
+    "--preset",
+    default="smoke",
+    show_default=True,
+    help="smoke (CI, minutes), cpu (2 cores, < 1 h) or gpu (one H100, ~1 h).",
+)
 @click.option(
     "--out", "out_dir", default="testbed-runs", show_default=True, type=click.Path(file_okay=False)
 )
@@ -56,10 +66,11 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     type=int,
     help="Worker processes (1 thread each) for presets run as sweeps (cpu).",
 )
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " (cpu, gpu)")
 @click.option("--quiet", is_flag=True)
 @handle_errors
 def testbed_run_cmd(
-    preset: str, out_dir: str, device: str | None, workers: int, quiet: bool
+    preset: str, out_dir: str, device: str | None, workers: int, sets: tuple[str, ...], quiet: bool
 ) -> None:
     """Pretrain, finetune (FMT, LoRA, prompt tuning) and evaluate a preset's ladder.
 
@@ -72,10 +83,14 @@ def testbed_run_cmd(
 
         if device:
             os.environ["SCALINGLAB_DEVICE"] = device  # inherited by the worker processes
-        df = run_sweep_preset(preset, out_dir, workers=workers, quiet=quiet)
+        df = run_sweep_preset(
+            preset, out_dir, workers=workers, quiet=quiet, overrides=_key_values(sets, "--set")
+        )
         out.print(f"{len(df)} runs written to {Path(out_dir) / 'runs.csv'}")
         return
 
+    if sets:
+        raise click.BadParameter(f"--set applies to the sweep presets ({', '.join(SWEEP_PRESETS)})")
     with progress_bar(None, f"testbed {preset}", quiet) as advance:
 
         def prog(k, msg=None):
@@ -130,21 +145,30 @@ def sweep_group() -> None:
 
 @sweep_group.command("plan")
 @click.argument("spec")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option(
+    "--tflops",
+    default=None,
+    type=float,
+    help="Estimate time at this sustained rate (e.g. 400: an H100 at 40% MFU in bf16) "
+    "instead of one CPU worker's.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def sweep_plan_cmd(spec: str, as_json: bool) -> None:
-    """The runs a spec (a YAML file or a built-in name: cpu) expands to, their estimated
+def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_json: bool) -> None:
+    """The runs a spec (a YAML file or a built-in name: cpu, gpu) expands to, their estimated
     FLOPs and time, and the total."""
-    from ..testbed.sweep import expand, load_spec, plan
+    from ..testbed.sweep import expand, load_spec, plan, with_defaults
 
-    rows = plan(expand(load_spec(spec)))
+    rows = plan(expand(with_defaults(load_spec(spec), _key_values(sets, "--set"))), tflops=tflops)
     if as_json:
         emit_json(rows)
         return
     _table(pd.DataFrame(rows), f"{len(rows)} runs")
+    where = f"at {tflops:g} TFLOP/s" if tflops else "on one CPU worker"
     out.print(
         f"total: {sum(r['flops'] for r in rows):.3g} FLOPs, about "
-        f"{sum(r['est_seconds'] for r in rows) / 60:.1f} min on one CPU worker"
+        f"{sum(r['est_seconds'] for r in rows) / 60:.1f} min {where}"
     )
 
 
@@ -176,13 +200,16 @@ def sweep_plan_cmd(spec: str, as_json: bool) -> None:
     help="submitit parameter for --executor slurm, repeatable: slurm_partition=gpu, "
     "timeout_min=240, gpus_per_node=1, cluster=local (run the jobs here).",
 )
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @handle_errors
 def sweep_run_cmd(
-    spec, registry, artifacts, workers, threads, executor, address, gpus_per_run, slurm_opts
+    spec, registry, artifacts, workers, threads, executor, address, gpus_per_run, slurm_opts, sets
 ) -> None:
     """Run (or resume) a sweep: only runs not yet done are executed (a crash is resumed by
     running the same command again)."""
-    from ..testbed.sweep import run_sweep
+    from ..testbed.sweep import load_spec, run_sweep, with_defaults
+
+    spec = with_defaults(load_spec(spec), _key_values(sets, "--set"))
 
     quiet = not sys.stderr.isatty()
     state = {"done": 0}
@@ -205,25 +232,25 @@ def sweep_run_cmd(
             address=address,
             gpus_per_run=gpus_per_run,
             progress=None if quiet else prog,
-            slurm=_slurm_options(slurm_opts),
+            slurm=_key_values(slurm_opts, "--slurm"),
         )
     out.print(f"registry {registry}: {reg.counts()}")
 
 
-def _slurm_options(items: tuple[str, ...]) -> dict[str, object]:
-    """KEY=VALUE pairs; numbers become numbers (timeout_min=240)."""
+def _key_values(items: tuple[str, ...], flag: str) -> dict[str, object]:
+    """KEY=VALUE pairs; numbers become numbers (timeout_min=240, lr=1e-3), everything else
+    stays text (pretrain_data=text:/data/corpus)."""
     opts: dict[str, object] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"--slurm expects KEY=VALUE, got '{item}'")
-        try:
-            opts[key] = int(value)
-        except ValueError:
+            raise click.BadParameter(f"{flag} expects KEY=VALUE, got '{item}'")
+        for kind in (int, float, str):
             try:
-                opts[key] = float(value)
+                opts[key] = kind(value)
+                break
             except ValueError:
-                opts[key] = value
+                continue
     return opts
 
 

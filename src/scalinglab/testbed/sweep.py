@@ -10,7 +10,7 @@ Spec:
       tokens: [30000, 60000]
       method: [none, fmt, lora, prompt]    # none = pretraining only
       finetune_size: [64]
-      seed: [0]
+      seed: [0]                            # pretraining seed; ft_seed: finetuning's
     exclude: [{method: prompt, tokens: 30000}]   # drop matching runs
     include: [{...one run...}]                    # add runs
 
@@ -46,6 +46,10 @@ AXES = (
     "lora_rank",
     "prompt_length",
     "task",
+    "ft_seed",  # finetuning seed (subset draw, init); default: the pretraining seed
+    "ft_lr",
+    "lr",
+    "batch_size",
 )
 DEFAULTS = {
     "context": 192,
@@ -111,7 +115,8 @@ def _name(cfg: Mapping[str, Any], kind: str) -> str:
     base = f"d{m['d_model']}L{m['n_layers']}-{cfg['pretrain_data']}-{cfg['tokens']}-s{cfg['seed']}"
     if kind == "pretrain":
         return f"pre-{base}"
-    return f"ft-{base}-{cfg['method']}-{cfg['finetune_size']}"
+    fs = f"-fs{cfg['ft_seed']}" if "ft_seed" in cfg else ""
+    return f"ft-{base}-{cfg['method']}-{cfg['finetune_size']}{fs}"
 
 
 SPECS_DIR = Path(__file__).parent / "specs"
@@ -138,6 +143,20 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     spec = yaml.safe_load(p.read_text())
     if not isinstance(spec, dict):
         raise SweepError(f"{p}: a sweep spec must be a mapping")
+    return spec
+
+
+def with_defaults(spec: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The spec with some defaults replaced (`--set pretrain_data=text:/data/corpus`): every
+    run that does not set the key on an axis of its grid takes the new value."""
+    spec = dict(spec)
+    if not overrides:
+        return spec
+    unknown = sorted(set(overrides) - set(DEFAULTS) - set(AXES) - set(PRETRAIN_KEYS))
+    if unknown:
+        known = sorted({*DEFAULTS, *AXES} - {"model"})
+        raise SweepError(f"unknown setting {unknown}; settable: {', '.join(known)}")
+    spec["defaults"] = {**(spec.get("defaults") or {}), **overrides}
     return spec
 
 
@@ -170,6 +189,7 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
             runs[pre.key] = pre
         if cfg["method"] == "none":
             continue
+        finetune_lr(cfg)  # a per-method mapping must cover this run's method
         run = Run(
             run_key("finetune", cfg),
             c.get("name") or _name(cfg, "finetune"),
@@ -189,6 +209,20 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
                 raise SweepError(f"run '{runs[key].name}' depends on unknown run '{d}'")
             runs[key].depends_on.append(named[d])
     return _topological(runs)
+
+
+def finetune_lr(cfg: Mapping[str, Any]) -> float:
+    """`ft_lr`: one rate, or one per method ({fmt: 3e-4, lora: 1e-3, prompt: 0.03}): the
+    methods train very different parameters and want different rates."""
+    lr = cfg["ft_lr"]
+    if isinstance(lr, Mapping):
+        if cfg["method"] not in lr:
+            raise SweepError(
+                f"ft_lr {dict(lr)} has no rate for method '{cfg['method']}' "
+                f"(run {_name(cfg, 'finetune')})"
+            )
+        lr = lr[cfg["method"]]
+    return float(lr)
 
 
 def _grid(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -228,13 +262,21 @@ def _topological(runs: dict[str, Run]) -> list[Run]:
     return order
 
 
-def plan(runs: list[Run], tokens_per_s: float = 20_000.0) -> list[dict[str, Any]]:
-    """Per run: estimated training FLOPs (6 N D) and time at `tokens_per_s` per 1M params."""
+def plan(
+    runs: list[Run], tokens_per_s: float = 20_000.0, tflops: float | None = None
+) -> list[dict[str, Any]]:
+    """Per run: estimated training FLOPs (6 N D, N non-embedding, as exported) and time.
+
+    Time: on one CPU worker at `tokens_per_s` per 1M parameters, or, given `tflops`, at that
+    sustained rate (e.g. 400 for an H100 at 40% MFU in bf16) from the model's FLOPs per
+    token (output projection and attention included).
+    """
     from .model import GPTConfig
 
     out = []
     for r in runs:
-        m = GPTConfig(context=r.config["context"], **r.config["model"])
+        vocab = _vocab_size(r.config.get("tokenizer", "byte"))
+        m = GPTConfig(vocab_size=vocab, context=r.config["context"], **r.config["model"])
         n = m.non_embedding_params
         tokens = (
             r.config["tokens"]
@@ -242,7 +284,10 @@ def plan(runs: list[Run], tokens_per_s: float = 20_000.0) -> list[dict[str, Any]
             else r.config["ft_steps"] * r.config["batch_size"] * 100
         )
         flops = 6.0 * n * tokens
-        speed = tokens_per_s * max(1.0, 1e6 / max(n, 1)) ** 0.5
+        if tflops:
+            seconds = m.flops_per_token() * tokens / (tflops * 1e12)
+        else:
+            seconds = tokens / (tokens_per_s * max(1.0, 1e6 / max(n, 1)) ** 0.5)
         out.append(
             {
                 "name": r.name,
@@ -251,10 +296,19 @@ def plan(runs: list[Run], tokens_per_s: float = 20_000.0) -> list[dict[str, Any]
                 "n_params_nonembedding": n,
                 "tokens": tokens,
                 "flops": flops,
-                "est_seconds": tokens / speed,
+                "est_seconds": seconds,
             }
         )
     return out
+
+
+def _vocab_size(tokenizer: str) -> int:
+    """The vocabulary a tokenizer spec gives, without building it (bytes + specials, bpe:N)."""
+    from .data import ByteTokenizer
+
+    if tokenizer.startswith("bpe:"):
+        return int(tokenizer.split(":", 1)[1])
+    return ByteTokenizer.vocab_size
 
 
 # -- execution -------------------------------------------------------------------------------
@@ -310,6 +364,7 @@ def execute(
             "n_params": res.model.n_params(),
             "n_params_nonembedding": res.model.n_params(non_embedding=True),
             "tokens": res.history[-1]["tokens"],
+            "unique_tokens": int(len(train)),  # tokens / unique_tokens = epochs of the data
             "loss": res.history[-1]["val_loss"],
             "accuracy": cloze_accuracy(res.model, items, tok, dev),
             "wall_time_s": res.wall_time_s,
@@ -327,16 +382,16 @@ def execute(
     tuned = finetune(
         model,
         c["method"],
-        task.subset(c["finetune_size"], c["seed"]),
+        task.subset(c["finetune_size"], c.get("ft_seed", c["seed"])),
         task.dev[:64],
         tok,
         steps=c["ft_steps"],
-        lr=c["ft_lr"],
+        lr=finetune_lr(c),
         batch=c["batch_size"],
         lora_rank=c["lora_rank"],
         prompt_length=c["prompt_length"],
         eval_every=max(5, c["ft_steps"] // 4),
-        seed=c["seed"],
+        seed=c.get("ft_seed", c["seed"]),
         device=str(dev),
     )
     hyps = translate(tuned, [s for s, _ in test], tok, dev)
@@ -347,7 +402,11 @@ def execute(
         "chrf": chrf_score(hyps, refs),
         "trainable_params": tuned.trainable,
         "wall_time_s": time.perf_counter() - t0,
-        **{k: dep["metrics"][k] for k in ("n_params", "n_params_nonembedding", "tokens")},
+        **{
+            k: dep["metrics"][k]
+            for k in ("n_params", "n_params_nonembedding", "tokens", "unique_tokens")
+            if k in dep["metrics"]
+        },
         "pretrain_loss": dep["metrics"]["loss"],
         "device": dev.type,
     }, None
@@ -629,7 +688,8 @@ def export(registry: str | Path, path: str | Path | None = None, keys: list[str]
             "n_layers": c["model"]["n_layers"],
             "pretrain_data": c["pretrain_data"],
             "tokenizer": c.get("tokenizer", "byte"),
-            "seed": c["seed"],
+            "seed": c.get("ft_seed", c["seed"]),
+            "pretrain_seed": c["seed"],
             "method": c.get("method", "none") if r["kind"] == "finetune" else "none",
         }
         if r["kind"] == "finetune":
@@ -641,6 +701,8 @@ def export(registry: str | Path, path: str | Path | None = None, keys: list[str]
         row.update(r["metrics"] or {})
         if "n_params_nonembedding" in row and "tokens" in row:
             row["flops"] = 6.0 * row["n_params_nonembedding"] * row["tokens"]  # pretraining
+        if row.get("unique_tokens"):  # repeated data bends L(N, D) (Muennighoff et al. 2023)
+            row["epochs"] = row["tokens"] / row["unique_tokens"]
         rows.append(row)
     df = pd.DataFrame(rows)
     if path is not None:

@@ -44,14 +44,16 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def estimate_memory_bytes(cfg: GPTConfig, batch: int) -> int:
-    """Weights, grads and two Adam moments (fp32), plus activations (~34 bytes per
-    token per d_model per layer, and the logits)."""
+def estimate_memory_bytes(cfg: GPTConfig, batch: int, half: bool = False) -> int:
+    """Weights, grads and two Adam moments (fp32), plus activations: ~17 values per token
+    per d_model per layer (Korthikanti et al. 2022's 34 bytes at 16 bits, with fused
+    attention), 2 bytes each under bf16 autocast (`half`, on CUDA) or 4 in fp32, and fp32
+    logits with their gradient (8 bytes per token per vocabulary entry)."""
     n = GPT(GPTConfig(**{**cfg.to_dict(), "n_layers": 0})).n_params() + cfg.n_layers * (
         12 * cfg.d_model**2 + 13 * cfg.d_model
     )
-    acts = batch * cfg.context * (34 * cfg.d_model * cfg.n_layers + 8 * cfg.vocab_size)
-    return 16 * n + 4 * acts
+    per_token = 17 * cfg.d_model * cfg.n_layers * (2 if half else 4) + 8 * cfg.vocab_size
+    return 16 * n + batch * cfg.context * per_token
 
 
 def available_memory_bytes(device: torch.device) -> int:
@@ -67,7 +69,8 @@ def available_memory_bytes(device: torch.device) -> int:
 
 
 def check_memory(cfg: GPTConfig, batch: int, device: torch.device) -> None:
-    need, have = estimate_memory_bytes(cfg, batch), available_memory_bytes(device)
+    need = estimate_memory_bytes(cfg, batch, half=device.type == "cuda")
+    have = available_memory_bytes(device)
     if need > 0.8 * have:
         raise TestbedError(
             f"model d_model={cfg.d_model}, n_layers={cfg.n_layers}, context={cfg.context} with "
