@@ -103,3 +103,17 @@ def test_non_converged_fit_says_so():
     assert not res.converged_
     assert any("did not converge" in w for w in res.warnings_)
     assert "converged  NO" in res.summary()
+
+
+def test_data_constrained_law_is_chinchilla_within_one_epoch():
+    import pandas as pd
+
+    p = {"E": 1.87, "A": 521.0, "B": 1488.0, "alpha": 0.35, "beta": 0.35}
+    df = pd.DataFrame({"n_params": [1e8, 1e9], "tokens": [2e9, 2e10], "unique_tokens": [4e9, 2e10]})
+    dc = sl.get_law("data_constrained").evaluate({**p, "R_star": 15.4}, df)
+    np.testing.assert_allclose(dc, sl.get_law("chinchilla").evaluate(p, df), rtol=1e-12)
+    # Repeated data is worth less: 4 epochs of U beat 1 epoch of U but lose to 4U unique tokens.
+    rep = df.assign(tokens=4 * df["unique_tokens"])
+    four = sl.get_law("data_constrained").evaluate({**p, "R_star": 15.4}, rep)
+    fresh = sl.get_law("chinchilla").evaluate(p, rep)
+    assert (four > fresh).all() and (four < dc).all()

@@ -20,6 +20,15 @@ CASES = {
         {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37},
         _grid(n_params=np.geomspace(1e7, 1e10, 7), tokens=np.geomspace(1e8, 1e11, 7)),
     ),
+    # Muennighoff et al.'s fitted values; 1 to 64 epochs of 5 unique-data sizes.
+    "data_constrained": (
+        {"E": 1.87, "A": 521.0, "B": 1488.0, "alpha": 0.35, "beta": 0.35, "R_star": 15.4},
+        _grid(
+            n_params=np.geomspace(1e7, 1e10, 5),
+            unique_tokens=np.geomspace(1e8, 1e10, 5),
+            epochs=[1, 2, 4, 8, 16, 32, 64],
+        ).pipe(lambda d: d.assign(tokens=d["unique_tokens"] * d.pop("epochs"))),
+    ),
     "kaplan": (
         {"Nc": 8.8e13, "Dc": 5.4e13, "alphaN": 0.076, "alphaD": 0.095},
         _grid(n_params=np.geomspace(1e6, 1e10, 7), tokens=np.geomspace(1e7, 1e11, 7)),

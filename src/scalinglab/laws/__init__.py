@@ -12,6 +12,7 @@ from .catalog.hernandez import transfer
 from .catalog.hoffmann import chinchilla
 from .catalog.isik import bleu_loglaw, downstream_ce
 from .catalog.kaplan import kaplan
+from .catalog.muennighoff import data_constrained
 from .catalog.zhang import finetune_additive, finetune_multiplicative
 from .expression import expression_law
 
@@ -20,6 +21,7 @@ CATALOG: dict[str, Law] = {
     for law in (
         chinchilla,
         kaplan,
+        data_constrained,
         overtrain,
         loss_to_error,
         downstream_ce,

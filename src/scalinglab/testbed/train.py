@@ -164,7 +164,11 @@ def pretrain(
     if init_state is not None:
         model.load_state_dict(init_state)
     opt = torch.optim.AdamW(
-        model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, betas=(0.9, 0.95)
+        model.parameters(),
+        lr=tc.lr,
+        weight_decay=tc.weight_decay,
+        betas=(0.9, 0.95),
+        fused=True if dev.type == "cuda" else None,  # one kernel per update on GPU
     )
     per_step = tc.batch_size * cfg.context
     total = max(1, math.ceil(token_budget / per_step))
