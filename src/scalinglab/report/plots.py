@@ -276,6 +276,41 @@ def audit_figure(points: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _add_targets(fig: go.Figure, x: Any, t: pd.DataFrame, stem: str, x_true: Any = None) -> None:
+    """The forecast targets on a figure: `{stem}_pred` with its interval as asymmetric error
+    bars (`{stem}_lo`/`{stem}_hi`, when bootstrapped) and `{stem}_true` where it is known."""
+    go = _go()
+    bars = None
+    if f"{stem}_lo" in t:
+        pred = t[f"{stem}_pred"]
+        bars = dict(
+            type="data",
+            symmetric=False,
+            array=t[f"{stem}_hi"] - pred,
+            arrayminus=pred - t[f"{stem}_lo"],
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=t[f"{stem}_pred"],
+            mode="markers",
+            name="target (predicted)",
+            marker=dict(symbol="diamond", size=11, color="orange"),
+            error_y=bars,
+        )
+    )
+    if f"{stem}_true" in t:
+        fig.add_trace(
+            go.Scatter(
+                x=x if x_true is None else x_true,
+                y=t[f"{stem}_true"],
+                mode="markers",
+                name="target (actual)",
+                marker=dict(symbol="x", size=12, color="black"),
+            )
+        )
+
+
 def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
     """Loss vs compute (fit runs and targets) and error vs loss (step 2 curve, targets)."""
     go = _go()
@@ -285,36 +320,7 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
     xvar = AXES.get(lf.law.name, (lf.law.variables[0], None))[0]
     xcol = lf.columns_.get(xvar, xvar)
     if xcol in t.columns:
-        err_y = (
-            dict(
-                type="data",
-                symmetric=False,
-                array=t["loss_hi"] - t["loss_pred"],
-                arrayminus=t["loss_pred"] - t["loss_lo"],
-            )
-            if "loss_lo" in t
-            else None
-        )
-        fig1.add_trace(
-            go.Scatter(
-                x=t[xcol],
-                y=t["loss_pred"],
-                mode="markers",
-                name="target (predicted)",
-                marker=dict(symbol="diamond", size=11, color="orange"),
-                error_y=err_y,
-            )
-        )
-        if "loss_true" in t:
-            fig1.add_trace(
-                go.Scatter(
-                    x=t[xcol],
-                    y=t["loss_true"],
-                    mode="markers",
-                    name="target (actual)",
-                    marker=dict(symbol="x", size=12, color="black"),
-                )
-            )
+        _add_targets(fig1, t[xcol], t, "loss")
     e = _frame_for(ef, ef.frame_)
     var = ef.law.variables[0]
     xs = np.linspace(
@@ -338,36 +344,7 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
             hoverinfo="text",
         )
     )
-    err_y = (
-        dict(
-            type="data",
-            symmetric=False,
-            array=t["error_hi"] - t["error_pred"],
-            arrayminus=t["error_pred"] - t["error_lo"],
-        )
-        if "error_lo" in t
-        else None
-    )
-    fig2.add_trace(
-        go.Scatter(
-            x=t["loss_pred"],
-            y=t["error_pred"],
-            mode="markers",
-            name="target (predicted)",
-            error_y=err_y,
-            marker=dict(symbol="diamond", size=11, color="orange"),
-        )
-    )
-    if "error_true" in t:
-        fig2.add_trace(
-            go.Scatter(
-                x=t["loss_true"],
-                y=t["error_true"],
-                mode="markers",
-                name="target (actual)",
-                marker=dict(symbol="x", size=12, color="black"),
-            )
-        )
+    _add_targets(fig2, t["loss_pred"], t, "error", x_true=t.get("loss_true"))
     _layout(fig2, f"step 2 ({ef.law.name}): {ef.metric_} vs loss", "loss", ef.metric_, logx=False)
     return fig1, fig2
 
