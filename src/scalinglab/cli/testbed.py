@@ -46,6 +46,10 @@ def testbed_corpora_cmd(as_json: bool) -> None:
             "" if r["installed"] else r["install"],
         )
     out.print(t)
+    out.print(
+        "Your own text: pretrain_data=text:/path/file.txt (or a folder of *.txt), alone or in a "
+        "mixture ('text:/data/web.txt:0.8,python:0.2')."
+    )
 
 
 @testbed_group.command("run")
