@@ -5,6 +5,8 @@ schedule, no clipping, no bookkeeping. Target: ratio >= 0.95 (no framework overh
 GPU, also prints tokens/s and MFU for a ~100M-parameter model in bf16.
 
     python benchmarks/train_speed.py [--d-model 128 --layers 4 --steps 60]
+    python benchmarks/train_speed.py --d-model 768 --layers 12 --heads 12 --context 512 \
+        --batch 64 --vocab 8192 --steps 100 --compile          # the gpu preset's 85M model
 """
 
 import argparse
@@ -20,10 +22,19 @@ from scalinglab.testbed.train import TrainConfig, pick_device, pretrain
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 
 
-def plain_loop(cfg: GPTConfig, tokens: np.ndarray, steps: int, batch: int, device) -> float:
+def plain_loop(
+    cfg: GPTConfig, tokens: np.ndarray, steps: int, batch: int, device, compile: bool = False
+) -> float:
     torch.manual_seed(0)
     model = GPT(cfg).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(
+        model.parameters(),
+        lr=3e-3,
+        betas=(0.9, 0.95),
+        fused=True if device.type == "cuda" else None,
+    )
+    if compile:
+        model = torch.compile(model)
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -51,22 +62,28 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--vocab", type=int, default=260)  # the byte tokenizer's
+    ap.add_argument("--compile", action="store_true", help="torch.compile both (the gpu preset)")
     args = ap.parse_args()
     dev = pick_device()
     cfg = GPTConfig(
-        context=args.context, d_model=args.d_model, n_layers=args.layers, n_heads=args.heads
+        vocab_size=args.vocab,
+        context=args.context,
+        d_model=args.d_model,
+        n_layers=args.layers,
+        n_heads=args.heads,
     )
-    tokens = np.random.default_rng(0).integers(0, 256, 2_000_000).astype(np.int32)
+    tokens = np.random.default_rng(0).integers(0, args.vocab, 2_000_000).astype(np.int32)
     budget = args.steps * args.batch * args.context
     ours, ref = [], []
     for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
-        ref.append(plain_loop(cfg, tokens, args.steps, args.batch, dev))
+        ref.append(plain_loop(cfg, tokens, args.steps, args.batch, dev, args.compile))
         r = pretrain(
             cfg,
             tokens,
             tokens[:50_000],
             budget,
-            TrainConfig(batch_size=args.batch, eval_batches=1),
+            TrainConfig(batch_size=args.batch, eval_batches=1, compile=args.compile),
             device=str(dev),
         )
         ours.append(r.tokens_per_s)

@@ -381,3 +381,16 @@ def test_your_own_text_is_a_corpus(tmp_path, monkeypatch):
     (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(corpora.CorpusError, match="bin.txt is not UTF-8 text"):
         corpora.corpus_text(f"text:{tmp_path / 'bin.txt'}")
+
+
+def test_compiled_pretraining_matches_eager():
+    """torch.compile (the gpu preset's choice) changes speed, not the training result."""
+    cfg = GPTConfig(d_model=32, n_layers=1, n_heads=2, context=32)
+    tokens = np.random.default_rng(0).integers(0, 256, 20_000).astype(np.int32)
+    runs = [
+        pretrain(cfg, tokens, tokens[:4000], 4096, TrainConfig(batch_size=8, compile=c))
+        for c in (False, True)
+    ]
+    eager, compiled = (r.history[-1]["val_loss"] for r in runs)
+    assert compiled == pytest.approx(eager, rel=1e-3)
+    assert not any(k.startswith("_orig_mod") for k in runs[1].model.state_dict())

@@ -69,6 +69,9 @@ DEFAULTS = {
     "tokenizer": "byte",
     "max_pair_bytes": None,  # None: what fits the context (bytes); set it to keep test sets equal
 }
+# Keys a spec may set that are not in DEFAULTS (so runs that do not set them keep their keys):
+# compile -- torch.compile the pretraining step (GPU speed; same results up to float noise).
+OPTIONAL_KEYS = ("compile",)
 PRETRAIN_KEYS = (
     "model",
     "pretrain_data",
@@ -152,7 +155,9 @@ def with_defaults(spec: Mapping[str, Any], overrides: Mapping[str, Any] | None) 
     spec = dict(spec)
     if not overrides:
         return spec
-    unknown = sorted(set(overrides) - set(DEFAULTS) - set(AXES) - set(PRETRAIN_KEYS))
+    unknown = sorted(
+        set(overrides) - set(DEFAULTS) - set(AXES) - set(PRETRAIN_KEYS) - set(OPTIONAL_KEYS)
+    )
     if unknown:
         known = sorted({*DEFAULTS, *AXES} - {"model"})
         raise SweepError(f"unknown setting {unknown}; settable: {', '.join(known)}")
@@ -183,7 +188,7 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
             raise SweepError(
                 f"run {c} has no {' or '.join(missing)}: give it as an axis or in defaults"
             )
-        pre_cfg = {k: cfg[k] for k in PRETRAIN_KEYS}
+        pre_cfg = {k: cfg[k] for k in (*PRETRAIN_KEYS, *OPTIONAL_KEYS) if k in cfg}
         pre = Run(run_key("pretrain", pre_cfg), _name(cfg, "pretrain"), "pretrain", pre_cfg, [])
         if pre.key not in runs:
             runs[pre.key] = pre
@@ -352,7 +357,12 @@ def execute(
             train,
             val,
             c["tokens"],
-            TrainConfig(batch_size=c["batch_size"], lr=c["lr"], seed=c["seed"]),
+            TrainConfig(
+                batch_size=c["batch_size"],
+                lr=c["lr"],
+                seed=c["seed"],
+                compile=bool(c.get("compile", False)),  # a spec key only where set
+            ),
             device=str(dev),
         )
         first = next(iter(parse_mixture(c["pretrain_data"])))

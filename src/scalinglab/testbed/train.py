@@ -89,6 +89,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     eval_batches: int = 8
     seed: int = 0
+    compile: bool = False  # torch.compile the training step's model (GPU: fewer, fused kernels)
 
 
 def lr_at(step: int, total: int, tc: TrainConfig) -> float:
@@ -176,6 +177,7 @@ def pretrain(
         {min(total, max(1, math.ceil(c / per_step))) for c in (checkpoints or [])} | {total}
     )
     res = PretrainResult(model, [])
+    step_model = torch.compile(model) if tc.compile else model  # shares the parameters
     t0 = time.perf_counter()
     eval_time = 0.0
     for step in range(total):
@@ -183,7 +185,7 @@ def pretrain(
             g["lr"] = lr_at(step, total, tc)
         x, y = _windows(train_tokens, cfg.context, tc.batch_size, rng, dev)
         with _autocast(dev):
-            logits = model(x)
+            logits = step_model(x)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
