@@ -155,12 +155,10 @@ def with_defaults(spec: Mapping[str, Any], overrides: Mapping[str, Any] | None) 
     spec = dict(spec)
     if not overrides:
         return spec
-    unknown = sorted(
-        set(overrides) - set(DEFAULTS) - set(AXES) - set(PRETRAIN_KEYS) - set(OPTIONAL_KEYS)
-    )
+    settable = {*DEFAULTS, *AXES, *PRETRAIN_KEYS, *OPTIONAL_KEYS} - {"model"}
+    unknown = sorted(set(overrides) - settable)
     if unknown:
-        known = sorted({*DEFAULTS, *AXES} - {"model"})
-        raise SweepError(f"unknown setting {unknown}; settable: {', '.join(known)}")
+        raise SweepError(f"unknown setting {unknown}; settable: {', '.join(sorted(settable))}")
     spec["defaults"] = {**(spec.get("defaults") or {}), **overrides}
     return spec
 
