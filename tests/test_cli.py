@@ -104,7 +104,8 @@ def test_errors_exit_2_with_named_error(runs_csv):
 def test_laws_lists_catalog():
     r = run("laws", "--json")
     names = [law["name"] for law in json.loads(r.stdout)]
-    assert names[:2] == ["chinchilla", "kaplan"] and "transfer" in names and len(names) == 11
+    assert names[:3] == ["chinchilla", "kaplan", "data_constrained"] and "transfer" in names
+    assert len(names) == 12
 
 
 def test_demo_runs(tmp_path):

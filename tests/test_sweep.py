@@ -402,3 +402,46 @@ def test_sweep_plan_cli_with_overrides_and_a_gpu_rate():
     assert r.exit_code != 0 and "unknown setting ['n_tset']" in r.output
     r = CliRunner().invoke(main, ["sweep", "plan", "cpu", "--set", "lr"])
     assert r.exit_code != 0 and "--set expects KEY=VALUE, got 'lr'" in r.output
+
+
+@needs_bibles
+def test_gpu_spec_settings_run_end_to_end_at_toy_scale(tmp_path):
+    """The gpu preset's own defaults (BPE 8,192, context 512, per-method finetuning rates,
+    LoRA r=8, prompt P=32, 480-byte pairs, finetuning seeds) on a toy model, so a GPU session
+    does not discover a bad setting an hour in. Only the model, budget and sizes shrink."""
+    from scalinglab.testbed.data import get_task, get_tokenizer
+    from scalinglab.testbed.sweep import load_spec, with_defaults
+
+    spec = with_defaults(
+        load_spec("gpu"),
+        {
+            "pretrain_data": "kjv:0.5,rv1909:0.5",
+            "ft_steps": 3,
+            "n_test": 3,
+            "cloze_items": 5,
+            "batch_size": 4,  # 64 x 512 x 8,192 logits are 1 GB: fine on a GPU, slow here
+        },
+    )
+    spec["defaults"]["compile"] = False  # compiling is tested on its own; it costs ~30 s here
+    spec["grids"] = [
+        {
+            "axes": {
+                "model": [{"d_model": 32, "n_layers": 1, "n_heads": 2}],
+                "tokens": [4096],
+                "method": ["fmt", "lora", "prompt"],
+                "finetune_size": [250],
+                "ft_seed": [0, 1],
+            }
+        }
+    ]
+    reg = run_sweep(spec, tmp_path / "r.sqlite", tmp_path / "art")
+    assert reg.counts() == {"done": 7}
+    df = export(reg.path)
+    ft = df[df["kind"] == "finetune"].set_index("method")
+    assert ft.loc["lora", "lora_rank"].tolist() == [8, 8]
+    assert ft.loc["prompt", "prompt_length"].tolist() == [32, 32]
+    assert ft.loc["prompt", "trainable_params"].tolist() == [32 * 32] * 2
+    assert set(df["tokenizer"]) == {"bpe:8192"} and (df["epochs"] < 1).all()
+    # The full preset's sizes exist: 16,000 training pairs and 300 test pairs that fit.
+    task = get_task("translation_en_es")(max_pair_bytes=480).fitting(get_tokenizer("bpe:8192"), 480)
+    assert len(task.train) >= 16_000 and len(task.test) >= 300

@@ -21,6 +21,7 @@ duplicate runs are errors before anything runs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -339,7 +340,7 @@ def execute(
     import torch
 
     from .corpora import corpus_text, parse_mixture
-    from .data import cloze_items, get_task, get_tokenizer, token_stream
+    from .data import cloze_items, get_tokenizer, token_stream
     from .evaluate import bleu_score, chrf_score, cloze_accuracy, translate
     from .model import GPT, GPTConfig
     from .train import TrainConfig, finetune, pick_device, pretrain, target_ce
@@ -382,9 +383,12 @@ def execute(
     ckpt = torch.load(dep["artifact"], map_location="cpu")
     model = GPT(GPTConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["state"])
-    task = get_task(c.get("task", "translation_en_es"))(
-        max_pair_bytes=c.get("max_pair_bytes") or c["context"] - c["prompt_length"]
-    ).fitting(tok, c["context"] - c["prompt_length"])
+    task = _fitting_task(
+        c.get("task", "translation_en_es"),
+        c.get("max_pair_bytes") or c["context"] - c["prompt_length"],
+        c.get("tokenizer", "byte"),
+        c["context"] - c["prompt_length"],
+    )
     test = task.test[: c["n_test"]]
     t0 = time.perf_counter()
     tuned = finetune(
@@ -418,6 +422,16 @@ def execute(
         "pretrain_loss": dep["metrics"]["loss"],
         "device": dev.type,
     }, None
+
+
+@functools.lru_cache(maxsize=4)
+def _fitting_task(task: str, max_pair_bytes: int, tokenizer: str, max_len: int):
+    """A task's pairs that fit the context in tokens; built once per worker process (a
+    worker runs dozens of finetuning runs on the same task; tokenizing 30k pairs takes
+    seconds). Read-only: runs slice it and draw subsets from it."""
+    from .data import get_task, get_tokenizer
+
+    return get_task(task)(max_pair_bytes=max_pair_bytes).fitting(get_tokenizer(tokenizer), max_len)
 
 
 def dependency_row(reg: Registry, claim: Claim) -> dict[str, Any] | None:
