@@ -11,6 +11,17 @@ _SCALE = tuple(float(np.exp(v)) for v in (0.0, 5.0, 10.0, 15.0, 20.0, 25.0))
 _EXPONENTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
+# Hoffmann's log-sum-exp parameterisation: E = e^e, A = e^a, B = e^b optimised in log space,
+# alpha and beta linear; the grid is their appendix D.2 grid (4,500 starts).
+PARAMETERS = (
+    Parameter("E", 0.0, np.inf, _EXP, log=True, description="irreducible loss"),
+    Parameter("A", 0.0, np.inf, _SCALE, log=True, description="model-size coefficient"),
+    Parameter("B", 0.0, np.inf, _SCALE, log=True, description="data coefficient"),
+    Parameter("alpha", 0.0, 10.0, _EXPONENTS, description="model-size exponent"),
+    Parameter("beta", 0.0, 10.0, _EXPONENTS, description="data exponent"),
+)
+
+
 def _chinchilla(n_params, tokens, E, A, B, alpha, beta):
     return E + A / n_params**alpha + B / tokens**beta
 
@@ -19,15 +30,7 @@ chinchilla = Law(
     name="chinchilla",
     variables=("n_params", "tokens"),
     metric="loss",
-    # Hoffmann's log-sum-exp parameterisation: E = e^e, A = e^a, B = e^b optimised in log
-    # space, alpha and beta linear; the grid is their appendix D.2 grid (4,500 starts).
-    parameters=(
-        Parameter("E", 0.0, np.inf, _EXP, log=True, description="irreducible loss"),
-        Parameter("A", 0.0, np.inf, _SCALE, log=True, description="model-size coefficient"),
-        Parameter("B", 0.0, np.inf, _SCALE, log=True, description="data coefficient"),
-        Parameter("alpha", 0.0, 10.0, _EXPONENTS, description="model-size exponent"),
-        Parameter("beta", 0.0, 10.0, _EXPONENTS, description="data exponent"),
-    ),
+    parameters=PARAMETERS,
     formula=_chinchilla,
     formula_text="E + A/n_params^alpha + B/tokens^beta",
     space="log",

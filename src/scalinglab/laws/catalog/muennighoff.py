@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..base import Law, Parameter
-from .hoffmann import _EXP, _EXPONENTS, _SCALE
+from .hoffmann import PARAMETERS as CHINCHILLA_PARAMETERS
 
 CITATION = "Muennighoff et al. 2023, Scaling Data-Constrained Language Models (eq. 5, data term)"
 
@@ -27,11 +27,7 @@ data_constrained = Law(
     variables=("n_params", "tokens", "unique_tokens"),
     metric="loss",
     parameters=(
-        Parameter("E", 0.0, np.inf, _EXP, log=True, description="irreducible loss"),
-        Parameter("A", 0.0, np.inf, _SCALE, log=True, description="model-size coefficient"),
-        Parameter("B", 0.0, np.inf, _SCALE, log=True, description="data coefficient"),
-        Parameter("alpha", 0.0, 10.0, _EXPONENTS, description="model-size exponent"),
-        Parameter("beta", 0.0, 10.0, _EXPONENTS, description="data exponent"),
+        *CHINCHILLA_PARAMETERS,
         # Muennighoff et al. fit R* = 15.4: repeated tokens lose half their worth after ~10
         # epochs. Few repeated runs pin it down poorly; the grid starts near their value.
         Parameter(
