@@ -21,7 +21,7 @@ def test_chinchilla_on_smaller_models_predicts_the_largest_within_3_percent():
 
 def test_the_experiments_are_complete():
     parts = load_runs()
-    assert len(parts["all"]) == 94 and parts["all"]["loss"].notna().sum() == 39
+    assert len(parts["all"]) == 112 and parts["all"]["loss"].notna().sum() == 39
     m = parts["methods"]
     assert m.groupby(["method", "d_model"])["finetune_size"].nunique().eq(3).all()
     assert set(m["method"]) == {"fmt", "lora", "prompt"} and m["d_model"].nunique() == 3
@@ -49,3 +49,23 @@ def test_downstream_ce_law_forecasts_the_largest_pretraining_budget():
         res = sl.fit(g[~top], "downstream_ce")
         rel = abs(res.predict(g[top])[0] / g.loc[top, "downstream_ce"].iloc[0] - 1)
         assert rel < 0.01, (size, rel)  # 8M tokens from fits on 1M..4M
+
+
+def test_lora_fmt_crossing_holds_in_every_finetuning_seed():
+    m = load_runs()["methods"]
+    ce = m[m["d_model"] == 64].pivot_table(
+        index=["seed", "finetune_size"], columns="method", values="downstream_ce"
+    )
+    assert ce.index.get_level_values("seed").unique().tolist() == [0, 1, 2]
+    for seed, g in ce.groupby(level="seed"):
+        g = g.droplevel("seed")
+        # Zhang et al.'s crossing, in each of three seeds: LoRA wins with 250 pairs, FMT
+        # from 1,000 on; FMT keeps improving with data, prompt tuning does not move.
+        assert g.loc[250, "lora"] < g.loc[250, "fmt"], seed
+        assert (g.loc[[1000, 4000], "fmt"] < g.loc[[1000, 4000], "lora"]).all(), seed
+        assert g["fmt"].is_monotonic_decreasing, seed
+        assert g["prompt"].max() - g["prompt"].min() < 0.01, seed
+    # The seed spread (std over seeds) is small next to the method gap it is compared with.
+    spread = ce.groupby(level="finetune_size").std().max().max()
+    gap = (ce["fmt"] - ce["lora"]).groupby(level="finetune_size").mean().abs().min()
+    assert spread < 0.05 and gap > 2 * spread

@@ -9,7 +9,8 @@ The table holds four experiments, told apart by their columns (see `split`):
   (one cosine run per budget): `loss` is the validation loss in nats per BPE token;
 - downstream: FMT finetuning of the 100k model on 250 / 1,000 / 4,000 en->es verse pairs
   after each pretraining budget (`downstream_ce`, `bleu`, `chrf` on 100 held-out verses);
-- methods: FMT, LoRA and prompt tuning x 3 model sizes x 250 / 1,000 / 4,000 pairs;
+- methods: FMT, LoRA and prompt tuning x 3 model sizes x 250 / 1,000 / 4,000 pairs, three
+  finetuning seeds (`seed`) for the 100k model;
 - alignment: the same finetuning after English-only (kjv), English + Spanish, and code-only
   (python) pretraining.
 """
@@ -50,6 +51,7 @@ def split(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
             (ft["method"] == "fmt")
             & (ft["pretrain_data"] == MIXTURE)
             & (ft["d_model"] == ALIGN_MODEL)
+            & (ft["seed"] == 0)  # one run per budget (the methods grid adds seeds at 2M)
         ],
         "methods": ft[
             (ft["pretrain_data"] == MIXTURE)
