@@ -314,9 +314,12 @@ def parse_mixture(spec: str) -> dict[str, float]:
     """'kjv:0.7,rv1909:0.3' -> weights summing to 1 (a bare name is weight 1)."""
     parts: dict[str, float] = {}
     for item in spec.split(","):
-        name, _, w = item.strip().rpartition(":") if ":" in item else (item.strip(), "", "")
-        if name in ("", "text") or (name.startswith(USER_PREFIX) and not _is_number(w)):
-            name, w = item.strip(), ""  # a bare 'text:PATH' (weight 1)
+        item = item.strip()
+        if item.startswith(USER_PREFIX):  # the path may hold ':'; a weight is a number after it
+            head, _, tail = item.rpartition(":")
+            name, w = (head, tail) if head != "text" and _is_number(tail) else (item, "")
+        else:
+            name, _, w = item.partition(":")
         get_corpus(name)
         try:
             parts[name] = float(w) if w else 1.0

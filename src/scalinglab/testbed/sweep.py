@@ -156,7 +156,7 @@ def with_defaults(spec: Mapping[str, Any], overrides: Mapping[str, Any] | None) 
     spec = dict(spec)
     if not overrides:
         return spec
-    settable = {*DEFAULTS, *AXES, *PRETRAIN_KEYS, *OPTIONAL_KEYS} - {"model"}
+    settable = {*DEFAULTS, *AXES, *OPTIONAL_KEYS} - {"model"}
     unknown = sorted(set(overrides) - settable)
     if unknown:
         raise SweepError(f"unknown setting {unknown}; settable: {', '.join(sorted(settable))}")
@@ -213,6 +213,11 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
                 raise SweepError(f"run '{runs[key].name}' depends on unknown run '{d}'")
             runs[key].depends_on.append(named[d])
     return _topological(runs)
+
+
+def finetune_seed(cfg: Mapping[str, Any]) -> int:
+    """The finetuning seed (subset draw, initialisation): `ft_seed`, else the run's seed."""
+    return cfg.get("ft_seed", cfg["seed"])
 
 
 def finetune_lr(cfg: Mapping[str, Any]) -> float:
@@ -394,7 +399,7 @@ def execute(
     tuned = finetune(
         model,
         c["method"],
-        task.subset(c["finetune_size"], c.get("ft_seed", c["seed"])),
+        task.subset(c["finetune_size"], finetune_seed(c)),
         task.dev[:64],
         tok,
         steps=c["ft_steps"],
@@ -403,7 +408,7 @@ def execute(
         lora_rank=c["lora_rank"],
         prompt_length=c["prompt_length"],
         eval_every=max(5, c["ft_steps"] // 4),
-        seed=c.get("ft_seed", c["seed"]),
+        seed=finetune_seed(c),
         device=str(dev),
     )
     hyps = translate(tuned, [s for s, _ in test], tok, dev)
@@ -710,7 +715,7 @@ def export(registry: str | Path, path: str | Path | None = None, keys: list[str]
             "n_layers": c["model"]["n_layers"],
             "pretrain_data": c["pretrain_data"],
             "tokenizer": c.get("tokenizer", "byte"),
-            "seed": c.get("ft_seed", c["seed"]),
+            "seed": finetune_seed(c),
             "pretrain_seed": c["seed"],
             "method": c.get("method", "none") if r["kind"] == "finetune" else "none",
         }
