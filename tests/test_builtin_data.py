@@ -10,7 +10,7 @@ from scalinglab.examples import testbed_runs as load_runs
 def test_chinchilla_on_smaller_models_predicts_the_largest_within_3_percent():
     lad = load_runs()["ladder"]
     n = lad["n_params_nonembedding"]
-    assert n.max() / n.min() > 10**1.49  # 31x: 1.49 orders of magnitude
+    assert n.max() / n.min() > 10**1.5  # 39x: 1.6 orders of magnitude
     lad = lad[lad["tokens"] >= MIN_FIT_TOKENS]
     largest = lad["n_params"] == lad["n_params"].max()
     res = sl.fit(lad[~largest], "chinchilla")
@@ -21,7 +21,7 @@ def test_chinchilla_on_smaller_models_predicts_the_largest_within_3_percent():
 
 def test_the_experiments_are_complete():
     parts = load_runs()
-    assert len(parts["all"]) == 112 and parts["all"]["loss"].notna().sum() == 39
+    assert len(parts["all"]) == 117 and parts["all"]["loss"].notna().sum() == 44
     m = parts["methods"]
     assert m.groupby(["method", "d_model"])["finetune_size"].nunique().eq(3).all()
     assert set(m["method"]) == {"fmt", "lora", "prompt"} and m["d_model"].nunique() == 3

@@ -276,7 +276,7 @@ def test_builtin_cpu_spec_spans_the_orders_of_magnitude_it_promises():
     pre = [r for r in runs if r.kind == "pretrain"]
     n = [GPTConfig(context=128, **r.config["model"]).non_embedding_params for r in pre]
     d = [r.config["tokens"] for r in pre]
-    assert np.log10(max(n) / min(n)) >= 1.49 and np.log10(max(d) / min(d)) >= 1.5
+    assert np.log10(max(n) / min(n)) >= 1.5 and np.log10(max(d) / min(d)) >= 1.5
     ft = [r for r in runs if r.kind == "finetune"]
     assert {r.config["method"] for r in ft} == {"fmt", "lora", "prompt"}
     assert {r.config["finetune_size"] for r in ft} == {250, 1000, 4000}

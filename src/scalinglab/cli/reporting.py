@@ -201,7 +201,7 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
         "and the largest budget is held out to check the forecast.</p>"
     )
     build.overview_section(rep, lad)
-    held = f"n_params >= {largest:g}"
+    held = f"n_params >= {int(largest)}"  # exact: `:g` rounds to 6 digits
     res = build.law_section(
         rep,
         lad,
@@ -233,7 +233,7 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
         "downstream_ce",
         metric=None,
         mapping=None,
-        holdout=f"tokens >= {top:g}",
+        holdout=f"tokens >= {int(top)}",
         preset=None,
         n_bootstrap=500,
         seed=0,
@@ -255,7 +255,8 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
     rel = np.abs(res.predict(test) - test["loss"].to_numpy()) / test["loss"].to_numpy()
     nxt = aud.summary["next_scale_rel_error"]
     out.print(
-        f"chinchilla fitted on {res.n_points_} runs of the 4 smaller models: "
+        f"chinchilla fitted on {res.n_points_} runs of the "
+        f"{lad['n_params'].nunique() - 1} smaller models: "
         + ", ".join(f"{k}={res.params_[k]:.3f}" for k in ("E", "alpha", "beta"))
     )
     out.print(
