@@ -21,7 +21,7 @@ def test_chinchilla_on_smaller_models_predicts_the_largest_within_3_percent():
 
 def test_the_experiments_are_complete():
     parts = load_runs()
-    assert len(parts["all"]) == 117 and parts["all"]["loss"].notna().sum() == 44
+    assert len(parts["all"]) == 118 and parts["all"]["loss"].notna().sum() == 44
     m = parts["methods"]
     assert m.groupby(["method", "d_model"])["finetune_size"].nunique().eq(3).all()
     assert set(m["method"]) == {"fmt", "lora", "prompt"} and m["d_model"].nunique() == 3

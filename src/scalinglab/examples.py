@@ -5,7 +5,7 @@
     cp cpu_runs/runs.csv src/scalinglab/data/testbed_cpu_runs.csv
 
 The table holds four experiments, told apart by their columns (see `split`):
-- ladder: pretraining runs on the English + Spanish Bibles, 5 model sizes x token budgets
+- ladder: pretraining runs on the English + Spanish Bibles, 6 model sizes x token budgets
   (one cosine run per budget): `loss` is the validation loss in nats per BPE token;
 - downstream: FMT finetuning of the 100k model on 250 / 1,000 / 4,000 en->es verse pairs
   after each pretraining budget (`downstream_ce`, `bleu`, `chrf` on 100 held-out verses);
