@@ -130,6 +130,37 @@ def test_kill_and_resume_runs_everything_exactly_once(tmp_path):
 
 
 @needs_bibles
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_workers_stop_when_the_sweep_process_is_killed(tmp_path, sig):
+    """`kill PID` (or kill -9) of a local sweep leaves no worker training on unseen."""
+    import json
+
+    from scalinglab.testbed.registry import _alive
+
+    spec = {**SPEC, "axes": {**SPEC["axes"], "tokens": [2_000_000], "method": ["none"]}}
+    reg = tmp_path / "runs.sqlite"
+    code = (
+        "import sys, json; from scalinglab.testbed.sweep import run_sweep; "
+        f"run_sweep(json.loads(sys.argv[1]), {str(reg)!r}, {str(tmp_path / 'art')!r}, workers=2)"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code, json.dumps(spec)])
+    deadline = time.time() + 120
+    pids: list[int] = []
+    while len(pids) < 2 and time.time() < deadline:  # both workers hold a run
+        time.sleep(0.5)
+        if reg.exists():
+            pids = [r["pid"] for r in Registry(reg).rows() if r["status"] == "running"]
+    assert len(pids) == 2 and p.pid not in pids
+    p.send_signal(sig)
+    p.wait(timeout=30)
+    deadline = time.time() + 30
+    while any(_alive(pid) for pid in pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids)
+    assert not any(r["status"] == "done" for r in Registry(reg).rows())
+
+
+@needs_bibles
 def test_two_concurrent_sweeps_share_a_registry(tmp_path):
     reg, art, log = tmp_path / "runs.sqlite", tmp_path / "art", tmp_path / "executions.log"
     import json

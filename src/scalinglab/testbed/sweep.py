@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import json
 import os
+import sys
 import threading
 import time
 import traceback
@@ -517,10 +518,17 @@ def worker(
     threads: int = 1,
     lease_s: float = 60.0,
     log: str | None = None,
+    exit_with_parent: bool = False,
 ) -> int:
-    """Claim and execute runs until none of `keys` is left; returns how many it ran."""
+    """Claim and execute runs until none of `keys` is left; returns how many it ran.
+
+    exit_with_parent: the local executor's workers stop when the process that spawned them
+    dies, even by SIGKILL, rather than train on unseen (their run is reclaimed on resume once
+    its lease expires, as after any crash)."""
     import torch
 
+    if exit_with_parent:
+        _exit_with_parent()
     torch.set_num_threads(threads)
     reg = Registry(registry_path, lease_s=lease_s)
     art = Path(artifacts)
@@ -555,6 +563,49 @@ def worker(
                 fh.write(claim.key + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
+
+
+def _exit_with_parent() -> None:
+    import multiprocessing as mp
+
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's sentinel closes: it has exited
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _local_workers(
+    procs: list[Any], reg: Registry, keys: list[str], workers: int, progress: Any
+) -> None:
+    """Start the worker processes and watch the registry until they finish. SIGTERM or an
+    exception here (Ctrl-C in a notebook) terminates the workers too: none is left training."""
+    import signal
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    if main:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        for p in procs:
+            p.start()
+        while any(p.is_alive() for p in procs):  # the parent only watches the registry
+            if progress is not None:
+                progress(eta(reg, keys, workers))
+            time.sleep(1.0)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            if p.pid is not None:
+                p.join()
+        if main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def slurm_workers(
@@ -656,21 +707,15 @@ def run_sweep(
     ctx = mp.get_context("spawn")
     procs = [
         ctx.Process(
-            target=worker, args=(str(registry), str(artifacts), keys, threads, lease_s, log)
+            target=worker,
+            args=(str(registry), str(artifacts), keys, threads, lease_s, log, True),
         )
         for _ in range(max(1, workers))
     ]
     if workers <= 1 and progress is None:
         worker(str(registry), str(artifacts), keys, threads, lease_s, log)
         return reg
-    for p in procs:
-        p.start()
-    while any(p.is_alive() for p in procs):  # the parent only watches the registry
-        if progress is not None:
-            progress(eta(reg, keys, max(1, workers)))
-        time.sleep(1.0)
-    for p in procs:
-        p.join()
+    _local_workers(procs, reg, keys, max(1, workers), progress)
     if progress is not None:
         progress(eta(reg, keys, max(1, workers)))
     return reg
