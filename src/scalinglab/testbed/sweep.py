@@ -523,8 +523,8 @@ def worker(
     """Claim and execute runs until none of `keys` is left; returns how many it ran.
 
     exit_with_parent: the local executor's workers stop when the process that spawned them
-    dies, even by SIGKILL, rather than train on unseen (their run is reclaimed on resume once
-    its lease expires, as after any crash)."""
+    dies, even by SIGKILL, rather than train on unseen (their run is reclaimed on resume, as
+    after any crash: its pid is gone)."""
     import torch
 
     if exit_with_parent:
@@ -566,6 +566,7 @@ def worker(
 
 
 def _exit_with_parent() -> None:
+    """A daemon thread that ends this spawned process as soon as its parent has exited."""
     import multiprocessing as mp
 
     parent = mp.parent_process()
@@ -704,17 +705,15 @@ def run_sweep(
         raise SweepError(f"unknown executor '{executor}'; choose local, ray or slurm")
     import multiprocessing as mp
 
+    args = (str(registry), str(artifacts), keys, threads, lease_s, log)
+    if workers <= 1 and progress is None:
+        worker(*args)
+        return reg
     ctx = mp.get_context("spawn")
     procs = [
-        ctx.Process(
-            target=worker,
-            args=(str(registry), str(artifacts), keys, threads, lease_s, log, True),
-        )
+        ctx.Process(target=worker, args=args, kwargs={"exit_with_parent": True})
         for _ in range(max(1, workers))
     ]
-    if workers <= 1 and progress is None:
-        worker(str(registry), str(artifacts), keys, threads, lease_s, log)
-        return reg
     _local_workers(procs, reg, keys, max(1, workers), progress)
     if progress is not None:
         progress(eta(reg, keys, max(1, workers)))
