@@ -186,6 +186,24 @@ def test_two_concurrent_sweeps_share_a_registry(tmp_path):
     assert sorted(export(reg, keys=some)["key"]) == sorted(some)  # one spec's runs only
 
 
+def test_opening_a_registry_waits_for_another_sweep_creating_it(tmp_path):
+    """Two sweeps starting together on a new SQLite file: while one holds a write lock,
+    the other's switch to WAL got "database is locked" at once (SQLite skips its busy
+    handler there); CI hit it once in the test above. Opening must wait instead."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "runs.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the other sweep, mid-way through creating the schema
+    threading.Timer(0.5, other.execute, ("COMMIT",)).start()
+    start = time.monotonic()
+    reg = Registry(path)
+    assert time.monotonic() - start >= 0.4  # it waited for the lock rather than failing
+    assert reg.register([{"key": "k", "name": "n", "kind": "pretrain", "config": {}}]) == 1
+    other.close()
+
+
 def test_failed_runs_keep_their_error_and_stop_after_max_attempts(tmp_path, monkeypatch):
     from scalinglab.testbed import sweep
 

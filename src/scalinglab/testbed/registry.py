@@ -133,15 +133,29 @@ class Registry:
         self.host = socket.gethostname()
         if not self.path.startswith(("postgresql://", "postgres://")):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect()
-        try:
-            if con.pg:
-                con.execute(SCHEMA.replace(" REAL", " DOUBLE PRECISION"))
-            else:
-                con.execute("PRAGMA journal_mode=WAL")
-                con.con.executescript(SCHEMA)
-        finally:
-            con.close()
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create the table (idempotent). Two sweeps started together on a new SQLite file
+        race here: switching to WAL needs an exclusive lock, and SQLite answers "database is
+        locked" at once instead of waiting in its busy handler, so retry for up to a minute."""
+        deadline, delay = time.monotonic() + 60.0, 0.01
+        while True:
+            con = self._connect()
+            try:
+                if con.pg:
+                    con.execute(SCHEMA.replace(" REAL", " DOUBLE PRECISION"))
+                else:
+                    con.execute("PRAGMA journal_mode=WAL")
+                    con.con.executescript(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            finally:
+                con.close()
+            time.sleep(delay)
+            delay = min(2 * delay, 0.5)
 
     def _connect(self) -> _Conn:
         return _Conn(self.path)
