@@ -286,6 +286,33 @@ def test_postgresql_registry_claims_and_concurrency(tmp_path):
     assert rows[first.key]["metrics"] == {"loss": 2.5} and rows[first.key]["status"] == "done"
 
 
+@pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server for the test")
+def test_postgresql_registries_created_together_all_open(tmp_path):
+    """Concurrent CREATE TABLE IF NOT EXISTS collide on PostgreSQL's catalog index
+    (UniqueViolation in most of 20 trials of 8 processes before the advisory lock)."""
+    import multiprocessing
+
+    import psycopg
+
+    ctx = multiprocessing.get_context("fork")  # forked: imports done, all start together
+    for _ in range(5):
+        with psycopg.connect(PG_URL, autocommit=True) as con:
+            con.execute("DROP TABLE IF EXISTS runs")
+        barrier = ctx.Barrier(8)
+        procs = [ctx.Process(target=_open_registry_at, args=(barrier, PG_URL)) for _ in range(8)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=60)
+        assert [p.exitcode for p in procs] == [0] * 8
+    assert Registry(PG_URL).counts() == {}
+
+
+def _open_registry_at(barrier, url: str) -> None:
+    barrier.wait()
+    Registry(url)
+
+
 def test_grids_share_pretraining_runs_and_reject_duplicates():
     model = {"d_model": 16, "n_layers": 1, "n_heads": 2}
     spec = {

@@ -69,6 +69,9 @@ def estimated_cost(kind: str, config: dict[str, Any]) -> float:
     return per_token * steps * config.get("context", 128) / 2  # pairs fill about half
 
 
+_PG_SCHEMA_LOCK = 0x5C411AB  # advisory-lock id that serialises creating the runs table
+
+
 def _alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -136,14 +139,17 @@ class Registry:
         self._create_schema()
 
     def _create_schema(self) -> None:
-        """Create the table (idempotent). Two sweeps started together on a new SQLite file
-        race here: switching to WAL needs an exclusive lock, and SQLite answers "database is
-        locked" at once instead of waiting in its busy handler, so retry for up to a minute."""
+        """Create the table (idempotent). Sweeps started together on a new registry race
+        here. SQLite: switching to WAL needs an exclusive lock and answers "database is
+        locked" at once instead of waiting in its busy handler, so retry for up to a minute.
+        PostgreSQL: concurrent CREATE TABLE IF NOT EXISTS collide on the catalog's unique
+        index, so creation is serialised by an advisory lock (freed when the session ends)."""
         deadline, delay = time.monotonic() + 60.0, 0.01
         while True:
             con = self._connect()
             try:
                 if con.pg:
+                    con.execute("SELECT pg_advisory_lock(?)", (_PG_SCHEMA_LOCK,))
                     con.execute(SCHEMA.replace(" REAL", " DOUBLE PRECISION"))
                 else:
                     con.execute("PRAGMA journal_mode=WAL")
