@@ -69,3 +69,21 @@ def test_lora_fmt_crossing_holds_in_every_finetuning_seed():
     spread = ce.groupby(level="finetune_size").std().max().max()
     gap = (ce["fmt"] - ce["lora"]).groupby(level="finetune_size").mean().abs().min()
     assert spread < 0.05 and gap > 2 * spread
+
+
+def test_method_laws_place_the_fmt_lora_crossing_where_the_runs_do():
+    """Zhang et al.'s per-method laws, fitted on all three model sizes, put the FMT/LoRA
+    crossing of the largest one between the finetuning sizes where the runs flip."""
+    from scalinglab.workflows.finetune_choice import choose_method
+
+    m = load_runs()["methods"]
+    top = float(m["n_params"].max())
+    res = choose_method(m.assign(loss=m["downstream_ce"]), "n_params", {"n_params": top})
+    row = res.crossings.set_index(["method_a", "method_b"]).loc[("fmt", "lora")]
+    assert 250 < row["critical_finetune_size"] < 1000 and row["crossing_within_measured_df"]
+    assert row["better_at_small_df"] == "lora" and row["better_at_large_df"] == "fmt"
+    assert 100 < row["critical_lo"] and row["critical_hi"] < 2000  # bootstrap 90% interval
+    won = res.measured["fmt"] < res.measured["lora"]
+    assert won.tolist() == [False, True, True]  # LoRA at 250 pairs, FMT at 1,000 and 4,000
+    agree = [n for n in res.notes if n.startswith("measured") and "fmt vs lora" in n]
+    assert agree and agree[0].endswith("same winner at 3 of 3 sizes")

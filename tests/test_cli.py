@@ -117,4 +117,5 @@ def test_demo_runs(tmp_path):
     pattern = r"held-out largest model .*, 4 budgets\): mean relative error ([\d.]+)%"
     held = re.search(pattern, r.stdout)
     assert held and float(held.group(1)) < 3
+    assert "fmt vs lora: lora at 250 " in r.stdout  # method choice checked against runs
     assert (tmp_path / "demo" / "chinchilla_fit.json").exists()

@@ -190,6 +190,25 @@ def test_critical_finetune_size_is_found():
     comp = res.comparison.set_index("method")
     assert comp.loc["fmt", "beta"] == pytest.approx(0.2, rel=0.05)
     assert (comp["heldout_mad_multiplicative"] < comp["heldout_mad_additive"]).all()
+    # 16e9 is a measured scale: the runs there are set against the laws
+    assert res.measured.shape == (6, 2) and row["crossing_within_measured_df"]
+    won = np.where(res.measured["fmt"] < res.measured["lora"], "fmt", "lora")
+    assert won.tolist() == ["lora"] * 4 + ["fmt"] * 2  # D_f 1e3..2.5e5 vs 1.6e6, 1e7
+    assert "the fitted laws pick the same winner at 6 of 6 sizes" in res.notes[1]
+    assert not any("extrapolat" in n for n in res.notes)
+
+
+def test_method_choice_says_where_it_extrapolates():
+    df = _zhang_data()
+    res = choose_method(df, "n_params", {"n_params": 1e12}, n_bootstrap=0)
+    assert res.notes[0].startswith("n_params=1e+12 is 1.8 orders of magnitude outside")
+    assert res.measured.empty  # no runs at that scale to compare with
+    # a crossing below the smallest finetuning set is the law's, not a measurement
+    small = df[df["finetune_size"] >= 1e6]
+    res = choose_method(small, "n_params", {"n_params": 16e9}, n_bootstrap=0)
+    row = res.crossings.iloc[0]
+    assert row["critical_finetune_size"] < 1e6 and not row["crossing_within_measured_df"]
+    assert "outside the measured finetune sizes 1.58e+06-1e+07" in res.notes[0]
 
 
 def test_no_crossing_is_said_and_too_few_methods_is_an_error():

@@ -239,11 +239,14 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
         seed=0,
     )
     align = build.pretrain_section(rep, parts["alignment"], 4e6)
+    methods = parts["methods"]
+    # decide at the largest model finetuned with every method: the law's crossing can be
+    # checked against the runs there (a larger, unmeasured size is pure extrapolation)
     mc = build.method_section(
         rep,
-        parts["methods"].assign(loss=parts["methods"]["downstream_ce"]),
+        methods.assign(loss=methods["downstream_ce"]),
         "n_params",
-        {"n_params": 1e7},
+        {"n_params": float(methods["n_params"].max())},
     )
     build.plan_section(rep, res, 1e16)
     data_file = example_path(TESTBED_FILE)

@@ -363,6 +363,17 @@ def method_figure(res: Any) -> go.Figure:
                 line=dict(color=PALETTE[k % len(PALETTE)]),
             )
         )
+        measured = getattr(res, "measured", None)
+        if measured is not None and m in measured.columns:  # runs at this scale, if any
+            fig.add_trace(
+                go.Scatter(
+                    x=measured.index,
+                    y=measured[m],
+                    mode="markers",
+                    name=f"{m} (measured)",
+                    marker=dict(color=PALETTE[k % len(PALETTE)], size=9),
+                )
+            )
     for _, r in res.crossings.iterrows():
         if np.isfinite(r["critical_finetune_size"]):
             fig.add_vline(

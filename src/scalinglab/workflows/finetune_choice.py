@@ -10,6 +10,11 @@ used: A_X and alpha_X per factor, beta and E shared.
 The critical D_f between two methods at X is where their fitted curves cross, found by a scan
 over log D_f and bisection (every crossing in [1, 1e15] is reported); its interval comes from
 the crossings of bootstrap draws of both fits.
+
+Forecasts are only as good as their distance from the data, so the result says where it
+extrapolates: a scale X outside the measured range, a crossing outside the measured
+finetuning sizes. When X is a measured scale, the runs there are compared with the laws:
+who actually won at each measured D_f, and whether the fitted curves agree.
 """
 
 from __future__ import annotations
@@ -88,6 +93,9 @@ class MethodChoice:
     crossings: pd.DataFrame  # per method pair: critical D_f (+ interval), who wins below/above
     curves: pd.DataFrame  # predicted loss vs D_f per method at `at`
     notes: list[str] = field(default_factory=list)
+    # mean measured metric per finetune_size (rows) and method (columns) at `at`; empty when
+    # no runs were made at that scale
+    measured: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict[str, Any]:
         import json
@@ -97,6 +105,7 @@ class MethodChoice:
             "at": self.at,
             "comparison": json.loads(self.comparison.to_json(orient="records")),
             "crossings": json.loads(self.crossings.to_json(orient="records")),
+            "measured": json.loads(self.measured.reset_index().to_json(orient="records")),
             "notes": self.notes,
         }
 
@@ -203,6 +212,20 @@ def choose_method(
     for m, res in fits.items():
         curves[m] = _curve(res, x_at, main, joint, LOG_DF)
     cross_rows, notes = [], []
+    x_lo, x_hi = float(df[main].min()), float(df[main].max())
+    df_lo, df_hi = float(df["finetune_size"].min()), float(df["finetune_size"].max())
+    if not x_lo <= x_at <= x_hi:
+        orders = abs(np.log10(x_at / (x_hi if x_at > x_hi else x_lo)))
+        notes.append(
+            f"{main}={x_at:g} is {orders:.2g} orders of magnitude outside the measured "
+            f"{_num(x_lo)}-{_num(x_hi)}: every curve and crossing here extrapolates the fitted laws"
+        )
+    at_runs = df[np.isclose(df[main].to_numpy(dtype=float), x_at, rtol=1e-9)]
+    measured = (
+        at_runs.groupby(["finetune_size", "method"])[metric].mean().unstack("method")
+        if len(at_runs)
+        else pd.DataFrame()
+    )
     boots = {}
     if n_bootstrap:
         for m, res in fits.items():
@@ -225,6 +248,7 @@ def choose_method(
             "all_crossings": xs,
             "better_at_small_df": m1 if diff[0] < 0 else m2,
             "better_at_large_df": m1 if diff[-1] < 0 else m2,
+            "crossing_within_measured_df": bool(xs) and df_lo <= xs[0] <= df_hi,
         }
         if n_bootstrap and xs:
             k = min(len(boots[m1]), len(boots[m2]))
@@ -242,7 +266,19 @@ def choose_method(
         if xs:
             notes.append(
                 f"at {main}={x_at:g}: {row['better_at_small_df']} is better below "
-                f"D_f ~ {xs[0]:.3g}, {row['better_at_large_df']} above"
+                f"D_f ~ {xs[0]:.3g}"
+                + (
+                    f" ({interval:.0%} interval {row['critical_lo']:.3g}-{row['critical_hi']:.3g})"
+                    if np.isfinite(row.get("critical_lo", np.nan))
+                    else ""
+                )
+                + f", {row['better_at_large_df']} above"
+                + (
+                    ""
+                    if row["crossing_within_measured_df"]
+                    else f" (outside the measured finetune sizes {_num(df_lo)}-{_num(df_hi)}: "
+                    "the laws' extrapolation, not a measurement)"
+                )
             )
         else:
             notes.append(
@@ -250,6 +286,39 @@ def choose_method(
                 f"{m2 if row['better_at_small_df'] == m1 else m1} at every D_f in "
                 "[1, 1e15]"
             )
+        if {m1, m2} <= set(measured.columns):
+            notes.append(_measured_note(measured[[m1, m2]].dropna(), fits, x_at, main, joint))
     return MethodChoice(
-        main, dict(at), fits, pd.DataFrame(comp), pd.DataFrame(cross_rows), curves, notes
+        main,
+        dict(at),
+        fits,
+        pd.DataFrame(comp),
+        pd.DataFrame(cross_rows),
+        curves,
+        notes,
+        measured,
+    )
+
+
+def _num(v: float) -> str:
+    """4000 as '4,000' (not '4e+03'); large or fractional values in 3 significant digits."""
+    return f"{v:,.0f}" if v == round(v) and abs(v) < 1e7 else f"{v:.3g}"
+
+
+def _measured_note(
+    pair: pd.DataFrame, fits: dict[str, FitResult], x_at: float, main: str, joint: bool
+) -> str:
+    """Who won at each measured D_f at this scale, and whether the fitted laws say the same."""
+    m1, m2 = pair.columns
+    sizes = pair.index.to_numpy(dtype=float)
+    law = {m: _curve(fits[m], x_at, main, joint, np.log(sizes)) for m in (m1, m2)}
+    won = np.where(pair[m1] < pair[m2], m1, m2)
+    agree = int(np.sum(won == np.where(law[m1] < law[m2], m1, m2)))
+    wins = ", ".join(
+        f"{w} at {s:g} ({min(a, b):.4g} vs {max(a, b):.4g})"
+        for w, s, a, b in zip(won, sizes, pair[m1], pair[m2], strict=True)
+    )
+    return (
+        f"measured at {main}={x_at:g}, {m1} vs {m2}: {wins}; the fitted laws pick the same "
+        f"winner at {agree} of {len(sizes)} sizes"
     )
