@@ -87,3 +87,25 @@ def test_method_laws_place_the_fmt_lora_crossing_where_the_runs_do():
     assert won.tolist() == [False, True, True]  # LoRA at 250 pairs, FMT at 1,000 and 4,000
     agree = [n for n in res.notes if n.startswith("measured") and "fmt vs lora" in n]
     assert agree and agree[0].endswith("same winner at 3 of 3 sizes")
+
+
+def test_pretrain_choice_warns_where_its_forecast_is_wrong():
+    """The alignment runs stop at 1M tokens, where downstream CE has only begun to fall; the
+    law fitted there misses the mixture's measured 4M run badly, and the tool says so
+    beforehand (law misses its own data, order differs from the measured one)."""
+    from scalinglab.examples import MIXTURE
+    from scalinglab.workflows.pretrain_choice import choose_pretraining_data
+
+    parts = load_runs()
+    res = choose_pretraining_data(parts["alignment"], 4e6)
+    r = res.ranking.set_index("pretrain_data")
+    down = parts["downstream"]
+    at4m = down[(down["finetune_size"] == 1000) & (down["tokens"].between(3.9e6, 4.1e6))]
+    measured = float(at4m["downstream_ce"].iloc[0])  # a run the forecast never saw
+    assert r.loc[MIXTURE, "ce_forecast"] / measured - 1 > 0.10
+    assert r.loc[MIXTURE, "ce_fit_max_rel_error"] > 0.02
+    assert any(
+        n.startswith(f"{MIXTURE} @ finetune_size=1000: the CE law misses") for n in res.notes
+    )
+    assert any("differs from the measured order at 1e+06" in n for n in res.notes)
+    assert r["ce_measured"].idxmin() == MIXTURE  # measured at 1M: the mixture is best

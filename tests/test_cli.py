@@ -119,3 +119,33 @@ def test_demo_runs(tmp_path):
     assert held and float(held.group(1)) < 3
     assert "fmt vs lora: lora at 250 " in r.stdout  # method choice checked against runs
     assert (tmp_path / "demo" / "chinchilla_fit.json").exists()
+
+
+def test_readme_tour_runs_on_the_demo_data(tmp_path, monkeypatch):
+    """README's first tour block promises to run as is after `scalinglab demo`."""
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = readme.split("## Ten-minute tour", 1)[1].split("```bash\n", 1)[1].split("```")[0]
+    commands = [
+        shlex.split(line.split("  #")[0], comments=True)
+        for line in block.replace("\\\n", " ").splitlines()
+        if line.strip()
+    ]
+    assert len(commands) == 8 and all(c[0] == "scalinglab" for c in commands)
+    monkeypatch.chdir(tmp_path)
+    assert run("demo", "--quiet").exit_code == 0
+    for cmd in commands:
+        r = run(*cmd[1:])
+        assert r.exit_code == 0, (cmd, r.output)
+    assert (tmp_path / "fit.json").exists() and (tmp_path / "report.html").exists()
+
+
+def test_compute_saving_is_said_both_ways():
+    from scalinglab.cli.common import compute_saving
+
+    assert compute_saving(330.4) == "330x less compute"  # Gadre et al.'s phrasing
+    assert compute_saving(2.94, "loss") == "2.9x (loss) less compute"
+    # a held-out small-budget run costs less than the fit set: once printed as "0x less"
+    assert compute_saving(1 / 3.5) == "3.5x more compute (no saving)"

@@ -145,6 +145,27 @@ def test_pretraining_choice_ranks_and_flags():
     assert res.flat_sizes == [1e7]
     assert any("CE is not a reliable proxy" in n and "code" in n for n in res.notes)
     assert any("pretraining barely matters" in n for n in res.notes)
+    # the laws hold exactly here: one-budget-out and in-sample errors are tiny, the target is
+    # named as an extrapolation, and the forecast keeps the measured order
+    assert small["ce_holdout_rel_error"].abs().max() < 1e-3
+    assert small["ce_fit_max_rel_error"].max() < 1e-3
+    assert small.loc["en-es", "ce_measured"] == pytest.approx(1.0 + 50 / 3.2e10**0.2)
+    assert any(
+        "0.49 orders of magnitude beyond the largest measured budget" in n for n in res.notes
+    )
+    assert not any("misses its own data" in n for n in res.notes)
+    assert not any(n.startswith("finetune_size=10000: the forecast CE order") for n in res.notes)
+
+
+def test_pretraining_choice_flags_a_law_that_misses_its_data():
+    df = _isik_data()
+    df = df[df["finetune_size"] == 1e4].copy()
+    last = (df["pretrain_data"] == "code") & (df["tokens"] == df["tokens"].max())
+    df.loc[last, "downstream_ce"] *= 0.9  # a sudden drop no E + A/D^alpha can follow
+    res = choose_pretraining_data(df, 1e11)
+    code = res.ranking.set_index("pretrain_data").loc["code"]
+    assert code["ce_fit_max_rel_error"] > 0.02 and code["ce_holdout_rel_error"] > 0.05
+    assert any(n.startswith("code @ finetune_size=10000: the CE law misses") for n in res.notes)
 
 
 def test_pretraining_choice_does_not_judge_unresolvable_bleu():

@@ -122,6 +122,15 @@ def _fmt(v: Any, col: str) -> str:
     return str(v)
 
 
+def compute_saving(ratio: float, what: str = "") -> str:
+    """'330x less compute' as Gadre et al. say it; a fit set that used more compute than the
+    target (ratio < 1: a held-out model at a small budget) is said as such, not as '0x'."""
+    tag = f" ({what})" if what else ""
+    if ratio >= 1:
+        return f"{ratio:.{0 if ratio >= 10 else 1}f}x{tag} less compute"
+    return f"{1 / ratio:.1f}x{tag} more compute (no saving)"
+
+
 def _table(df: pd.DataFrame, title: str, cols: list[str] | None = None) -> None:
     cols = [c for c in (cols or list(df.columns)) if c in df.columns]
     t = Table(title=title)

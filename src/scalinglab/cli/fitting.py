@@ -20,6 +20,7 @@ from .common import (
     _fmt,
     _parse_grids,
     _parse_pairs,
+    compute_saving,
     emit_json,
     err,
     handle_errors,
@@ -501,5 +502,5 @@ def audit_cmd(
         if np.isfinite(r["compute_ratio_max"]):
             out.print(
                 f"{r['fold']} / {r['law']}: predicted from "
-                f"{r['compute_ratio_max']:.0f}x less compute than the largest target"
+                f"{compute_saving(r['compute_ratio_max'])} than the largest target"
             )

@@ -11,7 +11,17 @@ from ..fit import FitResult
 from ..fit.presets import PRESETS
 from ..io import read_table
 from ..schema import parse_number
-from .common import _parse_pairs, _table, _targets, emit_json, err, handle_errors, main, out
+from .common import (
+    _parse_pairs,
+    _table,
+    _targets,
+    compute_saving,
+    emit_json,
+    err,
+    handle_errors,
+    main,
+    out,
+)
 
 
 @main.command("forecast")
@@ -96,8 +106,8 @@ def forecast_cmd(
         if "error_true" in t:
             line += f", true {r['error_true']:.4f} ({r['error_rel_error']:.2%} off)"
         line += (
-            f"; predicted from {r['compute_ratio_loss']:.0f}x (loss) / "
-            f"{r['compute_ratio_error']:.0f}x (error) less compute"
+            f"; predicted from {compute_saving(r['compute_ratio_loss'], 'loss')} / "
+            f"{compute_saving(r['compute_ratio_error'], 'error')}"
         )
         out.print(line, highlight=False)
     for note in res.notes:

@@ -15,6 +15,12 @@ Below `min_bleu` (default 5) BLEU is not judged at all: a 100-sentence test set 
 resolve differences of a point or two there, so neither misalignment nor a BLEU ranking is
 claimed and the sources are ranked by downstream CE instead (a note says so).
 
+Every CE law is also checked the way it is used: refitted without the source's largest
+budget, its forecast of that budget is scored (`ce_holdout_rel_error`). A target beyond the
+measured budgets is named as an extrapolation, and when the forecast ranking disagrees with
+the measured ranking at the largest budget every source shares, a note says so: with few
+budgets a law's curvature, not the data, can decide the order.
+
 "Pretraining barely matters" is reported for a finetuning size when BLEU across every source
 and every D_p stays within `flat_bleu` points (and CE within `flat_ce_rel` relative): the
 finetuning set then dominates, as the paper observes for large finetuning sets.
@@ -69,6 +75,56 @@ def _monotone_down(y: np.ndarray, tol: float) -> bool:
     return bool(np.all(np.diff(y) <= tol))
 
 
+def _holdout_error(g: pd.DataFrame) -> float:
+    """Signed relative error of the CE law fitted without the largest budget, at it."""
+    last = g["tokens"] == g["tokens"].max()
+    try:
+        res = fit(g[~last], "downstream_ce")
+    except ScalingLabError:
+        return np.nan
+    measured = float(g.loc[last, "downstream_ce"].iloc[0])
+    return float(res.predict(g[last])[0]) / measured - 1
+
+
+def _extrapolation_notes(df: pd.DataFrame, ranking: pd.DataFrame, target: float) -> list[str]:
+    """Where the forecast leaves the data, and whether it reorders what was measured. Adds
+    the measured CE at the largest budget all sources share to `ranking` (in place)."""
+    notes = []
+    top = float(df["tokens"].max())
+    if target > top * 1.001:
+        notes.append(
+            f"target {target:.3g} tokens is {np.log10(target / top):.2g} orders of magnitude "
+            f"beyond the largest measured budget ({top:.3g}): the ranking extrapolates the "
+            "fitted laws (ce_holdout_rel_error shows how each law did one budget out)"
+        )
+    for fsize, sub in df.groupby("finetune_size", sort=True):
+        shared = set.intersection(*(set(s["tokens"]) for _, s in sub.groupby("pretrain_data")))
+        if not shared:
+            continue
+        at = max(shared)
+        measured = (
+            sub[sub["tokens"] == at].groupby("pretrain_data")["downstream_ce"].mean().sort_values()
+        )
+        rows = ranking["finetune_size"] == fsize
+        ranking.loc[rows, "ce_measured_tokens"] = at
+        ranking.loc[rows, "ce_measured"] = ranking.loc[rows, "pretrain_data"].map(measured)
+        r = ranking[rows].sort_values("ce_forecast")
+        forecast = list(r["pretrain_data"])
+        if abs(target - at) > 1e-9 * at and forecast != list(measured.index):
+            notes.append(
+                f"finetune_size={fsize:g}: the forecast CE order at {target:.3g} tokens "
+                f"({', '.join(forecast)}) differs from the measured order at {at:.3g} "
+                f"({', '.join(f'{k} {v:.3f}' for k, v in measured.items())}); the laws' "
+                "one-budget-out errors ("
+                + ", ".join(
+                    f"{p} {e:+.1%}"
+                    for p, e in zip(r["pretrain_data"], r["ce_holdout_rel_error"], strict=True)
+                )
+                + ") say how far to trust the change"
+            )
+    return notes
+
+
 def choose_pretraining_data(
     data: pd.DataFrame | str | Path,
     target_tokens: float,
@@ -78,8 +134,10 @@ def choose_pretraining_data(
     flat_bleu: float = 1.0,
     flat_ce_rel: float = 0.01,
     min_bleu: float = 5.0,
+    max_fit_error: float = 0.02,
 ) -> PretrainChoice:
-    """Fit and rank every pretraining source per finetuning size; flag misalignment."""
+    """Fit and rank every pretraining source per finetuning size; flag misalignment, laws that
+    miss their own data by more than `max_fit_error` (relative), and extrapolation."""
     df = _load(data)
     require_columns(df, NEEDED, "pretraining-data choice")
     sources = df["pretrain_data"].dropna().unique()
@@ -118,8 +176,11 @@ def choose_pretraining_data(
                 ce_fit = fit(gdf, "downstream_ce")
                 row["ce_forecast"] = float(ce_fit.predict({"tokens": [target_tokens]})[0])
                 row["ce_params"] = ce_fit.params_
+                row["ce_fit_max_rel_error"] = float(np.max(np.abs(ce_fit.predict(gdf) / ce - 1)))
             except ScalingLabError as exc:
                 row["ce_forecast"], row["ce_params"] = np.nan, {"error": str(exc)}
+                row["ce_fit_max_rel_error"] = np.nan
+            row["ce_holdout_rel_error"] = _holdout_error(gdf)
             try:
                 b_fit = fit(gdf[gdf["bleu"] > 0], "bleu_loglaw")
                 pred = b_fit.predict(gdf)
@@ -145,7 +206,13 @@ def choose_pretraining_data(
         ascending=False, method="min"
     )
     ranking["rank_ce"] = ranking.groupby("finetune_size")["ce_forecast"].rank(method="min")
-    notes = []
+    notes = _extrapolation_notes(df, ranking, float(target_tokens))
+    for _, r in ranking[ranking["ce_fit_max_rel_error"] > max_fit_error].iterrows():
+        notes.append(
+            f"{r['pretrain_data']} @ finetune_size={r['finetune_size']:g}: the CE law misses "
+            f"its own data by up to {r['ce_fit_max_rel_error']:.1%}: downstream CE does not "
+            "follow E + A/D^alpha over these budgets, so its forecast is not to be trusted"
+        )
     for _, r in ranking[ranking["misaligned"]].iterrows():
         notes.append(
             f"{r['pretrain_data']} @ finetune_size={r['finetune_size']:g}: CE improves "
