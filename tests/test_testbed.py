@@ -260,7 +260,9 @@ def test_gettext_translation_tasks(lang):
     not corpora.CORPORA["fortunes"].available(),
     reason="fortunes not installed: apt-get install -y fortunes",
 )
-def test_transfer_experiment_rows_feed_the_transfer_workflow():
+def test_transfer_experiment_rows_feed_the_transfer_workflow(tmp_path):
+    import scalinglab as sl
+    from scalinglab.io.tables import write_table
     from scalinglab.testbed.transfer_exp import run_transfer
 
     df = run_transfer(
@@ -280,6 +282,13 @@ def test_transfer_experiment_rows_feed_the_transfer_workflow():
     pre = df[df["pretrain_data"] == "fortunes"].set_index("finetune_size")["loss"]
     scratch = df[df["pretrain_data"] == "none"].set_index("finetune_size")["loss"]
     assert (pre < scratch * 1.2).all()  # pretraining on text does not ruin code modelling
+    assert (df["n_params_nonembedding"] < df["n_params"]).all()
+    assert df["best_tokens"].between(1_000, 6_500).all()  # an evaluation within the run
+    # the file `scalinglab testbed transfer` writes reads back in the schema (it once had
+    # n_params and n_params_total, two names for one quantity, and was rejected)
+    write_table(df, tmp_path / "transfer_runs.csv")
+    back = sl.read_table(tmp_path / "transfer_runs.csv")
+    assert len(back) == 4 and {"n_params", "n_params_nonembedding"} <= set(back.columns)
 
 
 @pytest.mark.skipif(

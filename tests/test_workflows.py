@@ -318,7 +318,10 @@ def test_transfer_recovers_k_alpha_beta_and_flags_ossification():
     rows.append(
         {"pretrain_data": "text", "n_params": 1e8, "finetune_size": 1e10, "loss": base * 1.02}
     )
-    res = effective_data_transferred(pd.DataFrame(rows))
+    # `tokens` (tokens trained: epochs of D_F) is not the law's D and must not be read as it;
+    # it once collided with the renamed D_F column and crashed the fit
+    df = pd.DataFrame(rows)
+    res = effective_data_transferred(df.assign(tokens=8 * df["finetune_size"]))
     p = res.transfer_fit.params_
     assert p["alpha"] == pytest.approx(a, rel=0.03) and p["beta"] == pytest.approx(b, rel=0.03)
     assert p["k"] == pytest.approx(k, rel=0.3)
@@ -326,6 +329,13 @@ def test_transfer_recovers_k_alpha_beta_and_flags_ossification():
     assert any("ossification" in n for n in res.notes)
     frac = res.runs.loc[~res.runs["ossified"], "fraction_transferred"]
     assert ((frac > 0) & (frac < 1)).all()
+    # the forecast the law is for: a pretrained model 10x past the fitted sizes
+    n, d_f = 1e10, 1e6
+    true = law.evaluate(sp, {"n_params": [n], "tokens": [d_f + k * d_f**a * n**b]})[0]
+    assert res.predict_loss(n, d_f)[0] == pytest.approx(true, rel=0.01)
+    res.transfer_fit = None
+    with pytest.raises(DataError, match="no transfer law"):
+        res.predict_loss(n, d_f)
 
 
 def test_transfer_needs_scratch_runs():

@@ -118,11 +118,17 @@ def testbed_run_cmd(
     show_default=True,
     help="Tokens seen while training on each target subset (early-stopped).",
 )
+@click.option(
+    "--min-epochs",
+    default=0.0,
+    show_default=True,
+    help="Train at least this many passes over each D_F (so early stopping sees overfitting).",
+)
 @click.option("--d-models", default="32,64", show_default=True)
 @click.option("--out", "out_path", default="transfer_runs.csv", show_default=True)
 @handle_errors
 def testbed_transfer_cmd(
-    source, target, source_tokens, finetune_sizes, train_tokens, d_models, out_path
+    source, target, source_tokens, finetune_sizes, train_tokens, min_epochs, d_models, out_path
 ) -> None:
     """Hernandez et al.'s experiment: from scratch vs pretrained on SOURCE, trained on D_F
     tokens of TARGET. Feed the output to `scalinglab transfer`."""
@@ -137,6 +143,12 @@ def testbed_transfer_cmd(
         int(parse_number(source_tokens)),
         [int(parse_number(x)) for x in finetune_sizes.split(",")],
         int(parse_number(train_tokens)),
+        min_epochs=min_epochs,
+        progress=lambda r: out.print(
+            f"N={r['n_params']:,} D_F={r['finetune_size']:,} "
+            f"{'from scratch' if r['pretrain_data'] == 'none' else 'pretrained'}: "
+            f"loss {r['loss']:.4f} ({r['wall_time_s']:.0f} s)"
+        ),
     )
     write_table(df, out_path)
     out.print(f"{len(df)} runs written to {out_path}; next: scalinglab transfer {out_path}")

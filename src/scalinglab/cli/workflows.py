@@ -251,14 +251,20 @@ def choose_method_cmd(data, factors, at, metric, n_boot, as_json) -> None:
     help="Target-distribution tokens (D for from-scratch runs, D_F for finetuned).",
 )
 @click.option("--metric", default="loss", show_default=True)
+@click.option(
+    "--params-col",
+    default="n_params",
+    show_default=True,
+    help="Model size column for both laws (e.g. n_params_nonembedding).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def transfer_cmd(data, scratch_law, data_col, metric, as_json) -> None:
+def transfer_cmd(data, scratch_law, data_col, metric, params_col, as_json) -> None:
     """Effective data transferred by pretraining (Hernandez et al.)."""
     from ..workflows.transfer import effective_data_transferred
 
     res = effective_data_transferred(
-        data, scratch_law=scratch_law, data_col=data_col, metric=metric
+        data, scratch_law=scratch_law, data_col=data_col, metric=metric, params_col=params_col
     )
     if as_json:
         emit_json(res.to_dict())

@@ -10,6 +10,7 @@ evaluations. Rows feed `scalinglab transfer` (pretrain_data == "none" for from s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,46 +33,61 @@ def run_transfer(
     batch_size: int = 16,
     lr: float = 3e-3,
     n_evals: int = 6,
+    min_epochs: float = 0.0,
     seed: int = 0,
     max_chars: int | None = 2_000_000,
     device: str | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
+    """One row per (model, D_F, from scratch or pretrained); `progress` gets each row as it
+    is measured (the whole experiment takes minutes to hours)."""
     tok = ByteTokenizer()
     dev = pick_device(device)
     src_train, src_val = token_stream(source, tok, max_chars)
     tgt_train, tgt_val = token_stream(target, tok, max_chars)
     rows: list[dict[str, Any]] = []
-    tc = TrainConfig(batch_size=batch_size, lr=lr, seed=seed)
-    marks = list(np.linspace(train_tokens / n_evals, train_tokens, n_evals).astype(int))
+    # 32 fixed validation batches (65k tokens at the defaults): the min over evaluations is
+    # what the laws are fitted to, so its noise matters
+    tc = TrainConfig(batch_size=batch_size, lr=lr, seed=seed, eval_batches=32)
     for m in models:
         cfg = GPTConfig(vocab_size=tok.vocab_size, context=context, **m)
         pre = pretrain(cfg, src_train, src_val, source_tokens, tc, device=str(dev))
         init = pre.checkpoints[max(pre.checkpoints)]
         for d_f in finetune_sizes:
             subset = tgt_train[: max(d_f, context + 2)]
+            # early stopping needs a run long enough to overfit: at least min_epochs of D_F
+            steps_tokens = int(max(train_tokens, min_epochs * d_f))
+            marks = list(np.linspace(steps_tokens / n_evals, steps_tokens, n_evals).astype(int))
             for label, state in (("none", None), (source, init)):
                 t0 = time.perf_counter()
                 res = pretrain(
                     cfg,
                     subset,
                     tgt_val,
-                    train_tokens,
+                    steps_tokens,
                     tc,
                     checkpoints=marks,
                     device=str(dev),
                     init_state=state,
                 )
+                best = min(res.history, key=lambda h: h["val_loss"])
                 rows.append(
                     {
                         "pretrain_data": label,
                         "target": target,
-                        "n_params": res.model.n_params(non_embedding=True),
-                        "n_params_total": res.model.n_params(),
+                        "n_params": res.model.n_params(),
+                        "n_params_nonembedding": res.model.n_params(non_embedding=True),
                         "finetune_size": d_f,
                         "source_tokens": source_tokens if state is not None else 0,
-                        "loss": min(h["val_loss"] for h in res.history),
+                        "train_tokens": steps_tokens,
+                        "loss": best["val_loss"],
+                        # where early stopping chose: at the last evaluation, the run may
+                        # have been cut short rather than have overfitted
+                        "best_tokens": best["tokens"],
                         "wall_time_s": time.perf_counter() - t0,
                         "device": dev.type,
                     }
                 )
+                if progress is not None:
+                    progress(rows[-1])
     return pd.DataFrame(rows)

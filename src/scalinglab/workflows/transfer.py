@@ -43,6 +43,21 @@ class TransferResult:
             "notes": self.notes,
         }
 
+    def predict_loss(self, n_params: Any, finetune_size: Any) -> np.ndarray:
+        """Forecast a pretrained-then-finetuned run's loss: the from-scratch law at
+        D_F + D_T(D_F, N), the data it is worth. This is how the transfer law is used (and
+        checked): "what will pretraining buy a model of size N with D_F target tokens"."""
+        if self.transfer_fit is None:
+            raise DataError("no transfer law was fitted (see the notes): nothing to forecast with")
+        n = np.atleast_1d(np.asarray(n_params, dtype=float))
+        d_f = np.atleast_1d(np.asarray(finetune_size, dtype=float))
+        d_t = self.transfer_fit.law.evaluate(
+            self.transfer_fit.params_, {"finetune_size": d_f, "n_params": n}
+        )
+        return self.scratch_fit.law.evaluate(
+            self.scratch_fit.params_, {"n_params": n, "tokens": d_f + d_t}
+        )
+
 
 def invert_data(res: FitResult, n_params: np.ndarray, loss: np.ndarray) -> np.ndarray:
     """D such that the fitted from-scratch law gives `loss` at N (inf if unreachable)."""
@@ -71,10 +86,14 @@ def effective_data_transferred(
     data_col: str = "finetune_size",
     metric: str = "loss",
     scratch_label: str = "none",
+    params_col: str = "n_params",
 ) -> TransferResult:
-    """Fit from-scratch, invert finetuned runs to D_E, fit D_T = k D_F^alpha N^beta."""
+    """Fit from-scratch, invert finetuned runs to D_E, fit D_T = k D_F^alpha N^beta.
+    params_col: the N of both laws, e.g. "n_params_nonembedding" as Hernandez et al. count."""
     df = _load(data)
-    require_columns(df, ["pretrain_data", "n_params", data_col, metric], "transfer")
+    require_columns(df, ["pretrain_data", params_col, data_col, metric], "transfer")
+    if params_col != "n_params":
+        df = df.assign(n_params=df[params_col])
     scratch = df[df["pretrain_data"].astype(str) == scratch_label]
     tuned = df[df["pretrain_data"].astype(str) != scratch_label]
     if scratch.empty:
@@ -85,7 +104,13 @@ def effective_data_transferred(
         )
     if scratch["n_params"].nunique() < 2 or scratch[data_col].nunique() < 2:
         raise DataError("the from-scratch runs need at least 2 model sizes and 2 data sizes")
-    s = scratch.rename(columns={data_col: "tokens"}) if data_col != "tokens" else scratch
+    # the law's D is the target data; a `tokens` column (tokens trained, several epochs of D_F
+    # in an early-stopped run) is another quantity and gives way
+    s = (
+        scratch.drop(columns="tokens", errors="ignore").rename(columns={data_col: "tokens"})
+        if data_col != "tokens"
+        else scratch
+    )
     scratch_fit = fit(s, get_law(scratch_law), metric=metric, mapping={"tokens": "tokens"})
     n = tuned["n_params"].to_numpy(dtype=float)
     d_f = tuned[data_col].to_numpy(dtype=float)
