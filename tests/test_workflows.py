@@ -282,6 +282,8 @@ def test_joint_fit_over_two_factors_shares_beta_and_e():
     assert p["beta"] == pytest.approx(0.2, rel=0.05) and p["alpha_tokens"] == pytest.approx(
         0.1, rel=0.1
     )
+    # the measured runs at 16e9 are the n_params factor's own (the tokens rows carry N = 1)
+    assert res.measured.shape == (5, 2) and not any("orders of magnitude" in n for n in res.notes)
 
 
 # -- effective data transferred (Hernandez et al.) ------------------------------------------

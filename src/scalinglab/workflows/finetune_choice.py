@@ -212,7 +212,8 @@ def choose_method(
     for m, res in fits.items():
         curves[m] = _curve(res, x_at, main, joint, LOG_DF)
     cross_rows, notes = [], []
-    x_lo, x_hi = float(df[main].min()), float(df[main].max())
+    own = df[df["factor"] == main] if joint else df  # joint fits: rows that vary `main`
+    x_lo, x_hi = float(own[main].min()), float(own[main].max())
     df_lo, df_hi = float(df["finetune_size"].min()), float(df["finetune_size"].max())
     if not x_lo <= x_at <= x_hi:
         orders = abs(np.log10(x_at / (x_hi if x_at > x_hi else x_lo)))
@@ -220,7 +221,7 @@ def choose_method(
             f"{main}={x_at:g} is {orders:.2g} orders of magnitude outside the measured "
             f"{_num(x_lo)}-{_num(x_hi)}: every curve and crossing here extrapolates the fitted laws"
         )
-    at_runs = df[np.isclose(df[main].to_numpy(dtype=float), x_at, rtol=1e-9)]
+    at_runs = own[np.isclose(own[main].to_numpy(dtype=float), x_at, rtol=1e-9)]
     measured = (
         at_runs.groupby(["finetune_size", "method"])[metric].mean().unstack("method")
         if len(at_runs)
