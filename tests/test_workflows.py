@@ -284,6 +284,8 @@ def test_joint_fit_over_two_factors_shares_beta_and_e():
     )
     # the measured runs at 16e9 are the n_params factor's own (the tokens rows carry N = 1)
     assert res.measured.shape == (5, 2) and not any("orders of magnitude" in n for n in res.notes)
+    small = choose_method(df, ["n_params", "tokens"], {"n_params": 1e8}, n_bootstrap=0)
+    assert small.notes[0].startswith("n_params=1e+08 is 1 orders of magnitude outside")
 
 
 # -- effective data transferred (Hernandez et al.) ------------------------------------------
