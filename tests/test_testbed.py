@@ -256,6 +256,23 @@ def test_gettext_translation_tasks(lang):
     assert data.subset(10, seed=1) == data.subset(10, seed=1) != data.subset(10, seed=2)
 
 
+def test_early_stopping_stops_when_validation_stops_improving():
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 64, size=300)  # tiny: memorised within a few hundred steps
+    val = rng.integers(0, 64, size=5_000)  # unrelated: memorising it cannot help
+    cfg = GPTConfig(vocab_size=64, context=16, d_model=32, n_layers=1, n_heads=2)
+    tc = TrainConfig(batch_size=8, lr=1e-2, min_lr_frac=1.0, warmup_frac=0.01, eval_batches=4)
+    cap = 400 * 8 * 16  # 400 steps
+    marks = list(range(8 * 16 * 10, cap + 1, 8 * 16 * 10))  # every 10 steps
+    res = pretrain(cfg, train, val, cap, tc, checkpoints=marks, device="cpu", patience=3)
+    vals = [h["val_loss"] for h in res.history]
+    assert len(vals) < len(marks)  # stopped before the cap
+    best = int(np.argmin(vals))
+    assert len(vals) - 1 - best == 3  # exactly `patience` evaluations after the best
+    assert min(vals[best + 1 :]) >= vals[best]
+    assert len(res.checkpoints) == len(vals)  # the best weights are kept to pick from
+
+
 @pytest.mark.skipif(
     not corpora.CORPORA["fortunes"].available(),
     reason="fortunes not installed: apt-get install -y fortunes",
@@ -289,6 +306,24 @@ def test_transfer_experiment_rows_feed_the_transfer_workflow(tmp_path):
     write_table(df, tmp_path / "transfer_runs.csv")
     back = sl.read_table(tmp_path / "transfer_runs.csv")
     assert len(back) == 4 and {"n_params", "n_params_nonembedding"} <= set(back.columns)
+    # early-stopping mode: each run ends at its own stopping point, under the cap
+    es = run_transfer(
+        [dict(d_model=16, n_layers=1, n_heads=2)],
+        "fortunes",
+        "python",
+        source_tokens=5_000,
+        finetune_sizes=[500],
+        train_tokens=24_000,
+        eval_every=3_000,
+        patience=2,
+        context=32,
+        batch_size=8,
+        max_chars=200_000,
+    )
+    # (the stopping rule itself is tested on a run that must overfit, above)
+    assert (es["train_tokens"] <= 24_000).all() and (es["best_tokens"] <= es["train_tokens"]).all()
+    with pytest.raises(ValueError, match="patience needs eval_every"):
+        run_transfer([], "fortunes", "python", 1, [1], 1, patience=2)
 
 
 @pytest.mark.skipif(

@@ -124,11 +124,26 @@ def testbed_run_cmd(
     show_default=True,
     help="Train at least this many passes over each D_F (so early stopping sees overfitting).",
 )
+@click.option(
+    "--eval-every",
+    default=None,
+    help="Early stopping: evaluate every this many tokens (constant rate; --train-tokens caps).",
+)
+@click.option("--patience", default=None, type=int, help="Early stopping: evaluations to wait.")
 @click.option("--d-models", default="32,64", show_default=True)
 @click.option("--out", "out_path", default="transfer_runs.csv", show_default=True)
 @handle_errors
 def testbed_transfer_cmd(
-    source, target, source_tokens, finetune_sizes, train_tokens, min_epochs, d_models, out_path
+    source,
+    target,
+    source_tokens,
+    finetune_sizes,
+    train_tokens,
+    min_epochs,
+    eval_every,
+    patience,
+    d_models,
+    out_path,
 ) -> None:
     """Hernandez et al.'s experiment: from scratch vs pretrained on SOURCE, trained on D_F
     tokens of TARGET. Feed the output to `scalinglab transfer`."""
@@ -144,6 +159,8 @@ def testbed_transfer_cmd(
         [int(parse_number(x)) for x in finetune_sizes.split(",")],
         int(parse_number(train_tokens)),
         min_epochs=min_epochs,
+        eval_every=int(parse_number(eval_every)) if eval_every else None,
+        patience=patience,
         progress=lambda r: out.print(
             f"N={r['n_params']:,} D_F={r['finetune_size']:,} "
             f"{'from scratch' if r['pretrain_data'] == 'none' else 'pretrained'}: "

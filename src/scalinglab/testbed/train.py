@@ -152,10 +152,14 @@ def pretrain(
     checkpoints: list[int] | None = None,
     device: str | None = None,
     init_state: dict[str, torch.Tensor] | None = None,
+    patience: int | None = None,
+    min_tokens: int = 0,
 ) -> PretrainResult:
     """Train for `token_budget` tokens (from scratch, or from `init_state`: finetuning on a
     new distribution); validation loss (and a copy of the weights) at every token count in
-    `checkpoints` and at the end."""
+    `checkpoints` and at the end. patience: stop once that many evaluations in a row have
+    not improved on the best (early stopping, as in Hernandez et al.'s from-scratch runs),
+    but not before `min_tokens`: at a constant rate, early plateaus are noise, not overfitting."""
     tc = tc or TrainConfig()
     dev = pick_device(device)
     check_memory(cfg, tc.batch_size, dev)
@@ -206,6 +210,11 @@ def pretrain(
             )
             res.checkpoints[seen] = {k: v.detach().clone() for k, v in model.state_dict().items()}
             eval_time += time.perf_counter() - te
+            if patience is not None and seen >= min_tokens:
+                vals = [h["val_loss"] for h in res.history]
+                if len(vals) - 1 - int(np.argmin(vals)) >= patience:
+                    total = step + 1  # for tokens_per_s: the steps actually taken
+                    break
     res.wall_time_s = time.perf_counter() - t0
     res.tokens_per_s = total * per_step / max(res.wall_time_s - eval_time, 1e-9)
     return res

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,13 +35,23 @@ def run_transfer(
     lr: float = 3e-3,
     n_evals: int = 6,
     min_epochs: float = 0.0,
+    eval_every: int | None = None,
+    patience: int | None = None,
     seed: int = 0,
     max_chars: int | None = 2_000_000,
     device: str | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """One row per (model, D_F, from scratch or pretrained); `progress` gets each row as it
-    is measured (the whole experiment takes minutes to hours)."""
+    is measured (the whole experiment takes minutes to hours).
+
+    Default: each run trains max(train_tokens, min_epochs x D_F) tokens on a cosine schedule
+    and keeps its best of `n_evals` evaluations. With `patience`, runs evaluate every
+    `eval_every` tokens at a constant rate (after a short warm-up) and stop once `patience`
+    evaluations bring no improvement (not before min_epochs x D_F tokens: a plateau early in
+    a constant-rate run is noise), train_tokens being the cap: every run then ends at its
+    own early-stopping point, so the loss depends on N and D_F, not on how long the schedule
+    let it train (a cosine schedule that scales with D_F confounds the two)."""
     tok = ByteTokenizer()
     dev = pick_device(device)
     src_train, src_val = token_stream(source, tok, max_chars)
@@ -49,6 +60,8 @@ def run_transfer(
     # 32 fixed validation batches (65k tokens at the defaults): the min over evaluations is
     # what the laws are fitted to, so its noise matters
     tc = TrainConfig(batch_size=batch_size, lr=lr, seed=seed, eval_batches=32)
+    if patience is not None and not eval_every:
+        raise ValueError("patience needs eval_every (tokens between evaluations)")
     for m in models:
         cfg = GPTConfig(vocab_size=tok.vocab_size, context=context, **m)
         pre = pretrain(cfg, src_train, src_val, source_tokens, tc, device=str(dev))
@@ -58,6 +71,11 @@ def run_transfer(
             # early stopping needs a run long enough to overfit: at least min_epochs of D_F
             steps_tokens = int(max(train_tokens, min_epochs * d_f))
             marks = list(np.linspace(steps_tokens / n_evals, steps_tokens, n_evals).astype(int))
+            run_tc = tc
+            if patience is not None:
+                marks = list(range(eval_every, steps_tokens + 1, eval_every))
+                warm = min(0.05, eval_every / steps_tokens)  # warm up over one eval interval
+                run_tc = replace(tc, min_lr_frac=1.0, warmup_frac=warm)
             for label, state in (("none", None), (source, init)):
                 t0 = time.perf_counter()
                 res = pretrain(
@@ -65,10 +83,12 @@ def run_transfer(
                     subset,
                     tgt_val,
                     steps_tokens,
-                    tc,
+                    run_tc,
                     checkpoints=marks,
                     device=str(dev),
                     init_state=state,
+                    patience=patience,
+                    min_tokens=int(min_epochs * d_f) if patience is not None else 0,
                 )
                 best = min(res.history, key=lambda h: h["val_loss"])
                 rows.append(
@@ -79,7 +99,7 @@ def run_transfer(
                         "n_params_nonembedding": res.model.n_params(non_embedding=True),
                         "finetune_size": d_f,
                         "source_tokens": source_tokens if state is not None else 0,
-                        "train_tokens": steps_tokens,
+                        "train_tokens": int(res.history[-1]["tokens"]),
                         "loss": best["val_loss"],
                         # where early stopping chose: at the last evaluation, the run may
                         # have been cut short rather than have overfitted
