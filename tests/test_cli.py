@@ -133,7 +133,7 @@ def test_readme_tour_runs_on_the_demo_data(tmp_path, monkeypatch):
         for line in block.replace("\\\n", " ").splitlines()
         if line.strip()
     ]
-    assert len(commands) == 8 and all(c[0] == "scalinglab" for c in commands)
+    assert len(commands) == 9 and all(c[0] == "scalinglab" for c in commands)
     monkeypatch.chdir(tmp_path)
     assert run("demo", "--quiet").exit_code == 0
     for cmd in commands:
@@ -149,3 +149,20 @@ def test_compute_saving_is_said_both_ways():
     assert compute_saving(2.94, "loss") == "2.9x (loss) less compute"
     # a held-out small-budget run costs less than the fit set: once printed as "0x less"
     assert compute_saving(1 / 3.5) == "3.5x more compute (no saving)"
+
+
+def test_audit_where_limits_both_sides(runs_csv):
+    r = run(
+        "audit", runs_csv, "--law", "chinchilla", "--metric", "val_loss", "--quiet", "--json",
+        "--where", "n_params < 5e9", "--leave-largest-out", "n_params",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    points = json.loads(r.stdout)["points"]
+    # 5 models pass --where; the folds hold out the larger ones, never the 1e10 model
+    assert max(p["n_params"] for p in points) == pytest.approx(2.51189e9, rel=1e-5)
+    assert len(points) == 18
+    r = run(
+        "audit", runs_csv, "--law", "chinchilla",
+        "--where", "n_params > 1e12", "--holdout", "n_params > 1",
+    )  # fmt: skip
+    assert r.exit_code == 2 and "selects no rows" in r.stderr

@@ -382,6 +382,9 @@ def predict_cmd(fit_json, at_path, sets, as_json) -> None:
     default=None,
     help="Fit on all groups of this column but one, predict that one.",
 )
+@click.option(
+    "--where", default=None, help="Pandas query: rows to use at all (fitted and held out)."
+)
 @click.option("--fit-where", default=None, help="Pandas query restricting the fit set.")
 @click.option("--by", default=None, help="Run the audit separately per value of this column.")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
@@ -406,6 +409,7 @@ def audit_cmd(
     holdout_q,
     axis,
     group,
+    where,
     fit_where,
     by,
     preset,
@@ -418,8 +422,11 @@ def audit_cmd(
     as_json,
 ) -> None:
     """Held-out validation and extrapolation audits of one or more laws."""
+    from ..fit.prepare import apply_where
     from ..workflows import audit
 
+    if where:  # e.g. leave out optimisation transients from both sides of every fold
+        data = apply_where(read_table(data), where)
     modes = [m for m in (holdout_q, axis, group) if m]
     if len(modes) != 1:
         raise DataError(
