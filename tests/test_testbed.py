@@ -320,8 +320,10 @@ def test_transfer_experiment_rows_feed_the_transfer_workflow(tmp_path):
         batch_size=8,
         max_chars=200_000,
     )
-    # (the stopping rule itself is tested on a run that must overfit, above)
-    assert (es["train_tokens"] <= 24_000).all() and (es["best_tokens"] <= es["train_tokens"]).all()
+    # (the stopping rule itself is tested on a run that must overfit, above); token counts
+    # are whole optimizer steps of 8 x 32 tokens
+    assert (es["train_tokens"] <= 24_000 + 256).all()
+    assert (es["best_tokens"] <= es["train_tokens"]).all()
     with pytest.raises(ValueError, match="patience needs eval_every"):
         run_transfer([], "fortunes", "python", 1, [1], 1, patience=2)
 
