@@ -308,8 +308,10 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
     # alignment forecast can be scored against a run it never saw
     mix = align.ranking.set_index("pretrain_data").loc[MIXTURE]
     nearest = (down["tokens"] - align.target_tokens).abs().idxmin()
+    budgets = parts["alignment"]["tokens"]
     out.print(
-        "  Isik et al.'s CE law fitted per corpus on these budgets (125k-1M) misses its own "
+        "  Isik et al.'s CE law fitted per corpus on these budgets "
+        f"({budgets.min() / 1e3:.0f}k-{budgets.max() / 1e6:.1f}M) misses its own "
         f"data by up to {align.ranking['ce_fit_max_rel_error'].max():.1%}; its "
         f"{align.target_tokens / 1e6:g}M forecast for {MIXTURE} is {mix['ce_forecast']:.3f} vs "
         f"{down.loc[nearest, 'downstream_ce']:.3f} measured. The tool flags such forecasts "
