@@ -256,6 +256,36 @@ def test_gettext_translation_tasks(lang):
     assert data.subset(10, seed=1) == data.subset(10, seed=1) != data.subset(10, seed=2)
 
 
+@pytest.mark.skipif(
+    not corpora.CORPORA["fortunes"].available(),
+    reason="fortunes not installed: apt-get install -y fortunes",
+)
+def test_transfer_command_writes_each_run_and_resumes_after_a_crash(tmp_path):
+    out = tmp_path / "transfer.csv"
+    args = ["testbed", "transfer", "--source", "fortunes", "--target", "python",
+            "--source-tokens", "4K", "--finetune-sizes", "500,1K", "--train-tokens", "4K",
+            "--d-models", "16", "--out", str(out)]  # fmt: skip
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    full = pd.read_csv(out)
+    assert len(full) == 4 and "4 new runs, 4 in" in r.output
+    # a crash after two runs: the file holds what was measured by then
+    full.iloc[:2].to_csv(out, index=False)
+    kept = out.read_text()
+    r = CliRunner().invoke(main, args)  # without --resume: refused, nothing overwritten
+    assert r.exit_code == 2 and "--resume" in r.output and out.read_text() == kept
+    r = CliRunner().invoke(main, [*args, "--resume"])
+    assert r.exit_code == 0, r.output
+    assert "2 new runs, 4 in" in r.output  # only the missing runs were trained
+    resumed = pd.read_csv(out)
+    assert resumed.iloc[:2].equals(full.iloc[:2])  # the earlier rows are untouched
+    key = ["d_model", "finetune_size", "pretrain_data"]
+    assert sorted(map(tuple, resumed[key].values)) == sorted(map(tuple, full[key].values))
+    # other settings cannot be mixed into the same file
+    r = CliRunner().invoke(main, [*args, "--resume", "--source-tokens", "8K"])  # last one wins
+    assert r.exit_code == 2 and "exp_source_tokens" in r.output
+
+
 def test_early_stopping_stops_when_validation_stops_improving():
     rng = np.random.default_rng(0)
     train = rng.integers(0, 64, size=300)  # tiny: memorised within a few hundred steps

@@ -10,6 +10,7 @@ import click
 import pandas as pd
 from rich.table import Table
 
+from ..errors import DataError
 from ..schema import parse_number
 from .common import _table, emit_json, err, handle_errors, main, out, progress_bar
 
@@ -132,6 +133,11 @@ def testbed_run_cmd(
 @click.option("--patience", default=None, type=int, help="Early stopping: evaluations to wait.")
 @click.option("--d-models", default="32,64", show_default=True)
 @click.option("--out", "out_path", default="transfer_runs.csv", show_default=True)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the experiment in --out: its runs are kept and not repeated.",
+)
 @handle_errors
 def testbed_transfer_cmd(
     source,
@@ -144,31 +150,56 @@ def testbed_transfer_cmd(
     patience,
     d_models,
     out_path,
+    resume,
 ) -> None:
     """Hernandez et al.'s experiment: from scratch vs pretrained on SOURCE, trained on D_F
-    tokens of TARGET. Feed the output to `scalinglab transfer`."""
-    from ..io.tables import write_table
+    tokens of TARGET. Feed the output to `scalinglab transfer`. Each run is written to --out
+    as soon as it is measured; after a crash, the same command with --resume goes on."""
+    from ..io.tables import read_file_columns, write_table
     from ..testbed.transfer_exp import run_transfer
 
-    models = [dict(d_model=int(d), n_layers=2, n_heads=2) for d in d_models.split(",")]
-    df = run_transfer(
-        models,
-        source,
-        target,
-        int(parse_number(source_tokens)),
-        [int(parse_number(x)) for x in finetune_sizes.split(",")],
-        int(parse_number(train_tokens)),
-        min_epochs=min_epochs,
-        eval_every=int(parse_number(eval_every)) if eval_every else None,
-        patience=patience,
-        progress=lambda r: out.print(
+    prior = pd.DataFrame()
+    if Path(out_path).exists():
+        if not resume:
+            raise DataError(
+                "exists: --resume continues that experiment (its runs are kept and skipped), "
+                "or choose another --out",
+                file=out_path,
+            )
+        prior = read_file_columns(out_path)
+        prior.attrs["scalinglab_source"] = out_path
+    rows = prior.to_dict("records")
+
+    def measured(r: dict) -> None:
+        rows.append(r)
+        write_table(pd.DataFrame(rows), out_path)  # atomic: a crash keeps every finished run
+        out.print(
             f"N={r['n_params']:,} D_F={r['finetune_size']:,} "
             f"{'from scratch' if r['pretrain_data'] == 'none' else 'pretrained'}: "
             f"loss {r['loss']:.4f} ({r['wall_time_s']:.0f} s)"
-        ),
+        )
+
+    models = [dict(d_model=int(d), n_layers=2, n_heads=2) for d in d_models.split(",")]
+    try:
+        new = run_transfer(
+            models,
+            source,
+            target,
+            int(parse_number(source_tokens)),
+            [int(parse_number(x)) for x in finetune_sizes.split(",")],
+            int(parse_number(train_tokens)),
+            min_epochs=min_epochs,
+            eval_every=int(parse_number(eval_every)) if eval_every else None,
+            patience=patience,
+            progress=measured,
+            prior=prior,
+        )
+    except ValueError as exc:  # settings that differ from the resumed file's
+        raise DataError(str(exc)) from None
+    out.print(
+        f"{len(new)} new runs, {len(rows)} in {out_path}; next: "
+        f"scalinglab transfer {out_path} --params-col n_params_nonembedding"
     )
-    write_table(df, out_path)
-    out.print(f"{len(df)} runs written to {out_path}; next: scalinglab transfer {out_path}")
 
 
 @main.group("sweep")

@@ -8,6 +8,7 @@ are named errors that cite the file, row/line and column.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -143,19 +144,32 @@ def to_schema(
     return df
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    """Write CSV, TSV, Parquet or JSONL, chosen by the file extension."""
+def read_file_columns(path: str | Path) -> pd.DataFrame:
+    """A table as the file has it: its own column names, no schema renames or derived
+    columns (for continuing a file scalinglab wrote, e.g. a resumed experiment)."""
     p = Path(path)
     fmt = _FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise FileFormatError(f"unknown table extension '{p.suffix}'", file=str(p))
+    return _read_raw(p, fmt)
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """Write CSV, TSV, Parquet or JSONL, chosen by the file extension. Atomic: written beside
+    the target and renamed over it, so a crash mid-write never leaves half a table."""
+    p = Path(path)
+    fmt = _FORMATS.get(p.suffix.lower())
+    tmp = p.with_name(f".{p.name}.partial")
     if fmt == "csv":
-        df.to_csv(p, index=False)
+        df.to_csv(tmp, index=False)
     elif fmt == "tsv":
-        df.to_csv(p, index=False, sep="\t")
+        df.to_csv(tmp, index=False, sep="\t")
     elif fmt == "parquet":
-        df.to_parquet(p, index=False)
+        df.to_parquet(tmp, index=False)
     elif fmt == "jsonl":
-        df.to_json(p, orient="records", lines=True)
+        df.to_json(tmp, orient="records", lines=True)
     else:
         raise FileFormatError(
             f"cannot write '{p.suffix}': use .csv, .tsv, .parquet or .jsonl", file=str(p)
         )
+    os.replace(tmp, p)

@@ -41,6 +41,7 @@ def run_transfer(
     max_chars: int | None = 2_000_000,
     device: str | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    prior: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per (model, D_F, from scratch or pretrained); `progress` gets each row as it
     is measured (the whole experiment takes minutes to hours).
@@ -51,7 +52,12 @@ def run_transfer(
     evaluations bring no improvement (not before min_epochs x D_F tokens: a plateau early in
     a constant-rate run is noise), train_tokens being the cap: every run then ends at its
     own early-stopping point, so the loss depends on N and D_F, not on how long the schedule
-    let it train (a cosine schedule that scales with D_F confounds the two)."""
+    let it train (a cosine schedule that scales with D_F confounds the two).
+
+    prior: rows of the same experiment measured before (a resumed run): they are skipped (and
+    only the new rows returned); a model whose runs are all done is not pretrained again.
+    Every row records the settings it was made with (`exp_*` columns), and `prior` must have
+    been made with the same ones."""
     tok = ByteTokenizer()
     dev = pick_device(device)
     src_train, src_val = token_stream(source, tok, max_chars)
@@ -62,7 +68,18 @@ def run_transfer(
     tc = TrainConfig(batch_size=batch_size, lr=lr, seed=seed, eval_batches=32)
     if patience is not None and not eval_every:
         raise ValueError("patience needs eval_every (tokens between evaluations)")
+    settings = settings_of(source, target, source_tokens, train_tokens, context, batch_size, lr,
+                           n_evals, min_epochs, eval_every, patience, seed, max_chars)  # fmt: skip
+    done = _done_runs(prior, settings)
     for m in models:
+        todo = [
+            (d_f, label)
+            for d_f in finetune_sizes
+            for label in ("none", source)
+            if (m["d_model"], d_f, label) not in done
+        ]
+        if not todo:
+            continue
         cfg = GPTConfig(vocab_size=tok.vocab_size, context=context, **m)
         pre = pretrain(cfg, src_train, src_val, source_tokens, tc, device=str(dev))
         init = pre.checkpoints[max(pre.checkpoints)]
@@ -77,6 +94,8 @@ def run_transfer(
                 warm = min(0.05, eval_every / steps_tokens)  # warm up over one eval interval
                 run_tc = replace(tc, min_lr_frac=1.0, warmup_frac=warm)
             for label, state in (("none", None), (source, init)):
+                if (d_f, label) not in todo:
+                    continue
                 t0 = time.perf_counter()
                 res = pretrain(
                     cfg,
@@ -95,6 +114,8 @@ def run_transfer(
                     {
                         "pretrain_data": label,
                         "target": target,
+                        "d_model": m["d_model"],
+                        "n_layers": m["n_layers"],
                         "n_params": res.model.n_params(),
                         "n_params_nonembedding": res.model.n_params(non_embedding=True),
                         "finetune_size": d_f,
@@ -106,8 +127,65 @@ def run_transfer(
                         "best_tokens": best["tokens"],
                         "wall_time_s": time.perf_counter() - t0,
                         "device": dev.type,
+                        **settings,
                     }
                 )
                 if progress is not None:
                     progress(rows[-1])
     return pd.DataFrame(rows)
+
+
+def _done_runs(prior: pd.DataFrame | None, settings: dict[str, Any]) -> set[tuple[int, int, str]]:
+    """(d_model, D_F, pretrain_data) of the prior rows, after checking their settings."""
+    if prior is None or prior.empty:
+        return set()
+    source = prior.attrs.get("scalinglab_source", "the prior runs")
+    for key, want in settings.items():
+        if key not in prior.columns:
+            raise ValueError(
+                f"{source}: no '{key}' column, so it cannot be shown to come from the same "
+                "experiment settings; start a new file instead"
+            )
+        have = set(prior[key].tolist())
+        if have != {want}:
+            raise ValueError(
+                f"{source}: column '{key}' is {sorted(map(str, have))}, this run has {want!r}: "
+                "a resumed experiment must keep its settings (or write to a new file)"
+            )
+    return {
+        (int(r.d_model), int(r.finetune_size), str(r.pretrain_data)) for r in prior.itertuples()
+    }
+
+
+def settings_of(
+    source: str,
+    target: str,
+    source_tokens: int,
+    train_tokens: int,
+    context: int,
+    batch_size: int,
+    lr: float,
+    n_evals: int,
+    min_epochs: float,
+    eval_every: int | None,
+    patience: int | None,
+    seed: int,
+    max_chars: int | None,
+) -> dict[str, Any]:
+    """The experiment-wide settings each row records (prefixed `exp_`): runs made with
+    different ones must not be mixed in one table."""
+    return {
+        "exp_source": source,
+        "exp_target": target,
+        "exp_source_tokens": int(source_tokens),
+        "exp_train_cap": int(train_tokens),
+        "exp_context": int(context),
+        "exp_batch_size": int(batch_size),
+        "exp_lr": float(lr),
+        "exp_n_evals": int(n_evals),
+        "exp_min_epochs": float(min_epochs),
+        "exp_eval_every": int(eval_every or 0),
+        "exp_patience": int(patience or 0),
+        "exp_seed": int(seed),
+        "exp_max_chars": int(max_chars or 0),
+    }
