@@ -303,7 +303,9 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
             for k, r in at.sort_values("downstream_ce").iterrows()
         )
     )
-    out.print(f"  {next(n for n in align.notes if 'too low to rank' in n)}")
+    for note in align.notes:
+        if "too low to rank" in note:
+            out.print(f"  {note}")
     # the mixture was also pretrained to the forecast's target (downstream experiment): the
     # alignment forecast can be scored against a run it never saw
     mix = align.ranking.set_index("pretrain_data").loc[MIXTURE]

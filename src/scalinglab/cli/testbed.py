@@ -155,7 +155,7 @@ def testbed_transfer_cmd(
     """Hernandez et al.'s experiment: from scratch vs pretrained on SOURCE, trained on D_F
     tokens of TARGET. Feed the output to `scalinglab transfer`. Each run is written to --out
     as soon as it is measured; after a crash, the same command with --resume goes on."""
-    from ..io.tables import read_file_columns, write_table
+    from ..io.tables import read_table, write_table
     from ..testbed.transfer_exp import run_transfer
 
     prior = pd.DataFrame()
@@ -166,7 +166,7 @@ def testbed_transfer_cmd(
                 "or choose another --out",
                 file=out_path,
             )
-        prior = read_file_columns(out_path)
+        prior = read_table(out_path, raw=True)
         prior.attrs["scalinglab_source"] = out_path
     rows = prior.to_dict("records")
 

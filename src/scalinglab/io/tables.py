@@ -97,8 +97,9 @@ def _read_raw(path: Path, fmt: str) -> pd.DataFrame:
     raise FileFormatError(f"unknown format {fmt!r}", file=str(path))
 
 
-def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
-    """Read one table file into the scalinglab schema (see module docstring)."""
+def read_table(path: str | Path, *, format: str | None = None, raw: bool = False) -> pd.DataFrame:
+    """Read one table file into the scalinglab schema (see module docstring). raw: the file's
+    own columns, no renames or derived columns (to continue a file scalinglab wrote)."""
     p = Path(path)
     if not p.exists():
         raise DataError("file not found", file=str(p))
@@ -116,6 +117,8 @@ def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
         raise DataError(
             f"file has a header ({', '.join(map(str, df.columns))}) but no rows", file=str(p)
         )
+    if raw:
+        return df
     return to_schema(df, source=str(p), line_offset=2 if fmt in ("csv", "tsv") else 1)
 
 
@@ -142,16 +145,6 @@ def to_schema(
     df.attrs["scalinglab_original"] = renamed
     df.attrs["scalinglab_derived"] = [c for c in df.columns if c not in before]
     return df
-
-
-def read_file_columns(path: str | Path) -> pd.DataFrame:
-    """A table as the file has it: its own column names, no schema renames or derived
-    columns (for continuing a file scalinglab wrote, e.g. a resumed experiment)."""
-    p = Path(path)
-    fmt = _FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        raise FileFormatError(f"unknown table extension '{p.suffix}'", file=str(p))
-    return _read_raw(p, fmt)
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> None:

@@ -149,10 +149,10 @@ def method_section(rep: Report, df: pd.DataFrame, factor: str, at: Mapping[str, 
     return res
 
 
-def transfer_section(rep: Report, df: pd.DataFrame, params_col: str = "n_params") -> Any:
+def transfer_section(rep: Report, df: pd.DataFrame) -> Any:
     from ..workflows.transfer import effective_data_transferred
 
-    res = effective_data_transferred(df, params_col=params_col)
+    res = effective_data_transferred(df)
     sec = rep.section("transfer", "Effective data transferred")
     rep.figure(sec, plots.transfer_figure(res), "transfer")
     sec.parts.append(table_html(res.runs, "transfer-runs"))

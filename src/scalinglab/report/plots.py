@@ -363,12 +363,11 @@ def method_figure(res: Any) -> go.Figure:
                 line=dict(color=PALETTE[k % len(PALETTE)]),
             )
         )
-        measured = getattr(res, "measured", None)
-        if measured is not None and m in measured.columns:  # runs at this scale, if any
+        if m in res.measured.columns:  # runs at this scale, if any
             fig.add_trace(
                 go.Scatter(
-                    x=measured.index,
-                    y=measured[m],
+                    x=res.measured.index,
+                    y=res.measured[m],
                     mode="markers",
                     name=f"{m} (measured)",
                     marker=dict(color=PALETTE[k % len(PALETTE)], size=9),

@@ -104,14 +104,9 @@ def effective_data_transferred(
         )
     if scratch["n_params"].nunique() < 2 or scratch[data_col].nunique() < 2:
         raise DataError("the from-scratch runs need at least 2 model sizes and 2 data sizes")
-    # the law's D is the target data; a `tokens` column (tokens trained, several epochs of D_F
-    # in an early-stopped run) is another quantity and gives way
-    s = (
-        scratch.drop(columns="tokens", errors="ignore").rename(columns={data_col: "tokens"})
-        if data_col != "tokens"
-        else scratch
-    )
-    scratch_fit = fit(s, get_law(scratch_law), metric=metric, mapping={"tokens": "tokens"})
+    # the law's D is the target data, never a `tokens` column (tokens trained: several epochs
+    # of D_F in an early-stopped run)
+    scratch_fit = fit(scratch, get_law(scratch_law), metric=metric, mapping={"tokens": data_col})
     n = tuned["n_params"].to_numpy(dtype=float)
     d_f = tuned[data_col].to_numpy(dtype=float)
     loss = tuned[metric].to_numpy(dtype=float)
