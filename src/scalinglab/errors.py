@@ -77,6 +77,11 @@ class FileFormatError(DataError):
     """A file cannot be read as the format its name or caller claims."""
 
 
+class QueryError(DataError):
+    """A row-selection query (--where, --holdout, where=...) that is invalid or uses
+    something not allowed (queries are parsed, never run as Python)."""
+
+
 class LawError(ScalingLabError, ValueError):
     """A law is unknown or ill-defined."""
 

@@ -180,7 +180,11 @@ def print_fit(res: FitResult) -> None:
 )
 @click.option("--metric", default=None, help="Column to fit (default: the law's metric).")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
-@click.option("--where", default=None, help="Pandas query selecting the rows to fit.")
+@click.option(
+    "--where",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10') selecting the rows to fit.",
+)
 @click.option("--delta", default=1e-3, show_default=True, type=float, help="Huber delta.")
 @click.option("--weights", default=None, help="Column of per-point weights.")
 @click.option("--grid", "grids", multiple=True, help="NAME=v1,v2,...: replace a start grid.")
@@ -369,7 +373,12 @@ def predict_cmd(fit_json, at_path, sets, as_json) -> None:
     required=True,
     help="Law(s) to audit on the same splits (repeat to compare).",
 )
-@click.option("--holdout", "holdout_q", default=None, help="Pandas query of the held-out rows.")
+@click.option(
+    "--holdout",
+    "holdout_q",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10') of the held-out rows.",
+)
 @click.option(
     "--leave-largest-out",
     "axis",
@@ -383,9 +392,16 @@ def predict_cmd(fit_json, at_path, sets, as_json) -> None:
     help="Fit on all groups of this column but one, predict that one.",
 )
 @click.option(
-    "--where", default=None, help="Pandas query: rows to use at all (fitted and held out)."
+    "--where",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): rows to use at all "
+    "(fitted and held out).",
 )
-@click.option("--fit-where", default=None, help="Pandas query restricting the fit set.")
+@click.option(
+    "--fit-where",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10') restricting the fit set.",
+)
 @click.option("--by", default=None, help="Run the audit separately per value of this column.")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
 @click.option("--metric", default=None, help="Column to fit and score.")

@@ -11,6 +11,7 @@ from .. import __version__
 from ..errors import DataError
 from ..fit.presets import PRESETS
 from ..io import read_table
+from ..query import select
 from ..schema import parse_number
 from .common import _command_line, _parse_pairs, _targets, handle_errors, main, out
 
@@ -29,8 +30,17 @@ DEMO_TABLES = {
 @click.option("--law", "law_names", multiple=True, help="Law(s) to fit and plot (repeat).")
 @click.option("--metric", default=None)
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN.")
-@click.option("--where", default=None, help="Pandas query: rows to use at all.")
-@click.option("--holdout", "holdout_q", default=None, help="Pandas query: held-out rows.")
+@click.option(
+    "--where",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): rows to use at all.",
+)
+@click.option(
+    "--holdout",
+    "holdout_q",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): held-out rows.",
+)
 @click.option("--leave-largest-out", "axis", default=None, help="Audit along this column.")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
 @click.option(
@@ -266,7 +276,7 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
     res.to_json(Path(out_dir) / "chinchilla_fit.json")
     for name, part in DEMO_TABLES.items():  # the tables behind each section, for the tour
         parts[part].to_csv(Path(out_dir) / f"{name}.csv", index=False)
-    test = lad.query(held)
+    test = select(lad, held)
     rel = np.abs(res.predict(test) - test["loss"].to_numpy()) / test["loss"].to_numpy()
     nxt = aud.summary["next_scale_rel_error"]
     out.print(

@@ -32,13 +32,25 @@ from .common import (
     multiple=True,
     help="VAR=VALUE,... e.g. n_params=6.9e9,tokens=138e9 (repeat).",
 )
-@click.option("--target-where", default=None, help="Pandas query: runs to predict (truth known).")
+@click.option(
+    "--target-where",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): runs to predict (truth known).",
+)
 @click.option("--loss-law", default="overtrain", show_default=True)
 @click.option("--error-law", default="loss_to_error", show_default=True)
 @click.option("--loss-col", default="loss", show_default=True)
 @click.option("--error-col", default="error", show_default=True)
-@click.option("--fit-where", default=None, help="Pandas query: the loss-fit runs.")
-@click.option("--error-fit-where", default=None, help="Pandas query: the error-fit runs.")
+@click.option(
+    "--fit-where",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): the loss-fit runs.",
+)
+@click.option(
+    "--error-fit-where",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): the error-fit runs.",
+)
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
 @click.option("--bootstrap", "n_boot", default=1000, show_default=True, type=int)
 @click.option("--interval", default=0.9, show_default=True, type=float)
@@ -119,7 +131,11 @@ def forecast_cmd(
 @main.command("ladder")
 @click.argument("checkpoints", type=click.Path(dir_okay=False))
 @click.option("--target", "target", required=True, help="n_params=...,tokens=...")
-@click.option("--train-where", default=None, help="Pandas query: checkpoints of the small runs.")
+@click.option(
+    "--train-where",
+    default=None,
+    help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): checkpoints of the small runs.",
+)
 @click.option("--run-col", default="run", show_default=True)
 @click.option("--loss-col", default="bpb", show_default=True, help="Task loss (step 1 and 2 x).")
 @click.option("--acc-col", default="rc_acc", show_default=True, help="Task accuracy (step 2 y).")

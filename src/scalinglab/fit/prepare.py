@@ -17,9 +17,11 @@ from ..errors import (
     MissingColumnError,
     NonFiniteValueError,
     NonPositiveValueError,
+    QueryError,
     TooFewPointsError,
 )
 from ..laws.base import Law
+from ..query import mask as query_mask
 from ..schema import numeric_column, resolve_column
 
 
@@ -46,20 +48,16 @@ def row_numbers(df: pd.DataFrame) -> np.ndarray:
     return np.arange(1, len(df) + 1)
 
 
-def apply_where(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
+def apply_where(df: pd.DataFrame, where: str | None, what: str = "--where") -> pd.DataFrame:
+    """Rows selected by a safe query (see scalinglab.query); an empty selection is an error."""
     if not where:
         return df
     try:
-        mask = df.eval(where)
-    except Exception as exc:  # pandas raises many types for bad queries
-        raise DataError(
-            f"--where {where!r} is not a valid pandas query: {exc}", file=source_of(df)
-        ) from None
-    if not isinstance(mask, pd.Series) or mask.dtype != bool:
-        raise DataError(f"--where {where!r} does not give True/False per row", file=source_of(df))
-    out = df[mask.to_numpy()]
+        out = df[query_mask(df, where, what)]
+    except QueryError as exc:
+        raise QueryError(exc.message, file=source_of(df)) from None
     if out.empty:
-        raise DataError(f"--where {where!r} selects no rows (of {len(df)})", file=source_of(df))
+        raise DataError(f"{what} {where!r} selects no rows (of {len(df)})", file=source_of(df))
     return out
 
 

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, MissingColumnError
+from ..errors import DataError, MissingColumnError, QueryError
 from ..fit import fit
 from ..fit.prepare import apply_where, row_numbers, source_of
 from ..fit.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
+from ..query import mask as query_mask
 
 
 @dataclass
@@ -82,14 +83,9 @@ def compute_ratio(fit_set: pd.DataFrame, target: pd.DataFrame) -> np.ndarray:
 
 def _mask(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
     try:
-        m = df.eval(query)
-    except Exception as exc:
-        raise DataError(
-            f"{what} {query!r} is not a valid pandas query: {exc}", file=source_of(df)
-        ) from None
-    if not isinstance(m, pd.Series) or m.dtype != bool:
-        raise DataError(f"{what} {query!r} does not give True/False per row", file=source_of(df))
-    return m.to_numpy()
+        return query_mask(df, query, what)
+    except QueryError as exc:
+        raise QueryError(exc.message, file=source_of(df)) from None
 
 
 def _score(

@@ -1,0 +1,274 @@
+"""Row selection from user-written queries (`--where`, `--holdout`, `where=` ...), safely.
+
+pandas' `DataFrame.eval/query` run Python: `@pd.io.common.os.system(...)` in a query string
+executes a shell command. Queries arrive from command lines, specs and colleagues' scripts,
+so they are parsed with `ast` and evaluated here over the table's columns with numpy; only
+column names, literals, comparisons (chained, `in` / `not in` lists), boolean logic
+(`and or not & | ~`), arithmetic and a few whitelisted functions are allowed. Nothing is
+looked up in any Python namespace, so there is nothing to escape to.
+
+The syntax is pandas' query syntax for everything it allows, including backtick-quoted
+column names (`` `val loss` < 3 ``), so existing queries keep working.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import QueryError
+
+__all__ = ["QueryError", "select", "mask", "check_query", "ALLOWED_FUNCTIONS"]
+
+MAX_QUERY_CHARS = 2000
+MAX_QUERY_NODES = 500
+
+ALLOWED_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "log": np.log,
+    "log10": np.log10,
+    "log2": np.log2,
+    "exp": np.exp,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+}
+
+_CMP: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+}
+_BIN: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+    ast.Pow: lambda a, b: a**b,
+    ast.BitAnd: lambda a, b: _as_bool(a) & _as_bool(b),
+    ast.BitOr: lambda a, b: _as_bool(a) | _as_bool(b),
+}
+_BACKTICK = re.compile(r"`([^`]*)`")
+
+
+def _as_bool(v: Any) -> Any:
+    if isinstance(v, np.ndarray) and v.dtype != bool:
+        raise QueryError("'&', '|' and '~' combine conditions (True/False), not numbers")
+    return v
+
+
+def _substitute_backticks(query: str) -> tuple[str, dict[str, str]]:
+    """Replace `` `any column name` `` by placeholder identifiers (as pandas does)."""
+    names: dict[str, str] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        key = f"__bt{len(names)}__"
+        names[key] = m.group(1)
+        return key
+
+    return _BACKTICK.sub(repl, query), names
+
+
+class _Evaluator:
+    def __init__(self, df: pd.DataFrame, query: str, what: str, names: dict[str, str]):
+        self.df, self.query, self.what, self.names = df, query, what, names
+
+    def fail(self, why: str) -> QueryError:
+        return QueryError(f"{self.what} {self.query!r}: {why}")
+
+    def column(self, name: str) -> np.ndarray:
+        col = self.names.get(name, name)
+        if col not in self.df.columns:
+            from .schema import resolve_column
+
+            found = resolve_column(self.df, col)
+            if found is None:
+                import difflib
+
+                close = difflib.get_close_matches(col, [str(c) for c in self.df.columns], n=1)
+                hint = f" — did you mean '{close[0]}'?" if close else ""
+                cols = ", ".join(map(str, self.df.columns))
+                raise self.fail(f"no column '{col}'{hint} (columns: {cols})")
+            col = found
+        values = self.df[col]
+        if isinstance(values, pd.DataFrame):
+            raise self.fail(f"column '{col}' appears more than once in the table")
+        return values.to_numpy()
+
+    def eval(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return self.eval(node.body)
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool | int | float | str) or node.value is None:
+                return node.value
+            raise self.fail(f"literal {node.value!r} is not allowed")
+        if isinstance(node, ast.Name):
+            if node.id in ("True", "False"):  # pragma: no cover - parsed as Constant
+                return node.id == "True"
+            return self.column(node.id)
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            items = [self.eval(e) for e in node.elts]
+            if any(isinstance(i, np.ndarray) for i in items):
+                raise self.fail("a list may hold only literal values, not columns")
+            return items
+        if isinstance(node, ast.UnaryOp):
+            v = self.eval(node.operand)
+            if isinstance(node.op, ast.Not | ast.Invert):
+                v = _as_bool(v)
+                return ~v if isinstance(v, np.ndarray) else (not v)
+            if isinstance(node.op, ast.USub):
+                return -v
+            if isinstance(node.op, ast.UAdd):
+                return +v
+        if isinstance(node, ast.BoolOp):
+            vals = [_as_bool(self.eval(v)) for v in node.values]
+            out = vals[0]
+            for v in vals[1:]:
+                out = (out & v) if isinstance(node.op, ast.And) else (out | v)
+            return out
+        if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+            left, right = self.eval(node.left), self.eval(node.right)
+            if isinstance(node.op, ast.Pow) and _too_big_power(left, right):
+                raise self.fail("exponent too large")
+            try:
+                with np.errstate(all="ignore"):
+                    return _BIN[type(node.op)](left, right)
+            except TypeError as exc:
+                raise self.fail(f"cannot combine these values ({exc})") from None
+        if isinstance(node, ast.Compare):
+            left = self.eval(node.left)
+            out: Any = True
+            for op, comp in zip(node.ops, node.comparators, strict=True):
+                right = self.eval(comp)
+                out = out & self.compare(op, left, right)
+                left = right
+            return out
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in ALLOWED_FUNCTIONS:
+                shown = ast.unparse(node.func)
+                allowed = ", ".join(ALLOWED_FUNCTIONS)
+                raise self.fail(f"calling '{shown}' is not allowed (functions: {allowed})")
+            if node.keywords or len(node.args) != 1:
+                raise self.fail(f"{node.func.id}() takes exactly one argument")
+            arg = self.eval(node.args[0])
+            with np.errstate(all="ignore"):
+                try:
+                    return ALLOWED_FUNCTIONS[node.func.id](np.asarray(arg, dtype=float))
+                except (TypeError, ValueError):
+                    raise self.fail(f"{node.func.id}() needs numbers") from None
+        raise self.fail(_not_allowed(node))
+
+    def compare(self, op: ast.cmpop, left: Any, right: Any) -> Any:
+        if isinstance(op, ast.In | ast.NotIn):
+            if not isinstance(right, list):
+                raise self.fail("'in' needs a list of values on its right, e.g. x in [1, 2]")
+            hit = pd.Series(np.atleast_1d(left)).isin(right).to_numpy()
+            hit = hit if isinstance(left, np.ndarray) else bool(hit[0])
+            return ~hit if isinstance(op, ast.NotIn) else hit
+        if isinstance(op, ast.Is | ast.IsNot):
+            raise self.fail("'is' is not allowed; use == or !=")
+        try:
+            return _CMP[type(op)](left, right)
+        except TypeError as exc:
+            raise self.fail(f"cannot compare these values ({exc})") from None
+
+
+def _too_big_power(base: Any, exp: Any) -> bool:
+    try:
+        return bool(np.nanmax(np.abs(np.asarray(exp, dtype=float))) > 1000)
+    except (TypeError, ValueError):
+        return False
+
+
+def _not_allowed(node: ast.AST) -> str:
+    kinds = {
+        ast.Attribute: "attribute access ('.')",
+        ast.Subscript: "indexing ('[...]')",
+        ast.Lambda: "lambda",
+        ast.NamedExpr: "assignment (':=')",
+        ast.ListComp: "comprehensions",
+        ast.GeneratorExp: "comprehensions",
+        ast.DictComp: "comprehensions",
+        ast.SetComp: "comprehensions",
+        ast.Dict: "dictionaries",
+        ast.IfExp: "if/else",
+        ast.JoinedStr: "f-strings",
+        ast.Starred: "'*' unpacking",
+    }
+    what = next((v for k, v in kinds.items() if isinstance(node, k)), type(node).__name__)
+    return (
+        f"{what} is not allowed; a query may use column names, numbers, strings, "
+        "comparisons, 'in [...]', and/or/not, arithmetic and " + ", ".join(ALLOWED_FUNCTIONS)
+    )
+
+
+def _parse(query: str, what: str) -> tuple[ast.Expression, dict[str, str]]:
+    if not isinstance(query, str):
+        raise QueryError(f"{what} must be a string, got {type(query).__name__}")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"{what} is {len(query)} characters long (limit {MAX_QUERY_CHARS})")
+    if "@" in _BACKTICK.sub("", query):
+        raise QueryError(
+            f"{what} {query!r}: '@' (local variables) is not allowed; write the value itself"
+        )
+    text, names = _substitute_backticks(query)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        msg = getattr(exc, "msg", str(exc))
+        raise QueryError(f"{what} {query!r} is not a valid query: {msg}") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_QUERY_NODES:
+        raise QueryError(f"{what} {query!r} is too complex (over {MAX_QUERY_NODES} terms)")
+    return tree, names
+
+
+def check_query(query: str, what: str = "query") -> None:
+    """Raise QueryError if `query` uses anything not allowed (no data needed)."""
+    tree, names = _parse(query, what)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in ALLOWED_FUNCTIONS:
+                raise QueryError(
+                    f"{what} {query!r}: calling '{ast.unparse(node.func)}' is not allowed"
+                )
+        elif not isinstance(node, _ALLOWED_NODES):
+            raise QueryError(f"{what} {query!r}: {_not_allowed(node)}")
+
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.List, ast.Tuple, ast.Set,
+    ast.UnaryOp, ast.Not, ast.Invert, ast.USub, ast.UAdd, ast.BoolOp, ast.And, ast.Or,
+    ast.BinOp, ast.Compare, ast.cmpop, ast.operator, ast.Call,
+)  # fmt: skip
+
+
+def mask(df: pd.DataFrame, query: str, what: str = "--where") -> np.ndarray:
+    """Boolean mask (one per row) of the rows `query` selects. Raises QueryError naming
+    what is wrong: a disallowed construct, an unknown column, a non-boolean result."""
+    check_query(query, what)
+    tree, names = _parse(query, what)
+    try:
+        out = _Evaluator(df, query, what, names).eval(tree)
+    except RecursionError:
+        raise QueryError(f"{what} {query!r} is nested too deeply") from None
+    if isinstance(out, bool | np.bool_):
+        return np.full(len(df), bool(out))
+    out = np.asarray(out)
+    if out.dtype != bool or out.shape != (len(df),):
+        raise QueryError(f"{what} {query!r} does not give True/False per row")
+    return out
+
+
+def select(df: pd.DataFrame, query: str | None, what: str = "--where") -> pd.DataFrame:
+    """The rows of `df` that `query` selects (all rows when query is empty)."""
+    if not query:
+        return df
+    return df[mask(df, query, what)]
