@@ -141,3 +141,36 @@ def test_gadre_report_shows_two_step_targets(tmp_path):
     assert str(data) in html and "sha256" in html  # footer: data file and its hash
     dom = render(out, tmp_path, "gadre_report.png")
     _checks(dom, ["overview", "forecast"], ["forecast-loss", "forecast-error"])
+
+
+HOSTILE_METRIC = "loss<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
+HOSTILE_RUN = "<script>document.body.setAttribute('data-pwned','2')</script>"
+
+
+def test_hostile_names_show_as_text_and_run_no_script(tmp_path):
+    """A metric column named like markup once ran its script in the outlier warning; every
+    user string (column, run name, law) must render literally in the report."""
+    import numpy as np
+    import pandas as pd
+
+    n = np.repeat(np.geomspace(1e7, 1e10, 5), 5)
+    d = np.tile(np.geomspace(1e8, 1e11, 5), 5)
+    loss = 1.8 + 480 / n**0.35 + 2100 / d**0.37
+    loss[7] *= 1.6  # an outlier, so the "suspected outliers" warning names the metric
+    names = [f"m{i}{HOSTILE_RUN}" for i in range(len(n))]
+    table = pd.DataFrame({"model": names, "n_params": n, "tokens": d, HOSTILE_METRIC: loss})
+    table.to_csv(tmp_path / "h.csv", index=False)
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(
+        main, ["report", str(tmp_path / "h.csv"), "--law", "chinchilla", "--metric",
+               HOSTILE_METRIC, "-o", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert (
+        "<img src=x" not in page and "<script>document.body.setAttribute('data-pwned'" not in page
+    )
+    dom = render(out, tmp_path, "hostile-report.png")
+    assert 'data-rendered="1"' in dom
+    assert "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0], "a user string ran"
+    assert "Suspected outliers (chinchilla fit of loss&lt;img src=x onerror=" in dom

@@ -39,7 +39,8 @@ def overview_section(rep: Report, df: pd.DataFrame) -> None:
     o = info.get("outliers")
     if o and o["rows"]:
         sec.parts.append(
-            f"<div class='warn'>Suspected outliers ({o['law']} fit of {o['metric']}, robust "
+            f"<div class='warn'>Suspected outliers ({html.escape(str(o['law']))} fit of "
+            f"{html.escape(str(o['metric']))}, robust "
             f"|z| &gt; {o['threshold_z']:g}): rows "
             + ", ".join(f"{r} (z={z:+.1f})" for r, z in zip(o["rows"], o["z"], strict=True))
             + "</div>"
@@ -122,8 +123,8 @@ def forecast_section(rep: Report, df: pd.DataFrame, opts: Mapping[str, Any]) -> 
     res = forecast(df, **opts)
     sec = rep.section("forecast", "Two-step downstream forecast")
     sec.parts.append(
-        f"<p>Step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} runs; "
-        f"step 2: {res.error_fit.law.name} on {res.error_fit.n_points_} runs; "
+        f"<p>Step 1: {html.escape(res.loss_fit.law.name)} on {res.loss_fit.n_points_} runs; "
+        f"step 2: {html.escape(res.error_fit.law.name)} on {res.error_fit.n_points_} runs; "
         f"{res.interval:.0%} intervals from {res.n_bootstrap} joint bootstrap "
         "resamples.</p>"
     )

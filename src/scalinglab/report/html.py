@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,34 @@ def _fmt(v: Any) -> str:
             return "–"
         return f"{v:.5g}"
     if isinstance(v, dict):
-        return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
+        return ", ".join(f"{html.escape(str(k))}={_fmt(x)}" for k, x in v.items())
     return html.escape(str(v))
+
+
+def slug(name: str) -> str:
+    """An HTML id from any text (law names can be user expressions)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))
+
+
+def escape_figure_text(fig: Any) -> None:
+    """Escape user text that plotly renders as pseudo-HTML (trace names, titles, axis
+    titles, annotations), so a column or source named `<img onerror=...>` shows literally.
+    Hover texts are built escaped by plots._hover (they carry our own <b>/<br>)."""
+
+    def esc(t: Any) -> Any:
+        return html.escape(t, quote=False) if isinstance(t, str) else t
+
+    fig.for_each_trace(lambda t: t.update(name=esc(t.name)) if t.name else None)
+    lay = fig.layout
+    if lay.title and lay.title.text:
+        lay.title.text = esc(lay.title.text)
+    for ax in (*fig.select_xaxes(), *fig.select_yaxes()):
+        if ax.title and ax.title.text:
+            ax.title.text = esc(ax.title.text)
+    for a in lay.annotations or ():
+        a.text = esc(a.text)
+    if lay.legend and lay.legend.title and lay.legend.title.text:
+        lay.legend.title.text = esc(lay.legend.title.text)
 
 
 def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 200) -> str:
@@ -71,7 +98,7 @@ def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 20
         if len(df) > max_rows
         else ""
     )
-    tid = f" id='{table_id}'" if table_id else ""
+    tid = f" id='{slug(table_id)}'" if table_id else ""
     return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
 
@@ -106,10 +133,11 @@ class Report:
         return s
 
     def figure(self, sec: Section, fig: Any, name: str) -> None:
+        escape_figure_text(fig)
         div = fig.to_html(
             full_html=False,
             include_plotlyjs=False,
-            div_id=f"fig-{name}",
+            div_id=f"fig-{slug(name)}",
             config={"displaylogo": False, "responsive": True},
         )
         sec.parts.append(f"<div class='fig'>{div}</div>")
@@ -118,12 +146,12 @@ class Report:
         from plotly.offline import get_plotlyjs
 
         nav = "".join(
-            f"<a href='#section-{s.name}'>{html.escape(s.title)}</a>" for s in self.sections
+            f"<a href='#section-{slug(s.name)}'>{html.escape(s.title)}</a>" for s in self.sections
         )
         body = []
         for s in self.sections:
             body.append(
-                f"<section id='section-{s.name}'><h2>{html.escape(s.title)}</h2>"
+                f"<section id='section-{slug(s.name)}'><h2>{html.escape(s.title)}</h2>"
                 + "".join(s.parts)
                 + "</section>"
             )

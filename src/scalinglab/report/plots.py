@@ -5,6 +5,7 @@ The same functions back the HTML report and the notebook API (`FitResult.plot()`
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,17 +49,22 @@ def _layout(fig, title: str, x: str, y: str, logx: bool = True, logy: bool = Fal
     fig.update_yaxes(title=y, type="log" if logy else "linear")
 
 
+def _esc(v: object) -> str:
+    """User text inside plotly's pseudo-HTML (hover, names): shown literally, never markup."""
+    return html.escape(str(v), quote=False)
+
+
 def _hover(frame: pd.DataFrame, cols: list[str]) -> list[str]:
     label = next((c for c in ("run_id", "run", "model", "name") if c in frame.columns), None)
     out = []
     for i, (_, r) in enumerate(frame.iterrows()):
-        head = f"<b>{r[label]}</b><br>" if label else f"row {frame.index[i] + 1}<br>"
+        head = f"<b>{_esc(r[label])}</b><br>" if label else f"row {frame.index[i] + 1}<br>"
         out.append(
             head
             + "<br>".join(
-                f"{c} = {r[c]:.5g}"
+                f"{_esc(c)} = {r[c]:.5g}"
                 if isinstance(r[c], (int, float, np.floating))
-                else f"{c} = {r[c]}"
+                else f"{_esc(c)} = {_esc(r[c])}"
                 for c in cols
                 if c in frame.columns
             )
