@@ -27,7 +27,7 @@ from scipy.optimize import minimize  # noqa: E402
 from scipy.special import huber  # noqa: E402
 
 import scalinglab as sl  # noqa: E402
-from scalinglab.fit.bootstrap import resample_counts  # noqa: E402
+from scalinglab.fitting.bootstrap import resample_counts  # noqa: E402
 
 HOFFMANN = np.array([np.log(406.40), np.log(410.72), np.log(1.6934), 0.33917, 0.28491])
 

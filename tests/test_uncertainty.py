@@ -33,7 +33,7 @@ def test_bootstrap_intervals_overlap_epoch(chinchilla_fit):
 
 def test_warm_bootstrap_draws_are_optima_of_their_resample(chinchilla_fit, chinchilla_240):
     boot = chinchilla_fit.bootstrap(20, seed=7)
-    from scalinglab.fit.bootstrap import resample_counts
+    from scalinglab.fitting.bootstrap import resample_counts
 
     counts = resample_counts(240, 20, np.random.default_rng(7))
     for b in (0, 5, 13):
@@ -69,7 +69,7 @@ def _sim(seed=0, noise=0.02, n_sizes=6, reps=4):
 def test_group_bootstrap_resamples_whole_groups():
     df, _ = _sim()
     res = sl.fit(df, "power_law")
-    from scalinglab.fit.bootstrap import resample_counts
+    from scalinglab.fitting.bootstrap import resample_counts
 
     counts = resample_counts(len(df), 30, np.random.default_rng(0), df["x"].to_numpy())
     for row in counts:  # equal multiplicity within each group, 6 groups drawn in total

@@ -1,26 +1,74 @@
 """scalinglab: forecast downstream LLM performance from small runs.
 
-import scalinglab as sl
-res = sl.fit("runs.csv", law="chinchilla")
-res.predict({"n_params": 70e9, "tokens": 1.4e12})
+>>> import scalinglab as sl
+>>> res = sl.fit("runs.csv", law="chinchilla")                    # doctest: +SKIP
+>>> res.predict({"n_params": 70e9, "tokens": 1.4e12})             # doctest: +SKIP
+>>> sl.audit("runs.csv", "chinchilla", holdout="n_params > 1e9")  # doctest: +SKIP
+
+Laws (`sl.get_law`, `sl.CATALOG`, `sl.expression_law`), the fitter (`sl.fit` -> `sl.FitResult`),
+data in (`sl.read_table`, `sl.read_harness`, `sl.read_tracker_export`), the papers'
+workflows (`sl.forecast`, `sl.ladder`, `sl.choose_method`, `sl.pretrain_choice`,
+`sl.transfer`, `sl.plan`, `sl.audit`) and every named error (`sl.errors`). The testbed
+(`scalinglab.testbed`, needs torch) is not imported here.
 """
 
-__version__ = "0.1.0"
+from . import errors, laws
+from ._version import __version__
+from .errors import ScalingLabError
+from .fitting import FitResult, fit
+from .inspect import inspect_table
+from .io import read_harness, read_table, read_tracker_export
+from .laws import CATALOG, Law, Parameter, expression_law, get_law
+from .query import select
+from .workflows import (
+    AuditResult,
+    ForecastResult,
+    LadderForecast,
+    MethodChoice,
+    Plan,
+    PretrainChoice,
+    TransferResult,
+    choose_method,
+    forecast,
+    plan,
+)
+from .workflows import choose_pretraining_data as pretrain_choice
+from .workflows import effective_data_transferred as transfer
+from .workflows import ladder_forecast as ladder
+from .workflows.audit import audit
 
-from .errors import ScalingLabError  # noqa: E402
-from .fit import FitResult, fit  # noqa: E402
-from .io import read_table  # noqa: E402
-from .laws import CATALOG, Law, Parameter, expression_law, get_law  # noqa: E402
+load = read_table
 
 __all__ = [
     "CATALOG",
+    "AuditResult",
     "FitResult",
+    "ForecastResult",
+    "LadderForecast",
     "Law",
+    "MethodChoice",
     "Parameter",
+    "Plan",
+    "PretrainChoice",
     "ScalingLabError",
+    "TransferResult",
     "__version__",
+    "audit",
+    "choose_method",
+    "errors",
     "expression_law",
     "fit",
+    "forecast",
     "get_law",
+    "inspect_table",
+    "ladder",
+    "laws",
+    "load",
+    "plan",
+    "pretrain_choice",
+    "read_harness",
     "read_table",
+    "read_tracker_export",
+    "select",
+    "transfer",
 ]

@@ -112,7 +112,7 @@ def feedable_laws(df: pd.DataFrame) -> list[dict[str, Any]]:
 def _outliers(df: pd.DataFrame) -> dict[str, Any] | None:
     """Robust residual z-scores from the first catalog law the data feeds (two passes: fit,
     drop |z| > 5, refit, score every row). Flags runs the law cannot explain."""
-    from .fit import fit
+    from .fitting import fit
 
     for name in ("chinchilla", "overtrain", "downstream_ce"):
         law = CATALOG[name]

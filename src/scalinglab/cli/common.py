@@ -20,7 +20,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .. import __version__
+from .._version import __version__
 from ..errors import DataError, ScalingLabError
 from ..schema import parse_number
 

@@ -10,8 +10,8 @@ import pandas as pd
 from rich.table import Table
 
 from ..errors import DataError
-from ..fit import FitResult, fit
-from ..fit.presets import PRESETS, apply_preset
+from ..fitting import FitResult, fit
+from ..fitting.presets import PRESETS, apply_preset
 from ..io import read_table
 from ..laws import CATALOG, expression_law, get_law
 from ..laws.expression import parse_param_option
@@ -438,7 +438,7 @@ def audit_cmd(
     as_json,
 ) -> None:
     """Held-out validation and extrapolation audits of one or more laws."""
-    from ..fit.prepare import apply_where
+    from ..fitting.prepare import apply_where
     from ..workflows import audit
 
     if where:  # e.g. leave out optimisation transients from both sides of every fold

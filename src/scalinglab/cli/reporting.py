@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import DataError
-from ..fit.presets import PRESETS
+from ..fitting.presets import PRESETS
 from ..io import read_table
 from ..query import select
 from ..schema import parse_number
@@ -98,7 +98,7 @@ def report_cmd(
     out_path,
 ) -> None:
     """A self-contained HTML report: overview, fitted laws, audits, workflows."""
-    from ..fit.prepare import apply_where
+    from ..fitting.prepare import apply_where
     from ..report import build
     from ..report.html import Report
 

@@ -7,8 +7,8 @@ import click
 import pandas as pd
 
 from ..errors import DataError
-from ..fit import FitResult
-from ..fit.presets import PRESETS
+from ..fitting import FitResult
+from ..fitting.presets import PRESETS
 from ..io import read_table
 from ..schema import parse_number
 from .common import (
@@ -159,7 +159,7 @@ def ladder_cmd(
     as_json,
 ) -> None:
     """Model-ladder forecast (AI2 OLMo ladder): (N, D) -> task loss -> accuracy."""
-    from ..fit.prepare import apply_where
+    from ..fitting.prepare import apply_where
     from ..workflows.ladder import ladder_forecast
 
     df = read_table(checkpoints)

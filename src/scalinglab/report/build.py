@@ -8,12 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..fit import fit
-from ..fit.presets import apply_preset
+from .. import plots
+from ..fitting import fit
+from ..fitting.presets import apply_preset
 from ..inspect import inspect_table
 from ..laws import get_law
 from ..workflows import audit as audit_mod
-from . import plots
 from .html import Report, Section, params_table, table_html
 
 

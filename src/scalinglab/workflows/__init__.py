@@ -1,4 +1,9 @@
-"""The papers' workflows. They compose laws and fits and hold no fitting code of their own."""
+"""The papers' workflows. They compose laws and fits and hold no fitting code of their own.
+
+Each module is one workflow; the public entry points are re-exported at the package root
+(`sl.forecast`, `sl.ladder`, ...). `audit()` is not re-exported here because this package has
+a module of that name.
+"""
 
 from .audit import (
     AuditResult,
@@ -8,12 +13,31 @@ from .audit import (
     leave_largest_out,
     leave_one_group_out,
 )
+from .downstream import ForecastResult, forecast
+from .finetune_choice import MethodChoice, choose_method
+from .ladder import LadderForecast, ladder_forecast
+from .planning import Plan, finetune_tradeoff, plan
+from .pretrain_choice import PretrainChoice, choose_pretraining_data
+from .transfer import TransferResult, effective_data_transferred
 
 __all__ = [
     "AuditResult",
+    "ForecastResult",
+    "LadderForecast",
+    "MethodChoice",
+    "Plan",
+    "PretrainChoice",
+    "TransferResult",
+    "choose_method",
+    "choose_pretraining_data",
     "compare_laws",
     "compute_ratio",
+    "effective_data_transferred",
+    "finetune_tradeoff",
+    "forecast",
     "holdout",
+    "ladder_forecast",
     "leave_largest_out",
     "leave_one_group_out",
+    "plan",
 ]

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, MissingColumnError, QueryError
-from ..fit import fit
-from ..fit.prepare import apply_where, row_numbers, source_of
-from ..fit.presets import apply_preset
+from ..fitting import fit
+from ..fitting.prepare import apply_where, row_numbers, source_of
+from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..query import mask as query_mask
@@ -362,3 +362,55 @@ def compare_laws(
     else:
         raise ValueError("compare_laws needs query=, axis= or group=")
     return audit.by_law()
+
+
+# The audit modes by keyword (audit()'s keywords shadow the function names inside it).
+_AUDIT_MODES = {
+    "holdout": holdout,
+    "leave_largest_out": leave_largest_out,
+    "leave_one_group_out": leave_one_group_out,
+}
+
+
+def audit(
+    data: pd.DataFrame | str | Path,
+    law: str | Law | Sequence[str | Law] = "chinchilla",
+    *,
+    holdout: str | None = None,
+    leave_largest_out: str | None = None,
+    leave_one_group_out: str | None = None,
+    **kwargs: Any,
+) -> AuditResult:
+    """Held-out error of one or more laws: the one entry point behind `scalinglab audit`.
+
+    Parameters
+    ----------
+    data : table or path
+    law : a law name, a Law, or several (compared on the same folds)
+    holdout : query selecting the held-out rows (fit on the rest)
+    leave_largest_out : column; fit on the k smallest scales, predict every larger one
+    leave_one_group_out : column; fit on all groups but one, for every group
+    **kwargs : passed on (fit_where, preset, interval, n_bootstrap, seed, fit options)
+
+    Returns
+    -------
+    AuditResult with one row per held-out point and one summary row per fold and law.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> aud = sl.audit("runs.csv", ["chinchilla", "kaplan"], holdout="n_params > 1e9")
+    >>> aud.by_law()  # doctest: +SKIP
+    """
+    modes = {
+        "holdout": holdout,
+        "leave_largest_out": leave_largest_out,
+        "leave_one_group_out": leave_one_group_out,
+    }
+    given = [k for k, v in modes.items() if v]
+    if len(given) != 1:
+        raise DataError(
+            "audit needs exactly one of holdout=QUERY, leave_largest_out=COLUMN, "
+            f"leave_one_group_out=COLUMN (got {', '.join(given) or 'none'})"
+        )
+    return _AUDIT_MODES[given[0]](data, law, modes[given[0]], **kwargs)

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, MissingColumnError
-from ..fit import FitResult, fit
-from ..fit.bootstrap import resample_counts
-from ..fit.prepare import row_numbers, source_of
-from ..fit.presets import apply_preset
+from ..fitting import FitResult, fit
+from ..fitting.bootstrap import resample_counts
+from ..fitting.prepare import row_numbers, source_of
+from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..schema import add_derived, resolve_column

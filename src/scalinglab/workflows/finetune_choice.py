@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from ..errors import DataError
-from ..fit import FitResult, fit
+from ..fitting import FitResult, fit
 from ..laws import get_law
 from ..laws.base import Law, Parameter
 from .audit import _load, holdout

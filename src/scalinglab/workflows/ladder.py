@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..fit import FitResult, fit
-from ..fit.presets import apply_preset
+from ..fitting import FitResult, fit
+from ..fitting.presets import apply_preset
 from ..laws import get_law
 from .downstream import near_optimal_spread
 from .pretrain_choice import require_columns

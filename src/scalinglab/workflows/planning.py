@@ -17,7 +17,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ..errors import DataError
-from ..fit import FitResult
+from ..fitting import FitResult
+from ..laws.optimum import compute_optimal, loss_at
 
 
 @dataclass
@@ -37,19 +38,6 @@ def _chinchilla_params(res: FitResult) -> dict[str, float]:
             f"got law '{res.law.name}' with {sorted(res.params_)}"
         )
     return res.params_
-
-
-def compute_optimal(params: dict[str, float], budget: float) -> tuple[float, float, float]:
-    """Closed-form (N*, D*, loss*) for C = budget."""
-    a_, b_ = params["alpha"], params["beta"]
-    G = (a_ * params["A"] / (b_ * params["B"])) ** (1 / (a_ + b_))
-    n = G * (budget / 6) ** (b_ / (a_ + b_))
-    d = budget / (6 * n)
-    return n, d, loss_at(params, n, d)
-
-
-def loss_at(params: dict[str, float], n: float, d: float) -> float:
-    return params["E"] + params["A"] / n ** params["alpha"] + params["B"] / d ** params["beta"]
 
 
 def numeric_optimum(params: dict[str, float], budget: float) -> tuple[float, float]:

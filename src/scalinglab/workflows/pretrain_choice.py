@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, MissingColumnError, ScalingLabError
-from ..fit import fit
+from ..fitting import fit
 from .audit import _load
 
 NEEDED = ("pretrain_data", "tokens", "finetune_size", "downstream_ce", "bleu")

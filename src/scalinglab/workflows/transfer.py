@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from ..errors import DataError
-from ..fit import FitResult, fit
+from ..fitting import FitResult, fit
 from ..laws import get_law
 from .audit import _load
 from .pretrain_choice import require_columns

@@ -14,7 +14,7 @@ import pandas as pd
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from ..fit import FitResult
+    from .fitting import FitResult
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
@@ -432,7 +432,7 @@ def transfer_figure(res: Any) -> go.Figure:
 def plan_figure(res: FitResult, budgets: np.ndarray | None = None) -> go.Figure:
     """Compute-optimal frontier: loss, N* and D* vs compute budget."""
     go = _go()
-    from ..workflows.planning import compute_optimal
+    from .laws.optimum import compute_optimal
 
     budgets = budgets if budgets is not None else np.geomspace(1e18, 1e26, 60)
     rows = [compute_optimal(res.params_, c) for c in budgets]

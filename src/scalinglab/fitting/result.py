@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..errors import MissingColumnError
 from ..laws import law_from_dict
 from ..laws.base import Law
@@ -97,7 +97,7 @@ class FitResult:
     def plot(self, heldout: pd.DataFrame | None = None, kind: str = "fit") -> Any:
         """A plotly figure for notebooks: kind="fit" (curves, points, bootstrap band) or
         "residuals"."""
-        from ..report import plots
+        from .. import plots
 
         if kind == "residuals":
             return plots.residual_figure(self)

@@ -1,0 +1,53 @@
+"""The public API a newcomer imports: every name in `scalinglab.__all__` and every module."""
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import scalinglab as sl
+
+
+def test_every_public_name_resolves():
+    missing = [n for n in sl.__all__ if not hasattr(sl, n)]
+    assert not missing
+    for name in ("fit", "audit", "forecast", "ladder", "choose_method", "pretrain_choice",
+                 "transfer", "plan", "read_table", "load", "get_law"):  # fmt: skip
+        assert callable(getattr(sl, name)), name
+    assert sl.load is sl.read_table
+    assert issubclass(sl.errors.QueryError, sl.ScalingLabError)
+
+
+def test_no_function_shadows_a_subpackage():
+    """`scalinglab.fit` was a function and a package: `import scalinglab.fit.presets` failed."""
+    importlib.import_module("scalinglab.fitting.presets")
+    for mod in pkgutil.iter_modules(sl.__path__):
+        attr = getattr(sl, mod.name, None)
+        assert attr is None or type(attr).__name__ == "module", mod.name
+
+
+def _modules():
+    for info in pkgutil.walk_packages(sl.__path__, "scalinglab."):
+        yield info.name
+
+
+@pytest.mark.parametrize("name", list(_modules()))
+def test_every_module_imports(name):
+    importlib.import_module(name)
+
+
+def test_core_import_stays_light():
+    """Fitting a law must not need torch: the root import pulls in no testbed module."""
+    code = (
+        "import sys, scalinglab; "
+        "print(sorted(m for m in sys.modules if m in {'torch', 'scalinglab.testbed'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_audit_entry_point_needs_exactly_one_mode():
+    with pytest.raises(sl.errors.DataError, match="exactly one of"):
+        sl.audit("x.csv", "chinchilla")
