@@ -246,7 +246,7 @@ def test_eta_from_done_runs(tmp_path):
     assert eta(reg)["eta_s"] is None  # nothing done yet: no basis for an estimate
     first = reg.claim()
     time.sleep(0.05)
-    reg.complete(first.key, {"loss": 1.0})
+    reg.complete(first.key, {"loss": 1.0}, claim=first)
     info = eta(reg, workers=2)
     assert info["counts"] == {"done": 1, "pending": 15}
     assert info["eta_s"] is not None and info["eta_s"] > 0  # 3 pretraining runs left
@@ -270,7 +270,7 @@ def test_postgresql_registry_claims_and_concurrency(tmp_path):
     assert reg.register(r.as_row() for r in runs) == 0  # same keys: nothing new
     first = reg.claim()
     assert first.kind == "pretrain" and reg.counts() == {"running": 1, "pending": 15}
-    reg.complete(first.key, {"loss": 2.5}, "a.pt")
+    reg.complete(first.key, {"loss": 2.5}, "a.pt", claim=first)
     # claims are exclusive across live processes (each holds its run while the others claim)
     code = (
         "import sys, time; from scalinglab.testbed.registry import Registry; r = Registry("

@@ -270,8 +270,9 @@ def sweep_run_cmd(
     spec, registry, artifacts, workers, threads, executor, address, gpus_per_run, slurm_opts, sets
 ) -> None:
     """Run (or resume) a sweep: only runs not yet done are executed (a crash is resumed by
-    running the same command again)."""
-    from ..testbed.sweep import load_spec, run_sweep, with_defaults
+    running the same command again). Exit status 0 only when every run of the spec is done;
+    1, with the failed runs and their last error, when any is not."""
+    from ..testbed.sweep import expand, load_spec, run_sweep, summary, with_defaults
 
     spec = with_defaults(load_spec(spec), _key_values(sets, "--set"))
 
@@ -299,6 +300,29 @@ def sweep_run_cmd(
             slurm=_key_values(slurm_opts, "--slurm"),
         )
     out.print(f"registry {registry}: {reg.counts()}")
+    info = summary(reg, [r.key for r in expand(spec)])
+    if not info["all_done"]:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(info["counts"].items()))
+        err.print(
+            f"sweep incomplete: {info['counts'].get('done', 0)} of {info['total']} runs done "
+            f"({counts})",
+            highlight=False,
+            markup=False,
+        )
+        for f in info["failed"]:
+            err.print(
+                f"failed {f['name']} (attempts {f['attempts']}): {f['error']}",
+                highlight=False,
+                markup=False,
+            )
+        if not info["failed"]:
+            err.print(
+                "no run failed, yet some are not done: did every worker die? "
+                "(`scalinglab sweep status` shows the registry)",
+                highlight=False,
+                markup=False,
+            )
+        sys.exit(1)
 
 
 def _key_values(items: tuple[str, ...], flag: str) -> dict[str, object]:
@@ -327,7 +351,7 @@ def sweep_status_cmd(registry, as_json) -> None:
     from ..testbed.registry import Registry
     from ..testbed.sweep import eta
 
-    reg = Registry(registry)
+    reg = Registry(registry, create=False)  # a mistyped path is an error, not a new registry
     rows = reg.rows()
     info = eta(reg)
     fails = [

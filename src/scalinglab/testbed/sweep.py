@@ -25,6 +25,7 @@ import functools
 import hashlib
 import itertools
 import json
+import logging
 import os
 import sys
 import threading
@@ -36,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScalingLabError
-from .registry import Claim, Registry
+from .registry import Claim, Registry, StaleClaimError
+
+log_ = logging.getLogger("scalinglab.sweep")
 
 AXES = (
     "model",
@@ -373,7 +376,7 @@ def execute(
         first = next(iter(parse_mixture(c["pretrain_data"])))
         text = corpus_text(first)
         items = cloze_items(text[int(len(text) * 0.95) :], n=c["cloze_items"], seed=0)
-        path = artifacts / f"{claim.key}.pt"
+        path = (artifacts / f"{claim.key}.pt").resolve()  # absolute: resumable from any cwd
         _atomic_save({"config": cfg.to_dict(), "state": res.model.state_dict()}, path)
         return {
             "n_params": res.model.n_params(),
@@ -441,9 +444,51 @@ def _fitting_task(task: str, max_pair_bytes: int, tokenizer: str, max_len: int):
 
 
 def dependency_row(reg: Registry, claim: Claim) -> dict[str, Any] | None:
+    """The registry row of the run `claim` depends on, its artifact path absolute."""
     if not claim.depends_on:
         return None
-    return next(r for r in reg.rows() if r["key"] == claim.depends_on[0])
+    row = next(r for r in reg.rows() if r["key"] == claim.depends_on[0])
+    row["artifact"] = artifact_path(reg, row["artifact"])
+    return row
+
+
+def artifact_path(reg: Registry, artifact: str | None) -> str | None:
+    """An artifact path as stored, made absolute. Sweeps store absolute paths; registries
+    from earlier releases stored them relative to the sweep's working directory, which was
+    usually the registry's folder: such a path is taken from the working directory if it
+    exists there, else from the registry's folder."""
+    if not artifact or os.path.isabs(artifact) or "://" in reg.path:
+        return artifact
+    here = Path(artifact).resolve()
+    if here.exists():
+        return str(here)
+    beside = Path(reg.path).resolve().parent / artifact
+    return str(beside if beside.exists() else here)
+
+
+def _record(reg: Registry, claim: Claim, metrics: dict[str, Any], artifact: str | None) -> bool:
+    """Store a finished run's result; False (logged, nothing written) when another worker
+    took the run over while this one was paused past its lease."""
+    try:
+        reg.complete(claim, metrics, artifact)
+    except StaleClaimError as exc:
+        log_.warning(
+            "run %s was taken over by another worker; result discarded (%s)", claim.name, exc
+        )
+        return False
+    return True
+
+
+def _record_failure(reg: Registry, claim: Claim, error: str) -> None:
+    """Store a run's failure, unless another worker took the run over (then: logged)."""
+    try:
+        reg.fail(claim, error)
+    except StaleClaimError as exc:
+        log_.warning(
+            "run %s was taken over by another worker; its failure discarded (%s)",
+            claim.name,
+            exc,
+        )
 
 
 def _ray_task(claim: Claim, dep: dict[str, Any] | None, artifacts: str, threads: int):
@@ -451,7 +496,7 @@ def _ray_task(claim: Claim, dep: dict[str, Any] | None, artifacts: str, threads:
 
     torch.set_num_threads(threads)
     Path(artifacts).mkdir(parents=True, exist_ok=True)
-    return execute(claim, dep, Path(artifacts))
+    return execute(claim, dep, Path(artifacts).resolve())
 
 
 def ray_driver(
@@ -496,15 +541,16 @@ def ray_driver(
             continue
         ready, _ = ray.wait(list(inflight), num_returns=1, timeout=max(1.0, reg.lease_s / 3))
         for c in inflight.values():
-            reg.heartbeat(c.key)
+            reg.heartbeat(c)  # False once taken over: its result is then discarded below
         for ref in ready:
             claim = inflight.pop(ref)
             try:
                 metrics, artifact = ray.get(ref)
             except Exception:
-                reg.fail(claim.key, traceback.format_exc())
+                _record_failure(reg, claim, traceback.format_exc())
                 continue
-            reg.complete(claim.key, metrics, artifact)
+            if not _record(reg, claim, metrics, artifact):
+                continue
             ran += 1
             if log:
                 with open(log, "a") as fh:
@@ -531,7 +577,7 @@ def worker(
         _exit_with_parent()
     torch.set_num_threads(threads)
     reg = Registry(registry_path, lease_s=lease_s)
-    art = Path(artifacts)
+    art = Path(artifacts).resolve()  # artifact paths are stored absolute
     art.mkdir(parents=True, exist_ok=True)
     ran = 0
     while True:
@@ -543,9 +589,10 @@ def worker(
             continue
         stop = threading.Event()
 
-        def beat(key: str = claim.key, stop: threading.Event = stop) -> None:
+        def beat(claim: Claim = claim, stop: threading.Event = stop) -> None:
             while not stop.wait(max(1.0, lease_s / 3)):
-                reg.heartbeat(key)
+                if not reg.heartbeat(claim):  # taken over: its result will be discarded
+                    return
 
         t = threading.Thread(target=beat, daemon=True)
         t.start()
@@ -553,12 +600,13 @@ def worker(
             metrics, artifact = execute(claim, dependency_row(reg, claim), art)
         except Exception:  # a failing run is recorded with its error and retried later
             stop.set()
-            reg.fail(claim.key, traceback.format_exc())
+            _record_failure(reg, claim, traceback.format_exc())
             continue
         stop.set()
-        reg.complete(claim.key, metrics, artifact)
+        if not _record(reg, claim, metrics, artifact):
+            continue
         ran += 1
-        if log:  # for tests and audits: every completed execution, appended durably
+        if log:  # for tests and audits: every execution whose result was recorded, durably
             with open(log, "a") as fh:
                 fh.write(claim.key + "\n")
                 fh.flush()
@@ -677,6 +725,11 @@ def run_sweep(
     executor="slurm": `workers` SLURM jobs through submitit (`slurm`: its parameters).
     """
     runs = expand(load_spec(spec))
+    # Absolute paths: workers (SLURM jobs, Ray tasks) may start elsewhere, and a resume from
+    # another directory must find the artifacts the registry names.
+    artifacts = Path(artifacts).resolve()
+    if not str(registry).startswith(("postgresql://", "postgres://")):
+        registry = Path(registry).resolve()
     reg = Registry(registry, lease_s=lease_s)
     reg.register(r.as_row() for r in runs)
     keys = [r.key for r in runs]
@@ -720,6 +773,31 @@ def run_sweep(
     return reg
 
 
+def summary(reg: Registry, keys: list[str] | None = None) -> dict[str, Any]:
+    """How a sweep ended: counts per status of `keys` (all runs when None), whether every
+    one is done, and the failed runs with their attempts and the last line of their error."""
+    wanted = set(keys) if keys is not None else None
+    rows = [r for r in reg.rows() if wanted is None or r["key"] in wanted]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    failed = [
+        {
+            "name": r["name"],
+            "attempts": r["attempts"],
+            "error": ((r["error"] or "").strip().splitlines() or [""])[-1],
+        }
+        for r in rows
+        if r["status"] == "failed"
+    ]
+    return {
+        "total": len(rows),
+        "counts": counts,
+        "all_done": counts.get("done", 0) == len(rows),
+        "failed": failed,
+    }
+
+
 def eta(reg: Registry, keys: list[str] | None = None, workers: int = 1) -> dict[str, Any]:
     """Counts and an estimate of the time left: mean wall time of done runs of each kind
     times the runs of that kind still to do, divided by the workers."""
@@ -747,7 +825,7 @@ def export(registry: str | Path, path: str | Path | None = None, keys: list[str]
 
     rows = []
     wanted = set(keys) if keys is not None else None
-    for r in Registry(registry).rows():
+    for r in Registry(registry, create=False).rows():  # a mistyped path is an error
         if r["status"] != "done" or (wanted is not None and r["key"] not in wanted):
             continue
         c = r["config"]
