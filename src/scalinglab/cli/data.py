@@ -89,9 +89,10 @@ def inspect_cmd(data, no_outliers, as_json) -> None:
     "--side-table",
     default=None,
     type=click.Path(dir_okay=False),
-    help="Table with n_params/tokens per model, joined on --on.",
+    help="Table with n_params (and n_params_nonembedding, tokens or tokens_per_step) per "
+    "model, matched on --on; with it no size or token count is parsed from names.",
 )
-@click.option("--on", default="model", show_default=True)
+@click.option("--on", default="model", show_default=True, help="The side table's model column.")
 @click.option(
     "--set",
     "sets",
@@ -104,8 +105,28 @@ def inspect_cmd(data, no_outliers, as_json) -> None:
     is_flag=True,
     help="Write every task x metric row instead of one row per model/checkpoint.",
 )
-@click.option("--metric", default="acc", show_default=True, help="Metric to aggregate.")
-@click.option("--tasks", default=None, help="Comma-separated task set (default: all).")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="TASK=METRIC for one task, or METRIC to prefer for every task (repeat; a metric may "
+    "name a filter: gsm8k=exact_match,flexible-extract). Default: acc_norm > acc > "
+    "exact_match, filter none > strict-match.",
+)
+@click.option("--tasks", default=None, help="Comma-separated tasks to average (default: all).")
+@click.option(
+    "--level",
+    type=click.Choice(["top", "leaves"]),
+    default="top",
+    show_default=True,
+    help="Average top-level tasks (groups by their own value) or leaf tasks (no groups).",
+)
+@click.option(
+    "--shots",
+    "shots_opt",
+    multiple=True,
+    help="Keep results at N shots (N, or TASK=N; repeat) when a task has several.",
+)
 @click.option("--chance", "chances", multiple=True, help="TASK=ACC chance accuracy (repeat).")
 @click.option(
     "--chance-table",
@@ -128,21 +149,51 @@ def import_harness_cmd(
     on,
     sets,
     long_format,
-    metric,
+    metrics,
     tasks,
+    level,
+    shots_opt,
     chances,
     chance_table,
     chance_correct,
     min_above_chance,
 ) -> None:
-    """lm-evaluation-harness results (files or folders) -> a runs table."""
+    """lm-evaluation-harness results (files or folders, found by content) -> a runs table.
+
+    One row per model x checkpoint: score_<task> (the task's metric, a fraction as the files
+    hold it), shots_<task>, ce_<task> and ce_<task>_unit for perplexities and bits per byte
+    (in nats), accuracy / error / chance averaged over tasks, n_params (and
+    n_params_nonembedding), tokens, and where each came from (*_source). The summary names
+    the metric chosen per task, every task left out and why, and duplicate files.
+    """
     from ..io import aggregate_error, read_harness
+    from ..io.harness import summary_lines
 
     set_values = {k: parse_number(v) for k, v in _parse_pairs(sets, "--set").items()}
     long = read_harness(list(paths), side_table=side_table, on=on, set_values=set_values)
     if long_format:
+        for line in _file_lines(long):
+            out.print(line, highlight=False)
         _write(long, out_path)
         return
+    prefer, per_task = [], {}
+    for m in metrics:
+        head = m.split(",", 1)[0]
+        if "=" in head:
+            task, spec = m.split("=", 1)
+            per_task[task.strip()] = spec.strip()
+        else:
+            prefer.append(m.strip())
+    shots = None
+    if shots_opt:
+        bare = [s for s in shots_opt if "=" not in s]
+        pairs = _parse_pairs(tuple(s for s in shots_opt if "=" in s), "--shots")
+        try:
+            if bare and pairs:
+                raise DataError("--shots: give N or TASK=N, not both")
+            shots = int(bare[-1]) if bare else {k: int(v) for k, v in pairs.items()}
+        except ValueError:
+            raise DataError(f"--shots {' '.join(shots_opt)}: shot counts are integers") from None
     chance = {k: float(v) for k, v in _parse_pairs(chances, "--chance").items()} or None
     if chance_table:
         ct = read_table(chance_table)
@@ -155,23 +206,45 @@ def import_harness_cmd(
         chance = {**dict(zip(ct["task"], ct[col].astype(float), strict=True)), **(chance or {})}
     agg = aggregate_error(
         long,
-        metric=metric,
-        tasks=tasks.split(",") if tasks else None,
+        metric=prefer or None,
+        task_metrics=per_task,
+        tasks=[t.strip() for t in tasks.split(",")] if tasks else None,
         chance=chance,
         correct_chance=chance_correct,
         min_above_chance=min_above_chance,
+        level=level,
+        shots=shots,
     )
-    out.print(
-        f"{len(agg['model'].unique())} model(s), {len(agg)} row(s), averaged over "
-        f"{len(agg.attrs['tasks'])} task(s): {', '.join(agg.attrs['tasks'][:12])}"
-    )
+    for line in summary_lines(agg):
+        out.print(line, highlight=False, markup=False)
     for col in ("n_params", "tokens"):
-        if agg[col].isna().any():
+        missing = agg[col].isna() if col in agg else None
+        if missing is not None and f"{col}_source" in agg:  # step 0 is said in the summary
+            missing &= ~agg[f"{col}_source"].astype(str).str.startswith("0 at step 0")
+        if missing is None or missing.any():
+            k = int(missing.sum()) if missing is not None else len(agg)
             err.print(
-                f"[yellow]warning[/]: {int(agg[col].isna().sum())} row(s) have no {col}: "
-                f"give --side-table, --set {col}=... or --set tokens_per_step=..."
+                f"[yellow]warning[/]: {k} row(s) have no {col}: "
+                f"give --side-table, --set {col}=... or --set tokens_per_step=...",
+                highlight=False,
             )
     _write(agg, out_path)
+
+
+def _file_lines(long) -> list[str]:
+    a = long.attrs
+    lines = [
+        f"read {len(a.get('harness_files', []))} results file(s); "
+        f"{len(a.get('harness_skipped', []))} other .json file(s) skipped"
+    ]
+    if a.get("harness_side_match") is not None:
+        lines.extend(a["harness_side_match"].lines())
+    from ..io.harness import DUPLICATE_RULE
+
+    if a.get("harness_duplicates"):
+        lines.append(f"duplicate results; rule: {DUPLICATE_RULE}:")
+        lines.extend(f"  {d}" for d in a["harness_duplicates"])
+    return lines
 
 
 @main.command("import-tracker")
