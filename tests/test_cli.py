@@ -46,8 +46,16 @@ def test_fit_json_contract_and_predict(runs_csv, tmp_path):
     pred = json.loads(r.stdout)["predictions"]
     expected = TRUTH["E"] + TRUTH["A"] / 70e9**0.35 + TRUTH["B"] / 1.4e12**0.37
     assert pred == [
-        {"n_params": 70e9, "tokens": 1.4e12, "prediction": pytest.approx(expected, rel=1e-5)}
+        {
+            "n_params": 70e9,
+            "tokens": 1.4e12,
+            "prediction": pytest.approx(expected, rel=1e-5),
+            # orders of magnitude beyond the fitted 1e7-1e10 params and 1e8-1e11 tokens
+            "beyond_data": {"n_params": pytest.approx(0.845, abs=1e-3), "tokens": 1.146},
+        }
     ]
+    diags = json.loads(r.stdout)["diagnostics"]
+    assert [(d["code"], d["params"]) for d in diags] == [("extrapolation", ["tokens"])]
 
 
 def test_predict_at_table(runs_csv, tmp_path):

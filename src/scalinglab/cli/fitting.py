@@ -7,6 +7,7 @@ from typing import Any
 import click
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import DataError
@@ -96,6 +97,12 @@ def _fit_json(res: FitResult) -> dict[str, Any]:
         "objective": res.objective_,
         "n_points": res.n_points_,
         "converged": res.converged_,
+        "clean": res.clean_,
+        "stop_reason": res.stop_reason_,
+        "dof": res.dof_,
+        "aic": res.aic_,
+        "bic": res.bic_,
+        "diagnostics": [d.to_dict() for d in res.diagnostics_],
         "warnings": res.warnings_,
         "at_bounds": res.at_bounds_,
         "metric": res.metric_,
@@ -129,10 +136,18 @@ def print_intervals(res: FitResult, level: float) -> None:
         + (f", by {b.group_by}" if b.group_by else "")
         + f", {b.time_s:.2f} s)"
     )
-    for c in ("parameter", "estimate", "lower", "upper", "se"):
+    for c in ("parameter", "estimate", "lower", "upper", "se", "note"):
         t.add_column(c, justify="right")
+    unidentified = {
+        p
+        for d in res.diagnostics_
+        if d.code in ("not_identified", "single_value")
+        for p in d.params
+    }
     for name, row in iv.iterrows():
-        t.add_row(name, *(f"{v:.6g}" for v in (row.estimate, row.lower, row.upper, row.se)))
+        note = "[red]not identified[/]" if name in unidentified else ""
+        note = note or ("[red]at bound[/]" if name in res.at_bounds_ else "")
+        t.add_row(name, *(f"{v:.6g}" for v in (row.estimate, row.lower, row.upper, row.se)), note)
     out.print(t)
     dropped = b.n_resamples - int(b.usable.sum())
     if dropped:
@@ -164,8 +179,20 @@ def print_fit(res: FitResult) -> None:
         + f" | {len(res.starts_)} starts ({', '.join(f'{v} {k}' for k, v in st.items())}) "
         f"in {res.fit_time_s_ * 1e3:.0f} ms"
     )
-    for w in res.warnings_:
-        err.print(f"[bold yellow]warning[/]: {w}", highlight=False)
+    print_diagnostics(res.diagnostics_ or res.warnings_)
+
+
+def print_diagnostics(diags: list) -> None:
+    """Diagnostics on stderr, one line each: severity, code, message (markup-free)."""
+    colour = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
+    for d in diags:
+        if isinstance(d, str):
+            err.print(f"[bold yellow]warning[/]: {escape(d)}", highlight=False)
+        else:
+            err.print(
+                f"[{colour[d.severity]}]{d.severity}[/] \\[{d.code}]: {escape(d.message)}",
+                highlight=False,
+            )
 
 
 @main.command("fit")
@@ -325,10 +352,20 @@ def fit_cmd(
     help="Table of points to predict at.",
 )
 @click.option("--set", "sets", multiple=True, help="VAR=VALUE (repeat, or comma-separate).")
+@click.option(
+    "--interval",
+    type=float,
+    default=None,
+    help="Interval level, e.g. 0.9: from the bootstrap stored in the fit file "
+    "(fit --bootstrap N --out FIT.json).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
 @handle_errors
-def predict_cmd(fit_json, at_path, sets, as_json) -> None:
-    """Predict with a saved fit at new points."""
+def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
+    """Predict with a saved fit at new points; says how far each point lies beyond the data.
+
+    Example: scalinglab predict fit.json --set n_params=70B --set tokens=1.4T --interval 0.9
+    """
     res = FitResult.from_json(fit_json)
     if bool(at_path) == bool(sets):
         raise DataError("give exactly one of --at DATA or --set VAR=VALUE ...")
@@ -343,7 +380,19 @@ def predict_cmd(fit_json, at_path, sets, as_json) -> None:
         from ..schema import add_derived, canonicalise
 
         df = add_derived(canonicalise(df))
+    if interval is not None and not (0 < interval < 1):
+        raise DataError(f"--interval must be between 0 and 1 (e.g. 0.9), got {interval}")
+    if interval is not None and res.bootstrap_ is None:
+        raise DataError(
+            f"{fit_json} holds no bootstrap, so no interval: refit with "
+            "`scalinglab fit ... --bootstrap 1000 --out FIT.json`"
+        )
+    band = res.predict(df, interval=interval) if interval is not None else None
     pred = res.predict(df)
+    diags = list(res.check_inputs(df))
+    if band is not None and res.exact_fit_:
+        band[["lower", "upper"]] = float("nan")
+    ext = res.extrapolation(df)
     inputs = [res.columns_.get(v, v) for v in res.law.variables]
     rows = []
     for i in range(len(pred)):
@@ -352,16 +401,36 @@ def predict_cmd(fit_json, at_path, sets, as_json) -> None:
             key = c if c in df.columns else v
             row[key] = float(df[key].iloc[i]) if len(df) > 1 else float(df[key].iloc[0])
         row["prediction"] = float(pred[i])
+        if band is not None:
+            row["lower"], row["upper"] = float(band["lower"][i]), float(band["upper"][i])
+        row["beyond_data"] = {
+            v: round(float(ext[v].iloc[i]), 3) for v in ext.columns if ext[v].iloc[i] > 0
+        }
         rows.append(row)
+    fit_diags = [d for d in res.diagnostics_ if d.severity != "info"]
     if as_json:
-        emit_json({"law": res.law.name, "metric": res.metric_, "predictions": rows})
+        obj: dict[str, Any] = {"law": res.law.name, "metric": res.metric_, "predictions": rows}
+        if band is not None:
+            obj["interval"] = {
+                "level": interval,
+                "kind": "confidence (bootstrap of the fit's parameters)",
+                "n_resamples": res.bootstrap_.n_resamples,
+            }
+        obj["diagnostics"] = [d.to_dict() for d in fit_diags + diags]
+        emit_json(obj)
         return
-    t = Table(title=f"{res.law.name} predictions of {res.metric_}")
-    for c in rows[0]:
+    title = f"{res.law.name} predictions of {res.metric_}"
+    if band is not None:
+        title += f" ({interval:.0%} bootstrap interval, {res.bootstrap_.n_resamples} resamples)"
+    t = Table(title=title)
+    cols = [c for c in rows[0] if c != "beyond_data"] + ["beyond data (orders of magnitude)"]
+    for c in cols:
         t.add_column(c, justify="right")
     for r in rows:
-        t.add_row(*(f"{v:.6g}" for v in r.values()))
+        far = ", ".join(f"{k} {v:.1f}" for k, v in r["beyond_data"].items()) or "inside"
+        t.add_row(*(f"{v:.6g}" for k, v in r.items() if k != "beyond_data"), far)
     out.print(t)
+    print_diagnostics(fit_diags + diags)
 
 
 @main.command("audit")

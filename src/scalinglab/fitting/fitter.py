@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import has_errors
 from ..errors import BoundsError
 from ..laws import get_law
 from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
+from .diagnose import data_diagnostics, fit_diagnostics
 from .prepare import apply_where, prepare, source_of
 from .result import FitResult
-from .search import multistart
+from .search import SearchResult, multistart
 
 
 def _as_columns(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -71,6 +73,15 @@ def _bound_warnings(law: Law, params: np.ndarray) -> list[str]:
     return out
 
 
+def _stop_reason(res: SearchResult, max_iter: int) -> str:
+    i = res.best
+    if not np.isfinite(res.objective[i]):
+        return "no start gave a finite objective"
+    if res.converged[i]:
+        return f"converged after {int(res.n_iter[i])} iterations (start status: {res.status[i]})"
+    return f"stopped at the iteration limit ({max_iter}) without converging"
+
+
 def fit(
     data: pd.DataFrame | str | Path,
     law: str | Law = "chinchilla",
@@ -103,11 +114,12 @@ def fit(
         raise ValueError(f"delta must be positive, got {delta}")
     df = apply_where(data, where)
     prep = prepare(df, law, metric=metric, mapping=mapping, weights=weights)
-    starts = build_starts(law, grid, n_random_starts, seed)
+    starts = build_starts(law.grid_for(prep.x, prep.y), grid, n_random_starts, seed)
+    cols = _as_columns(prep.x)
     t0 = time.perf_counter()
     res = multistart(
         law,
-        _as_columns(prep.x),
+        cols,
         prep.y,
         prep.weights,
         starts,
@@ -129,35 +141,33 @@ def fit(
     table["status"] = res.status
     table["n_iter"] = res.n_iter
     at_bounds = _bound_warnings(law, best)
-    warnings: list[str] = []
-    if not np.isfinite(res.objective[res.best]):
-        warnings.append(
-            "no start gave a finite objective: the law cannot describe this data "
-            "with these bounds/grid"
-        )
-    elif not res.converged[res.best]:
-        warnings.append(
-            f"the best start did not converge within {max_iter} iterations; "
-            "treat the parameters as unreliable"
-        )
-    for name in at_bounds:
-        p = law.parameter(name)
-        warnings.append(
-            f"parameter '{name}' = {best[names.index(name)]:.6g} sits on its bound "
-            f"[{p.lower:g}, {p.upper:g}]: the optimum may lie outside the bounds"
-        )
+    converged = bool(res.converged[res.best])
+    diagnostics = data_diagnostics(law, prep.x, prep.y, prep.columns) + fit_diagnostics(
+        law,
+        best,
+        cols,
+        prep.y,
+        prep.weights,
+        objective=float(res.objective[res.best]),
+        converged=converged,
+        at_bounds=at_bounds,
+        max_iter=max_iter,
+    )
     return FitResult(
         law=law,
         params_={n: float(v) for n, v in zip(names, best, strict=True)},
         objective_=float(res.objective[res.best]),
-        converged_=bool(res.converged[res.best]),
+        converged_=converged and not has_errors(diagnostics),
         n_points_=int(prep.y.size),
         columns_=prep.columns,
         metric_=prep.metric,
         delta_=float(delta),
         starts_=table,
-        warnings_=warnings,
+        warnings_=[d.message for d in diagnostics if d.severity != "info"],
         at_bounds_=at_bounds,
+        diagnostics_=diagnostics,
+        stop_reason_=_stop_reason(res, max_iter),
+        n_iter_=int(res.n_iter[res.best]),
         fit_time_s_=elapsed,
         data_={"x": prep.x, "y": prep.y, "weights": prep.weights},
         source_=source_of(df),

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
+from ..diagnostics import Diagnostic
 from ..errors import MissingColumnError
 from ..laws import law_from_dict
 from ..laws.base import Law
@@ -43,6 +44,9 @@ class FitResult:
     source_: str | None = None
     bootstrap_: Bootstrap | None = field(default=None, repr=False)
     frame_: pd.DataFrame | None = field(default=None, repr=False)  # the rows fitted (not saved)
+    diagnostics_: list[Diagnostic] = field(default_factory=list)
+    stop_reason_: str = ""
+    n_iter_: int = 0
 
     # -- prediction ---------------------------------------------------------------------
     def _inputs(self, data: pd.DataFrame | Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -81,6 +85,9 @@ class FitResult:
             return pred
         if not (0 < interval < 1):
             raise ValueError(f"interval must be in (0, 1), got {interval}")
+        if self.exact_fit_:  # an interpolation: resampling it measures nothing
+            nan = np.full(pred.shape, np.nan)
+            return pd.DataFrame({"prediction": pred, "lower": nan, "upper": nan})
         if self.bootstrap_ is None:
             self.bootstrap()
         draws = self.bootstrap_.predict_draws(inputs)
@@ -131,6 +138,21 @@ class FitResult:
             progress=progress,
             counts=counts,
         )
+        old = [d.message for d in self.diagnostics_ if d.code == "bootstrap_failures"]
+        self.diagnostics_ = [d for d in self.diagnostics_ if d.code != "bootstrap_failures"]
+        self.warnings_ = [w for w in self.warnings_ if w not in old]
+        usable = int(self.bootstrap_.usable.sum())
+        if usable < 0.9 * n_resamples:
+            self.diagnostics_.append(
+                Diagnostic(
+                    "bootstrap_failures",
+                    "warning",
+                    f"{n_resamples - usable} of {n_resamples} bootstrap resamples did not "
+                    "converge and are left out: the intervals describe the resamples that "
+                    "did, and understate the uncertainty",
+                )
+            )
+            self.warnings_.append(self.diagnostics_[-1].message)
         return self.bootstrap_
 
     def intervals(self, level: float = 0.95) -> pd.DataFrame:
@@ -176,7 +198,89 @@ class FitResult:
     # -- reporting ------------------------------------------------------------------------
     @property
     def clean_(self) -> bool:
-        return self.converged_ and not self.at_bounds_
+        """Converged, and no diagnostic above "info": a result to use without caveats."""
+        return self.converged_ and all(d.severity == "info" for d in self.diagnostics_)
+
+    @property
+    def dof_(self) -> int:
+        """Degrees of freedom: points minus parameters."""
+        return self.n_points_ - self.law.n_params
+
+    @property
+    def exact_fit_(self) -> bool:
+        return self.dof_ <= 0
+
+    def _rss(self) -> float:
+        r = self.residuals()
+        return float(np.sum(np.asarray(self.data_["weights"]) * r**2))
+
+    @property
+    def aic_(self) -> float:
+        """Akaike information criterion (Gaussian residuals in the law's space, as lmfit):
+        n log(RSS/n) + 2k. Lower is better; compare laws fitted to the same rows only."""
+        n, k = self.n_points_, self.law.n_params
+        rss = self._rss() if self.data_ is not None else math.nan
+        return n * math.log(max(rss, 1e-300) / n) + 2 * k if n > 0 else math.nan
+
+    @property
+    def bic_(self) -> float:
+        """Bayesian information criterion: n log(RSS/n) + k log n."""
+        n, k = self.n_points_, self.law.n_params
+        rss = self._rss() if self.data_ is not None else math.nan
+        return n * math.log(max(rss, 1e-300) / n) + k * math.log(n) if n > 0 else math.nan
+
+    def fitted_range(self) -> dict[str, tuple[float, float]]:
+        """(min, max) of every law variable over the fitted rows."""
+        if self.data_ is None:
+            return {}
+        return {
+            v: (float(np.min(a)), float(np.max(a)))
+            for v, a in self.data_["x"].items()
+            if np.size(a)
+        }
+
+    def extrapolation(self, data: pd.DataFrame | Mapping[str, Any]) -> pd.DataFrame:
+        """Per query row and variable: how far beyond the fitted range it lies — orders of
+        magnitude (log10 ratio to the nearest end) for positive variables, else multiples
+        of the fitted span. 0 inside the range."""
+        inputs = self._inputs(data)
+        rng = self.fitted_range()
+        out = {}
+        for var, v in inputs.items():
+            if var not in rng:
+                continue
+            lo, hi = rng[var]
+            v = np.asarray(v, dtype=float)
+            with np.errstate(all="ignore"):
+                if lo > 0 and np.all(v > 0):
+                    d = np.maximum(np.log10(v / hi), np.log10(lo / v))
+                else:
+                    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+                    d = np.maximum(v - hi, lo - v) / span
+            out[var] = np.maximum(d, 0.0)
+        return pd.DataFrame(out)
+
+    def check_inputs(self, data: pd.DataFrame | Mapping[str, Any]) -> list[Diagnostic]:
+        """Diagnostics of a prediction query: `extrapolation` for each variable more than
+        one order of magnitude (or one fitted span) beyond the data."""
+        ext = self.extrapolation(data)
+        out = []
+        for var in ext.columns:
+            far = float(ext[var].max()) if len(ext) else 0.0
+            if far > 1.0:
+                lo, hi = self.fitted_range()[var]
+                unit = "orders of magnitude" if lo > 0 else "fitted spans"
+                out.append(
+                    Diagnostic(
+                        "extrapolation",
+                        "warning",
+                        f"'{var}' goes {far:.1f} {unit} beyond the fitted range "
+                        f"[{lo:.4g}, {hi:.4g}]: the law is extrapolated there, and its error "
+                        "grows with distance (see `scalinglab audit --leave-largest-out`)",
+                        (var,),
+                    )
+                )
+        return out
 
     def summary(self) -> str:
         lines = [
@@ -191,7 +295,10 @@ class FitResult:
             ),
             f"objective  {self.objective_:.12g} (summed Huber, delta={self.delta_:g}, "
             f"{self.law.space} space)",
-            f"converged  {'yes' if self.converged_ else 'NO'}",
+            f"converged  {'yes' if self.converged_ else 'NO'}"
+            + (f" ({self.stop_reason_})" if self.stop_reason_ else ""),
+            f"dof        {self.dof_} ({self.n_points_} points, {self.law.n_params} parameters)"
+            + (f"; AIC {self.aic_:.4g}, BIC {self.bic_:.4g}" if self.data_ is not None else ""),
             "parameters",
         ]
         for p in self.law.parameters:
@@ -203,8 +310,12 @@ class FitResult:
             + ", ".join(f"{v} {k}" for k, v in st.items())
             + f"), {self.fit_time_s_ * 1e3:.0f} ms"
         )
-        for w in self.warnings_:
-            lines.append(f"WARNING    {w}")
+        if self.diagnostics_:
+            for d in self.diagnostics_:
+                lines.append(f"{d.severity.upper():<10} [{d.code}] {d.message}")
+        else:
+            for w in self.warnings_:
+                lines.append(f"WARNING    {w}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -221,6 +332,11 @@ class FitResult:
             "n_points": int(self.n_points_),
             "converged": bool(self.converged_),
             "warnings": list(self.warnings_),
+            "diagnostics": [x.to_dict() for x in self.diagnostics_],
+            "clean": bool(self.clean_),
+            "stop_reason": self.stop_reason_,
+            "n_iter": int(self.n_iter_),
+            "dof": int(self.dof_),
             "at_bounds": list(self.at_bounds_),
             "columns": dict(self.columns_),
             "metric": self.metric_,
@@ -273,6 +389,9 @@ class FitResult:
             starts_=starts,
             warnings_=list(d.get("warnings", [])),
             at_bounds_=list(d.get("at_bounds", [])),
+            diagnostics_=[Diagnostic.from_dict(x) for x in d.get("diagnostics", [])],
+            stop_reason_=str(d.get("stop_reason", "")),
+            n_iter_=int(d.get("n_iter", 0)),
             fit_time_s_=float(d.get("fit_time_s", math.nan)),
             data_=data,
             source_=d.get("source"),

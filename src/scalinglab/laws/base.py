@@ -20,6 +20,7 @@ from ..errors import BoundsError, UnknownParameterError
 from .autodiff import Dual, value
 
 Space = Literal["log", "identity"]
+DataGrid = Callable[[Mapping[str, np.ndarray], np.ndarray], Mapping[str, Sequence[float]]]
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,10 @@ class Law:
     positive_variables: tuple[str, ...] = ()
     # How to rebuild the law from JSON: {"catalog": name} or an expression-law spec.
     spec: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    # Start grids from the data, for parameters with a location or scale meaning (a
+    # sigmoid's midpoint must start where the data are, not on a fixed grid):
+    # (inputs by variable, metric) -> {parameter: grid}. Used by fit() before a user grid.
+    data_grid: DataGrid | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.space not in ("log", "identity"):
@@ -146,6 +151,25 @@ class Law:
         for name, grid in grids.items():
             law = law.with_parameter(name, grid=grid)
         return law
+
+    def grid_for(self, x: Mapping[str, np.ndarray], y: np.ndarray) -> Law:
+        """This law with its data-derived start grids (values outside a parameter's bounds
+        are clipped in; non-finite ones dropped); itself when it has none."""
+        if self.data_grid is None:
+            return self
+        grids = {}
+        with np.errstate(all="ignore"):
+            proposed = self.data_grid(x, np.asarray(y, dtype=float))
+        for name, values in proposed.items():
+            p = self.parameter(name)
+            v = np.asarray(values, dtype=float)
+            v = np.clip(v[np.isfinite(v)], p.lower, p.upper)
+            if p.log:
+                v = v[v > 0]
+            v = np.unique(v)
+            if v.size:
+                grids[name] = v.tolist()
+        return self.with_grid(grids)
 
     # -- coordinates ----------------------------------------------------------------------
     @property

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..base import Law, Parameter
+from .starts import loss_to_error_grid
 
 CITATION = (
     "Gadre et al. 2024, Language Models Scale Reliably with Over-training and on Downstream Tasks"
@@ -50,4 +51,5 @@ loss_to_error = Law(
     space="identity",
     citation=CITATION + " (Eq. 5)",
     description="Average top-1 downstream error as a function of validation loss.",
+    data_grid=loss_to_error_grid,
 )

@@ -3,6 +3,11 @@
 import numpy as np
 
 from ..base import Law, Parameter
+from .starts import saturating_power_grid, sigmoid_grid
+
+_PL_E = tuple(float(np.exp(v)) for v in (-2, -1, 0, 1, 2))
+_PL_A = tuple(float(np.exp(v)) for v in (-2, 0, 2, 4, 8, 12, 16))
+_PL_ALPHA = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 def _power_law(x, E, A, alpha):
@@ -14,11 +19,9 @@ power_law = Law(
     variables=("x",),
     metric="y",
     parameters=(
-        Parameter("E", 0.0, np.inf, tuple(float(np.exp(v)) for v in (-2, -1, 0, 1, 2)), log=True),
-        Parameter(
-            "A", 0.0, np.inf, tuple(float(np.exp(v)) for v in (-2, 0, 2, 4, 8, 12, 16)), log=True
-        ),
-        Parameter("alpha", 0.0, 10.0, (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)),
+        Parameter("E", 0.0, np.inf, _PL_E, log=True),
+        Parameter("A", 0.0, np.inf, _PL_A, log=True),
+        Parameter("alpha", 0.0, 10.0, _PL_ALPHA),
     ),
     formula=_power_law,
     formula_text="E + A/x^alpha",
@@ -26,6 +29,7 @@ power_law = Law(
     citation="Saturating power law (Hestness et al. 2017; Kaplan et al. 2020)",
     description="Any metric vs one scaling variable: map x and the metric to your columns.",
     positive_variables=("x",),
+    data_grid=saturating_power_grid("x", _PL_ALPHA, _PL_A, _PL_E),
 )
 
 
@@ -51,4 +55,5 @@ sigmoid = Law(
     citation="Bhagia et al. 2024, Establishing Task Scaling Laws via Compute-Efficient Model "
     "Ladders (AI2 OLMo ladder), step 2",
     description="Task accuracy vs loss (or bits-per-byte).",
+    data_grid=sigmoid_grid,
 )

@@ -3,8 +3,14 @@
 import numpy as np
 
 from ..base import Law, Parameter
+from .starts import saturating_power_grid
 
 CITATION = "Isik et al. 2024, Scaling Laws for Downstream Task Performance of Large Language Models"
+
+
+_CE_E = tuple(float(np.exp(v)) for v in (-2, -1, 0, 1))
+_CE_A = tuple(float(np.exp(v)) for v in (0, 4, 8, 12, 16))
+_CE_ALPHA = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 def _downstream_ce(tokens, E, A, alpha):
@@ -16,9 +22,9 @@ downstream_ce = Law(
     variables=("tokens",),
     metric="downstream_ce",
     parameters=(
-        Parameter("E", 0.0, np.inf, tuple(float(np.exp(v)) for v in (-2, -1, 0, 1)), log=True),
-        Parameter("A", 0.0, np.inf, tuple(float(np.exp(v)) for v in (0, 4, 8, 12, 16)), log=True),
-        Parameter("alpha", 0.0, 5.0, (0.05, 0.1, 0.2, 0.4, 0.8)),
+        Parameter("E", 0.0, np.inf, _CE_E, log=True),
+        Parameter("A", 0.0, np.inf, _CE_A, log=True),
+        Parameter("alpha", 0.0, 5.0, _CE_ALPHA),
     ),
     formula=_downstream_ce,
     formula_text="E + A/tokens^alpha",
@@ -26,6 +32,7 @@ downstream_ce = Law(
     citation=CITATION + " (Eq. 2)",
     description="Downstream (finetuned) cross-entropy vs pretraining tokens D_p.",
     positive_variables=("tokens",),
+    data_grid=saturating_power_grid("tokens", _CE_ALPHA, _CE_A, _CE_E),
 )
 
 

@@ -1,0 +1,80 @@
+"""Structured diagnostics: what a result knows about its own trustworthiness.
+
+A fit can converge numerically and still be useless (a flat curve, parameters the data do
+not determine, an interpolation through as many points as parameters, a query far outside
+the data). Free-text warnings cannot be scripted against or rendered consistently, so every
+result carries a list of `Diagnostic(code, severity, message, params)`; the CLI, `--json`,
+`summary()` and the report all render the same list.
+
+Severities: "error" — the result is degenerate and must not be used as a forecast (a fit with
+one is not `converged_`); "warning" — usable, with the stated limit; "info" — context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+
+# Every code scalinglab emits, with what it means (shown by `scalinglab laws --help`-style
+# listings and checked by the tests: each code has a test that triggers it).
+CODES: dict[str, str] = {
+    "no_finite_objective": "no start gave a finite objective",
+    "not_converged": "the best start did not converge",
+    "flat": "the fitted curve is flat over the data: it explains none of the metric's spread",
+    "constant_target": "the metric has one value in every row",
+    "at_bound": "a parameter sits on a bound",
+    "not_identified": "the data fix a combination of parameters, not each",
+    "single_value": "a law variable takes one value, so what depends on it is not determined",
+    "exact_fit": "no more points than parameters: an interpolation, without intervals",
+    "few_dof": "few degrees of freedom: intervals rest on very few residuals",
+    "duplicate_rows": "identical rows (inputs and metric) count more than once",
+    "extrapolation": "a query lies beyond the fitted range of a variable",
+    "bootstrap_failures": "many bootstrap resamples did not converge",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding about a result. `params` names the parameters or variables concerned."""
+
+    code: str
+    severity: str
+    message: str
+    params: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown diagnostic code {self.code!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+
+    def __str__(self) -> str:
+        return f"{self.severity.upper()} [{self.code}] {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "params": list(self.params),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Diagnostic:
+        return cls(
+            code=str(d["code"]),
+            severity=str(d["severity"]),
+            message=str(d["message"]),
+            params=tuple(str(p) for p in d.get("params", ())),
+        )
+
+
+def has_errors(diags: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diags)
+
+
+def codes(diags: Iterable[Diagnostic]) -> list[str]:
+    return [d.code for d in diags]

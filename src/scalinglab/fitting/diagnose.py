@@ -1,0 +1,220 @@
+"""Diagnostics of one fit, from what the search already has (end point, Jacobian, data).
+
+Why each check exists: a multi-start search reports the lowest objective it found and the
+optimiser's convergence flag, and neither says whether the answer means anything. A curve
+can converge flat (a sigmoid whose midpoint sits far from the data), two parameters can
+trade off along a valley the data cannot resolve (B and beta when D barely varies), and a
+law with as many parameters as points interpolates. These are cheap to detect at the
+optimum, so every fit is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..diagnostics import Diagnostic
+from ..laws.base import Law
+
+# The fitted curve is "flat" when its predictions over the fit data vary by less than this
+# share of the metric's own spread (both standard deviations, in the residual space).
+FLAT_SHARE = 0.05
+# A direction in (column-normalised) parameter space is "not identified" when its singular
+# value is below this share of the largest: the data change the fit by < 1e-6 relative along
+# it, so the bootstrap spreads along it without bound.
+IDENTIFIED_RATIO = 1e-6
+
+
+def _space(v: np.ndarray, space: str) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.log(v) if space == "log" else v
+
+
+def data_diagnostics(
+    law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, columns: Mapping[str, str]
+) -> list[Diagnostic]:
+    """Degenerate inputs, independent of the fit: constant target, one-valued variables,
+    identical rows."""
+    out: list[Diagnostic] = []
+    if y.size and np.all(y == y[0]):
+        out.append(
+            Diagnostic(
+                "constant_target",
+                "error",
+                f"the metric has the same value ({y[0]:.6g}) in all {y.size} rows: there is "
+                "nothing for a law to explain",
+            )
+        )
+    for var in law.variables:
+        v = np.asarray(x[var], dtype=float)
+        if v.size > 1 and np.all(v == v[0]):
+            col = columns.get(var, var)
+            out.append(
+                Diagnostic(
+                    "single_value",
+                    "warning",
+                    f"variable '{var}' (column '{col}') is {v[0]:.6g} in every row: the "
+                    f"parameters that act through it are not determined by this data, and "
+                    f"predictions at other values of '{var}' are guesses",
+                    (var,),
+                )
+            )
+    stacked = np.column_stack([np.asarray(x[v], dtype=float) for v in law.variables] + [y])
+    n_unique = np.unique(stacked, axis=0).shape[0]
+    if n_unique < len(y):
+        out.append(
+            Diagnostic(
+                "duplicate_rows",
+                "warning",
+                f"{len(y) - n_unique} of {len(y)} rows repeat another row exactly (inputs and "
+                "metric): each copy counts as a separate observation",
+            )
+        )
+    return out
+
+
+def fit_diagnostics(
+    law: Law,
+    best: np.ndarray,
+    cols: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    w: np.ndarray,
+    *,
+    objective: float,
+    converged: bool,
+    at_bounds: list[str],
+    max_iter: int,
+) -> list[Diagnostic]:
+    """Diagnostics at the optimum `best` (public units). `cols` are shaped (1, n)."""
+    out: list[Diagnostic] = []
+    n, P = y.size, law.n_params
+    if not np.isfinite(objective):
+        out.append(
+            Diagnostic(
+                "no_finite_objective",
+                "error",
+                "no start gave a finite objective: the law cannot describe this data with "
+                "these bounds/grid",
+            )
+        )
+        return out
+    if not converged:
+        out.append(
+            Diagnostic(
+                "not_converged",
+                "error",
+                f"the best start did not converge within {max_iter} iterations; treat the "
+                "parameters as unreliable",
+            )
+        )
+    for name in at_bounds:
+        p = law.parameter(name)
+        v = best[law.param_names.index(name)]
+        out.append(
+            Diagnostic(
+                "at_bound",
+                "warning",
+                f"parameter '{name}' = {v:.6g} sits on its bound [{p.lower:g}, {p.upper:g}]: "
+                "the optimum may lie outside the bounds",
+                (name,),
+            )
+        )
+    z = law.to_internal(best[None, :])
+    pred, jac = law.evaluate_internal(z, cols, True)
+    pred = np.asarray(pred[0], dtype=float)
+    ys, ps = _space(y, law.space), _space(pred, law.space)
+    spread_y = float(np.std(ys)) if n > 1 else 0.0
+    if spread_y > 0 and np.all(np.isfinite(ps)) and np.std(ps) < FLAT_SHARE * spread_y:
+        out.append(
+            Diagnostic(
+                "flat",
+                "error",
+                f"the fitted curve is flat over the data: its predictions vary by "
+                f"{np.std(ps) / spread_y:.1%} of the metric's spread (std), so it explains "
+                "almost none of it; the search probably missed the data's basin (try "
+                "--strategy full or a start grid that covers the data)",
+            )
+        )
+    if n <= P:
+        out.append(
+            Diagnostic(
+                "exact_fit",
+                "warning",
+                f"{n} points for {P} parameters: the law interpolates them exactly, so the "
+                "fit checks nothing and no interval can be given; a prediction is an "
+                "interpolation, not a forecast",
+            )
+        )
+    elif n < P + 3:
+        out.append(
+            Diagnostic(
+                "few_dof",
+                "warning",
+                f"{n} points for {P} parameters ({n - P} degree(s) of freedom): intervals "
+                "rest on very few residuals and understate the uncertainty",
+            )
+        )
+    if jac is not None and n > 1:
+        out.extend(_identifiability(law, np.asarray(jac)[:, 0, :], pred, w, at_bounds))
+    return out
+
+
+def _identifiability(
+    law: Law, jac: np.ndarray, pred: np.ndarray, w: np.ndarray, at_bounds: list[str]
+) -> list[Diagnostic]:
+    """Near-null directions of the residual Jacobian (column-normalised), named in
+    parameters. Parameters on a bound are left out: their direction is fixed by the bound."""
+    with np.errstate(all="ignore"):
+        J = (jac / pred if law.space == "log" else jac).T * np.sqrt(w)[:, None]  # (n, P)
+    free = [j for j, nm in enumerate(law.param_names) if nm not in at_bounds]
+    if len(free) < 1 or not np.all(np.isfinite(J[:, free])):
+        return []
+    J = J[:, free]
+    names = [law.param_names[j] for j in free]
+    norms = np.linalg.norm(J, axis=0)
+    out: list[Diagnostic] = []
+    tiny = norms <= 1e-12 * norms.max() if norms.max() > 0 else np.ones_like(norms, dtype=bool)
+    dead = [nm for nm, t in zip(names, tiny, strict=True) if t]
+    if dead:
+        out.append(
+            Diagnostic(
+                "not_identified",
+                "warning",
+                f"parameter(s) {', '.join(dead)} do not change the predictions at these data: "
+                "their values are arbitrary",
+                tuple(dead),
+            )
+        )
+    keep = ~tiny
+    if keep.sum() < 2:
+        return out
+    Jn = J[:, keep] / norms[keep]
+    names = [nm for nm, k in zip(names, keep, strict=True) if k]
+    _, s, vt = np.linalg.svd(Jn, full_matrices=False)
+    if s[0] == 0:
+        return out
+    null = np.nonzero(s / s[0] < IDENTIFIED_RATIO)[0]
+    if null.size == 0:
+        return out
+    weight = np.abs(vt[null]).max(axis=0)
+    involved = tuple(nm for nm, c in zip(names, weight, strict=True) if c > 0.25)
+    if len(involved) < 2:
+        involved = tuple(names[i] for i in np.argsort(-weight)[:2])
+    listed = " and ".join(involved) if len(involved) == 2 else ", ".join(involved)
+    what = (
+        "a combination of them, not each"
+        if null.size == 1
+        else f"{len(involved) - null.size} combination(s) of these {len(involved)}"
+    )
+    out.append(
+        Diagnostic(
+            "not_identified",
+            "warning",
+            f"{listed} trade off: the data fix {what} (smallest relative singular value "
+            f"{s[null].min() / s[0]:.1e}); their separate values and intervals are not "
+            "meaningful, though predictions inside the data's range can be",
+            involved,
+        )
+    )
+    return out

@@ -1,0 +1,175 @@
+"""Every fit checks itself: each diagnostic code is triggered by the case it names and absent
+on a clean fit; starts come from the data, so the fast search finds the full search's basin."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglab as sl
+from scalinglab.diagnostics import CODES, Diagnostic
+from scalinglab.fitting.presets import apply_preset
+from tests.conftest import shared_file
+
+RNG = np.random.default_rng(0)
+TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+
+
+def chinchilla_rows(n_sizes=6, n_tokens=6, noise=0.0):
+    n = np.repeat(np.geomspace(1e7, 1e10, n_sizes), n_tokens)
+    d = np.tile(np.geomspace(1e8, 1e11, n_tokens), n_sizes)
+    loss = TRUTH["E"] + TRUTH["A"] / n ** TRUTH["alpha"] + TRUTH["B"] / d ** TRUTH["beta"]
+    loss = loss * np.exp(noise * RNG.standard_normal(loss.size))
+    return pd.DataFrame({"n_params": n, "tokens": d, "loss": loss})
+
+
+def sigmoid_rows(x0=23.1, k=3.0, lo=21.0, hi=25.5, n=60, noise=0.01):
+    x = np.linspace(lo, hi, n)
+    y = 0.5 / (1 + np.exp(-k * (x - x0))) + 0.25 + noise * RNG.standard_normal(n)
+    return pd.DataFrame({"log_flops": x, "mmlu": y})
+
+
+def codes(res):
+    return [d.code for d in res.diagnostics_]
+
+
+def test_clean_fit_has_no_diagnostics_and_reports_dof_aic_stop():
+    res = sl.fit(chinchilla_rows(noise=0.01), "chinchilla")
+    assert codes(res) == [] and res.converged_ and res.clean_
+    assert res.dof_ == 31 and np.isfinite(res.aic_) and res.bic_ > res.aic_
+    assert res.stop_reason_.startswith("converged after")
+    back = sl.FitResult.from_json(res.to_json())
+    assert back.diagnostics_ == [] and back.stop_reason_ == res.stop_reason_
+
+
+@pytest.mark.parametrize("preset", [None, "paper"])
+@pytest.mark.parametrize("x0", [23.1, -40.0, 80.0])
+def test_sigmoid_starts_follow_the_data(preset, x0):
+    """The old x0 grid (0.25-6) missed data at 21-25: the fast search stopped on a flat
+    curve (x0 = 0.25, objective 3x the optimum) and said converged."""
+    df = sigmoid_rows(x0=x0, lo=x0 - 2, hi=x0 + 2.5)
+    law, kw = apply_preset(sl.get_law("sigmoid"), preset)
+    fast = sl.fit(df, law, mapping={"x": "log_flops"}, metric="mmlu", **kw)
+    full = sl.fit(df, law, mapping={"x": "log_flops"}, metric="mmlu", strategy="full", **kw)
+    assert fast.objective_ == pytest.approx(full.objective_, rel=1e-6)
+    assert fast.params_["x0"] == pytest.approx(x0, abs=0.2)
+    assert fast.converged_ and "flat" not in codes(fast)
+
+
+def test_flat_fit_is_an_error_not_converged():
+    df = sigmoid_rows()
+    law, kw = apply_preset(sl.get_law("sigmoid"), "paper")
+    grid = {"x0": [0.25], "k": [3.0], "a": [0.5], "b": [0.0]}  # the old grid's basin
+    res = sl.fit(df, law, mapping={"x": "log_flops"}, metric="mmlu", grid=grid, **kw)
+    assert "flat" in codes(res)
+    assert not res.converged_ and not res.clean_
+    assert "converged  NO" in res.summary() and "[flat]" in res.summary()
+
+
+def test_obsscaling_mmlu_fast_equals_full():
+    models = shared_file("obsscaling/models.csv")
+    scores = pd.read_csv(shared_file("obsscaling/scores.csv"))
+    df = scores[scores.benchmark == "MMLU"].merge(pd.read_csv(models), on="model")
+    df = df[(df.kind == "base") & df.flops_1e21.notna()]
+    df = df.assign(log_flops=np.log10(df.flops_1e21 * 1e21), mmlu=df.value)
+    df = df[df.log_flops > 21][["log_flops", "mmlu"]].reset_index(drop=True)
+    for preset in (None, "paper"):
+        law, kw = apply_preset(sl.get_law("sigmoid"), preset)
+        fast = sl.fit(df, law, mapping={"x": "log_flops"}, metric="mmlu", **kw)
+        full = sl.fit(df, law, mapping={"x": "log_flops"}, metric="mmlu", strategy="full", **kw)
+        assert fast.objective_ == pytest.approx(full.objective_, rel=1e-4), preset
+        assert 22.5 < fast.params_["x0"] < 24 and fast.converged_
+
+
+def test_loss_to_error_and_power_law_starts_follow_the_data():
+    loss = np.linspace(12.0, 16.0, 30)  # far from the fixed gamma grid's scale
+    err = 0.9 - 2e4 * np.exp(-0.9 * loss)  # k = 2e4 lies beyond the fixed e^8 grid
+    df = pd.DataFrame({"loss": loss, "error": err})
+    fast = sl.fit(df, "loss_to_error")
+    full = sl.fit(df, "loss_to_error", strategy="full")
+    assert fast.objective_ <= full.objective_ * (1 + 1e-6) + 1e-12
+    assert fast.params_["gamma"] == pytest.approx(0.9, rel=1e-3)
+    x = np.geomspace(1e12, 1e14, 20)
+    y = 0.5 + 1e30 / x**2.5  # A = 1e30: far beyond the fixed e^16 grid
+    fast = sl.fit(pd.DataFrame({"x": x, "y": y}), "power_law")
+    assert fast.params_["alpha"] == pytest.approx(2.5, rel=1e-3) and fast.clean_
+
+
+def test_exact_fit_has_no_interval():
+    df = chinchilla_rows().iloc[:3]
+    res = sl.fit(df, "downstream_ce", mapping={"tokens": "tokens"}, metric="loss")
+    assert "exact_fit" in codes(res) and res.exact_fit_
+    band = res.predict({"tokens": [1e12]}, interval=0.9)
+    assert band["lower"].isna().all() and band["upper"].isna().all()
+
+
+def test_few_dof():
+    df = chinchilla_rows().iloc[[0, 7, 14, 21, 28, 35, 5]]  # 7 points, 5 parameters
+    assert "few_dof" in codes(sl.fit(df, "chinchilla"))
+
+
+def test_at_bound():
+    df = chinchilla_rows()
+    law = sl.get_law("chinchilla").with_parameter("alpha", upper=0.3, grid=(0.1, 0.2, 0.3))
+    res = sl.fit(df, law)
+    assert [d.params for d in res.diagnostics_ if d.code == "at_bound"] == [("alpha",)]
+
+
+def test_single_value_and_not_identified_name_the_parameters():
+    """Constant tokens: B and beta act through tokens alone and are not determined."""
+    df = chinchilla_rows()
+    df = df[df.tokens == df.tokens.max()]
+    res = sl.fit(df, "chinchilla")
+    single = [d for d in res.diagnostics_ if d.code == "single_value"]
+    assert [d.params for d in single] == [("tokens",)]
+    named = {p for d in res.diagnostics_ if d.code == "not_identified" for p in d.params}
+    assert {"B", "beta"} <= named | {"E"} and "B" in named
+
+
+def test_trade_off_direction_is_named():
+    """Over one tokens value, E and B/D^beta are the same constant: E and B trade off."""
+    df = chinchilla_rows()
+    df = df[df.tokens == df.tokens.min()]
+    law = sl.get_law("chinchilla").with_parameter("beta", lower=0.37, upper=0.37, grid=(0.37,))
+    res = sl.fit(df, law)
+    msgs = [d for d in res.diagnostics_ if d.code == "not_identified"]
+    assert msgs and {"E", "B"} <= set(msgs[0].params) and "trade off" in msgs[0].message
+
+
+def test_constant_target_and_duplicate_rows():
+    df = chinchilla_rows()
+    df = pd.concat([df, df.iloc[:4]], ignore_index=True)
+    res = sl.fit(df, "chinchilla")
+    assert "duplicate_rows" in codes(res)
+    flat = df.assign(loss=2.0)
+    res = sl.fit(flat, "chinchilla")
+    assert "constant_target" in codes(res) and not res.converged_
+
+
+def test_extrapolation_named_for_predictions():
+    res = sl.fit(chinchilla_rows(), "chinchilla")
+    inside = res.check_inputs({"n_params": [1e9], "tokens": [1e10]})
+    assert inside == []
+    far = res.check_inputs({"n_params": [70.0], "tokens": [1e10]})
+    assert [(d.code, d.params) for d in far] == [("extrapolation", ("n_params",))]
+    assert "5.2 orders of magnitude" in far[0].message
+    ext = res.extrapolation({"n_params": [1e11], "tokens": [1e10]})
+    assert ext["n_params"].iloc[0] == pytest.approx(1.0) and ext["tokens"].iloc[0] == 0
+
+
+def test_bootstrap_failures_are_a_diagnostic():
+    df = chinchilla_rows()
+    df = df[df.tokens == df.tokens.max()]
+    res = sl.fit(df, "chinchilla")
+    res.bootstrap(50, seed=0)
+    usable = int(res.bootstrap_.usable.sum())
+    assert ("bootstrap_failures" in codes(res)) == (usable < 45)
+
+
+def test_every_code_is_known_and_serialises():
+    for code in CODES:
+        d = Diagnostic(code, "warning", "m", ("p",))
+        assert Diagnostic.from_dict(json.loads(json.dumps(d.to_dict()))) == d
+    with pytest.raises(ValueError):
+        Diagnostic("nonsense", "warning", "m")
