@@ -228,6 +228,14 @@ def import_harness_cmd(
                 f"give --side-table, --set {col}=... or --set tokens_per_step=...",
                 highlight=False,
             )
+    below = agg["accuracy"] < 0
+    if chance_correct and below.any():
+        err.print(
+            f"[yellow]warning[/]: {int(below.sum())} row(s) are below chance after "
+            "--chance-correct (accuracy < 0, error > 1); scalinglab's table readers refuse "
+            "accuracy outside [0, 1], so filter them before fitting",
+            highlight=False,
+        )
     _write(agg, out_path)
 
 
