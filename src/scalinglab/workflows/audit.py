@@ -24,6 +24,7 @@ from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..query import mask as query_mask
+from .calibration import calibrated_band, learn_extrapolation
 
 
 @dataclass
@@ -108,13 +109,16 @@ def _score(
         )
     if n_bootstrap:
         res.bootstrap(n_bootstrap, seed=seed)
-        # A held-out run is a new noisy observation: score it against a prediction interval.
-        pred = res.predict(test, interval=interval, kind="prediction")
-        p, lo, hi = (
-            pred["prediction"].to_numpy(),
-            pred["lower"].to_numpy(),
-            pred["upper"].to_numpy(),
+        # A held-out run is a new noisy observation, often beyond the fitted range: score it
+        # against the calibrated interval (bootstrap, local scatter, extrapolation term
+        # learned from folds inside this fold's own fit set), as forecasts give it.
+        scale = axis or next((c for c in ("flops", "n_params") if c in train.columns), None)
+        term = (
+            learn_extrapolation(train, law, scale, level=interval, full_fit=res, **fit_kw)
+            if scale
+            else None
         )
+        p, lo, hi = calibrated_band(res, test, interval, term)
     else:
         p = res.predict(test)
         lo = hi = np.full(len(test), np.nan)

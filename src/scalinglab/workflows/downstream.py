@@ -26,8 +26,11 @@ from ..laws import get_law
 from ..laws.base import Law
 from ..schema import add_derived, resolve_column
 from .audit import _load, _mask, run_flops
+from .calibration import calibrated_band, learn_extrapolation, propagate
 
-NEAR_OPTIMAL = 0.05  # relative objective gap for "near-optimal" step-1 fits
+NEAR_OPTIMAL = 0.05
+# Columns that name a training run: its rows (checkpoints) are resampled together.
+RUN_COLUMNS = ("run", "run_id", "model")  # relative objective gap for "near-optimal" step-1 fits
 
 
 @dataclass
@@ -40,6 +43,7 @@ class ForecastResult:
     loss_col: str
     error_col: str
     notes: list[str] = field(default_factory=list)
+    extrapolation_term: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         import json
@@ -55,6 +59,9 @@ class ForecastResult:
             "n_bootstrap": self.n_bootstrap,
             "targets": json.loads(self.targets.to_json(orient="records")),
             "notes": self.notes,
+            "extrapolation_term": (
+                self.extrapolation_term.to_dict() if self.extrapolation_term else None
+            ),
             "warnings": self.loss_fit.warnings_ + self.error_fit.warnings_,
         }
 
@@ -115,12 +122,19 @@ def forecast(
     interval: float = 0.9,
     seed: int = 0,
     n_refine: int = 32,
+    calibrate: bool = True,
 ) -> ForecastResult:
     """Fit loss and loss->error laws on the runs, chain them to `targets`.
 
     targets: rows (dicts / DataFrame) with the loss law's inputs, or a pandas query selecting
     runs of `data` (then the truth is known and errors are reported). fit_where selects the
     loss-fit runs; error_fit_where the error-fit runs (default: the loss-fit runs).
+
+    Intervals (calibrate=True, the default): the joint bootstrap's prediction interval and an
+    extrapolation term learned from leave-largest-out folds of the loss-fit runs (see
+    workflows.calibration), the wider on each side; the error interval chains the loss
+    interval through step 2 with step 2's own scatter, inside [0, 1] for error/accuracy.
+    calibrate=False gives the bootstrap's confidence interval alone.
     """
     df = _load(data)
     for col, what in ((loss_col, "--loss-col"), (error_col, "--error-col")):
@@ -176,6 +190,30 @@ def forecast(
         _joint_bootstrap(
             out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, n_bootstrap, interval, seed
         )
+    term = None
+    if calibrate:
+        axis = "flops" if "flops" in loss_set.columns else "n_params"
+        term = learn_extrapolation(
+            loss_set, l_law, axis, level=interval, full_fit=loss_fit, metric=loss_col,
+            n_refine=n_refine, seed=seed, **l_kw,
+        )  # fmt: skip
+        _, lo, hi = calibrated_band(loss_fit, inputs, interval, term)
+        errs = err_set[error_col].to_numpy(dtype=float)
+        bounds = (0.0, 1.0) if np.all((errs >= 0) & (errs <= 1)) else None
+        _, elo, ehi = propagate(err_fit, e_var, loss_pred, lo, hi, interval, bounds)
+        out["loss_lo"], out["loss_hi"], out["error_lo"], out["error_hi"] = lo, hi, elo, ehi
+        if term is None:
+            notes.append(
+                "too few model scales in the loss-fit runs to learn how error grows with "
+                "extrapolation: the loss interval is the bootstrap's alone and likely too narrow"
+            )
+        else:
+            notes.append(
+                f"{interval:.0%} intervals: bootstrap of the runs plus an extrapolation term "
+                f"learned from {term.n_folds} leave-largest-out folds along {term.axis} "
+                f"({term.n_heldout} held-out runs): half-width {term.a:.3g} + {term.b:.3g} per "
+                f"order of magnitude beyond the data ({term.space} space)"
+            )
     flops = run_flops(target_rows)
     out["compute_ratio_loss"] = flops / np.nansum(run_flops(loss_set))
     out["compute_ratio_error"] = flops / np.nansum(run_flops(err_set))
@@ -184,15 +222,21 @@ def forecast(
             truth = target_rows[col].to_numpy(dtype=float)
             out[f"{what}_true"] = truth
             out[f"{what}_rel_error"] = np.abs(out[f"{what}_pred"] - truth) / np.abs(truth)
-            if n_bootstrap:
+            if n_bootstrap or calibrate:
                 out[f"{what}_inside"] = (truth >= out[f"{what}_lo"]) & (truth <= out[f"{what}_hi"])
-    return ForecastResult(loss_fit, err_fit, out, interval, n_bootstrap, loss_col, error_col, notes)
+    res = ForecastResult(loss_fit, err_fit, out, interval, n_bootstrap, loss_col, error_col, notes)
+    res.extrapolation_term = term
+    return res
 
 
 def _joint_bootstrap(out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, B, interval, seed):
     """Resample the union of both fit sets' runs once; each fit sees its own runs' counts."""
     union = loss_set.index.union(err_set.index)
-    counts = resample_counts(len(union), B, np.random.default_rng(seed))
+    both = pd.concat([loss_set, err_set])
+    both = both[~both.index.duplicated()].loc[union]
+    run_col = next((c for c in RUN_COLUMNS if c in both.columns), None)
+    groups = both[run_col].to_numpy() if run_col else None  # a run's checkpoints go together
+    counts = resample_counts(len(union), B, np.random.default_rng(seed), groups=groups)
     pos = {lab: i for i, lab in enumerate(union)}
     c_loss = counts[:, [pos[i] for i in loss_set.index]]
     c_err = counts[:, [pos[i] for i in err_set.index]]

@@ -22,6 +22,7 @@ from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..fitting.presets import apply_preset
 from ..laws import get_law
+from .calibration import calibrated_band, learn_extrapolation, propagate
 from .downstream import near_optimal_spread
 from .pretrain_choice import require_columns
 
@@ -118,6 +119,7 @@ def ladder_forecast(
     n_bootstrap: int = 0,
     interval: float = 0.9,
     seed: int = 0,
+    calibrate: bool = True,
 ) -> LadderForecast:
     """Chain a target (n_params, tokens) through step 1 (loss) and step 2 (accuracy).
 
@@ -170,12 +172,35 @@ def ladder_forecast(
         f"of the best) put the target's {loss_col} in [{lo[0]:.4f}, {hi[0]:.4f}]"
     )
     if n_bootstrap:
-        b1 = step1.bootstrap(n_bootstrap, seed=seed)
-        b2 = step2.bootstrap(n_bootstrap, seed=seed)
-        ok = b1.usable & b2.usable
-        l_draws = step1.law.evaluate(b1.params[ok], inputs)[:, 0]
-        a_draws = step2.law.evaluate_paired(b2.params[ok], {"x": l_draws[:, None]})[:, 0]
-        q = [50 * (1 - interval), 50 * (1 + interval)]
-        res.loss_interval = tuple(float(v) for v in np.percentile(l_draws, q))
-        res.acc_interval = tuple(float(v) for v in np.percentile(a_draws, q))
+        step1.bootstrap(n_bootstrap, seed=seed, group_by=run_col)
+        step2.bootstrap(n_bootstrap, seed=seed)
+    if calibrate or n_bootstrap:
+        term = (
+            learn_extrapolation(
+                s1,
+                step1.law,
+                "n_params",
+                level=interval,
+                full_fit=step1,
+                metric=loss_col,
+                n_refine=64,
+            )  # fmt: skip
+            if calibrate
+            else None
+        )
+        _, lo, hi = calibrated_band(step1, inputs, interval, term)
+        _, alo, ahi = propagate(step2, "x", np.array([loss_pred]), lo, hi, interval, (0.0, 1.0))
+        res.loss_interval = (float(lo[0]), float(hi[0]))
+        res.acc_interval = (float(alo[0]), float(ahi[0]))
+        if calibrate and term is None:
+            res.notes.append(
+                "too few model sizes to learn how the error grows with extrapolation: the "
+                "interval is the bootstrap's alone and likely too narrow"
+            )
+        elif term is not None:
+            res.notes.append(
+                f"{interval:.0%} intervals include an extrapolation term from {term.n_folds} "
+                f"leave-largest-out folds: half-width {term.a:.3g} + {term.b:.3g} per order "
+                "of magnitude beyond the data (log space)"
+            )
     return res

@@ -1,0 +1,111 @@
+"""Calibrated intervals: widen with extrapolation at the rate the data's own folds show,
+stay inside a bounded metric's range, and say when there is too little history to learn."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglab as sl
+from scalinglab.workflows.calibration import (
+    calibrated_band,
+    conformal_quantile,
+    learn_extrapolation,
+    local_scatter,
+)
+from scalinglab.workflows.downstream import forecast
+from tests.conftest import shared_file
+
+
+def test_conformal_quantile_is_the_finite_sample_rank():
+    s = np.arange(1, 20, dtype=float)  # 19 scores: rank ceil(20 * 0.9) = 18
+    assert conformal_quantile(s, 0.9) == 18.0
+    assert conformal_quantile(np.array([3.0, 1.0]), 0.9) == 3.0  # too few: the largest
+    assert np.isnan(conformal_quantile(np.array([]), 0.9))
+
+
+def _misspecified(rng, noise=0.005):
+    """Data whose loss bends away from a Chinchilla law as N grows (an extra log-N term):
+    the law fits inside the data and drifts outside it, as real ladders do."""
+    n = np.repeat(np.geomspace(1e7, 3e9, 8), 5)
+    d = np.tile(np.geomspace(1e9, 1e11, 5), 8)
+    loss = (1.8 + 480 / n**0.35 + 2100 / d**0.37) * (1 + 0.01 * np.log10(n / 1e7))
+    return pd.DataFrame(
+        {"n_params": n, "tokens": d, "loss": loss * np.exp(noise * rng.standard_normal(n.size))}
+    )
+
+
+def test_interval_widens_with_distance_and_learns_from_folds():
+    df = _misspecified(np.random.default_rng(0))
+    res = sl.fit(df, "chinchilla")
+    term = learn_extrapolation(df, res.law, "n_params", level=0.9, full_fit=res)
+    assert term is not None and term.n_folds >= 2 and term.b > 0
+    targets = pd.DataFrame({"n_params": [3e9, 3e10, 3e11], "tokens": [1e11] * 3})
+    pred, lo, hi = calibrated_band(res, targets, 0.9, term)
+    width = np.log(hi / lo)
+    assert width[0] < width[1] < width[2]
+    assert np.all(lo < pred) and np.all(pred < hi)
+
+
+def test_local_scatter_follows_the_nearest_runs():
+    """Early checkpoints miss a law by far more than late ones: a target near the late ones
+    gets their scatter, not the table's average."""
+    rng = np.random.default_rng(1)
+    n = np.repeat(np.geomspace(1e7, 1e9, 5), 10)
+    d = np.tile(np.geomspace(1e8, 1e11, 10), 5)
+    noise = np.where(d < 1e9, 0.08, 0.005)
+    y = (1.8 + 480 / n**0.35 + 2100 / d**0.37) * np.exp(noise * rng.standard_normal(n.size))
+    res = sl.fit(pd.DataFrame({"n_params": n, "tokens": d, "loss": y}), "chinchilla")
+    late, early = local_scatter(res, {"n_params": [1e9, 1e9], "tokens": [1e11, 1e8]}, 0.9)
+    assert late < 0.03 < early
+
+
+def test_too_few_scales_is_said_not_hidden():
+    n = np.repeat([1e7, 1e8, 1e9], 4)
+    d = np.tile(np.geomspace(1e9, 1e11, 4), 3)
+    df = pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.8 + 480 / n**0.35 + 2100 / d**0.37})
+    assert learn_extrapolation(df, sl.get_law("chinchilla"), "n_params") is None
+
+
+def test_gadre_error_interval_stays_a_rate():
+    """C4's error interval was [-0.44, 0.53]: an error rate below zero."""
+    runs = pd.read_csv(shared_file("gadre2024", "runs.csv"))
+    c4 = runs[runs["train_dataset"] == "c4_original"].reset_index(drop=True)
+    res = forecast(
+        c4,
+        "paper_role == 'heldout'",
+        loss_law="overtrain",
+        error_law="loss_to_error",
+        loss_col="loss_c4_val",
+        error_col="err_avg17",
+        fit_where="paper_role == 'fit_both'",
+        error_fit_where="paper_role in ['fit_both', 'fit_error_only']",
+        n_bootstrap=200,
+    )
+    t = res.targets
+    assert (t["error_lo"] >= 0).all() and (t["error_hi"] <= 1).all()
+    assert (t["error_lo"] <= t["error_pred"]).all() and (t["error_pred"] <= t["error_hi"]).all()
+    assert t["error_inside"].all() and t["loss_inside"].any()
+
+
+def test_pythia_forecast_intervals_hold_the_truth():
+    ev = pd.read_csv(shared_file("pythia", "evals.csv"))
+    ev = ev[(ev["variant"] == "standard") & (ev["deduped"] == 0) & (ev["num_fewshot"] == 0)]
+    ev = ev[ev["step"] >= 1000]
+    lam = ev[(ev["task"] == "lambada_openai") & (ev["metric"] == "ppl")]
+    df = lam[["model", "step", "tokens", "n_params_nonembed"]].rename(
+        columns={"n_params_nonembed": "n_params"}
+    )
+    df = df.assign(loss=np.log(lam["value"].to_numpy()))
+    acc = ev[(ev["task"] == "lambada_openai") & (ev["metric"] == "acc")]
+    df = df.merge(acc[["model", "step", "value"]], on=["model", "step"])
+    df = df.assign(error=1 - df["value"]).reset_index(drop=True)
+    res = forecast(
+        df,
+        "n_params > 2e9 and step == 143000",
+        loss_law="chinchilla",
+        fit_where="n_params < 2e9",
+        n_bootstrap=200,
+    )
+    t = res.targets
+    assert len(t) == 3 and t["loss_inside"].all() and t["error_inside"].all()
+    assert any("extrapolation term" in n for n in res.notes)
