@@ -173,3 +173,23 @@ def test_every_code_is_known_and_serialises():
         assert Diagnostic.from_dict(json.loads(json.dumps(d.to_dict()))) == d
     with pytest.raises(ValueError):
         Diagnostic("nonsense", "warning", "m")
+
+
+def test_plan_flags_extrapolation_and_takes_an_overtrain_fit():
+    from scalinglab.workflows.planning import plan
+
+    res = sl.fit(chinchilla_rows(), "chinchilla")  # data to 1e10 params, 1e11 tokens
+    p = plan(res, 1e26)
+    assert p.rows[0]["beyond_data"] > 1
+    assert {d.code for d in p.diagnostics} == {"extrapolation"}
+    near = plan(res, 6 * 1e9 * 2e10)
+    assert near.diagnostics == [] and near.rows[0]["beyond_data"] < 1
+    m = np.tile([5.0, 20.0, 80.0], 8)
+    c = np.repeat(np.geomspace(1e17, 1e20, 8), 3)
+    loss = 1.7 + (30 * m**0.1 + 300 / m**0.1) / c**0.1
+    ot = sl.fit(pd.DataFrame({"flops": c, "tokens_per_param": m, "loss": loss}), "overtrain")
+    p = plan(ot, 1e21, tokens_per_param=80)
+    assert [r["tokens_per_param"] for r in p.rows] == [20.0, 80.0]
+    assert p.rows[1]["n_params"] == pytest.approx(np.sqrt(1e21 / (6 * 80)))
+    expected = 1.7 + (30 * 80**0.1 + 300 / 80**0.1) / 1e21**0.1
+    assert p.rows[1]["loss"] == pytest.approx(expected, rel=1e-4)

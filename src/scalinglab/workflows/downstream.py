@@ -95,10 +95,11 @@ def _step_pred(res: FitResult, frame: pd.DataFrame, loss_values: np.ndarray | No
 def near_optimal_spread(
     res: FitResult, inputs: Mapping[str, np.ndarray], rel: float = NEAR_OPTIMAL
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Min/max prediction over optimised starts within `rel` of the best objective (flat
-    valleys leave starts unconverged yet near-optimal: they count)."""
+    """Min/max prediction over the starts whose end point lies within `rel` of the best
+    objective: refined, pruned and warmed starts alike, so both sides of a flat valley count
+    (the spread of near-optimal fits; reported beside the interval, never as one)."""
     st = res.starts_
-    ok = st["status"].isin(["refined", "pruned"]) & np.isfinite(st["objective"])
+    ok = st["status"].isin(["refined", "pruned", "warmed"]) & np.isfinite(st["objective"])
     ok &= st["objective"] <= res.objective_ * (1 + rel) + 1e-300
     params = st.loc[ok, list(res.law.param_names)].to_numpy(dtype=float)
     if len(params) == 0:
@@ -183,8 +184,8 @@ def forecast(
     lo, hi, n_near = near_optimal_spread(loss_fit, inputs)
     out["loss_spread_lo"], out["loss_spread_hi"] = lo, hi
     notes = [
-        f"{n_near} near-optimal step-1 fits (objective within {NEAR_OPTIMAL:.0%} of the "
-        "best) give the loss_spread range"
+        f"spread of near-optimal fits (not an interval): {n_near} step-1 fits with an "
+        f"objective within {NEAR_OPTIMAL:.0%} of the best give loss_spread_lo/hi"
     ]
     if n_bootstrap:
         _joint_bootstrap(

@@ -168,8 +168,9 @@ def ladder_forecast(
         n_near,
     )
     res.notes.append(
-        f"{n_near} near-optimal step-1 fits (objective within {near_optimal:.0%} "
-        f"of the best) put the target's {loss_col} in [{lo[0]:.4f}, {hi[0]:.4f}]"
+        f"spread of near-optimal fits (not an interval): {n_near} step-1 fits with an "
+        f"objective within {near_optimal:.0%} of the best put the target's {loss_col} in "
+        f"[{lo[0]:.4f}, {hi[0]:.4f}]"
     )
     if n_bootstrap:
         step1.bootstrap(n_bootstrap, seed=seed, group_by=run_col)

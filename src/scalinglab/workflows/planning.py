@@ -10,12 +10,14 @@ T tokens (2 N FLOPs each), the cheapest (N, D) reaching a target loss minimises
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize_scalar
 
+from ..diagnostics import Diagnostic
 from ..errors import DataError
 from ..fitting import FitResult
 from ..laws.optimum import compute_optimal, loss_at
@@ -25,9 +27,53 @@ from ..laws.optimum import compute_optimal, loss_at
 class Plan:
     rows: list[dict[str, Any]]
     exponents: dict[str, float]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"exponents": self.exponents, "plans": self.rows}
+        return {
+            "exponents": self.exponents,
+            "plans": self.rows,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+
+def _flag_extrapolation(res: FitResult, plan: Plan) -> Plan:
+    """Per plan row: orders of magnitude beyond the fitted data (the largest over the law's
+    variables), and an extrapolation diagnostic past one order of magnitude."""
+    frame = pd.DataFrame(plan.rows)
+    have = [v for v in res.law.variables if v in frame.columns]
+    if len(have) < len(res.law.variables) or res.data_ is None:
+        return plan
+    ext = res.extrapolation(frame[have])
+    for row, far in zip(plan.rows, ext.max(axis=1).to_numpy(), strict=True):
+        row["beyond_data"] = float(far)
+    seen = set()
+    for d in res.check_inputs(frame[have]):
+        if d.params not in seen:
+            seen.add(d.params)
+            plan.diagnostics.append(d)
+    return plan
+
+
+def _plan_overtrain(res: FitResult, budget: float | None, multiplier: float | None) -> Plan:
+    """Gadre et al.'s L(C, M): at a budget C and token multiplier M = D/N, N = sqrt(C/(6M))."""
+    if budget is None or budget <= 0:
+        raise DataError("an over-training plan needs a positive --budget (FLOPs)")
+    rows = []
+    for m in sorted({20.0, float(multiplier)} if multiplier else {20.0}):
+        n = float(np.sqrt(budget / (6 * m)))
+        loss = float(res.law.evaluate(res.params_, {"flops": [budget], "tokens_per_param": [m]})[0])
+        rows.append(
+            {
+                "plan": f"M={m:g} tokens per parameter",
+                "flops": budget,
+                "n_params": n,
+                "tokens": m * n,
+                "tokens_per_param": m,
+                "loss": loss,
+            }
+        )
+    return _flag_extrapolation(res, Plan(rows, {"eta": res.params_["eta"]}))
 
 
 def _chinchilla_params(res: FitResult) -> dict[str, float]:
@@ -86,7 +132,15 @@ def plan(
     inference_tokens: float | None = None,
     target_loss: float | None = None,
 ) -> Plan:
-    """Allocation(s) for a FLOP budget (and/or a target loss with an inference budget)."""
+    """Allocation(s) for a FLOP budget (and/or a target loss with an inference budget).
+
+    A Chinchilla-form fit gives the compute-optimal allocation (and a fixed-M one); an
+    `overtrain` fit (Gadre et al.) gives the allocation at M = 20 and at `tokens_per_param`.
+    Every row says how far it lies beyond the fitted data (`beyond_data`, orders of
+    magnitude) and the plan carries an extrapolation diagnostic past one order.
+    """
+    if set(res.law.variables) == {"flops", "tokens_per_param"}:
+        return _plan_overtrain(res, budget, tokens_per_param)
     p = _chinchilla_params(res)
     ab = p["alpha"] + p["beta"]
     rows: list[dict[str, Any]] = []
@@ -156,7 +210,8 @@ def plan(
         )
     if not rows:
         raise DataError("give --budget and/or --inference-tokens")
-    return Plan(rows, {"a (N* ~ C^a)": p["beta"] / ab, "b (D* ~ C^b)": p["alpha"] / ab})
+    plan_ = Plan(rows, {"a (N* ~ C^a)": p["beta"] / ab, "b (D* ~ C^b)": p["alpha"] / ab})
+    return _flag_extrapolation(res, plan_)
 
 
 def finetune_tradeoff(
