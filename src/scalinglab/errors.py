@@ -82,6 +82,28 @@ class QueryError(DataError):
     something not allowed (queries are parsed, never run as Python)."""
 
 
+class FitFileError(DataError):
+    """A saved fit (fit --out FIT.json) that is not valid: not JSON, missing or mistyped keys,
+    an unknown law, parameters that are not the law's or are not finite or within bounds."""
+
+
+class OutputPathError(ScalingLabError, OSError):
+    """An output file cannot be written safely: it exists (pass --force), is also an input,
+    is a symbolic link, or its folder is missing, not writable or full."""
+
+    def __init__(self, message: str, *, file: str | None = None) -> None:
+        self.file, self.message = file, message
+        super().__init__(f"{file}: {message}" if file else message)
+
+    def __str__(self) -> str:  # OSError would otherwise format its own args
+        return f"{self.file}: {self.message}" if self.file else self.message
+
+
+class OptionError(ScalingLabError, ValueError):
+    """An option's value outside its range (delta <= 0, a negative count, a level outside
+    (0, 1), ...)."""
+
+
 class LawError(ScalingLabError, ValueError):
     """A law is unknown or ill-defined."""
 

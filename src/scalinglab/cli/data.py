@@ -8,7 +8,17 @@ from rich.table import Table
 from ..errors import DataError
 from ..io import read_table
 from ..schema import parse_number
-from .common import _parse_pairs, _write, emit_json, err, handle_errors, main, out
+from .common import (
+    FORCE_HELP,
+    _parse_pairs,
+    _write,
+    emit_json,
+    err,
+    handle_errors,
+    main,
+    out,
+    output_path,
+)
 
 
 @main.command("inspect")
@@ -141,6 +151,7 @@ def inspect_cmd(data, no_outliers, as_json) -> None:
     type=float,
     help="Keep tasks whose best accuracy beats chance by this margin.",
 )
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
 def import_harness_cmd(
     paths,
@@ -157,6 +168,7 @@ def import_harness_cmd(
     chance_table,
     chance_correct,
     min_above_chance,
+    force,
 ) -> None:
     """lm-evaluation-harness results (files or folders, found by content) -> a runs table.
 
@@ -169,12 +181,15 @@ def import_harness_cmd(
     from ..io import aggregate_error, read_harness
     from ..io.harness import summary_lines
 
+    inputs = [*paths, side_table, chance_table]
+    output_path(out_path, inputs=inputs, force=force)
+
     set_values = {k: parse_number(v) for k, v in _parse_pairs(sets, "--set").items()}
     long = read_harness(list(paths), side_table=side_table, on=on, set_values=set_values)
     if long_format:
         for line in _file_lines(long):
             out.print(line, highlight=False)
-        _write(long, out_path)
+        _write(long, out_path, force=force, inputs=inputs)
         return
     prefer, per_task = [], {}
     for m in metrics:
@@ -236,7 +251,7 @@ def import_harness_cmd(
             "accuracy outside [0, 1], so filter them before fitting",
             highlight=False,
         )
-    _write(agg, out_path)
+    _write(agg, out_path, force=force, inputs=inputs)
 
 
 def _file_lines(long) -> list[str]:
@@ -267,17 +282,20 @@ def _file_lines(long) -> list[str]:
     type=click.Path(dir_okay=False),
     help="YAML/JSON: columns: {canonical: export column}.",
 )
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
-def import_tracker_cmd(export, out_path, kind, mapping) -> None:
+def import_tracker_cmd(export, out_path, kind, mapping, force) -> None:
     """A Weights & Biases or MLflow runs export -> a runs table."""
     from ..io import read_tracker_export
+
+    output_path(out_path, inputs=[export, mapping], force=force)
 
     df = read_tracker_export(export, kind=kind, mapping=mapping)
     out.print(
         f"{df.attrs['scalinglab_tracker']} export: {len(df)} runs; columns: "
         f"{', '.join(map(str, df.columns))}"
     )
-    _write(df, out_path)
+    _write(df, out_path, force=force, inputs=[export, mapping])
 
 
 @main.command("merge")
@@ -289,8 +307,9 @@ def import_tracker_cmd(export, out_path, kind, mapping) -> None:
     "--how", type=click.Choice(["inner", "left", "outer"]), default="inner", show_default=True
 )
 @click.option("--strict", is_flag=True, help="Fail if any key is unmatched on either side.")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
-def merge_cmd(evals, meta, on, out_path, how, strict) -> None:
+def merge_cmd(evals, meta, on, out_path, how, strict, force) -> None:
     """Join eval results to run metadata; unmatched rows are listed, never dropped silently."""
     from ..io import merge_runs
 
@@ -299,4 +318,4 @@ def merge_cmd(evals, meta, on, out_path, how, strict) -> None:
     )
     for line in report.lines():
         (out if report.complete else err).print(line, highlight=False)
-    _write(merged, out_path)
+    _write(merged, out_path, force=force, inputs=[evals, meta])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,12 +13,16 @@ from rich.table import Table
 
 from ..errors import DataError
 from ..fitting import FitResult, fit
+from ..fitting.predict_inputs import checked_predict
 from ..fitting.presets import PRESETS, apply_preset
 from ..io import read_table
+from ..io.safe_write import atomic_write
 from ..laws import CATALOG, expression_law, get_law
 from ..laws.expression import parse_param_option
 from ..schema import parse_number
 from .common import (
+    FORCE_HELP,
+    LEVEL,
     _fmt,
     _parse_grids,
     _parse_pairs,
@@ -27,6 +32,7 @@ from .common import (
     handle_errors,
     main,
     out,
+    output_path,
     progress_bar,
 )
 
@@ -268,11 +274,12 @@ def print_diagnostics(diags: list) -> None:
     help="grid: re-run the full multi-start search per resample.",
 )
 @click.option(
-    "--interval", default=0.95, show_default=True, type=float, help="Bootstrap interval level."
+    "--interval", default=0.95, show_default=True, type=LEVEL, help="Bootstrap interval level."
 )
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
 def fit_cmd(
     data,
@@ -298,8 +305,13 @@ def fit_cmd(
     seed,
     quiet,
     as_json,
+    force,
 ) -> None:
     """Fit a law to DATA (CSV, TSV, Parquet or JSONL)."""
+    output_path(out_path, inputs=[data], force=force, what="--out file")
+    output_path(starts_path, inputs=[data, out_path], force=force, what="--starts file")
+    if out_path and starts_path and Path(out_path).absolute() == Path(starts_path).absolute():
+        raise DataError("--out and --starts name the same file")
     if law_name and expr:
         raise DataError("give either --law or --expr, not both")
     if group_by and not n_boot:
@@ -328,7 +340,8 @@ def fit_cmd(
     if out_path:
         res.to_json(out_path)
     if starts_path:
-        res.starts_.to_csv(starts_path, index=False)
+        with atomic_write(starts_path, newline="") as fh:
+            res.starts_.to_csv(fh, index=False)
     if as_json:
         obj = _fit_json(res)
         if res.bootstrap_ is not None:
@@ -354,7 +367,7 @@ def fit_cmd(
 @click.option("--set", "sets", multiple=True, help="VAR=VALUE (repeat, or comma-separate).")
 @click.option(
     "--interval",
-    type=float,
+    type=LEVEL,
     default=None,
     help="Interval level, e.g. 0.9: from the bootstrap stored in the fit file "
     "(fit --bootstrap N --out FIT.json).",
@@ -388,7 +401,7 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
             "`scalinglab fit ... --bootstrap 1000 --out FIT.json`"
         )
     band = res.predict(df, interval=interval) if interval is not None else None
-    pred = res.predict(df)
+    pred = checked_predict(res, df)  # inputs checked as fit checks them
     diags = list(res.check_inputs(df))
     if band is not None and res.exact_fit_:
         band[["lower", "upper"]] = float("nan")
@@ -475,7 +488,7 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
 @click.option("--metric", default=None, help="Column to fit and score.")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
-@click.option("--interval", default=0.9, show_default=True, type=float)
+@click.option("--interval", default=0.9, show_default=True, type=LEVEL)
 @click.option(
     "--bootstrap",
     "n_boot",

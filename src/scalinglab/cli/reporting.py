@@ -8,12 +8,23 @@ import click
 import numpy as np
 
 from .._version import __version__
-from ..errors import DataError
+from ..errors import DataError, OutputPathError
 from ..fitting.presets import PRESETS
 from ..io import read_table
+from ..io.tables import write_table
 from ..query import select
-from ..schema import parse_number
-from .common import _command_line, _parse_pairs, _targets, handle_errors, main, out
+from .common import (
+    FORCE_HELP,
+    POSITIVE_NUMBER,
+    _command_line,
+    _parse_numbers,
+    _parse_pairs,
+    _targets,
+    handle_errors,
+    main,
+    out,
+    output_path,
+)
 
 # file name -> the demo's frame it holds (examples.split), written beside the report
 DEMO_TABLES = {
@@ -59,8 +70,15 @@ DEMO_TABLES = {
 @click.option("--error-col", default="error", show_default=True)
 @click.option("--factor", default="n_params", show_default=True, help="choose-method factor.")
 @click.option("--at", "at", default=None, help="choose-method: FACTOR=VALUE.")
-@click.option("--target-tokens", default=None, help="pretrain-choice: tokens to forecast at.")
-@click.option("--budget", default="1e23", show_default=True, help="plan: FLOP budget.")
+@click.option(
+    "--target-tokens",
+    default=None,
+    type=POSITIVE_NUMBER,
+    help="pretrain-choice: tokens to forecast at.",
+)
+@click.option(
+    "--budget", default="1e23", show_default=True, type=POSITIVE_NUMBER, help="plan: FLOP budget."
+)
 @click.option("--bootstrap", "n_boot", default=500, show_default=True, type=int)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
@@ -71,6 +89,7 @@ DEMO_TABLES = {
     show_default=True,
     type=click.Path(dir_okay=False),
 )
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
 def report_cmd(
     data,
@@ -96,8 +115,10 @@ def report_cmd(
     n_boot,
     seed,
     out_path,
+    force,
 ) -> None:
     """A self-contained HTML report: overview, fitted laws, audits, workflows."""
+    output_path(out_path, inputs=[data], force=force, what="report")
     from ..fitting.prepare import apply_where
     from ..report import build
     from ..report.html import Report
@@ -152,23 +173,52 @@ def report_cmd(
                 ),
             )
         elif wf == "choose-method":
-            at_vals = {k: parse_number(v) for k, v in _parse_pairs((at or "",), "--at").items()}
+            at_vals = _parse_numbers((at or "",), "--at")
             build.method_section(rep, df, factor, at_vals)
         elif wf == "transfer":
             build.transfer_section(rep, df)
         elif wf == "pretrain-choice":
             if not target_tokens:
                 raise DataError("the pretrain-choice section needs --target-tokens")
-            build.pretrain_section(rep, df, parse_number(target_tokens))
+            build.pretrain_section(rep, df, target_tokens)
         elif wf == "plan":
             if "chinchilla" not in fits:
                 raise DataError("the plan section needs --law chinchilla")
-            build.plan_section(rep, fits["chinchilla"], parse_number(budget))
+            build.plan_section(rep, fits["chinchilla"], budget)
     path = rep.write(out_path, command=_command_line(), data_files=[data])
     out.print(
         f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB, "
         f"sections: {', '.join(build.section_names(rep))})"
     )
+
+
+def _demo_files() -> list[str]:
+    return ["report.html", "chinchilla_fit.json", *(f"{n}.csv" for n in DEMO_TABLES)]
+
+
+def _demo_folder(folder: Path, force: bool) -> None:
+    """The demo writes into a new or empty folder; one holding files only with --force, and
+    then it replaces only the demo's own files (never through a link)."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise OutputPathError("--out must be a folder (not a file or a link)", file=str(folder))
+    if folder.is_dir():
+        present = sorted(p.name for p in folder.iterdir())
+        if present and not force:
+            shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
+            raise OutputPathError(
+                f"the demo's folder already holds {len(present)} file(s) ({shown}); pass "
+                "--force to replace the demo's files there, or choose another --out",
+                file=str(folder),
+            )
+        for name in _demo_files():
+            output_path(folder / name, force=True, what="demo file")
+    else:
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise OutputPathError(
+                f"cannot create the folder ({exc.strerror})", file=str(folder)
+            ) from None
 
 
 @main.command("demo")
@@ -180,10 +230,14 @@ def report_cmd(
     type=click.Path(file_okay=False),
 )
 @click.option("--quiet", is_flag=True)
-def demo_cmd(out_dir: str, quiet: bool) -> None:
+@click.option("--force", is_flag=True, help="Replace the demo's files in an existing --out folder.")
+@handle_errors
+def demo_cmd(out_dir: str, quiet: bool, force: bool) -> None:
     """Fit the papers' laws on built-in runs of scalinglab's own testbed (real training on
     2 CPU cores) and write an HTML report."""
     import time
+
+    _demo_folder(Path(out_dir), force)
 
     from ..examples import (
         DOWNSTREAM_MIN_TOKENS,
@@ -275,7 +329,7 @@ def demo_cmd(out_dir: str, quiet: bool) -> None:
     )
     res.to_json(Path(out_dir) / "chinchilla_fit.json")
     for name, part in DEMO_TABLES.items():  # the tables behind each section, for the tour
-        parts[part].to_csv(Path(out_dir) / f"{name}.csv", index=False)
+        write_table(parts[part], Path(out_dir) / f"{name}.csv")
     test = select(lad, held)
     rel = np.abs(res.predict(test) - test["loss"].to_numpy()) / test["loss"].to_numpy()
     nxt = aud.summary["next_scale_rel_error"]

@@ -10,9 +10,20 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from ..errors import DataError
+from ..errors import DataError, FileFormatError
 from ..schema import parse_number
-from .common import _table, emit_json, err, handle_errors, main, out, progress_bar
+from .common import (
+    FORCE_HELP,
+    _table,
+    emit_json,
+    err,
+    handle_errors,
+    main,
+    out,
+    output_path,
+    progress_bar,
+    redact_url,
+)
 
 SET_HELP = (
     "KEY=VALUE: replace a spec default for every run that does not set it on an axis, "
@@ -207,6 +218,27 @@ def sweep_group() -> None:
     """Sweeps of testbed runs with a crash-safe run registry (SQLite)."""
 
 
+def _registry_errors(fn):
+    """A registry (--registry) that is not a readable database (corrupt, not SQLite) is a
+    named error naming it, not a DatabaseError traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import sqlite3
+
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise FileFormatError(
+                f"not a readable run registry (SQLite: {exc}); pass the registry of your "
+                "sweep with --registry",
+                file=redact_url(kwargs.get("registry", "")),
+            ) from None
+
+    return wrapper
+
+
 @sweep_group.command("plan")
 @click.argument("spec")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
@@ -266,6 +298,7 @@ def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_js
 )
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @handle_errors
+@_registry_errors
 def sweep_run_cmd(
     spec, registry, artifacts, workers, threads, executor, address, gpus_per_run, slurm_opts, sets
 ) -> None:
@@ -299,7 +332,7 @@ def sweep_run_cmd(
             progress=None if quiet else prog,
             slurm=_key_values(slurm_opts, "--slurm"),
         )
-    out.print(f"registry {registry}: {reg.counts()}")
+    out.print(f"registry {redact_url(registry)}: {reg.counts()}", markup=False)
     info = summary(reg, [r.key for r in expand(spec)])
     if not info["all_done"]:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(info["counts"].items()))
@@ -346,6 +379,7 @@ def _key_values(items: tuple[str, ...], flag: str) -> dict[str, object]:
 @click.option("--registry", default="runs.sqlite", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
+@_registry_errors
 def sweep_status_cmd(registry, as_json) -> None:
     """Counts per status and failures with their last error."""
     from ..testbed.registry import Registry
@@ -375,10 +409,14 @@ def sweep_status_cmd(registry, as_json) -> None:
 @sweep_group.command("export")
 @click.option("--registry", default="runs.sqlite", show_default=True)
 @click.option("--to", "to_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
-def sweep_export_cmd(registry, to_path) -> None:
+@_registry_errors
+def sweep_export_cmd(registry, to_path, force) -> None:
     """Done runs as a table in the scalinglab schema (CSV, Parquet, JSONL)."""
     from ..testbed.sweep import export
+
+    output_path(to_path, inputs=[registry], force=force)
 
     df = export(registry, to_path)
     out.print(f"wrote {len(df)} runs to {to_path}")

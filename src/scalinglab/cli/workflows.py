@@ -10,9 +10,10 @@ from ..errors import DataError
 from ..fitting import FitResult
 from ..fitting.presets import PRESETS
 from ..io import read_table
-from ..schema import parse_number
 from .common import (
-    _parse_pairs,
+    NUMBER,
+    POSITIVE_NUMBER,
+    _parse_numbers,
     _table,
     _targets,
     compute_saving,
@@ -196,14 +197,19 @@ def ladder_cmd(
 
 @main.command("pretrain-choice")
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--target-tokens", required=True, help="Pretraining tokens to forecast at.")
+@click.option(
+    "--target-tokens",
+    required=True,
+    type=POSITIVE_NUMBER,
+    help="Pretraining tokens to forecast at.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def pretrain_choice_cmd(data, target_tokens, as_json) -> None:
     """Rank pretraining sources by forecast BLEU / downstream CE; flag misalignment."""
     from ..workflows.pretrain_choice import choose_pretraining_data
 
-    res = choose_pretraining_data(data, parse_number(target_tokens))
+    res = choose_pretraining_data(data, target_tokens)
     if as_json:
         emit_json(res.to_dict())
         return
@@ -246,7 +252,7 @@ def choose_method_cmd(data, factors, at, metric, n_boot, as_json) -> None:
     """FMT vs LoRA vs prompt tuning: per-method laws and the critical finetuning size."""
     from ..workflows.finetune_choice import choose_method
 
-    at_vals = {k: parse_number(v) for k, v in _parse_pairs((at,), "--at").items()}
+    at_vals = _parse_numbers((at,), "--at")
     res = choose_method(data, list(factors), at_vals, metric=metric, n_bootstrap=n_boot)
     if as_json:
         emit_json(res.to_dict())
@@ -292,9 +298,14 @@ def transfer_cmd(data, scratch_law, data_col, metric, params_col, as_json) -> No
 
 @main.command("plan")
 @click.argument("fit_json", type=click.Path(exists=True, dir_okay=False))
-@click.option("--budget", default=None, help="Training FLOPs, e.g. 1e23.")
+@click.option("--budget", default=None, type=POSITIVE_NUMBER, help="Training FLOPs, e.g. 1e23.")
 @click.option("--tokens-per-param", default=None, type=float, help="Fixed over-training ratio M.")
-@click.option("--inference-tokens", default=None, help="Tokens to serve over the model's life.")
+@click.option(
+    "--inference-tokens",
+    default=None,
+    type=NUMBER,
+    help="Tokens to serve over the model's life.",
+)
 @click.option("--target-loss", default=None, type=float)
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
@@ -304,9 +315,9 @@ def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, 
 
     res = plan(
         FitResult.from_json(fit_json),
-        parse_number(budget) if budget else None,
+        budget,
         tokens_per_param=tokens_per_param,
-        inference_tokens=parse_number(inference_tokens) if inference_tokens else None,
+        inference_tokens=inference_tokens,
         target_loss=target_loss,
     )
     if as_json:

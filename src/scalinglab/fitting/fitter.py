@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..diagnostics import has_errors
-from ..errors import BoundsError
+from ..errors import BoundsError, OptionError
 from ..laws import get_law
 from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
@@ -82,6 +82,28 @@ def _stop_reason(res: SearchResult, max_iter: int) -> str:
     return f"stopped at the iteration limit ({max_iter}) without converging"
 
 
+def _check_options(
+    delta: float, n_random_starts: int, strategy: str, n_refine: int, seed: int, max_iter: int
+) -> None:
+    """Option ranges, as named errors (the CLI only parses them)."""
+
+    def whole(v: object) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    if not (isinstance(delta, (int, float, np.number)) and delta > 0):  # inf: least squares
+        raise OptionError(f"delta (the Huber threshold) must be a number > 0, got {delta}")
+    if not whole(n_random_starts) or n_random_starts < 0:
+        raise OptionError(f"n_random_starts must be a whole number >= 0, got {n_random_starts}")
+    if strategy not in ("screen", "full"):
+        raise OptionError(f"strategy must be 'screen' or 'full', got {strategy!r}")
+    if not whole(n_refine) or n_refine < 1:
+        raise OptionError(f"n_refine must be a whole number >= 1, got {n_refine}")
+    if not whole(seed) or seed < 0:
+        raise OptionError(f"seed must be a whole number >= 0, got {seed}")
+    if not whole(max_iter) or max_iter < 1:
+        raise OptionError(f"max_iter must be a whole number >= 1, got {max_iter}")
+
+
 def fit(
     data: pd.DataFrame | str | Path,
     law: str | Law = "chinchilla",
@@ -110,8 +132,7 @@ def fit(
 
         data = read_table(data)
     law = get_law(law)
-    if not (delta > 0):
-        raise ValueError(f"delta must be positive, got {delta}")
+    _check_options(delta, n_random_starts, strategy, n_refine, seed, max_iter)
     df = apply_where(data, where)
     prep = prepare(df, law, metric=metric, mapping=mapping, weights=weights)
     starts = build_starts(law.grid_for(prep.x, prep.y), grid, n_random_starts, seed)

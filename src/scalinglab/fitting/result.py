@@ -19,7 +19,6 @@ import pandas as pd
 from .._version import __version__
 from ..diagnostics import Diagnostic
 from ..errors import MissingColumnError
-from ..laws import law_from_dict
 from ..laws.base import Law
 from ..schema import numeric_column
 from .bootstrap import Bootstrap, run_bootstrap
@@ -358,13 +357,27 @@ class FitResult:
 
     def to_json(self, path: str | Path | None = None, **kw: Any) -> str:
         text = json.dumps(self.to_dict(**kw), indent=2, allow_nan=True)
-        if path is not None:
-            Path(path).write_text(text)
+        if path is not None:  # atomic: a kill or a full disk never leaves half a fit file
+            from ..io.safe_write import write_text
+
+            write_text(path, text)
         return text
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> FitResult:
-        law = law_from_dict(dict(d["law_spec"]))
+    def from_dict(cls, d: Mapping[str, Any], *, source: str | None = None) -> FitResult:
+        """A saved fit; its schema is checked first (scalinglab.fitting.fitfile): anything
+        malformed, non-finite or out of bounds is a FitFileError naming the key."""
+        from ..errors import FitFileError
+        from .fitfile import check_fit_dict
+
+        law = check_fit_dict(d, source)
+        try:
+            return cls._from_checked_dict(d, law)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise FitFileError(f"not a valid scalinglab fit ({exc!r})", file=source) from None
+
+    @classmethod
+    def _from_checked_dict(cls, d: Mapping[str, Any], law: Law) -> FitResult:
         data = None
         if "data" in d:
             data = {
@@ -400,8 +413,24 @@ class FitResult:
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> FitResult:
-        p = Path(str(text_or_path))
-        text = (
-            p.read_text() if not str(text_or_path).lstrip().startswith("{") else str(text_or_path)
-        )
-        return cls.from_dict(json.loads(text))
+        """A fit from a JSON file (or JSON text); anything but a valid fit is FitFileError."""
+        from ..errors import FitFileError
+
+        text, source = str(text_or_path), None
+        if not text.lstrip().startswith("{"):
+            source = text
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise FitFileError("not a fit file: not UTF-8 text", file=source) from None
+            except OSError as exc:
+                raise FitFileError(f"cannot read ({exc.strerror or exc})", file=source) from None
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FitFileError(
+                f"not a fit file: not valid JSON ({exc.msg})", file=source, line=exc.lineno
+            ) from None
+        except RecursionError:
+            raise FitFileError("not a fit file: JSON nested too deeply", file=source) from None
+        return cls.from_dict(d, source=source)

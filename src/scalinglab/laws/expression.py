@@ -4,6 +4,12 @@ The expression is parsed with `ast` and evaluated by a small tree-walker that kn
 numbers, names, + - * / ** (``^`` is read as power), unary minus and a whitelist of math
 functions. Nothing is passed to `eval`, so attribute access, calls to arbitrary functions,
 subscripts, lambdas and the like are rejected with an `ExpressionError` before any data is seen.
+
+Limits keep a hostile or mistyped expression from hanging or crashing the parser or the
+fitter: at most MAX_CHARS characters, MAX_NODES syntax nodes and MAX_DEPTH levels of nesting;
+numbers must be finite, constant parts (`10**10**10`) must evaluate to finite numbers, and a
+number inside an exponent may not exceed MAX_EXPONENT in magnitude. A function name used as
+a value (`E + log`) is an error that says to call it.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "tanh": np.tanh,
     "abs": np.abs,
 }
+
+MAX_CHARS = 1000
+MAX_NODES = 400
+MAX_DEPTH = 40
+MAX_EXPONENT = 1000.0
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
@@ -82,6 +93,87 @@ def _check(node: ast.AST, expr: str) -> None:
                 )
         if isinstance(sub, ast.Name) and sub.id.startswith("_"):
             raise ExpressionError(f"expression {expr!r}: name '{sub.id}' is not allowed")
+    _check_limits(node, expr)
+
+
+def _depth(node: ast.AST) -> int:
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
+    return deepest
+
+
+def _constant_value(node: ast.AST) -> float | None:
+    """The value of a subtree of numbers only (None if it has a name), in float64; raises
+    FloatingPointError when it overflows or is undefined."""
+    if isinstance(node, ast.Constant):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp):
+        v = _constant_value(node.operand)
+        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+    if isinstance(node, ast.BinOp):
+        a, b = _constant_value(node.left), _constant_value(node.right)
+        if a is None or b is None:
+            return None
+        with np.errstate(all="raise"):
+            v = _BINOPS[type(node.op)](np.float64(a), np.float64(b))
+        if not np.isfinite(v) or isinstance(v, complex):
+            raise FloatingPointError
+        return float(v)
+    if isinstance(node, ast.Call):
+        v = _constant_value(node.args[0])
+        if v is None:
+            return None
+        with np.errstate(all="raise"):
+            r = FUNCTIONS[node.func.id](np.float64(v))  # type: ignore[union-attr]
+        if not np.isfinite(r):
+            raise FloatingPointError
+        return float(r)
+    return None
+
+
+def _check_limits(tree: ast.AST, expr: str) -> None:
+    """Size, nesting, numbers and functions used as values (see module docstring)."""
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
+        raise ExpressionError(
+            f"expression has {len(nodes)} syntax nodes; at most {MAX_NODES} are allowed"
+        )
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionError(f"expression nests deeper than {MAX_DEPTH} levels")
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    for n in nodes:
+        if isinstance(n, ast.Name) and n.id in FUNCTIONS and id(n) not in called:
+            raise ExpressionError(
+                f"expression {expr!r}: '{n.id}' is a function, not a value: call it, "
+                f"e.g. {n.id}(tokens)"
+            )
+        if isinstance(n, ast.Constant):
+            try:
+                ok = math.isfinite(float(n.value))
+            except OverflowError:
+                ok = False
+            if not ok:
+                raise ExpressionError(f"expression {expr!r}: number {n.value!r:.40} is not finite")
+    for n in nodes:
+        if not isinstance(n, (ast.BinOp, ast.Call, ast.UnaryOp)):
+            continue
+        try:
+            _constant_value(n)
+        except (FloatingPointError, OverflowError, ZeroDivisionError):
+            raise ExpressionError(
+                f"expression {expr!r}: the constant part '{ast.unparse(n)[:80]}' overflows "
+                "or is undefined"
+            ) from None
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow):
+            for c in ast.walk(n.right):
+                if isinstance(c, ast.Constant) and abs(float(c.value)) > MAX_EXPONENT:
+                    raise ExpressionError(
+                        f"expression {expr!r}: the number {c.value:g} in an exponent is too "
+                        f"large (at most {MAX_EXPONENT:g} in magnitude)"
+                    )
 
 
 def _names(tree: ast.AST) -> list[str]:
@@ -172,11 +264,17 @@ def expression_law(
     """
     if not isinstance(expression, str) or not expression.strip():
         raise ExpressionError("expression is empty")
+    if len(expression) > MAX_CHARS:
+        raise ExpressionError(
+            f"expression is {len(expression)} characters long; at most {MAX_CHARS} are allowed"
+        )
     text = expression.replace("^", "**")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"expression {expression!r} is not valid: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"expression nests deeper than {MAX_DEPTH} levels") from None
     _check(tree, expression)
     names = _names(tree)
     params = dict(parameters)

@@ -183,9 +183,13 @@ class Report:
 </body></html>"""
 
     def write(self, path: str | Path, *, command: str, data_files: list[str]) -> Path:
+        """Render and write atomically (scalinglab.io.safe_write): never through a link, never
+        half a report; the folder is created if missing."""
+        from ..io.safe_write import write_text
+
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(self.render(command=command, data_files=data_files), encoding="utf-8")
+        write_text(p, self.render(command=command, data_files=data_files))
         return p
 
 

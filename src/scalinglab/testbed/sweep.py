@@ -135,11 +135,34 @@ def builtin_specs() -> list[str]:
     return sorted(p.stem for p in SPECS_DIR.glob("*.yaml"))
 
 
+def _parse_yaml(p: Path) -> Any:
+    """Plain YAML (safe_load: no Python objects); errors say file:line:column."""
+    import yaml
+
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SweepError(f"{p}: not a YAML spec (not UTF-8 text)") from None
+    except OSError as exc:
+        raise SweepError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        ctx, ctx_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if ctx and ctx_mark is not None and ctx_mark is not mark:
+            problem += f" ({ctx} started at {ctx_mark.line + 1}:{ctx_mark.column + 1})"
+        if isinstance(exc, yaml.constructor.ConstructorError) and "python/" in str(problem):
+            problem = f"a Python tag (!!python/...) is not allowed in a plain-YAML spec ({problem})"
+        raise SweepError(f"{where}: invalid YAML: {problem}") from None
+
+
 def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     """A spec from a mapping, a YAML file, or the name of a built-in spec ('cpu')."""
     if isinstance(source, Mapping):
         return dict(source)
-    import yaml
 
     p = Path(source)
     if not p.exists() and str(source) in builtin_specs():
@@ -148,7 +171,7 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         raise SweepError(
             f"sweep spec not found: {p} (built-in specs: {', '.join(builtin_specs())})"
         )
-    spec = yaml.safe_load(p.read_text())
+    spec = _parse_yaml(p)
     if not isinstance(spec, dict):
         raise SweepError(f"{p}: a sweep spec must be a mapping")
     return spec
@@ -326,19 +349,14 @@ def _vocab_size(tokenizer: str) -> int:
 
 # -- execution -------------------------------------------------------------------------------
 def _atomic_save(obj: Any, path: Path) -> None:
+    """torch.save through scalinglab's one safe writer: a uniquely named temporary file
+    (never a predictable `.tmp` a planted link could redirect), fsynced and renamed."""
     import torch
 
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
+    from ..io.safe_write import atomic_write
+
+    with atomic_write(path, "wb") as fh:
         torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def execute(

@@ -1,0 +1,345 @@
+"""Hostile and clumsy input, the parts the corpus (tests/hostile) cannot show by exit status:
+the CLI's one error boundary, atomic writes under a kill and a full disk, a planted link,
+redacted URLs, encodings, expression limits, fit-file schema, option ranges."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import scalinglab as sl
+from scalinglab.cli import main
+from scalinglab.errors import (
+    ExpressionError,
+    FitFileError,
+    OptionError,
+    OutputPathError,
+    ScalingLabError,
+)
+
+from .hostile.corpus import good_fit_dict, good_frame
+
+
+@pytest.fixture()
+def runs_csv(tmp_path):
+    p = tmp_path / "runs.csv"
+    good_frame().to_csv(p, index=False)
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _state(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("SCALINGLAB_DEBUG", raising=False)
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+# -- one error boundary -------------------------------------------------------------------------
+def _explode(*a, **k):
+    raise ZeroDivisionError("boom in [ray] land")
+
+
+def test_unexpected_exception_is_one_line_exit_3_with_a_log(runs_csv, tmp_path, monkeypatch):
+    monkeypatch.setattr("scalinglab.inspect.inspect_table", _explode)
+    r = invoke("inspect", runs_csv)
+    assert r.exit_code == 3
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    m = re.fullmatch(
+        r"internal error \(ZeroDivisionError\): boom in \[ray\] land — please report; "
+        r"details in (.+\.log)",
+        lines[0],
+    )
+    assert m, lines[0]
+    log = Path(m.group(1))
+    assert log.is_relative_to(tmp_path / "state" / "scalinglab" / "errors")
+    text = log.read_text()
+    assert "Traceback" in text and "ZeroDivisionError" in text and "_explode" in text
+
+
+def test_debug_shows_the_traceback(runs_csv, monkeypatch):
+    monkeypatch.setattr("scalinglab.inspect.inspect_table", _explode)
+    r = invoke("--debug", "inspect", runs_csv)
+    assert r.exit_code == 3
+    assert "Traceback (most recent call last)" in r.stderr and "_explode" in r.stderr
+    assert r.stderr.rstrip().endswith("please report; the traceback is above")
+
+
+def test_commands_without_their_own_handler_are_inside_the_boundary(monkeypatch):
+    class Broken(dict):
+        def values(self):
+            raise KeyError("catalog gone")
+
+    monkeypatch.setattr("scalinglab.cli.fitting.CATALOG", Broken())
+    r = invoke("laws")
+    assert r.exit_code == 3 and "internal error (KeyError)" in r.stderr
+
+
+def test_named_errors_keep_exit_2_and_their_brackets(runs_csv, monkeypatch):
+    def named(*a, **k):
+        raise ScalingLabError("the ray executor needs: pip install 'scalinglab[ray]'")
+
+    monkeypatch.setattr("scalinglab.inspect.inspect_table", named)
+    r = invoke("inspect", runs_csv)
+    assert r.exit_code == 2
+    assert r.stderr.strip() == (
+        "error (ScalingLabError): the ray executor needs: pip install 'scalinglab[ray]'"
+    )
+
+
+def test_usage_errors_keep_clicks_exit_2():
+    r = invoke("fit")
+    assert r.exit_code == 2 and "Missing argument" in r.stderr
+
+
+def test_full_disk_outside_the_safe_writer_is_named(runs_csv, monkeypatch):
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("scalinglab.inspect.inspect_table", full)
+    r = invoke("inspect", runs_csv)
+    assert r.exit_code == 2 and r.stderr.startswith("error (OSError)")
+
+
+# -- never destroy data -------------------------------------------------------------------------
+def test_fit_out_refused_before_the_fit_runs(runs_csv, tmp_path, monkeypatch):
+    (tmp_path / "fit.json").write_text("{}")
+    called = []
+    monkeypatch.setattr("scalinglab.cli.fitting.fit", lambda *a, **k: called.append(1))
+    r = invoke("fit", runs_csv, "--out", tmp_path / "fit.json")
+    assert r.exit_code == 2 and "--force" in r.stderr and not called
+    assert (tmp_path / "fit.json").read_text() == "{}"
+
+
+def test_fit_out_force_replaces_atomically(runs_csv, tmp_path):
+    out = tmp_path / "fit.json"
+    out.write_text("old")
+    os.chmod(out, 0o640)
+    r = invoke("fit", runs_csv, "--out", out, "--force", "--starts", tmp_path / "s.csv")
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["law"] == "chinchilla"
+    assert oct(out.stat().st_mode & 0o777) == oct(0o640)  # the replaced file's mode is kept
+    assert len(pd.read_csv(tmp_path / "s.csv")) > 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.json", "runs.csv", "s.csv"]
+
+
+_KILL_MID_WRITE = textwrap.dedent(
+    """
+    import io, os, signal, sys
+    folder = os.path.realpath(sys.argv[1])
+
+    class Killer:
+        def __init__(self, fh):
+            self.fh = fh
+        def write(self, s):
+            self.fh.write(s[: len(s) // 2])
+            self.fh.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+        def __enter__(self):
+            return self
+        def __exit__(self, *a):
+            return self.fh.__exit__(*a)
+
+    def target(name):
+        if isinstance(name, int):
+            name = os.readlink(f"/proc/self/fd/{name}")
+        return os.path.dirname(os.path.realpath(str(name))) == folder
+
+    real_open, real_fdopen = io.open, os.fdopen
+    def kill_open(file, mode="r", *a, **k):
+        fh = real_open(file, mode, *a, **k)
+        return Killer(fh) if "w" in mode and target(file) else fh
+    def kill_fdopen(fd, mode="r", *a, **k):
+        fh = real_fdopen(fd, mode, *a, **k)
+        return Killer(fh) if "w" in mode and target(fd) else fh
+
+    import scalinglab as sl
+    import pandas as pd
+    res = sl.fit(pd.read_csv(sys.argv[2]), "chinchilla")
+    io.open = kill_open
+    os.fdopen = kill_fdopen
+    res.to_json(os.path.join(folder, "fit.json"))
+    """
+)
+
+
+def test_a_kill_mid_write_keeps_the_old_fit(runs_csv, tmp_path):
+    """`fit --out` once left a 0-byte fit.json and the old fit gone after a kill."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    old = json.dumps(good_fit_dict())
+    (folder / "fit.json").write_text(old)
+    script = tmp_path / "kill.py"
+    script.write_text(_KILL_MID_WRITE)
+    p = subprocess.run([sys.executable, str(script), str(folder), str(runs_csv)], timeout=120)
+    assert p.returncode == -9  # killed while writing
+    assert (folder / "fit.json").read_text() == old
+    sl.FitResult.from_json(folder / "fit.json")  # still a valid fit
+
+
+def test_full_disk_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+    from scalinglab.io.safe_write import write_text
+
+    p = tmp_path / "f.json"
+    p.write_text("old")
+    with mock.patch("os.fsync", side_effect=OSError(28, "No space left on device")):
+        with pytest.raises(OutputPathError, match="disk is full"):
+            write_text(p, "new")
+    assert p.read_text() == "old" and os.listdir(tmp_path) == ["f.json"]
+
+
+def test_write_table_never_follows_a_planted_partial_link(tmp_path):
+    """write_table wrote through `.NAME.partial`: a link planted there redirected the write."""
+    from scalinglab.io.tables import write_table
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / ".out.csv.partial").symlink_to(victim)
+    write_table(good_frame(), tmp_path / "out.csv")
+    assert victim.read_text() == "precious"
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 36
+    assert not (tmp_path / "out.csv").is_symlink()
+
+
+def test_library_writers_refuse_a_symlink_target(tmp_path):
+    from scalinglab.io.tables import write_table
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "fit.json").symlink_to(victim)
+    (tmp_path / "t.csv").symlink_to(victim)
+    res = sl.FitResult.from_dict(good_fit_dict())
+    with pytest.raises(OutputPathError, match="symbolic link"):
+        res.to_json(tmp_path / "fit.json")
+    with pytest.raises(OutputPathError, match="symbolic link"):
+        write_table(good_frame(), tmp_path / "t.csv")
+    assert victim.read_text() == "precious"
+
+
+def test_sweep_run_prints_no_password(tmp_path, monkeypatch):
+    from scalinglab.cli.common import redact_url
+
+    assert redact_url("postgresql://alice:s3cr:et@db.example:5432/runs") == (
+        "postgresql://alice:***@db.example:5432/runs"
+    )
+    assert redact_url("runs.sqlite") == "runs.sqlite"
+
+    class Reg:
+        def counts(self):
+            return {"done": 1}
+
+    monkeypatch.setattr("scalinglab.testbed.sweep.run_sweep", lambda *a, **k: Reg())
+    monkeypatch.setattr("scalinglab.testbed.sweep.summary", lambda *a, **k: {"all_done": True})
+    r = invoke("sweep", "run", "cpu", "--registry", "postgresql://alice:hunter2@db/runs")
+    assert r.exit_code == 0, r.output
+    assert "hunter2" not in r.output and "postgresql://alice:***@db/runs" in r.stdout
+
+
+# -- named errors for what used to be tracebacks ------------------------------------------------
+def test_encoding_fallback_after_the_sample_and_explicit_encoding(tmp_path):
+    from scalinglab.io.encoding import ReadNote, default_encoding
+
+    df = good_frame()
+    df["label"] = ["plain"] * 35 + ["café"]
+    p = tmp_path / "t.csv"
+    big = pd.concat([df] * 60, ignore_index=True)  # > 64 KiB: the bad byte is past the sample
+    big.loc[len(big) - 1, "label"] = "café"
+    p.write_bytes(big.to_csv(index=False).encode("latin-1"))
+    assert p.stat().st_size > 1 << 16
+    with pytest.warns(ReadNote, match="not UTF-8"):
+        got = sl.read_table(p)
+    assert got["label"].iloc[-1] == "café"
+    assert sl.read_table(p, encoding="latin-1")["label"].iloc[-1] == "café"
+    with default_encoding("latin-1"):
+        assert sl.read_table(p)["label"].iloc[-1] == "café"
+    with pytest.raises(ScalingLabError, match="cannot be decoded as utf-8"):
+        sl.read_table(p, encoding="utf-8")
+
+
+def test_cli_prints_the_encoding_note(tmp_path):
+    df = good_frame().assign(modèle="é")
+    p = tmp_path / "t.csv"
+    p.write_bytes(df.to_csv(index=False).encode("latin-1"))
+    r = invoke("inspect", p, "--json", "--no-outliers")
+    assert r.exit_code == 0 and "note:" in r.stderr and "Windows-1252" in r.stderr
+
+
+def test_expression_limits_are_named():
+    ok = sl.expression_law("E + A/tokens**alpha", {"E": (0, 10), "A": (0, 1e6), "alpha": (0, 3)})
+    assert ok.n_params == 3
+    for expr in (
+        "E + log",  # a function as a value: a KeyError at evaluation before
+        "E + 10**10**10",  # OverflowError before
+        "E + tokens**(E*1e300)",
+        "E + " + "+".join(["tokens"] * 500),
+        "E" + " + 0*tokens" * 200,
+        "exp(" * 50 + "E" + ")" * 50,
+    ):
+        with pytest.raises(ExpressionError):
+            sl.expression_law(expr, {"E": (0, 10)})
+
+
+def test_fit_file_with_nan_or_out_of_bound_parameters_is_refused(tmp_path):
+    """A NaN or out-of-bound parameter in a fit file once predicted a loss of -158."""
+    for value in (math.nan, -5.0):
+        d = good_fit_dict()
+        d["params"]["alpha"] = value
+        with pytest.raises(FitFileError, match="alpha"):
+            sl.FitResult.from_dict(d)
+    p = tmp_path / "fit.json"
+    p.write_text(json.dumps(good_fit_dict()))
+    res = sl.FitResult.from_json(p)
+    assert res.predict({"n_params": 1e9, "tokens": 2e10})[0] == pytest.approx(2.1, abs=0.5)
+
+
+def test_fit_validates_its_options():
+    df = good_frame()
+    for kw in (
+        {"delta": 0},
+        {"delta": math.nan},
+        {"n_random_starts": -5},
+        {"strategy": "exhaustive"},
+        {"n_refine": 0},
+        {"seed": -1},
+    ):
+        with pytest.raises(OptionError):
+            sl.fit(df, "chinchilla", **kw)
+    assert sl.fit(df, "chinchilla", delta=math.inf).converged_  # least squares stays allowed
+
+
+def test_map_and_set_pairs_keep_commas_in_names():
+    from scalinglab.cli.common import _parse_pairs
+
+    assert _parse_pairs(("x=size,params",), "--map") == {"x": "size,params"}
+    assert _parse_pairs(('x="size,params",y=loss',), "--map") == {"x": "size,params", "y": "loss"}
+    assert _parse_pairs(("a=1,b=2", "c=3"), "--set") == {"a": "1", "b": "2", "c": "3"}
+    with pytest.raises(ScalingLabError):
+        _parse_pairs(("size",), "--map")
+
+
+def test_predict_refuses_inputs_fit_would_refuse(tmp_path):
+    p = tmp_path / "fit.json"
+    p.write_text(json.dumps(good_fit_dict()))
+    for bad in ("-1", "0", "nan", "1e400"):
+        r = invoke("predict", p, "--set", f"n_params={bad}", "--set", "tokens=2e10")
+        assert r.exit_code == 2 and "n_params" in r.stderr, (bad, r.output)
+    r = invoke("predict", p, "--set", "n_params=1e9", "--set", "tokens=2e10", "--json")
+    assert r.exit_code == 0
+    assert np.isfinite(json.loads(r.stdout)["predictions"][0]["prediction"])
