@@ -3,7 +3,6 @@ stay inside a bounded metric's range, and say when there is too little history t
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import scalinglab as sl
 from scalinglab.workflows.calibration import (

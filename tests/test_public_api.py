@@ -51,3 +51,19 @@ def test_core_import_stays_light():
 def test_audit_entry_point_needs_exactly_one_mode():
     with pytest.raises(sl.errors.DataError, match="exactly one of"):
         sl.audit("x.csv", "chinchilla")
+
+
+def test_preset_is_one_option_of_fit():
+    """The paper preset was applied at five call sites; fit() takes it itself."""
+    import numpy as np
+    import pandas as pd
+
+    from scalinglab.fitting.presets import apply_preset
+
+    x = np.linspace(21, 25, 40)
+    df = pd.DataFrame({"x": x, "y": 0.5 / (1 + np.exp(-3 * (x - 23))) + 0.25 + 0.01 * np.sin(x)})
+    res = sl.fit(df, "sigmoid", preset="paper")
+    law, kw = apply_preset(sl.get_law("sigmoid"), "paper")
+    ref = sl.fit(df, law, **kw)
+    assert res.law.space == "identity" and res.delta_ == float("inf")
+    assert res.params_ == ref.params_

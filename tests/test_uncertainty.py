@@ -125,14 +125,14 @@ def test_gadre_paper_preset_reproduces_published_errors():
     assert [round(v * 100, 2) for v in rpj["rel_error"]] == [0.71, 0.73]
     assert [round(v) for v in rpj["compute_ratio"]] == [330, 236]
     assert rpj["prediction"].round(4).tolist() == [2.5198, 2.4427]
-    assert len(audit.summary) == 3  # every training set is audited
+    assert len(audit.folds) == 3  # every training set is audited
 
 
 def test_holdout_reports_mad_and_relative_error():
     df, truth = _sim(noise=0.0)
     audit = holdout(df, "power_law", "x > 2e5", n_bootstrap=100)
-    assert audit.summary.loc[0, "n_test"] == 8
-    assert audit.summary.loc[0, "mad"] < 1e-6 and audit.summary.loc[0, "mean_rel_error"] < 1e-6
+    assert audit.folds.loc[0, "n_test"] == 8
+    assert audit.folds.loc[0, "mad"] < 1e-6 and audit.folds.loc[0, "mean_rel_error"] < 1e-6
     assert set(audit.points.columns) >= {
         "truth",
         "prediction",
@@ -163,7 +163,7 @@ def test_leave_largest_out_curve_and_law_comparison():
     )
     pts = audit.points
     assert (pts["distance"] > 0).all()
-    assert set(audit.summary["law"]) == {"finetune_multiplicative", "finetune_additive"}
+    assert set(audit.folds["law"]) == {"finetune_multiplicative", "finetune_additive"}
     by_law = audit.by_law()
     assert by_law.loc["finetune_multiplicative", "mad"] < by_law.loc["finetune_additive", "mad"]
     table = compare_laws(
@@ -180,7 +180,7 @@ def test_leave_one_group_out_and_compute_ratio():
     df = sl.read_table(shared_file("chinchilla", "points.csv"))
     df = df.assign(size_bin=np.digitize(np.log10(df["n_params"]), [8, 9, 10]))
     audit = leave_one_group_out(df, "chinchilla", "size_bin", n_bootstrap=0)
-    assert len(audit.summary) == df["size_bin"].nunique()
+    assert len(audit.folds) == df["size_bin"].nunique()
     ratios = audit.points["compute_ratio"]
     assert np.isfinite(ratios).all() and (ratios > 0).all()
 

@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "duplicate_rows": "identical rows (inputs and metric) count more than once",
     "extrapolation": "a query lies beyond the fitted range of a variable",
     "bootstrap_failures": "many bootstrap resamples did not converge",
+    "note": "a workflow's remark about its own evidence (context, not a defect)",
 }
 
 

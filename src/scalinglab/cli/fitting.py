@@ -593,7 +593,7 @@ def audit_cmd(
     ]
     for c in cols:
         t.add_column(c, justify="right")
-    for _, r in res.summary.iterrows():
+    for _, r in res.folds.iterrows():
         t.add_row(*(_fmt(r[c], c) for c in cols))
     out.print(t)
     bl = res.by_law()
@@ -603,7 +603,7 @@ def audit_cmd(
     for name, r in bl.iterrows():
         t.add_row(str(name), *(_fmt(r[c], c) for c in bl.columns))
     out.print(t)
-    for _, r in res.summary.iterrows():
+    for _, r in res.folds.iterrows():
         if np.isfinite(r["compute_ratio_max"]):
             out.print(
                 f"{r['fold']} / {r['law']}: predicted from "

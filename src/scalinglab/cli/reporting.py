@@ -332,7 +332,7 @@ def demo_cmd(out_dir: str, quiet: bool, force: bool) -> None:
         write_table(parts[part], Path(out_dir) / f"{name}.csv")
     test = select(lad, held)
     rel = np.abs(res.predict(test) - test["loss"].to_numpy()) / test["loss"].to_numpy()
-    nxt = aud.summary["next_scale_rel_error"]
+    nxt = aud.folds["next_scale_rel_error"]
     out.print(
         f"chinchilla fitted on {res.n_points_} runs of the "
         f"{lad['n_params'].nunique() - 1} smaller models: "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 import pandas as pd
+from rich.markup import escape
 
 from ..errors import DataError
 from ..fitting import FitResult
@@ -310,7 +311,8 @@ def transfer_cmd(data, scratch_law, data_col, metric, params_col, as_json) -> No
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, as_json) -> None:
-    """Compute-optimal and over-trained allocations from a saved chinchilla fit."""
+    """Compute-optimal and over-trained allocations from a saved chinchilla or overtrain fit;
+    each row says how far it lies beyond the fitted data."""
     from ..workflows.planning import plan
 
     res = plan(
@@ -325,3 +327,5 @@ def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, 
         return
     _table(pd.DataFrame(res.rows), "plans")
     out.print(", ".join(f"{k} = {v:.4f}" for k, v in res.exponents.items()))
+    for d in res.diagnostics:
+        err.print(f"[bold yellow]{d.severity}[/] \\[{d.code}]: {escape(d.message)}")

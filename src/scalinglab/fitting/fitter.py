@@ -119,19 +119,42 @@ def fit(
     n_refine: int = 8,
     seed: int = 0,
     max_iter: int = 200,
+    preset: str | None = None,
 ) -> FitResult:
     """Fit `law` to a table of runs by multi-start robust (Huber) regression.
 
-    data: a DataFrame, or a path to CSV/TSV/Parquet/JSONL. law: a catalog name or a `Law`.
-    mapping: law variable -> column (e.g. {"x": "n_params"}). metric: the column to fit
-    (default: the law's metric). where: a pandas query selecting the rows to fit on.
-    strategy: "screen" (fast staged search) or "full" (optimise every start).
+    Parameters
+    ----------
+    data : a DataFrame, or a path to CSV/TSV/Parquet/JSONL.
+    law : a catalog name (`scalinglab laws`) or a `Law`.
+    metric : the column to fit (default: the law's metric).
+    mapping : law variable -> column, e.g. {"x": "n_params"}.
+    where : a row query (`scalinglab.query`: column comparisons, and/or), rows to fit on.
+    delta : Huber threshold in the law's residual space (inf: least squares).
+    preset : "paper" for the papers' own procedure (least squares on raw values), or
+        "default"; applied here, so every caller gets the same objective.
+    strategy : "screen" (fast staged search) or "full" (optimise every start).
+
+    Returns
+    -------
+    FitResult, with `diagnostics_` saying whether the optimum means anything.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> res = sl.fit("runs.csv", law="chinchilla")            # doctest: +SKIP
+    >>> res.predict({"n_params": 70e9, "tokens": 1.4e12})      # doctest: +SKIP
     """
     if isinstance(data, (str, Path)):
         from ..io import read_table
 
         data = read_table(data)
     law = get_law(law)
+    if preset is not None:
+        from .presets import apply_preset
+
+        law, kw = apply_preset(law, preset)
+        delta = kw.get("delta", delta)
     _check_options(delta, n_random_starts, strategy, n_refine, seed, max_iter)
     df = apply_where(data, where)
     prep = prepare(df, law, metric=metric, mapping=mapping, weights=weights)

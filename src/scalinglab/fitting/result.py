@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -20,13 +20,19 @@ from .._version import __version__
 from ..diagnostics import Diagnostic
 from ..errors import MissingColumnError
 from ..laws.base import Law
+from ..results import Result, register
 from ..schema import numeric_column
 from .bootstrap import Bootstrap, run_bootstrap
 from .objective import residual
 
 
 @dataclass
-class FitResult:
+class FitResult(Result):
+    """One fit's learned state. The `Result` protocol: `diagnostics`, `summary()`,
+    `to_frame()` (the parameter table), `to_json()`/`from_json()`, `plot()`,
+    `_repr_html_()`."""
+
+    title: ClassVar[str] = "fit"
     law: Law
     params_: dict[str, float]
     objective_: float
@@ -140,7 +146,7 @@ class FitResult:
         old = [d.message for d in self.diagnostics_ if d.code == "bootstrap_failures"]
         self.diagnostics_ = [d for d in self.diagnostics_ if d.code != "bootstrap_failures"]
         self.warnings_ = [w for w in self.warnings_ if w not in old]
-        usable = int(self.bootstrap_.usable.sum())
+        usable, n_resamples = int(self.bootstrap_.usable.sum()), self.bootstrap_.n_resamples
         if usable < 0.9 * n_resamples:
             self.diagnostics_.append(
                 Diagnostic(
@@ -320,6 +326,40 @@ class FitResult:
     def __str__(self) -> str:
         return self.summary()
 
+    @property
+    def diagnostics(self) -> list[Diagnostic]:  # type: ignore[override]
+        return list(self.diagnostics_)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: estimate, bounds, whether on a bound, and the bootstrap's
+        95% interval when one was run."""
+        rows = []
+        for p in self.law.parameters:
+            rows.append(
+                {
+                    "parameter": p.name,
+                    "estimate": self.params_[p.name],
+                    "lower_bound": p.lower,
+                    "upper_bound": p.upper,
+                    "at_bound": p.name in self.at_bounds_,
+                }
+            )
+        frame = pd.DataFrame(rows).set_index("parameter")
+        if self.bootstrap_ is not None and self.bootstrap_.usable.any():
+            iv = self.bootstrap_.intervals(0.95)
+            frame["ci95_lower"], frame["ci95_upper"] = iv["lower"], iv["upper"]
+        return frame
+
+    def _repr_html_(self) -> str:
+        import html as _html
+
+        head = (
+            f"<b>{_html.escape(self.law.name)}</b>: {_html.escape(self.metric_)} = "
+            f"{_html.escape(self.law.formula_text)} — {self.n_points_} points, "
+            f"converged: {'yes' if self.converged_ else 'NO'}"
+        )
+        return head + super()._repr_html_()
+
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self, include_starts: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -434,3 +474,6 @@ class FitResult:
         except RecursionError:
             raise FitFileError("not a fit file: JSON nested too deeply", file=source) from None
         return cls.from_dict(d, source=source)
+
+
+register(FitResult, lambda r: r.to_dict(include_starts=True), FitResult.from_dict)

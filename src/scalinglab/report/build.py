@@ -111,7 +111,7 @@ def audit_section(
     sec.parts.append("<h3>By law</h3>" + table_html(aud.by_law().reset_index(), "audit-by-law"))
     sec.parts.append(
         "<h3>Per fold</h3>"
-        + table_html(aud.summary.drop(columns=["params", "warnings"]), "audit-summary")
+        + table_html(aud.folds.drop(columns=["params", "warnings"]), "audit-summary")
     )
     sec.parts.append("<h3>Held-out points</h3>" + table_html(aud.points, "audit-points"))
     return aud

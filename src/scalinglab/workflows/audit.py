@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import Diagnostic
 from ..errors import DataError, MissingColumnError, QueryError
 from ..fitting import fit
 from ..fitting.prepare import apply_where, row_numbers, source_of
@@ -24,16 +25,18 @@ from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..query import mask as query_mask
+from ..results import Result
 from .calibration import calibrated_band, learn_extrapolation
 
 
 @dataclass
-class AuditResult:
-    """`points`: one row per (fold, law, held-out point); `summary`: one row per (fold, law)."""
+class AuditResult(Result):
+    """`points`: one row per (fold, law, held-out point); `folds`: one row per (fold, law)."""
 
+    title: ClassVar[str] = "audit: error on held-out runs"
     kind: str
     points: pd.DataFrame
-    summary: pd.DataFrame
+    folds: pd.DataFrame
 
     def by_law(self) -> pd.DataFrame:
         """Held-out error per law across all folds: pick a law by this, not in-sample fit."""
@@ -48,12 +51,42 @@ class AuditResult:
             }
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        return self.points
+
+    def summary(self) -> str:
+        lines = [f"audit ({self.kind}): held-out error by law", self.by_law().to_string()]
+        lines += [f"{d.severity.upper():<8} [{d.code}] {d.message}" for d in self.diagnostics]
+        return "\n".join(lines)
+
+    def _own_diagnostics(self) -> list[Diagnostic]:
+        if "converged" not in self.folds.columns:
+            return []
+        bad = self.folds[~self.folds["converged"].astype(bool)]
+        return (
+            [
+                Diagnostic(
+                    "not_converged",
+                    "warning",
+                    f"{len(bad)} of {len(self.folds)} fold fits did not converge cleanly "
+                    "(their points are still scored)",
+                )
+            ]
+            if len(bad)
+            else []
+        )
+
+    def plot(self) -> Any:
+        from ..plots import audit_figure
+
+        return audit_figure(self.points)
+
     def to_dict(self) -> dict[str, Any]:
         import json
 
         return {
             "kind": self.kind,
-            "summary": json.loads(self.summary.to_json(orient="records")),
+            "summary": json.loads(self.folds.to_json(orient="records")),
             "by_law": json.loads(self.by_law().reset_index().to_json(orient="records")),
             "points": json.loads(self.points.to_json(orient="records")),
         }

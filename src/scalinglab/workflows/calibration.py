@@ -30,8 +30,9 @@ import pandas as pd
 from ..errors import ScalingLabError
 from ..fitting import FitResult, fit
 from ..laws.base import Law
+from ..results import register
 
-MIN_DISTANCE = 0.3  # orders of magnitude: nearer held-out points inform only `a`
+MIN_DISTANCE = 0.5  # orders of magnitude: nearer held-out points inform only `a`
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -69,6 +70,16 @@ class ExtrapolationTerm:
             "n_heldout": self.n_heldout,
             "space": self.space,
         }
+
+
+register(
+    ExtrapolationTerm,
+    lambda t: t.to_dict(),
+    lambda d: ExtrapolationTerm(
+        d["a"], d["b_per_order_of_magnitude"], d["level"], d["axis"], d["n_folds"],
+        d["n_heldout"], d["space"],
+    ),
+)  # fmt: skip
 
 
 def distance(res: FitResult, inputs: Mapping[str, Any]) -> np.ndarray:

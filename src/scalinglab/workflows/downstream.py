@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from ..fitting.prepare import row_numbers, source_of
 from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
+from ..results import Result
 from ..schema import add_derived, resolve_column
 from .audit import _load, _mask, run_flops
 from .calibration import calibrated_band, learn_extrapolation, propagate
@@ -34,7 +35,8 @@ RUN_COLUMNS = ("run", "run_id", "model")  # relative objective gap for "near-opt
 
 
 @dataclass
-class ForecastResult:
+class ForecastResult(Result):
+    title: ClassVar[str] = "two-step downstream forecast"
     loss_fit: FitResult
     error_fit: FitResult
     targets: pd.DataFrame
@@ -44,6 +46,14 @@ class ForecastResult:
     error_col: str
     notes: list[str] = field(default_factory=list)
     extrapolation_term: Any = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.targets
+
+    def plot(self) -> Any:
+        from ..plots import forecast_figures
+
+        return forecast_figures(self)
 
     def to_dict(self) -> dict[str, Any]:
         import json

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..laws import get_law
 from ..laws.base import Law, Parameter
+from ..results import Result
 from .audit import _load, holdout
 from .pretrain_choice import require_columns
 
@@ -85,7 +86,8 @@ def _joint_frame(df: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
 
 
 @dataclass
-class MethodChoice:
+class MethodChoice(Result):
+    title: ClassVar[str] = "finetuning-method choice"
     factor: str
     at: dict[str, float]
     fits: dict[str, FitResult]
@@ -96,6 +98,14 @@ class MethodChoice:
     # mean measured metric per finetune_size (rows) and method (columns) at `at`; empty when
     # no runs were made at that scale
     measured: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.crossings
+
+    def plot(self) -> Any:
+        from ..plots import method_figure
+
+        return method_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
         import json

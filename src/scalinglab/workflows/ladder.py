@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..fitting.presets import apply_preset
 from ..laws import get_law
+from ..results import Result
 from .calibration import calibrated_band, learn_extrapolation, propagate
 from .downstream import near_optimal_spread
 from .pretrain_choice import require_columns
@@ -74,7 +75,8 @@ def step2_points(
 
 
 @dataclass
-class LadderForecast:
+class LadderForecast(Result):
+    title: ClassVar[str] = "model-ladder forecast"
     step1: FitResult
     step2: FitResult
     target: dict[str, float]
@@ -86,6 +88,27 @@ class LadderForecast:
     acc_interval: tuple[float, float] | None = None
     loss_interval: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        li, ai = self.loss_interval or (np.nan, np.nan), self.acc_interval or (np.nan, np.nan)
+        return pd.DataFrame(
+            [
+                {
+                    **self.target,
+                    "loss_pred": self.loss_pred,
+                    "loss_lo": li[0],
+                    "loss_hi": li[1],
+                    "acc_pred": self.acc_pred,
+                    "acc_lo": ai[0],
+                    "acc_hi": ai[1],
+                    "loss_spread_lo": self.loss_spread[0],
+                    "loss_spread_hi": self.loss_spread[1],
+                }
+            ]
+        )
+
+    def plot(self) -> Any:
+        return self.step2.plot()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,7 @@ T tokens (2 N FLOPs each), the cheapest (N, D) reaching a target loss minimises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,19 +21,35 @@ from ..diagnostics import Diagnostic
 from ..errors import DataError
 from ..fitting import FitResult
 from ..laws.optimum import compute_optimal, loss_at
+from ..results import Result
 
 
 @dataclass
-class Plan:
+class Plan(Result):
+    title: ClassVar[str] = "training plan"
     rows: list[dict[str, Any]]
     exponents: dict[str, float]
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    flags: list[Diagnostic] = field(default_factory=list)
+    fit: FitResult | None = field(default=None, repr=False)
+
+    def _own_diagnostics(self) -> list[Diagnostic]:
+        return list(self.flags)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def plot(self) -> Any:
+        from ..plots import plan_figure
+
+        if self.fit is None:
+            raise ValueError("this plan carries no fit to plot")
+        return plan_figure(self.fit)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "exponents": self.exponents,
             "plans": self.rows,
-            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "diagnostics": [d.to_dict() for d in self.flags],
         }
 
 
@@ -51,7 +67,7 @@ def _flag_extrapolation(res: FitResult, plan: Plan) -> Plan:
     for d in res.check_inputs(frame[have]):
         if d.params not in seen:
             seen.add(d.params)
-            plan.diagnostics.append(d)
+            plan.flags.append(d)
     return plan
 
 
@@ -73,7 +89,7 @@ def _plan_overtrain(res: FitResult, budget: float | None, multiplier: float | No
                 "loss": loss,
             }
         )
-    return _flag_extrapolation(res, Plan(rows, {"eta": res.params_["eta"]}))
+    return _flag_extrapolation(res, Plan(rows, {"eta": res.params_["eta"]}, fit=res))
 
 
 def _chinchilla_params(res: FitResult) -> dict[str, float]:
@@ -210,7 +226,7 @@ def plan(
         )
     if not rows:
         raise DataError("give --budget and/or --inference-tokens")
-    plan_ = Plan(rows, {"a (N* ~ C^a)": p["beta"] / ab, "b (D* ~ C^b)": p["alpha"] / ab})
+    plan_ = Plan(rows, {"a (N* ~ C^a)": p["beta"] / ab, "b (D* ~ C^b)": p["alpha"] / ab}, fit=res)
     return _flag_extrapolation(res, plan_)
 
 

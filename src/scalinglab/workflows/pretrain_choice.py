@@ -30,13 +30,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, MissingColumnError, ScalingLabError
 from ..fitting import fit
+from ..results import Result
 from .audit import _load
 
 NEEDED = ("pretrain_data", "tokens", "finetune_size", "downstream_ce", "bleu")
@@ -54,11 +55,23 @@ def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], work
 
 
 @dataclass
-class PretrainChoice:
+class PretrainChoice(Result):
+    title: ClassVar[str] = "pretraining-data choice"
     ranking: pd.DataFrame  # one row per (finetune_size, source)
     flat_sizes: list[float]
     target_tokens: float
     notes: list[str] = field(default_factory=list)
+    data: pd.DataFrame | None = field(default=None, repr=False)  # the runs, for plot()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.ranking
+
+    def plot(self) -> Any:
+        from ..plots import pretrain_figure
+
+        if self.data is None:
+            raise ValueError("this result carries no runs to plot (loaded without them)")
+        return pretrain_figure(self, self.data)
 
     def to_dict(self) -> dict[str, Any]:
         import json
@@ -235,5 +248,5 @@ def choose_pretraining_data(
             "finetuning size"
         )
     return PretrainChoice(
-        ranking.sort_values(["finetune_size", "rank"]), flat, float(target_tokens), notes
+        ranking.sort_values(["finetune_size", "rank"]), flat, float(target_tokens), notes, df
     )

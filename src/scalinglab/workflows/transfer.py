@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,16 +21,26 @@ from scipy.optimize import brentq
 from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..laws import get_law
+from ..results import Result
 from .audit import _load
 from .pretrain_choice import require_columns
 
 
 @dataclass
-class TransferResult:
+class TransferResult(Result):
+    title: ClassVar[str] = "effective data transferred"
     scratch_fit: FitResult
     transfer_fit: FitResult | None
     runs: pd.DataFrame  # finetuned runs with D_E, D_T, fraction, ossified
     notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.runs
+
+    def plot(self) -> Any:
+        from ..plots import transfer_figure
+
+        return transfer_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
         import json

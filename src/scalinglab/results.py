@@ -1,0 +1,194 @@
+"""One protocol for every result: a fit and each workflow's answer.
+
+Users script against results, save them, send them to colleagues and look at them in
+notebooks, so every result class shares the same small surface (as scipy's OptimizeResult
+and lmfit's ModelResult do for theirs):
+
+- `diagnostics`: structured findings (`Diagnostic`), never only free text;
+- `summary()`: plain text for a terminal; `_repr_html_()`: escaped HTML for Jupyter;
+- `to_frame()`: the result's main table;
+- `to_json()` / `from_json()`: a lossless round trip (tables, nested fits, diagnostics);
+- `plot()`: a plotly figure.
+
+Serialisation is by an explicit registry of types, never by importing a name found in a
+file, so loading a result a colleague sent cannot run code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .diagnostics import Diagnostic
+from .errors import FileFormatError
+
+# name -> (class, to_state, from_state): the only types a result file may contain.
+_TYPES: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {}
+
+
+def register(cls: type, to_state: Callable[[Any], Any], from_state: Callable[[Any], Any]) -> None:
+    """Make `cls` storable inside a result file (used for FitResult and small records)."""
+    _TYPES[cls.__name__] = (cls, to_state, from_state)
+
+
+def encode(value: Any) -> Any:
+    """JSON-ready form of a result field, with type tags for tables and registered types."""
+    if isinstance(value, pd.DataFrame):
+        return {"__frame__": json.loads(value.to_json(orient="split", default_handler=str))}
+    if isinstance(value, Diagnostic):
+        return {"__diagnostic__": value.to_dict()}
+    for name, (cls, to_state, _) in _TYPES.items():
+        if type(value) is cls:
+            return {"__type__": name, "state": to_state(value)}
+    if isinstance(value, Result):
+        return {"__type__": type(value).__name__, "state": value._state()}
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return encode(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__frame__" in value:
+            text = json.dumps(value["__frame__"])
+            return pd.read_json(io.StringIO(text), orient="split")
+        if "__diagnostic__" in value:
+            return Diagnostic.from_dict(value["__diagnostic__"])
+        if "__type__" in value:
+            name = value["__type__"]
+            if name in _TYPES:
+                return _TYPES[name][2](value["state"])
+            if name in _RESULTS:
+                return _RESULTS[name]._from_state(value["state"])
+            raise FileFormatError(f"a result file names an unknown type {name!r}")
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+_RESULTS: dict[str, type[Result]] = {}
+
+
+class Result:
+    """Base of every result. Subclasses are dataclasses; they define `to_frame()` and may
+    override `title`, `plot()` and `_own_diagnostics()`."""
+
+    title: ClassVar[str] = "result"
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        _RESULTS[cls.__name__] = cls
+
+    # -- the protocol ------------------------------------------------------------------
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """This result's findings: those of the fits inside it, its own, and its notes."""
+        out: list[Diagnostic] = []
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            vals = v.values() if isinstance(v, dict) else [v]
+            for x in vals:
+                for d in getattr(x, "diagnostics_", None) or []:
+                    if d not in out:
+                        out.append(d)
+        out += self._own_diagnostics()
+        out += [Diagnostic("note", "info", n) for n in getattr(self, "notes", None) or []]
+        return out
+
+    def _own_diagnostics(self) -> list[Diagnostic]:
+        return []
+
+    def to_frame(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        frame = self.to_frame()
+        lines = [self.title, frame.to_string(max_rows=30, max_cols=12)]
+        for d in self.diagnostics:
+            lines.append(f"{d.severity.upper():<8} [{d.code}] {d.message}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame()
+        parts = [
+            f"<div class='scalinglab-result'><b>{html.escape(self.title)}</b>",
+            frame.to_html(max_rows=50, max_cols=20, escape=True, border=0),
+        ]
+        if self.diagnostics:
+            parts.append(
+                "<ul>"
+                + "".join(
+                    f"<li><b>{html.escape(d.severity)}</b> [{html.escape(d.code)}] "
+                    f"{html.escape(d.message)}</li>"
+                    for d in self.diagnostics
+                )
+                + "</ul>"
+            )
+        return "".join(parts) + "</div>"
+
+    def plot(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no figure")
+
+    # -- serialisation ----------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {
+            f.name: encode(getattr(self, f.name))
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        }
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any]) -> Result:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: decode(v) for k, v in state.items() if k in names})
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The whole result as JSON (written atomically to `path` when given)."""
+        text = json.dumps(
+            {"scalinglab_result": type(self).__name__, "state": self._state()},
+            indent=1,
+            allow_nan=True,
+        )
+        if path is not None:
+            from .io.safe_write import write_text
+
+            write_text(path, text)
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> Result:
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            text = Path(text).read_text(encoding="utf-8")
+        try:
+            obj = json.loads(text)
+            if isinstance(obj, dict) and "law_spec" in obj and "FitResult" in _TYPES:
+                name = "FitResult"  # a fit file (`fit --out`) is a result too
+                kind = _TYPES[name][0]
+                if cls is not Result and not issubclass(kind, cls):
+                    raise FileFormatError(f"the file holds a {name!r}, not a {cls.__name__}")
+                return _TYPES[name][2](obj)
+            name, state = obj["scalinglab_result"], obj["state"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise FileFormatError(f"not a scalinglab result file ({exc})") from None
+        kind = _RESULTS.get(name)
+        if kind is None or (cls is not Result and not issubclass(kind, cls)):
+            raise FileFormatError(f"the file holds a {name!r}, not a {cls.__name__}")
+        return kind._from_state(state)

@@ -1,0 +1,120 @@
+"""One result protocol: every result (fit and workflow) has diagnostics, summary(),
+to_frame(), a lossless to_json()/from_json() round trip and escaped _repr_html_()."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglab as sl
+from scalinglab import examples
+from scalinglab.errors import FileFormatError
+from scalinglab.results import Result
+
+LAW = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+
+
+def _runs():
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 5)
+    d = np.tile(np.geomspace(1e9, 1e11, 5), 6)
+    loss = LAW["E"] + LAW["A"] / n ** LAW["alpha"] + LAW["B"] / d ** LAW["beta"]
+    rng = np.random.default_rng(0)
+    loss = loss * np.exp(0.005 * rng.standard_normal(loss.size))
+    err = 0.9 - 2.0 * np.exp(-1.2 * loss)
+    return pd.DataFrame(
+        {"model": [f"m{i // 5}" for i in range(n.size)], "n_params": n, "tokens": d,
+         "loss": loss, "error": err}
+    )  # fmt: skip
+
+
+def _transfer_runs():
+    law = sl.get_law("kaplan")
+    sp = {"Nc": 8.8e13, "Dc": 5.4e13, "alphaN": 0.076, "alphaD": 0.095}
+    rows = []
+    for n in np.geomspace(1e6, 1e9, 4):
+        for d in np.geomspace(1e6, 1e11, 6):
+            y = law.evaluate(sp, {"n_params": [n], "tokens": [d]})[0]
+            rows.append({"pretrain_data": "none", "n_params": n, "finetune_size": d, "loss": y})
+        for d_f in np.geomspace(1e5, 1e8, 4):
+            d_e = d_f + 1.9e4 * d_f**0.18 * n**0.38
+            y = law.evaluate(sp, {"n_params": [n], "tokens": [d_e]})[0]
+            rows.append({"pretrain_data": "text", "n_params": n, "finetune_size": d_f, "loss": y})
+    return pd.DataFrame(rows)
+
+
+def _results():
+    runs = _runs()
+    parts = examples.testbed_runs()
+    fit = sl.fit(runs, "chinchilla")
+    fit.bootstrap(50, seed=0)
+    methods = parts["methods"]
+    ck = runs.rename(columns={"model": "run", "loss": "bpb"}).assign(rc_acc=1 - runs["error"])
+    return {
+        "fit": fit,
+        "audit": sl.audit(runs, "chinchilla", holdout="n_params > 5e9", n_bootstrap=50),
+        "forecast": sl.forecast(
+            runs, "n_params > 5e9", loss_law="chinchilla", fit_where="n_params < 5e9",
+            n_bootstrap=50,
+        ),
+        "ladder": sl.ladder(ck, {"n_params": 7e10, "tokens": 1e12}, n_bootstrap=50),
+        "method": sl.choose_method(
+            methods, "n_params", {"n_params": float(methods["n_params"].max())},
+            metric="downstream_ce", n_bootstrap=20,
+        ),
+        "pretrain": sl.pretrain_choice(parts["alignment"], 4e6),
+        "transfer": sl.transfer(_transfer_runs()),
+        "plan": sl.plan(fit, 1e24),
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def results():
+    return _results()
+
+
+@pytest.mark.parametrize(
+    "name", ["fit", "audit", "forecast", "ladder", "method", "pretrain", "transfer", "plan"]
+)
+def test_round_trip_and_render(results, name):
+    res = results[name]
+    assert isinstance(res, Result)
+    frame = res.to_frame()
+    assert isinstance(frame, pd.DataFrame) and len(frame)
+    text = res.to_json()
+    back = type(res).from_json(text)
+    assert type(back) is type(res)
+    pd.testing.assert_frame_equal(
+        back.to_frame().reset_index(drop=True), frame.reset_index(drop=True),
+        check_dtype=False, check_index_type=False,
+    )  # fmt: skip
+    assert [d.to_dict() for d in back.diagnostics] == [d.to_dict() for d in res.diagnostics]
+    assert Result.from_json(text).to_json() == back.to_json()
+    html = res._repr_html_()
+    assert html.startswith("<") and "<script" not in html
+    assert res.summary()
+
+
+def test_fit_round_trip_keeps_parameters_and_bootstrap(results):
+    fit = results["fit"]
+    back = sl.FitResult.from_json(fit.to_json())
+    assert back.params_ == fit.params_ and back.bootstrap_.n_resamples == 50
+
+
+def test_forecast_round_trip_keeps_nested_fits(results):
+    res = results["forecast"]
+    back = sl.ForecastResult.from_json(res.to_json())
+    assert back.loss_fit.params_ == res.loss_fit.params_
+    assert back.error_fit.law.name == res.error_fit.law.name
+
+
+def test_notebook_html_escapes_user_text():
+    df = _runs().rename(columns={"loss": "<b>loss</b>"})
+    res = sl.fit(df, "chinchilla", metric="<b>loss</b>")
+    assert "&lt;b&gt;loss&lt;/b&gt;" in res._repr_html_()
+
+
+def test_a_result_file_cannot_name_other_types():
+    bad = '{"scalinglab_result": "ForecastResult", "state": {"loss_fit": {"__type__": "os"}}}'
+    with pytest.raises(FileFormatError, match="unknown type 'os'"):
+        Result.from_json(bad)
+    with pytest.raises(FileFormatError, match="not a scalinglab result"):
+        Result.from_json("{}")
