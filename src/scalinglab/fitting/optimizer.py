@@ -3,27 +3,49 @@
 Why not scipy.optimize in a loop: a scaling-law fit is 3-6 parameters, thousands of starts
 (and later thousands of bootstrap resamples). Each start is a tiny problem, so Python-loop
 overhead dominates. Here every start is a row of one batch: one numpy pass evaluates the
-residuals and their exact Jacobian (forward-mode duals) for all starts, and a batched 6x6
-solve gives every start its Gauss-Newton step. Second-order steps converge in tens of
-iterations where L-BFGS needs hundreds.
+residuals and their exact Jacobian (forward-mode duals) for all starts, and a batched PxP
+solve gives every start its step. Second-order steps converge in tens of iterations where
+L-BFGS needs hundreds.
+
+The objective lives in a `Problem`: the law, its data and the weights. A Problem never holds
+a (starts x rows) array: every evaluation is a reduction over row chunks to what the
+optimiser needs per start (the objective, its gradient, the PxP Gauss-Newton and Newton
+matrices), so memory is bounded by the chunk, not by the table (10 million rows fit in the
+same few hundred MB as ten thousand). Rows with identical inputs are evaluated once (the law
+only sees unique inputs; residuals and weights stay per row).
 
 The Hessian model is J^T W J with W the Huber IRLS weights psi(r)/r (a quadratic majoriser
 of the Huber loss, positive definite even when few points are in the quadratic zone); the
-damping lambda adapts per start. Bounds are handled by projection, with coordinates held at
-a bound (and pushed outward by the gradient) frozen for the step.
+damping lambda adapts per start. Near an optimum the exact Hessian of the objective takes
+over wherever it is positive definite: its second-order part comes from second-order
+forward-mode duals (`Dual2`: exact second derivatives of every residual in one pass), or, for
+a formula `Dual2` cannot run, from finite differences of the exact gradient. Bounds are
+handled by projection, with coordinates held at a bound (and pushed outward by the gradient)
+frozen for the step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from .objective import huber_psi, irls_weight, residual, total
+from ..laws.autodiff import Dual, Dual2, PositiveColumn
+from ..laws.base import Law
 
-# (z (K, P)) -> (pred (K, n), jac (P, K, n) | None)
-EvalFn = Callable[[np.ndarray, bool], tuple[np.ndarray, "np.ndarray | None"]]
+# One evaluation works on blocks of at most this many (start x row) pairs. Memory is then
+# bounded whatever the table; the few dozen temporaries of a dual evaluation stay cache-sized
+# and are recycled by the allocator (megabyte temporaries cost fresh pages on every call: 2-3x
+# slower on 2 cores); and the per-block matrix products (5 x 8,192 x 5) stay below the size
+# at which OpenBLAS starts threads, which on a busy machine made one product 30x slower.
+ROW_BLOCK = 8192
+# Tables at least this long are checked for rows with identical inputs (evaluated once).
+AGGREGATE_MIN_ROWS = 4096
+# The frozen residual curvature of the bootstrap is cached when it is at most this big.
+CURVATURE_CACHE_BYTES = 256 << 20
 
 
 @dataclass
@@ -36,79 +58,429 @@ class LMResult:
     pruned: np.ndarray  # (K,) bool: stopped early, clearly worse than a converged start
 
 
-def _state(evaluate: EvalFn, z, y, w, delta, space, jac=True):
-    """Residuals (K, n), their Jacobian (P, K, n) and the objective (K,) at z."""
-    pred, J = evaluate(z, jac)
-    r = residual(pred, y, space)
-    f = total(r, w, delta)
-    if J is not None and space == "log":
+@dataclass
+class Reduction:
+    """What the optimiser needs at K points: objective, gradient, IRLS and Newton matrices."""
+
+    f: np.ndarray  # (K,)
+    g: np.ndarray | None = None  # (K, P)
+    H: np.ndarray | None = None  # (K, P, P) IRLS (Gauss-Newton with Huber weights)
+    Hn: np.ndarray | None = None  # (K, P, P) exact Newton Hessian (order 2 / frozen)
+
+
+def _columns(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """(1, n) arrays; strictly positive ones cache their log (fast powers)."""
+    out = {}
+    for k, v in x.items():
+        v = np.asarray(v, dtype=float).reshape(1, -1)
+        out[k] = PositiveColumn(v) if np.all(v > 0) else v
+    return out
+
+
+def _group_rows(x: Mapping[str, np.ndarray], n: int) -> np.ndarray | None:
+    """Group ids (n,) of rows with identical inputs, or None when grouping would save less
+    than half the law evaluations. Hash-based (pandas.factorize), linear in the rows; a
+    random sample of 16 sqrt(n) rows decides first whether it is worth it (if half the rows
+    repeat another, the sample holds ~64 repeated pairs; continuous inputs hold none)."""
+    s = min(n, int(16 * np.sqrt(n)))
+    if s < n:
+        rows = np.random.default_rng(0).choice(n, s, replace=False)
+        sample = np.column_stack([np.asarray(v).ravel()[rows] for v in x.values()])
+        if np.unique(sample, axis=0).shape[0] > s - 8:
+            return None
+    codes = None
+    for v in x.values():
+        c, u = pd.factorize(np.asarray(v).ravel(), sort=False)
+        if codes is None:
+            if u.size > n // 2:
+                return None
+            codes, m = c.astype(np.int64), u.size
+        else:
+            codes, uniq = pd.factorize(codes * u.size + c, sort=False)
+            m = uniq.size
+        if m > n // 2:
+            return None
+    return codes
+
+
+class Problem:
+    """sum_i w_i Huber(r_i(z)) for one law on one table, evaluated in row chunks.
+
+    cols: law variable -> (1, n) or (n,) array; y: the metric (n,); w: weights (n,).
+    Per-start weights (bootstrap counts) are passed to each call as a (K, n) array in the
+    table's row order.
+    """
+
+    def __init__(
+        self,
+        law: Law,
+        cols: Mapping[str, np.ndarray],
+        y: np.ndarray,
+        w: np.ndarray,
+        delta: float,
+        *,
+        aggregate: bool | None = None,
+        block: int = ROW_BLOCK,
+    ) -> None:
+        self.law, self.delta, self.space = law, float(delta), law.space
+        self.P = law.n_params
+        self.block = int(block)
+        y = np.asarray(y, dtype=float)
+        self.n = n = y.size
+        x = {k: np.asarray(v).reshape(-1) for k, v in cols.items()}
+        gid = None
+        if aggregate or (aggregate is None and n >= AGGREGATE_MIN_ROWS):
+            gid = _group_rows(x, n) if x else None
+        if gid is None:
+            self.perm = None
+            self.gid = None
+            self.cols = {k: _as_row(v) for k, v in cols.items()}
+        else:
+            order = np.argsort(gid, kind="stable")
+            gid = gid[order]
+            # Renumber groups in sorted order so that a row range maps to a group range.
+            first = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+            self.gid = np.repeat(np.arange(first.size), np.diff(np.r_[first, n]))
+            self.perm = order
+            self.cols = _columns({k: v[order[first]] for k, v in x.items()})
+            y, w = y[order], np.asarray(w, dtype=float)[order]
+        self.m = self.n if self.gid is None else int(self.gid[-1]) + 1
+        self.y = y
         with np.errstate(all="ignore"):
-            J = J / pred  # d log(pred) = d pred / pred
-    elif J is not None:
-        J = np.array(J, dtype=float)
-    return r, J, f
+            self.target = np.log(y) if self.space == "log" else y
+        self.w = np.asarray(w, dtype=float)
+        self.second_order: bool | None = None  # Dual2 works for this law (tried on first use)
+        self._curv_z: np.ndarray | None = None
+        self._curv: np.ndarray | None = None
+        self._chunk_cache: dict[int, list[tuple]] = {}
+
+    # -- construction helpers -----------------------------------------------------------
+    @property
+    def n_groups(self) -> int:
+        return self.m
+
+    def subset(self, rows: np.ndarray) -> Problem:
+        """The same objective on a subset of the rows (indices in table order)."""
+        cols = {k: _plain(v)[0] for k, v in self._table_cols().items()}
+        y, w = self._table_y_w()
+        return Problem(
+            self.law,
+            {k: v[rows] for k, v in cols.items()},
+            y[rows],
+            w[rows],
+            self.delta,
+            block=self.block,
+        )
+
+    def _table_cols(self) -> dict[str, np.ndarray]:
+        """Columns in table row order ((1, n))."""
+        if self.gid is None:
+            return self.cols
+        inv = np.empty(self.n, dtype=np.int64)
+        inv[self.perm] = np.arange(self.n)
+        g = self.gid[inv]
+        return {k: _plain(v)[:, g] for k, v in self.cols.items()}
+
+    def _table_y_w(self) -> tuple[np.ndarray, np.ndarray]:
+        y = self.y
+        if self.perm is None:
+            return y, self.w
+        inv = np.empty(self.n, dtype=np.int64)
+        inv[self.perm] = np.arange(self.n)
+        return y[inv], self.w[inv]
+
+    def row_weights(self, W: np.ndarray | None) -> np.ndarray | None:
+        """Per-start weights (K, n) in table order -> the problem's internal row order."""
+        if W is None or self.perm is None:
+            return W
+        return W[:, self.perm]
+
+    # -- chunking -------------------------------------------------------------------------
+    def _chunks(self, K: int):
+        """Row ranges [a, b) with, for aggregated rows, the group range and the local group
+        of each row and the starts of each group within the range."""
+        rows = max(16, self.block // max(1, K))
+        if rows not in self._chunk_cache:
+            out: list[tuple[int, int, int, int, np.ndarray | None, np.ndarray | None]] = []
+            for a in range(0, self.n, rows):
+                b = min(a + rows, self.n)
+                if self.gid is None:
+                    out.append((a, b, a, b, None, None))
+                else:
+                    g = self.gid[a:b]
+                    g0, g1 = int(g[0]), int(g[-1]) + 1
+                    loc = g - g0
+                    starts = np.flatnonzero(np.r_[True, loc[1:] != loc[:-1]])
+                    out.append((a, b, g0, g1, loc, starts))
+            if len(self._chunk_cache) > 8:
+                self._chunk_cache.clear()
+            self._chunk_cache[rows] = out
+        return self._chunk_cache[rows]
+
+    # -- evaluation -------------------------------------------------------------------------
+    def _eval(self, z: np.ndarray, cols: Mapping[str, np.ndarray], order: int):
+        """pred (K, m); for order >= 1 the dense Jacobian (K, P, m) (laid out per start, so
+        the batched J^T W J products run as BLAS matrix products); for order 2 the sparse
+        second derivatives {(i, j): array broadcastable to (K, m)}."""
+        K, P = z.shape
+        m = next(iter(cols.values())).shape[1] if cols else 1
+        if order < 1:
+            pred, _ = self.law.evaluate_internal(z, cols, False)
+            return pred, None, None
+        mask = self.law.log_mask
+        with np.errstate(over="ignore"):
+            pub = np.where(mask, np.exp(np.where(mask, z, 0.0)), z)
+        params: dict[str, Any] = {}
+        ones = np.ones((K, 1))
+        for j, name in enumerate(self.law.param_names):
+            p = pub[:, j : j + 1]
+            d = p if mask[j] else ones  # d public / d internal
+            if order == 1:
+                params[name] = Dual(p, {j: d})
+            else:  # second derivative: public for log-scale parameters, 0 otherwise
+                params[name] = Dual2(p, {j: d}, {(j, j): p} if mask[j] else {})
+        kw = dict(cols)
+        kw.update(params)
+        with np.errstate(all="ignore"):
+            out = self.law.formula(**kw)
+        J = np.zeros((K, P, m))
+        if not isinstance(out, (Dual, Dual2)):  # the formula ignores its parameters
+            return np.broadcast_to(out, (K, m)), J, {}
+        for j, tj in out.t.items():
+            J[:, j, :] = tj
+        return np.broadcast_to(out.v, (K, m)), J, (out.h if isinstance(out, Dual2) else None)
+
+    def _second_order_ok(self) -> bool:
+        if self.second_order is None:
+            lo, hi = self.law.internal_bounds()
+            z = np.clip(np.zeros((1, self.P)), lo, hi)
+            cols = {k: v[:, :2] for k, v in self.cols.items()}
+            try:
+                self._eval(z, cols, 2)
+                self.second_order = True
+            except Exception:  # a formula Dual2 cannot run: finite differences instead
+                self.second_order = False
+        return bool(self.second_order)
+
+    def value(self, z: np.ndarray, W: np.ndarray | None = None, delta: float | None = None):
+        """Objective (K,) at z (K, P); +inf where any residual is invalid."""
+        return self.reduce(z, W, delta, order=0).f
+
+    def reduce(
+        self,
+        z: np.ndarray,
+        W: np.ndarray | None = None,
+        delta: float | None = None,
+        order: int | str = 1,
+    ) -> Reduction:
+        """Objective and, for order >= 1, gradient and IRLS matrix; order 2 adds the exact
+        Newton Hessian (Dual2), order "frozen" the Newton Hessian with residual curvature
+        frozen at `set_curvature`'s point. W: per-start weights (K, n) in internal order
+        (see `row_weights`), else the problem's own weights."""
+        delta = self.delta if delta is None else float(delta)
+        z = np.asarray(z, dtype=float)
+        K, P = z.shape
+        frozen = order == "frozen"
+        o = 1 if frozen else int(order)
+        if o == 2 and not self._second_order_ok():
+            red = self.reduce(z, W, delta, 1)
+            red.Hn = self._fd_newton(z, W, delta, red.g)
+            return red
+        newton = o == 2 or frozen
+        quadratic = delta >= 1e5  # least squares: every residual in the quadratic zone
+        f = np.zeros(K)
+        g = np.zeros((K, P)) if o >= 1 else None
+        H = np.zeros((K, P, P)) if o >= 1 else None
+        Hn = np.zeros((K, P, P)) if newton else None
+        bad = np.zeros(K, dtype=bool)
+        log = self.space == "log"
+        with np.errstate(all="ignore"):
+            for a, b, g0, g1, loc, starts in self._chunks(K):
+                if g0 == 0 and g1 == self.m:
+                    cols = self.cols
+                else:
+                    cols = {k: v[:, g0:g1] for k, v in self.cols.items()}
+                pred, J, Hp = self._eval(z, cols, o)
+                wc = self.w[a:b] if W is None else W[:, a:b]
+                # log of a non-positive prediction is NaN or -inf: an infinite objective
+                r = np.log(pred) if log else np.array(pred)
+                if loc is not None:
+                    r = r[:, loc]
+                r -= self.target[a:b]
+                if quadratic:
+                    psi = r
+                    hub = 0.5 * r * r
+                else:
+                    psi = np.clip(r, -delta, delta)
+                    hub = psi * (r - 0.5 * psi)
+                fc = hub @ wc if wc.ndim == 1 else np.einsum("kn,kn->k", hub, wc)
+                bad |= ~np.isfinite(fc)
+                f += fc
+                if o == 0:
+                    continue
+                wpsi = wc * psi
+                if quadratic:
+                    wirls = np.broadcast_to(wc, r.shape)
+                    inside = wirls
+                else:
+                    ar = np.abs(r)
+                    wirls = wc * (delta / np.maximum(ar, delta))  # psi(r)/r
+                    if newton:
+                        inside = wc * (ar <= delta)
+                if loc is not None:  # sum row weights within each group
+                    wpsi = np.add.reduceat(wpsi, starts, axis=1)
+                    wirls = np.add.reduceat(wirls, starts, axis=1)
+                    if newton:
+                        inside = np.add.reduceat(inside, starts, axis=1)
+                Jr = J / pred[:, None, :] if log else J  # (K, P, m)
+                JrT = np.swapaxes(Jr, 1, 2)
+                g += np.matmul(Jr, wpsi[:, :, None])[:, :, 0]
+                H += np.matmul(Jr * wirls[:, None, :], JrT)
+                if o == 2:
+                    Hn += np.matmul(Jr * (inside - wpsi if log else inside)[:, None, :], JrT)
+                    if Hp:
+                        coef = wpsi / pred if log else wpsi
+                        pairs = list(Hp)
+                        stack = np.stack([np.broadcast_to(Hp[ij], coef.shape) for ij in pairs])
+                        S = np.einsum("km,ekm->ke", coef, stack)
+                        ii, jj = np.array(pairs).T
+                        Hn[:, ii, jj] += S
+                        off = ii != jj
+                        Hn[:, jj[off], ii[off]] += S[:, off]
+                elif frozen:
+                    Hn += np.matmul(Jr * inside[:, None, :], JrT)
+                    C = self._curvature_chunk(g0, g1)  # (m, P*P)
+                    Hn += (wpsi @ C).reshape(K, P, P)
+        f[bad | ~np.isfinite(f)] = np.inf
+        return Reduction(f=f, g=g, H=H, Hn=Hn)
+
+    def _fd_newton(self, z, W, delta, g):
+        """Newton Hessian by forward differences of the exact gradient (P extra gradient
+        evaluations per start), for formulas that second-order duals cannot run."""
+        K, P = z.shape
+        eye = np.eye(P)
+        h = 1e-6 * (1.0 + np.abs(z))
+        zp = (z[:, None, :] + h[:, None, :] * eye[None]).reshape(K * P, P)
+        Wp = None if W is None else np.repeat(W, P, axis=0)
+        gp = self.reduce(zp, Wp, delta, 1).g.reshape(K, P, P)  # [start, shifted, grad]
+        Hn = (gp - g[:, None, :]) / h[:, :, None]
+        return 0.5 * (Hn + np.swapaxes(Hn, 1, 2))
+
+    # -- frozen curvature (bootstrap) -------------------------------------------------------
+    def set_curvature(self, z: np.ndarray) -> None:
+        """Freeze the residuals' second derivatives at z (P,) for order="frozen"."""
+        self._curv_z = np.asarray(z, dtype=float).reshape(1, -1)
+        self._curv = None
+        if self.m * self.P * self.P * 8 <= CURVATURE_CACHE_BYTES:
+            self._curv = self._curvature(0, self.m)
+
+    def _curvature_chunk(self, g0: int, g1: int) -> np.ndarray:
+        if self._curv is not None:
+            return self._curv[g0:g1]
+        return self._curvature(g0, g1)
+
+    def _curvature(self, g0: int, g1: int) -> np.ndarray:
+        """(m, P*P) second derivatives of each residual at the frozen point."""
+        z, P = self._curv_z, self.P
+        assert z is not None, "set_curvature() first"
+        cols = {k: v[:, g0:g1] for k, v in self.cols.items()}
+        m = g1 - g0
+        with np.errstate(all="ignore"):
+            if self._second_order_ok():
+                pred, J, Hp = self._eval(z, cols, 2)
+                C = np.zeros((P, P, m))
+                for (i, j), hij in Hp.items():
+                    C[i, j] = C[j, i] = np.broadcast_to(hij, (1, m))[0]
+                pred = pred[0]
+                if self.space == "log":
+                    Jr = J[0] / pred  # (P, m)
+                    C = C / pred - Jr[:, None, :] * Jr[None, :, :]
+            else:  # forward differences of the exact residual Jacobian
+                h = 1e-6 * (1.0 + np.abs(z[0]))
+                zs = np.vstack([z, z + np.diag(h)])
+                pred, J, _ = self._eval(zs, cols, 1)  # J: (1 + P, P, m)
+                Jr = J / pred[:, None, :] if self.space == "log" else J
+                C = (Jr[1:] - Jr[:1]) / h[:, None, None]  # [shifted q, p, m]
+                C = 0.5 * (C + np.swapaxes(C, 0, 1))
+        # A point at an infinite bound has no finite curvature: zero it there, the
+        # Gauss-Newton part carries the step.
+        C = np.where(np.isfinite(C), C, 0.0)
+        return np.ascontiguousarray(np.transpose(C, (2, 0, 1)).reshape(m, P * P))
 
 
-def _gradient(J, r, w, delta):
-    return np.einsum("pkn,kn->kp", J, w * huber_psi(r, delta))
+def _plain(v: np.ndarray) -> np.ndarray:
+    return v.view(np.ndarray) if isinstance(v, PositiveColumn) else np.asarray(v)
+
+
+def _as_row(v: np.ndarray) -> np.ndarray:
+    if isinstance(v, PositiveColumn):
+        return v if v.ndim == 2 else v.reshape_rows((1, -1))
+    v = np.asarray(v, dtype=float)
+    if v.ndim == 2:
+        return v
+    return _columns({"v": v})["v"]
 
 
 def levenberg_marquardt(
-    evaluate: EvalFn,
+    problem: Problem,
     z0: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray,
     *,
-    delta: float,
-    space: str,
+    W: np.ndarray | None = None,
+    delta: float | None = None,
     lower: np.ndarray,
     upper: np.ndarray,
     max_iter: int = 100,
     ftol: float = 1e-10,
     gtol: float = 1e-12,
     newton: bool = True,
-    newton_below: float = 1e-2,
+    newton_below: float = 1e-1,
     prune_ratio: float | None = None,
-    curvature: np.ndarray | None = None,
+    frozen: bool = False,
 ) -> LMResult:
-    """Minimise sum_i w_i Huber(r_i(z)) for every row of z0 at once.
+    """Minimise problem's sum_i w_i Huber(r_i(z)) for every row of z0 at once.
 
-    `evaluate(z, jac)` must work for any batch of rows of z (the active subset shrinks as
-    starts converge). y is (n,); w is (n,) or (K, n): per-start weights express bootstrap
-    resamples (multinomial counts) without copying the data.
+    W: per-start weights (K, n) in the problem's internal row order (bootstrap resamples as
+    multinomial counts, without copying the data); default the problem's own weights.
+    delta: Huber threshold (default the problem's; 1e6 makes the loss least squares).
 
-    With `newton=True` the exact Hessian of the objective (its second-order part from a
-    forward difference of the analytic gradient, one extra batched evaluation) replaces the
-    IRLS model wherever it is positive definite: near an optimum that turns the IRLS linear
-    convergence (~100 iterations to 1e-10 on Chinchilla) into a quadratic one (~10). It is
-    only paid for once a start's last accepted step improved the objective by less than
-    `newton_below` (relative): far from an optimum the IRLS step is as good and P+1 times
-    cheaper.
+    With `newton=True` the exact Hessian of the objective replaces the IRLS model wherever
+    it is positive definite, once a start's last accepted step improved the objective by
+    less than `newton_below` (relative): near an optimum that turns the IRLS linear
+    convergence (~100 iterations to 1e-10 on Chinchilla) into a quadratic one (~10); far from
+    one the IRLS step is as good and cheaper. With second-order duals the Hessian comes with
+    the evaluation of each trial point that needs it (no extra evaluation).
 
-    `curvature` (n, P, P): second derivatives of each residual at a reference point. When
-    given, the Newton Hessian is J^T diag(w rho'') J + sum_i w_i psi_i curvature_i with the
-    Gauss-Newton part exact and the second-order part frozen: no extra evaluations per
-    iteration (used by the bootstrap, whose resample optima sit close to the reference).
+    `frozen=True`: the Newton Hessian's second-order part uses the residual curvature frozen
+    at `problem.set_curvature` (the bootstrap: resample optima sit close to the reference).
 
     `prune_ratio`: once some start has converged, stop starts whose objective is above
     prune_ratio x the best converged objective (they are flagged `pruned`).
     """
     z = np.clip(np.array(z0, dtype=float), lower, upper)
     K, P = z.shape
-    per_start = w.ndim == 2
-    w2 = np.broadcast_to(w, (K, w.shape[-1])) if per_start else w
+    second = newton and not frozen and problem._second_order_ok()
 
-    def wsub(idx):
-        return w2[idx] if per_start else w
+    def order_for(near: np.ndarray):
+        if frozen and newton:
+            return "frozen"
+        return 2 if (second and near) else 1
 
-    r, J, f = _state(evaluate, z, y, w2, delta, space)
+    def evaluate(zz, idx, near):
+        Wi = None if W is None else W[idx]
+        return problem.reduce(zz, Wi, delta, order_for(near))
+
+    start_near = newton and newton_below == np.inf  # Newton steps from the first iteration
+    last_rel = np.full(K, 0.0 if start_near else np.inf)
+    red = evaluate(z, np.arange(K), start_near)
+    f, g, H = red.f, red.g, red.H
+    Hn = red.Hn if red.Hn is not None else np.zeros((K, P, P))
+    hn_ok = np.full(K, red.Hn is not None)
     lam = np.full(K, 1e-4)
     converged = np.zeros(K, dtype=bool)
     dead = ~np.isfinite(f)  # starts that cannot even be evaluated
     n_iter = np.zeros(K, dtype=int)
     gnorm = np.full(K, np.inf)
     small_steps = np.zeros(K, dtype=int)
-    last_rel = np.full(K, np.inf)
     pruned = np.zeros(K, dtype=bool)
     active = ~dead
     eye = np.eye(P)
@@ -119,43 +491,32 @@ def levenberg_marquardt(
             break
         k = idx.size
         n_iter[idx] += 1
-        ri, Ji, zi, wi = r[idx], J[:, idx], z[idx], wsub(idx)
-        g = _gradient(Ji, ri, wi, delta)
-        c = wi * irls_weight(ri, delta)
-        H = np.einsum("pkn,qkn->kpq", Ji * c, Ji)
-        diag_irls = np.einsum("kpp->kp", H).copy()
-        near = np.flatnonzero(last_rel[idx] < newton_below) if newton else ()
-        if len(near) and curvature is not None:
-            H[near] = _frozen_newton_hessian(
-                ri[near],
-                Ji[:, near],
-                wi[near] if per_start else wi,
-                curvature,
-                H[near],
-                diag_irls[near],
-                delta,
-            )
-        elif len(near):
-            H[near] = _newton_hessian(
-                evaluate,
-                zi[near],
-                y,
-                wi[near] if per_start else wi,
-                g[near],
-                H[near],
-                diag_irls[near],
-                delta,
-                space,
-            )
+        zi, gi, Hi = z[idx], g[idx], H[idx]
+        diag_irls = np.einsum("kpp->kp", Hi)
+        near = (last_rel[idx] < newton_below) if newton else np.zeros(k, dtype=bool)
+        Hstep = Hi.copy()
+        use = np.zeros(k, dtype=bool)
+        if newton:
+            if second or frozen:
+                use = near & hn_ok[idx]
+            else:
+                use = near
+                if use.any():
+                    sel = idx[use]
+                    Hn[sel] = problem._fd_newton(
+                        z[sel], None if W is None else W[sel], delta, g[sel]
+                    )
+            if use.any():
+                Hstep[use] = _pd_or(Hn[idx[use]], Hi[use], diag_irls[use])
         # Freeze coordinates sitting on a bound with the gradient pushing outward.
-        at_lo = (zi <= lower) & (g > 0)
-        at_hi = (zi >= upper) & (g < 0)
+        at_lo = (zi <= lower) & (gi > 0)
+        at_hi = (zi >= upper) & (gi < 0)
         free = ~(at_lo | at_hi)
-        pg = np.where(free, g, 0.0)
+        pg = np.where(free, gi, 0.0)
         gnorm[idx] = np.max(np.abs(pg), axis=1)
         done = gnorm[idx] <= gtol * np.maximum(1.0, f[idx])
         fm = free[:, :, None] & free[:, None, :]
-        Hd = np.where(fm, H, 0.0)
+        Hd = np.where(fm, Hstep, 0.0)
         scale = np.maximum(
             diag_irls, 1e-12 * np.maximum(diag_irls.max(axis=1, keepdims=True), 1e-300)
         )
@@ -166,21 +527,41 @@ def levenberg_marquardt(
         except np.linalg.LinAlgError:
             step = np.stack([_safe_solve(A[j], pg[j]) for j in range(k)])
         step = np.where(np.isfinite(step), step, 0.0)
+        if newton and use.any():
+            # Newton decrement: where the exact-Hessian model predicts a decrease below the
+            # tolerance (after a step that already changed little), the start has converged
+            # and needs no further evaluation.
+            dec = -np.einsum("kp,kp->k", pg, step) - 0.5 * np.einsum("kp,kpq,kq->k", step, Hd, step)
+            quad = use & (dec <= ftol * np.abs(f[idx])) & (last_rel[idx] <= 1e-4)
+            if quad.any():
+                converged[idx[quad]] = True
+                active[idx[quad]] = False
+                keep = ~quad
+                if not keep.any():
+                    continue
+                idx, zi, step, near, done = idx[keep], zi[keep], step[keep], near[keep], done[keep]
         z_new = np.clip(zi + step, lower, upper)
-        r_new, J_new, f_new = _state(evaluate, z_new, y, wi, delta, space)
+        # Evaluate the trial points, with the Newton Hessian once any start is near (for
+        # the others it is a by-product: cheaper than a second batched evaluation).
+        red_new = evaluate(z_new, idx, bool(near.any()))
+        f_new = red_new.f
         better = f_new < f[idx]
         acc = idx[better]
         # Convergence: a tiny relative decrease or a tiny step, twice in a row.
-        rel = (f[idx] - f_new) / np.maximum(np.abs(f[idx]), 1e-300)
-        with np.errstate(invalid="ignore"):  # inf - inf at an infinite bound: not small
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: not small
+            rel = (f[idx] - f_new) / np.maximum(np.abs(f[idx]), 1e-300)
             step_small = np.max(np.abs(z_new - zi), axis=1) <= 1e-11 * (
                 1.0 + np.max(np.abs(zi), axis=1)
             )
-        tiny = (better & (rel <= ftol)) | step_small
+        # A rejected step that changes the objective by less than ftol counts as tiny: on
+        # millions of rows the objective's rounding noise exceeds such changes.
+        tiny = (np.abs(rel) <= ftol) | step_small
         small_steps[idx] = np.where(tiny, small_steps[idx] + 1, 0)
         z[acc], f[acc] = z_new[better], f_new[better]
-        r[acc] = r_new[better]
-        J[:, acc] = J_new[:, better]
+        g[acc], H[acc] = red_new.g[better], red_new.H[better]
+        if red_new.Hn is not None:
+            Hn[acc] = red_new.Hn[better]
+        hn_ok[acc] = red_new.Hn is not None
         lam[acc] = np.maximum(lam[acc] / 5.0, 1e-12)
         last_rel[acc] = rel[better]
         rej = idx[~better]
@@ -211,42 +592,6 @@ def _pd_or(Hn, H_irls, diag_irls):
         ev[ok] = np.linalg.eigvalsh(Hn[ok])[:, 0]
     use = ok & (ev > 1e-10 * np.maximum(np.abs(diag_irls).max(axis=1), 1e-300))
     return np.where(use[:, None, None], Hn, H_irls)
-
-
-def _frozen_newton_hessian(r, J, w, curvature, H_irls, diag_irls, delta):
-    inlier = (np.abs(r) <= delta).astype(float)
-    Hn = np.einsum("pkn,qkn->kpq", J * (w * inlier), J)
-    Hn = Hn + np.einsum("kn,npq->kpq", w * huber_psi(r, delta), curvature)
-    return _pd_or(0.5 * (Hn + np.swapaxes(Hn, 1, 2)), H_irls, diag_irls)
-
-
-def residual_curvature(evaluate, z, y, space):
-    """(n, P, P) second derivatives of each residual at z (P,), by forward differences of
-    the exact Jacobian."""
-    # A start at an infinite bound (a degenerate fit) has no finite curvature: it is zeroed
-    # there and the Gauss-Newton part of the Hessian carries the step.
-    with np.errstate(all="ignore"):
-        h = 1e-6 * (1.0 + np.abs(z))
-        zs = np.vstack([z, z + np.diag(h)])
-        _, J, _ = _state(evaluate, zs, y, np.ones_like(y), 1.0, space)  # J: (P, 1+P, n)
-        d = (J[:, 1:, :] - J[:, :1, :]) / h[None, :, None]  # [p, shifted q, n]
-    d = np.where(np.isfinite(d), d, 0.0)
-    d = 0.5 * (d + np.swapaxes(d, 0, 1))
-    return np.transpose(d, (2, 0, 1))
-
-
-def _newton_hessian(evaluate, z, y, w, g, H_irls, diag_irls, delta, space):
-    """Exact objective Hessian by a forward difference of the analytic gradient, where it is
-    positive definite; the IRLS model elsewhere."""
-    k, P = z.shape
-    eye = np.eye(P)
-    h = 1e-6 * (1.0 + np.abs(z))
-    zp = (z[:, None, :] + h[:, None, :] * eye[None]).reshape(k * P, P)
-    wp = np.repeat(w, P, axis=0) if w.ndim == 2 else w
-    rp, Jp, _ = _state(evaluate, zp, y, wp, delta, space)
-    gp = _gradient(Jp, rp, wp, delta).reshape(k, P, P)  # [start, shifted coord, grad coord]
-    Hn = (gp - g[:, None, :]) / h[:, :, None]
-    return _pd_or(0.5 * (Hn + np.swapaxes(Hn, 1, 2)), H_irls, diag_irls)
 
 
 def _safe_solve(A: np.ndarray, g: np.ndarray) -> np.ndarray:

@@ -4,15 +4,24 @@ Why: Hoffmann's grid has 4,500 starts. Running a full local optimisation from ea
 scipy loop does) costs ~25 s on Chinchilla's 240 points, yet most starts either land on the
 same optimum or wander into degenerate corners (A -> 0, alpha -> 0). So:
 
-1. screen: the objective at every start, in one batched evaluation on a row subsample;
+1. screen: the objective at every start, in one batched evaluation on a 48-row subsample
+   (a Cartesian grid is evaluated by broadcasting, so A/N^alpha is computed once per
+   (A, alpha) pair, not once per start);
 2. warm-up: a few least-squares Gauss-Newton steps from the best `n_warm` screened starts
    (plain least squares pulls a start into the right basin in a handful of steps, where the
    near-L1 Huber objective crawls);
-3. refine: the best `n_refine` of those go to the Huber Levenberg-Marquardt with exact-Hessian
-   steps, pruning starts that stay far worse than the best converged one.
+3. refine: the best `n_refine` of those go to the Huber Levenberg-Marquardt with Newton
+   steps near the optimum, pruning starts that stay far worse than the best converged one.
 
-`strategy="full"` skips screening and refines every start (slower; for diagnosing
-multi-modality with the complete table of end points).
+On a long table (more than `SEARCH_ROWS` rows) steps 2-3 run on an evenly spread row
+subsample of that size, so their cost does not grow with the rows; then
+4. check: the distinct subsample optima are re-scored on all rows and the best on all rows is
+   chosen (so a basin that only looks best on the subsample is not taken);
+5. full refinement: only the chosen one (and any other within 1% of it on all rows) is
+   optimised on all rows, with Newton steps from the start.
+
+`strategy="full"` skips screening and refines every start on all rows (slower; for
+diagnosing multi-modality with the complete table of end points).
 """
 
 from __future__ import annotations
@@ -22,14 +31,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
-from .objective import residual, total
-from .optimizer import levenberg_marquardt
+from .optimizer import Problem, levenberg_marquardt
 
 STATUS_SCREENED = "screened"  # only its starting objective was evaluated
 STATUS_WARMED = "warmed"  # took warm-up steps, not refined
 STATUS_PRUNED = "pruned"  # refined, then stopped early as clearly worse than the best
-STATUS_REFINED = "refined"  # refined to convergence (or max_iter)
+STATUS_REFINED = "refined"  # refined to convergence (or max_iter) on all rows
+STATUS_SUBSAMPLE = "subsample"  # refined on the row subsample only (long tables)
+
+# Above this many rows, warm-up and refinement run on a row subsample of this size.
+SEARCH_ROWS = 4096
+# Screening works on blocks of at most this many (start x row) elements: temporaries of
+# 128 KB are recycled by the allocator, where megabyte ones cost page faults every time.
+SCREEN_BLOCK = 1 << 14
+# Distinct subsample optima re-scored on all rows before choosing.
+N_CHECK = 3
+# Candidates within this relative margin of the best on all rows are all refined there.
+FULL_MARGIN = 1e-2
 
 
 @dataclass
@@ -42,17 +62,109 @@ class SearchResult:
     status: np.ndarray  # (G,) str
     n_iter: np.ndarray  # (G,) int
     best: int  # index of the best start
-
-
-def make_evaluator(law: Law, cols: Mapping[str, np.ndarray]):
-    def evaluate(z: np.ndarray, jac: bool):
-        return law.evaluate_internal(z, cols, jac)
-
-    return evaluate
+    search_rows: int = 0  # rows the warm-up and first refinement used
+    rows: int = 0  # rows in the table
+    subsample_agrees: bool = True  # the best start on the subsample is the best on all rows
 
 
 def _subsample(n: int, m: int) -> np.ndarray:
     return np.arange(n) if n <= m else np.unique(np.linspace(0, n - 1, m).round().astype(int))
+
+
+def _cartesian(z: np.ndarray):
+    """(axes, Gc) when the first Gc rows of z are the Cartesian product of `axes` in
+    np.meshgrid(indexing="ij") order (the last parameter varying fastest), else None."""
+    G, P = z.shape
+    sizes, stride = [], 1
+    for j in reversed(range(P)):
+        col = z[::stride, j]
+        rep = np.flatnonzero(col[1:] == col[0])
+        L = int(rep[0]) + 1 if rep.size else col.size
+        sizes.append(L)
+        stride *= L
+        if stride > G:
+            return None
+    sizes.reverse()
+    Gc = int(np.prod(sizes))
+    if Gc < 8:
+        return None
+    strides = np.cumprod([1, *sizes[::-1]])[:-1][::-1]
+    axes = [z[np.arange(L) * s, j] for j, (L, s) in enumerate(zip(sizes, strides, strict=True))]
+    mesh = np.stack([a.ravel() for a in np.meshgrid(*axes, indexing="ij")], axis=1)
+    if not np.array_equal(mesh, z[:Gc], equal_nan=True):
+        return None
+    return axes, Gc
+
+
+def _grid_objective(problem: Problem, axes) -> np.ndarray | None:
+    """Objective (Gc,) on a Cartesian grid of internal points, by broadcasting each
+    parameter along its own axis (blocks of at most SCREEN_BLOCK elements, so temporaries
+    stay small); None if the formula does not broadcast that way."""
+    law = problem.law
+    P = len(axes)
+    cols = problem.cols
+    m = next(iter(cols.values())).shape[1] if cols else 1
+    sizes = [a.size for a in axes]
+    lead = 0  # leading axes looped over, one value at a time
+    while lead < P - 1 and int(np.prod(sizes[lead:])) * m > SCREEN_BLOCK:
+        lead += 1
+    mask = law.log_mask
+    with np.errstate(over="ignore"):
+        values = [np.exp(a) if mask[j] else a for j, a in enumerate(axes)]
+    kw0 = {
+        k: v.reshape_rows((1,) * P + (m,))
+        if isinstance(v, PositiveColumn)
+        else np.asarray(v).reshape((1,) * P + (m,))
+        for k, v in cols.items()
+    }
+    for j in range(lead, P):
+        shape = [1] * (P + 1)
+        shape[j] = sizes[j]
+        kw0[law.param_names[j]] = values[j].reshape(shape)
+    block = int(np.prod(sizes[lead:]))
+    out = np.empty(int(np.prod(sizes)))
+    one = (1,) * (P + 1)
+    delta, target, w = problem.delta, problem.target, problem.w
+    try:
+        for b, idx in enumerate(np.ndindex(*sizes[:lead])):
+            kw = dict(kw0)
+            for j, i in enumerate(idx):
+                kw[law.param_names[j]] = values[j][i : i + 1].reshape(one)
+            with np.errstate(all="ignore"):
+                pred = np.asarray(law.formula(**kw), dtype=float)
+                pred = np.broadcast_to(pred, (1,) * lead + tuple(sizes[lead:]) + (m,))
+                r = pred.reshape(block, m)
+                r = np.log(r) if law.space == "log" else r.copy()
+                r -= target
+                psi = np.clip(r, -delta, delta)
+                r -= 0.5 * psi
+                r *= psi
+                out[b * block : (b + 1) * block] = r @ w
+    except Exception:  # a formula that does not broadcast per parameter axis
+        return None
+    return out
+
+
+def screen_objective(problem: Problem, z0: np.ndarray) -> np.ndarray:
+    """Objective of every start (G, P) on `problem` (a small row subsample), batched."""
+    G = z0.shape[0]
+    cart = _cartesian(z0) if problem.gid is None else None
+    if cart is None:
+        return problem.value(z0)
+    axes, Gc = cart
+    f = _grid_objective(problem, axes)
+    if f is None:
+        return problem.value(z0)
+    f = np.where(np.isfinite(f), f, np.inf)
+    # Trust the broadcast evaluation only where it matches the plain one.
+    rng = np.random.default_rng(0)
+    check = np.unique(np.r_[0, Gc - 1, rng.integers(0, Gc, 6)])
+    plain = problem.value(z0[check])
+    if not np.allclose(f[check], plain, rtol=1e-9, atol=0.0, equal_nan=True):
+        return problem.value(z0)
+    if Gc < G:
+        f = np.concatenate([f, problem.value(z0[Gc:])])
+    return f
 
 
 def multistart(
@@ -70,49 +182,57 @@ def multistart(
     screen_rows: int = 48,
     max_iter: int = 200,
     prune_ratio: float = 1.5,
+    subsample: bool = True,
+    problem: Problem | None = None,
 ) -> SearchResult:
-    """Run the staged search from `starts` (public units, (G, P)); see module docstring."""
+    """Run the staged search from `starts` (public units, (G, P)); see module docstring.
+
+    subsample=False makes warm-up and refinement use all rows however long the table
+    (the reference the subsampled search is tested against)."""
     G, P = starts.shape
     lo, hi = law.internal_bounds()
     z0 = np.clip(law.to_internal(starts), lo, hi)
-    evaluate = make_evaluator(law, cols)
-    n = y.shape[0]
+    full = problem if problem is not None else Problem(law, cols, y, w, delta)
+    n = full.n
     status = np.full(G, STATUS_SCREENED, dtype=object)
     ends = z0.copy()
     obj = np.full(G, np.nan)
     conv = np.zeros(G, dtype=bool)
     iters = np.zeros(G, dtype=int)
+    search_rows, agrees = n, True
 
     if strategy == "full" or G <= n_refine:
         screen = np.full(G, np.nan)
         chosen = np.arange(G)
         zc = z0
+        work = full
     elif strategy == "screen":
+        table_y, table_w = (np.asarray(y, dtype=float), np.asarray(w, dtype=float))
+        table_cols = cols
+        if problem is not None:
+            table_y, table_w = full._table_y_w()
+            table_cols = full._table_cols()
         rows = _subsample(n, screen_rows)
-        sub_cols = {k: v[:, rows] for k, v in cols.items()}
-        pred, _ = law.evaluate_internal(z0, sub_cols, False)
-        screen = total(residual(pred, y[rows], law.space), w[rows], delta) * (n / rows.size)
+        sub_cols = {k: v[:, rows] for k, v in table_cols.items()}
+        scr = Problem(law, sub_cols, table_y[rows], table_w[rows], delta, aggregate=False)
+        screen = screen_objective(scr, z0) * (n / rows.size)
         order = np.argsort(screen, kind="stable")
         warm = order[: min(n_warm, G)]
         warm = warm[np.isfinite(screen[warm])]
         if warm.size == 0:
             warm = order[: min(n_warm, G)]
+        work = full
+        if subsample and n > SEARCH_ROWS:
+            work = full.subset(_subsample(n, SEARCH_ROWS))
+            search_rows = work.n
         # Least-squares warm-up: delta far above any residual makes the Huber loss quadratic.
         wr = levenberg_marquardt(
-            evaluate,
-            z0[warm],
-            y,
-            w,
-            delta=1e6,
-            space=law.space,
-            lower=lo,
-            upper=hi,
-            max_iter=warm_iter,
-            newton=False,
+            work, z0[warm], delta=1e6, lower=lo, upper=hi, max_iter=warm_iter, newton=False
         )
-        pred, _ = evaluate(wr.z, False)
-        f_warm = total(residual(pred, y, law.space), w, delta)
-        ends[warm], obj[warm], iters[warm] = wr.z, f_warm, wr.n_iter
+        f_warm = work.value(wr.z)
+        ends[warm], iters[warm] = wr.z, wr.n_iter
+        if work is full:
+            obj[warm] = f_warm
         status[warm] = STATUS_WARMED
         keep = np.argsort(f_warm, kind="stable")[:n_refine]
         chosen = warm[keep]
@@ -121,22 +241,19 @@ def multistart(
         raise ValueError(f"strategy must be 'screen' or 'full', got {strategy!r}")
 
     res = levenberg_marquardt(
-        evaluate,
-        zc,
-        y,
-        w,
-        delta=delta,
-        space=law.space,
-        lower=lo,
-        upper=hi,
-        max_iter=max_iter,
-        prune_ratio=prune_ratio,
+        work, zc, lower=lo, upper=hi, max_iter=max_iter, prune_ratio=prune_ratio
     )
     ends[chosen] = res.z
-    obj[chosen] = res.f
-    conv[chosen] = res.converged
     iters[chosen] += res.n_iter
-    status[chosen] = np.where(res.pruned, STATUS_PRUNED, STATUS_REFINED)
+    if work is full:
+        obj[chosen] = res.f
+        conv[chosen] = res.converged
+        status[chosen] = np.where(res.pruned, STATUS_PRUNED, STATUS_REFINED)
+    else:
+        status[chosen] = np.where(res.pruned, STATUS_PRUNED, STATUS_SUBSAMPLE)
+        agrees = _refine_on_all_rows(
+            full, res, chosen, ends, obj, conv, iters, status, lo, hi, max_iter
+        )
     # The best start is the lowest objective, converged or not: a non-converged best is
     # reported as such by FitResult, never silently swapped for a worse converged one.
     best = int(np.argmin(np.where(np.isfinite(obj), obj, np.inf)))
@@ -149,4 +266,43 @@ def multistart(
         status=status,
         n_iter=iters,
         best=best,
+        search_rows=search_rows,
+        rows=n,
+        subsample_agrees=agrees,
     )
+
+
+def _refine_on_all_rows(full, res, chosen, ends, obj, conv, iters, status, lo, hi, max_iter):
+    """Steps 4-5: re-score the distinct subsample optima on all rows, refine the best there.
+    Returns whether the subsample's best is also the best on all rows."""
+    f_sub = np.where(np.isfinite(res.f) & ~res.pruned, res.f, np.inf)
+    order = np.argsort(f_sub, kind="stable")
+    cand: list[int] = []
+    for i in order:
+        if not np.isfinite(f_sub[i]):
+            break
+        zi = res.z[i]
+        if any(np.allclose(zi, res.z[j], rtol=1e-6, atol=1e-9) for j in cand):
+            continue  # the same optimum reached from another start
+        cand.append(int(i))
+        if len(cand) == N_CHECK:
+            break
+    if not cand:
+        cand = [int(order[0])]
+    cand_arr = np.array(cand)
+    f_all = full.value(res.z[cand_arr])
+    obj[chosen[cand_arr]] = f_all
+    best_all = float(np.min(f_all))
+    go = cand_arr[f_all <= best_all * (1 + FULL_MARGIN) + 1e-300]
+    if not np.isfinite(best_all):
+        go = cand_arr[:1]
+    fr = levenberg_marquardt(
+        full, res.z[go], lower=lo, upper=hi, max_iter=max_iter, newton_below=np.inf
+    )
+    idx = chosen[go]
+    ends[idx] = fr.z
+    obj[idx] = fr.f
+    conv[idx] = fr.converged
+    iters[idx] += fr.n_iter
+    status[idx] = STATUS_REFINED
+    return bool(np.argmin(f_all) == 0)

@@ -34,7 +34,7 @@ class Dual:
         return {j: tj * factor for j, tj in self.t.items()}
 
     @staticmethod
-    def _combine(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    def _combine(a: dict[Any, np.ndarray], b: dict[Any, np.ndarray]) -> dict[Any, np.ndarray]:
         out = dict(a)
         for j, tj in b.items():
             out[j] = out[j] + tj if j in out else tj
@@ -100,20 +100,7 @@ class Dual:
 
     # -- numpy ufuncs (np.exp(dual), ndarray ** dual, ...) ---------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        if method != "__call__" or kwargs:
-            return NotImplemented
-        if len(inputs) == 2:
-            a, b = inputs
-            op = _BINARY.get(ufunc)
-            if op is None:
-                return NotImplemented
-            if not isinstance(a, Dual):
-                return getattr(b, op[1])(a)
-            return getattr(a, op[0])(b)
-        fn = _UNARY.get(ufunc)
-        if fn is None:
-            return NotImplemented
-        return fn(inputs[0])
+        return _array_ufunc(ufunc, method, inputs, kwargs)
 
     def dense_tangent(self, n_params: int, shape: tuple[int, ...]) -> np.ndarray:
         """(P, *shape) array of all derivatives (zeros where a parameter has no effect)."""
@@ -180,6 +167,198 @@ _BINARY = {
 }
 
 
+class Dual2:
+    """A value with its first and second derivatives with respect to P parameters.
+
+    Second-order forward mode: `t` holds first derivatives {j: array} and `h` second
+    derivatives {(i, j): array} for i <= j, both sparse like `Dual`'s tangents (in
+    E + A/N^alpha + B/D^beta only 7 of the 15 second derivatives are non-zero). One
+    evaluation gives the exact Hessian of every residual, where finite differences of the
+    gradient would cost P more evaluations. Supports the operators and ufuncs `Dual` does.
+    """
+
+    __slots__ = ("v", "t", "h")
+    __array_priority__ = 1000
+
+    def __init__(
+        self,
+        v: np.ndarray,
+        t: dict[int, np.ndarray],
+        h: dict[tuple[int, int], np.ndarray],
+    ) -> None:
+        self.v = v
+        self.t = t
+        self.h = h
+
+    def _scaled(self, c: Any) -> Dual2:
+        return Dual2(
+            self.v * c,
+            {j: tj * c for j, tj in self.t.items()},
+            {ij: hij * c for ij, hij in self.h.items()},
+        )
+
+    def _unary(self, f0: Any, f1: Any, f2: Any) -> Dual2:
+        """f(self) given f, f' and f'' at self.v."""
+        t = {j: f1 * tj for j, tj in self.t.items()}
+        h: dict[tuple[int, int], np.ndarray] = {ij: f1 * hij for ij, hij in self.h.items()}
+        keys = sorted(self.t)
+        for a, i in enumerate(keys):
+            ti = f2 * self.t[i]
+            for j in keys[a:]:
+                term = ti * self.t[j]
+                h[(i, j)] = h[(i, j)] + term if (i, j) in h else term
+        return Dual2(f0, t, h)
+
+    # -- arithmetic -------------------------------------------------------------------
+    def __add__(self, o: Any) -> Dual2:
+        if isinstance(o, Dual2):
+            return Dual2(self.v + o.v, Dual._combine(self.t, o.t), Dual._combine(self.h, o.h))
+        return Dual2(self.v + o, self.t, self.h)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> Dual2:
+        return self._scaled(-1.0)
+
+    def __pos__(self) -> Dual2:
+        return self
+
+    def __sub__(self, o: Any) -> Dual2:
+        if isinstance(o, Dual2):
+            return self + (-o)
+        return Dual2(self.v - o, self.t, self.h)
+
+    def __rsub__(self, o: Any) -> Dual2:
+        return (-self) + o
+
+    def __mul__(self, o: Any) -> Dual2:
+        if not isinstance(o, Dual2):
+            return self._scaled(o)
+        a, b = self, o
+        t = Dual._combine(
+            {j: tj * b.v for j, tj in a.t.items()}, {j: tj * a.v for j, tj in b.t.items()}
+        )
+        h = Dual._combine(
+            {ij: hij * b.v for ij, hij in a.h.items()},
+            {ij: hij * a.v for ij, hij in b.h.items()},
+        )
+        for i, ai in a.t.items():
+            for j, bj in b.t.items():
+                term = ai * bj
+                if i == j:
+                    term = 2.0 * term
+                key = (i, j) if i <= j else (j, i)
+                h[key] = h[key] + term if key in h else term
+        return Dual2(a.v * b.v, t, h)
+
+    __rmul__ = __mul__
+
+    def _reciprocal(self) -> Dual2:
+        inv = 1.0 / self.v
+        inv2 = inv * inv
+        return self._unary(inv, -inv2, 2.0 * inv2 * inv)
+
+    def __truediv__(self, o: Any) -> Dual2:
+        if isinstance(o, Dual2):
+            return self * o._reciprocal()
+        return self._scaled(1.0 / o)
+
+    def __rtruediv__(self, o: Any) -> Dual2:
+        return self._reciprocal() * o
+
+    def __pow__(self, o: Any) -> Dual2:
+        if isinstance(o, Dual2):
+            return _exp2(o * _log2(self))
+        if np.isscalar(o) and o == 2:
+            return self * self
+        v = self.v**o
+        v1 = o * self.v ** (o - 1)
+        return self._unary(v, v1, (o - 1) * v1 / self.v)
+
+    def __rpow__(self, o: Any) -> Dual2:
+        log_o = o.log if isinstance(o, PositiveColumn) else np.log(o)
+        return _exp2(self * log_o)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return _array_ufunc(ufunc, method, inputs, kwargs)
+
+
+def _exp2(x: Dual2) -> Dual2:
+    v = np.exp(x.v)
+    return x._unary(v, v, v)
+
+
+def _log2(x: Dual2) -> Dual2:
+    inv = 1.0 / x.v
+    return x._unary(np.log(x.v), inv, -inv * inv)
+
+
+def _log10_2(x: Dual2) -> Dual2:
+    inv = 1.0 / (x.v * np.log(10.0))
+    return x._unary(np.log10(x.v), inv, -inv / x.v)
+
+
+def _sqrt2(x: Dual2) -> Dual2:
+    v = np.sqrt(x.v)
+    return x._unary(v, 0.5 / v, -0.25 / (v * x.v))
+
+
+def _log1p2(x: Dual2) -> Dual2:
+    inv = 1.0 / (1.0 + x.v)
+    return x._unary(np.log1p(x.v), inv, -inv * inv)
+
+
+def _expm12(x: Dual2) -> Dual2:
+    e = np.exp(x.v)
+    return x._unary(np.expm1(x.v), e, e)
+
+
+def _tanh2(x: Dual2) -> Dual2:
+    v = np.tanh(x.v)
+    d = 1.0 - v * v
+    return x._unary(v, d, -2.0 * v * d)
+
+
+def _abs2(x: Dual2) -> Dual2:
+    return x._unary(np.abs(x.v), np.sign(x.v), 0.0)
+
+
+_UNARY2 = {
+    np.exp: _exp2,
+    np.log: _log2,
+    np.log10: _log10_2,
+    np.sqrt: _sqrt2,
+    np.log1p: _log1p2,
+    np.expm1: _expm12,
+    np.tanh: _tanh2,
+    np.abs: _abs2,
+    np.negative: Dual2.__neg__,
+    np.positive: Dual2.__pos__,
+}
+
+
+def _array_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+    """numpy ufuncs on Dual / Dual2 (np.exp(dual), ndarray ** dual, ...)."""
+    if method != "__call__" or kwargs:
+        return NotImplemented
+    if len(inputs) == 2:
+        a, b = inputs
+        op = _BINARY.get(ufunc)
+        if op is None:
+            return NotImplemented
+        if not isinstance(a, (Dual, Dual2)):
+            return getattr(b, op[1])(a)
+        return getattr(a, op[0])(b)
+    x = inputs[0]
+    fn: Any = _UNARY2.get(ufunc) if isinstance(x, Dual2) else _UNARY.get(ufunc)
+    if fn is None:
+        return NotImplemented
+    return fn(x)
+
+
+AD_TYPES = (Dual, Dual2)
+
+
 class PositiveColumn(np.ndarray):
     """A strictly positive data column that caches its logarithm.
 
@@ -199,15 +378,15 @@ class PositiveColumn(np.ndarray):
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if ufunc is np.power and method == "__call__" and not kwargs and inputs[0] is self:
             expo = inputs[1]
-            if isinstance(expo, Dual):
+            if isinstance(expo, AD_TYPES):
                 return expo.__rpow__(self)
             return np.exp(np.multiply(expo, self.log))
-        if any(isinstance(x, Dual) for x in inputs):
+        if any(isinstance(x, AD_TYPES) for x in inputs):
             plain = tuple(
                 x.view(np.ndarray) if isinstance(x, PositiveColumn) else x for x in inputs
             )
             for x in plain:
-                if isinstance(x, Dual):
+                if isinstance(x, AD_TYPES):
                     return x.__array_ufunc__(ufunc, method, *plain, **kwargs)
         plain = tuple(x.view(np.ndarray) if isinstance(x, PositiveColumn) else x for x in inputs)
         return getattr(ufunc, method)(*plain, **kwargs)
@@ -215,10 +394,18 @@ class PositiveColumn(np.ndarray):
     def __getitem__(self, key: Any) -> Any:
         out = self.view(np.ndarray)[key]
         if isinstance(out, np.ndarray) and out.ndim == self.ndim:
-            return PositiveColumn(out)
+            col = out.view(PositiveColumn)
+            col.log = self.log[key]  # the cached log, sliced alike (not recomputed)
+            return col
         return out
+
+    def reshape_rows(self, shape: tuple[int, ...]) -> PositiveColumn:
+        """This column reshaped (e.g. (1, n) -> (1, 1, ..., n)), with its cached log."""
+        col = self.view(np.ndarray).reshape(shape).view(PositiveColumn)
+        col.log = self.log.reshape(shape)
+        return col
 
 
 def value(x: Any) -> np.ndarray:
     """The value part of a Dual, or the array itself."""
-    return x.v if isinstance(x, Dual) else np.asarray(x)
+    return x.v if isinstance(x, AD_TYPES) else np.asarray(x)
