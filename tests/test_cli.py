@@ -174,3 +174,34 @@ def test_audit_where_limits_both_sides(runs_csv):
         "--where", "n_params > 1e12", "--holdout", "n_params > 1",
     )  # fmt: skip
     assert r.exit_code == 2 and "selects no rows" in r.stderr
+
+
+def test_option_conflicts_name_both_options(runs_csv, tmp_path):
+    """Issue 17: both targets once answered 'give --target ... or --target-where' (the opposite
+    of the problem); report silently dropped --leave-largest-out when --holdout was given."""
+    r = run("forecast", runs_csv, "--target", "n_params=1e9,tokens=2e10", "--target-where", "N>1")
+    assert r.exit_code == 2
+    assert "give one of --target or --target-where, not both" in " ".join(r.stderr.split())
+    r = run("forecast", runs_csv)
+    assert r.exit_code == 2 and "give one of --target" in r.stderr
+    out = tmp_path / "r.html"
+    r = run("report", runs_csv, "--law", "chinchilla", "--holdout", "n_params > 1e9",
+            "--leave-largest-out", "n_params", "-o", out)  # fmt: skip
+    assert r.exit_code == 2, r.output
+    msg = " ".join(r.stderr.split())
+    assert "--holdout" in msg and "--leave-largest-out" in msg and "not both" in msg
+    assert not out.exists()
+
+
+def test_audit_states_level_and_resamples_and_prints_percent(runs_csv):
+    """Issue 17: CLI coverage 100% vs report 0.93 for one audit, resample counts unstated."""
+    r = run("audit", runs_csv, "--law", "chinchilla", "--metric", "val_loss", "--interval",
+            "0.8", "--leave-largest-out", "n_params", "--bootstrap", "20")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    assert "coverage of 80% intervals from 20 bootstrap resamples" in text
+    assert "relative errors in %" in text
+    r = run("audit", runs_csv, "--law", "chinchilla", "--metric", "val_loss",
+            "--leave-largest-out", "n_params", "--bootstrap", "0")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "no intervals (--bootstrap 0)" in " ".join(r.stdout.split())

@@ -174,3 +174,30 @@ def test_hostile_names_show_as_text_and_run_no_script(tmp_path):
     assert 'data-rendered="1"' in dom
     assert "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0], "a user string ran"
     assert "Suspected outliers (chinchilla fit of loss&lt;img src=x onerror=" in dom
+
+
+def test_report_says_relative_errors_in_percent_and_what_coverage_rests_on(tmp_path):
+    """Issue 17: the CLI printed relative errors in percent and the report as fractions, and
+    coverage came without its level or resample count."""
+    import numpy as np
+    import pandas as pd
+
+    from scalinglab.report.html import table_html
+
+    cell = table_html(pd.DataFrame({"mean_rel_error": [0.0123], "coverage": [0.5], "x": [0.5]}))
+    assert "<td>1.23%</td><td>50.00%</td><td>0.5</td>" in cell
+    n = np.repeat(np.geomspace(1e7, 1e10, 5), 5)
+    d = np.tile(np.geomspace(1e8, 1e11, 5), 5)
+    loss = 1.8 + 480 / n**0.35 + 2100 / d**0.37
+    pd.DataFrame({"n_params": n, "tokens": d, "loss": loss}).to_csv(tmp_path / "r.csv")
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(
+        main, ["report", str(tmp_path / "r.csv"), "--law", "chinchilla", "--leave-largest-out",
+               "n_params", "--bootstrap", "20", "-o", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    audit = page[page.index("id='section-audit'") :]
+    assert "90% intervals from 20 bootstrap resamples" in audit
+    by_law = audit[audit.index("id='audit-by-law'") :].split("</table>")[0]
+    assert by_law.count("%</td>") >= 3  # mean, max relative error and coverage

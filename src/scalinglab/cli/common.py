@@ -39,6 +39,10 @@ from .._version import __version__
 from ..errors import DataError, ScalingLabError
 from ..io.encoding import ReadNote, default_encoding
 from ..io.safe_write import check_output
+from ..report.html import (  # one convention for the CLI and the report
+    interval_note,  # noqa: F401  (re-exported for the commands)
+    is_percent_column,
+)
 from ..schema import parse_number
 
 # Piped output keeps whole numbers: rich would otherwise squeeze tables to 80 columns.
@@ -184,7 +188,25 @@ def _note_shower(previous: Callable[..., Any]) -> Callable[..., None]:
     return show
 
 
-class _Boundary(click.Group):
+class _WholeSummaries(click.Group):
+    """A group whose command list shows each command's whole first sentence, wrapped, instead
+    of click's cut at the terminal width ('... audits of one or...')."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+_WholeSummaries.group_class = _WholeSummaries  # subgroups (testbed, sweep) list theirs whole
+
+
+class _Boundary(_WholeSummaries):
     """The root group: every command runs inside the error boundary."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -343,7 +365,7 @@ def _fmt(v: Any, col: str) -> str:
     if isinstance(v, (float, np.floating)):
         if not np.isfinite(v):
             return "-"
-        if col in ("rel_error", "mean_rel_error", "max_rel_error", "coverage"):
+        if is_percent_column(col):
             return f"{v:.2%}"
         if col == "compute_ratio" or col == "compute_ratio_max":
             return f"{v:.0f}x"

@@ -24,10 +24,19 @@ from .common import (
 @main.command("inspect")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--no-outliers", is_flag=True, help="Skip the outlier fit.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def inspect_cmd(data, no_outliers, as_json) -> None:
-    """What scalinglab recognised in DATA and which laws it can feed."""
+    """What scalinglab recognised in DATA and which laws it can feed.
+
+    Columns and their roles, ranges, duplicates, suspected outliers and the laws that are
+    ready to fit.
+
+    \b
+    Example:
+      scalinglab inspect runs.csv
+      scalinglab inspect runs.csv --no-outliers --json
+    """
     from ..inspect import inspect_table
 
     rep = inspect_table(read_table(data), outliers=not no_outliers)
@@ -94,7 +103,14 @@ def inspect_cmd(data, no_outliers, as_json) -> None:
 
 @main.command("import-harness")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The runs table to write (CSV, TSV, Parquet or JSONL by extension).",
+)
 @click.option(
     "--side-table",
     default=None,
@@ -177,6 +193,10 @@ def import_harness_cmd(
     (in nats), accuracy / error / chance averaged over tasks, n_params (and
     n_params_nonembedding), tokens, and where each came from (*_source). The summary names
     the metric chosen per task, every task left out and why, and duplicate files.
+
+    \b
+    Example:
+      scalinglab import-harness lm_eval_out/ --side-table models.csv -o runs.csv
     """
     from ..io import aggregate_error, read_harness
     from ..io.harness import summary_lines
@@ -272,9 +292,20 @@ def _file_lines(long) -> list[str]:
 
 @main.command("import-tracker")
 @click.argument("export", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False))
 @click.option(
-    "--kind", type=click.Choice(["auto", "wandb", "mlflow"]), default="auto", show_default=True
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The runs table to write (CSV, TSV, Parquet or JSONL by extension).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "wandb", "mlflow"]),
+    default="auto",
+    show_default=True,
+    help="Which tracker wrote the export (auto: told by its columns).",
 )
 @click.option(
     "--mapping",
@@ -285,7 +316,12 @@ def _file_lines(long) -> list[str]:
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
 def import_tracker_cmd(export, out_path, kind, mapping, force) -> None:
-    """A Weights & Biases or MLflow runs export -> a runs table."""
+    """A Weights & Biases or MLflow runs export -> a runs table.
+
+    \b
+    Example:
+      scalinglab import-tracker wandb_export.csv -o runs.csv
+    """
     from ..io import read_tracker_export
 
     output_path(out_path, inputs=[export, mapping], force=force)
@@ -302,15 +338,31 @@ def import_tracker_cmd(export, out_path, kind, mapping, force) -> None:
 @click.argument("evals", type=click.Path(dir_okay=False))
 @click.argument("meta", type=click.Path(dir_okay=False))
 @click.option("--on", "on", required=True, help="Key column(s), comma-separated.")
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False))
 @click.option(
-    "--how", type=click.Choice(["inner", "left", "outer"]), default="inner", show_default=True
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The merged table to write (CSV, TSV, Parquet or JSONL by extension).",
+)
+@click.option(
+    "--how",
+    type=click.Choice(["inner", "left", "outer"]),
+    default="inner",
+    show_default=True,
+    help="Join kind: inner keeps matched rows, left every eval row, outer every row.",
 )
 @click.option("--strict", is_flag=True, help="Fail if any key is unmatched on either side.")
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
 def merge_cmd(evals, meta, on, out_path, how, strict, force) -> None:
-    """Join eval results to run metadata; unmatched rows are listed, never dropped silently."""
+    """Join eval results to run metadata; unmatched rows are listed, never dropped silently.
+
+    \b
+    Example:
+      scalinglab merge evals.csv models.csv --on model -o runs.csv
+    """
     from ..io import merge_runs
 
     merged, report = merge_runs(

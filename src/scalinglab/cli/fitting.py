@@ -30,6 +30,7 @@ from .common import (
     emit_json,
     err,
     handle_errors,
+    interval_note,
     main,
     out,
     output_path,
@@ -40,7 +41,13 @@ from .common import (
 @main.command("laws")
 @click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
 def laws_cmd(as_json: bool) -> None:
-    """List the law catalog with formulas and citations."""
+    """List the law catalog with formulas and citations.
+
+    \b
+    Example:
+      scalinglab laws
+      scalinglab laws --json
+    """
     if as_json:
         emit_json(
             [
@@ -276,7 +283,9 @@ def print_diagnostics(diags: list) -> None:
 @click.option(
     "--interval", default=0.95, show_default=True, type=LEVEL, help="Bootstrap interval level."
 )
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Random seed (starts, resamples)."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @click.option("--force", is_flag=True, help=FORCE_HELP)
@@ -307,7 +316,14 @@ def fit_cmd(
     as_json,
     force,
 ) -> None:
-    """Fit a law to DATA (CSV, TSV, Parquet or JSONL)."""
+    """Fit a law to DATA (CSV, TSV, Parquet or JSONL).
+
+    \b
+    Examples:
+      scalinglab fit runs.csv --law chinchilla --where "tokens >= 1e8" --out fit.json
+      scalinglab fit runs.csv --expr "E + A/tokens**alpha" --param E=0:inf \\
+          --param A=0:inf --param alpha=0:3 --metric loss
+    """
     output_path(out_path, inputs=[data], force=force, what="--out file")
     output_path(starts_path, inputs=[data, out_path], force=force, what="--starts file")
     if out_path and starts_path and Path(out_path).absolute() == Path(starts_path).absolute():
@@ -377,7 +393,9 @@ def fit_cmd(
 def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
     """Predict with a saved fit at new points; says how far each point lies beyond the data.
 
-    Example: scalinglab predict fit.json --set n_params=70B --set tokens=1.4T --interval 0.9
+    \b
+    Example:
+      scalinglab predict fit.json --set n_params=70B --set tokens=1.4T --interval 0.9
     """
     res = FitResult.from_json(fit_json)
     if bool(at_path) == bool(sets):
@@ -485,10 +503,21 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10') restricting the fit set.",
 )
 @click.option("--by", default=None, help="Run the audit separately per value of this column.")
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=None,
+    help="paper: least squares on raw values (Gadre et al.'s code).",
+)
 @click.option("--metric", default=None, help="Column to fit and score.")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
-@click.option("--interval", default=0.9, show_default=True, type=LEVEL)
+@click.option(
+    "--interval",
+    default=0.9,
+    show_default=True,
+    type=LEVEL,
+    help="Level of the prediction intervals whose coverage is reported.",
+)
 @click.option(
     "--bootstrap",
     "n_boot",
@@ -497,7 +526,9 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
     type=int,
     help="Resamples for the intervals (0: none).",
 )
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Random seed (starts, resamples)."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (points and summary).")
 @handle_errors
@@ -519,7 +550,16 @@ def audit_cmd(
     quiet,
     as_json,
 ) -> None:
-    """Held-out validation and extrapolation audits of one or more laws."""
+    """Held-out validation and extrapolation audits of one or more laws.
+
+    Relative errors are printed in percent; coverage is the share of held-out points inside
+    their --interval prediction interval, built from --bootstrap resamples.
+
+    \b
+    Examples:
+      scalinglab audit runs.csv --law chinchilla --law kaplan --holdout "n_params > 1e9"
+      scalinglab audit runs.csv --law chinchilla --leave-largest-out n_params
+    """
     from ..fitting.prepare import apply_where
     from ..workflows import audit
 
@@ -556,7 +596,8 @@ def audit_cmd(
         emit_json(res.to_dict())
         return
     pts = res.points
-    t = Table(title=f"held-out points ({res.kind})")
+    ivs = interval_note(interval, n_boot)
+    t = Table(title=f"held-out points ({res.kind}; relative errors in %; {ivs})")
     show = [
         "fold",
         "law",
@@ -578,7 +619,7 @@ def audit_cmd(
     out.print(t)
     if len(pts) > 60:
         out.print(f"... {len(pts) - 60} more points (use --json for all)")
-    t = Table(title="summary per fold")
+    t = Table(title=f"summary per fold (coverage of {ivs})")
     cols = [
         "fold",
         "law",
@@ -597,7 +638,7 @@ def audit_cmd(
         t.add_row(*(_fmt(r[c], c) for c in cols))
     out.print(t)
     bl = res.by_law()
-    t = Table(title="held-out error by law")
+    t = Table(title=f"held-out error by law (coverage of {ivs})")
     for c in ["law", *bl.columns]:
         t.add_column(c, justify="right")
     for name, r in bl.iterrows():

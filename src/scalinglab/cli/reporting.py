@@ -39,8 +39,8 @@ DEMO_TABLES = {
 @main.command("report")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--law", "law_names", multiple=True, help="Law(s) to fit and plot (repeat).")
-@click.option("--metric", default=None)
-@click.option("--map", "maps", multiple=True, help="VAR=COLUMN.")
+@click.option("--metric", default=None, help="Column to fit (default: the law's metric).")
+@click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
 @click.option(
     "--where",
     default=None,
@@ -52,8 +52,19 @@ DEMO_TABLES = {
     default=None,
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): held-out rows.",
 )
-@click.option("--leave-largest-out", "axis", default=None, help="Audit along this column.")
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
+@click.option(
+    "--leave-largest-out",
+    "axis",
+    default=None,
+    help="Audit along this column: fit the smaller scales, predict the larger ones "
+    "(not with --holdout).",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=None,
+    help="paper: least squares on raw values (Gadre et al.'s code).",
+)
 @click.option(
     "--workflow",
     "workflows",
@@ -65,9 +76,14 @@ DEMO_TABLES = {
 @click.option("--target-where", default=None, help="forecast: runs to predict.")
 @click.option("--fit-where", default=None, help="forecast: loss-fit runs.")
 @click.option("--error-fit-where", default=None, help="forecast: error-fit runs.")
-@click.option("--loss-law", default="overtrain", show_default=True)
-@click.option("--loss-col", default="loss", show_default=True)
-@click.option("--error-col", default="error", show_default=True)
+@click.option("--loss-law", default="overtrain", show_default=True, help="forecast: step 1 law.")
+@click.option("--loss-col", default="loss", show_default=True, help="forecast: column of the loss.")
+@click.option(
+    "--error-col",
+    default="error",
+    show_default=True,
+    help="forecast: column of the downstream error.",
+)
 @click.option("--factor", default="n_params", show_default=True, help="choose-method factor.")
 @click.option("--at", "at", default=None, help="choose-method: FACTOR=VALUE.")
 @click.option(
@@ -79,8 +95,18 @@ DEMO_TABLES = {
 @click.option(
     "--budget", default="1e23", show_default=True, type=POSITIVE_NUMBER, help="plan: FLOP budget."
 )
-@click.option("--bootstrap", "n_boot", default=500, show_default=True, type=int)
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=500,
+    show_default=True,
+    type=int,
+    help="Bootstrap resamples for intervals (the audit section uses at most 300 per fold; "
+    "the report states the count used).",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Random seed (starts, resamples)."
+)
 @click.option(
     "-o",
     "--out",
@@ -88,6 +114,7 @@ DEMO_TABLES = {
     default="report.html",
     show_default=True,
     type=click.Path(dir_okay=False),
+    help="The HTML file to write.",
 )
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
@@ -117,7 +144,18 @@ def report_cmd(
     out_path,
     force,
 ) -> None:
-    """A self-contained HTML report: overview, fitted laws, audits, workflows."""
+    """A self-contained HTML report: overview, fitted laws, audits, workflows.
+
+    \b
+    Examples:
+      scalinglab report runs.csv --law chinchilla --leave-largest-out n_params -o report.html
+      scalinglab report runs.csv --law chinchilla --holdout "n_params > 1e9" -o report.html
+    """
+    if holdout_q and axis:
+        raise DataError(
+            "give one of --holdout or --leave-largest-out, not both: the audit section runs "
+            "one kind of audit (write two reports for both)"
+        )
     output_path(out_path, inputs=[data], force=force, what="report")
     from ..fitting.prepare import apply_where
     from ..report import build
@@ -228,13 +266,21 @@ def _demo_folder(folder: Path, force: bool) -> None:
     default="scalinglab-demo",
     show_default=True,
     type=click.Path(file_okay=False),
+    help="Folder for the report and the tables behind it.",
 )
-@click.option("--quiet", is_flag=True)
+@click.option(
+    "--quiet", is_flag=True, help="Accepted for scripts (the demo has no progress bar to hide)."
+)
 @click.option("--force", is_flag=True, help="Replace the demo's files in an existing --out folder.")
 @handle_errors
 def demo_cmd(out_dir: str, quiet: bool, force: bool) -> None:
     """Fit the papers' laws on built-in runs of scalinglab's own testbed (real training on
-    2 CPU cores) and write an HTML report."""
+    2 CPU cores) and write an HTML report.
+
+    \b
+    Example:
+      scalinglab demo --out scalinglab-demo
+    """
     import time
 
     _demo_folder(Path(out_dir), force)

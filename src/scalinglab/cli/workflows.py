@@ -21,6 +21,7 @@ from .common import (
     emit_json,
     err,
     handle_errors,
+    interval_note,
     main,
     out,
 )
@@ -39,10 +40,19 @@ from .common import (
     default=None,
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): runs to predict (truth known).",
 )
-@click.option("--loss-law", default="overtrain", show_default=True)
-@click.option("--error-law", default="loss_to_error", show_default=True)
-@click.option("--loss-col", default="loss", show_default=True)
-@click.option("--error-col", default="error", show_default=True)
+@click.option(
+    "--loss-law", default="overtrain", show_default=True, help="Step 1 law: (N, D) -> loss."
+)
+@click.option(
+    "--error-law",
+    default="loss_to_error",
+    show_default=True,
+    help="Step 2 law: loss -> downstream error.",
+)
+@click.option("--loss-col", default="loss", show_default=True, help="Column of the loss.")
+@click.option(
+    "--error-col", default="error", show_default=True, help="Column of the downstream error."
+)
 @click.option(
     "--fit-where",
     default=None,
@@ -53,11 +63,31 @@ from .common import (
     default=None,
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): the error-fit runs.",
 )
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
-@click.option("--bootstrap", "n_boot", default=1000, show_default=True, type=int)
-@click.option("--interval", default=0.9, show_default=True, type=float)
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=None,
+    help="paper: least squares on raw values (Gadre et al.'s code).",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Joint bootstrap resamples of both steps for the intervals (0: none).",
+)
+@click.option(
+    "--interval",
+    default=0.9,
+    show_default=True,
+    type=float,
+    help="Level of the prediction intervals.",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Random seed (starts, resamples)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def forecast_cmd(
     data,
@@ -75,11 +105,25 @@ def forecast_cmd(
     seed,
     as_json,
 ) -> None:
-    """Two-step forecast: (N, D) or (C, M) -> loss -> downstream error."""
+    """Two-step forecast: (N, D) or (C, M) -> loss -> downstream error.
+
+    Relative errors are printed in percent; intervals are bootstrap prediction intervals at
+    --interval from --bootstrap joint resamples (both stated in the output).
+
+    \b
+    Examples:
+      scalinglab forecast runs.csv --target n_params=6.9e9,tokens=138e9
+      scalinglab forecast runs.csv --target-where "n_params > 1e9" --bootstrap 200
+    """
     from ..workflows.downstream import forecast
 
-    if bool(targets) == bool(target_where):
-        raise DataError("give --target VAR=VALUE,... (repeatable) or --target-where QUERY")
+    if targets and target_where:
+        raise DataError(
+            "give one of --target or --target-where, not both (--target names new points; "
+            "--target-where picks runs of DATA whose truth is known)"
+        )
+    if not targets and not target_where:
+        raise DataError("give one of --target VAR=VALUE,... (repeatable) or --target-where QUERY")
     res = forecast(
         data,
         _targets(targets) if targets else target_where,
@@ -99,7 +143,8 @@ def forecast_cmd(
         return
     out.print(
         f"step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} runs; step 2: "
-        f"{res.error_fit.law.name} on {res.error_fit.n_points_} runs"
+        f"{res.error_fit.law.name} on {res.error_fit.n_points_} runs; "
+        f"{interval_note(res.interval, res.n_bootstrap)}; relative errors in %"
     )
     t = res.targets
     for _, r in t.iterrows():
@@ -138,14 +183,39 @@ def forecast_cmd(
     default=None,
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): checkpoints of the small runs.",
 )
-@click.option("--run-col", default="run", show_default=True)
+@click.option("--run-col", default="run", show_default=True, help="Column naming each run.")
 @click.option("--loss-col", default="bpb", show_default=True, help="Task loss (step 1 and 2 x).")
 @click.option("--acc-col", default="rc_acc", show_default=True, help="Task accuracy (step 2 y).")
-@click.option("--last-k", default=5, show_default=True, type=int)
-@click.option("--skip-frac", default=0.1, show_default=True, type=float)
-@click.option("--window", default=5, show_default=True, type=int)
-@click.option("--bootstrap", "n_boot", default=0, show_default=True, type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--last-k",
+    default=5,
+    show_default=True,
+    type=int,
+    help="Step 1 averages each run's loss over its last K checkpoints.",
+)
+@click.option(
+    "--skip-frac",
+    default=0.1,
+    show_default=True,
+    type=float,
+    help="Step 2 drops this fraction of each run's first checkpoints.",
+)
+@click.option(
+    "--window",
+    default=5,
+    show_default=True,
+    type=int,
+    help="Step 2: trailing moving average over this many checkpoints.",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Bootstrap resamples for an accuracy interval (0: none).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def ladder_cmd(
     checkpoints,
@@ -160,7 +230,13 @@ def ladder_cmd(
     n_boot,
     as_json,
 ) -> None:
-    """Model-ladder forecast (AI2 OLMo ladder): (N, D) -> task loss -> accuracy."""
+    """Model-ladder forecast (AI2 OLMo ladder): (N, D) -> task loss -> accuracy.
+
+    \b
+    Example:
+      scalinglab ladder checkpoints.csv --target n_params=7e9,tokens=4e12 \\
+          --train-where "n_params < 2e9"
+    """
     from ..fitting.prepare import apply_where
     from ..workflows.ladder import ladder_forecast
 
@@ -204,10 +280,15 @@ def ladder_cmd(
     type=POSITIVE_NUMBER,
     help="Pretraining tokens to forecast at.",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def pretrain_choice_cmd(data, target_tokens, as_json) -> None:
-    """Rank pretraining sources by forecast BLEU / downstream CE; flag misalignment."""
+    """Rank pretraining sources by forecast BLEU / downstream CE; flag misalignment.
+
+    \b
+    Example:
+      scalinglab pretrain-choice alignment.csv --target-tokens 1M
+    """
     from ..workflows.pretrain_choice import choose_pretraining_data
 
     res = choose_pretraining_data(data, target_tokens)
@@ -245,12 +326,24 @@ def pretrain_choice_cmd(data, target_tokens, as_json) -> None:
     help="Scaling factor X (repeat for a joint fit; rows then need a 'factor' column).",
 )
 @click.option("--at", "at", required=True, help="FACTOR=VALUE to decide at, e.g. n_params=16e9.")
-@click.option("--metric", default="loss", show_default=True)
-@click.option("--bootstrap", "n_boot", default=300, show_default=True, type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--metric", default="loss", show_default=True, help="Column to fit and compare.")
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=300,
+    show_default=True,
+    type=int,
+    help="Bootstrap resamples for the crossing's interval (0: none).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def choose_method_cmd(data, factors, at, metric, n_boot, as_json) -> None:
-    """FMT vs LoRA vs prompt tuning: per-method laws and the critical finetuning size."""
+    """FMT vs LoRA vs prompt tuning: per-method laws and the critical finetuning size.
+
+    \b
+    Example:
+      scalinglab choose-method ft.csv --factor n_params --at n_params=16e9
+    """
     from ..workflows.finetune_choice import choose_method
 
     at_vals = _parse_numbers((at,), "--at")
@@ -266,24 +359,34 @@ def choose_method_cmd(data, factors, at, metric, n_boot, as_json) -> None:
 
 @main.command("transfer")
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--scratch-law", default="kaplan", show_default=True)
+@click.option(
+    "--scratch-law",
+    default="kaplan",
+    show_default=True,
+    help="Law fitted to the from-scratch runs (see `scalinglab laws`).",
+)
 @click.option(
     "--data-col",
     default="finetune_size",
     show_default=True,
     help="Target-distribution tokens (D for from-scratch runs, D_F for finetuned).",
 )
-@click.option("--metric", default="loss", show_default=True)
+@click.option("--metric", default="loss", show_default=True, help="Column of the loss.")
 @click.option(
     "--params-col",
     default="n_params",
     show_default=True,
     help="Model size column for both laws (e.g. n_params_nonembedding).",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def transfer_cmd(data, scratch_law, data_col, metric, params_col, as_json) -> None:
-    """Effective data transferred by pretraining (Hernandez et al.)."""
+    """Effective data transferred by pretraining (Hernandez et al.).
+
+    \b
+    Example:
+      scalinglab transfer transfer.csv --scratch-law kaplan --data-col finetune_size
+    """
     from ..workflows.transfer import effective_data_transferred
 
     res = effective_data_transferred(
@@ -307,12 +410,22 @@ def transfer_cmd(data, scratch_law, data_col, metric, params_col, as_json) -> No
     type=NUMBER,
     help="Tokens to serve over the model's life.",
 )
-@click.option("--target-loss", default=None, type=float)
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--target-loss",
+    default=None,
+    type=float,
+    help="With --inference-tokens: the loss to reach (default: the budget's optimum).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, as_json) -> None:
     """Compute-optimal and over-trained allocations from a saved chinchilla or overtrain fit;
-    each row says how far it lies beyond the fitted data."""
+    each row says how far it lies beyond the fitted data.
+
+    \b
+    Example:
+      scalinglab plan fit.json --budget 1e23 --inference-tokens 2T
+    """
     from ..workflows.planning import plan
 
     res = plan(

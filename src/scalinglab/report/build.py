@@ -14,7 +14,7 @@ from ..fitting.presets import apply_preset
 from ..inspect import inspect_table
 from ..laws import get_law
 from ..workflows import audit as audit_mod
-from .html import Report, Section, params_table, table_html
+from .html import Report, Section, interval_note, params_table, table_html
 
 
 def overview_section(rep: Report, df: pd.DataFrame) -> None:
@@ -82,6 +82,11 @@ def law_section(
         sec.parts.append(f"<div class='warn'>{html.escape(w)}</div>")
     rep.figure(sec, plots.fit_figure(res, held), f"{law.name}-curves")
     rep.figure(sec, plots.residual_figure(res), f"{law.name}-residuals")
+    if res.bootstrap_ is not None:
+        sec.parts.append(
+            f"<p class='interval-note'>Parameter intervals and the curves' bands: "
+            f"{interval_note(0.9, res.bootstrap_.n_resamples)}.</p>"
+        )
     sec.parts.append("<h3>Parameters</h3>" + table_html(params_table(res), f"params-{law.name}"))
     return res
 
@@ -99,14 +104,27 @@ def audit_section(
     n_bootstrap: int,
     seed: int,
 ) -> Any:
+    n_resamples = min(n_bootstrap, 300)  # per fold: the report's audit stays quick
+    level = 0.9
     kw = dict(
-        metric=metric, mapping=mapping, preset=preset, n_bootstrap=min(n_bootstrap, 300), seed=seed
+        metric=metric,
+        mapping=mapping,
+        preset=preset,
+        n_bootstrap=n_resamples,
+        interval=level,
+        seed=seed,
     )
     if holdout:
         aud = audit_mod.holdout(df, list(laws), holdout, **kw)
     else:
         aud = audit_mod.leave_largest_out(df, list(laws), axis, **kw)
     sec = rep.section("audit", "Audit: error on held-out scale")
+    sec.parts.append(
+        f"<p class='interval-note'>Relative errors in percent. Coverage: the share of held-out "
+        f"points inside their {html.escape(interval_note(level, n_resamples))} per fold "
+        "(the CLI's <code>audit</code> states its own level and resample count; they differ "
+        "when its <code>--interval</code> or <code>--bootstrap</code> do).</p>"
+    )
     rep.figure(sec, plots.audit_figure(aud.points), "audit")
     sec.parts.append("<h3>By law</h3>" + table_html(aud.by_law().reset_index(), "audit-by-law"))
     sec.parts.append(

@@ -50,12 +50,29 @@ window.addEventListener('error', function (e) {
 </script>"""
 
 
-def _fmt(v: Any) -> str:
+def is_percent_column(col: Any) -> bool:
+    """Relative errors and interval coverage: shown in percent, the CLI and the report alike
+    (a fraction 0.0123 reads as '1.23%')."""
+    name = str(col)
+    return "rel_error" in name or name == "coverage" or name.startswith("coverage ")
+
+
+def interval_note(level: float, n_resamples: int) -> str:
+    """What an interval or a coverage figure rests on, said the same way in the CLI and the
+    report: '90% intervals from 1000 bootstrap resamples'."""
+    if not n_resamples:
+        return "no intervals (--bootstrap 0)"
+    return f"{level:.0%} intervals from {n_resamples} bootstrap resamples"
+
+
+def _fmt(v: Any, col: Any = None) -> str:
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
     if isinstance(v, (float, np.floating)):
         if not math.isfinite(v):
             return "–"
+        if col is not None and is_percent_column(col):
+            return f"{v:.2%}"
         return f"{v:.5g}"
     if isinstance(v, dict):
         return ", ".join(f"{html.escape(str(k))}={_fmt(x)}" for k, x in v.items())
@@ -92,7 +109,10 @@ def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 20
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
     for _, r in df.head(max_rows).iterrows():
-        body.append("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in r.to_numpy()) + "</tr>")
+        cells = "".join(
+            f"<td>{_fmt(v, c)}</td>" for c, v in zip(df.columns, r.to_numpy(), strict=True)
+        )
+        body.append(f"<tr>{cells}</tr>")
     more = (
         f"<p class='note'>{len(df) - max_rows} more rows not shown</p>"
         if len(df) > max_rows
