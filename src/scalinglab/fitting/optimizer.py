@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..laws.autodiff import Dual, Dual2, PositiveColumn
+from ..laws.autodiff import Dual, Dual2, PositiveColumn, value
 from ..laws.base import Law
 
 # One evaluation works on blocks of at most this many (start x row) pairs. Memory is then
@@ -124,6 +124,7 @@ class Problem:
     ) -> None:
         self.law, self.delta, self.space = law, float(delta), law.space
         self.P = law.n_params
+        self._mask, self._names = law.log_mask, law.param_names
         self.block = int(block)
         y = np.asarray(y, dtype=float)
         self.n = n = y.size
@@ -221,34 +222,39 @@ class Problem:
     def _eval(self, z: np.ndarray, cols: Mapping[str, np.ndarray], order: int):
         """pred (K, m); for order >= 1 the dense Jacobian (K, P, m) (laid out per start, so
         the batched J^T W J products run as BLAS matrix products); for order 2 the sparse
-        second derivatives {(i, j): array broadcastable to (K, m)}."""
+        second derivatives {(i, j): array broadcastable to (K, m)}. Called with numpy's
+        floating-point warnings silenced (invalid predictions become an infinite objective)."""
         K, P = z.shape
         m = next(iter(cols.values())).shape[1] if cols else 1
-        if order < 1:
-            pred, _ = self.law.evaluate_internal(z, cols, False)
-            return pred, None, None
-        mask = self.law.log_mask
-        with np.errstate(over="ignore"):
-            pub = np.where(mask, np.exp(np.where(mask, z, 0.0)), z)
+        mask, names = self._mask, self._names
+        pub = z.copy()
+        pub[:, mask] = np.exp(z[:, mask])
         params: dict[str, Any] = {}
-        ones = np.ones((K, 1))
-        for j, name in enumerate(self.law.param_names):
-            p = pub[:, j : j + 1]
-            d = p if mask[j] else ones  # d public / d internal
-            if order == 1:
-                params[name] = Dual(p, {j: d})
-            else:  # second derivative: public for log-scale parameters, 0 otherwise
-                params[name] = Dual2(p, {j: d}, {(j, j): p} if mask[j] else {})
+        if order == 0:
+            for j, name in enumerate(names):
+                params[name] = pub[:, j : j + 1]
+        else:
+            ones = np.ones((K, 1))
+            for j, name in enumerate(names):
+                p = pub[:, j : j + 1]
+                d = p if mask[j] else ones  # d public / d internal
+                if order == 1:
+                    params[name] = Dual(p, {j: d})
+                else:  # second derivative: public for log-scale parameters, 0 otherwise
+                    params[name] = Dual2(p, {j: d}, {(j, j): p} if mask[j] else {})
         kw = dict(cols)
         kw.update(params)
-        with np.errstate(all="ignore"):
-            out = self.law.formula(**kw)
+        out = self.law.formula(**kw)
+        if order == 0:
+            out = value(out)
+            return (out if out.shape == (K, m) else np.broadcast_to(out, (K, m))), None, None
         J = np.zeros((K, P, m))
         if not isinstance(out, (Dual, Dual2)):  # the formula ignores its parameters
             return np.broadcast_to(out, (K, m)), J, {}
         for j, tj in out.t.items():
             J[:, j, :] = tj
-        return np.broadcast_to(out.v, (K, m)), J, (out.h if isinstance(out, Dual2) else None)
+        v = out.v if out.v.shape == (K, m) else np.broadcast_to(out.v, (K, m))
+        return v, J, (out.h if isinstance(out, Dual2) else None)
 
     def _second_order_ok(self) -> bool:
         if self.second_order is None:
@@ -256,7 +262,8 @@ class Problem:
             z = np.clip(np.zeros((1, self.P)), lo, hi)
             cols = {k: v[:, :2] for k, v in self.cols.items()}
             try:
-                self._eval(z, cols, 2)
+                with np.errstate(all="ignore"):
+                    self._eval(z, cols, 2)
                 self.second_order = True
             except Exception:  # a formula Dual2 cannot run: finite differences instead
                 self.second_order = False
@@ -341,7 +348,9 @@ class Problem:
                     if Hp:
                         coef = wpsi / pred if log else wpsi
                         pairs = list(Hp)
-                        stack = np.stack([np.broadcast_to(Hp[ij], coef.shape) for ij in pairs])
+                        stack = np.empty((len(pairs), *coef.shape))
+                        for e, ij in enumerate(pairs):
+                            stack[e] = Hp[ij]
                         S = np.einsum("km,ekm->ke", coef, stack)
                         ii, jj = np.array(pairs).T
                         Hn[:, ii, jj] += S
