@@ -1,0 +1,229 @@
+"""Where runs execute: local processes, Ray tasks or SLURM jobs (submitit), all claiming
+from one registry; `run_sweep` registers a spec's runs and hands them to one."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..registry import Claim, Registry
+from .grid import expand
+from .loop import _package, _record, _record_failure, dependency_row, worker
+from .results import eta
+from .spec import SweepError, load_spec
+
+
+def _ray_task(claim: Claim, dep: dict[str, Any] | None, artifacts: str, threads: int):
+    import torch
+
+    torch.set_num_threads(threads)
+    Path(artifacts).mkdir(parents=True, exist_ok=True)
+    return _package().execute(claim, dep, Path(artifacts).resolve())
+
+
+def ray_driver(
+    reg: Registry,
+    keys: list[str],
+    artifacts: str,
+    *,
+    address: str | None,
+    cpus_per_run: int = 1,
+    gpus_per_run: float = 0,
+    num_cpus: int | None = None,
+    log: str | None = None,
+) -> int:
+    """Each run a Ray task with declared CPUs/GPUs; the driver claims runs, heartbeats them
+    while they are in flight and records results in its registry. Artifacts go to a path
+    every node can read (a shared filesystem on a real cluster)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            address=address,
+            num_cpus=num_cpus,
+            ignore_reinit_error=True,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run)(_ray_task)
+    slots = max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_run, 1)))
+    inflight: dict[Any, Claim] = {}
+    ran = 0
+    while True:
+        while len(inflight) < slots:
+            claim = reg.claim(keys)
+            if claim is None:
+                break
+            ref = task.remote(claim, dependency_row(reg, claim), artifacts, cpus_per_run)
+            inflight[ref] = claim
+        if not inflight:
+            if not reg.unfinished(keys):
+                return ran
+            time.sleep(0.2)
+            continue
+        ready, _ = ray.wait(list(inflight), num_returns=1, timeout=max(1.0, reg.lease_s / 3))
+        for c in inflight.values():
+            reg.heartbeat(c)  # False once taken over: its result is then discarded below
+        for ref in ready:
+            claim = inflight.pop(ref)
+            try:
+                metrics, artifact = ray.get(ref)
+            except Exception:
+                _record_failure(reg, claim, traceback.format_exc())
+                continue
+            if not _record(reg, claim, metrics, artifact):
+                continue
+            ran += 1
+            if log:
+                with open(log, "a") as fh:
+                    fh.write(claim.key + "\n")
+
+
+def _local_workers(
+    procs: list[Any], reg: Registry, keys: list[str], workers: int, progress: Any
+) -> None:
+    """Start the worker processes and watch the registry until they finish. SIGTERM or an
+    exception here (Ctrl-C in a notebook) terminates the workers too: none is left training."""
+    import signal
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    if main:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        for p in procs:
+            p.start()
+        while any(p.is_alive() for p in procs):  # the parent only watches the registry
+            if progress is not None:
+                progress(eta(reg, keys, workers))
+            time.sleep(1.0)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            if p.pid is not None:
+                p.join()
+        if main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def slurm_workers(
+    reg: Registry,
+    keys: list[str],
+    registry: str,
+    artifacts: str,
+    workers: int,
+    threads: int,
+    lease_s: float,
+    log: str | None,
+    options: Mapping[str, Any],
+) -> None:
+    """`workers` SLURM jobs (one submitit job array), each a registry worker like the local
+    pool's. The registry and artifacts must be on a filesystem the nodes share (or the
+    registry a PostgreSQL URL); a job killed by the scheduler leaves its run to the lease.
+
+    options: submitit parameters, e.g. {"slurm_partition": "gpu", "timeout_min": 240,
+    "gpus_per_node": 1}; "cluster": "local" runs the jobs as local processes (tests) and
+    "folder" sets where submitit keeps logs (default: beside the artifacts)."""
+    try:
+        import submitit
+    except ImportError:
+        raise SweepError(
+            "the slurm executor needs submitit: pip install 'scalinglab[slurm]'"
+        ) from None
+    opts = dict(options)
+    folder = opts.pop("folder", str(Path(artifacts) / "slurm-logs" / "%j"))
+    ex = submitit.AutoExecutor(folder=folder, cluster=opts.pop("cluster", None))
+    ex.update_parameters(
+        **{"timeout_min": 24 * 60, "cpus_per_task": threads, "name": "scalinglab-sweep", **opts}
+    )
+    n = max(1, workers)
+    jobs = ex.map_array(
+        worker, [registry] * n, [artifacts] * n, [keys] * n, [threads] * n, [lease_s] * n, [log] * n
+    )
+    errors = []
+    for job in jobs:
+        try:
+            job.result()
+        except Exception as exc:  # noqa: BLE001 (a worker job that died: its runs are retried)
+            errors.append(f"job {job.job_id}: {exc}")
+    if errors and reg.unfinished(keys):
+        raise SweepError("SLURM workers failed with runs left:\n" + "\n".join(errors))
+
+
+def run_sweep(
+    spec: str | Path | Mapping[str, Any],
+    registry: str | Path,
+    artifacts: str | Path,
+    *,
+    workers: int = 1,
+    threads: int = 1,
+    lease_s: float = 60.0,
+    log: str | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    gpus_per_run: float = 0,
+    num_cpus: int | None = None,
+    progress: Any = None,
+    slurm: Mapping[str, Any] | None = None,
+) -> Registry:
+    """Register the spec's runs and execute everything not yet done (resume = run again).
+
+    executor="local": `workers` processes (spawned), each with `threads` torch threads,
+    claiming runs from the registry. executor="ray": one Ray task per run on the cluster at
+    `address` ("auto" for an existing one; None starts a local one with `num_cpus`).
+    executor="slurm": `workers` SLURM jobs through submitit (`slurm`: its parameters).
+    """
+    runs = expand(load_spec(spec))
+    # Absolute paths: workers (SLURM jobs, Ray tasks) may start elsewhere, and a resume from
+    # another directory must find the artifacts the registry names.
+    artifacts = Path(artifacts).resolve()
+    if not str(registry).startswith(("postgresql://", "postgres://")):
+        registry = Path(registry).resolve()
+    reg = Registry(registry, lease_s=lease_s)
+    reg.register(r.as_row() for r in runs)
+    keys = [r.key for r in runs]
+    if executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise SweepError("the ray executor needs Ray: pip install 'scalinglab[ray]'") from None
+        ray_driver(
+            reg,
+            keys,
+            str(artifacts),
+            address=address,
+            cpus_per_run=threads,
+            gpus_per_run=gpus_per_run,
+            num_cpus=num_cpus,
+            log=log,
+        )
+        return reg
+    if executor == "slurm":
+        slurm_workers(
+            reg, keys, str(registry), str(artifacts), workers, threads, lease_s, log, slurm or {}
+        )
+        return reg
+    if executor != "local":
+        raise SweepError(f"unknown executor '{executor}'; choose local, ray or slurm")
+    import multiprocessing as mp
+
+    args = (str(registry), str(artifacts), keys, threads, lease_s, log)
+    if workers <= 1 and progress is None:
+        worker(*args)
+        return reg
+    ctx = mp.get_context("spawn")
+    procs = [
+        ctx.Process(target=worker, args=args, kwargs={"exit_with_parent": True})
+        for _ in range(max(1, workers))
+    ]
+    _package()._local_workers(procs, reg, keys, max(1, workers), progress)
+    if progress is not None:
+        progress(eta(reg, keys, max(1, workers)))
+    return reg

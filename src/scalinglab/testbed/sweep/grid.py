@@ -1,0 +1,152 @@
+"""A spec expanded into runs: the product of each grid's axes, exclusions, includes, the
+pretraining run each finetuning run depends on, in dependency order."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .spec import AXES, DEFAULTS, OPTIONAL_KEYS, PRETRAIN_KEYS, SweepError
+
+
+@dataclass
+class Run:
+    key: str
+    name: str
+    kind: str  # "pretrain" or "finetune"
+    config: dict[str, Any]
+    depends_on: list[str]
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "kind": self.kind,
+            "config": self.config,
+            "depends_on": self.depends_on,
+        }
+
+
+def run_key(kind: str, config: Mapping[str, Any]) -> str:
+    text = json.dumps({"kind": kind, **config}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _name(cfg: Mapping[str, Any], kind: str) -> str:
+    m = cfg["model"]
+    base = f"d{m['d_model']}L{m['n_layers']}-{cfg['pretrain_data']}-{cfg['tokens']}-s{cfg['seed']}"
+    if kind == "pretrain":
+        return f"pre-{base}"
+    fs = f"-fs{cfg['ft_seed']}" if "ft_seed" in cfg else ""
+    return f"ft-{base}-{cfg['method']}-{cfg['finetune_size']}{fs}"
+
+
+def expand(spec: Mapping[str, Any]) -> list[Run]:
+    """All runs of a spec, pretraining runs first, dependencies resolved and checked.
+
+    A spec is one grid (`axes`, `exclude`) or several (`grids: [{axes, exclude}, ...]`, e.g. a
+    pretraining ladder plus a finetuning grid on a few of its models); pretraining runs that
+    several grids need are shared, a finetuning run listed twice is an error.
+    """
+    base = {**DEFAULTS, **(spec.get("defaults") or {})}
+    grids = list(spec.get("grids") or [])
+    if spec.get("axes") or not grids:
+        grids.insert(0, {"axes": spec.get("axes"), "exclude": spec.get("exclude")})
+    cfgs = [c for g in grids for c in _grid(g)]
+    cfgs += [dict(c) for c in (spec.get("include") or [])]
+    runs: dict[str, Run] = {}
+    named: dict[str, str] = {}
+    explicit: list[tuple[str, list[str]]] = []
+    for c in cfgs:
+        cfg = {**base, **{k: v for k, v in c.items() if k not in ("name", "depends_on")}}
+        missing = [k for k in ("model", "pretrain_data", "tokens") if k not in cfg]
+        if missing:
+            raise SweepError(
+                f"run {c} has no {' or '.join(missing)}: give it as an axis or in defaults"
+            )
+        pre_cfg = {k: cfg[k] for k in (*PRETRAIN_KEYS, *OPTIONAL_KEYS) if k in cfg}
+        pre = Run(run_key("pretrain", pre_cfg), _name(cfg, "pretrain"), "pretrain", pre_cfg, [])
+        if pre.key not in runs:
+            runs[pre.key] = pre
+        if cfg["method"] == "none":
+            continue
+        finetune_lr(cfg)  # a per-method mapping must cover this run's method
+        run = Run(
+            run_key("finetune", cfg),
+            c.get("name") or _name(cfg, "finetune"),
+            "finetune",
+            cfg,
+            [pre.key],
+        )
+        if run.key in runs:
+            raise SweepError(f"duplicate run '{run.name}' (the same config appears twice)")
+        runs[run.key] = run
+        named[run.name] = run.key
+        if c.get("depends_on"):
+            explicit.append((run.key, list(c["depends_on"])))
+    for key, deps in explicit:
+        for d in deps:
+            if d not in named:
+                raise SweepError(f"run '{runs[key].name}' depends on unknown run '{d}'")
+            runs[key].depends_on.append(named[d])
+    return _topological(runs)
+
+
+def finetune_seed(cfg: Mapping[str, Any]) -> int:
+    """The finetuning seed (subset draw, initialisation): `ft_seed`, else the run's seed."""
+    return cfg.get("ft_seed", cfg["seed"])
+
+
+def finetune_lr(cfg: Mapping[str, Any]) -> float:
+    """`ft_lr`: one rate, or one per method ({fmt: 3e-4, lora: 1e-3, prompt: 0.03}): the
+    methods train very different parameters and want different rates."""
+    lr = cfg["ft_lr"]
+    if isinstance(lr, Mapping):
+        if cfg["method"] not in lr:
+            raise SweepError(
+                f"ft_lr {dict(lr)} has no rate for method '{cfg['method']}' "
+                f"(run {_name(cfg, 'finetune')})"
+            )
+        lr = lr[cfg["method"]]
+    return float(lr)
+
+
+def _grid(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The product of a grid's axes, less the combinations an `exclude` entry matches."""
+    extra = sorted(set(grid) - {"axes", "exclude"})
+    if extra:
+        raise SweepError(f"unknown grid key {extra}; a grid has 'axes' and 'exclude'")
+    axes = dict(grid.get("axes") or {})
+    unknown = sorted(set(axes) - set(AXES))
+    if unknown:
+        raise SweepError(f"unknown sweep axis {unknown}; known axes: {', '.join(AXES)}")
+    for k, v in axes.items():
+        if not isinstance(v, list) or not v:
+            raise SweepError(f"axis '{k}' must be a non-empty list")
+    combos = [dict(zip(axes, vals, strict=True)) for vals in itertools.product(*axes.values())]
+    excl = grid.get("exclude") or []
+    return [c for c in combos if not any(all(c.get(k) == v for k, v in e.items()) for e in excl)]
+
+
+def _topological(runs: dict[str, Run]) -> list[Run]:
+    order, state = [], {}
+
+    def visit(k: str, path: list[str]) -> None:
+        if state.get(k) == 2:
+            return
+        if state.get(k) == 1:
+            cycle = " -> ".join(runs[x].name for x in [*path[path.index(k) :], k])
+            raise SweepError(f"dependency cycle: {cycle}")
+        state[k] = 1
+        for d in runs[k].depends_on:
+            visit(d, [*path, k])
+        state[k] = 2
+        order.append(runs[k])
+
+    for k in runs:
+        visit(k, [])
+    return order

@@ -1,0 +1,125 @@
+"""One claimed run executed: pretraining (checkpoint saved) or finetuning from its
+pretraining run's checkpoint; returns its metrics."""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Any
+
+from ..registry import Claim
+from .grid import finetune_lr, finetune_seed
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    """torch.save through scalinglab's one safe writer: a uniquely named temporary file
+    (never a predictable `.tmp` a planted link could redirect), fsynced and renamed."""
+    import torch
+
+    from ...io.safe_write import atomic_write
+
+    with atomic_write(path, "wb") as fh:
+        torch.save(obj, fh)
+
+
+def execute(
+    claim: Claim, dep: dict[str, Any] | None, artifacts: Path
+) -> tuple[dict[str, Any], str | None]:
+    """Run one claimed run; returns (metrics, artifact path). `dep` is the registry row of
+    the pretraining run a finetuning run depends on (artifact path and metrics)."""
+    import torch
+
+    from ..corpora import corpus_text, parse_mixture
+    from ..data import cloze_items, get_tokenizer, token_stream
+    from ..evaluate import bleu_score, chrf_score, cloze_accuracy, translate
+    from ..model import GPT, GPTConfig
+    from ..train import TrainConfig, finetune, pick_device, pretrain, target_ce
+
+    c = claim.config
+    dev = pick_device()
+    tok = get_tokenizer(c.get("tokenizer", "byte"))
+    cfg = GPTConfig(vocab_size=tok.vocab_size, context=c["context"], **c["model"])
+    if claim.kind == "pretrain":
+        train, val = token_stream(c["pretrain_data"], tok, c["max_chars"])
+        res = pretrain(
+            cfg,
+            train,
+            val,
+            c["tokens"],
+            TrainConfig(
+                batch_size=c["batch_size"],
+                lr=c["lr"],
+                seed=c["seed"],
+                compile=bool(c.get("compile", False)),  # a spec key only where set
+            ),
+            device=str(dev),
+        )
+        first = next(iter(parse_mixture(c["pretrain_data"])))
+        text = corpus_text(first)
+        items = cloze_items(text[int(len(text) * 0.95) :], n=c["cloze_items"], seed=0)
+        path = (artifacts / f"{claim.key}.pt").resolve()  # absolute: resumable from any cwd
+        _atomic_save({"config": cfg.to_dict(), "state": res.model.state_dict()}, path)
+        return {
+            "n_params": res.model.n_params(),
+            "n_params_nonembedding": res.model.n_params(non_embedding=True),
+            "tokens": res.history[-1]["tokens"],
+            "unique_tokens": int(len(train)),  # tokens / unique_tokens = epochs of the data
+            "loss": res.history[-1]["val_loss"],
+            "accuracy": cloze_accuracy(res.model, items, tok, dev),
+            "wall_time_s": res.wall_time_s,
+            "tokens_per_s": res.tokens_per_s,
+            "device": dev.type,
+        }, str(path)
+    ckpt = torch.load(dep["artifact"], map_location="cpu")
+    model = GPT(GPTConfig(**ckpt["config"]))
+    model.load_state_dict(ckpt["state"])
+    task = _fitting_task(
+        c.get("task", "translation_en_es"),
+        c.get("max_pair_bytes") or c["context"] - c["prompt_length"],
+        c.get("tokenizer", "byte"),
+        c["context"] - c["prompt_length"],
+    )
+    test = task.test[: c["n_test"]]
+    t0 = time.perf_counter()
+    tuned = finetune(
+        model,
+        c["method"],
+        task.subset(c["finetune_size"], finetune_seed(c)),
+        task.dev[:64],
+        tok,
+        steps=c["ft_steps"],
+        lr=finetune_lr(c),
+        batch=c["batch_size"],
+        lora_rank=c["lora_rank"],
+        prompt_length=c["prompt_length"],
+        eval_every=max(5, c["ft_steps"] // 4),
+        seed=finetune_seed(c),
+        device=str(dev),
+    )
+    hyps = translate(tuned, [s for s, _ in test], tok, dev)
+    refs = [t for _, t in test]
+    return {
+        "downstream_ce": target_ce(tuned, test, tok, c["batch_size"], dev),
+        "bleu": bleu_score(hyps, refs),
+        "chrf": chrf_score(hyps, refs),
+        "trainable_params": tuned.trainable,
+        "wall_time_s": time.perf_counter() - t0,
+        **{
+            k: dep["metrics"][k]
+            for k in ("n_params", "n_params_nonembedding", "tokens", "unique_tokens")
+            if k in dep["metrics"]
+        },
+        "pretrain_loss": dep["metrics"]["loss"],
+        "device": dev.type,
+    }, None
+
+
+@functools.lru_cache(maxsize=4)
+def _fitting_task(task: str, max_pair_bytes: int, tokenizer: str, max_len: int):
+    """A task's pairs that fit the context in tokens; built once per worker process (a
+    worker runs dozens of finetuning runs on the same task; tokenizing 30k pairs takes
+    seconds). Read-only: runs slice it and draw subsets from it."""
+    from ..data import get_task, get_tokenizer
+
+    return get_task(task)(max_pair_bytes=max_pair_bytes).fitting(get_tokenizer(tokenizer), max_len)
