@@ -71,6 +71,28 @@ def _checks(dom: str, sections: list[str], figures: list[str]) -> None:
     assert dom.count('class="main-svg"') >= len(figures)
 
 
+WIDTH_PROBE = (
+    "<script>setTimeout(function () {document.body.setAttribute('data-widths', "
+    "document.documentElement.scrollWidth + ' ' + window.innerWidth);}, 1000);</script></body>"
+)
+
+
+def page_widths(html_path: Path, tmp_path: Path, width: int = 1000) -> tuple[int, int]:
+    """(scrollWidth, innerWidth) of the page in a `width`-pixel window, after plotly drew."""
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium not installed")
+    probe = tmp_path / "probe.html"
+    probe.write_text(html_path.read_text().replace("</body>", WIDTH_PROBE))
+    dom = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'probe-profile'}",
+         f"--window-size={width},2000", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    ).stdout  # fmt: skip
+    m = re.search(r'data-widths="(\d+) (\d+)"', dom)
+    assert m, "the width probe did not run"
+    return int(m.group(1)), int(m.group(2))
+
+
 def test_demo_report_renders(tmp_path):
     out = tmp_path / "demo"
     r = CliRunner().invoke(main, ["demo", "--out", str(out)])
@@ -101,6 +123,8 @@ def test_demo_report_renders(tmp_path):
             "plan-frontier",
         ],
     )
+    scroll, inner = page_widths(out / "report.html", tmp_path)
+    assert scroll <= inner, f"the page scrolls sideways ({scroll} > {inner} px)"
 
 
 def test_gadre_report_shows_two_step_targets(tmp_path):

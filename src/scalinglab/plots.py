@@ -36,6 +36,42 @@ def _go():
     return go
 
 
+def _num(v: float) -> str:
+    """A series value for a legend: 3 significant digits, exponent without '+0'."""
+    return f"{v:.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def _axis_values(fig, axis: str) -> np.ndarray:
+    """Every finite value plotted on the x or the left y axis (the right axis y2 excluded)."""
+    vals = []
+    for t in fig.data:
+        if axis == "y" and getattr(t, "yaxis", None) not in (None, "y"):
+            continue
+        v = getattr(t, axis, None)
+        if v is not None:
+            a = pd.to_numeric(pd.Series(np.asarray(v, dtype=object)), errors="coerce")
+            vals.append(a.to_numpy(dtype=float))
+    if not vals:
+        return np.array([])
+    a = np.concatenate(vals)
+    return a[np.isfinite(a)]
+
+
+def _ticks(values: np.ndarray, log: bool) -> dict[str, Any]:
+    """Plain or scientific tick labels, never SI prefixes ('400f' for 4e-13, '2G' for a
+    token count): powers of ten on a log axis spanning a decade or more, else 3 significant
+    digits (no '2 3 4 ... 9 0.1' minor digits)."""
+    kw: dict[str, Any] = dict(exponentformat="power", showexponent="all")
+    if log:
+        pos = values[values > 0]
+        span = np.log10(pos.max() / pos.min()) if pos.size else 0.0
+        if span >= 1:
+            kw.update(dtick=1 if span <= 10 else 2, minorloglabels="none")
+        else:
+            kw.update(tickformat=".3~g")
+    return kw
+
+
 def _layout(fig, title: str, x: str, y: str, logx: bool = True, logy: bool = False) -> None:
     fig.update_layout(
         title=title,
@@ -45,8 +81,14 @@ def _layout(fig, title: str, x: str, y: str, logx: bool = True, logy: bool = Fal
         legend=dict(font=dict(size=10)),
         hovermode="closest",
     )
-    fig.update_xaxes(title=x, type="log" if logx else "linear")
-    fig.update_yaxes(title=y, type="log" if logy else "linear")
+    fig.update_xaxes(
+        title=x, type="log" if logx else "linear", **_ticks(_axis_values(fig, "x"), logx)
+    )
+    fig.update_layout(
+        yaxis=dict(
+            title=y, type="log" if logy else "linear", **_ticks(_axis_values(fig, "y"), logy)
+        )
+    )
 
 
 def _esc(v: object) -> str:
@@ -126,66 +168,119 @@ def _inputs_along(
     return data
 
 
+# candidate (x axis, series) pairs per law, best first: a series whose values are few and
+# exact (a token budget, a model size, an M) lets every curve pass through its own points
+CANDIDATES = {
+    "chinchilla": [
+        ("n_params", "tokens"),
+        ("n_params", "tokens_per_param"),
+        ("tokens", "n_params"),
+    ],
+    "kaplan": [("n_params", "tokens"), ("n_params", "tokens_per_param"), ("tokens", "n_params")],
+}
+
+
+def _choose_axes(res: FitResult, frame: pd.DataFrame, max_series: int) -> tuple[str, str | None]:
+    """The x variable and the series variable: the first candidate whose series takes at most
+    `max_series` distinct values in the data; else the law's default axes (binned)."""
+    default = AXES.get(res.law.name, (res.law.variables[0], None))
+    for xvar, svar in [*CANDIDATES.get(res.law.name, []), default]:
+        if xvar in frame.columns and (svar is None or svar in frame.columns):
+            if svar is None or frame[svar].nunique() <= max_series:
+                return xvar, svar
+    xvar, svar = default
+    if xvar not in frame.columns:
+        return res.law.variables[0], None
+    return xvar, svar if svar in frame.columns else None
+
+
+def _law_inputs(res: FitResult, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {v: frame[v].to_numpy(dtype=float) for v in res.law.variables}
+
+
 def fit_figure(
-    res: FitResult, heldout: pd.DataFrame | None = None, title: str | None = None
+    res: FitResult,
+    heldout: pd.DataFrame | None = None,
+    title: str | None = None,
+    max_series: int = 8,
 ) -> go.Figure:
-    """Fitted curves on log-log axes: fit points (circles) and held-out points (crosses),
-    one curve per series value, with the bootstrap 5-95% band when available."""
+    """Fitted curves: fit points (circles) and held-out points (crosses), each in the colour
+    of its own series (a token budget, model size or M), one curve per series drawn at that
+    series' value, with the bootstrap 5-95% band when available. When a series takes too many
+    values to draw one curve each, they are binned and each bin's curve is drawn through the
+    law at its own points' values, so every point sits on (or its residual off) its own
+    colour's curve."""
     go = _go()
     fitted = _frame_for(res, res.frame_)
     held = _frame_for(res, heldout) if heldout is not None and len(heldout) else None
-    xvar, svar = AXES.get(res.law.name, (res.law.variables[0], None))
-    if xvar not in fitted.columns:
-        xvar, svar = res.law.variables[0], None
-    if svar is not None and svar not in fitted.columns:
-        svar = None
     metric = res.metric_
+    both = fitted if held is None else pd.concat([fitted, held], ignore_index=True)
+    xvar, svar = _choose_axes(res, both, max_series)
     fig = go.Figure()
-    allx = fitted[xvar].to_numpy(dtype=float)
-    if held is not None and xvar in held.columns:
-        allx = np.concatenate([allx, held[xvar].to_numpy(dtype=float)])
+    allx = both[xvar].to_numpy(dtype=float)
     positive = bool(np.all(allx > 0))
     lo, hi = (allx.min(), allx.max())
     xs = np.geomspace(lo, hi * 1.5, 120) if positive else np.linspace(lo, hi, 120)
     fixed = {v: float(np.median(fitted[v])) for v in res.law.variables if v in fitted.columns}
-    if svar is not None:
-        idx, reps = _series_values(fitted[svar].to_numpy(dtype=float))
+    exact = svar is None or both[svar].nunique() <= max_series
+    if svar is None:
+        reps = np.array([np.nan])
+        idx_fit = np.zeros(len(fitted), dtype=int)
+        idx_held = np.zeros(len(held) if held is not None else 0, dtype=int)
     else:
-        idx, reps = np.zeros(len(fitted), dtype=int), np.array([np.nan])
+        idx_all, reps = _series_values(both[svar].to_numpy(dtype=float), max_series)
+        idx_fit, idx_held = idx_all[: len(fitted)], idx_all[len(fitted) :]
     boot = res.bootstrap_
+    has_held = held is not None and metric in held.columns
     for k, s in enumerate(reps):
         if np.isnan(s) and svar is not None:
             continue
         color = PALETTE[k % len(PALETTE)]
-        name = f"{svar}={s:.3g}" if svar is not None else "fit"
-        inputs = _inputs_along(res, xvar, svar, xs, s, fixed)
-        if boot is not None and boot.usable.any():
-            draws = boot.predict_draws(inputs)
-            band_lo, band_hi = np.nanpercentile(draws, [5, 95], axis=0)
-            fig.add_trace(
-                go.Scatter(
-                    x=np.concatenate([xs, xs[::-1]]),
-                    y=np.concatenate([band_hi, band_lo[::-1]]),
-                    fill="toself",
-                    fillcolor=color,
-                    opacity=0.15,
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=name,
+        if svar is None:
+            name = "fit"
+        elif exact:
+            name = f"{svar}={_num(s)}"
+        else:
+            members = both[svar].to_numpy(dtype=float)[idx_all == k]
+            name = f"{svar} {_num(members.min())}-{_num(members.max())}"
+        pts = fitted[idx_fit == k]
+        hp = held[idx_held == k] if has_held else None
+        if exact:
+            inputs = _inputs_along(res, xvar, svar, xs, s, fixed)
+            line_x, line_y = xs, res.law.evaluate(res.params_, inputs)
+            if boot is not None and boot.usable.any():
+                draws = boot.predict_draws(inputs)
+                band_lo, band_hi = np.nanpercentile(draws, [5, 95], axis=0)
+                fig.add_trace(
+                    go.Scatter(
+                        x=np.concatenate([xs, xs[::-1]]),
+                        y=np.concatenate([band_hi, band_lo[::-1]]),
+                        fill="toself",
+                        fillcolor=color,
+                        opacity=0.15,
+                        line=dict(width=0),
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup=name,
+                        meta={"role": "band", "series": name},
+                    )
                 )
-            )
+        else:  # the law at this bin's own points, joined in x order
+            own = pd.concat([pts, hp]) if hp is not None else pts
+            own = own.sort_values(xvar)
+            line_x = own[xvar].to_numpy(dtype=float)
+            line_y = res.law.evaluate(res.params_, _law_inputs(res, own))
         fig.add_trace(
             go.Scatter(
-                x=xs,
-                y=res.law.evaluate(res.params_, inputs),
+                x=line_x,
+                y=line_y,
                 mode="lines",
                 line=dict(color=color),
                 name=name,
                 legendgroup=name,
+                meta={"role": "curve", "series": name, "exact": exact},
             )
         )
-        pts = fitted[idx == k]
         fig.add_trace(
             go.Scatter(
                 x=pts[xvar],
@@ -196,23 +291,26 @@ def fit_figure(
                 marker=dict(color=color, size=7, line=dict(width=0.5, color="white")),
                 hovertext=_hover(pts, [*res.law.variables, metric]),
                 hoverinfo="text",
+                meta={"role": "points", "series": name},
             )
         )
-    if held is not None and metric in held.columns and xvar in held.columns:
-        fig.add_trace(
-            go.Scatter(
-                x=held[xvar],
-                y=held[metric],
-                mode="markers",
-                name="held out",
-                marker=dict(symbol="x", size=11, color="black"),
-                hovertext=_hover(held, [*res.law.variables, metric]),
-                hoverinfo="text",
+        if hp is not None and len(hp):
+            fig.add_trace(
+                go.Scatter(
+                    x=hp[xvar],
+                    y=hp[metric],
+                    mode="markers",
+                    name=f"held out ({name})",
+                    legendgroup=name,
+                    marker=dict(symbol="x-thin-open", size=12, color=color, line=dict(width=2.5)),
+                    hovertext=_hover(hp, [*res.law.variables, metric]),
+                    hoverinfo="text",
+                    meta={"role": "heldout", "series": name},
+                )
             )
-        )
     _layout(
         fig,
-        title or f"{res.law.name}: {metric} vs {xvar}",
+        title or f"{res.law.name}: {metric} vs {xvar}" + (f" by {svar}" if svar else ""),
         xvar,
         metric,
         logx=positive,
@@ -221,7 +319,9 @@ def fit_figure(
     return fig
 
 
-def residual_figure(res: FitResult) -> go.Figure:
+def residual_figure(res: FitResult, heldout: pd.DataFrame | None = None) -> go.Figure:
+    """Residuals in the law's space against its first variable: fit points (circles) and,
+    when given, held-out points (crosses): the held-out ones show how the law extrapolates."""
     go = _go()
     d = _frame_for(res, res.frame_)
     r = res.residuals()
@@ -231,19 +331,40 @@ def residual_figure(res: FitResult) -> go.Figure:
             x=d[xvar],
             y=r,
             mode="markers",
-            marker=dict(size=6),
+            marker=dict(size=6, color=PALETTE[0]),
             hovertext=_hover(d, [*res.law.variables, res.metric_]),
             hoverinfo="text+y",
-            name="residual",
+            name="fit points",
+            meta={"role": "points"},
         )
     )
+    h = _frame_for(res, heldout) if heldout is not None and len(heldout) else None
+    allx = d[xvar].to_numpy(dtype=float)
+    if h is not None and res.metric_ in h.columns and set(res.law.variables) <= set(h.columns):
+        pred = res.law.evaluate(res.params_, _law_inputs(res, h))
+        y = h[res.metric_].to_numpy(dtype=float)
+        with np.errstate(all="ignore"):
+            hr = np.log(pred / y) if res.law.space == "log" else pred - y
+        fig.add_trace(
+            go.Scatter(
+                x=h[xvar],
+                y=hr,
+                mode="markers",
+                marker=dict(symbol="x-thin-open", size=11, color=PALETTE[1], line=dict(width=2.5)),
+                hovertext=_hover(h, [*res.law.variables, res.metric_]),
+                hoverinfo="text+y",
+                name="held out",
+                meta={"role": "heldout"},
+            )
+        )
+        allx = np.concatenate([allx, h[xvar].to_numpy(dtype=float)])
     fig.add_hline(y=0, line=dict(color="gray", dash="dot"))
     _layout(
         fig,
         f"{res.law.name}: residuals ({res.law.space} space)",
         xvar,
         "log(pred/obs)" if res.law.space == "log" else "pred - obs",
-        logx=bool(np.all(d[xvar] > 0)),
+        logx=bool(np.all(allx > 0)),
     )
     return fig
 
@@ -323,7 +444,7 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
     lf, ef = res.loss_fit, res.error_fit
     fig1 = fit_figure(lf, title=f"step 1 ({lf.law.name}): loss")
     t = res.targets
-    xvar = AXES.get(lf.law.name, (lf.law.variables[0], None))[0]
+    xvar = _choose_axes(lf, _frame_for(lf, lf.frame_), 8)[0]  # as fit_figure chose it
     xcol = lf.columns_.get(xvar, xvar)
     if xcol in t.columns:
         _add_targets(fig1, t[xcol], t, "loss")
@@ -359,6 +480,12 @@ def method_figure(res: Any) -> go.Figure:
     go = _go()
     fig = go.Figure()
     c = res.curves
+    # curves over the measured sizes and the crossings, a decade either side: not to 1e15
+    # on an axis the data never reach
+    marks = [float(v) for v in res.measured.index if np.isfinite(v) and v > 0]
+    marks += [float(v) for v in res.crossings["critical_finetune_size"] if np.isfinite(v) and v > 0]
+    if marks:
+        c = c[(c["finetune_size"] >= min(marks) / 10) & (c["finetune_size"] <= max(marks) * 10)]
     for k, m in enumerate(c.columns[1:]):
         fig.add_trace(
             go.Scatter(
@@ -379,12 +506,20 @@ def method_figure(res: Any) -> go.Figure:
                     marker=dict(color=PALETTE[k % len(PALETTE)], size=9),
                 )
             )
-    for _, r in res.crossings.iterrows():
+    for j, (_, r) in enumerate(res.crossings.iterrows()):
         if np.isfinite(r["critical_finetune_size"]):
-            fig.add_vline(
-                x=r["critical_finetune_size"],
-                line=dict(dash="dash", color="gray"),
-                annotation_text=f"{r['method_a']}/{r['method_b']} cross",
+            x = float(r["critical_finetune_size"])
+            fig.add_vline(x=x, line=dict(dash="dash", color="gray"))
+            fig.add_annotation(  # at its line, inside the plot, stacked when lines are many
+                x=np.log10(x),
+                xref="x",
+                y=1 - 0.07 * j,
+                yref="paper",
+                text=f"{r['method_a']}/{r['method_b']} cross at {_num(x)}",
+                showarrow=False,
+                xanchor="left",
+                font=dict(size=10, color="#555"),
+                bgcolor="rgba(255,255,255,0.7)",
             )
     _layout(
         fig,
@@ -442,7 +577,12 @@ def plan_figure(res: FitResult, budgets: np.ndarray | None = None) -> go.Figure:
     fig.add_trace(go.Scatter(x=budgets, y=d, name="D* (tokens)", mode="lines"))
     fig.add_trace(go.Scatter(x=budgets, y=loss, name="loss at optimum", mode="lines", yaxis="y2"))
     _layout(fig, "compute-optimal frontier", "training FLOPs", "N*, D*", logy=True)
-    fig.update_layout(yaxis2=dict(title="loss", overlaying="y", side="right"))
+    fig.update_layout(
+        yaxis2=dict(title="loss", overlaying="y", side="right", exponentformat="power"),
+        # below the plot: on the right it covered the loss axis
+        legend=dict(orientation="h", x=0, y=-0.18, xanchor="left", yanchor="top"),
+        margin=dict(l=60, r=60, t=50, b=90),
+    )
     return fig
 
 

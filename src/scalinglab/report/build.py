@@ -81,7 +81,7 @@ def law_section(
     for w in res.warnings_:
         sec.parts.append(f"<div class='warn'>{html.escape(w)}</div>")
     rep.figure(sec, plots.fit_figure(res, held), f"{law.name}-curves")
-    rep.figure(sec, plots.residual_figure(res), f"{law.name}-residuals")
+    rep.figure(sec, plots.residual_figure(res, held), f"{law.name}-residuals")
     if res.bootstrap_ is not None:
         sec.parts.append(
             f"<p class='interval-note'>Parameter intervals and the curves' bands: "

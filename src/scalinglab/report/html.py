@@ -29,7 +29,9 @@ main{padding:8px 32px 32px;max-width:1200px}
 section{background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:16px 20px;
 margin:16px 0}
 h2{margin-top:0;font-size:18px;color:#17324d} h3{font-size:15px;margin:14px 0 6px}
-table{border-collapse:collapse;font-size:13px;margin:8px 0}
+table{border-collapse:collapse;font-size:13px;margin:0}
+.table-wrap{max-width:100%;overflow-x:auto;margin:8px 0}
+.fig{max-width:100%;overflow-x:auto} section{min-width:0;overflow-wrap:anywhere}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
 th{background:#f4f6f8} td:first-child,th:first-child{text-align:left}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px;margin:6px 0;
@@ -119,7 +121,10 @@ def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 20
         else ""
     )
     tid = f" id='{slug(table_id)}'" if table_id else ""
-    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+    return (
+        f"<div class='table-wrap'><table{tid}><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>{more}"
+    )
 
 
 def file_sha256(path: str | Path) -> str | None:
