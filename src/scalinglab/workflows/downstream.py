@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, MissingColumnError
+from ..errors import DataError, MissingColumnError, ScalingLabError
 from ..fitting import FitResult, fit
 from ..fitting.bootstrap import resample_counts
 from ..fitting.prepare import row_numbers, source_of
@@ -103,19 +103,46 @@ def _step_pred(res: FitResult, frame: pd.DataFrame, loss_values: np.ndarray | No
 
 
 def near_optimal_spread(
-    res: FitResult, inputs: Mapping[str, np.ndarray], rel: float = NEAR_OPTIMAL
+    res: FitResult,
+    inputs: Mapping[str, np.ndarray],
+    rel: float = NEAR_OPTIMAL,
+    n_explore: int = 64,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Min/max prediction over the starts whose end point lies within `rel` of the best
-    objective: refined, pruned and warmed starts alike, so both sides of a flat valley count
-    (the spread of near-optimal fits; reported beside the interval, never as one)."""
+    """Min/max prediction over fits whose objective lies within `rel` of the best: the
+    search's optimised starts, plus the `n_explore` best-screened starts each optimised to
+    its own end point (the fast search refines only a few, all from one side of a flat
+    valley, so it alone cannot show the valley's width). A spread, not an interval."""
+    names = list(res.law.param_names)
     st = res.starts_
-    ok = st["status"].isin(["refined", "pruned", "warmed"]) & np.isfinite(st["objective"])
-    ok &= st["objective"] <= res.objective_ * (1 + rel) + 1e-300
-    params = st.loc[ok, list(res.law.param_names)].to_numpy(dtype=float)
-    if len(params) == 0:
-        params = res.param_vector_[None, :]
-    preds = res.law.evaluate(params, inputs)
-    return preds.min(axis=0), preds.max(axis=0), len(params)
+    tables = [st]
+    start_cols = [f"start_{n}" for n in names]
+    if res.frame_ is not None and n_explore and set(start_cols) <= set(st.columns):
+        key = st["screen_objective"] if "screen_objective" in st else st["objective"]
+        pick = st.loc[key.sort_values(kind="stable").index[:n_explore], start_cols]
+        try:
+            more = fit(
+                res.frame_,
+                res.law,
+                metric=res.metric_,
+                mapping={v: c for v, c in res.columns_.items() if v != c} or None,
+                grid=pick.to_numpy(dtype=float),
+                strategy="full",
+                delta=res.delta_,
+            )
+            tables.append(more.starts_)
+        except ScalingLabError:
+            pass
+    best = min(float(t["objective"].min()) for t in tables)
+    params = []
+    for t in tables:
+        ok = np.isfinite(t["objective"]) & (t["objective"] <= best * (1 + rel) + 1e-300)
+        ok &= t["status"] != "screened"
+        params.append(t.loc[ok, names].to_numpy(dtype=float))
+    allp = np.vstack(params) if params else np.empty((0, len(names)))
+    if len(allp) == 0:
+        allp = res.param_vector_[None, :]
+    preds = res.law.evaluate(allp, inputs)
+    return preds.min(axis=0), preds.max(axis=0), len(allp)
 
 
 def forecast(
