@@ -22,7 +22,7 @@ from ..errors import (
 )
 from ..laws.base import Law
 from ..query import mask as query_mask
-from ..schema import numeric_column, resolve_column
+from ..schema import canonical_name, numeric_column, resolve_column
 
 
 @dataclass
@@ -65,6 +65,12 @@ def _column(df: pd.DataFrame, name: str, role: str, hint: str) -> str:
     found = resolve_column(df, name)
     if found is not None:
         return found
+    # A DataFrame keeps the user's own names (N, D, val_loss); a file is read through the
+    # alias table. Find an alias here too, so sl.fit(df) and the CLI on the same table agree.
+    want = canonical_name(name)
+    aliases = [c for c in df.columns if canonical_name(str(c)) == want]
+    if len(aliases) == 1:
+        return str(aliases[0])
     raise MissingColumnError(
         f"{role} needs column '{name}', which is not in the data (columns: "
         f"{', '.join(map(str, df.columns))}). {hint}",
@@ -121,14 +127,16 @@ def prepare(
     for var in law.variables:
         col = mapping.get(var, var)
         hint = (
-            f"Map it with --map {var}=COLUMN." if var not in mapping else "Check the --map option."
+            f"Map it with --map {var}=COLUMN (in Python: mapping={{'{var}': 'COLUMN'}})."
+            if var not in mapping
+            else "Check the --map option (mapping= in Python)."
         )
         columns[var] = _column(df, col, f"law '{law.name}' variable '{var}'", hint)
     metric_col = _column(
         df,
         metric or law.metric,
         f"law '{law.name}' metric",
-        "Name the metric with --metric COLUMN.",
+        "Name the metric with --metric COLUMN (metric= in Python).",
     )
     x = {var: _numeric(df, col, rows) for var, col in columns.items()}
     y = _numeric(df, metric_col, rows)

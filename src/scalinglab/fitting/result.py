@@ -65,9 +65,9 @@ class FitResult(Result):
                     f"prediction needs '{col}' (law variable '{var}'); given: {have}", column=col
                 )
             vals = data[key]
-            if isinstance(vals, pd.Series):
-                vals = numeric_column(vals, str(key)).to_numpy()
-            out[var] = np.atleast_1d(np.asarray(vals, dtype=float))
+            if not isinstance(vals, pd.Series):  # unit suffixes ('70B', '1.4T') as on the CLI
+                vals = pd.Series(np.atleast_1d(np.asarray(vals, dtype=object)))
+            out[var] = np.atleast_1d(numeric_column(vals, str(key)).to_numpy(dtype=float))
         n = max(len(v) for v in out.values()) if out else 1
         return {k: np.broadcast_to(v, (n,)) for k, v in out.items()}
 
@@ -325,6 +325,17 @@ class FitResult(Result):
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        """Short and informative (the dataclass repr was a 1,500-character line)."""
+        ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        flags = [d.code for d in self.diagnostics_ if d.severity != "info"]
+        return (
+            f"FitResult(law={self.law.name!r}, n_points={self.n_points_}, "
+            f"objective={self.objective_:.4g}, converged={self.converged_}, {ps}"
+            + (f", diagnostics={flags}" if flags else "")
+            + ")"
+        )
 
     @property
     def diagnostics(self) -> list[Diagnostic]:  # type: ignore[override]
