@@ -134,6 +134,7 @@ def _series_values(values: np.ndarray, max_series: int = 6) -> tuple[np.ndarray,
 def _frame_for(res: FitResult, frame: pd.DataFrame | None) -> pd.DataFrame:
     """Law inputs (by variable name), the metric and derived series columns for a frame."""
     if frame is None:
+        assert res.data_ is not None, "this fit carries no data to plot"
         d = pd.DataFrame({v: np.asarray(a) for v, a in res.data_["x"].items()})
         d[res.metric_] = res.data_["y"]
         return d
@@ -244,7 +245,7 @@ def fit_figure(
             members = both[svar].to_numpy(dtype=float)[idx_all == k]
             name = f"{svar} {_num(members.min())}-{_num(members.max())}"
         pts = fitted[idx_fit == k]
-        hp = held[idx_held == k] if has_held else None
+        hp = held[idx_held == k] if has_held and held is not None else None
         if exact:
             inputs = _inputs_along(res, xvar, svar, xs, s, fixed)
             line_x, line_y = xs, res.law.evaluate(res.params_, inputs)

@@ -130,10 +130,10 @@ class _Evaluator:
                 return +v
         if isinstance(node, ast.BoolOp):
             vals = [_as_bool(self.eval(v)) for v in node.values]
-            out = vals[0]
+            acc = vals[0]
             for v in vals[1:]:
-                out = (out & v) if isinstance(node.op, ast.And) else (out | v)
-            return out
+                acc = (acc & v) if isinstance(node.op, ast.And) else (acc | v)
+            return acc
         if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
             left, right = self.eval(node.left), self.eval(node.right)
             if isinstance(node.op, ast.Pow) and _too_big_power(left, right):

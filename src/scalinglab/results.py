@@ -181,8 +181,8 @@ class Result:
             obj = json.loads(text)
             if isinstance(obj, dict) and "law_spec" in obj and "FitResult" in _TYPES:
                 name = "FitResult"  # a fit file (`fit --out`) is a result too
-                kind = _TYPES[name][0]
-                if cls is not Result and not issubclass(kind, cls):
+                fit_cls = _TYPES[name][0]
+                if cls is not Result and not issubclass(fit_cls, cls):
                     raise FileFormatError(f"the file holds a {name!r}, not a {cls.__name__}")
                 return _TYPES[name][2](obj)
             name, state = obj["scalinglab_result"], obj["state"]

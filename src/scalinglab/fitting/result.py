@@ -93,12 +93,11 @@ class FitResult(Result):
         if self.exact_fit_:  # an interpolation: resampling it measures nothing
             nan = np.full(pred.shape, np.nan)
             return pd.DataFrame({"prediction": pred, "lower": nan, "upper": nan})
-        if self.bootstrap_ is None:
-            self.bootstrap()
-        draws = self.bootstrap_.predict_draws(inputs)
+        boot = self.bootstrap_ if self.bootstrap_ is not None else self.bootstrap()
+        draws = boot.predict_draws(inputs)
         if kind == "prediction":
             res = self.residuals()
-            rng = np.random.default_rng(self.bootstrap_.seed + 1)
+            rng = np.random.default_rng(boot.seed + 1)
             eps = rng.choice(res[np.isfinite(res)], size=draws.shape)
             draws = draws * np.exp(eps) if self.law.space == "log" else draws + eps
         elif kind != "confidence":
@@ -162,9 +161,8 @@ class FitResult(Result):
 
     def intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Bootstrap percentile intervals per parameter (bootstrap run if needed)."""
-        if self.bootstrap_ is None:
-            self.bootstrap()
-        return self.bootstrap_.intervals(level)
+        boot = self.bootstrap_ if self.bootstrap_ is not None else self.bootstrap()
+        return boot.intervals(level)
 
     def _group_labels(self, group_by: str | np.ndarray) -> tuple[np.ndarray, str | None]:
         if not isinstance(group_by, str):
@@ -217,6 +215,7 @@ class FitResult(Result):
 
     def _rss(self) -> float:
         r = self.residuals()
+        assert self.data_ is not None  # residuals() raised otherwise
         return float(np.sum(np.asarray(self.data_["weights"]) * r**2))
 
     @property

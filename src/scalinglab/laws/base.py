@@ -256,16 +256,16 @@ class Law:
             with np.errstate(all="ignore"):
                 out = np.broadcast_to(value(self._call(params, cols)), (B, n))
             return out, None
-        params = {}
+        duals: dict[str, Any] = {}
         for j, nm in enumerate(self.param_names):
             # d(public)/d(internal) = public for log-scale parameters, 1 otherwise.
             dj = pub[:, j : j + 1] if mask[j] else np.ones((B, 1))
-            params[nm] = Dual(pub[:, j : j + 1], {j: dj})
+            duals[nm] = Dual(pub[:, j : j + 1], {j: dj})
         with np.errstate(all="ignore"):
-            out = self._call(params, cols)
-        if not isinstance(out, Dual):  # formula ignores all parameters (degenerate)
-            return np.broadcast_to(out, (B, n)), np.zeros((P, B, n))
-        return np.broadcast_to(out.v, (B, n)), out.dense_tangent(P, (B, n))
+            dual = self._call(duals, cols)
+        if not isinstance(dual, Dual):  # formula ignores all parameters (degenerate)
+            return np.broadcast_to(dual, (B, n)), np.zeros((P, B, n))
+        return np.broadcast_to(dual.v, (B, n)), dual.dense_tangent(P, (B, n))
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

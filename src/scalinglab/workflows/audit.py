@@ -9,7 +9,7 @@ al.; mean relative error; interval coverage) and the compute ratio of target vs 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -214,7 +214,7 @@ class _Folds:
         self, fit_kw: Mapping[str, Any], interval: float, n_bootstrap: int, seed: int, progress: Any
     ) -> None:
         self.fit_kw, self.progress = dict(fit_kw), progress
-        self.score_kw = dict(interval=interval, n_bootstrap=n_bootstrap, seed=seed)
+        self.score_kw: dict[str, Any] = dict(interval=interval, n_bootstrap=n_bootstrap, seed=seed)
         self.points: list[pd.DataFrame] = []
         self.rows: list[dict[str, Any]] = []
 
@@ -402,7 +402,7 @@ def compare_laws(
 
 
 # The audit modes by keyword (audit()'s keywords shadow the function names inside it).
-_AUDIT_MODES = {
+_AUDIT_MODES: dict[str, Callable[..., AuditResult]] = {
     "holdout": holdout,
     "leave_largest_out": leave_largest_out,
     "leave_one_group_out": leave_one_group_out,

@@ -161,7 +161,7 @@ def local_scatter(res: FitResult, inputs: Mapping[str, Any], level: float) -> np
     names = list(res.law.variables)
     q = res._inputs(inputs)
     m = len(next(iter(q.values()))) if q else 1
-    if n == 0:
+    if n == 0 or res.data_ is None:
         return np.full(m, np.nan)
     fx = _features(res.data_["x"], names)
     fq = _features(q, names)
@@ -182,6 +182,7 @@ def robust_spread(res: FitResult, inputs: Mapping[str, Any], level: float) -> np
     sizes extrapolate wildly, and percentiles would let them set the width."""
     from scipy.stats import norm
 
+    assert res.bootstrap_ is not None
     draws = _space(res.bootstrap_.predict_draws(res._inputs(inputs)), res.law.space)
     med = np.nanmedian(draws, axis=0)
     mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826

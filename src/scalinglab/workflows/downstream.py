@@ -183,7 +183,7 @@ def forecast(
                 column=col,
                 file=source_of(df),
             )
-    loss_col, error_col = resolve_column(df, loss_col), resolve_column(df, error_col)
+    loss_col, error_col = str(resolve_column(df, loss_col)), str(resolve_column(df, error_col))
     target_rows, known = _target_frame(df, targets)
     pool = df.drop(index=target_rows.index) if known else df
     loss_set = pool[_mask(pool, fit_where, "--fit-where")] if fit_where else pool
