@@ -54,20 +54,35 @@ def translate(
     return out
 
 
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return k
+
+
 @torch.no_grad()
 def cloze_accuracy(model, items, tok, device) -> float:
-    """Share of items where the correct word gets the highest total log-probability."""
+    """Share of items where the correct word gets the highest total log-probability.
+
+    The context and the word are encoded together ("... the" + " cat"), and the word's
+    tokens are those after the context's own encoding. Encoding them apart ("... the " and
+    "cat") gives a BPE token sequence the model never saw in training (the space belongs to
+    the word's first token), which put the built-in task at chance."""
     model.eval()
     correct = 0
+    half = model.cfg.context // 2
     for ctx, choices, answer in items:
+        base = ctx.rstrip()
+        c_ids = tok.encode(base)
         scores = []
-        c_ids = tok.encode(ctx)[-(model.cfg.context // 2) :]
         for ch in choices:
-            w = tok.encode(ch)
-            ids = torch.tensor([[tok.BOS, *c_ids, *w]], device=device)[:, -model.cfg.context :]
-            logp = F.log_softmax(model(ids[:, :-1]).float(), -1)
-            tgt = ids[:, 1:]
-            lp = logp.gather(-1, tgt[..., None])[0, -len(w) :, 0]
+            full = tok.encode(f"{base} {ch.strip()}")
+            w = full[_common_prefix(c_ids, full) :] or full[-1:]
+            ids = [tok.BOS, *full[: len(full) - len(w)][-half:], *w][-model.cfg.context :]
+            x = torch.tensor([ids], device=device)
+            logp = F.log_softmax(model(x[:, :-1]).float(), -1)
+            lp = logp.gather(-1, x[:, 1:, None])[0, -len(w) :, 0]
             scores.append(float(lp.sum()))
         correct += int(np.argmax(scores) == answer)
     model.train()
