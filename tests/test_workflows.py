@@ -383,3 +383,47 @@ def test_plan_exponents_from_a_fit(chinchilla_240, tmp_path):
     r = CliRunner().invoke(main, ["plan", str(path), "--budget", "5.76e23", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["plans"][0]["plan"] == "compute-optimal"
+
+
+def _two_source_runs():
+    """From-scratch runs and two pretraining sources with their own (k, alpha, beta)."""
+    law = sl.get_law("kaplan")
+    sp = {"Nc": 8.8e13, "Dc": 5.4e13, "alphaN": 0.076, "alphaD": 0.095}
+    rows = []
+    for n in np.geomspace(1e6, 1e9, 5):
+        for d in np.geomspace(1e6, 1e11, 7):
+            y = law.evaluate(sp, {"n_params": [n], "tokens": [d]})[0]
+            rows.append({"pretrain_data": "none", "n_params": n, "finetune_size": d, "loss": y})
+    truth = {"text": (1.9e4, 0.18, 0.38), "text+code": (3e3, 0.096, 0.45)}
+    for src, (k, a, b) in truth.items():
+        for n in np.geomspace(1e6, 1e9, 5):
+            for d_f in np.geomspace(1e5, 1e8, 5):
+                d_e = d_f + k * d_f**a * n**b
+                y = law.evaluate(sp, {"n_params": [n], "tokens": [d_e]})[0]
+                rows.append({"pretrain_data": src, "n_params": n, "finetune_size": d_f, "loss": y})
+    return pd.DataFrame(rows), truth
+
+
+def test_transfer_by_source_recovers_each_sources_law_and_pooling_is_flagged():
+    """Pooled, text and text+code gave alpha = -0.07 (true 0.18 and 0.096) without a word."""
+    df, truth = _two_source_runs()
+    pooled = effective_data_transferred(df)
+    assert [d.code for d in pooled.diagnostics if d.code == "pooled_sources"] == ["pooled_sources"]
+    res = effective_data_transferred(df, by="pretrain_data", n_bootstrap=50)
+    comp = res.comparison.set_index("pretrain_data")
+    for src, (k, a, b) in truth.items():
+        assert comp.loc[src, "alpha"] == pytest.approx(a, rel=0.03)
+        assert comp.loc[src, "beta"] == pytest.approx(b, rel=0.03)
+        assert comp.loc[src, "k"] == pytest.approx(k, rel=0.3)
+        assert comp.loc[src, "alpha_lo"] <= comp.loc[src, "alpha"] <= comp.loc[src, "alpha_hi"]
+    assert not any(d.code == "pooled_sources" for d in res.diagnostics)
+
+
+def test_transfer_judges_ossification_against_a_measured_twin():
+    df, _ = _two_source_runs()
+    twin = df[(df.pretrain_data == "none")].iloc[[10]]
+    worse = twin.assign(pretrain_data="text", loss=twin["loss"] * 1.001)
+    res = effective_data_transferred(pd.concat([df, worse], ignore_index=True), by="pretrain_data")
+    row = res.runs[res.runs["scratch_measured"].notna()]
+    assert len(row) == 1 and bool(row["ossified"].iloc[0])
+    assert "measured twins for 1 of" in res.notes[0]

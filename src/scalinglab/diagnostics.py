@@ -34,6 +34,7 @@ CODES: dict[str, str] = {
     "extrapolation": "a query lies beyond the fitted range of a variable",
     "bootstrap_failures": "many bootstrap resamples did not converge",
     "note": "a workflow's remark about its own evidence (context, not a defect)",
+    "pooled_sources": "runs from several pretraining sources were fitted as one law",
 }
 
 

@@ -378,26 +378,41 @@ def choose_method_cmd(data, factors, at, metric, n_boot, as_json) -> None:
     show_default=True,
     help="Model size column for both laws (e.g. n_params_nonembedding).",
 )
+@click.option(
+    "--by",
+    default=None,
+    help="Fit one transfer law per value of this column (e.g. pretrain_data), with "
+    "bootstrap intervals on k, alpha, beta; without it several sources are pooled (flagged).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def transfer_cmd(data, scratch_law, data_col, metric, params_col, as_json) -> None:
+def transfer_cmd(data, scratch_law, data_col, metric, params_col, by, as_json) -> None:
     """Effective data transferred by pretraining (Hernandez et al.).
 
     \b
     Example:
-      scalinglab transfer transfer.csv --scratch-law kaplan --data-col finetune_size
+      scalinglab transfer transfer.csv --scratch-law kaplan --by pretrain_data
     """
     from ..workflows.transfer import effective_data_transferred
 
     res = effective_data_transferred(
-        data, scratch_law=scratch_law, data_col=data_col, metric=metric, params_col=params_col
+        data,
+        scratch_law=scratch_law,
+        data_col=data_col,
+        metric=metric,
+        params_col=params_col,
+        by=by,
     )
     if as_json:
         emit_json(res.to_dict())
         return
     _table(res.runs, "finetuned runs: effective data from the from-scratch law")
+    if not res.comparison.empty:
+        _table(res.comparison, f"one transfer law per {by} (90% bootstrap intervals)")
     for note in res.notes:
-        out.print(f"note: {note}")
+        out.print(f"note: {escape(note)}")
+    for d in res.flags:
+        err.print(f"[bold yellow]{d.severity}[/] \\[{d.code}]: {escape(d.message)}")
 
 
 @main.command("plan")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from ..diagnostics import Diagnostic
 from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..laws import get_law
@@ -33,6 +34,12 @@ class TransferResult(Result):
     transfer_fit: FitResult | None
     runs: pd.DataFrame  # finetuned runs with D_E, D_T, fraction, ossified
     notes: list[str] = field(default_factory=list)
+    by_source: dict[str, FitResult] = field(default_factory=dict)
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per source
+    flags: list[Diagnostic] = field(default_factory=list)
+
+    def _own_diagnostics(self) -> list[Diagnostic]:
+        return list(self.flags)
 
     def to_frame(self) -> pd.DataFrame:
         return self.runs
@@ -50,6 +57,8 @@ class TransferResult(Result):
             "scratch_params": self.scratch_fit.params_,
             "transfer_params": self.transfer_fit.params_ if self.transfer_fit else None,
             "runs": json.loads(self.runs.to_json(orient="records")),
+            "by_source": json.loads(self.comparison.to_json(orient="records")),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
             "notes": self.notes,
         }
 
@@ -97,9 +106,18 @@ def effective_data_transferred(
     metric: str = "loss",
     scratch_label: str = "none",
     params_col: str = "n_params",
+    by: str | None = None,
+    n_bootstrap: int = 200,
+    interval: float = 0.9,
 ) -> TransferResult:
     """Fit from-scratch, invert finetuned runs to D_E, fit D_T = k D_F^alpha N^beta.
-    params_col: the N of both laws, e.g. "n_params_nonembedding" as Hernandez et al. count."""
+
+    params_col: the N of both laws, e.g. "n_params_nonembedding" as Hernandez et al. count.
+    by: fit one transfer law per value of this column (e.g. "pretrain_data": Hernandez et
+    al. read alpha as the source-to-target distance and beta as the size effect), with
+    bootstrap intervals on k, alpha, beta in `comparison`. Without it, several sources are
+    pooled into one law and the result says so (diagnostic `pooled_sources`).
+    """
     df = _load(data)
     require_columns(df, ["pretrain_data", params_col, data_col, metric], "transfer")
     if params_col != "n_params":
@@ -136,7 +154,26 @@ def effective_data_transferred(
     runs["transferred"] = d_e - d_f
     runs["fraction_transferred"] = np.where(np.isfinite(d_e), runs["transferred"] / d_e, 1.0)
     runs["ossified"] = runs["transferred"] < 0
-    notes = []
+    # Judge ossification against a measured from-scratch twin (same N and D_F) where one
+    # exists: the fitted law is only a yardstick, with its own error.
+    twins = scratch.groupby(["n_params", data_col])[metric].mean()
+    keys = list(zip(runs["n_params"], runs["finetune_size"], strict=True))
+    runs["scratch_measured"] = [twins.get(k, np.nan) for k in keys]
+    has_twin = runs["scratch_measured"].notna()
+    runs.loc[has_twin, "ossified"] = (
+        runs.loc[has_twin, "loss"] > runs.loc[has_twin, "scratch_measured"]
+    )
+    rel = np.abs(scratch_fit.residuals())
+    yard = (
+        float(np.median(np.exp(rel) - 1))
+        if scratch_fit.law.space == "log"
+        else float(np.median(rel))
+    )
+    notes = [
+        f"from-scratch yardstick ({scratch_law}): median in-sample error {yard:.2%} on "
+        f"{scratch_fit.n_points_} runs; ossification judged against measured twins for "
+        f"{int(has_twin.sum())} of {len(runs)} finetuned runs, against the law otherwise"
+    ]
     if runs["ossified"].any():
         bad = runs[runs["ossified"]]
         notes.append(
@@ -164,4 +201,59 @@ def effective_data_transferred(
             f"only {len(fit_rows)} run(s) with positive finite D_T: the transfer law "
             "needs >= 4 over >= 2 model sizes"
         )
-    return TransferResult(scratch_fit, transfer_fit, runs, notes)
+    res = TransferResult(scratch_fit, transfer_fit, runs, notes)
+    sources = sorted(map(str, tuned["pretrain_data"].unique()))
+    if by is None and len(sources) > 1:
+        res.flags.append(
+            Diagnostic(
+                "pooled_sources",
+                "warning",
+                f"{len(sources)} pretraining sources ({', '.join(sources)}) were pooled into one "
+                "transfer law; each transfers differently (alpha is the source-to-target "
+                "distance): fit them apart with by='pretrain_data' (--by pretrain_data)",
+                tuple(sources),
+            )
+        )
+    if by is not None:
+        _fit_by(res, tuned, by, fit_rows, n_bootstrap, interval)
+    return res
+
+
+def _fit_by(
+    res: TransferResult,
+    tuned: pd.DataFrame,
+    by: str,
+    fit_rows: pd.DataFrame,
+    n_bootstrap: int,
+    interval: float,
+) -> None:
+    """One transfer law per value of `by`, with bootstrap intervals, into res.comparison."""
+    if by not in tuned.columns:
+        raise DataError(f"--by column '{by}' is not in the data")
+    labels = tuned[by].astype(str).to_numpy()
+    rows = []
+    ok_mask = (res.runs["transferred"] > 0) & np.isfinite(res.runs["effective_data"])
+    for value in sorted(set(labels)):
+        sel = (labels == value) & ok_mask.to_numpy()
+        part = res.runs[sel].assign(effective_data=res.runs.loc[sel, "transferred"])
+        row: dict[str, Any] = {by: value, "n_runs": int(sel.sum())}
+        if len(part) < 4 or part["n_params"].nunique() < 2:
+            row["note"] = "fewer than 4 runs over 2 model sizes with positive D_T: no fit"
+            rows.append(row)
+            continue
+        f = fit(part, "transfer")
+        res.by_source[value] = f
+        iv = None
+        if n_bootstrap and not f.exact_fit_:
+            f.bootstrap(n_bootstrap, seed=0)
+            iv = f.intervals(interval)
+        for p in ("k", "alpha", "beta"):
+            row[p] = f.params_[p]
+            if iv is not None:
+                row[f"{p}_lo"], row[f"{p}_hi"] = (
+                    float(iv.loc[p, "lower"]),
+                    float(iv.loc[p, "upper"]),
+                )
+        row["clean"] = f.clean_
+        rows.append(row)
+    res.comparison = pd.DataFrame(rows)
