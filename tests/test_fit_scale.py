@@ -123,6 +123,22 @@ def test_exact_hessian_equals_finite_differences_of_gradient():
     np.testing.assert_allclose(red.Hn, fd, rtol=1e-4, atol=1e-6 * np.abs(fd).max())
 
 
+def test_finite_difference_fallback_reaches_the_same_optimum(chinchilla_240):
+    """A formula second-order duals cannot run gets Newton Hessians by finite differences of
+    the exact gradient, and the search ends at the same optimum."""
+    law = sl.get_law("chinchilla")
+    prep = prepare(chinchilla_240, law)
+    cols = _as_columns(prep.x)
+    starts = build_starts(law)
+    out = []
+    for second in (True, False):
+        p = Problem(law, cols, prep.y, prep.weights, 1e-3)
+        p.second_order = second
+        res = search.multistart(law, cols, prep.y, prep.weights, starts, delta=1e-3, problem=p)
+        out.append(res.objective[res.best])
+    assert out[0] <= 0.0010182741 and abs(out[1] / out[0] - 1) < 1e-8
+
+
 def test_bootstrap_count_weights_equal_copies(chinchilla_240):
     """A resample as multinomial count weights is the same problem as the resampled copy of
     the table: same objective at the bootstrap's optimum, and a refit of the copy from the

@@ -34,7 +34,7 @@ from ..errors import DataError
 from ..laws.base import Law
 from .objective import huber
 from .optimizer import Problem, levenberg_marquardt
-from .search import _subsample
+from .search import SEARCH_ROWS, _subsample
 
 if TYPE_CHECKING:
     from .result import FitResult
@@ -125,8 +125,9 @@ MAX_RESAMPLES = 1_000_000
 MAX_RESAMPLE_ROWS = 2e9
 # Bytes of count/weight matrices per chunk of resamples (a chunk holds a few copies).
 BOOTSTRAP_MEMORY = 256 << 20
-# Grid bootstrap: the (starts x rows) screening terms use a row subsample above this size.
-GRID_SCREEN_ELEMENTS = 1 << 24
+# Grid bootstrap: the (starts x rows) screening terms use this many evenly spread rows of a
+# longer table (every row of a shorter one).
+GRID_SCREEN_ROWS = 512
 
 
 class BootstrapSizeError(DataError):
@@ -251,7 +252,7 @@ def run_bootstrap(
     C = np.zeros(n_resamples, dtype=bool)
     if method == "grid":
         starts = np.clip(law.to_internal(law.grid_points()), lo, hi)
-        screen_rows = _subsample(n, max(law.n_params + 1, GRID_SCREEN_ELEMENTS // len(starts)))
+        screen_rows = _subsample(n, GRID_SCREEN_ROWS)
         scr = Problem(
             law,
             {k_: np.asarray(v)[screen_rows] for k_, v in x.items()},
@@ -260,10 +261,16 @@ def run_bootstrap(
             result.delta_,
             aggregate=False,
         )
-        pred, _ = law.evaluate_internal(starts, scr.cols, False)
-        with np.errstate(all="ignore"):
-            r = (np.log(pred) if law.space == "log" else pred) - scr.target
-            terms = np.where(np.isfinite(r), huber(r, result.delta_), np.inf)
+        terms = np.empty((len(starts), screen_rows.size))
+        step = max(1, (1 << 16) // screen_rows.size)  # starts per block: small temporaries
+        for s0 in range(0, len(starts), step):
+            pred, _ = law.evaluate_internal(starts[s0 : s0 + step], scr.cols, False)
+            with np.errstate(all="ignore"):
+                r = (np.log(pred) if law.space == "log" else pred) - scr.target
+                terms[s0 : s0 + step] = np.where(np.isfinite(r), huber(r, result.delta_), np.inf)
+        # Long tables: the warm-up runs on the fit's row subsample, as in the search.
+        warm_rows = _subsample(n, SEARCH_ROWS) if n > SEARCH_ROWS else None
+        warm_problem = problem if warm_rows is None else problem.subset(warm_rows)
     for a in range(0, n_resamples, chunk):
         b = min(a + chunk, n_resamples)
         cnt = counts[a:b] if counts is not None else _draw(n, b - a, rng, inv, n_groups or 0)
@@ -273,12 +280,41 @@ def run_bootstrap(
             Wk = W
         else:
             # n_refine starts from this resample's own screen, plus the full-data optimum.
-            Ws = (cnt * w0)[:, screen_rows]
-            z0 = _grid_starts(problem, law, starts, terms, Ws, W, n_warm, n_refine, lo, hi)
+            Wt = cnt * w0
+            Wwarm = W if warm_rows is None else warm_problem.row_weights(Wt[:, warm_rows])
+            z0 = _grid_starts(
+                warm_problem,
+                law,
+                starts,
+                terms,
+                Wt[:, screen_rows],
+                Wwarm,
+                n_warm,
+                n_refine,
+                lo,
+                hi,
+            )
+            kr = n_refine
+            if warm_rows is not None:
+                # Long tables: refine the candidates on the subsample, keep each resample's
+                # best for the full-data refinement (beside the full-data optimum).
+                sub = levenberg_marquardt(
+                    warm_problem,
+                    z0,
+                    W=np.repeat(Wwarm, n_refine, axis=0),
+                    delta=result.delta_,
+                    lower=lo,
+                    upper=hi,
+                    max_iter=max_iter,
+                )
+                fs = np.where(np.isfinite(sub.f), sub.f, np.inf).reshape(b - a, n_refine)
+                best = np.arange(b - a) * n_refine + np.argmin(fs, axis=1)
+                z0, kr = sub.z[best], 1
             z0 = np.concatenate(
-                [z0.reshape(b - a, n_refine, -1), np.broadcast_to(z_hat, (b - a, 1, z_hat.size))],
+                [z0.reshape(b - a, kr, -1), np.broadcast_to(z_hat, (b - a, 1, z_hat.size))],
                 axis=1,
             ).reshape(-1, z_hat.size)
+            k = kr + 1
             Wk = np.repeat(W, k, axis=0)
         res = levenberg_marquardt(
             problem,
@@ -314,7 +350,8 @@ def run_bootstrap(
 def _grid_starts(problem, law, starts, terms, Ws, W, n_warm, n_refine, lo, hi):
     """Per resample: screen all grid starts (one matrix product of the Huber terms at the
     starts with the resample's counts on the screening rows), least-squares warm-up of the
-    best `n_warm`, keep the best `n_refine`. Returns (B * n_refine, P) start points."""
+    best `n_warm` on `problem` (all rows, or the row subsample of a long table, W its
+    weights), keep the best `n_refine`. Returns (B * n_refine, P) start points."""
     B = W.shape[0]
     with np.errstate(invalid="ignore"):
         screen = terms @ Ws.T  # (G, B)
