@@ -282,6 +282,7 @@ def run_bootstrap(
             # n_refine starts from this resample's own screen, plus the full-data optimum.
             Wt = cnt * w0
             Wwarm = W if warm_rows is None else warm_problem.row_weights(Wt[:, warm_rows])
+            assert Wwarm is not None
             z0 = _grid_starts(
                 warm_problem,
                 law,
