@@ -398,6 +398,12 @@ def demo_cmd(out_dir: str, quiet: bool, force: bool) -> None:
         f"E={dce.params_['E']:.3f}, alpha={dce.params_['alpha']:.3f}; predicts the held-out "
         f"{top / 1e6:.0f}M run at {pred:.3f} vs {last['downstream_ce'].iloc[0]:.3f} measured "
         f"({abs(pred / last['downstream_ce'].iloc[0] - 1):.1%} off)"
+        + (
+            f"; but {dce.n_points_} points for {dce.law.n_params} parameters is an exact "
+            "interpolation with no interval: one check, not a forecast to rely on"
+            if dce.exact_fit_
+            else ""
+        )
     )
     out.print(
         f"  below {DOWNSTREAM_MIN_TOKENS / 1e6:g}M pretraining tokens it is flat "

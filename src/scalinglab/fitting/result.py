@@ -93,6 +93,14 @@ class FitResult(Result):
         if self.exact_fit_:  # an interpolation: resampling it measures nothing
             nan = np.full(pred.shape, np.nan)
             return pd.DataFrame({"prediction": pred, "lower": nan, "upper": nan})
+        if self.bootstrap_ is None:  # never silently: say that it refits
+            import warnings
+
+            warnings.warn(
+                "predict(interval=...) on a fit without a bootstrap runs one now "
+                "(1,000 warm refits); call res.bootstrap(...) first to choose how",
+                stacklevel=2,
+            )
         boot = self.bootstrap_ if self.bootstrap_ is not None else self.bootstrap()
         draws = boot.predict_draws(inputs)
         if kind == "prediction":
