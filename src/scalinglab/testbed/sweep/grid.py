@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .spec import AXES, DEFAULTS, OPTIONAL_KEYS, PRETRAIN_KEYS, SweepError
+from .validate import check_run, validate
 
 
 @dataclass
@@ -52,6 +53,7 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
     pretraining ladder plus a finetuning grid on a few of its models); pretraining runs that
     several grids need are shared, a finetuning run listed twice is an error.
     """
+    validate(spec)  # types, ranges, names and the run count, before anything is multiplied out
     base = {**DEFAULTS, **(spec.get("defaults") or {})}
     grids = list(spec.get("grids") or [])
     if spec.get("axes") or not grids:
@@ -68,6 +70,9 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
             raise SweepError(
                 f"run {c} has no {' or '.join(missing)}: give it as an axis or in defaults"
             )
+        check_run(
+            cfg, c.get("name") or _name(cfg, "finetune" if cfg["method"] != "none" else "pretrain")
+        )
         pre_cfg = {k: cfg[k] for k in (*PRETRAIN_KEYS, *OPTIONAL_KEYS) if k in cfg}
         pre = Run(run_key("pretrain", pre_cfg), _name(cfg, "pretrain"), "pretrain", pre_cfg, [])
         if pre.key not in runs:

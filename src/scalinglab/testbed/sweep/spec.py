@@ -70,6 +70,40 @@ def builtin_specs() -> list[str]:
     return sorted(p.stem for p in SPECS_DIR.glob("*.yaml"))
 
 
+MAX_YAML_NODES = 100_000  # a spec of hundreds of runs has a few thousand
+
+
+def _expanded_size(root: Any, where: str) -> int:
+    """Nodes of a composed YAML document counting every alias as a copy of what it names
+    (what the spec becomes once loaded and walked), in time linear in the file: a node's
+    size is computed once. A recursive alias is refused."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            mark = node.start_mark
+            raise SweepError(
+                f"{where}:{mark.line + 1}:{mark.column + 1}: a recursive alias is not allowed"
+            )
+        busy.add(key)
+        n = 1
+        if isinstance(node, yaml.SequenceNode):
+            n += sum(size(c) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n += sum(size(k) + size(v) for k, v in node.value)
+        busy.discard(key)
+        sizes[key] = min(n, 10**18)
+        return sizes[key]
+
+    return size(root)
+
+
 def _parse_yaml(p: Path) -> Any:
     """Plain YAML (safe_load: no Python objects); errors say file:line:column."""
     import yaml
@@ -81,7 +115,22 @@ def _parse_yaml(p: Path) -> Any:
     except OSError as exc:
         raise SweepError(f"{p}: cannot read ({exc.strerror or exc})") from None
     try:
-        return yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            size = _expanded_size(node, str(p))
+            if size > MAX_YAML_NODES:
+                raise SweepError(
+                    f"{p}: the spec expands to {size:,} YAML nodes once its aliases (*name) "
+                    f"are followed, more than {MAX_YAML_NODES:,}; refused (an alias bomb?)"
+                )
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise SweepError(f"{p}: the spec is nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
