@@ -343,3 +343,28 @@ def test_predict_refuses_inputs_fit_would_refuse(tmp_path):
     r = invoke("predict", p, "--set", "n_params=1e9", "--set", "tokens=2e10", "--json")
     assert r.exit_code == 0
     assert np.isfinite(json.loads(r.stdout)["predictions"][0]["prediction"])
+
+
+def test_metric_as_input_and_parameter_named_like_a_column_are_refused(tmp_path):
+    """--expr 'A*loss**alpha' --metric loss fitted exactly ('converged', objective 0);
+    --param tokens=... turned the column into a constant and crashed (exit 3)."""
+    import numpy as np
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    n = np.repeat(np.geomspace(1e7, 1e10, 5), 5)
+    d = np.tile(np.geomspace(1e8, 1e11, 5), 5)
+    p = tmp_path / "g.csv"
+    pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.8 + 480 / n**0.35}).to_csv(p, index=False)
+    cases = [
+        (["--expr", "A*loss**alpha", "--param", "A=0:inf", "--param", "alpha=0:3"], "is also"),
+        (["--expr", "E + A/tokens**alpha", "--param", "E=0:inf", "--param", "A=0:inf",
+          "--param", "alpha=0:3", "--param", "tokens=1:2"], "name data column"),
+        (["--law", "power_law", "--map", "x=loss"], "both the metric"),
+    ]  # fmt: skip
+    for extra, says in cases:
+        r = CliRunner().invoke(main, ["fit", str(p), *extra, "--metric", "loss"])
+        assert r.exit_code == 2, (extra, r.output)
+        assert says in r.output, r.output

@@ -138,6 +138,15 @@ def prepare(
         f"law '{law.name}' metric",
         "Name the metric with --metric COLUMN (metric= in Python).",
     )
+    same = [var for var, col in columns.items() if col == metric_col]
+    if same:
+        raise DataError(
+            f"column '{metric_col}' is both the metric and law variable '{same[0]}': a law "
+            "that reads its own output fits anything exactly; map the variable to another "
+            "column",
+            file=source_of(df),
+            column=metric_col,
+        )
     x = {var: _numeric(df, col, rows) for var, col in columns.items()}
     y = _numeric(df, metric_col, rows)
     for var in law.positive_variables:

@@ -299,6 +299,21 @@ def expression_law(
         )
     if not params:
         raise ExpressionError(f"expression {expression!r}: no parameters to fit")
+    shadow = [p for p in params if p in KNOWN_VARIABLES or p in declared]
+    if shadow:
+        raise ExpressionError(
+            f"expression {expression!r}: {shadow} name data column(s), not parameters: a "
+            "parameter would turn the column into one constant; rename the parameter"
+        )
+    if not var_names:
+        raise ExpressionError(
+            f"expression {expression!r} uses no data column: it would fit one constant to every run"
+        )
+    if metric in var_names:
+        raise ExpressionError(
+            f"expression {expression!r}: the metric '{metric}' is also an input; a law "
+            "that reads its own output fits anything exactly"
+        )
     plist = tuple(_parameter_from_spec(p, spec) for p, spec in params.items())
     spec = {
         "expression": expression,
