@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
 from ..diagnostics import Diagnostic
 from ..laws.base import Law
@@ -60,8 +61,9 @@ def data_diagnostics(
                     (var,),
                 )
             )
-    stacked = np.column_stack([np.asarray(x[v], dtype=float) for v in law.variables] + [y])
-    n_unique = np.unique(stacked, axis=0).shape[0]
+    # Hash-based (np.unique sorts every row: 0.5 s at 240,000 rows).
+    frame = pd.DataFrame({v: np.asarray(x[v], dtype=float) for v in law.variables})
+    n_unique = len(y) - int(frame.assign(__y=y).duplicated().sum())
     if n_unique < len(y):
         out.append(
             Diagnostic(
