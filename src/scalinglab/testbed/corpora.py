@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ScalingLabError
+from ..io.safe_write import write_text
 
 
 class CorpusError(ScalingLabError):
@@ -93,7 +94,7 @@ def bible_verses(module: str) -> dict[str, str]:
             verses[m.group(1).strip()] = m.group(2).replace("¶", "").strip()
     verses = {k: _clean(v) for k, v in verses.items()}
     verses = {k: v for k, v in verses.items() if v}
-    cache.write_text("".join(f"{k}\t{v}\n" for k, v in verses.items()), encoding="utf-8")
+    write_text(cache, "".join(f"{k}\t{v}\n" for k, v in verses.items()))  # atomic
     return verses
 
 
@@ -306,7 +307,7 @@ def corpus_text(name: str) -> str:
     if not c.available():
         raise CorpusError(f"corpus '{name}' is not installed; install it with: {c.install}")
     text = c.build()
-    cache.write_text(text, encoding="utf-8")
+    write_text(cache, text)  # atomic: a killed worker leaves no half corpus in the cache
     return text
 
 

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..io.safe_write import write_text
+from ..io.tables import write_table
 from .corpora import corpus_text, parse_mixture
 from .data import ByteTokenizer, cloze_items, get_task, token_stream
 from .evaluate import bleu_score, chrf_score, cloze_accuracy, translate
@@ -124,7 +126,8 @@ def run_sweep_preset(
     df = export(out / "registry.sqlite", out / "runs.csv", keys=keys)  # this spec's runs only
     # A resumed preset keeps the wall time of every invocation (their sum is the cost).
     invocations = [*before, {"wall_time_s": time.perf_counter() - t0, "runs_done": len(df)}]
-    meta_path.write_text(
+    write_text(
+        meta_path,
         json.dumps(
             {
                 "preset": name,
@@ -138,7 +141,7 @@ def run_sweep_preset(
                 "machine": platform.machine(),
             },
             indent=2,
-        )
+        ),
     )
     return df
 
@@ -272,8 +275,9 @@ def run_preset(
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out / "runs.csv", index=False)
-        (out / "preset.json").write_text(
+        write_table(df, out / "runs.csv")  # atomic, as every table scalinglab writes
+        write_text(
+            out / "preset.json",
             json.dumps(
                 {
                     "preset": p.name,
@@ -284,7 +288,7 @@ def run_preset(
                 },
                 indent=2,
                 default=str,
-            )
+            ),
         )
     return df
 
