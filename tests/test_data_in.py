@@ -299,3 +299,23 @@ def test_merge_and_tracker_cli(tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert sl.read_table(runs)["bleu"].tolist() == [21.5, 23.0]
+
+
+def test_inspect_flags_a_one_row_table_and_a_flops_unit_slip(tmp_path):
+    """A 1-row table was 'ready' for every law, and flops 6 orders off 6ND passed unnoticed."""
+    from scalinglab.inspect import inspect_table
+
+    p = tmp_path / "one.csv"
+    p.write_text("n_params,tokens,loss,flops\n1e9,2e10,2.5,1.2e14\n")
+    rep = inspect_table(sl.read_table(p), outliers=False)
+    laws = {r["law"]: r for r in rep["laws"]}
+    assert not laws["chinchilla"]["ready"] and "too few rows" in laws["chinchilla"]["note"]
+    assert len(rep["plausibility"]) == 1 and "1e-06x" in rep["plausibility"][0]
+    ok = tmp_path / "ok.csv"
+    ok.write_text(
+        "n_params,tokens,loss\n"
+        + "".join(f"{n},{d},3\n" for n in (1e8, 1e9) for d in (1e9, 1e10, 1e11))
+    )
+    rep = inspect_table(sl.read_table(ok), outliers=False)
+    assert rep["plausibility"] == []
+    assert {r["law"]: r for r in rep["laws"]}["chinchilla"]["ready"]

@@ -98,6 +98,11 @@ def feedable_laws(df: pd.DataFrame) -> list[dict[str, Any]]:
         if any(v not in df.columns for v in need):
             continue
         notes = []
+        if len(df) < law.n_params + 1:
+            notes.append(
+                f"too few rows: {len(df)} for {law.n_params} parameters "
+                f"(at least {law.n_params + 1}, and many more to trust a fit)"
+            )
         if "x" in law.variables:
             notes.append("map the factor with --map x=COLUMN")
         if law.metric not in df.columns:
@@ -196,6 +201,33 @@ def inspect_table(df: pd.DataFrame, outliers: bool = True) -> dict[str, Any]:
             and c not in CATEGORICAL
         ],
     }
+    report["plausibility"] = plausibility(df)
     if outliers:
         report["outliers"] = _outliers(df)
     return report
+
+
+def plausibility(df: pd.DataFrame) -> list[str]:
+    """Values that look like the wrong unit, with the likely fix: a `flops` column far from
+    6·N·D, parameter counts too small to be counts, accuracy above 1 (percent?)."""
+    out = []
+    num = {c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
+    derived = set(df.attrs.get("scalinglab_derived", []))
+    if {"flops", "n_params", "tokens"} <= num and "flops" not in derived:
+        with np.errstate(all="ignore"):
+            ratio = df["flops"] / (6.0 * df["n_params"] * df["tokens"])
+        r = float(np.nanmedian(ratio)) if ratio.notna().any() else np.nan
+        if np.isfinite(r) and r > 0 and abs(np.log10(r)) > 1:
+            out.append(
+                f"'flops' is {r:.3g}x 6*n_params*tokens (median over rows): a unit slip? "
+                f"(FLOPs in 1e{int(round(-np.log10(r)))}s, or tokens/params in other units)"
+            )
+    if "n_params" in num and df["n_params"].max() < 1e5:
+        out.append(
+            f"'n_params' is at most {df['n_params'].max():.4g}: counts in millions or "
+            "billions? write them with a suffix (70M, 1.4B) or as plain counts"
+        )
+    for col in ("accuracy", "error"):
+        if col in num and df[col].max() > 1:
+            out.append(f"'{col}' exceeds 1 (max {df[col].max():.4g}): percent? divide by 100")
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import DataError
@@ -96,6 +97,8 @@ def inspect_cmd(data, no_outliers, as_json) -> None:
             )
         else:
             out.print(f"no suspected outliers ({o['law']} fit of {o['metric']})")
+    for msg in rep.get("plausibility", []):
+        err.print(f"[bold yellow]check[/]: {escape(msg)}", highlight=False)
     out.print("laws this data can feed:")
     for law in rep["laws"]:
         out.print(f"  {law['law']:<24} " + ("ready" if law["ready"] else law["note"]))

@@ -36,6 +36,8 @@ def overview_section(rep: Report, df: pd.DataFrame) -> None:
         sec.parts.append(
             "<h3>Ranges</h3>" + table_html(pd.DataFrame(info["ranges"]), "table-ranges")
         )
+    for msg in info.get("plausibility", []):
+        sec.parts.append(f"<div class='warn'>Check: {html.escape(msg)}</div>")
     o = info.get("outliers")
     if o and o["rows"]:
         sec.parts.append(
