@@ -341,3 +341,35 @@ def test_postgresql_registry_fences_reaps_and_migrates():
     rows = {r["key"]: r for r in reg.rows()}
     assert rows[other]["status"] == "failed"
     assert rows[other]["error"].startswith("worker died (pid 999999 on host")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SCALINGLAB_TEST_PG_URL"),
+    reason="no PostgreSQL server for the test (set SCALINGLAB_TEST_PG_URL; .ci/run starts one)",
+)
+def test_postgresql_registry_reconnects_with_backoff(monkeypatch):
+    """A PostgreSQL restart killed every worker with OperationalError: calls now retry,
+    reconnecting with backoff, and give up with a named error after the window."""
+    import psycopg
+
+    from scalinglab.testbed import registry as regmod
+
+    url = os.environ["SCALINGLAB_TEST_PG_URL"]
+    reg = regmod.Registry(url, reconnect_s=5.0)
+    real = regmod._Conn.__init__
+    failures = {"left": 2}
+    sleeps = []
+
+    def flaky(self, target):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        real(self, target)
+
+    monkeypatch.setattr(regmod._Conn, "__init__", flaky)
+    monkeypatch.setattr(regmod.time, "sleep", sleeps.append)
+    assert isinstance(reg.counts(), dict)
+    assert sleeps == [0.25, 0.5]
+    failures["left"] = 10**6
+    with pytest.raises(regmod.RegistryUnavailableError, match="unreachable"):
+        reg.counts()

@@ -20,7 +20,9 @@ team or a cluster; needs `psycopg`). Only placeholders, the upsert and the claim
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError, ScalingLabError
+
+_log = logging.getLogger("scalinglab.registry")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -166,6 +170,40 @@ def _is_url(path: str) -> bool:
     return path.startswith(("postgresql://", "postgres://"))
 
 
+class RegistryUnavailableError(ScalingLabError):
+    """The PostgreSQL server stayed unreachable for the whole reconnect window."""
+
+
+def _retry_pg(fn):
+    """Retry one registry transaction on a lost PostgreSQL connection, reconnecting with
+    exponential backoff (0.25 s doubling to 8 s) for up to `reconnect_s`: a server restart
+    killed every worker with OperationalError. Each wrapped method is one transaction on a
+    fresh connection, so running it again is safe (a fenced write whose commit landed
+    before the connection dropped is refused as stale, and the result is already stored)."""
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        if not _is_url(self.path):
+            return fn(self, *args, **kwargs)
+        import psycopg
+
+        deadline, delay = time.monotonic() + self.reconnect_s, 0.25
+        while True:
+            try:
+                return fn(self, *args, **kwargs)
+            except psycopg.OperationalError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise RegistryUnavailableError(
+                        f"the run registry's PostgreSQL server is unreachable after "
+                        f"{self.reconnect_s:g} s of retries ({exc})"
+                    ) from None
+                _log.warning("registry connection lost (%s); retrying in %.2g s", exc, delay)
+                time.sleep(delay)
+                delay = min(2 * delay, 8.0)
+
+    return wrapper
+
+
 class Registry:
     def __init__(
         self,
@@ -174,12 +212,14 @@ class Registry:
         lease_s: float = 60.0,
         max_attempts: int = 3,
         create: bool = True,
+        reconnect_s: float = 120.0,
     ):
         """create=False: a SQLite registry file that does not exist is an error
         (RegistryNotFoundError) instead of a new empty registry; nothing is created."""
         self.path = str(path)
         self.lease_s = lease_s
         self.max_attempts = max_attempts
+        self.reconnect_s = reconnect_s
         self.host = socket.gethostname()
         if not _is_url(self.path):
             if not create and not Path(self.path).is_file():
@@ -472,3 +512,16 @@ class Registry:
                     dead.add(k)
                     changed = True
         return [k for k in keys if k in rows and rows[k]["status"] != "done" and k not in dead]
+
+
+for _name in (
+    "_create_schema",
+    "register",
+    "claim",
+    "heartbeat",
+    "complete",
+    "fail",
+    "rows",
+    "counts",
+):
+    setattr(Registry, _name, _retry_pg(getattr(Registry, _name)))
