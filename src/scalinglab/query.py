@@ -230,8 +230,9 @@ def _parse(query: str, what: str) -> tuple[ast.Expression, dict[str, str]]:
     return tree, names
 
 
-def check_query(query: str, what: str = "query") -> None:
-    """Raise QueryError if `query` uses anything not allowed (no data needed)."""
+def check_query(query: str, what: str = "query") -> tuple[ast.Expression, dict[str, str]]:
+    """Raise QueryError if `query` uses anything not allowed (no data needed); returns the
+    parsed tree and its backtick names."""
     tree, names = _parse(query, what)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -241,6 +242,7 @@ def check_query(query: str, what: str = "query") -> None:
                 )
         elif not isinstance(node, _ALLOWED_NODES):
             raise QueryError(f"{what} {query!r}: {_not_allowed(node)}")
+    return tree, names
 
 
 _ALLOWED_NODES = (
@@ -253,8 +255,7 @@ _ALLOWED_NODES = (
 def mask(df: pd.DataFrame, query: str, what: str = "--where") -> np.ndarray:
     """Boolean mask (one per row) of the rows `query` selects. Raises QueryError naming
     what is wrong: a disallowed construct, an unknown column, a non-boolean result."""
-    check_query(query, what)
-    tree, names = _parse(query, what)
+    tree, names = check_query(query, what)
     try:
         out = _Evaluator(df, query, what, names).eval(tree)
     except RecursionError:

@@ -37,6 +37,7 @@ from rich.table import Table
 
 from .._version import __version__
 from ..errors import DataError, ScalingLabError
+from ..fitting.presets import PRESETS
 from ..io.encoding import ReadNote, default_encoding
 from ..io.safe_write import check_output
 from ..report.html import (  # one convention for the CLI and the report
@@ -258,6 +259,29 @@ class _Number(click.ParamType):
 NUMBER = _Number()
 POSITIVE_NUMBER = _Number(positive=True)
 LEVEL = click.FloatRange(0, 1, min_open=True, max_open=True)
+
+# One definition of the options several commands share.
+preset_option = click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=None,
+    help="paper: least squares on raw values (Gadre et al.'s code).",
+)
+
+
+def print_diagnostics(diags: Iterable[Any]) -> None:
+    """Diagnostics (or plain warning strings) on stderr, one line each: severity, code,
+    message, escaped so user text is never read as markup."""
+    colour = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
+    for d in diags:
+        if isinstance(d, str):
+            err.print(f"[bold yellow]warning[/]: {escape(d)}", highlight=False)
+        else:
+            err.print(
+                f"[{colour[d.severity]}]{d.severity}[/] \\[{d.code}]: {escape(d.message)}",
+                highlight=False,
+            )
+
 
 FORCE_HELP = "Replace the output if it exists (never an input, never through a link)."
 

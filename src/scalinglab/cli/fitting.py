@@ -8,13 +8,12 @@ from typing import Any
 import click
 import numpy as np
 import pandas as pd
-from rich.markup import escape
 from rich.table import Table
 
 from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..fitting.predict_inputs import checked_predict
-from ..fitting.presets import PRESETS, apply_preset
+from ..fitting.presets import apply_preset
 from ..io import read_table
 from ..io.safe_write import atomic_write
 from ..laws import CATALOG, expression_law, get_law
@@ -34,6 +33,8 @@ from .common import (
     main,
     out,
     output_path,
+    preset_option,
+    print_diagnostics,
     progress_bar,
 )
 
@@ -195,19 +196,6 @@ def print_fit(res: FitResult) -> None:
     print_diagnostics(res.diagnostics_ or res.warnings_)
 
 
-def print_diagnostics(diags: list) -> None:
-    """Diagnostics on stderr, one line each: severity, code, message (markup-free)."""
-    colour = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
-    for d in diags:
-        if isinstance(d, str):
-            err.print(f"[bold yellow]warning[/]: {escape(d)}", highlight=False)
-        else:
-            err.print(
-                f"[{colour[d.severity]}]{d.severity}[/] \\[{d.code}]: {escape(d.message)}",
-                highlight=False,
-            )
-
-
 @main.command("fit")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--law", "law_name", default=None, help="Catalog law (see `scalinglab laws`).")
@@ -258,12 +246,7 @@ def print_diagnostics(diags: list) -> None:
     type=click.Path(dir_okay=False),
     help="Write every start's end point and objective to a CSV.",
 )
-@click.option(
-    "--preset",
-    type=click.Choice(sorted(PRESETS)),
-    default=None,
-    help="paper: least squares on raw values (Gadre et al.'s code).",
-)
+@preset_option
 @click.option(
     "--bootstrap",
     "n_boot",
@@ -503,12 +486,7 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10') restricting the fit set.",
 )
 @click.option("--by", default=None, help="Run the audit separately per value of this column.")
-@click.option(
-    "--preset",
-    type=click.Choice(sorted(PRESETS)),
-    default=None,
-    help="paper: least squares on raw values (Gadre et al.'s code).",
-)
+@preset_option
 @click.option("--metric", default=None, help="Column to fit and score.")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
 @click.option(

@@ -9,7 +9,6 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import DataError, OutputPathError
-from ..fitting.presets import PRESETS
 from ..io import read_table
 from ..io.tables import write_table
 from ..query import select
@@ -24,6 +23,7 @@ from .common import (
     main,
     out,
     output_path,
+    preset_option,
 )
 
 # file name -> the demo's frame it holds (examples.split), written beside the report
@@ -59,12 +59,7 @@ DEMO_TABLES = {
     help="Audit along this column: fit the smaller scales, predict the larger ones "
     "(not with --holdout).",
 )
-@click.option(
-    "--preset",
-    type=click.Choice(sorted(PRESETS)),
-    default=None,
-    help="paper: least squares on raw values (Gadre et al.'s code).",
-)
+@preset_option
 @click.option(
     "--workflow",
     "workflows",

@@ -9,7 +9,6 @@ from rich.markup import escape
 
 from ..errors import DataError
 from ..fitting import FitResult
-from ..fitting.presets import PRESETS
 from ..io import read_table
 from .common import (
     NUMBER,
@@ -24,6 +23,8 @@ from .common import (
     interval_note,
     main,
     out,
+    preset_option,
+    print_diagnostics,
 )
 
 
@@ -63,12 +64,7 @@ from .common import (
     default=None,
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): the error-fit runs.",
 )
-@click.option(
-    "--preset",
-    type=click.Choice(sorted(PRESETS)),
-    default=None,
-    help="paper: least squares on raw values (Gadre et al.'s code).",
-)
+@preset_option
 @click.option(
     "--bootstrap",
     "n_boot",
@@ -411,8 +407,7 @@ def transfer_cmd(data, scratch_law, data_col, metric, params_col, by, as_json) -
         _table(res.comparison, f"one transfer law per {by} (90% bootstrap intervals)")
     for note in res.notes:
         out.print(f"note: {escape(note)}")
-    for d in res.flags:
-        err.print(f"[bold yellow]{d.severity}[/] \\[{d.code}]: {escape(d.message)}")
+    print_diagnostics(res.flags)
 
 
 @main.command("plan")
@@ -455,5 +450,4 @@ def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, 
         return
     _table(pd.DataFrame(res.rows), "plans")
     out.print(", ".join(f"{k} = {v:.4f}" for k, v in res.exponents.items()))
-    for d in res.diagnostics:
-        err.print(f"[bold yellow]{d.severity}[/] \\[{d.code}]: {escape(d.message)}")
+    print_diagnostics(res.diagnostics)

@@ -215,7 +215,7 @@ def effective_data_transferred(
             )
         )
     if by is not None:
-        _fit_by(res, tuned, by, fit_rows, n_bootstrap, interval)
+        _fit_by(res, tuned, by, n_bootstrap, interval)
     return res
 
 
@@ -223,7 +223,6 @@ def _fit_by(
     res: TransferResult,
     tuned: pd.DataFrame,
     by: str,
-    fit_rows: pd.DataFrame,
     n_bootstrap: int,
     interval: float,
 ) -> None:
