@@ -368,3 +368,18 @@ def test_metric_as_input_and_parameter_named_like_a_column_are_refused(tmp_path)
         r = CliRunner().invoke(main, ["fit", str(p), *extra, "--metric", "loss"])
         assert r.exit_code == 2, (extra, r.output)
         assert says in r.output, r.output
+
+
+def test_forecast_interval_range_and_a_wrong_encoding_are_named_errors(tmp_path):
+    """Both ended in exit 3 (internal error) in the review of issue 19."""
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    p = tmp_path / "u8.csv"
+    p.write_text("n_params,tokens,loss\n1e7,1e9,3\n1e8,1e9,2.8\n")
+    r = CliRunner().invoke(main, ["--encoding", "utf-16", "inspect", str(p)])
+    assert r.exit_code == 2 and "drop --encoding" in r.output
+    r = CliRunner().invoke(main, ["forecast", str(p), "--target", "n_params=1e9,tokens=1e10",
+                                  "--interval", "1.5"])  # fmt: skip
+    assert r.exit_code == 2 and "--interval" in r.output

@@ -11,6 +11,7 @@ from ..errors import DataError
 from ..fitting import FitResult
 from ..io import read_table
 from .common import (
+    LEVEL,
     NUMBER,
     POSITIVE_NUMBER,
     _parse_numbers,
@@ -77,8 +78,8 @@ from .common import (
     "--interval",
     default=0.9,
     show_default=True,
-    type=float,
-    help="Level of the prediction intervals.",
+    type=LEVEL,
+    help="Level of the prediction intervals, between 0 and 1 (e.g. 0.9).",
 )
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="Random seed (starts, resamples)."

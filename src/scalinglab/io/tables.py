@@ -86,10 +86,18 @@ def _read_jsonl(path: Path, det: Detected) -> pd.DataFrame:
 def _check_header(path: Path, det: Detected, sep: str) -> None:
     """Two columns with one name: pandas would rename the second 'loss.1' and the first
     would be used without a word. Named here, with both positions."""
-    with open_text(path, det) as fh:
-        first = fh.readline()
     try:
+        with open_text(path, det) as fh:
+            first = fh.readline()
         header = next(csv.reader([first], delimiter=sep, skipinitialspace=True))
+    except UnicodeDecodeError:
+        raise  # named by the reader with the position and encoding
+    except UnicodeError as exc:  # e.g. --encoding utf-16 on a file with no BOM
+        raise FileFormatError(
+            f"cannot be read in the encoding given ({exc}); drop --encoding to let "
+            "scalinglab detect it",
+            file=str(path),
+        ) from None
     except (csv.Error, StopIteration):
         return
     names = [h.strip() for h in header]
