@@ -383,3 +383,48 @@ def test_forecast_interval_range_and_a_wrong_encoding_are_named_errors(tmp_path)
     r = CliRunner().invoke(main, ["forecast", str(p), "--target", "n_params=1e9,tokens=1e10",
                                   "--interval", "1.5"])  # fmt: skip
     assert r.exit_code == 2 and "--interval" in r.output
+
+
+def test_forecast_and_ladder_targets_are_checked_like_predict_inputs(tmp_path):
+    """`forecast --target n_params=-1` printed nan with exit 0 (review of issue 19)."""
+    from scalinglab.errors import NonFiniteValueError, NonPositiveValueError
+
+    df = good_frame()
+    df["error"] = 1 - np.exp(-3.0 * df["loss"] / df["loss"].max())
+    p = tmp_path / "runs.csv"
+    df.to_csv(p, index=False)
+    for bad in ("-1", "0", "nan"):
+        r = invoke("forecast", p, "--target", f"n_params={bad},tokens=1e12", "--bootstrap", "0")
+        assert r.exit_code == 2 and "n_params" in r.stderr, (bad, r.output)
+    with pytest.raises(NonPositiveValueError, match="tokens"):
+        sl.forecast(df, [{"n_params": 1e11, "tokens": -5.0}], n_bootstrap=0, calibrate=False)
+    ck = df.assign(run=df["n_params"].map(lambda n: f"r{n:.0e}"), bpb=df["loss"],
+                   rc_acc=1 - df["error"])  # fmt: skip
+    with pytest.raises(NonFiniteValueError, match="n_params"):
+        sl.ladder(ck, {"n_params": math.inf, "tokens": 1e12})
+
+
+def test_fit_file_law_name_must_agree_with_its_law_spec(tmp_path):
+    """`"law": "nosuchlaw"` still predicted, from law_spec (review of issue 19)."""
+    d = good_fit_dict()
+    assert d["law"] == "chinchilla"
+    sl.FitResult.from_dict(d)  # a file as written agrees with itself
+    d["law"] = "nosuchlaw"
+    with pytest.raises(FitFileError, match="nosuchlaw"):
+        sl.FitResult.from_dict(d)
+    p = tmp_path / "fit.json"
+    p.write_text(json.dumps(d))
+    r = invoke("predict", p, "--set", "n_params=1e9", "--set", "tokens=2e10")
+    assert r.exit_code == 2 and "law_spec" in r.stderr
+
+
+def test_weights_column_cannot_be_the_metric(runs_csv):
+    """`fit --weights loss --metric loss` was accepted (review of issue 19)."""
+    from scalinglab.errors import DataError
+
+    r = invoke("fit", runs_csv, "--weights", "loss", "--metric", "loss")
+    assert r.exit_code == 2 and "both the metric and the weights" in r.stderr
+    with pytest.raises(DataError, match="both the metric and the weights"):
+        sl.fit(good_frame(), "chinchilla", weights="loss")
+    df = good_frame().assign(seeds=2.0)
+    assert sl.fit(df, "chinchilla", weights="seeds").converged_

@@ -25,7 +25,13 @@ from scalinglab.testbed.sweep import expand  # noqa: E402
 
 MODEL = {"d_model": 16, "n_layers": 1, "n_heads": 2}
 SPEC = {  # 2 pretraining runs, each with one finetuning run
-    "defaults": {"pretrain_data": "kjv", "context": 64, "batch_size": 4, "tokens": 1000},
+    "defaults": {
+        "pretrain_data": "kjv",
+        "context": 64,
+        "batch_size": 4,
+        "tokens": 1000,
+        "finetune_size": 8,
+    },  # 18 pairs fit 48 bytes: a size the corpus has
     "axes": {"model": [MODEL, {**MODEL, "d_model": 24}], "method": ["none", "fmt"]},
 }
 PRETRAIN_ONLY = {**SPEC, "axes": {**SPEC["axes"], "method": ["none"]}}
@@ -373,3 +379,31 @@ def test_postgresql_registry_reconnects_with_backoff(monkeypatch):
     failures["left"] = 10**6
     with pytest.raises(regmod.RegistryUnavailableError, match="unreachable"):
         reg.counts()
+
+
+def test_postgresql_wrong_port_or_password_fails_at_once(monkeypatch):
+    """A refused port and a wrong password were retried for 120 s (review of issue 19): a
+    server never reached, or one that refuses who we are, is a named error at once."""
+    pytest.importorskip("psycopg")
+    import psycopg
+
+    from scalinglab.testbed import registry as regmod
+
+    sleeps = []
+    monkeypatch.setattr(regmod.time, "sleep", sleeps.append)
+    t0 = time.monotonic()
+    with pytest.raises(regmod.RegistryUnavailableError, match="host and port"):
+        regmod.Registry("postgresql://someone:secret@127.0.0.1:1/none", reconnect_s=120.0)
+    assert time.monotonic() - t0 < 10 and sleeps == []
+
+    def refused(self, target):
+        raise psycopg.OperationalError(
+            'connection failed: FATAL:  password authentication failed for user "someone"'
+        )
+
+    reg = regmod.Registry.__new__(regmod.Registry)
+    reg.path, reg.reconnect_s, reg._reached = "postgresql://someone:x@db/runs", 120.0, True
+    monkeypatch.setattr(regmod._Conn, "__init__", refused)
+    with pytest.raises(regmod.RegistryUnavailableError, match="password"):
+        reg.counts()
+    assert sleeps == []  # a server reached before is still not waited for on a wrong password

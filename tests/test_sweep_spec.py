@@ -184,3 +184,27 @@ def test_a_few_aliases_are_fine(tmp_path):
         "  - axes: {model: *m, tokens: [3000], method: [fmt]}\n"
     )
     assert len(expand(load_spec(path))) == 2
+
+
+def test_a_finetune_size_past_the_corpus_is_refused_when_planned(tmp_path, monkeypatch):
+    """`sweep plan` accepted finetune_size past the task's pairs (review of issue 19); the
+    run failed at run time, after its pretraining. The check counts the task's pairs."""
+    from scalinglab.testbed import data
+    from scalinglab.testbed.data import TranslationData
+
+    pairs = [("a b", "c d")] * 40
+    monkeypatch.setitem(
+        data.TASKS, "translation_en_es", lambda **kw: TranslationData(pairs, pairs[:2], pairs[:2])
+    )
+    spec = _with(axes__finetune_size=[16, 41], defaults__context=96)
+    p = tmp_path / "s.yaml"
+    p.write_text(json.dumps(spec))
+    r = CliRunner().invoke(main, ["sweep", "plan", str(p)])
+    assert r.exit_code == 2, r.output
+    assert "finetune_size 41 exceeds the 40 training pairs" in r.output
+    spec["axes"]["finetune_size"] = [16, 40]
+    p.write_text(json.dumps(spec))
+    r = CliRunner().invoke(main, ["sweep", "plan", str(p), "--json"])
+    assert r.exit_code == 0, r.output
+    kinds = [row["kind"] for row in json.loads(r.stdout)]
+    assert kinds.count("pretrain") == 2 and kinds.count("finetune") == 4  # 2 budgets x 2 sizes

@@ -255,11 +255,16 @@ def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_js
     """The runs a spec (a YAML file or a built-in name: cpu, gpu) expands to, their estimated
     FLOPs and time, and the total."""
     from ..testbed.sweep import expand, load_spec, plan, with_defaults
+    from ..testbed.sweep.validate import check_finetune_sizes
 
-    rows = plan(expand(with_defaults(load_spec(spec), _key_values(sets, "--set"))), tflops=tflops)
+    runs = expand(with_defaults(load_spec(spec), _key_values(sets, "--set")))
+    unchecked = check_finetune_sizes(runs)
+    rows = plan(runs, tflops=tflops)
     if as_json:
         emit_json(rows)
         return
+    for note in unchecked:
+        err.print(f"note: {note}", markup=False, highlight=False)
     _table(pd.DataFrame(rows), f"{len(rows)} runs")
     where = f"at {tflops:g} TFLOP/s" if tflops else "on one CPU worker"
     out.print(

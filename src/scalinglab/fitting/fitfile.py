@@ -6,7 +6,8 @@ is wrong, never a KeyError, a TypeError or a prediction from a NaN parameter (a 
 out-of-bound parameter once predicted a loss of -158). Checked:
 
 - the top level is an object with `law_spec`, `params`, `objective`, `converged`, `n_points`;
-- `law_spec` rebuilds a known law (catalog name or a safe expression, valid bounds);
+- `law_spec` rebuilds a known law (catalog name or a safe expression, valid bounds), and
+  the `law` name, where given, is that law's;
 - `params` has exactly the law's parameter names, each a finite number within its bounds;
 - every other key present has its type (numbers finite where they must be, lists of the
   right length for the fitted data, a well-formed bootstrap and diagnostics).
@@ -70,6 +71,12 @@ def check_fit_dict(d: Any, source: str | None = None) -> Law:
     if missing:
         raise _fail(f"missing key(s) {', '.join(repr(k) for k in missing)}", source)
     law = check_law(d, source)
+    if "law" in d and isinstance(d["law"], str) and d["law"] != law.name:
+        raise _fail(
+            f"'law' says {d['law']!r} but 'law_spec' describes law {law.name!r}; the file was "
+            "edited by hand or mixes two fits (make them agree, or drop 'law')",
+            source,
+        )
     params = d["params"]
     if not isinstance(params, Mapping):
         raise _fail(f"'params' must be an object of name: value, got {_typename(params)}", source)

@@ -156,7 +156,16 @@ def prepare(
     if weights is None:
         w = np.ones_like(y)
     elif isinstance(weights, str):
-        w = _numeric(df, _column(df, weights, "weights", ""), rows)
+        w_col = _column(df, weights, "weights", "")
+        if w_col == metric_col:
+            raise DataError(
+                f"column '{w_col}' is both the metric and the weights: weighting each run by "
+                "its own outcome tilts the fit toward the values it favours; give a column "
+                "of weights chosen before the outcome (e.g. a count of seeds or eval items)",
+                file=source_of(df),
+                column=w_col,
+            )
+        w = _numeric(df, w_col, rows)
         _require_positive(df, w, weights, rows, "weights must be positive", allow_zero=True)
     else:
         w = np.asarray(weights, dtype=float)

@@ -174,12 +174,36 @@ class RegistryUnavailableError(ScalingLabError):
     """The PostgreSQL server stayed unreachable for the whole reconnect window."""
 
 
+_CONFIG_ERRORS = (  # refused by the server for who we are, not lost on the way: never retried
+    "password authentication failed",
+    "no password supplied",
+    "authentication failed",
+    "does not exist",
+    "invalid connection option",
+    "invalid dsn",
+    "invalid sslmode",
+    "permission denied",
+)
+
+
+def _is_config_error(exc: Exception) -> bool:
+    """A wrong password, user, database or URL: retrying cannot help."""
+    if getattr(exc, "sqlstate", None) in ("28000", "28P01", "3D000", "42501"):
+        return True
+    text = str(exc).lower()
+    return any(s in text for s in _CONFIG_ERRORS)
+
+
 def _retry_pg(fn):
     """Retry one registry transaction on a lost PostgreSQL connection, reconnecting with
     exponential backoff (0.25 s doubling to 8 s) for up to `reconnect_s`: a server restart
     killed every worker with OperationalError. Each wrapped method is one transaction on a
     fresh connection, so running it again is safe (a fenced write whose commit landed
-    before the connection dropped is refused as stale, and the result is already stored)."""
+    before the connection dropped is refused as stale, and the result is already stored).
+
+    Only a server this registry has reached before is waited for: a first connection that
+    fails (wrong port, host down) and an authentication or configuration error at any time
+    (wrong password, user, database) fail at once, instead of 120 s of hopeless retries."""
 
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
@@ -190,12 +214,25 @@ def _retry_pg(fn):
         deadline, delay = time.monotonic() + self.reconnect_s, 0.25
         while True:
             try:
-                return fn(self, *args, **kwargs)
+                out = fn(self, *args, **kwargs)
+                self._reached = True
+                return out
             except psycopg.OperationalError as exc:
+                detail = " ".join(str(exc).split())
+                if _is_config_error(exc):
+                    raise RegistryUnavailableError(
+                        f"the run registry's PostgreSQL server refused the connection "
+                        f"({detail}); check the user, password and database in the URL"
+                    ) from None
+                if not getattr(self, "_reached", False):
+                    raise RegistryUnavailableError(
+                        f"cannot reach the run registry's PostgreSQL server ({detail}); "
+                        "check the host and port in the URL and that the server is running"
+                    ) from None
                 if time.monotonic() + delay > deadline:
                     raise RegistryUnavailableError(
                         f"the run registry's PostgreSQL server is unreachable after "
-                        f"{self.reconnect_s:g} s of retries ({exc})"
+                        f"{self.reconnect_s:g} s of retries ({detail})"
                     ) from None
                 _log.warning("registry connection lost (%s); retrying in %.2g s", exc, delay)
                 time.sleep(delay)
@@ -220,6 +257,7 @@ class Registry:
         self.lease_s = lease_s
         self.max_attempts = max_attempts
         self.reconnect_s = reconnect_s
+        self._reached = False  # a server reached once is waited for when it drops
         self.host = socket.gethostname()
         if not _is_url(self.path):
             if not create and not Path(self.path).is_file():

@@ -17,9 +17,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, MissingColumnError, ScalingLabError
+from ..errors import (
+    DataError,
+    MissingColumnError,
+    NonFiniteValueError,
+    NonPositiveValueError,
+    ScalingLabError,
+)
 from ..fitting import FitResult, fit
 from ..fitting.bootstrap import resample_counts
+from ..fitting.predict_inputs import check_prediction_inputs
 from ..fitting.prepare import row_numbers, source_of
 from ..fitting.presets import apply_preset
 from ..laws import get_law
@@ -92,6 +99,18 @@ def _target_frame(
     t = pd.DataFrame(list(targets)) if not isinstance(targets, pd.DataFrame) else targets.copy()
     if t.empty:
         raise DataError("no targets given")
+    for col in ("n_params", "tokens", "flops"):  # named before derived columns hide them
+        if col in t.columns:
+            vals = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype=float)
+            bad = ~np.isfinite(vals) | (vals <= 0)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                kind = NonFiniteValueError if not np.isfinite(vals[i]) else NonPositiveValueError
+                raise kind(
+                    f"target {i + 1}: '{col}' is {t[col].iloc[i]!r}; it must be a finite "
+                    "number > 0",
+                    column=col,
+                )
     return add_derived(t), False
 
 
@@ -208,6 +227,7 @@ def forecast(
         **e_kw,
     )
 
+    check_prediction_inputs(loss_fit, target_rows)
     inputs = loss_fit._inputs(target_rows)
     loss_pred = loss_fit.law.evaluate(loss_fit.params_, inputs)
     err_pred = err_fit.law.evaluate(err_fit.params_, {e_var: loss_pred})

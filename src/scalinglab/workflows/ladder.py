@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..fitting import FitResult, fit
+from ..fitting.predict_inputs import check_prediction_inputs
 from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..results import Result
@@ -175,6 +176,7 @@ def ladder_forecast(
     law2 = law2.with_parameter("b", lower=0.0, upper=1.0, grid=(0.25, 0.5, 0.75, 1.0))
     law2 = law2.with_parameter("x0", lower=0.0)
     step2 = fit(s2, law2, mapping={"x": loss_col}, metric=acc_col, n_refine=16, **kw2)
+    check_prediction_inputs(step1, pd.DataFrame([target]))
     inputs = {"n_params": np.array([target["n_params"]]), "tokens": np.array([target["tokens"]])}
     loss_pred = float(step1.law.evaluate(step1.params_, inputs)[0])
     acc_pred = float(step2.law.evaluate(step2.params_, {"x": [loss_pred]})[0])

@@ -13,9 +13,10 @@ from typing import Any
 
 from ..registry import Claim, Registry
 from .grid import expand
-from .loop import _package, _record, _record_failure, dependency_row, worker
+from .loop import _package, _record, _record_failure, dependency_row, log_, worker
 from .results import eta
 from .spec import SweepError, load_spec
+from .validate import check_finetune_sizes
 
 
 def _ray_task(claim: Claim, dep: dict[str, Any] | None, artifacts: str, threads: int):
@@ -181,6 +182,8 @@ def run_sweep(
     executor="slurm": `workers` SLURM jobs through submitit (`slurm`: its parameters).
     """
     runs = expand(load_spec(spec))
+    for note in check_finetune_sizes(runs):
+        log_.warning(note)
     # Absolute paths: workers (SLURM jobs, Ray tasks) may start elsewhere, and a resume from
     # another directory must find the artifacts the registry names.
     artifacts = Path(artifacts).resolve()

@@ -294,3 +294,37 @@ def check_run(cfg: Mapping[str, Any], name: str) -> None:
             f"run {name}: prompt_length {cfg['prompt_length']} leaves no room in context "
             f"{cfg['context']}"
         )
+
+
+def check_finetune_sizes(runs: list[Any]) -> list[str]:
+    """Every finetuning run's `finetune_size` within its task's training pairs, checked when
+    the spec is planned or registered (a size past the corpus was accepted and failed hours
+    later, at run time). A task whose corpus is not installed here cannot be checked: its
+    message is returned (the run itself will name the missing corpus)."""
+    from ..corpora import CorpusError
+    from ..data import get_task
+
+    need: dict[tuple[str, int], list[tuple[int, str]]] = {}
+    for r in runs:
+        if r.kind != "finetune":
+            continue
+        c = r.config
+        limit = c.get("max_pair_bytes") or c["context"] - c["prompt_length"]
+        key = (c.get("task", "translation_en_es"), int(limit))
+        need.setdefault(key, []).append((int(c["finetune_size"]), r.name))
+    unchecked = []
+    for (task, limit), sizes in sorted(need.items()):
+        size, name = max(sizes)
+        try:
+            have = len(get_task(task)(max_pair_bytes=limit).train)
+        except CorpusError as exc:
+            unchecked.append(f"finetune sizes of task {task} not checked: {exc}")
+            continue
+        if size > have:
+            over = sorted({s for s, _ in sizes if s > have})
+            raise SweepError(
+                f"run {name}: finetune_size {size} exceeds the {have:,} training pairs of task "
+                f"{task} that fit {limit} bytes (sizes over the limit: {over}); lower "
+                "finetune_size or raise context / max_pair_bytes"
+            )
+    return unchecked
