@@ -1,7 +1,7 @@
 """Command line: thin commands over the API, grouped by area. The JSON printed with --json is
 a contract other tools script against."""
 
-from . import data, fitting, reporting, testbed, workflows  # noqa: F401  (register commands)
+from . import data, fitting, forecasting, reporting, testbed, workflows  # noqa: F401  (register)
 from .common import main
 
 __all__ = ["main"]
