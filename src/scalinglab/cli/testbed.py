@@ -25,6 +25,9 @@ from .common import (
     redact_url,
 )
 
+REGISTRY_HELP = (
+    "The run registry: an SQLite file, or a postgresql:// URL shared by several machines."
+)
 SET_HELP = (
     "KEY=VALUE: replace a spec default for every run that does not set it on an axis, "
     "repeatable: pretrain_data=text:/data/corpus, tokenizer=bpe:4096, n_test=200."
@@ -37,9 +40,15 @@ def testbed_group() -> None:
 
 
 @testbed_group.command("corpora")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON (for scripts).")
 def testbed_corpora_cmd(as_json: bool) -> None:
-    """Which corpora are installed, and the command that installs each missing one."""
+    """Which corpora are installed, and the command that installs each missing one.
+
+    \b
+    Examples:
+      scalinglab testbed corpora
+      scalinglab testbed corpora --json
+    """
     from ..testbed.corpora import status
 
     rows = status()
@@ -72,7 +81,12 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     help="smoke (CI, minutes), cpu (2 cores, < 1 h) or gpu (one H100, ~1 h).",
 )
 @click.option(
-    "--out", "out_dir", default="testbed-runs", show_default=True, type=click.Path(file_okay=False)
+    "--out",
+    "out_dir",
+    default="testbed-runs",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for runs.csv, checkpoints and (sweep presets) the run registry.",
 )
 @click.option("--device", default=None, help="cpu or cuda (default: cuda when available).")
 @click.option(
@@ -83,7 +97,7 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     help="Worker processes (1 thread each) for presets run as sweeps (cpu).",
 )
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " (cpu, gpu)")
-@click.option("--quiet", is_flag=True)
+@click.option("--quiet", is_flag=True, help="No progress bar or per-run messages.")
 @handle_errors
 def testbed_run_cmd(
     preset: str, out_dir: str, device: str | None, workers: int, sets: tuple[str, ...], quiet: bool
@@ -91,7 +105,13 @@ def testbed_run_cmd(
     """Pretrain, finetune (FMT, LoRA, prompt tuning) and evaluate a preset's ladder.
 
     The cpu preset runs as a resumable sweep (registry and checkpoints under --out): after a
-    crash, the same command finishes only what is missing."""
+    crash, the same command finishes only what is missing.
+
+    \b
+    Examples:
+      scalinglab testbed run --preset smoke --out smoke-runs
+      scalinglab testbed run --preset cpu --workers 2 --set pretrain_data=text:/data/web.txt
+    """
     from ..testbed.presets import SWEEP_PRESETS, run_preset
 
     if preset in SWEEP_PRESETS:
@@ -122,8 +142,18 @@ def testbed_run_cmd(
 @testbed_group.command("transfer")
 @click.option("--source", default="kjv", show_default=True, help="Pretraining corpus.")
 @click.option("--target", default="python", show_default=True, help="Target corpus.")
-@click.option("--source-tokens", default="2M", show_default=True)
-@click.option("--finetune-sizes", default="50K,200K,800K", show_default=True)
+@click.option(
+    "--source-tokens",
+    default="2M",
+    show_default=True,
+    help="Tokens of pretraining on --source (suffixes K, M, B).",
+)
+@click.option(
+    "--finetune-sizes",
+    default="50K,200K,800K",
+    show_default=True,
+    help="Comma-separated D_F: tokens of --target each model is trained on.",
+)
 @click.option(
     "--train-tokens",
     default="1M",
@@ -142,8 +172,19 @@ def testbed_run_cmd(
     help="Early stopping: evaluate every this many tokens (constant rate; --train-tokens caps).",
 )
 @click.option("--patience", default=None, type=int, help="Early stopping: evaluations to wait.")
-@click.option("--d-models", default="32,64", show_default=True)
-@click.option("--out", "out_path", default="transfer_runs.csv", show_default=True)
+@click.option(
+    "--d-models",
+    default="32,64",
+    show_default=True,
+    help="Comma-separated model widths (2 layers, 2 heads each): one model size per width.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    default="transfer_runs.csv",
+    show_default=True,
+    help="Table of runs, rewritten after each run is measured.",
+)
 @click.option(
     "--resume",
     is_flag=True,
@@ -165,7 +206,13 @@ def testbed_transfer_cmd(
 ) -> None:
     """Hernandez et al.'s experiment: from scratch vs pretrained on SOURCE, trained on D_F
     tokens of TARGET. Feed the output to `scalinglab transfer`. Each run is written to --out
-    as soon as it is measured; after a crash, the same command with --resume goes on."""
+    as soon as it is measured; after a crash, the same command with --resume goes on.
+
+    \b
+    Examples:
+      scalinglab testbed transfer --source kjv --target python --out transfer_runs.csv
+      scalinglab testbed transfer --out transfer_runs.csv --resume
+    """
     from ..io.tables import read_table, write_table
     from ..testbed.transfer_exp import run_transfer
 
@@ -249,11 +296,17 @@ def _registry_errors(fn):
     help="Estimate time at this sustained rate (e.g. 400: an H100 at 40% MFU in bf16) "
     "instead of one CPU worker's.",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON (for scripts).")
 @handle_errors
 def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_json: bool) -> None:
     """The runs a spec (a YAML file or a built-in name: cpu, gpu) expands to, their estimated
-    FLOPs and time, and the total."""
+    FLOPs and time, and the total.
+
+    \b
+    Examples:
+      scalinglab sweep plan cpu
+      scalinglab sweep plan my_sweep.yaml --tflops 400 --set tokens=2e6
+    """
     from ..testbed.sweep import expand, load_spec, plan, with_defaults
     from ..testbed.sweep.validate import check_finetune_sizes
 
@@ -275,8 +328,13 @@ def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_js
 
 @sweep_group.command("run")
 @click.argument("spec")
-@click.option("--registry", default="runs.sqlite", show_default=True)
-@click.option("--artifacts", default="artifacts", show_default=True)
+@click.option("--registry", default="runs.sqlite", show_default=True, help=REGISTRY_HELP)
+@click.option(
+    "--artifacts",
+    default="artifacts",
+    show_default=True,
+    help="Folder for each run's checkpoints and outputs (kept for resumes).",
+)
 @click.option(
     "--workers",
     default=1,
@@ -284,15 +342,22 @@ def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_js
     type=int,
     help="Worker processes (local) or SLURM jobs (slurm), each with --threads threads.",
 )
-@click.option("--threads", default=1, show_default=True, type=int)
+@click.option("--threads", default=1, show_default=True, type=int, help="Torch threads per worker.")
 @click.option(
     "--executor",
     type=click.Choice(["local", "ray", "slurm"]),
     default="local",
     show_default=True,
+    help="Where runs execute: local processes, a Ray cluster or SLURM jobs (submitit).",
 )
 @click.option("--address", default=None, help="Ray cluster address ('auto' for a running one).")
-@click.option("--gpus-per-run", default=0.0, show_default=True, type=float)
+@click.option(
+    "--gpus-per-run",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="GPUs Ray reserves for each run (--executor ray; fractions share a GPU).",
+)
 @click.option(
     "--slurm",
     "slurm_opts",
@@ -309,7 +374,13 @@ def sweep_run_cmd(
 ) -> None:
     """Run (or resume) a sweep: only runs not yet done are executed (a crash is resumed by
     running the same command again). Exit status 0 only when every run of the spec is done;
-    1, with the failed runs and their last error, when any is not."""
+    1, with the failed runs and their last error, when any is not.
+
+    \b
+    Examples:
+      scalinglab sweep run cpu --registry runs.sqlite --workers 2
+      scalinglab sweep run my_sweep.yaml --executor slurm --slurm slurm_partition=gpu
+    """
     from ..testbed.sweep import expand, load_spec, run_sweep, summary, with_defaults
 
     spec = with_defaults(load_spec(spec), _key_values(sets, "--set"))
@@ -381,12 +452,18 @@ def _key_values(items: tuple[str, ...], flag: str) -> dict[str, object]:
 
 
 @sweep_group.command("status")
-@click.option("--registry", default="runs.sqlite", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--registry", default="runs.sqlite", show_default=True, help=REGISTRY_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print counts and failures as JSON.")
 @handle_errors
 @_registry_errors
 def sweep_status_cmd(registry, as_json) -> None:
-    """Counts per status and failures with their last error."""
+    """Counts per status and failures with their last error.
+
+    \b
+    Examples:
+      scalinglab sweep status --registry runs.sqlite
+      scalinglab sweep status --registry runs.sqlite --json
+    """
     from ..testbed.registry import Registry
     from ..testbed.sweep import eta
 
@@ -412,13 +489,24 @@ def sweep_status_cmd(registry, as_json) -> None:
 
 
 @sweep_group.command("export")
-@click.option("--registry", default="runs.sqlite", show_default=True)
-@click.option("--to", "to_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--registry", default="runs.sqlite", show_default=True, help=REGISTRY_HELP)
+@click.option(
+    "--to",
+    "to_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Table to write; its suffix picks the format (.csv, .parquet, .jsonl).",
+)
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
 @_registry_errors
 def sweep_export_cmd(registry, to_path, force) -> None:
-    """Done runs as a table in the scalinglab schema (CSV, Parquet, JSONL)."""
+    """Done runs as a table in the scalinglab schema (CSV, Parquet, JSONL).
+
+    \b
+    Examples:
+      scalinglab sweep export --registry runs.sqlite --to runs.csv
+    """
     from ..testbed.sweep import export
 
     output_path(to_path, inputs=[registry], force=force)
