@@ -102,15 +102,14 @@ def test_values_are_checked_against_names_and_ranges(key, value, message):
 @pytest.mark.parametrize(
     "tokens, message",
     [
-        ([-2000], r"spec.axes.tokens\[0\]: tokens must be a whole number >= 1, got -2000"),
-        ([3000, 0], r"spec.axes.tokens\[1\]: tokens must be a whole number >= 1, got 0"),
-        ([True], r"tokens must be a whole number >= 1, got True"),
+        ([-2000], r"spec.axes.tokens\[0\]: tokens must be a whole number >= 0, got -2000"),
+        ([3000, -1], r"spec.axes.tokens\[1\]: tokens must be a whole number >= 0, got -1"),
+        ([True], r"tokens must be a whole number >= 0, got True"),
     ],
 )
-def test_budgets_below_one_token_are_refused(tokens, message):
-    """tokens: [-2000] was recorded as a finished run; tokens: [0] trained a whole batch
-    (batch_size x context tokens) under the name of a 0-token run. There is no 'no
-    pretraining' arm: every run pretrains, so a budget must be at least 1 token."""
+def test_negative_budgets_are_refused(tokens, message):
+    """tokens: [-2000] was recorded as a finished run. 0 is the no-pretraining arm (random
+    initialisation, tests/test_testbed_arms.py); below it is an error."""
     with pytest.raises(SweepError, match=message):
         expand(_with(axes__tokens=tokens))
 
@@ -118,7 +117,7 @@ def test_budgets_below_one_token_are_refused(tokens, message):
 def test_set_of_a_number_that_is_not_one_is_refused():
     r = CliRunner().invoke(main, ["sweep", "plan", "cpu", "--set", "tokens=abc"])
     assert r.exit_code == 2, r.output
-    assert "defaults.tokens: tokens must be a whole number >= 1, got 'abc'" in r.output
+    assert "defaults.tokens: tokens must be a whole number >= 0, got 'abc'" in r.output
     with pytest.raises(SweepError, match="batch_size must be a whole number >= 1, got 0"):
         expand(with_defaults(load_spec("cpu"), {"batch_size": 0}))
 

@@ -156,10 +156,12 @@ def pretrain(
     min_tokens: int = 0,
 ) -> PretrainResult:
     """Train for `token_budget` tokens (from scratch, or from `init_state`: finetuning on a
-    new distribution); validation loss (and a copy of the weights) at every token count in
-    `checkpoints` and at the end. patience: stop once that many evaluations in a row have
-    not improved on the best (early stopping, as in Hernandez et al.'s from-scratch runs),
-    but not before `min_tokens`: at a constant rate, early plateaus are noise, not overfitting."""
+    new distribution; 0: no training at all, the seeded initialisation with its validation
+    loss, the no-pretraining arm of a finetuning study); validation loss (and a copy of the
+    weights) at every token count in `checkpoints` and at the end. patience: stop once that
+    many evaluations in a row have not improved on the best (early stopping, as in Hernandez
+    et al.'s from-scratch runs), but not before `min_tokens`: at a constant rate, early
+    plateaus are noise, not overfitting."""
     tc = tc or TrainConfig()
     dev = pick_device(device)
     check_memory(cfg, tc.batch_size, dev)
@@ -176,6 +178,16 @@ def pretrain(
         fused=True if dev.type == "cuda" else None,  # one kernel per update on GPU
     )
     per_step = tc.batch_size * cfg.context
+    if token_budget == 0:  # the no-pretraining arm: the random initialisation, measured
+        res = PretrainResult(model, [])
+        res.history.append(
+            {
+                "tokens": 0.0,
+                "train_loss": math.nan,
+                "val_loss": validation_loss(model, val_tokens, tc.eval_batches, tc.batch_size, dev),
+            }
+        )
+        return res
     total = max(1, math.ceil(token_budget / per_step))
     marks = sorted(
         {min(total, max(1, math.ceil(c / per_step))) for c in (checkpoints or [])} | {total}

@@ -4,10 +4,11 @@ names known to the testbed, and the run count bounded before a grid is multiplie
 
 Checked where a value is written (defaults, each axis value, each include entry), so an error
 names its place (`grids[1].axes.tokens[2]`), and once per merged run for what needs two keys
-(a prompt shorter than the context). A budget must be at least 1 token: there is no "no
-pretraining" arm (tokens: 0 trained a whole batch under the name of a 0-token run); a
-budget that is not a whole number of batches is rounded up to one, as it always was, and the
-export reports the tokens actually trained.
+(a prompt shorter than the context). A budget of 0 tokens is the no-pretraining arm: the
+seeded random initialisation, recorded as 0 tokens, that finetuning runs depend on as on any
+pretraining run (it once trained a whole batch under the name of a 0-token run); a budget that
+is not a whole number of batches is rounded up to one, as it always was, and the export
+reports the tokens actually trained.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def _bool(v: Any) -> str | None:
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "model": _model,
     "pretrain_data": _pretrain_data,
-    "tokens": _int(1),
+    "tokens": _int(0),  # 0: no pretraining (random initialisation)
     "method": _choice(METHODS),
     "finetune_size": _int(1),
     "seed": _int(0),
