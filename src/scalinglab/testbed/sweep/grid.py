@@ -38,12 +38,60 @@ def run_key(kind: str, config: Mapping[str, Any]) -> str:
 
 
 def _name(cfg: Mapping[str, Any], kind: str) -> str:
+    """A readable name: model, data, budget, seed; for finetuning the method with its own size
+    (LoRA rank `r`, prompt length `p`: three LoRA ranks were all `ft-...-lora-250`), the
+    finetuning size and seed. Other keys that tell runs apart are added by `_disambiguate`."""
     m = cfg["model"]
     base = f"d{m['d_model']}L{m['n_layers']}-{cfg['pretrain_data']}-{cfg['tokens']}-s{cfg['seed']}"
     if kind == "pretrain":
         return f"pre-{base}"
     fs = f"-fs{cfg['ft_seed']}" if "ft_seed" in cfg else ""
-    return f"ft-{base}-{cfg['method']}-{cfg['finetune_size']}{fs}"
+    size = {"lora": f"-r{cfg['lora_rank']}", "prompt": f"-p{cfg['prompt_length']}"}
+    return f"ft-{base}-{cfg['method']}{size.get(cfg['method'], '')}-{cfg['finetune_size']}{fs}"
+
+
+# Keys that may tell two runs of one name apart, with their short tags in a name.
+_NAME_TAGS = {
+    "task": "",
+    "ft_lr": "flr",
+    "lr": "lr",
+    "batch_size": "bs",
+    "context": "ctx",
+    "tokenizer": "",
+    "max_chars": "mc",
+    "ft_steps": "st",
+    "n_test": "nt",
+    "cloze_items": "ci",
+    "max_pair_bytes": "mpb",
+    "lora_rank": "r",
+    "prompt_length": "p",
+    "compile": "compile",
+}
+
+
+def _disambiguate(runs: list[Run]) -> None:
+    """Runs sharing a name get the keys that differ among them appended (`-lr0.001`), so
+    every name in a sweep is one run; a name unique in the spec is left as it is."""
+    groups: dict[str, list[Run]] = {}
+    for r in runs:
+        groups.setdefault(r.name, []).append(r)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        keys = [
+            k
+            for k in _NAME_TAGS
+            if len({json.dumps(r.config.get(k), sort_keys=True, default=str) for r in group}) > 1
+        ]
+        for r in group:
+            tags = [f"{_NAME_TAGS[k]}{_tag_value(r.config.get(k))}" for k in keys]
+            r.name = "-".join([r.name, *tags])
+
+
+def _tag_value(v: Any) -> str:
+    if isinstance(v, Mapping):
+        return "/".join(f"{k}{v[k]}" for k in sorted(v))
+    return str(v)
 
 
 def expand(spec: Mapping[str, Any]) -> list[Run]:
@@ -93,6 +141,8 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
         named[run.name] = run.key
         if c.get("depends_on"):
             explicit.append((run.key, list(c["depends_on"])))
+    given = {c["name"] for c in cfgs if c.get("name")}  # names a spec wrote stay as written
+    _disambiguate([r for r in runs.values() if r.name not in given])
     for key, deps in explicit:
         for d in deps:
             if d not in named:
