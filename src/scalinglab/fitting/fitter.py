@@ -17,7 +17,7 @@ from ..laws.base import Law
 from .diagnose import data_diagnostics, fit_diagnostics
 from .prepare import apply_where, prepare, source_of
 from .result import FitResult
-from .search import SearchResult, multistart
+from .search import SearchResult, multistart, screening_diagnostics
 
 
 def _as_columns(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -186,16 +186,20 @@ def fit(
     table["n_iter"] = res.n_iter
     at_bounds = _bound_warnings(law, best)
     converged = bool(res.converged[res.best])
-    diagnostics = data_diagnostics(law, prep.x, prep.y, prep.columns) + fit_diagnostics(
-        law,
-        best,
-        cols,
-        prep.y,
-        prep.weights,
-        objective=float(res.objective[res.best]),
-        converged=converged,
-        at_bounds=at_bounds,
-        max_iter=max_iter,
+    diagnostics = (
+        data_diagnostics(law, prep.x, prep.y, prep.columns)
+        + fit_diagnostics(
+            law,
+            best,
+            cols,
+            prep.y,
+            prep.weights,
+            objective=float(res.objective[res.best]),
+            converged=converged,
+            at_bounds=at_bounds,
+            max_iter=max_iter,
+        )
+        + screening_diagnostics(res)
     )
     return FitResult(
         law=law,

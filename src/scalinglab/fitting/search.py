@@ -20,6 +20,12 @@ subsample of that size, so their cost does not grow with the rows; then
 5. full refinement: only the chosen one (and any other within 1% of it on all rows) is
    optimised on all rows, with Newton steps from the start.
 
+The subsample agrees with all rows when its best optimum is also the best of the re-scored
+ones on all rows and the full refinement lowers its all-rows objective by at most
+`BASIN_GAP` (sampling alone moves it by ~0.1%; a change of basin by tens of percent). When it
+does not, the screening and warm-up, which saw only the subsample, may have discarded the
+basin that is best on all rows: `screening_diagnostics` says so on the FitResult.
+
 `strategy="full"` skips screening and refines every start on all rows (slower; for
 diagnosing multi-modality with the complete table of end points).
 """
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..diagnostics import CODES, Diagnostic
 from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
 from .optimizer import Problem, levenberg_marquardt
@@ -50,6 +57,14 @@ SCREEN_BLOCK = 1 << 14
 N_CHECK = 3
 # Candidates within this relative margin of the best on all rows are all refined there.
 FULL_MARGIN = 1e-2
+# Subsample optima closer than this (relative, internal coordinates) are the same optimum.
+SAME_OPTIMUM = 1e-3
+# The full refinement lowering the subsample optimum's all-rows objective by more than this
+# (relative) means it left the subsample's basin (sampling noise: 1e-4 to 2e-3 measured).
+BASIN_GAP = 5e-2
+# Diagnostic code for a subsample that disagrees with all rows ("note" until diagnostics.py
+# lists its own code).
+SUBSAMPLE_CODE = "subsample_basin" if "subsample_basin" in CODES else "note"
 
 
 @dataclass
@@ -64,7 +79,11 @@ class SearchResult:
     best: int  # index of the best start
     search_rows: int = 0  # rows the warm-up and first refinement used
     rows: int = 0  # rows in the table
-    subsample_agrees: bool = True  # the best start on the subsample is the best on all rows
+    subsample_agrees: bool = True  # the subsample's best optimum is the all-rows basin
+    # All-rows objective at the subsample's best optimum (NaN without a subsample), and
+    # whether that optimum ranked first among the re-scored ones on all rows.
+    subsample_objective: float = float("nan")
+    subsample_rank_agrees: bool = True
 
 
 def _subsample(n: int, m: int) -> np.ndarray:
@@ -199,7 +218,7 @@ def multistart(
     obj = np.full(G, np.nan)
     conv = np.zeros(G, dtype=bool)
     iters = np.zeros(G, dtype=int)
-    search_rows, agrees = n, True
+    search_rows, check = n, (True, float("nan"), True)
 
     if strategy == "full" or G <= n_refine:
         screen = np.full(G, np.nan)
@@ -251,7 +270,7 @@ def multistart(
         status[chosen] = np.where(res.pruned, STATUS_PRUNED, STATUS_REFINED)
     else:
         status[chosen] = np.where(res.pruned, STATUS_PRUNED, STATUS_SUBSAMPLE)
-        agrees = _refine_on_all_rows(
+        check = _refine_on_all_rows(
             full, res, chosen, ends, obj, conv, iters, status, lo, hi, max_iter
         )
     # The best start is the lowest objective, converged or not: a non-converged best is
@@ -268,13 +287,16 @@ def multistart(
         best=best,
         search_rows=search_rows,
         rows=n,
-        subsample_agrees=agrees,
+        subsample_agrees=check[0],
+        subsample_objective=check[1],
+        subsample_rank_agrees=check[2],
     )
 
 
 def _refine_on_all_rows(full, res, chosen, ends, obj, conv, iters, status, lo, hi, max_iter):
     """Steps 4-5: re-score the distinct subsample optima on all rows, refine the best there.
-    Returns whether the subsample's best is also the best on all rows."""
+    Returns (agrees, all-rows objective at the subsample's best, rank agrees): see the
+    module docstring."""
     f_sub = np.where(np.isfinite(res.f) & ~res.pruned, res.f, np.inf)
     order = np.argsort(f_sub, kind="stable")
     cand: list[int] = []
@@ -282,7 +304,7 @@ def _refine_on_all_rows(full, res, chosen, ends, obj, conv, iters, status, lo, h
         if not np.isfinite(f_sub[i]):
             break
         zi = res.z[i]
-        if any(np.allclose(zi, res.z[j], rtol=1e-6, atol=1e-9) for j in cand):
+        if any(np.allclose(zi, res.z[j], rtol=SAME_OPTIMUM, atol=SAME_OPTIMUM) for j in cand):
             continue  # the same optimum reached from another start
         cand.append(int(i))
         if len(cand) == N_CHECK:
@@ -305,4 +327,39 @@ def _refine_on_all_rows(full, res, chosen, ends, obj, conv, iters, status, lo, h
     conv[idx] = fr.converged
     iters[idx] += fr.n_iter
     status[idx] = STATUS_REFINED
-    return bool(np.argmin(f_all) == 0)
+    rank_ok = bool(np.argmin(f_all) == 0)
+    f0, f_end = float(f_all[0]), float(np.min(fr.f))
+    with np.errstate(invalid="ignore"):
+        stays = not (f_end < f0 * (1 - BASIN_GAP))  # NaN/inf: nothing to compare, no claim
+    return rank_ok and stays, f0, rank_ok
+
+
+def screening_diagnostics(res: SearchResult) -> list[Diagnostic]:
+    """A warning when the long-table search's row subsample and all rows disagree on the
+    basin: the screening and warm-up saw only the subsample, so a basin better on all rows
+    may never have been refined."""
+    if res.subsample_agrees or res.search_rows >= res.rows:
+        return []
+    f_end = float(res.objective[res.best])
+    if res.subsample_rank_agrees:
+        how = (
+            f"refinement on all rows moved its optimum out of its basin (all-rows objective "
+            f"{res.subsample_objective:.6g} -> {f_end:.6g}, "
+            f"{1 - f_end / res.subsample_objective:.1%} lower)"
+        )
+    else:
+        how = (
+            f"another of its optima is better on all rows (all-rows objective "
+            f"{res.subsample_objective:.6g} for the subsample's best, {f_end:.6g} chosen)"
+        )
+    return [
+        Diagnostic(
+            SUBSAMPLE_CODE,
+            "warning",
+            f"the search screened and refined on {res.search_rows:,} of {res.rows:,} rows, and "
+            f"that subsample chose a different basin than all rows: {how}. A basin better "
+            "on all rows may have been screened out; the rows are not alike across the "
+            "table (sort order, groups, mixed runs?). Check with strategy='full' (--strategy "
+            "full), which refines every start on all rows",
+        )
+    ]
