@@ -154,6 +154,8 @@ def test_pythia_import_gives_models_by_27_checkpoints(pythia_cli, tmp_path):
     assert (final["ce_lambada_openai_unit"] == "nats/target").all()
     assert final.loc["EleutherAI/pythia-v1.1-70m", "tokens"] == 299_892_736_000
     assert "matched 8 of 8 models" in text
+    # one run per model (the id without its revision), 27 checkpoints each
+    assert (df["run"] == df["model"]).all() and df["run"].nunique() == 8
     # the table reads back into scalinglab (tokens > 0 everywhere it is given)
     df.to_csv(tmp_path / "p.csv", index=False)
     assert len(sl.read_table(tmp_path / "p.csv")) == 216
@@ -408,6 +410,31 @@ def test_name_parsing_tinyllama_and_token_revisions(tmp_path):
     assert olmo["step"] == 20_000 and olmo["tokens"] == pytest.approx(84e9)
     assert olmo["tokens_source"] == "revision (nominal)" and olmo["step_source"] == "revision"
     assert olmo["n_params"] == pytest.approx(1e9)
+    # the run: the model id without the checkpoint written into the name (or the revision)
+    assert tl["run"] == "TinyLlama/TinyLlama-1.1B" and olmo["run"] == "allenai/OLMo-1B"
+
+
+def test_harness_split_keeps_public_names():
+    """Issue 16: io/harness.py split into modules with one job; the old import paths and
+    SideTableMismatchError (now in scalinglab.errors) keep working."""
+    import scalinglab.errors as errors
+    import scalinglab.io.harness as h
+
+    for name in (
+        "aggregate_error",
+        "read_harness",
+        "read_harness_file",
+        "discover",
+        "find_result_files",
+        "parse_model_args",
+        "summary_lines",
+        "DUPLICATE_RULE",
+    ):
+        assert hasattr(h, name), name
+    assert h.SideTableMismatchError is errors.SideTableMismatchError
+    src = Path(h.__file__).parent
+    for f in src.glob("harness*.py"):
+        assert len(f.read_text().splitlines()) < 400, f.name
 
 
 def test_name_parsing_units():

@@ -128,3 +128,7 @@ class ExpressionError(LawError):
 
 class BoundsError(LawError):
     """A parameter's bounds are inconsistent (lower > upper, grid outside bounds, ...)."""
+
+
+class SideTableMismatchError(DataError):
+    """A side table given for harness results matches none of their models."""
