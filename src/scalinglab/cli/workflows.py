@@ -76,6 +76,13 @@ def pretrain_choice_cmd(data, target_tokens, as_json) -> None:
 @click.option("--at", "at", required=True, help="FACTOR=VALUE to decide at, e.g. n_params=16e9.")
 @click.option("--metric", default="loss", show_default=True, help="Column to fit and compare.")
 @click.option(
+    "--law",
+    type=click.Choice(["finetune_multiplicative", "finetune_additive"]),
+    default=None,
+    help="Decide with this law (default: whichever has the lower held-out error; a "
+    "requested law that loses held out is said).",
+)
+@click.option(
     "--bootstrap",
     "n_boot",
     default=300,
@@ -85,8 +92,9 @@ def pretrain_choice_cmd(data, target_tokens, as_json) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def choose_method_cmd(data, factors, at, metric, n_boot, as_json) -> None:
-    """FMT vs LoRA vs prompt tuning: per-method laws and the critical finetuning size.
+def choose_method_cmd(data, factors, at, metric, law, n_boot, as_json) -> None:
+    """FMT vs LoRA vs prompt tuning: per-method laws and the critical finetuning size,
+    checked in-sample and held out (fitted without the decision scale's runs).
 
     \b
     Example:
@@ -95,14 +103,20 @@ def choose_method_cmd(data, factors, at, metric, n_boot, as_json) -> None:
     from ..workflows.finetune_choice import choose_method
 
     at_vals = _parse_numbers((at,), "--at")
-    res = choose_method(data, list(factors), at_vals, metric=metric, n_bootstrap=n_boot)
+    res = choose_method(data, list(factors), at_vals, metric=metric, law=law, n_bootstrap=n_boot)
     if as_json:
         emit_json(res.to_dict())
         return
-    _table(res.comparison, "per-method fits (multiplicative law) and held-out error")
+    out.print(f"law: {escape(res.law_reason)}")
+    _table(res.comparison, f"per-method fits ({res.law}) and held-out error of both laws")
     _table(res.crossings.drop(columns=["all_crossings"]), "critical finetuning sizes")
+    if not res.heldout.empty:
+        x_at = res.at[res.factor]
+        _table(res.heldout, f"the decision held out: fitted without {res.factor}={x_at:g}")
     for note in res.notes:
-        out.print(f"note: {note}")
+        if not note.startswith("law: "):
+            out.print(f"note: {escape(note)}")
+    print_diagnostics(res.flags)
 
 
 @main.command("transfer")

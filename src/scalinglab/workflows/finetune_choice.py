@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from ..errors import DataError
+from ..diagnostics import Diagnostic
+from ..errors import DataError, OptionError
 from ..fitting import FitResult, fit
 from ..laws import get_law
 from ..laws.base import Law, Parameter
@@ -85,6 +86,11 @@ def _joint_frame(df: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+# The candidate laws choose-method compares held out (Zhang et al. fit the multiplicative
+# one; the additive one is the Hoffmann-style baseline they compare it with).
+CANDIDATES = ("finetune_multiplicative", "finetune_additive")
+
+
 @dataclass
 class MethodChoice(Result):
     title: ClassVar[str] = "finetuning-method choice"
@@ -98,9 +104,18 @@ class MethodChoice(Result):
     # mean measured metric per finetune_size (rows) and method (columns) at `at`; empty when
     # no runs were made at that scale
     measured: pd.DataFrame = field(default_factory=pd.DataFrame)
+    law: str = "finetune_multiplicative"  # the law every method was fitted with
+    law_reason: str = ""  # why that law (held-out comparison, or the user's choice)
+    # per method pair: the decision checked out of sample (fitted without the runs at `at`):
+    # crossing in-sample vs held out (+ interval), measured winners the laws get right
+    heldout: pd.DataFrame = field(default_factory=pd.DataFrame)
+    flags: list[Diagnostic] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         return self.crossings
+
+    def _own_diagnostics(self) -> list[Diagnostic]:
+        return list(self.flags)
 
     def plot(self) -> Any:
         from ..plots import method_figure
@@ -113,9 +128,13 @@ class MethodChoice(Result):
         return {
             "factor": self.factor,
             "at": self.at,
+            "law": self.law,
+            "law_reason": self.law_reason,
             "comparison": json.loads(self.comparison.to_json(orient="records")),
             "crossings": json.loads(self.crossings.to_json(orient="records")),
+            "heldout": json.loads(self.heldout.to_json(orient="records")),
             "measured": json.loads(self.measured.reset_index().to_json(orient="records")),
+            "diagnostics": [d.to_dict() for d in self.flags],
             "notes": self.notes,
         }
 
@@ -153,20 +172,215 @@ def crossings_of(diff: np.ndarray, log_df: np.ndarray, f=None) -> list[float]:
     return out
 
 
+@dataclass
+class _Setup:
+    """What every fit of one choose-method call shares."""
+
+    main: str
+    factors: list[str]
+    joint: bool
+    metric: str
+    x_at: float
+    n_bootstrap: int
+    interval: float
+    seed: int
+    df_range: tuple[float, float]  # measured finetuning sizes
+
+
+def _fit_methods(
+    df: pd.DataFrame, methods: Sequence[str], law: str, st: _Setup
+) -> dict[str, FitResult]:
+    fits: dict[str, FitResult] = {}
+    for m in methods:
+        sub = df[df["method"] == m]
+        if sub[st.main].nunique() < 2 or sub["finetune_size"].nunique() < 2:
+            raise DataError(
+                f"method '{m}' needs at least 2 values of {st.main} and of "
+                "finetune_size to fit a joint law"
+            )
+        if st.joint:
+            jl = joint_multiplicative_law(st.factors)
+            fits[m] = fit(_joint_frame(sub, st.factors), jl, metric=st.metric, n_refine=16)
+        else:
+            fits[m] = fit(sub, law, mapping={"x": st.main}, metric=st.metric, n_refine=16)
+    return fits
+
+
+def _boot_draws(fits: dict[str, FitResult], st: _Setup) -> dict[str, np.ndarray]:
+    out = {}
+    if st.n_bootstrap:
+        for m, res in fits.items():
+            b = res.bootstrap(st.n_bootstrap, seed=st.seed)
+            out[m] = b.params[b.usable]
+    return out
+
+
+def _pair_crossing(
+    fits: dict[str, FitResult],
+    boots: dict[str, np.ndarray],
+    m1: str,
+    m2: str,
+    st: _Setup,
+) -> dict[str, Any]:
+    """Where m1's and m2's fitted curves cross at `x_at`, who wins either side, and the
+    crossing's bootstrap interval (from paired draws of both fits)."""
+    r1, r2 = fits[m1], fits[m2]
+    main, joint, x_at = st.main, st.joint, st.x_at
+
+    def f(ld: float) -> float:
+        a = _curve(r1, x_at, main, joint, np.array([ld]))[0]
+        return float(a - _curve(r2, x_at, main, joint, np.array([ld]))[0])
+
+    diff = _curve(r1, x_at, main, joint, LOG_DF) - _curve(r2, x_at, main, joint, LOG_DF)
+    xs = crossings_of(diff, LOG_DF, f)
+    crit = _primary(xs, st.df_range)
+    if np.isfinite(crit):  # who wins just either side of the crossing that matters
+        below, above = _curve(r1, x_at, main, joint, np.log([crit / 1.5, crit * 1.5])) - _curve(
+            r2, x_at, main, joint, np.log([crit / 1.5, crit * 1.5])
+        )
+    else:
+        below, above = diff[0], diff[-1]
+    row: dict[str, Any] = {
+        "method_a": m1,
+        "method_b": m2,
+        main: x_at,
+        "critical_finetune_size": crit,
+        "all_crossings": xs,
+        "better_at_small_df": m1 if below < 0 else m2,
+        "better_at_large_df": m1 if above < 0 else m2,
+    }
+    if boots and xs:
+        k = min(len(boots[m1]), len(boots[m2]))
+        c1 = _curve_params(r1.law, boots[m1][:k], x_at, main, joint, LOG_DF)
+        c2 = _curve_params(r2.law, boots[m2][:k], x_at, main, joint, LOG_DF)
+        draws = [_nearest(c, crit) for c in (crossings_of(d, LOG_DF) for d in (c1 - c2))]
+        arr = np.asarray(draws)
+        ok = np.isfinite(arr)
+        q = [50 * (1 - st.interval), 50 * (1 + st.interval)]
+        lo, hi = np.percentile(arr[ok], q) if ok.any() else (np.nan, np.nan)
+        row.update(
+            critical_lo=float(lo), critical_hi=float(hi), draws_with_crossing=float(ok.mean())
+        )
+    return row
+
+
+def _primary(xs: Sequence[float], df_range: tuple[float, float]) -> float:
+    """The crossing a decision rests on: inside the measured finetuning sizes if one is,
+    else the nearest to them (in orders of magnitude). A far crossing at D_f ~ 3 must not
+    hide the one between the measured sizes."""
+    if not xs:
+        return float("nan")
+    lo, hi = np.log(df_range[0]), np.log(df_range[1])
+    dist = [max(lo - np.log(x), np.log(x) - hi, 0.0) for x in xs]
+    return float(xs[int(np.argmin(dist))])
+
+
+def _nearest(xs: Sequence[float], ref: float) -> float:
+    """A bootstrap draw's crossing that corresponds to the fit's one: the nearest to it."""
+    if not xs:
+        return float("nan")
+    return float(xs[int(np.argmin(np.abs(np.log(xs) - np.log(ref))))])
+
+
+def _heldout_mads(df: pd.DataFrame, methods: Sequence[str], st: _Setup) -> pd.DataFrame | None:
+    """Per method, held-out MAD of each candidate law: fitted without the runs at the largest
+    measured scale, scored on them (the paper holds out its largest settings). None when a
+    method has fewer than 3 scales (2 left to fit would be an interpolation)."""
+    rows = []
+    for m in methods:
+        sub = df[df["method"] == m]
+        if sub[st.main].nunique() < 3:
+            return None
+        q = f"{st.main} >= {float(sub[st.main].max())!r}"
+        aud = holdout(
+            sub, list(CANDIDATES), q, mapping={"x": st.main}, metric=st.metric, n_bootstrap=0
+        )
+        bl = aud.by_law()
+        rows.append({"method": m, **{c: float(bl.loc[c, "mad"]) for c in CANDIDATES}})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def _short(law: str) -> str:
+    return law.removeprefix("finetune_")
+
+
+def _pick_law(
+    mads: pd.DataFrame | None, requested: str | None
+) -> tuple[str, str, list[Diagnostic]]:
+    """The law to decide with, why, and a warning when the user's law loses held out."""
+    if mads is None:
+        law = requested or CANDIDATES[0]
+        return (
+            law,
+            f"{_short(law)} law ("
+            + ("requested" if requested else "Zhang et al.'s")
+            + "); no held-out comparison: a method has fewer than 3 scales",
+            [],
+        )
+    mean = mads.mean()
+    best = str(mean.idxmin())
+    other = CANDIDATES[1] if best == CANDIDATES[0] else CANDIDATES[0]
+    n_best = int((mads[best] < mads[other]).sum())
+    by = (mean[other] - mean[best]) / mean[other]
+    evidence = (
+        f"held-out MAD (fitted without the largest scale) {mean[best]:.4g} for the "
+        f"{_short(best)} law vs {mean[other]:.4g} for the {_short(other)} law, mean over "
+        f"methods ({by:.0%} lower; lower for {n_best} of {len(mads)} methods)"
+    )
+    if requested is None or requested == best:
+        why = f"{_short(best)} law: " + ("requested; " if requested else "") + evidence
+        return best, why, []
+    why = f"{_short(requested)} law, as requested, although the {_short(best)} law wins held out: "
+    flag = Diagnostic(
+        "note",
+        "warning",
+        f"the requested {_short(requested)} law loses held out: {evidence}; "
+        f"--law {best} would decide with the better-checked law",
+    )
+    return requested, why + evidence, [flag]
+
+
+def _winners(pair: pd.DataFrame, fits: dict[str, FitResult], st: _Setup) -> tuple[int, str]:
+    """How many measured winners at `x_at` the fitted laws pick, and who won where."""
+    m1, m2 = pair.columns
+    sizes = pair.index.to_numpy(dtype=float)
+    law = {m: _curve(fits[m], st.x_at, st.main, st.joint, np.log(sizes)) for m in (m1, m2)}
+    won = np.where(pair[m1] < pair[m2], m1, m2)
+    agree = int(np.sum(won == np.where(law[m1] < law[m2], m1, m2)))
+    wins = ", ".join(
+        f"{w} at {s:g} ({min(a, b):.4g} vs {max(a, b):.4g})"
+        for w, s, a, b in zip(won, sizes, pair[m1], pair[m2], strict=True)
+    )
+    return agree, wins
+
+
 def choose_method(
     data: pd.DataFrame | str | Path,
     factor: str | Sequence[str] = "n_params",
     at: Mapping[str, float] | None = None,
     *,
     metric: str = "loss",
+    law: str | None = None,
     n_bootstrap: int = 300,
     interval: float = 0.9,
     seed: int = 0,
 ) -> MethodChoice:
-    """Fit per-method laws, compare multiplicative vs additive held out, find crossings."""
+    """Fit per-method laws and find where the methods cross at the decision scale.
+
+    law: None (default) decides with whichever of the multiplicative and additive laws has
+    the lower held-out error (fitted without the largest scale); a name keeps that law and
+    says, in the result, when the other one wins held out and by how much.
+
+    When runs were measured at the decision scale, the decision is checked twice: in-sample
+    (laws fitted on every run, those included) and held out (laws fitted without the runs at
+    the decision scale, predicting their winners and crossing): the held-out check is the
+    one that says how far a decision at an unmeasured scale can be trusted.
+    """
     df = _load(data)
     factors = [factor] if isinstance(factor, str) else list(factor)
     joint = len(factors) > 1
+    if law is not None and law not in CANDIDATES:
+        raise OptionError(f"choose-method law must be one of {', '.join(CANDIDATES)}; got {law!r}")
     require_columns(
         df,
         ["method", "finetune_size", metric, *factors] + (["factor"] if joint else []),
@@ -175,53 +389,49 @@ def choose_method(
     main = factors[0]
     if at is None or main not in at:
         raise DataError(f"choose-method needs --at {main}=VALUE (the scale to decide at)")
-    x_at = float(at[main])
+    df_range = (float(df["finetune_size"].min()), float(df["finetune_size"].max()))
+    st = _Setup(
+        main, factors, joint, metric, float(at[main]), n_bootstrap, interval, seed, df_range
+    )
     methods = sorted(df["method"].dropna().unique())
     if len(methods) < 2:
         raise DataError(
             f"finetuning-method choice needs at least 2 methods in 'method'; found {methods}"
         )
-    fits: dict[str, FitResult] = {}
-    comp = []
-    for m in methods:
+    for m in methods:  # named before any fit runs
         sub = df[df["method"] == m]
         if sub[main].nunique() < 2 or sub["finetune_size"].nunique() < 2:
             raise DataError(
                 f"method '{m}' needs at least 2 values of {main} and of "
                 "finetune_size to fit a joint law"
             )
-        if joint:
-            law = joint_multiplicative_law(factors)
-            res = fit(_joint_frame(sub, factors), law, metric=metric, n_refine=16)
-        else:
-            res = fit(
-                sub, "finetune_multiplicative", mapping={"x": main}, metric=metric, n_refine=16
-            )
-        fits[m] = res
+    flags: list[Diagnostic] = []
+    if joint:
+        mads = None
+        chosen, why = "finetune_multiplicative", "Zhang et al.'s Eq. 2 (joint over factors)"
+    else:
+        mads = _heldout_mads(df, methods, st)
+        chosen, why, flags = _pick_law(mads, law)
+    fits = _fit_methods(df, methods, chosen, st)
+    comp = []
+    for m, res in fits.items():
         row: dict[str, Any] = {
             "method": m,
-            "n_runs": len(sub),
+            "n_runs": int((df["method"] == m).sum()),
             **res.params_,
             "converged": res.converged_,
+            "at_bound": ", ".join(res.at_bounds_),
         }
-        if not joint and sub[main].nunique() >= 3:
-            q = f"{main} >= {float(sub[main].max())!r}"
-            aud = holdout(
-                sub,
-                ["finetune_multiplicative", "finetune_additive"],
-                q,
-                mapping={"x": main},
-                metric=metric,
-                n_bootstrap=0,
-            )
-            bl = aud.by_law()
-            row["heldout_mad_multiplicative"] = float(bl.loc["finetune_multiplicative", "mad"])
-            row["heldout_mad_additive"] = float(bl.loc["finetune_additive", "mad"])
+        if mads is not None:
+            for c in CANDIDATES:
+                row[f"heldout_mad_{_short(c)}"] = float(mads.loc[m, c])
         comp.append(row)
+        flags += _bound_flags(m, res)
+    x_at = st.x_at
     curves = pd.DataFrame({"finetune_size": np.exp(LOG_DF)})
     for m, res in fits.items():
         curves[m] = _curve(res, x_at, main, joint, LOG_DF)
-    cross_rows, notes = [], []
+    notes: list[str] = []
     own = df[df["factor"] == main] if joint else df  # joint fits: rows that vary `main`
     x_lo, x_hi = float(own[main].min()), float(own[main].max())
     df_lo, df_hi = float(df["finetune_size"].min()), float(df["finetune_size"].max())
@@ -231,105 +441,176 @@ def choose_method(
             f"{main}={x_at:g} is {orders:.2g} orders of magnitude outside the measured "
             f"{_num(x_lo)}-{_num(x_hi)}: every curve and crossing here extrapolates the fitted laws"
         )
-    at_runs = own[np.isclose(own[main].to_numpy(dtype=float), x_at, rtol=1e-9)]
+    at_mask = np.isclose(own[main].to_numpy(dtype=float), x_at, rtol=1e-9)
+    at_runs = own[at_mask]
     measured = (
         at_runs.groupby(["finetune_size", "method"])[metric].mean().unstack("method")
         if len(at_runs)
         else pd.DataFrame()
     )
-    boots = {}
-    if n_bootstrap:
-        for m, res in fits.items():
-            b = res.bootstrap(n_bootstrap, seed=seed)
-            boots[m] = b.params[b.usable]
+    boots = _boot_draws(fits, st)
+    cross_rows = []
     for m1, m2 in combinations(methods, 2):
-        r1, r2 = fits[m1], fits[m2]
-
-        def f(ld, r1=r1, r2=r2):
-            a = _curve(r1, x_at, main, joint, np.array([ld]))[0]
-            return a - _curve(r2, x_at, main, joint, np.array([ld]))[0]
-
-        diff = curves[m1].to_numpy() - curves[m2].to_numpy()
-        xs = crossings_of(diff, LOG_DF, f)
-        row = {
-            "method_a": m1,
-            "method_b": m2,
-            main: x_at,
-            "critical_finetune_size": xs[0] if xs else np.nan,
-            "all_crossings": xs,
-            "better_at_small_df": m1 if diff[0] < 0 else m2,
-            "better_at_large_df": m1 if diff[-1] < 0 else m2,
-            "crossing_within_measured_df": bool(xs) and df_lo <= xs[0] <= df_hi,
-        }
-        if n_bootstrap and xs:
-            k = min(len(boots[m1]), len(boots[m2]))
-            c1 = _curve_params(r1.law, boots[m1][:k], x_at, main, joint, LOG_DF)
-            c2 = _curve_params(r2.law, boots[m2][:k], x_at, main, joint, LOG_DF)
-            draws = [c[0] if c else np.nan for c in (crossings_of(d, LOG_DF) for d in (c1 - c2))]
-            draws = np.asarray(draws)
-            ok = np.isfinite(draws)
-            q = [50 * (1 - interval), 50 * (1 + interval)]
-            lo, hi = np.percentile(draws[ok], q) if ok.any() else (np.nan, np.nan)
-            row.update(
-                critical_lo=float(lo), critical_hi=float(hi), draws_with_crossing=float(ok.mean())
-            )
+        row = _pair_crossing(fits, boots, m1, m2, st)
+        xs = row["all_crossings"]
+        crit = row["critical_finetune_size"]
+        row["crossing_within_measured_df"] = bool(xs) and df_lo <= crit <= df_hi
         cross_rows.append(row)
-        if xs:
-            notes.append(
-                f"at {main}={x_at:g}: {row['better_at_small_df']} is better below "
-                f"D_f ~ {xs[0]:.3g}"
-                + (
-                    f" ({interval:.0%} interval {row['critical_lo']:.3g}-{row['critical_hi']:.3g})"
-                    if np.isfinite(row.get("critical_lo", np.nan))
-                    else ""
-                )
-                + f", {row['better_at_large_df']} above"
-                + (
-                    ""
-                    if row["crossing_within_measured_df"]
-                    else f" (outside the measured finetune sizes {_num(df_lo)}-{_num(df_hi)}: "
-                    "the laws' extrapolation, not a measurement)"
-                )
-            )
-        else:
-            notes.append(
-                f"at {main}={x_at:g}: {row['better_at_small_df']} is better than "
-                f"{m2 if row['better_at_small_df'] == m1 else m1} at every D_f in "
-                "[1, 1e15]"
-            )
+        notes.append(_crossing_note(row, st, df_lo, df_hi))
         if {m1, m2} <= set(measured.columns):
-            notes.append(_measured_note(measured[[m1, m2]].dropna(), fits, x_at, main, joint))
+            agree, wins = _winners(measured[[m1, m2]].dropna(), fits, st)
+            n = len(measured[[m1, m2]].dropna())
+            notes.append(
+                f"measured at {main}={x_at:g}, {m1} vs {m2}: {wins}; in-sample (laws fitted "
+                f"on these runs too), the fitted laws pick the same winner at {agree} of "
+                f"{n} sizes"
+            )
+    crossings = pd.DataFrame(cross_rows)
+    held = pd.DataFrame()
+    if len(measured) and not joint:
+        held, held_notes = _heldout_check(df, methods, chosen, st, measured, crossings, fits)
+        notes += held_notes
+    elif len(measured):
+        notes.append("no held-out check of the decision: it is made for single-factor fits only")
+    notes.append(f"law: {why}")
     return MethodChoice(
         main,
         dict(at),
         fits,
         pd.DataFrame(comp),
-        pd.DataFrame(cross_rows),
+        crossings,
         curves,
         notes,
         measured,
+        law=chosen,
+        law_reason=why,
+        heldout=held,
+        flags=flags,
     )
+
+
+def _bound_flags(method: str, res: FitResult) -> list[Diagnostic]:
+    """A parameter on its bound is a finding about the method, not only about the fit:
+    prompt tuning's beta = 0 says more finetuning data did not help it at all here."""
+    out = []
+    for name in res.at_bounds_:
+        p = res.law.parameter(name)
+        v = res.params_[name]
+        side = "lower" if abs(v - p.lower) <= abs(v - p.upper) else "upper"
+        meaning = (
+            ": the fit finds no gain from more finetuning data for this method"
+            if name == "beta" and side == "lower"
+            else ""
+        )
+        out.append(
+            Diagnostic(
+                "at_bound",
+                "warning",
+                f"{method}: {name} = {v:.4g} sits on its {side} bound{meaning}; its interval "
+                "and any crossing that rests on it are not determined by the data",
+                (name,),
+            )
+        )
+    return out
+
+
+def _crossing_note(row: dict[str, Any], st: _Setup, df_lo: float, df_hi: float) -> str:
+    xs, m1, m2 = row["all_crossings"], row["method_a"], row["method_b"]
+    if not xs:
+        return (
+            f"at {st.main}={st.x_at:g}: {row['better_at_small_df']} is better than "
+            f"{m2 if row['better_at_small_df'] == m1 else m1} at every D_f in [1, 1e15]"
+        )
+    others = [x for x in xs if x != row["critical_finetune_size"]]
+    return (
+        f"at {st.main}={st.x_at:g}: {row['better_at_small_df']} is better below "
+        f"D_f ~ {_num(row['critical_finetune_size'])}"
+        + (
+            f" ({st.interval:.0%} interval {row['critical_lo']:.3g}-{row['critical_hi']:.3g})"
+            if np.isfinite(row.get("critical_lo", np.nan))
+            else ""
+        )
+        + f", {row['better_at_large_df']} above"
+        + (
+            ""
+            if row["crossing_within_measured_df"]
+            else f" (outside the measured finetune sizes {_num(df_lo)}-{_num(df_hi)}: "
+            "the laws' extrapolation, not a measurement)"
+        )
+        + (
+            f"; the curves also cross at D_f ~ {', '.join(_num(x) for x in others)}"
+            if others
+            else ""
+        )
+    )
+
+
+def _heldout_check(
+    df: pd.DataFrame,
+    methods: Sequence[str],
+    law: str,
+    st: _Setup,
+    measured: pd.DataFrame,
+    crossings: pd.DataFrame,
+    in_fits: dict[str, FitResult],
+) -> tuple[pd.DataFrame, list[str]]:
+    """Refit every method without the runs at the decision scale and predict what was
+    measured there: the crossing and the winner at each measured D_f. In-sample agreement
+    is easy (the runs pulled the curves towards themselves); this is the honest score."""
+    train = df[~np.isclose(df[st.main].to_numpy(dtype=float), st.x_at, rtol=1e-9)]
+    short = [m for m in methods if train.loc[train["method"] == m, st.main].nunique() < 2]
+    if short:
+        return pd.DataFrame(), [
+            f"no held-out check of the decision: without {st.main}={st.x_at:g}, "
+            f"{', '.join(short)} keep fewer than 2 scales to fit"
+        ]
+    fits = _fit_methods(train, methods, law, st)
+    boots = _boot_draws(fits, st)
+    rows, notes = [], []
+    ins = crossings.set_index(["method_a", "method_b"])
+    for m1, m2 in combinations(methods, 2):
+        r = _pair_crossing(fits, boots, m1, m2, st)
+        pair = measured[[m1, m2]].dropna() if {m1, m2} <= set(measured.columns) else None
+        right = _winners(pair, fits, st)[0] if pair is not None and len(pair) else None
+        right_in = _winners(pair, in_fits, st)[0] if pair is not None and len(pair) else None
+        row = {
+            "method_a": m1,
+            "method_b": m2,
+            "critical_in_sample": float(ins.loc[(m1, m2), "critical_finetune_size"]),
+            "critical_heldout": r["critical_finetune_size"],
+            "heldout_lo": r.get("critical_lo", np.nan),
+            "heldout_hi": r.get("critical_hi", np.nan),
+            "winners_right_in_sample": right_in,
+            "winners_right_heldout": right,
+            "n_measured_sizes": len(pair) if pair is not None else 0,
+        }
+        rows.append(row)
+        if pair is None or not len(pair):
+            continue
+        c_in, c_out = row["critical_in_sample"], row["critical_heldout"]
+        iv = (
+            f" ({st.interval:.0%} {_num(row['heldout_lo'])}-{_num(row['heldout_hi'])})"
+            if np.isfinite(row["heldout_lo"])
+            else ""
+        )
+        cross = (
+            f"the crossing moves from {_num(c_in)} (in-sample) to {_num(c_out)}{iv}"
+            if np.isfinite(c_in) and np.isfinite(c_out)
+            else f"crossing in-sample {_fmt_cross(c_in)}, held out {_fmt_cross(c_out)}{iv}"
+        )
+        notes.append(
+            f"held out (laws fitted without {st.main}={st.x_at:g}), {m1} vs {m2}: {cross}; "
+            f"the laws pick the measured winner at {right} of {len(pair)} sizes"
+        )
+    return pd.DataFrame(rows), notes
 
 
 def _num(v: float) -> str:
     """4000 as '4,000' (not '4e+03'); large or fractional values in 3 significant digits."""
-    return f"{v:,.0f}" if v == round(v) and abs(v) < 1e7 else f"{v:.3g}"
+    if (v == round(v) and abs(v) < 1e7) or 100 <= abs(v) < 1e5:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
 
 
-def _measured_note(
-    pair: pd.DataFrame, fits: dict[str, FitResult], x_at: float, main: str, joint: bool
-) -> str:
-    """Who won at each measured D_f at this scale, and whether the fitted laws say the same."""
-    m1, m2 = pair.columns
-    sizes = pair.index.to_numpy(dtype=float)
-    law = {m: _curve(fits[m], x_at, main, joint, np.log(sizes)) for m in (m1, m2)}
-    won = np.where(pair[m1] < pair[m2], m1, m2)
-    agree = int(np.sum(won == np.where(law[m1] < law[m2], m1, m2)))
-    wins = ", ".join(
-        f"{w} at {s:g} ({min(a, b):.4g} vs {max(a, b):.4g})"
-        for w, s, a, b in zip(won, sizes, pair[m1], pair[m2], strict=True)
-    )
-    return (
-        f"measured at {main}={x_at:g}, {m1} vs {m2}: {wins}; the fitted laws pick the same "
-        f"winner at {agree} of {len(sizes)} sizes"
-    )
+def _fmt_cross(v: float) -> str:
+    return _num(v) if np.isfinite(v) else "none in [1, 1e15]"
