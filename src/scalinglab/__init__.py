@@ -22,6 +22,7 @@ from .laws import CATALOG, Law, Parameter, expression_law, get_law
 from .query import select
 from .workflows import (
     AuditResult,
+    FactorEffects,
     ForecastResult,
     LadderForecast,
     MethodChoice,
@@ -29,6 +30,7 @@ from .workflows import (
     PretrainChoice,
     TransferResult,
     choose_method,
+    factor_effects,
     forecast,
     plan,
 )
@@ -42,6 +44,7 @@ load = read_table
 __all__ = [
     "CATALOG",
     "AuditResult",
+    "FactorEffects",
     "FitResult",
     "ForecastResult",
     "LadderForecast",
@@ -57,6 +60,7 @@ __all__ = [
     "choose_method",
     "errors",
     "expression_law",
+    "factor_effects",
     "fit",
     "forecast",
     "get_law",

@@ -1,4 +1,5 @@
-"""The papers' other workflows: `pretrain-choice`, `choose-method`, `transfer`, `plan`."""
+"""The papers' other workflows: `pretrain-choice`, `choose-method`, `factor-effects`,
+`transfer`, `plan`."""
 
 from __future__ import annotations
 
@@ -116,6 +117,49 @@ def choose_method_cmd(data, factors, at, metric, law, n_boot, as_json) -> None:
     for note in res.notes:
         if not note.startswith("law: "):
             out.print(f"note: {escape(note)}")
+    print_diagnostics(res.flags)
+
+
+@main.command("factor-effects")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--factor",
+    "factors",
+    multiple=True,
+    required=True,
+    help="A factor column (repeat, at least twice); rows name theirs in a 'factor' column.",
+)
+@click.option("--metric", default="loss", show_default=True, help="Column to fit.")
+@click.option(
+    "--by", default="method", show_default=True, help="One joint fit per value of this column."
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Bootstrap resamples for the exponents' 90% intervals (0: none).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
+@handle_errors
+def factor_effects_cmd(data, factors, metric, by, n_boot, as_json) -> None:
+    """Which scaling helps finetuning more (Zhang et al. Eq. 2): model size, pretraining data
+    or PET size; per method, the exponents side by side with intervals, and a verdict.
+
+    \b
+    Example:
+      scalinglab factor-effects ft.csv --factor n_params --factor tokens --factor lora_rank
+    """
+    from ..workflows.factor_effects import factor_effects
+
+    res = factor_effects(data, list(factors), metric=metric, by=by, n_bootstrap=n_boot)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    _table(res.table, f"exponent per factor ({res.interval:.0%} bootstrap intervals)")
+    for m, v in res.verdicts.items():
+        out.print(f"{escape(m)}: {escape(v)}")
     print_diagnostics(res.flags)
 
 

@@ -13,7 +13,7 @@ from .catalog.hoffmann import chinchilla
 from .catalog.isik import bleu_loglaw, downstream_ce
 from .catalog.kaplan import kaplan
 from .catalog.muennighoff import data_constrained
-from .catalog.zhang import finetune_additive, finetune_multiplicative
+from .catalog.zhang import finetune_additive, finetune_joint, finetune_multiplicative
 from .expression import expression_law
 
 CATALOG: dict[str, Law] = {
@@ -28,6 +28,7 @@ CATALOG: dict[str, Law] = {
         bleu_loglaw,
         finetune_multiplicative,
         finetune_additive,
+        finetune_joint,
         transfer,
         power_law,
         sigmoid,

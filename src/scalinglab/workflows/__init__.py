@@ -14,6 +14,7 @@ from .audit import (
     leave_one_group_out,
 )
 from .downstream import ForecastResult, forecast
+from .factor_effects import FactorEffects, factor_effects
 from .finetune_choice import MethodChoice, choose_method
 from .ladder import LadderForecast, ladder_forecast
 from .planning import Plan, finetune_tradeoff, plan
@@ -22,6 +23,7 @@ from .transfer import TransferResult, effective_data_transferred
 
 __all__ = [
     "AuditResult",
+    "FactorEffects",
     "ForecastResult",
     "LadderForecast",
     "MethodChoice",
@@ -33,6 +35,7 @@ __all__ = [
     "compare_laws",
     "compute_ratio",
     "effective_data_transferred",
+    "factor_effects",
     "finetune_tradeoff",
     "forecast",
     "holdout",

@@ -1,0 +1,235 @@
+"""Which scaling helps finetuning more (Zhang et al. 2024): model size, pretraining data or
+PET size.
+
+Per method, the paper's Eq. 2 is fitted: L = A_X X^-alpha_X D_f^-beta + E, with A_X and
+alpha_X per factor X and beta, E shared; rows are tagged by a `factor` column naming the
+factor they vary (as in `choose-method --factor A --factor B`). The exponents are comparable
+across factors because each says the same thing: a 10x larger X multiplies the reducible
+finetuning loss by 10^-alpha_X. So the factor with the larger alpha_X (its interval clear of
+the other's) is the scaling that helps finetuning more on these data. A factor whose rows do
+not identify it for a method (fewer than 2 values, or an exponent on its bound) is named,
+not ranked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..diagnostics import Diagnostic
+from ..errors import DataError
+from ..fitting import FitResult, fit
+from ..results import Result
+from .audit import _load
+from .finetune_choice import _joint_frame, joint_multiplicative_law
+from .pretrain_choice import require_columns
+
+# what a factor is called in a sentence
+_WORDS = {
+    "n_params": "model size",
+    "tokens": "pretraining data",
+    "lora_rank": "LoRA rank",
+    "prompt_length": "prompt length",
+    "pet_params": "PET parameters",
+}
+
+
+def _word(f: str) -> str:
+    return _WORDS.get(f, f)
+
+
+@dataclass
+class FactorEffects(Result):
+    """Per method and factor: alpha_X with its interval, and which factor helps more."""
+
+    title: ClassVar[str] = "which factor helps finetuning more"
+    factors: list[str]
+    table: pd.DataFrame  # method, factor, alpha (+ interval), A, loss cut per 10x, identified
+    fits: dict[str, FitResult]
+    verdicts: dict[str, str]  # method -> one sentence
+    interval: float = 0.9
+    flags: list[Diagnostic] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
+    def _own_diagnostics(self) -> list[Diagnostic]:
+        return list(self.flags)
+
+    def summary(self) -> str:
+        lines = [self.title, self.table.to_string(index=False)]
+        lines += [f"{m}: {v}" for m, v in self.verdicts.items()]
+        lines += [str(d) for d in self.flags]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        import json
+
+        return {
+            "factors": self.factors,
+            "interval": self.interval,
+            "table": json.loads(self.table.to_json(orient="records")),
+            "verdicts": self.verdicts,
+            "diagnostics": [d.to_dict() for d in self.flags],
+        }
+
+
+def factor_effects(
+    data: pd.DataFrame | str | Path,
+    factors: Sequence[str] = ("n_params", "tokens"),
+    *,
+    metric: str = "loss",
+    by: str | None = "method",
+    n_bootstrap: int = 200,
+    interval: float = 0.9,
+    seed: int = 0,
+) -> FactorEffects:
+    """Fit Zhang et al.'s Eq. 2 per method and set the factors' exponents side by side.
+
+    data: one row per run with `factor` (the factor column the row varies), the factor
+    columns, `finetune_size` and the metric; `by` (default `method`, None: one group).
+    """
+    df = _load(data)
+    factors = list(factors)
+    if len(factors) < 2:
+        raise DataError("comparing factors needs at least 2 (repeat --factor)")
+    need = ["factor", "finetune_size", metric, *factors] + ([by] if by else [])
+    require_columns(df, need, "factor comparison")
+    unknown = sorted(set(df["factor"].dropna().astype(str)) - set(factors))
+    if unknown:
+        raise DataError(
+            f"column 'factor' names {unknown}, not among the factors compared ({factors}); "
+            "add them with --factor or leave those rows out with --where"
+        )
+    groups = [(str(k), g) for k, g in df.groupby(by, sort=True)] if by else [("all", df)]
+    rows: list[dict[str, Any]] = []
+    fits: dict[str, FitResult] = {}
+    verdicts: dict[str, str] = {}
+    flags: list[Diagnostic] = []
+    q = [50 * (1 - interval), 50 * (1 + interval)]
+    for name, sub in groups:
+        usable = [f for f in factors if sub.loc[sub["factor"] == f, f].nunique() >= 2]
+        for f in factors:
+            if f not in usable:
+                n = int((sub["factor"] == f).sum())
+                has = "has no rows" if n == 0 else "takes fewer than 2 values in its rows"
+                flags.append(
+                    Diagnostic(
+                        "single_value",
+                        "info" if n == 0 else "warning",
+                        f"{name}: {_word(f)} ({f}) {has}, so its exponent is not identified "
+                        "and it is left out of the comparison",
+                        (f,),
+                    )
+                )
+        if len(usable) < 1 or sub["finetune_size"].nunique() < 2:
+            flags.append(
+                Diagnostic(
+                    "single_value",
+                    "warning",
+                    f"{name}: not enough distinct factor values or finetuning sizes to fit",
+                )
+            )
+            continue
+        rows_used = sub[sub["factor"].isin(usable)]
+        res = fit(_joint_frame(rows_used, usable), joint_multiplicative_law(usable), metric=metric)
+        fits[name] = res
+        iv = None
+        if n_bootstrap:
+            res.bootstrap(n_bootstrap, seed=seed)
+            assert res.bootstrap_ is not None
+            draws = res.bootstrap_.params[res.bootstrap_.usable]
+            iv = dict(zip(res.law.param_names, np.percentile(draws, q, axis=0).T, strict=True))
+        beta = res.params_["beta"]
+        for f in usable:
+            a = res.params_[f"alpha_{f}"]
+            lo, hi = iv[f"alpha_{f}"] if iv else (np.nan, np.nan)
+            on_bound = f"alpha_{f}" in res.at_bounds_
+            rows.append(
+                {
+                    by or "group": name,
+                    "factor": f,
+                    "alpha": a,
+                    "alpha_lo": float(lo),
+                    "alpha_hi": float(hi),
+                    "A": res.params_[f"A_{f}"],
+                    "loss_cut_per_10x": 1 - 10.0**-a,
+                    "beta": beta,
+                    "n_runs": int((rows_used["factor"] == f).sum()),
+                    "identified": not on_bound,
+                }
+            )
+            if on_bound:
+                flags.append(
+                    Diagnostic(
+                        "at_bound",
+                        "warning",
+                        f"{name}: alpha_{f} = {a:.3g} sits on its bound: the data do not "
+                        f"determine how {_word(f)} scales finetuning",
+                        (f"alpha_{f}",),
+                    )
+                )
+        verdicts[name] = _verdict([r for r in rows if r[by or "group"] == name], interval, bool(iv))
+    table = pd.DataFrame(rows)
+    return FactorEffects(factors, table, fits, verdicts, interval, flags)
+
+
+def _verdict(rows: Sequence[Mapping[str, Any]], interval: float, has_iv: bool) -> str:
+    """One sentence: the factor with the largest exponent, and whether the data tell it from
+    the runner-up (intervals clear of each other)."""
+    ok = sorted((r for r in rows if r["identified"]), key=lambda r: -r["alpha"])
+    if len(ok) < 2:
+        return "fewer than 2 factors are identified here: no comparison"
+    a, b = ok[0], ok[1]
+    said = (
+        f"{_word(a['factor'])} (alpha = {a['alpha']:.3g}"
+        + (f", {interval:.0%} {a['alpha_lo']:.3g}-{a['alpha_hi']:.3g}" if has_iv else "")
+        + f"; 10x cuts the reducible loss by {a['loss_cut_per_10x']:.0%}) vs "
+        f"{_word(b['factor'])} (alpha = {b['alpha']:.3g}"
+        + (f", {b['alpha_lo']:.3g}-{b['alpha_hi']:.3g}" if has_iv else "")
+        + f"; {b['loss_cut_per_10x']:.0%})"
+    )
+    if not has_iv:
+        return f"scaling {said}: larger, without intervals (bootstrap 0) to say it is clear"
+    if a["alpha_lo"] > b["alpha_hi"]:
+        return f"scaling {_word(a['factor'])} helps finetuning more on these data: {said}"
+    return (
+        f"the data cannot tell which helps finetuning more: {said}; the {interval:.0%} "
+        "intervals overlap"
+    )
+
+
+def joint_frame(
+    data: pd.DataFrame,
+    columns: Mapping[str, str],
+    factor_col: str = "factor",
+) -> pd.DataFrame:
+    """The catalog law `finetune_joint`'s columns from a table tagged by `factor_col`:
+    columns maps model/data/pet to the factor columns (e.g. {"model": "n_params", "data":
+    "tokens", "pet": "lora_rank"}); each row's own factor's value goes to x_<that>, 0 to the
+    others, so `sl.fit(joint_frame(df, ...), "finetune_joint")` and `audit` run on it."""
+    bad = sorted(set(columns) - {"model", "data", "pet"})
+    if bad:
+        raise DataError(f"joint_frame: keys must be model, data, pet; got {bad}")
+    require_columns(data, [factor_col, *columns.values()], "finetune_joint")
+    out = data.copy()
+    tagged = np.zeros(len(data), dtype=bool)
+    for key in ("model", "data", "pet"):
+        col = columns.get(key)
+        on = (data[factor_col] == col).to_numpy() if col else np.zeros(len(data), bool)
+        tagged |= on
+        vals = data[col].to_numpy(dtype=float) if col else np.zeros(len(data))
+        out[f"x_{key}"] = np.where(on, vals, 0.0)
+    if not tagged.all():
+        first = data.index[~tagged][:5].tolist()
+        raise DataError(
+            f"{int((~tagged).sum())} rows have a '{factor_col}' that is none of "
+            f"{sorted(columns.values())} (first rows: {first})",
+            column=factor_col,
+        )
+    return out
