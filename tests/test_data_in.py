@@ -282,7 +282,8 @@ def test_merge_and_tracker_cli(tmp_path):
     assert "1 eval key(s) with no metadata: c" in r.stderr
     assert len(pd.read_csv(out)) == 2
     r = CliRunner().invoke(
-        main, ["merge", str(evals), str(meta), "--on", "model", "-o", str(out), "--strict"]
+        main,
+        ["merge", str(evals), str(meta), "--on", "model", "-o", str(out), "--strict", "--force"],
     )
     assert r.exit_code == 2 and "incomplete" in r.stderr
     runs = tmp_path / "runs.parquet"

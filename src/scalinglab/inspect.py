@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 
 from .errors import ScalingLabError
 from .laws import CATALOG
-from .schema import CATEGORICAL, METRICS, VARIABLES, canonical_name
+from .schema import CATEGORICAL, METRICS, VARIABLES, canonical_name, find_bad_values
 
 OUTLIER_Z = 5.0
 
@@ -164,10 +165,26 @@ def _robust_z(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (r - med) / (mad if mad > 0 else 1.0)
 
 
-def inspect_table(df: pd.DataFrame, outliers: bool = True) -> dict[str, Any]:
+def inspect_table(
+    df: pd.DataFrame | str | Path, outliers: bool = True, where: str | None = None
+) -> dict[str, Any]:
+    """What scalinglab recognised in a table (a DataFrame, or a file read as the CLI reads
+    it): columns and roles, runs and checkpoints, ranges, duplicates, values breaking the
+    schema's rules (findings, never a refusal), plausibility, outliers, feedable laws.
+    `where` selects rows first (a safe query), so only the rows kept are checked."""
+    if not isinstance(df, pd.DataFrame):
+        return inspect_file(df, where=where, outliers=outliers)
+    selection = None
+    if where:
+        from .fitting.prepare import apply_where
+
+        before = len(df)
+        df = apply_where(df, where)
+        selection = {"query": where, "rows_before": before}
     keys = [
         c
         for c in (
+            "run",
             "n_params",
             "tokens",
             "flops",
@@ -184,14 +201,18 @@ def inspect_table(df: pd.DataFrame, outliers: bool = True) -> dict[str, Any]:
     ]
     dup_rows = int(df.duplicated().sum())
     dup_keys = int(df.duplicated(subset=keys).sum()) if keys else 0
+    bad = find_bad_values(df)
     report: dict[str, Any] = {
         "source": df.attrs.get("scalinglab_source"),
         "rows": len(df),
+        "where": selection,
+        "runs": run_identity(df),
         "columns": _roles(df),
         "derived": list(df.attrs.get("scalinglab_derived", [])),
         "ranges": _ranges(df),
         "duplicate_rows": dup_rows,
         "duplicate_keys": {"columns": keys, "count": dup_keys},
+        "bad_values": [{**b.to_dict(), "text": b.message()} for b in bad],
         "laws": feedable_laws(df),
         "unrecognised": [
             c
@@ -205,6 +226,60 @@ def inspect_table(df: pd.DataFrame, outliers: bool = True) -> dict[str, Any]:
     if outliers:
         report["outliers"] = _outliers(df)
     return report
+
+
+def inspect_file(
+    path: str | Path, *, where: str | None = None, outliers: bool = True
+) -> dict[str, Any]:
+    """`scalinglab inspect FILE [--where Q]`: read without refusing rows that break the
+    schema's rules, select, then report those rows as findings (issue 15: filter first)."""
+    from .io import read_table
+    from .schema import validation_deferred
+
+    with validation_deferred():
+        df = read_table(path)
+    return inspect_table(df, outliers=outliers, where=where)
+
+
+_CHECKPOINT_KEYS = ("step", "tokens")
+
+
+def run_identity(df: pd.DataFrame) -> dict[str, Any] | None:
+    """Runs and checkpoints: with a `run` column (or, without one, a `model` column) and
+    several rows per run at different steps or token counts, the table is checkpoints of
+    runs, and every count of "runs" must count runs, not rows (issue 15: 27 checkpoints of
+    7 models are not 189 runs)."""
+    col = "run" if "run" in df.columns else "model" if "model" in df.columns else None
+    if col is None or df[col].isna().all():
+        return None
+    at = next((c for c in _CHECKPOINT_KEYS if c in df.columns), None)
+    n_runs = int(df[col].nunique(dropna=True))
+    if at is None:
+        return {
+            "column": col,
+            "runs": n_runs,
+            "checkpoints": None,
+            "text": f"{n_runs} runs (column '{col}'; no step or tokens column for checkpoints)",
+        }
+    ck = df[[col, at]].drop_duplicates()
+    n_ck = len(ck)
+    per_run = ck.groupby(col, dropna=True)[at].size()
+    text = f"{n_runs} runs, {n_ck} checkpoints (runs from '{col}', checkpoints by '{at}')"
+    if len(per_run) and per_run.max() > 1:
+        text += f"; {int(per_run.min())}-{int(per_run.max())} checkpoints per run"
+    rows_per = len(df) / n_ck if n_ck else 0.0
+    if rows_per > 1:
+        text += f"; {rows_per:.3g} rows per checkpoint (tasks or splits)"
+    return {
+        "column": col,
+        "runs": n_runs,
+        "checkpoints": n_ck,
+        "checkpoint_column": at,
+        "checkpoints_per_run": {"min": int(per_run.min()), "max": int(per_run.max())}
+        if len(per_run)
+        else None,
+        "text": text,
+    }
 
 
 def plausibility(df: pd.DataFrame) -> list[str]:

@@ -8,11 +8,16 @@ file, row and column.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .errors import (
+    DataError,
     DuplicateColumnError,
     MixedUnitsError,
     NonNumericValueError,
@@ -245,32 +250,115 @@ POSITIVE = (
 RANGES = {"accuracy": (0.0, 1.0), "error": (0.0, 1.0), "bleu": (0.0, 100.0), "step": (0.0, np.inf)}
 
 
+@dataclass(frozen=True)
+class BadValues:
+    """Rows of one column whose values break that column's rule (a finding, not an error):
+    `inspect` and `merge` report these and carry on, commands that fit refuse them."""
+
+    column: str
+    count: int
+    rows: tuple[int, ...]  # 1-based data rows (the table's own numbering), the first few
+    values: tuple[float, ...]
+    rule: str  # "must be > 0", "must be in [0, 1]"
+    kind: type[DataError]
+
+    def message(self) -> str:
+        shown = ", ".join(
+            f"row {r} ({_show(v)})" for r, v in zip(self.rows, self.values, strict=True)
+        )
+        more = f", ... ({self.count} rows)" if self.count > len(self.rows) else ""
+        return f"'{self.column}' {self.rule}: {self.count} row(s) break it: {shown}{more}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "column": self.column,
+            "count": self.count,
+            "rows": list(self.rows),
+            "values": list(self.values),
+            "rule": self.rule,
+            "error": self.kind.__name__,
+        }
+
+
+def _show(v: float) -> str:
+    """A plain number for messages (never a numpy repr such as np.float64(0.0))."""
+    return f"{float(v):g}"
+
+
+def find_bad_values(df: pd.DataFrame, *, first: int = 5) -> list[BadValues]:
+    """Every canonical column with values outside its rule (non-positive counts and losses,
+    accuracy outside [0, 1], ...), with the count and the first rows. Row numbers follow the
+    table's index (+1), so a table filtered after reading still names its file's rows."""
+    out = []
+    integer_index = pd.api.types.is_integer_dtype(df.index)
+    rules: list[tuple[str, type[DataError], str, float, float, bool]] = [
+        (c, NonPositiveValueError, "must be > 0", 0.0, np.inf, False) for c in POSITIVE
+    ]
+    rules += [
+        (c, OutOfRangeError, f"must be in [{lo:g}, {hi:g}]", lo, hi, True)
+        for c, (lo, hi) in RANGES.items()
+    ]
+    for col, kind, rule, lo, hi, closed in rules:
+        if col not in df.columns or not pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        v = df[col].to_numpy(dtype=float)
+        bad = ((v < lo) | (v > hi)) if closed else (v <= lo)
+        if not bad.any():
+            continue
+        pos = np.flatnonzero(bad)[:first]
+        rows = (df.index[pos].to_numpy() + 1) if integer_index else pos + 1
+        out.append(
+            BadValues(
+                col,
+                int(bad.sum()),
+                tuple(int(r) for r in rows),
+                tuple(float(x) for x in v[pos]),
+                rule,
+                kind,
+            )
+        )
+    return out
+
+
+_DEFERRED: ContextVar[bool] = ContextVar("scalinglab_validation_deferred", default=False)
+
+
+@contextmanager
+def validation_deferred() -> Iterator[None]:
+    """Inside this block `validate` checks nothing, so a command can read a table, apply its
+    --where and then check only the rows it uses (issue 15: filter first, then validate).
+    The caller must check the selected rows itself (`find_bad_values` / `validate`)."""
+    token = _DEFERRED.set(True)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):  # derived columns of bad rows
+            yield
+    finally:
+        _DEFERRED.reset(token)
+
+
 def validate(df: pd.DataFrame, *, file: str | None = None, line_offset: int | None = None) -> None:
     """Range checks on canonical columns; missing values are allowed here (a fit that needs
-    them refuses them, naming the row)."""
-
-    def fail(cls, col, mask, why):
-        pos = int(np.flatnonzero(mask)[0])
-        raise cls(
-            f"value {df[col].iloc[pos]!r} {why} ({int(mask.sum())} such rows)",
-            file=file,
-            row=pos + 1,
-            column=col,
-            line=None if line_offset is None else pos + line_offset,
-        )
-
-    for col in POSITIVE:
-        if col in df.columns and pd.api.types.is_numeric_dtype(df[col]):
-            v = df[col].to_numpy(dtype=float)
-            bad = v <= 0
-            if bad.any():
-                fail(NonPositiveValueError, col, bad, f"is not positive; '{col}' must be > 0")
-    for col, (lo, hi) in RANGES.items():
-        if col in df.columns and pd.api.types.is_numeric_dtype(df[col]):
-            v = df[col].to_numpy(dtype=float)
-            bad = (v < lo) | (v > hi)
-            if bad.any():
-                fail(OutOfRangeError, col, bad, f"is outside [{lo:g}, {hi:g}] for '{col}'")
+    them refuses them, naming the row). The first column breaking its rule is a named error
+    citing the first row, with the count of such rows."""
+    if _DEFERRED.get():
+        return
+    found = find_bad_values(df, first=1)
+    if not found:
+        return
+    b = found[0]
+    row = b.rows[0]
+    why = (
+        f"is not positive; '{b.column}' {b.rule}"
+        if b.kind is NonPositiveValueError
+        else f"is outside {b.rule[len('must be in ') :]} for '{b.column}'"
+    )
+    raise b.kind(
+        f"value {_show(b.values[0])} {why} ({b.count} such rows)",
+        file=file,
+        row=row,
+        column=b.column,
+        line=None if line_offset is None else row - 1 + line_offset,
+    )
 
 
 def resolve_column(df: pd.DataFrame, name: str) -> str | None:

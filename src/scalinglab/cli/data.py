@@ -25,26 +25,41 @@ from .common import (
 @main.command("inspect")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--no-outliers", is_flag=True, help="Skip the outlier fit.")
+@click.option(
+    "--where",
+    default=None,
+    help="Inspect only the rows matching a query, e.g. 'tokens > 0' (applied before any "
+    "check of the values).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def inspect_cmd(data, no_outliers, as_json) -> None:
+def inspect_cmd(data, no_outliers, where, as_json) -> None:
     """What scalinglab recognised in DATA and which laws it can feed.
 
-    Columns and their roles, ranges, duplicates, suspected outliers and the laws that are
+    Columns and their roles, runs and checkpoints, ranges, duplicates, values that break
+    scalinglab's rules (reported, not refused), suspected outliers and the laws that are
     ready to fit.
 
     \b
     Example:
       scalinglab inspect runs.csv
-      scalinglab inspect runs.csv --no-outliers --json
+      scalinglab inspect runs.csv --where "tokens > 0" --no-outliers --json
     """
-    from ..inspect import inspect_table
+    from ..inspect import inspect_file
 
-    rep = inspect_table(read_table(data), outliers=not no_outliers)
+    rep = inspect_file(data, where=where, outliers=not no_outliers)
     if as_json:
         emit_json(rep)
         return
-    out.print(f"[bold]{rep['source']}[/]: {rep['rows']} rows, {len(rep['columns'])} columns")
+    sel = rep.get("where")
+    out.print(
+        f"[bold]{escape(str(rep['source']))}[/]: {rep['rows']} rows"
+        + (f" (of {sel['rows_before']}, --where {escape(repr(sel['query']))})" if sel else "")
+        + f", {len(rep['columns'])} columns"
+    )
+    ident = rep.get("runs")
+    if ident:
+        out.print(ident["text"], highlight=False)
     t = Table(title="columns")
     for c in ("column", "from", "role", "unit", "missing"):
         t.add_column(c)
@@ -97,6 +112,8 @@ def inspect_cmd(data, no_outliers, as_json) -> None:
             )
         else:
             out.print(f"no suspected outliers ({o['law']} fit of {o['metric']})")
+    for b in rep.get("bad_values", []):
+        err.print(f"[bold yellow]finding[/]: {escape(b['text'])}", highlight=False)
     for msg in rep.get("plausibility", []):
         err.print(f"[bold yellow]check[/]: {escape(msg)}", highlight=False)
     out.print("laws this data can feed:")
@@ -357,20 +374,33 @@ def import_tracker_cmd(export, out_path, kind, mapping, force) -> None:
     help="Join kind: inner keeps matched rows, left every eval row, outer every row.",
 )
 @click.option("--strict", is_flag=True, help="Fail if any key is unmatched on either side.")
+@click.option(
+    "--where",
+    default=None,
+    help="Keep the joined rows matching a query over either table's columns, e.g. "
+    "'tokens > 0' (names and numbers as scalinglab reads them; applied before any check).",
+)
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 @handle_errors
-def merge_cmd(evals, meta, on, out_path, how, strict, force) -> None:
+def merge_cmd(evals, meta, on, out_path, how, strict, where, force) -> None:
     """Join eval results to run metadata; unmatched rows are listed, never dropped silently.
+
+    Both files are joined as written (labels such as size "190M" stay as they are); a blank
+    key matches a blank key, as in pandas, and the count of such rows is printed. Values that
+    break scalinglab's rules (tokens 0, accuracy above 1) are reported with their rows and
+    the table is still written: filter them with --where here or when fitting.
 
     \b
     Example:
       scalinglab merge evals.csv models.csv --on model -o runs.csv
+      scalinglab merge tasks.csv checkpoints.csv --on run,step --where "tokens > 0" -o t.csv
     """
-    from ..io import merge_runs
+    from ..workflows.merge_files import merge_files
 
-    merged, report = merge_runs(
-        read_table(evals), read_table(meta), on.split(","), how=how, strict=strict
-    )
+    output_path(out_path, inputs=[evals, meta], force=force)
+    merged, report = merge_files(evals, meta, on, how=how, strict=strict, where=where)
     for line in report.lines():
-        (out if report.complete else err).print(line, highlight=False)
+        (out if report.complete else err).print(line, highlight=False, markup=False)
+    for line in report.finding_lines():
+        err.print(escape(line), highlight=False)
     _write(merged, out_path, force=force, inputs=[evals, meta])
