@@ -56,13 +56,16 @@ def law_from_dict(d: dict) -> Law:
     from .base import Parameter as _P
 
     params = [_P.from_dict(p) for p in d.get("parameters", [])]
+    fixed = d.get("fixed") or {}
+    if not isinstance(fixed, dict):
+        raise TypeError("'fixed' must be an object of parameter name: value")
     if "catalog" in d:
         law = get_law(d["catalog"])
         if params:
             from dataclasses import replace
 
             law = replace(law, parameters=tuple(params), space=d.get("space", law.space))
-        return law
+        return law.fix(**fixed)
     return expression_law(
         d["expression"],
         {p.name: p for p in params},
@@ -70,7 +73,7 @@ def law_from_dict(d: dict) -> Law:
         space=d.get("space", "log"),
         name=d.get("name"),
         variables=d.get("variables"),
-    )
+    ).fix(**fixed)
 
 
 __all__ = ["CATALOG", "Law", "Parameter", "expression_law", "get_law", "law_from_dict"]

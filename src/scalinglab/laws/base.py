@@ -114,6 +114,10 @@ class Law:
     # sigmoid's midpoint must start where the data are, not on a fixed grid):
     # (inputs by variable, metric) -> {parameter: grid}. Used by fit() before a user grid.
     data_grid: DataGrid | None = field(default=None, repr=False, compare=False)
+    # Parameters held at a value (lmfit's vary=False), with their declarations: `fix()`
+    # takes them out of `parameters`, so the fitter sees fewer free parameters and needs
+    # to know nothing about them.
+    fixed: tuple[tuple[Parameter, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.space not in ("log", "identity"):
@@ -145,6 +149,79 @@ class Law:
         new = replace(old, **changes)
         params = tuple(new if p.name == name else p for p in self.parameters)
         return replace(self, parameters=params)
+
+    @property
+    def fixed_values(self) -> dict[str, float]:
+        """Parameters held constant by `fix()`, name -> value."""
+        return {p.name: v for p, v in self.fixed}
+
+    def fix(self, **values: float) -> Law:
+        """This law with some parameters held at given values (lmfit's `vary=False`).
+
+        The result has fewer free parameters (its degrees of freedom and information
+        criteria count only those), evaluates with the constants in place, names them in its
+        `name` and `formula_text`, and saves them in `to_dict()` so a fit file rebuilds the
+        same law. Zhang et al.'s PET-size recipe fixes beta and E this way.
+
+        >>> get_law("chinchilla").fix(E=1.69).param_names   # doctest: +SKIP
+        ('A', 'B', 'alpha', 'beta')
+        """
+        if not values:
+            return self
+        free = {p.name: p for p in self.parameters}
+        new: list[tuple[Parameter, float]] = []
+        for name, raw in values.items():
+            if name in self.fixed_values:
+                raise BoundsError(
+                    f"law '{self.name}': parameter '{name}' is already fixed at "
+                    f"{self.fixed_values[name]:g}"
+                )
+            p = self.parameter(name)  # UnknownParameterError names the law's parameters
+            try:
+                v = float(raw)
+            except (TypeError, ValueError):
+                raise BoundsError(
+                    f"law '{self.name}': fixed value of '{name}' must be a number, got {raw!r}"
+                ) from None
+            if not math.isfinite(v) or not (p.lower <= v <= p.upper) or (p.log and v <= 0):
+                raise BoundsError(
+                    f"law '{self.name}': cannot fix '{name}' at {v:g}: outside its bounds "
+                    f"[{p.lower:g}, {p.upper:g}]" + (" (must be > 0)" if p.log else "")
+                )
+            new.append((p, v))
+            del free[name]
+        if not free:
+            raise BoundsError(
+                f"law '{self.name}': fixing {', '.join(values)} leaves no parameter to fit"
+            )
+        fixed = self.fixed + tuple(new)
+        consts = {p.name: v for p, v in new}
+        inner = self.formula
+
+        def formula(**kw: Any) -> Any:
+            return inner(**kw, **consts)
+
+        grid = self.data_grid
+        if grid is not None:
+            base_grid = grid
+
+            def data_grid(x: Mapping[str, np.ndarray], y: np.ndarray) -> Mapping[str, Any]:
+                return {k: g for k, g in base_grid(x, y).items() if k not in consts}
+
+            grid = data_grid
+        said = ", ".join(f"{p.name}={v:g}" for p, v in fixed)
+        base_name = self.name.split("[fixed ", 1)[0]
+        base_text = self.formula_text.split("  [fixed: ", 1)[0]
+        return replace(
+            self,
+            name=f"{base_name}[fixed {said}]",
+            parameters=tuple(free.values()),
+            formula=formula,
+            formula_text=f"{base_text}  [fixed: {said}]",
+            spec=dict(self.spec) if self.spec else {"catalog": self.name},
+            data_grid=grid,
+            fixed=fixed,
+        )
 
     def with_grid(self, grids: Mapping[str, Sequence[float]]) -> Law:
         law = self
@@ -270,6 +347,11 @@ class Law:
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = dict(self.spec) if self.spec else {"catalog": self.name}
-        d["parameters"] = [p.to_dict() for p in self.parameters]
+        # fixed parameters keep their declarations, so the law rebuilds before fixing them
+        d["parameters"] = [p.to_dict() for p in self.parameters] + [
+            p.to_dict() for p, _ in self.fixed
+        ]
         d["space"] = self.space
+        if self.fixed:
+            d["fixed"] = self.fixed_values
         return d

@@ -17,6 +17,7 @@ from .downstream import ForecastResult, forecast
 from .factor_effects import FactorEffects, factor_effects
 from .finetune_choice import MethodChoice, choose_method
 from .ladder import LadderForecast, ladder_forecast
+from .pet_size import PetSizeFit, pet_size_recipe
 from .planning import Plan, finetune_tradeoff, plan
 from .pretrain_choice import PretrainChoice, choose_pretraining_data
 from .transfer import TransferResult, effective_data_transferred
@@ -27,6 +28,7 @@ __all__ = [
     "ForecastResult",
     "LadderForecast",
     "MethodChoice",
+    "PetSizeFit",
     "Plan",
     "PretrainChoice",
     "TransferResult",
@@ -42,5 +44,6 @@ __all__ = [
     "ladder_forecast",
     "leave_largest_out",
     "leave_one_group_out",
+    "pet_size_recipe",
     "plan",
 ]
