@@ -193,3 +193,36 @@ def test_plan_flags_extrapolation_and_takes_an_overtrain_fit():
     assert p.rows[1]["n_params"] == pytest.approx(np.sqrt(1e21 / (6 * 80)))
     expected = 1.7 + (30 * 80**0.1 + 300 / 80**0.1) / 1e21**0.1
     assert p.rows[1]["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_not_converged_is_an_error_with_its_iteration_limit():
+    """A search stopped by its iteration limit says so; it is never called converged."""
+    res = sl.fit(chinchilla_rows(noise=0.01), "chinchilla", max_iter=1)
+    (d,) = [d for d in res.diagnostics_ if d.code == "not_converged"]
+    assert d.severity == "error"
+    assert d.message == (
+        "the best start did not converge within 1 iterations; treat the parameters as unreliable"
+    )
+    assert not res.converged_ and not res.clean_
+    assert "converged  NO" in res.summary() and "[not_converged]" in res.summary()
+    assert json.loads(res.to_json())["diagnostics"][0]["code"] == "not_converged"
+
+
+def test_no_finite_objective_when_the_law_cannot_reach_the_data():
+    """sqrt(x - c) with c in [20, 30] is NaN at every x in 1-10: no start is finite."""
+    df = pd.DataFrame({"x": np.linspace(1, 10, 20), "y": 2 + np.linspace(1, 10, 20)})
+    law = sl.expression_law("A*sqrt(x - c)", {"A": (0.1, 10), "c": (20, 30)}, variables=["x"])
+    res = sl.fit(df, law, metric="y")
+    assert codes(res) == ["no_finite_objective"]
+    (d,) = res.diagnostics_
+    assert d.severity == "error"
+    assert d.message == (
+        "no start gave a finite objective: the law cannot describe this data with these bounds/grid"
+    )
+    assert not res.converged_ and not np.isfinite(res.objective_)
+
+
+def test_clean_fit_has_neither_convergence_error():
+    res = sl.fit(chinchilla_rows(noise=0.01), "chinchilla")
+    assert not {"not_converged", "no_finite_objective"} & set(codes(res))
+    assert res.converged_ and np.isfinite(res.objective_)
