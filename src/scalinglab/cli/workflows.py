@@ -29,39 +29,48 @@ from .common import (
     type=POSITIVE_NUMBER,
     help="Pretraining tokens to forecast at.",
 )
+@click.option(
+    "--metric",
+    default="bleu",
+    show_default=True,
+    help="The score beside downstream CE: bleu, chrf, a rouge or comet column, any column "
+    "(higher is better).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def pretrain_choice_cmd(data, target_tokens, as_json) -> None:
-    """Rank pretraining sources by forecast BLEU / downstream CE; flag misalignment.
+def pretrain_choice_cmd(data, target_tokens, metric, as_json) -> None:
+    """Rank pretraining sources by a forecast score (BLEU, chrF, ...) and downstream CE; flag
+    misalignment.
 
     \b
     Example:
-      scalinglab pretrain-choice alignment.csv --target-tokens 1M
+      scalinglab pretrain-choice alignment.csv --target-tokens 1M --metric chrf
     """
     from ..workflows.pretrain_choice import choose_pretraining_data
 
-    res = choose_pretraining_data(data, target_tokens)
+    res = choose_pretraining_data(data, target_tokens, metric=metric)
     if as_json:
         emit_json(res.to_dict())
         return
+    m = res.metric
     _table(
         res.ranking,
-        f"forecast at {res.target_tokens:.3g} pretraining tokens",
+        f"forecast at {res.target_tokens:.3g} pretraining tokens ({m})",
         [
             "finetune_size",
             "pretrain_data",
-            "bleu_forecast",
-            "rank_bleu",
+            f"{m}_forecast",
+            f"rank_{m}",
             "ce_forecast",
             "rank_ce",
-            "bleu_r2",
-            "bleu_max_drop",
+            f"{m}_r2",
+            f"{m}_max_drop",
             "ce_monotone",
             "misaligned",
         ],
     )
     for note in res.notes:
-        out.print(f"note: {note}")
+        out.print(f"note: {escape(note)}")
 
 
 @main.command("choose-method")

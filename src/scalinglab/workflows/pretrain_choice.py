@@ -1,4 +1,10 @@
-"""Pretraining-data choice (Isik et al. 2024): rank sources by forecast BLEU and downstream CE.
+"""Pretraining-data choice (Isik et al. 2024): rank sources by a forecast translation score
+(BLEU by default; chrF, ROUGE, COMET or any column with `metric=`) and downstream CE.
+
+The score is whatever column `metric` names (higher is better); its log-law and every output
+column are named after it (`chrf_forecast`, `rank_chrf`, ...; with BLEU, `bleu_forecast`).
+Thresholds below are in BLEU points on a 0-100 scale; a score whose values all lie in [0, 1]
+gets them divided by 100.
 
 Per (pretraining source, finetuning size) the downstream cross-entropy law
 L(D_p) = E + A/D_p^alpha and the BLEU log-law f(D_p) = (log(A D_p^alpha))^beta are fitted on
@@ -35,12 +41,20 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, MissingColumnError, ScalingLabError
+from ..errors import DataError, MissingColumnError, OptionError, ScalingLabError
 from ..fitting import fit
 from ..results import Result
 from .audit import _load
 
-NEEDED = ("pretrain_data", "tokens", "finetune_size", "downstream_ce", "bleu")
+NEEDED = ("pretrain_data", "tokens", "finetune_size", "downstream_ce")
+# how a score is called in sentences
+_SCORE_NAMES = {"bleu": "BLEU", "chrf": "chrF", "comet": "COMET", "ter": "TER"}
+
+
+def _score_name(metric: str) -> str:
+    if metric.lower().startswith("rouge"):
+        return metric.upper().replace("_", "-")
+    return _SCORE_NAMES.get(metric.lower(), metric)
 
 
 def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], workflow: str) -> None:
@@ -62,6 +76,7 @@ class PretrainChoice(Result):
     target_tokens: float
     notes: list[str] = field(default_factory=list)
     data: pd.DataFrame | None = field(default=None, repr=False)  # the runs, for plot()
+    metric: str = "bleu"  # the score column; ranking columns are named after it
 
     def to_frame(self) -> pd.DataFrame:
         return self.ranking
@@ -77,11 +92,17 @@ class PretrainChoice(Result):
         import json
 
         return {
+            "metric": self.metric,
             "target_tokens": self.target_tokens,
             "flat_finetune_sizes": self.flat_sizes,
             "ranking": json.loads(self.ranking.to_json(orient="records")),
             "notes": self.notes,
         }
+
+
+def _one(pred: Any) -> float:
+    """The single value of a one-row prediction (an array, a Series or a float)."""
+    return float(np.asarray(pred, dtype=float).ravel()[0])
 
 
 def _monotone_down(y: np.ndarray, tol: float) -> bool:
@@ -96,7 +117,7 @@ def _holdout_error(g: pd.DataFrame) -> float:
     except ScalingLabError:
         return np.nan
     measured = float(g.loc[last, "downstream_ce"].iloc[0])
-    return float(res.predict(g[last])[0]) / measured - 1
+    return float(np.asarray(res.predict(g[last]))[0]) / measured - 1
 
 
 def _extrapolation_notes(df: pd.DataFrame, ranking: pd.DataFrame, target: float) -> list[str]:
@@ -142,17 +163,43 @@ def choose_pretraining_data(
     data: pd.DataFrame | str | Path,
     target_tokens: float,
     *,
-    bleu_drop: float = 0.5,
+    metric: str = "bleu",
+    score_drop: float | None = None,
     min_r2: float = 0.9,
-    flat_bleu: float = 1.0,
+    flat_score: float | None = None,
     flat_ce_rel: float = 0.01,
-    min_bleu: float = 5.0,
+    min_score: float | None = None,
     max_fit_error: float = 0.02,
 ) -> PretrainChoice:
     """Fit and rank every pretraining source per finetuning size; flag misalignment, laws that
-    miss their own data by more than `max_fit_error` (relative), and extrapolation."""
+    miss their own data by more than `max_fit_error` (relative), and extrapolation.
+
+    metric: the score column (higher is better): "bleu", "chrf", a ROUGE or COMET column, any
+    column. score_drop / flat_score / min_score: in the score's units; default 0.5 / 1 / 5 on
+    a 0-100 scale, divided by 100 for a score within [0, 1].
+    """
     df = _load(data)
-    require_columns(df, NEEDED, "pretraining-data choice")
+    if metric == "downstream_ce":
+        raise OptionError(
+            "metric is the translation score beside downstream CE (bleu, chrf, a column), "
+            "not downstream_ce itself"
+        )
+    require_columns(df, [*NEEDED, metric], "pretraining-data choice")
+    vals = pd.to_numeric(df[metric], errors="coerce")
+    if vals.isna().any():
+        first = df.index[vals.isna()][:5].tolist()
+        raise DataError(
+            f"score column '{metric}' has {int(vals.isna().sum())} values that are not numbers "
+            f"(rows {first})",
+            column=metric,
+            file=df.attrs.get("scalinglab_source"),
+        )
+    df = df.assign(**{metric: vals.astype(float)})
+    unit = 0.01 if float(df[metric].abs().max()) <= 1.0 else 1.0  # a 0-1 score
+    score_drop = 0.5 * unit if score_drop is None else score_drop
+    flat_score = 1.0 * unit if flat_score is None else flat_score
+    min_score = 5.0 * unit if min_score is None else min_score
+    m, name = metric, _score_name(metric)
     sources = df["pretrain_data"].dropna().unique()
     if len(sources) < 2:
         raise DataError(
@@ -161,16 +208,16 @@ def choose_pretraining_data(
         )
     rows, flat, unresolved = [], [], []
     for fsize, sub in df.groupby("finetune_size", sort=True):
-        if sub["bleu"].max() < min_bleu:
-            unresolved.append((float(fsize), float(sub["bleu"].max())))
-        bleu_span = sub["bleu"].max() - sub["bleu"].min()
+        if sub[m].max() < min_score:
+            unresolved.append((float(fsize), float(sub[m].max())))
+        score_span = sub[m].max() - sub[m].min()
         ce_span = (sub["downstream_ce"].max() - sub["downstream_ce"].min()) / sub[
             "downstream_ce"
         ].mean()
-        if bleu_span <= flat_bleu and ce_span <= flat_ce_rel:
+        if score_span <= flat_score and ce_span <= flat_ce_rel:
             flat.append(float(fsize))
         for src, s in sub.groupby("pretrain_data", sort=True):
-            g = s.groupby("tokens", sort=True)[["downstream_ce", "bleu"]].mean()
+            g = s.groupby("tokens", sort=True)[["downstream_ce", m]].mean()
             if len(g) < 4:
                 raise DataError(
                     f"source '{src}' at finetune_size={fsize:g} has {len(g)} distinct "
@@ -178,8 +225,8 @@ def choose_pretraining_data(
                     "and judge it"
                 )
             tokens = g.index.to_numpy(dtype=float)
-            ce, bleu = g["downstream_ce"].to_numpy(), g["bleu"].to_numpy()
-            gdf = pd.DataFrame({"tokens": tokens, "downstream_ce": ce, "bleu": bleu})
+            ce, score = g["downstream_ce"].to_numpy(), g[m].to_numpy()
+            gdf = pd.DataFrame({"tokens": tokens, "downstream_ce": ce, m: score})
             row: dict[str, Any] = {
                 "finetune_size": float(fsize),
                 "pretrain_data": src,
@@ -187,35 +234,35 @@ def choose_pretraining_data(
             }
             try:
                 ce_fit = fit(gdf, "downstream_ce")
-                row["ce_forecast"] = float(ce_fit.predict({"tokens": [target_tokens]})[0])
+                row["ce_forecast"] = _one(ce_fit.predict({"tokens": [target_tokens]}))
                 row["ce_params"] = ce_fit.params_
-                row["ce_fit_max_rel_error"] = float(np.max(np.abs(ce_fit.predict(gdf) / ce - 1)))
+                row["ce_fit_max_rel_error"] = float(np.max(np.abs(np.asarray(ce_fit.predict(gdf)) / ce - 1)))
             except ScalingLabError as exc:
                 row["ce_forecast"], row["ce_params"] = np.nan, {"error": str(exc)}
                 row["ce_fit_max_rel_error"] = np.nan
             row["ce_holdout_rel_error"] = _holdout_error(gdf)
             try:
-                b_fit = fit(gdf[gdf["bleu"] > 0], "bleu_loglaw")
-                pred = b_fit.predict(gdf)
-                ss_res = float(np.sum((bleu - pred) ** 2))
-                ss_tot = float(np.sum((bleu - bleu.mean()) ** 2))
-                row["bleu_r2"] = 1 - ss_res / ss_tot if ss_tot > 0 else 1.0
-                row["bleu_forecast"] = float(b_fit.predict({"tokens": [target_tokens]})[0])
-                row["bleu_params"] = b_fit.params_
+                b_fit = fit(gdf[gdf[m] > 0], "bleu_loglaw", metric=m)
+                pred = np.asarray(b_fit.predict(gdf), dtype=float)
+                ss_res = float(np.sum((score - pred) ** 2))
+                ss_tot = float(np.sum((score - score.mean()) ** 2))
+                row[f"{m}_r2"] = 1 - ss_res / ss_tot if ss_tot > 0 else 1.0
+                row[f"{m}_forecast"] = _one(b_fit.predict({"tokens": [target_tokens]}))
+                row[f"{m}_params"] = b_fit.params_
             except ScalingLabError as exc:
-                row["bleu_r2"], row["bleu_forecast"] = np.nan, np.nan
-                row["bleu_params"] = {"error": str(exc)}
+                row[f"{m}_r2"], row[f"{m}_forecast"] = np.nan, np.nan
+                row[f"{m}_params"] = {"error": str(exc)}
             ce_mono = _monotone_down(ce, 0.01 * max(np.ptp(ce), 1e-12))
-            max_drop = float(np.max(-np.diff(bleu))) if len(bleu) > 1 else 0.0
-            bleu_bad = max_drop > bleu_drop or not (row["bleu_r2"] >= min_r2)
+            max_drop = float(np.max(-np.diff(score))) if len(score) > 1 else 0.0
+            score_bad = max_drop > score_drop or not (row[f"{m}_r2"] >= min_r2)
             row["ce_monotone"] = ce_mono
-            row["bleu_max_drop"] = max_drop
-            row["bleu_resolved"] = bool(sub["bleu"].max() >= min_bleu)
-            row["misaligned"] = bool(ce_mono and bleu_bad and row["bleu_resolved"])
-            row["bleu_observed_best"] = float(bleu.max())
+            row[f"{m}_max_drop"] = max_drop
+            row[f"{m}_resolved"] = bool(sub[m].max() >= min_score)
+            row["misaligned"] = bool(ce_mono and score_bad and row[f"{m}_resolved"])
+            row[f"{m}_observed_best"] = float(score.max())
             rows.append(row)
     ranking = pd.DataFrame(rows)
-    ranking["rank_bleu"] = ranking.groupby("finetune_size")["bleu_forecast"].rank(
+    ranking[f"rank_{m}"] = ranking.groupby("finetune_size")[f"{m}_forecast"].rank(
         ascending=False, method="min"
     )
     ranking["rank_ce"] = ranking.groupby("finetune_size")["ce_forecast"].rank(method="min")
@@ -229,24 +276,29 @@ def choose_pretraining_data(
     for _, r in ranking[ranking["misaligned"]].iterrows():
         notes.append(
             f"{r['pretrain_data']} @ finetune_size={r['finetune_size']:g}: CE improves "
-            "monotonically but BLEU does not follow (max drop "
-            f"{r['bleu_max_drop']:.2f}, log-law R^2 {r['bleu_r2']:.2f}): "
+            f"monotonically but {name} does not follow (max drop "
+            f"{r[f'{m}_max_drop']:.2f}, log-law R^2 {r[f'{m}_r2']:.2f}): "
             "CE is not a reliable proxy here"
         )
     for f, best in unresolved:
         notes.append(
-            f"finetune_size={f:g}: BLEU is at most {best:.2f} for every source (below "
-            f"{min_bleu:g}): too low to rank sources or judge misalignment; ranked by "
+            f"finetune_size={f:g}: {name} is at most {best:.2f} for every source (below "
+            f"{min_score:g}): too low to rank sources or judge misalignment; ranked by "
             "downstream CE instead"
         )
-    # The decision: by forecast BLEU where BLEU resolves differences, else by forecast CE.
-    ranking["rank"] = ranking["rank_bleu"].where(ranking["bleu_resolved"], ranking["rank_ce"])
+    # The decision: by the forecast score where it resolves differences, else by forecast CE.
+    ranking["rank"] = ranking[f"rank_{m}"].where(ranking[f"{m}_resolved"], ranking["rank_ce"])
     for f in flat:
         notes.append(
-            f"finetune_size={f:g}: BLEU varies by <= {flat_bleu:g} points across all "
+            f"finetune_size={f:g}: {name} varies by <= {flat_score:g} points across all "
             "sources and pretraining sizes: pretraining barely matters at this "
             "finetuning size"
         )
     return PretrainChoice(
-        ranking.sort_values(["finetune_size", "rank"]), flat, float(target_tokens), notes, df
+        ranking.sort_values(["finetune_size", "rank"]),
+        flat,
+        float(target_tokens),
+        notes,
+        df,
+        metric=m,
     )
