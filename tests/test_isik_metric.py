@@ -76,9 +76,8 @@ def test_bad_metric_is_a_named_error():
 def test_cli_metric(tmp_path):
     path = tmp_path / "align.csv"
     _runs("chrf").to_csv(path, index=False)
-    r = CliRunner().invoke(
-        main, ["pretrain-choice", str(path), "--target-tokens", "1e11", "--metric", "chrf", "--json"]
-    )
+    args = ["pretrain-choice", str(path), "--target-tokens", "1e11"]
+    r = CliRunner().invoke(main, [*args, "--metric", "chrf", "--json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["metric"] == "chrf"

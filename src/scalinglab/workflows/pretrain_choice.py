@@ -236,7 +236,8 @@ def choose_pretraining_data(
                 ce_fit = fit(gdf, "downstream_ce")
                 row["ce_forecast"] = _one(ce_fit.predict({"tokens": [target_tokens]}))
                 row["ce_params"] = ce_fit.params_
-                row["ce_fit_max_rel_error"] = float(np.max(np.abs(np.asarray(ce_fit.predict(gdf)) / ce - 1)))
+                fitted = np.asarray(ce_fit.predict(gdf), dtype=float)
+                row["ce_fit_max_rel_error"] = float(np.max(np.abs(fitted / ce - 1)))
             except ScalingLabError as exc:
                 row["ce_forecast"], row["ce_params"] = np.nan, {"error": str(exc)}
                 row["ce_fit_max_rel_error"] = np.nan
