@@ -29,12 +29,14 @@ from .workflows import (
     PetSizeFit,
     Plan,
     PretrainChoice,
+    TaskSelection,
     TransferResult,
     choose_method,
     factor_effects,
     forecast,
     pet_size_recipe,
     plan,
+    select_tasks,
 )
 from .workflows import choose_pretraining_data as pretrain_choice
 from .workflows import effective_data_transferred as transfer
@@ -57,6 +59,7 @@ __all__ = [
     "Plan",
     "PretrainChoice",
     "ScalingLabError",
+    "TaskSelection",
     "TransferResult",
     "__version__",
     "audit",
@@ -78,5 +81,6 @@ __all__ = [
     "read_table",
     "read_tracker_export",
     "select",
+    "select_tasks",
     "transfer",
 ]

@@ -7,16 +7,20 @@ import click
 import pandas as pd
 from rich.markup import escape
 
+from ..errors import DataError
 from ..fitting import FitResult
 from .common import (
+    FORCE_HELP,
     NUMBER,
     POSITIVE_NUMBER,
     _parse_numbers,
     _table,
+    _write,
     emit_json,
     handle_errors,
     main,
     out,
+    output_path,
     print_diagnostics,
 )
 
@@ -170,6 +174,71 @@ def factor_effects_cmd(data, factors, metric, by, n_boot, as_json) -> None:
     for m, v in res.verdicts.items():
         out.print(f"{escape(m)}: {escape(v)}")
     print_diagnostics(res.flags)
+
+
+@main.command("select-tasks")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--chance-table",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Table with task and random_baseline_acc (or chance) columns.",
+)
+@click.option("--chance", "chances", multiple=True, help="TASK=ACC chance accuracy (repeat).")
+@click.option(
+    "--select-at",
+    default=None,
+    help="Reference runs: NAME=VALUE (the nearest size, e.g. n_params=154M) or a query; "
+    "default: every run.",
+)
+@click.option(
+    "--margin",
+    default=0.10,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Keep tasks more than this above chance in some reference run.",
+)
+@click.option("--acc-prefix", default="acc_", show_default=True, help="Accuracy columns.")
+@click.option("--err-col", default="err_avg", show_default=True, help="Average error column.")
+@click.option("-o", "--out", "out_path", default=None, help="Write the table with the average.")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
+@handle_errors
+def select_tasks_cmd(
+    data, chance_table, chances, select_at, margin, acc_prefix, err_col, out_path, force, as_json
+) -> None:
+    """Gadre et al.'s task selection: keep the tasks above chance by a margin at a reference
+    model size, and average their top-1 error into one column for `forecast --error-col`.
+
+    \b
+    Example:
+      scalinglab select-tasks runs.csv --chance-table tasks.csv \\
+          --select-at n_params=154M -o runs_err.csv
+    """
+    from ..workflows.task_selection import chance_table as read_chances
+    from ..workflows.task_selection import select_tasks
+
+    chance: dict[str, float] = read_chances(chance_table) if chance_table else {}
+    chance.update(_parse_numbers(chances, "--chance"))
+    if not chance:
+        raise DataError("select-tasks needs chance accuracies: --chance-table or --chance")
+    if out_path:
+        output_path(out_path, inputs=[data, chance_table], force=force)
+    res = select_tasks(
+        data, chance, select_at=select_at, margin=margin, acc_prefix=acc_prefix, err_col=err_col
+    )
+    if as_json:
+        emit_json(res.to_dict())
+    else:
+        _table(res.tasks, f"tasks judged at {res.reference}")
+        for note in res.notes:
+            out.print(f"note: {escape(note)}")
+    if out_path and as_json:  # stdout holds the JSON object alone
+        from ..io.tables import write_table
+
+        write_table(res.data, out_path)
+    elif out_path:
+        _write(res.data, out_path, force=force, inputs=[data, chance_table])
 
 
 @main.command("transfer")

@@ -20,6 +20,7 @@ from .ladder import LadderForecast, ladder_forecast
 from .pet_size import PetSizeFit, pet_size_recipe
 from .planning import Plan, finetune_tradeoff, plan
 from .pretrain_choice import PretrainChoice, choose_pretraining_data
+from .task_selection import TaskSelection, select_tasks
 from .transfer import TransferResult, effective_data_transferred
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "PetSizeFit",
     "Plan",
     "PretrainChoice",
+    "TaskSelection",
     "TransferResult",
     "choose_method",
     "choose_pretraining_data",
@@ -46,4 +48,5 @@ __all__ = [
     "leave_one_group_out",
     "pet_size_recipe",
     "plan",
+    "select_tasks",
 ]
