@@ -486,6 +486,24 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10') restricting the fit set.",
 )
 @click.option("--by", default=None, help="Run the audit separately per value of this column.")
+@click.option(
+    "--run-col",
+    default=None,
+    help="Column naming each run [default: run, else model]: folds hold out whole runs.",
+)
+@click.option("--final-only", is_flag=True, help="Keep each run's last checkpoint only.")
+@click.option(
+    "--min-tokens",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="Drop warm-up checkpoints with tokens below this (the count is said).",
+)
+@click.option(
+    "--min-step",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="Drop warm-up checkpoints with step below this (the count is said).",
+)
 @preset_option
 @click.option("--metric", default=None, help="Column to fit and score.")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
@@ -519,6 +537,10 @@ def audit_cmd(
     where,
     fit_where,
     by,
+    run_col,
+    final_only,
+    min_tokens,
+    min_step,
     preset,
     metric,
     maps,
@@ -530,6 +552,9 @@ def audit_cmd(
 ) -> None:
     """Held-out validation and extrapolation audits of one or more laws.
 
+    Runs with several checkpoints: a held-out run is held out with all its checkpoints, the
+    bootstrap resamples runs and compute ratios count each run once (its largest checkpoint).
+
     Relative errors are printed in percent; coverage is the share of held-out points inside
     their --interval prediction interval, built from --bootstrap resamples.
 
@@ -538,11 +563,18 @@ def audit_cmd(
       scalinglab audit runs.csv --law chinchilla --law kaplan --holdout "n_params > 1e9"
       scalinglab audit runs.csv --law chinchilla --leave-largest-out n_params
     """
-    from ..fitting.prepare import apply_where
     from ..workflows import audit
+    from ..workflows.checkpoints import user_column
 
-    if where:  # e.g. leave out optimisation transients from both sides of every fold
-        data = apply_where(read_table(data), where)
+    # --where first, before any check (e.g. leave out optimisation transients from both
+    # sides of every fold); then only the columns the audit uses are validated
+    data = audit.load(data, where)
+    if metric:
+        metric = user_column(data, metric, "--metric")
+    if axis:
+        axis = user_column(data, axis, "--leave-largest-out")
+    if group:
+        group = user_column(data, group, "--leave-one-group-out")
     modes = [m for m in (holdout_q, axis, group) if m]
     if len(modes) != 1:
         raise DataError(
@@ -558,6 +590,10 @@ def audit_cmd(
         seed=seed,
         metric=metric,
         mapping=_parse_pairs(maps, "--map"),
+        run_col=run_col,
+        final_only=final_only,
+        min_tokens=min_tokens,
+        min_step=min_step,
     )
     laws = list(law_names)
     with progress_bar(None, "audit folds", quiet or as_json) as advance:
@@ -622,6 +658,8 @@ def audit_cmd(
     for name, r in bl.iterrows():
         t.add_row(str(name), *(_fmt(r[c], c) for c in bl.columns))
     out.print(t)
+    for note in res.notes:
+        out.print(f"note: {note}", highlight=False)
     for _, r in res.folds.iterrows():
         if np.isfinite(r["compute_ratio_max"]):
             out.print(

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+import numpy as np
+from rich.table import Table
 
 from ..errors import DataError
-from ..io import read_table
 from .common import (
     LEVEL,
     _targets,
@@ -19,6 +22,93 @@ from .common import (
     out,
     preset_option,
 )
+
+FLOAT = click.FloatRange(min=0.0)
+
+
+def checkpoint_options(fn: Any) -> Any:
+    """--run-col, --final-only, --min-tokens, --min-step: runs and their checkpoints."""
+    fn = click.option(
+        "--min-step",
+        type=FLOAT,
+        default=None,
+        help="Drop warm-up checkpoints with step below this (the count is said).",
+    )(fn)
+    fn = click.option(
+        "--min-tokens",
+        type=FLOAT,
+        default=None,
+        help="Drop warm-up checkpoints with tokens below this (the count is said).",
+    )(fn)
+    fn = click.option("--final-only", is_flag=True, help="Keep each run's last checkpoint only.")(
+        fn
+    )
+    return fn
+
+
+def task_options(fn: Any) -> Any:
+    """--task-col and --tasks: many tasks in one command."""
+    fn = click.option(
+        "--tasks",
+        default=None,
+        help="Comma-separated tasks of --task-col to forecast (default: all).",
+    )(fn)
+    fn = click.option(
+        "--task-col",
+        default=None,
+        help="Column naming the task of each row (a long table): one forecast per task.",
+    )(fn)
+    return fn
+
+
+def _tasks(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _num(v: Any, fmt: str = ".4f") -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return "" if not np.isfinite(f) else format(f, fmt)
+
+
+def print_task_table(res: Any, interval_text: str) -> None:
+    """One row per task x target: prediction, interval, truth and error where known."""
+    t = res.table
+    metric = res.metric
+    tab = Table(title=f"{res.method}: {metric} per task x target ({interval_text})")
+    cols = [("task", "task"), ("target", "target")]
+    cols += [("loss_pred", "loss pred"), ("loss_true", "loss true")]
+    cols += [("pred", f"{metric} pred"), ("lo", "lo"), ("hi", "hi")]
+    cols += [("true", f"{metric} true"), ("error", "error (pred-true)"), ("inside", "inside")]
+    cols = [(c, h) for c, h in cols if c in t.columns]
+    for _, head in cols:
+        tab.add_column(head, justify="left" if head in ("task", "target") else "right")
+    for _, r in t.iterrows():
+        cells = []
+        for c, _ in cols:
+            v = r[c]
+            if c in ("task", "target"):
+                cells.append(str(v))
+            elif c == "error":
+                cells.append(_num(v, "+.3f"))
+            else:
+                cells.append(_num(v, ".4f" if "loss" in c else ".3f"))
+        tab.add_row(*cells)
+    out.print(tab)
+    if "error" in t.columns and t["error"].notna().any() and t["task"].duplicated().any():
+        for task, g in t.groupby("task", sort=False):
+            e = g["error"].to_numpy(dtype=float)
+            out.print(
+                f"{task}: mean |error| {np.nanmean(np.abs(e)):.3f}"
+                + (f", inside {int(g['inside'].sum())} of {len(g)}" if "inside" in g else ""),
+                highlight=False,
+            )
+    for note in res.notes:
+        out.print(f"note: {note}", highlight=False)
 
 
 @main.command("forecast")
@@ -45,8 +135,25 @@ from .common import (
 )
 @click.option("--loss-col", default="loss", show_default=True, help="Column of the loss.")
 @click.option(
-    "--error-col", default="error", show_default=True, help="Column of the downstream error."
+    "--error-col",
+    "error_cols",
+    multiple=True,
+    help="Column of the downstream error [default: error]; repeat for several tasks.",
 )
+@click.option(
+    "--acc-col",
+    "acc_cols",
+    multiple=True,
+    help="Column of a downstream accuracy (forecast as 1 - accuracy); repeat for several tasks.",
+)
+@task_options
+@click.option(
+    "--where",
+    default=None,
+    help="Row query applied first, before any check: the rows to use at all.",
+)
+@click.option("--run-col", default=None, help="Column naming each run [default: run, else model].")
+@checkpoint_options
 @click.option(
     "--fit-where",
     default=None,
@@ -85,7 +192,15 @@ def forecast_cmd(
     loss_law,
     error_law,
     loss_col,
-    error_col,
+    error_cols,
+    acc_cols,
+    task_col,
+    tasks,
+    where,
+    run_col,
+    final_only,
+    min_tokens,
+    min_step,
     fit_where,
     error_fit_where,
     preset,
@@ -96,6 +211,12 @@ def forecast_cmd(
 ) -> None:
     """Two-step forecast: (N, D) or (C, M) -> loss -> downstream error.
 
+    Many tasks in one command: a long table with --task-col (one --error-col or --acc-col),
+    or several --error-col / --acc-col (one per task, sharing --loss-col): one row per task
+    x target, with truth and error where --target-where picks rows that hold the truth.
+    Runs: a run's checkpoints are resampled together, counted once in compute ratios (at
+    the largest) and held out together; --final-only, --min-tokens, --min-step select them.
+
     Relative errors are printed in percent; intervals are bootstrap prediction intervals at
     --interval from --bootstrap joint resamples (both stated in the output).
 
@@ -103,8 +224,12 @@ def forecast_cmd(
     Examples:
       scalinglab forecast runs.csv --target n_params=6.9e9,tokens=138e9
       scalinglab forecast runs.csv --target-where "n_params > 1e9" --bootstrap 200
+      scalinglab forecast pythia.csv --loss-col ce_lambada_openai --acc-col score_piqa \\
+          --acc-col score_sciq --fit-where "n_params < 2e9" --min-step 1 \\
+          --target-where "n_params > 2e9 and step == 143000"
     """
     from ..workflows.downstream import forecast
+    from ..workflows.many_tasks import forecast_tasks
 
     if targets and target_where:
         raise DataError(
@@ -113,19 +238,54 @@ def forecast_cmd(
         )
     if not targets and not target_where:
         raise DataError("give one of --target VAR=VALUE,... (repeatable) or --target-where QUERY")
-    res = forecast(
-        data,
-        _targets(targets) if targets else target_where,
+    common = dict(
         loss_law=loss_law,
         error_law=error_law,
-        loss_col=loss_col,
-        error_col=error_col,
         fit_where=fit_where,
         error_fit_where=error_fit_where,
         preset=preset,
         n_bootstrap=n_boot,
         interval=interval,
         seed=seed,
+        where=where,
+        run_col=run_col,
+        final_only=final_only,
+        min_tokens=min_tokens,
+        min_step=min_step,
+    )
+    goal = _targets(targets) if targets else target_where
+    if task_col or acc_cols or len(error_cols) > 1:
+        many = forecast_tasks(
+            data,
+            goal,
+            task_col=task_col,
+            tasks=_tasks(tasks),
+            acc_cols=list(acc_cols) or None,
+            error_cols=list(error_cols) or (None if acc_cols else ["error"]),
+            loss_col=loss_col,
+            **common,
+        )
+        if as_json:
+            emit_json(many.to_dict())
+            return
+        print_task_table(many, interval_note(interval, n_boot))
+        seen: set[str] = set()
+        for task, r in many.results.items():
+            for w in r.loss_fit.warnings_:
+                if w not in seen:
+                    seen.add(w)
+                    err.print(f"[yellow]warning[/]: loss fit: {w}", highlight=False)
+            for w in r.error_fit.warnings_:
+                err.print(f"[yellow]warning[/]: {task}: {w}", highlight=False)
+        return
+    if tasks:
+        raise DataError("--tasks selects values of --task-col; give --task-col too")
+    res = forecast(
+        data,
+        goal,
+        loss_col=loss_col,
+        error_col=error_cols[0] if error_cols else "error",
+        **common,
     )
     if as_json:
         emit_json(res.to_dict())
@@ -166,15 +326,50 @@ def forecast_cmd(
 
 @main.command("ladder")
 @click.argument("checkpoints", type=click.Path(dir_okay=False))
-@click.option("--target", "target", required=True, help="n_params=...,tokens=...")
+@click.option("--target", "target", default=None, help="n_params=...,tokens=...")
+@click.option(
+    "--target-where",
+    default=None,
+    help="Row query picking target runs of the table (truth known): each is predicted at its "
+    "last checkpoint, its truth the mean of its last --last-k.",
+)
 @click.option(
     "--train-where",
     default=None,
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): checkpoints of the small runs.",
 )
+@click.option(
+    "--where", default=None, help="Row query applied first, before any check: rows to use at all."
+)
 @click.option("--run-col", default="run", show_default=True, help="Column naming each run.")
-@click.option("--loss-col", default="bpb", show_default=True, help="Task loss (step 1 and 2 x).")
-@click.option("--acc-col", default="rc_acc", show_default=True, help="Task accuracy (step 2 y).")
+@click.option(
+    "--runs",
+    "runs_table",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Table with one row per run (n_params, roles, ...) joined on --run-col.",
+)
+@click.option(
+    "--loss-col",
+    "loss_cols",
+    multiple=True,
+    help="Task loss (step 1 and 2 x) [default: bpb]; repeat, paired with --acc-col.",
+)
+@click.option(
+    "--acc-col",
+    "acc_cols",
+    multiple=True,
+    help="Task accuracy (step 2 y) [default: rc_acc]; repeat for several tasks.",
+)
+@task_options
+@click.option(
+    "--combine",
+    "combines",
+    multiple=True,
+    help="NAME=TASK:W,TASK:W: a task that is the weighted mean of others per checkpoint "
+    "(e.g. mmlu=mmlu_stem:0.215,mmlu_humanities:0.335,...).",
+)
+@checkpoint_options
 @click.option(
     "--last-k",
     default=5,
@@ -209,10 +404,19 @@ def forecast_cmd(
 def ladder_cmd(
     checkpoints,
     target,
+    target_where,
     train_where,
+    where,
     run_col,
-    loss_col,
-    acc_col,
+    runs_table,
+    loss_cols,
+    acc_cols,
+    task_col,
+    tasks,
+    combines,
+    final_only,
+    min_tokens,
+    min_step,
     last_k,
     skip_frac,
     window,
@@ -221,16 +425,67 @@ def ladder_cmd(
 ) -> None:
     """Model-ladder forecast (AI2 OLMo ladder): (N, D) -> task loss -> accuracy.
 
+    Many tasks in one command: --task-col on a long table (--combine builds weighted
+    tasks such as the paper's MMLU), or paired --loss-col / --acc-col: one row per task x
+    target, with the truth where --target-where picks target runs of the table.
+
     \b
-    Example:
+    Examples:
       scalinglab ladder checkpoints.csv --target n_params=7e9,tokens=4e12 \\
           --train-where "n_params < 2e9"
+      scalinglab ladder tasks.csv --runs runs.csv --task-col task \\
+          --where "split == 'test' or task in ('hellaswag', 'piqa')" \\
+          --train-where "paper_role == 'train'" --target-where "run == '13B-5T'"
     """
-    from ..fitting.prepare import apply_where
+    from ..workflows.checkpoints import check_used, load, select_checkpoints, user_column
     from ..workflows.ladder import ladder_forecast
+    from ..workflows.many_tasks import ladder_tasks
 
-    df = read_table(checkpoints)
-    train = apply_where(df, train_where) if train_where else df
+    if (target is None) == (target_where is None):
+        raise DataError("give one of --target n_params=...,tokens=... or --target-where QUERY")
+    loss_col = loss_cols[0] if len(loss_cols) == 1 else "bpb"
+    acc_col = acc_cols[0] if len(acc_cols) == 1 else "rc_acc"
+    many = task_col or target_where or runs_table or len(acc_cols) > 1 or len(loss_cols) > 1
+    if many:
+        res_many = ladder_tasks(
+            checkpoints,
+            target=_targets((target,))[0] if target else None,
+            target_where=target_where,
+            train_where=train_where,
+            task_col=task_col,
+            tasks=_tasks(tasks),
+            acc_cols=list(acc_cols) or None,
+            loss_cols=list(loss_cols) or None,
+            acc_col=acc_col,
+            loss_col=loss_col,
+            run_col=run_col,
+            runs_table=runs_table,
+            combine=_combine(combines),
+            where=where,
+            final_only=final_only,
+            min_tokens=min_tokens,
+            min_step=min_step,
+            last_k=last_k,
+            skip_frac=skip_frac,
+            window=window,
+            n_bootstrap=n_boot,
+        )
+        if as_json:
+            emit_json(res_many.to_dict())
+            return
+        print_task_table(res_many, "90% intervals")
+        return
+    if tasks or combines:
+        raise DataError("--tasks and --combine select values of --task-col; give it too")
+    df = load(checkpoints, where)
+    run_col = user_column(df, run_col, "--run-col")
+    df, notes = select_checkpoints(
+        df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step
+    )
+    loss_col = user_column(df, loss_col, "--loss-col")
+    acc_col = user_column(df, acc_col, "--acc-col")
+    train = load(df, train_where, "--train-where")
+    check_used(train, [loss_col, acc_col])
     tgt = _targets((target,))[0]
     res = ladder_forecast(
         train,
@@ -243,6 +498,8 @@ def ladder_cmd(
         window=window,
         n_bootstrap=n_boot,
     )
+    for note in notes:
+        out.print(f"note: {note}", highlight=False)
     if as_json:
         emit_json(res.to_dict())
         return
@@ -259,3 +516,28 @@ def ladder_cmd(
         out.print(
             f"bootstrap interval: {acc_col} {res.acc_interval[0]:.4f}-{res.acc_interval[1]:.4f}"
         )
+
+
+def _combine(items: tuple[str, ...]) -> dict[str, dict[str, float]] | None:
+    """--combine NAME=TASK:W,TASK:W (repeatable) -> {NAME: {TASK: W}}."""
+    if not items:
+        return None
+    out_: dict[str, dict[str, float]] = {}
+    for item in items:
+        name, eq, rest = item.partition("=")
+        weights: dict[str, float] = {}
+        for part in rest.split(","):
+            task, colon, w = part.strip().rpartition(":")
+            try:
+                weights[task.strip()] = float(w) if colon else float("nan")
+            except ValueError:
+                weights[task.strip()] = float("nan")
+            if not colon or not task.strip() or not np.isfinite(weights[task.strip()]):
+                raise DataError(
+                    f"--combine {item!r}: each part must be TASK:WEIGHT (e.g. "
+                    "mmlu=mmlu_stem:0.215,mmlu_humanities:0.335)"
+                )
+        if not eq or not name.strip() or not weights or sum(weights.values()) <= 0:
+            raise DataError(f"--combine {item!r}: give NAME=TASK:WEIGHT,TASK:WEIGHT")
+        out_[name.strip()] = weights
+    return out_

@@ -10,7 +10,7 @@ al.; mean relative error; interval coverage) and the compute ratio of target vs 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +27,15 @@ from ..laws.base import Law
 from ..query import mask as query_mask
 from ..results import Result
 from .calibration import calibrated_band, learn_extrapolation
+from .checkpoints import (
+    check_used,
+    describe_runs,
+    flops_per_run,
+    load,
+    run_ids,
+    select_checkpoints,
+    whole_runs,
+)
 
 
 @dataclass
@@ -37,6 +46,7 @@ class AuditResult(Result):
     kind: str
     points: pd.DataFrame
     folds: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
 
     def by_law(self) -> pd.DataFrame:
         """Held-out error per law across all folds: pick a law by this, not in-sample fit."""
@@ -89,6 +99,7 @@ class AuditResult(Result):
             "summary": json.loads(self.folds.to_json(orient="records")),
             "by_law": json.loads(self.by_law().reset_index().to_json(orient="records")),
             "points": json.loads(self.points.to_json(orient="records")),
+            "notes": self.notes,
         }
 
 
@@ -133,15 +144,25 @@ def _score(
     n_bootstrap: int,
     seed: int,
     axis: str | None = None,
+    runs: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     res = fit(train, law, **fit_kw)
+    check_used(train, [res.metric_])
+    check_used(test, [res.metric_])
+    train_runs = None if runs is None else runs.loc[train.index]
+    by_run = train_runs is not None and bool(train_runs.duplicated().any())
     truth_col = res.metric_
     if truth_col not in test.columns:
         raise MissingColumnError(
             f"held-out rows have no '{truth_col}' column to score against", column=truth_col
         )
     if n_bootstrap:
-        res.bootstrap(n_bootstrap, seed=seed)
+        # a run's checkpoints are resampled together
+        res.bootstrap(
+            n_bootstrap,
+            seed=seed,
+            group_by=train_runs.to_numpy() if by_run and train_runs is not None else None,
+        )
         # A held-out run is a new noisy observation, often beyond the fitted range: score it
         # against the calibrated interval (bootstrap, local scatter, extrapolation term
         # learned from folds inside this fold's own fit set), as forecasts give it.
@@ -156,7 +177,8 @@ def _score(
         p = res.predict(test)
         lo = hi = np.full(len(test), np.nan)
     truth = test[truth_col].to_numpy(dtype=float)
-    ratio = compute_ratio(train, test)
+    fit_flops = flops_per_run(train, train_runs)  # each run once, at its largest checkpoint
+    ratio = run_flops(test) / fit_flops if fit_flops > 0 else np.full(len(test), np.nan)
     pts = pd.DataFrame({"fold": fold, "law": law.name, "row": row_numbers(test)})
     for var, col in res.columns_.items():
         pts[col] = test[col].to_numpy() if col in test.columns else test[var].to_numpy()
@@ -179,7 +201,7 @@ def _score(
         "mean_rel_error": float(pts["rel_error"].mean()),
         "max_rel_error": float(pts["rel_error"].max()),
         "coverage": float(pts["inside"].mean()) if n_bootstrap else np.nan,
-        "fit_flops": float(np.nansum(run_flops(train))),
+        "fit_flops": fit_flops,
         "compute_ratio_max": float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.nan,
         "converged": res.converged_,
         "warnings": "; ".join(res.warnings_),
@@ -211,9 +233,17 @@ class _Folds:
     """Scores splits with the audit's shared settings and collects points and summaries."""
 
     def __init__(
-        self, fit_kw: Mapping[str, Any], interval: float, n_bootstrap: int, seed: int, progress: Any
+        self,
+        fit_kw: Mapping[str, Any],
+        interval: float,
+        n_bootstrap: int,
+        seed: int,
+        progress: Any,
+        runs: pd.Series | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         self.fit_kw, self.progress = dict(fit_kw), progress
+        self.runs, self.notes = runs, list(notes or [])
         self.score_kw: dict[str, Any] = dict(interval=interval, n_bootstrap=n_bootstrap, seed=seed)
         self.points: list[pd.DataFrame] = []
         self.rows: list[dict[str, Any]] = []
@@ -234,6 +264,7 @@ class _Folds:
             fold=fold,
             fit_kw={**self.fit_kw, **law_kw},
             axis=axis,
+            runs=self.runs,
             **self.score_kw,
         )
         self.points.append(pts)
@@ -243,7 +274,32 @@ class _Folds:
         return pts, summ
 
     def result(self, kind: str) -> AuditResult:
-        return AuditResult(kind, pd.concat(self.points, ignore_index=True), pd.DataFrame(self.rows))
+        return AuditResult(
+            kind, pd.concat(self.points, ignore_index=True), pd.DataFrame(self.rows), self.notes
+        )
+
+
+def _prepare(
+    data: pd.DataFrame | str | Path,
+    where: str | None,
+    run_col: str | None,
+    final_only: bool,
+    min_tokens: float | None,
+    min_step: float | None,
+) -> tuple[pd.DataFrame, pd.Series | None, list[str]]:
+    """Rows to audit (`where` first, then warm-up / non-final checkpoints dropped), the run
+    of each row and what was dropped."""
+    df = load(data, where)
+    df, notes = select_checkpoints(
+        df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step
+    )
+    runs = run_ids(df, run_col)
+    if runs is not None and runs.duplicated().any():
+        notes.append(
+            f"{describe_runs(df, runs)}: folds hold out whole runs, the bootstrap resamples "
+            "runs and compute ratios count each run once"
+        )
+    return df, runs, notes
 
 
 def holdout(
@@ -257,19 +313,28 @@ def holdout(
     interval: float = 0.9,
     n_bootstrap: int = 1000,
     seed: int = 0,
+    where: str | None = None,
+    run_col: str | None = None,
+    final_only: bool = False,
+    min_tokens: float | None = None,
+    min_step: float | None = None,
     progress: Any = None,
     **fit_kw: Any,
 ) -> AuditResult:
     """Fit on the rows not matching `query` (and matching `fit_where`), predict the rest.
 
     by: run the audit separately within each value of this column (e.g. per training set).
+    A run the query touches is held out with all its checkpoints (see `_prepare` for
+    where / run_col / final_only / min_tokens / min_step).
     """
-    df = _load(data)
     if not query:
         raise DataError('a holdout query is needed, e.g. "n_params > 1e9"')
-    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress)
+    df, runs, notes = _prepare(data, where, run_col, final_only, min_tokens, min_step)
+    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress, runs, notes)
     for key, sub in _groups(df, by):
         held = _mask(sub, query, "--holdout")
+        if runs is not None:
+            held = whole_runs(held, runs.loc[sub.index])
         where = f" within {by} == {key!r}" if by else ""
         if not held.any():
             raise DataError(f"--holdout {query!r} selects no rows{where}", file=source_of(df))
@@ -299,6 +364,11 @@ def leave_largest_out(
     min_fit_points: int | None = None,
     max_folds: int = 8,
     min_fit_scales: int = 3,
+    where: str | None = None,
+    run_col: str | None = None,
+    final_only: bool = False,
+    min_tokens: float | None = None,
+    min_step: float | None = None,
     progress: Any = None,
     **fit_kw: Any,
 ) -> AuditResult:
@@ -309,9 +379,10 @@ def leave_largest_out(
     An axis with more than `max_folds` distinct values (e.g. sizes read off a figure) is cut
     into `max_folds` + 1 blocks of consecutive scales; each cut is one fold. A fold needs
     `min_fit_scales` distinct scales in its fit set: a law cannot learn how the metric moves
-    along an axis it has seen at one or two values.
+    along an axis it has seen at one or two values. A run's scale is its largest checkpoint's:
+    a run beyond the cut is held out with all its checkpoints.
     """
-    df = _load(data)
+    df, runs, notes = _prepare(data, where, run_col, final_only, min_tokens, min_step)
     if axis not in df.columns:
         raise MissingColumnError(
             f"--leave-largest-out axis '{axis}' is not in the data", column=axis, file=source_of(df)
@@ -328,16 +399,21 @@ def leave_largest_out(
         cuts = scales[cut_idx[:-1]]
     else:
         cuts = scales[:-1]
-    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress)
+    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress, runs, notes)
+    scale = df[axis].astype(float)
+    if runs is not None:
+        scale = scale.groupby(runs.to_numpy()).transform("max")
     for lw, kw in _laws(law, preset):
         need = min_fit_points or lw.n_params + 1
         for k, cut in enumerate(cuts):
-            train = df[df[axis] <= cut]
+            train = df[scale <= cut]
             if fit_where:
                 train = train[_mask(train, fit_where, "--fit-where")]
             if len(train) < need or train[axis].nunique() < min_fit_scales:
                 continue
-            test = df[df[axis] > cut]
+            test = df[scale > cut]
+            if test.empty:
+                continue
             nxt_hi = cuts[k + 1] if k + 1 < len(cuts) else np.inf
             pts, summ = folds.score(train, test, lw, kw, fold=f"{axis}<={cut:.4g}", axis=axis)
             nxt = pts[(test[axis].to_numpy(dtype=float) <= nxt_hi)]
@@ -362,11 +438,18 @@ def leave_one_group_out(
     interval: float = 0.9,
     n_bootstrap: int = 1000,
     seed: int = 0,
+    where: str | None = None,
+    run_col: str | None = None,
+    final_only: bool = False,
+    min_tokens: float | None = None,
+    min_step: float | None = None,
     progress: Any = None,
     **fit_kw: Any,
 ) -> AuditResult:
-    """Fit on all groups but one, predict that one; for every group."""
-    df = _load(data)
+    """Fit on all groups but one, predict that one; for every group. A run with a row in the
+    held-out group is held out with all its checkpoints (group by the run column to leave
+    one run out at a time)."""
+    df, runs, notes = _prepare(data, where, run_col, final_only, min_tokens, min_step)
     if group not in df.columns:
         raise MissingColumnError(
             f"group column '{group}' is not in the data", column=group, file=source_of(df)
@@ -378,11 +461,26 @@ def leave_one_group_out(
             column=group,
             file=source_of(df),
         )
-    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress)
+    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress, runs, notes)
+    skipped = []
     for lw, kw in _laws(law, preset):
         for v in values:
-            held = (df[group] == v).to_numpy()
+            held = whole_runs((df[group] == v).to_numpy(), runs)
+            if held.all():
+                skipped.append(f"{group}={v}")
+                continue
             folds.score(df[~held], df[held], lw, kw, fold=f"{group}={v}")
+    if skipped:
+        folds.notes.append(
+            f"{len(skipped)} fold(s) hold out every run with all its checkpoints, leaving "
+            f"nothing to fit, and are skipped: {', '.join(dict.fromkeys(skipped))}"
+        )
+    if not folds.rows:
+        raise DataError(
+            f"every {group} group touches every run: leave-one-group-out along '{group}' has "
+            "nothing to fit (group by a run-level column, e.g. the run or n_params)",
+            file=source_of(df),
+        )
     return folds.result("leave_one_group_out")
 
 

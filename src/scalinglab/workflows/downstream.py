@@ -33,12 +33,19 @@ from ..laws import get_law
 from ..laws.base import Law
 from ..results import Result
 from ..schema import add_derived, resolve_column
-from .audit import _load, _mask, run_flops
+from .audit import _mask, run_flops
 from .calibration import calibrated_band, learn_extrapolation, propagate
+from .checkpoints import (
+    check_used,
+    describe_runs,
+    flops_per_run,
+    load,
+    run_ids,
+    select_checkpoints,
+    whole_runs,
+)
 
-NEAR_OPTIMAL = 0.05
-# Columns that name a training run: its rows (checkpoints) are resampled together.
-RUN_COLUMNS = ("run", "run_id", "model")  # relative objective gap for "near-optimal" step-1 fits
+NEAR_OPTIMAL = 0.05  # relative objective gap for "near-optimal" step-1 fits
 
 
 @dataclass
@@ -180,6 +187,11 @@ def forecast(
     seed: int = 0,
     n_refine: int = 32,
     calibrate: bool = True,
+    where: str | None = None,
+    run_col: str | None = None,
+    final_only: bool = False,
+    min_tokens: float | None = None,
+    min_step: float | None = None,
 ) -> ForecastResult:
     """Fit loss and loss->error laws on the runs, chain them to `targets`.
 
@@ -192,8 +204,18 @@ def forecast(
     workflows.calibration), the wider on each side; the error interval chains the loss
     interval through step 2 with step 2's own scatter, inside [0, 1] for error/accuracy.
     calibrate=False gives the bootstrap's confidence interval alone.
+
+    Runs and checkpoints (see workflows.checkpoints): `where` selects the rows to use at all,
+    before any validation; `min_tokens` / `min_step` drop warm-up checkpoints and
+    `final_only` keeps each run's last (both stated in the notes). A target run is left out
+    of the fits with all its checkpoints; the bootstrap resamples runs; compute ratios count
+    each run once, at its largest checkpoint.
     """
-    df = _load(data)
+    df = load(data, where)
+    df, notes = select_checkpoints(
+        df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step
+    )
+    runs = run_ids(df, run_col)
     for col, what in ((loss_col, "--loss-col"), (error_col, "--error-col")):
         if resolve_column(df, col) is None:
             raise MissingColumnError(
@@ -204,7 +226,15 @@ def forecast(
             )
     loss_col, error_col = str(resolve_column(df, loss_col)), str(resolve_column(df, error_col))
     target_rows, known = _target_frame(df, targets)
-    pool = df.drop(index=target_rows.index) if known else df
+    pool = df
+    if known:
+        held = whole_runs(df.index.isin(target_rows.index), runs)
+        pool = df[~held]
+        n_more = int(held.sum()) - len(target_rows)
+        if n_more:
+            notes.append(
+                f"the target runs' {n_more} other checkpoint(s) are left out of the fits too"
+            )
     loss_set = pool[_mask(pool, fit_where, "--fit-where")] if fit_where else pool
     err_set = (
         pool[_mask(pool, error_fit_where, "--error-fit-where")] if error_fit_where else loss_set
@@ -213,6 +243,14 @@ def forecast(
         raise DataError(
             "the fit set is empty after --fit-where / --error-fit-where", file=source_of(df)
         )
+    check_used(loss_set, [loss_col])
+    check_used(err_set, [loss_col, error_col])
+    if known:
+        check_used(target_rows, [loss_col, error_col])
+    notes.append(
+        f"loss fit: {describe_runs(loss_set, _runs_of(loss_set, runs))}; error fit: "
+        f"{describe_runs(err_set, _runs_of(err_set, runs))}"
+    )
     l_law, l_kw = apply_preset(get_law(loss_law), preset)
     e_law, e_kw = apply_preset(get_law(error_law), preset)
     e_var = e_law.variables[0]
@@ -240,13 +278,23 @@ def forecast(
     out["error_pred"] = err_pred
     lo, hi, n_near = near_optimal_spread(loss_fit, inputs)
     out["loss_spread_lo"], out["loss_spread_hi"] = lo, hi
-    notes = [
+    notes.append(
         f"spread of near-optimal fits (not an interval): {n_near} step-1 fits with an "
         f"objective within {NEAR_OPTIMAL:.0%} of the best give loss_spread_lo/hi"
-    ]
+    )
     if n_bootstrap:
         _joint_bootstrap(
-            out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, n_bootstrap, interval, seed
+            out,
+            loss_fit,
+            err_fit,
+            loss_set,
+            err_set,
+            inputs,
+            e_var,
+            n_bootstrap,
+            interval,
+            seed,
+            runs,
         )
     term = None
     if calibrate:
@@ -272,9 +320,9 @@ def forecast(
                 f"({term.n_heldout} held-out runs): half-width {term.a:.3g} + {term.b:.3g} per "
                 f"order of magnitude beyond the data ({term.space} space)"
             )
-    flops = run_flops(target_rows)
-    out["compute_ratio_loss"] = flops / np.nansum(run_flops(loss_set))
-    out["compute_ratio_error"] = flops / np.nansum(run_flops(err_set))
+    flops = run_flops(target_rows)  # each run once, at its largest checkpoint
+    out["compute_ratio_loss"] = flops / flops_per_run(loss_set, _runs_of(loss_set, runs))
+    out["compute_ratio_error"] = flops / flops_per_run(err_set, _runs_of(err_set, runs))
     if known:
         for what, col in (("loss", loss_col), ("error", error_col)):
             truth = target_rows[col].to_numpy(dtype=float)
@@ -287,13 +335,16 @@ def forecast(
     return res
 
 
-def _joint_bootstrap(out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, B, interval, seed):
+def _runs_of(rows: pd.DataFrame, runs: pd.Series | None) -> pd.Series | None:
+    return None if runs is None else runs.loc[rows.index]
+
+
+def _joint_bootstrap(
+    out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, B, interval, seed, runs=None
+):
     """Resample the union of both fit sets' runs once; each fit sees its own runs' counts."""
     union = loss_set.index.union(err_set.index)
-    both = pd.concat([loss_set, err_set])
-    both = both[~both.index.duplicated()].loc[union]
-    run_col = next((c for c in RUN_COLUMNS if c in both.columns), None)
-    groups = both[run_col].to_numpy() if run_col else None  # a run's checkpoints go together
+    groups = runs.loc[union].to_numpy() if runs is not None else None  # a run goes whole
     counts = resample_counts(len(union), B, np.random.default_rng(seed), groups=groups)
     pos = {lab: i for i, lab in enumerate(union)}
     c_loss = counts[:, [pos[i] for i in loss_set.index]]

@@ -1,0 +1,459 @@
+"""Many tasks in one forecast: the two-step `forecast` or the model `ladder`, once per task,
+gathered into one table with one row per task x target (truth and error beside each
+prediction where the target rows hold the truth).
+
+Tasks come either from a long table (`task_col`: one row per run x checkpoint x task, one
+accuracy or error column) or from a wide one (several accuracy / error columns, one per
+task). Each task is forecast on its own rows; rows are filtered (`where`) and warm-up or
+non-final checkpoints dropped once, before anything is validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, MissingColumnError
+from ..fitting.prepare import row_numbers, source_of
+from ..results import Result
+from .checkpoints import (
+    check_used,
+    last_checkpoints,
+    load,
+    run_ids,
+    select_checkpoints,
+    user_column,
+    whole_runs,
+)
+
+
+@dataclass
+class TaskForecasts(Result):
+    """`table`: one row per task x target; `results`: each task's own result object."""
+
+    title: ClassVar[str] = "forecasts per task"
+    table: pd.DataFrame
+    method: str
+    metric: str
+    notes: list[str] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
+    def plot(self) -> Any:
+        first = next(iter(self.results.values()), None)
+        return first.plot() if first is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        import json
+
+        return {
+            "method": self.method,
+            "metric": self.metric,
+            "rows": json.loads(self.table.to_json(orient="records")),
+            "notes": self.notes,
+        }
+
+
+# -- tasks from a long or a wide table ----------------------------------------------------
+
+
+def _metric_spec(
+    df: pd.DataFrame, acc_cols: Sequence[str] | None, error_cols: Sequence[str] | None
+) -> tuple[str, list[str]]:
+    """('accuracy' | 'error', the columns), each a name the user gave, resolved."""
+    if acc_cols and error_cols:
+        raise DataError("give accuracy columns or error columns, not both")
+    if acc_cols:
+        return "accuracy", [user_column(df, c, "--acc-col") for c in acc_cols]
+    if error_cols:
+        return "error", [user_column(df, c, "--error-col") for c in error_cols]
+    raise DataError("give the task metric: --acc-col COL or --error-col COL (repeatable)")
+
+
+def task_names(
+    df: pd.DataFrame,
+    task_col: str,
+    tasks: Sequence[str] | None,
+    consumed: set[str] | frozenset[str] = frozenset(),
+) -> list[str]:
+    """The tasks to forecast: those asked for (each must be in the table), else every task
+    in the table except those folded into a combination."""
+    present = [str(t) for t in pd.unique(df[task_col].astype(str))]
+    if tasks:
+        missing = [t for t in tasks if t not in present]
+        if missing:
+            raise DataError(
+                f"task(s) {', '.join(missing)} not in column '{task_col}' (tasks: "
+                f"{', '.join(present[:20])}{', ...' if len(present) > 20 else ''})",
+                column=task_col,
+                file=source_of(df),
+            )
+        return list(tasks)
+    return [t for t in present if t not in consumed]
+
+
+def combine_tasks(
+    df: pd.DataFrame,
+    task_col: str,
+    combine: Mapping[str, Mapping[str, float]],
+    value_cols: Sequence[str],
+    run_col: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Add combined tasks: NAME = weighted mean of its member tasks' values, per run x
+    checkpoint (e.g. MMLU from its four categories). A checkpoint missing a member is left
+    out of the combination and counted."""
+    notes = []
+    order = next((c for c in ("step", "tokens") if c in df.columns), None)
+    if order is None:
+        raise MissingColumnError(
+            "combining tasks needs a 'step' or 'tokens' column to align checkpoints",
+            file=source_of(df),
+        )
+    parts = [df]
+    tv = df[task_col].astype(str)
+    for name, weights in combine.items():
+        members = df[tv.isin(list(weights))]
+        missing = [m for m in weights if m not in set(tv)]
+        if missing:
+            raise DataError(
+                f"--combine {name}: task(s) {', '.join(missing)} not in column '{task_col}'",
+                column=task_col,
+                file=source_of(df),
+            )
+        w = members[task_col].astype(str).map(dict(weights)).astype(float)
+        keys = [run_col, order]
+        g = members.assign(_w=w).groupby(keys, sort=False)
+        total = g["_w"].sum()
+        n_members = g[task_col].nunique()
+        full = n_members == len(weights)
+        out = g.first()
+        for c in value_cols:
+            out[c] = (members[c] * w).groupby([members[k] for k in keys], sort=False).sum() / total
+        out = out[full.to_numpy()].reset_index()
+        out[task_col] = name
+        out = out.drop(columns=["_w"], errors="ignore")
+        if (~full).any():
+            notes.append(
+                f"--combine {name}: {int((~full).sum())} checkpoint(s) lack one of "
+                f"{', '.join(weights)} and are left out of it"
+            )
+        parts.append(out[[c for c in df.columns if c in out.columns]])
+    return pd.concat(parts, ignore_index=True), notes
+
+
+def join_runs(
+    checkpoints: pd.DataFrame, runs_table: pd.DataFrame | str | Path, run_col: str
+) -> pd.DataFrame:
+    """Run-level columns (n_params, roles, ...) from a table with one row per run, joined on
+    the run column; the checkpoints' own columns win."""
+    runs = load(runs_table)
+    rc = user_column(runs, run_col, "--run-col (in the runs table)")
+    dup = runs[rc][runs[rc].duplicated()]
+    if len(dup):
+        raise DataError(
+            f"the runs table has several rows for run {dup.iloc[0]!s} (one row per run)",
+            column=rc,
+            file=source_of(runs),
+        )
+    extra = [c for c in runs.columns if c not in checkpoints.columns and c != rc]
+    right = runs[[rc, *extra]].rename(columns={rc: run_col})
+    right[run_col] = right[run_col].astype(str)
+    left = checkpoints.assign(**{run_col: checkpoints[run_col].astype(str)})
+    out = left.reset_index().merge(right, on=run_col, how="left").set_index("index")
+    out.index.name = None
+    out.attrs = dict(checkpoints.attrs)
+    unknown = out[run_col][out[extra[0]].isna()].unique() if extra else []
+    if len(unknown) == out[run_col].nunique():
+        raise DataError(
+            f"the runs table names none of the runs (e.g. {out[run_col].iloc[0]!s})",
+            column=run_col,
+        )
+    return out
+
+
+# -- the two-step forecast, per task --------------------------------------------------------
+
+
+def _target_label(rows: pd.DataFrame, runs: pd.Series | None) -> list[str]:
+    if runs is not None:
+        return [str(r) for r in runs.loc[rows.index]]
+    if {"n_params", "tokens"} <= set(rows.columns):
+        return [
+            f"N={n:.3g}, D={d:.3g}" for n, d in zip(rows["n_params"], rows["tokens"], strict=True)
+        ]
+    return [f"row {r}" for r in row_numbers(rows)]
+
+
+def forecast_tasks(
+    data: pd.DataFrame | str | Path,
+    targets: pd.DataFrame | Sequence[Mapping[str, float]] | str,
+    *,
+    task_col: str | None = None,
+    tasks: Sequence[str] | None = None,
+    acc_cols: Sequence[str] | None = None,
+    error_cols: Sequence[str] | None = None,
+    loss_col: str = "loss",
+    where: str | None = None,
+    run_col: str | None = None,
+    final_only: bool = False,
+    min_tokens: float | None = None,
+    min_step: float | None = None,
+    **forecast_kw: Any,
+) -> TaskForecasts:
+    """The two-step forecast (loss law, then loss -> error) for each task; one table.
+
+    Long table: `task_col` and one metric column (`acc_cols=[col]` or `error_cols=[col]`),
+    every task forecast on its own rows. Wide table: several metric columns, one per task,
+    sharing `loss_col` as the intermediate (e.g. LAMBADA CE -> PIQA, ARC, SciQ accuracy).
+    Accuracy columns are forecast as error = 1 - accuracy and reported as accuracy.
+    """
+    from .downstream import forecast
+
+    df = load(data, where)
+    df, notes = select_checkpoints(
+        df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step
+    )
+    kind, cols = _metric_spec(df, acc_cols, error_cols)
+    loss = user_column(df, loss_col, "--loss-col")
+    frames: dict[str, tuple[pd.DataFrame, str]] = {}
+    if task_col:
+        tc = user_column(df, task_col, "--task-col")
+        if len(cols) != 1:
+            raise DataError("with --task-col give one metric column (--acc-col or --error-col)")
+        for t in task_names(df, tc, tasks):
+            frames[t] = (df[df[tc].astype(str) == t], cols[0])
+    else:
+        if tasks:
+            raise DataError("--tasks selects values of --task-col; give --task-col too")
+        frames = {c: (df, c) for c in cols}
+    rows, results = [], {}
+    for task, (sub, col) in frames.items():
+        check_used(sub, [col])
+        err_col = col
+        if kind == "accuracy":
+            err_col = f"error_of_{col}"
+            sub = sub.assign(**{err_col: 1.0 - pd.to_numeric(sub[col], errors="coerce")})
+            sub.attrs = dict(df.attrs)
+        res = forecast(
+            sub, targets, loss_col=loss, error_col=err_col, run_col=run_col, **forecast_kw
+        )
+        results[task] = res
+        t = res.targets
+        runs = run_ids(sub, run_col)
+        tgt_rows = sub[_query(sub, targets, "--target-where")] if isinstance(targets, str) else None
+        block = pd.DataFrame(
+            {
+                "task": [task] * len(t),
+                "target": (
+                    _target_label(tgt_rows, runs)
+                    if tgt_rows is not None
+                    else _target_label(t, None)
+                ),
+            }
+        )
+        for c in ("row", "n_params", "tokens"):
+            if c in t.columns:
+                block[c] = t[c].to_numpy()
+        block["loss_pred"] = t["loss_pred"].to_numpy()
+        if "loss_true" in t.columns:
+            block["loss_true"] = t["loss_true"].to_numpy()
+        flip = kind == "accuracy"
+        pred = t["error_pred"].to_numpy()
+        block["pred"] = 1.0 - pred if flip else pred
+        if "error_lo" in t.columns:
+            lo, hi = t["error_lo"].to_numpy(), t["error_hi"].to_numpy()
+            block["lo"], block["hi"] = (1.0 - hi, 1.0 - lo) if flip else (lo, hi)
+        if "error_true" in t.columns:
+            truth = t["error_true"].to_numpy()
+            block["true"] = 1.0 - truth if flip else truth
+            block["error"] = block["pred"] - block["true"]
+            if "lo" in block.columns:
+                block["inside"] = (block["true"] >= block["lo"]) & (block["true"] <= block["hi"])
+        block["compute_ratio"] = t["compute_ratio_loss"].to_numpy()
+        if "n_params" in block.columns:  # smallest target first
+            block = block.sort_values("n_params", kind="stable")
+        rows.append(block)
+        for n in res.notes:
+            line = f"{task}: {n}"
+            if n not in notes and line not in notes:
+                notes.append(n if len(frames) == 1 else line)
+    table = pd.concat(rows, ignore_index=True)
+    notes = _fold_notes(notes, list(frames))
+    return TaskForecasts(table, "forecast", kind, notes, results)
+
+
+def _fold_notes(notes: list[str], tasks: list[str]) -> list[str]:
+    """A note every task gave once, without its task prefix; the rest as they are."""
+    if len(tasks) < 2:
+        return notes
+    out: list[str] = []
+    for n in notes:
+        for t in tasks:
+            if n.startswith(f"{t}: "):
+                body = n[len(t) + 2 :]
+                if all(f"{u}: {body}" in notes for u in tasks):
+                    if body not in out:
+                        out.append(body)
+                    break
+                out.append(n)
+                break
+        else:
+            out.append(n)
+    return out
+
+
+# -- the model ladder, per task ----------------------------------------------------------
+
+
+def ladder_tasks(
+    checkpoints: pd.DataFrame | str | Path,
+    *,
+    target: Mapping[str, float] | None = None,
+    target_where: str | None = None,
+    train_where: str | None = None,
+    task_col: str | None = None,
+    tasks: Sequence[str] | None = None,
+    acc_cols: Sequence[str] | None = None,
+    loss_cols: Sequence[str] | None = None,
+    acc_col: str = "rc_acc",
+    loss_col: str = "bpb",
+    run_col: str = "run",
+    runs_table: pd.DataFrame | str | Path | None = None,
+    combine: Mapping[str, Mapping[str, float]] | None = None,
+    where: str | None = None,
+    final_only: bool = False,
+    min_tokens: float | None = None,
+    min_step: float | None = None,
+    last_k: int = 5,
+    **ladder_kw: Any,
+) -> TaskForecasts:
+    """The model-ladder forecast (Bhagia et al. 2024) for each task; one table.
+
+    Long table: `task_col` with one loss (`loss_col`, task bits-per-byte) and one accuracy
+    column (`acc_col`); wide: `loss_cols` and `acc_cols` paired, one pair per task.
+    `runs_table`: one row per run (n_params, roles) joined on `run_col`. `combine`: NAME ->
+    {task: weight}, a weighted mean of tasks per checkpoint (the paper's MMLU).
+    Targets: `target` (n_params, tokens), or `target_where` selecting target runs of the
+    table; each such run is predicted at its last checkpoint's tokens and its truth is the
+    mean of its last `last_k` checkpoints (the paper's convention). Training runs:
+    `train_where` (default: every run that is not a target).
+    """
+    from ..fitting.prepare import apply_where
+    from .ladder import ladder_forecast
+
+    if (target is None) == (target_where is None):
+        raise DataError("give one of --target n_params=...,tokens=... or --target-where QUERY")
+    df = load(checkpoints)
+    rc = user_column(df, run_col, "--run-col")
+    if runs_table is not None:
+        df = join_runs(df, runs_table, rc)
+    if where:
+        df = apply_where(df, where)
+    df, notes = select_checkpoints(
+        df, run_col=rc, final_only=final_only, min_tokens=min_tokens, min_step=min_step
+    )
+    order = [c for c in ("step", "tokens") if c in df.columns]
+    if order:  # the ladder reads each run's checkpoints in training order
+        df = df.sort_values([rc, *order], kind="stable")
+    pairs: dict[str, tuple[pd.DataFrame, str, str]] = {}
+    if task_col:
+        tc = user_column(df, task_col, "--task-col")
+        lc = user_column(df, loss_col, "--loss-col")
+        ac = user_column(df, acc_col, "--acc-col")
+        consumed: set[str] = set()
+        if combine:
+            df, more = combine_tasks(df, tc, combine, [lc, ac], rc)
+            notes += more
+            consumed = {m for w in combine.values() for m in w}
+        for t in task_names(df, tc, tasks, consumed):
+            pairs[t] = (df[df[tc].astype(str) == t], lc, ac)
+    else:
+        if tasks or combine:
+            raise DataError("--tasks and --combine select values of --task-col; give it too")
+        lcs = [user_column(df, c, "--loss-col") for c in (loss_cols or [loss_col])]
+        acs = [user_column(df, c, "--acc-col") for c in (acc_cols or [acc_col])]
+        if len(lcs) == 1:
+            lcs = lcs * len(acs)
+        if len(lcs) != len(acs):
+            raise DataError(
+                f"give one --loss-col per --acc-col (or one for all): {len(lcs)} and {len(acs)}"
+            )
+        pairs = {a: (df, lc, a) for lc, a in zip(lcs, acs, strict=True)}
+    rows, results = [], {}
+    for task, (sub, lc, ac) in pairs.items():
+        runs = sub[rc].astype(str)
+        if target_where:
+            hit = sub[_query(sub, target_where, "--target-where")]
+            if hit.empty:
+                raise DataError(f"--target-where {target_where!r} selects no rows for {task}")
+            held = whole_runs(sub.index.isin(hit.index), runs)
+            tgt_runs = sub[held]
+            train = sub[~held]
+        else:
+            tgt_runs, train = sub.iloc[:0], sub
+        if train_where:
+            train = apply_where(train, train_where, "--train-where")
+        check_used(train, [lc, ac])
+        goals: list[tuple[str, dict[str, float], float, float]] = []
+        if target is not None:
+            goals.append(("target", dict(target), np.nan, np.nan))
+        else:
+            for run, g in tgt_runs.groupby(rc, sort=False):
+                last = last_checkpoints(g, g[rc].astype(str))
+                tail = g.tail(last_k)
+                goals.append(
+                    (
+                        str(run),
+                        {
+                            "n_params": float(last["n_params"].iloc[0]),
+                            "tokens": float(last["tokens"].iloc[0]),
+                        },
+                        float(pd.to_numeric(tail[lc], errors="coerce").mean()),
+                        float(pd.to_numeric(tail[ac], errors="coerce").mean()),
+                    )
+                )
+        for label, goal, loss_true, acc_true in goals:
+            res = ladder_forecast(
+                train, goal, run_col=rc, loss_col=lc, acc_col=ac, last_k=last_k, **ladder_kw
+            )
+            results[task if len(goals) == 1 else f"{task} @ {label}"] = res
+            row: dict[str, Any] = {
+                "task": task,
+                "target": label,
+                "n_params": goal["n_params"],
+                "tokens": goal["tokens"],
+                "loss_pred": res.loss_pred,
+                "loss_true": loss_true,
+                "pred": res.acc_pred,
+            }
+            if res.acc_interval:
+                row["lo"], row["hi"] = res.acc_interval
+            row["true"] = acc_true
+            row["error"] = res.acc_pred - acc_true
+            if res.acc_interval:
+                row["inside"] = bool(row["lo"] <= acc_true <= row["hi"])
+            row["loss_spread_lo"], row["loss_spread_hi"] = res.loss_spread
+            row["n_train_runs"] = int(train[rc].nunique())
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if target is not None:
+        table = table.drop(columns=["loss_true", "true", "error", "inside"], errors="ignore")
+    else:
+        notes.append(
+            f"truth: the mean of each target run's last {last_k} checkpoints (as step 1 "
+            "averages the training runs), at the tokens of its last checkpoint"
+        )
+    return TaskForecasts(table, "ladder", "accuracy", notes, results)
+
+
+def _query(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
+    from .audit import _mask
+
+    return _mask(df, query, what)
