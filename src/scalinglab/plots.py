@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from .fitting import FitResult
 
+SHADE = "#8a9bb0"  # the fitted data's range
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 # x axis and series (one curve per value) for each catalog law; generic laws use their
@@ -57,16 +58,47 @@ def _axis_values(fig, axis: str) -> np.ndarray:
     return a[np.isfinite(a)]
 
 
+def _sci(v: float) -> str:
+    """A tick label: plain digits between 1e-3 and 1e5, else m×10^k (never '2e+05', never
+    an SI prefix)."""
+    if v == 0 or 1e-3 <= abs(v) < 1e5:
+        return f"{v:.4g}"
+    k = int(np.floor(np.log10(abs(v))))
+    m = v / 10**k
+    mant = f"{m:.3g}"
+    if mant == "10":
+        mant, k = "1", k + 1
+    return f"10<sup>{k}</sup>" if mant == "1" else f"{mant}×10<sup>{k}</sup>"
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """1-2-5 ticks (1-2-3-5 when that gives too few) within [lo, hi] on a log axis narrower
+    than a decade: plotly's own put '2 3 4 ... 9' minor digits or crowded '9e+5 1e+6'."""
+    for mults in ((1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 7), tuple(range(1, 10))):
+        ticks = [
+            float(f"{m}e{k}")
+            for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+            for m in mults
+            if lo <= m * 10.0**k <= hi
+        ]
+        if len(ticks) >= 3:
+            return ticks
+    return [float(f"{v:.2g}") for v in (lo, np.sqrt(lo * hi), hi)]
+
+
 def _ticks(values: np.ndarray, log: bool) -> dict[str, Any]:
     """Plain or scientific tick labels, never SI prefixes ('400f' for 4e-13, '2G' for a
-    token count): powers of ten on a log axis spanning a decade or more, else 3 significant
-    digits (no '2 3 4 ... 9 0.1' minor digits)."""
+    token count): powers of ten on a log axis spanning a decade or more, else 1-2-5 ticks
+    labelled 2×10^5 (no '2 3 4 ... 9 0.1' minor digits, no crowded '9e+5 1e+6')."""
     kw: dict[str, Any] = dict(exponentformat="power", showexponent="all")
     if log:
         pos = values[values > 0]
         span = np.log10(pos.max() / pos.min()) if pos.size else 0.0
         if span >= 1:
             kw.update(dtick=1 if span <= 10 else 2, minorloglabels="none")
+        elif pos.size:
+            vals = _log_ticks(float(pos.min()), float(pos.max()))
+            kw.update(tickvals=vals, ticktext=[_sci(v) for v in vals])
         else:
             kw.update(tickformat=".3~g")
     return kw
@@ -199,6 +231,111 @@ def _law_inputs(res: FitResult, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {v: frame[v].to_numpy(dtype=float) for v in res.law.variables}
 
 
+def fit_ranges(res: FitResult) -> dict[str, tuple[float, float]]:
+    """(min, max) of each law variable over the points the law was fitted on."""
+    if res.data_ is not None:
+        xs = {v: np.asarray(a, dtype=float) for v, a in res.data_["x"].items()}
+    else:
+        f = _frame_for(res, res.frame_)
+        xs = {v: f[v].to_numpy(dtype=float) for v in res.law.variables if v in f.columns}
+    return {v: (float(np.nanmin(a)), float(np.nanmax(a))) for v, a in xs.items() if a.size}
+
+
+def inside_fit_range(res: FitResult, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Per point: are all its law inputs within the fitted data's range? Outside, the
+    curve is an extrapolation (drawn dashed)."""
+    ranges = fit_ranges(res)
+    n = len(next(iter(inputs.values()))) if inputs else 0
+    ok = np.ones(n, dtype=bool)
+    for v, a in inputs.items():
+        if v not in ranges:
+            continue
+        lo, hi = ranges[v]
+        a = np.asarray(a, dtype=float)
+        tol = 1e-9 * max(abs(lo), abs(hi), 1e-300)
+        ok &= (a >= lo - tol) & (a <= hi + tol)
+    return ok
+
+
+def _add_curve(
+    fig: go.Figure,
+    x: np.ndarray,
+    y: np.ndarray,
+    inside: np.ndarray,
+    *,
+    color: str,
+    name: str,
+    meta: dict[str, Any],
+    yaxis: str | None = None,
+) -> None:
+    """A curve solid where it rests on fitted data and dashed where it extrapolates: the
+    whole curve dashed (meta role 'curve'), the supported part drawn solid over it (role
+    'curve-in-range', gaps elsewhere). The legend shows the solid line when there is one."""
+    go = _go()
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    inside = np.asarray(inside, dtype=bool)
+    extra = {"yaxis": yaxis} if yaxis else {}
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            line=dict(color=color, dash="dash"),
+            name=name if not inside.any() else f"{name} (extrapolated)",
+            legendgroup=name,
+            showlegend=not inside.any(),
+            hoverinfo="skip" if inside.all() else None,
+            meta={**meta, "role": meta.get("role", "curve"), "dash": "extrapolated"},
+            **extra,
+        )
+    )
+    if inside.any():
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=np.where(inside, y, np.nan),
+                mode="lines",
+                line=dict(color=color),
+                name=name,
+                legendgroup=name,
+                connectgaps=False,
+                meta={**meta, "role": "curve-in-range"},
+                **extra,
+            )
+        )
+
+
+def _shade_range(fig: go.Figure, lo: float, hi: float, what: str = "fitted data") -> None:
+    """The x range the law was fitted on, shaded (shape name 'fit-range'), and a legend key
+    for it and for the dashed style: beyond the shade a curve is an extrapolation."""
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return
+    go = _go()
+    fig.add_vrect(
+        x0=lo, x1=hi, fillcolor=SHADE, opacity=0.15, line_width=0, layer="below", name="fit-range"
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            marker=dict(symbol="square", size=13, color=SHADE, opacity=0.35),
+            name=f"range of the {what}",
+            meta={"role": "key"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            line=dict(color="#666", dash="dash"),
+            name="dashed: extrapolated",
+            meta={"role": "key"},
+        )
+    )
+
+
 def fit_figure(
     res: FitResult,
     heldout: pd.DataFrame | None = None,
@@ -237,18 +374,13 @@ def fit_figure(
         if np.isnan(s) and svar is not None:
             continue
         color = PALETTE[k % len(PALETTE)]
-        if svar is None:
-            name = "fit"
-        elif exact:
-            name = f"{svar}={_num(s)}"
-        else:
-            members = both[svar].to_numpy(dtype=float)[idx_all == k]
-            name = f"{svar} {_num(members.min())}-{_num(members.max())}"
+        name = _series_name(both, svar, s, exact, idx_all == k if svar is not None else None)
         pts = fitted[idx_fit == k]
         hp = held[idx_held == k] if has_held and held is not None else None
         if exact:
             inputs = _inputs_along(res, xvar, svar, xs, s, fixed)
             line_x, line_y = xs, res.law.evaluate(res.params_, inputs)
+            inside = inside_fit_range(res, inputs)
             if boot is not None and boot.usable.any():
                 draws = boot.predict_draws(inputs)
                 band_lo, band_hi = np.nanpercentile(draws, [5, 95], axis=0)
@@ -271,16 +403,15 @@ def fit_figure(
             own = own.sort_values(xvar)
             line_x = own[xvar].to_numpy(dtype=float)
             line_y = res.law.evaluate(res.params_, _law_inputs(res, own))
-        fig.add_trace(
-            go.Scatter(
-                x=line_x,
-                y=line_y,
-                mode="lines",
-                line=dict(color=color),
-                name=name,
-                legendgroup=name,
-                meta={"role": "curve", "series": name, "exact": exact},
-            )
+            inside = inside_fit_range(res, _law_inputs(res, own))
+        _add_curve(
+            fig,
+            line_x,
+            line_y,
+            inside,
+            color=color,
+            name=name,
+            meta={"role": "curve", "series": name, "exact": exact},
         )
         fig.add_trace(
             go.Scatter(
@@ -309,6 +440,7 @@ def fit_figure(
                     meta={"role": "heldout", "series": name},
                 )
             )
+    _shade_range(fig, float(fitted[xvar].min()), float(fitted[xvar].max()))
     _layout(
         fig,
         title or f"{res.law.name}: {metric} vs {xvar}" + (f" by {svar}" if svar else ""),
@@ -321,53 +453,87 @@ def fit_figure(
 
 
 def residual_figure(res: FitResult, heldout: pd.DataFrame | None = None) -> go.Figure:
-    """Residuals in the law's space against its first variable: fit points (circles) and,
-    when given, held-out points (crosses): the held-out ones show how the law extrapolates."""
+    """Residuals in the law's space against the fit figure's x, coloured by the same series
+    (a token budget, model size, M): fit points as dots and, when given, held-out points as
+    open crosses in their series' colour, which show how the law extrapolates. The fitted
+    data's x range is shaded."""
     go = _go()
     d = _frame_for(res, res.frame_)
-    r = res.residuals()
-    xvar = res.law.variables[0]
-    fig = go.Figure(
-        go.Scatter(
-            x=d[xvar],
-            y=r,
-            mode="markers",
-            marker=dict(size=6, color=PALETTE[0]),
-            hovertext=_hover(d, [*res.law.variables, res.metric_]),
-            hoverinfo="text+y",
-            name="fit points",
-            meta={"role": "points"},
-        )
-    )
+    r = np.asarray(res.residuals(), dtype=float)
     h = _frame_for(res, heldout) if heldout is not None and len(heldout) else None
-    allx = d[xvar].to_numpy(dtype=float)
-    if h is not None and res.metric_ in h.columns and set(res.law.variables) <= set(h.columns):
+    usable = h is not None and res.metric_ in h.columns and set(res.law.variables) <= set(h.columns)
+    both = pd.concat([d, h], ignore_index=True) if usable and h is not None else d
+    xvar, svar = _choose_axes(res, both, 8)
+    hr = np.array([])
+    if usable and h is not None:
         pred = res.law.evaluate(res.params_, _law_inputs(res, h))
         y = h[res.metric_].to_numpy(dtype=float)
         with np.errstate(all="ignore"):
             hr = np.log(pred / y) if res.law.space == "log" else pred - y
+    if svar is None:
+        idx_all, reps = np.zeros(len(both), dtype=int), np.array([np.nan])
+    else:
+        idx_all, reps = _series_values(both[svar].to_numpy(dtype=float), 8)
+    exact = svar is None or both[svar].nunique() <= 8
+    idx_fit, idx_held = idx_all[: len(d)], idx_all[len(d) :]
+    fig = go.Figure()
+    for k, s in enumerate(reps):
+        if np.isnan(s) and svar is not None:
+            continue
+        color = PALETTE[k % len(PALETTE)]
+        name = _series_name(both, svar, s, exact, idx_all == k)
+        m = idx_fit == k
         fig.add_trace(
             go.Scatter(
-                x=h[xvar],
-                y=hr,
+                x=d[xvar][m],
+                y=r[m],
                 mode="markers",
-                marker=dict(symbol="x-thin-open", size=11, color=PALETTE[1], line=dict(width=2.5)),
-                hovertext=_hover(h, [*res.law.variables, res.metric_]),
+                marker=dict(size=7, color=color, line=dict(width=0.5, color="white")),
+                hovertext=_hover(d[m], [*res.law.variables, res.metric_]),
                 hoverinfo="text+y",
-                name="held out",
-                meta={"role": "heldout"},
+                name=name,
+                legendgroup=name,
+                meta={"role": "points", "series": name},
             )
         )
-        allx = np.concatenate([allx, h[xvar].to_numpy(dtype=float)])
+        mh = idx_held == k
+        if usable and h is not None and mh.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=h[xvar][mh],
+                    y=hr[mh],
+                    mode="markers",
+                    marker=dict(symbol="x-thin-open", size=12, color=color, line=dict(width=2.5)),
+                    hovertext=_hover(h[mh], [*res.law.variables, res.metric_]),
+                    hoverinfo="text+y",
+                    name=f"held out ({name})",
+                    legendgroup=name,
+                    meta={"role": "heldout", "series": name},
+                )
+            )
     fig.add_hline(y=0, line=dict(color="gray", dash="dot"))
+    _shade_range(fig, float(d[xvar].min()), float(d[xvar].max()))
+    allx = both[xvar].to_numpy(dtype=float)
     _layout(
         fig,
-        f"{res.law.name}: residuals ({res.law.space} space)",
+        f"{res.law.name}: residuals ({res.law.space} space)" + (f" by {svar}" if svar else ""),
         xvar,
         "log(pred/obs)" if res.law.space == "log" else "pred - obs",
         logx=bool(np.all(allx > 0)),
     )
     return fig
+
+
+def _series_name(
+    both: pd.DataFrame, svar: str | None, s: float, exact: bool, members: np.ndarray | None
+) -> str:
+    """A series' legend name: its value, or the range of a bin's values."""
+    if svar is None:
+        return "fit"
+    if exact or members is None:
+        return f"{svar}={_num(s)}"
+    vals = both[svar].to_numpy(dtype=float)[members]
+    return f"{svar} {_num(vals.min())}-{_num(vals.max())}"
 
 
 def audit_figure(points: pd.DataFrame) -> go.Figure:
@@ -457,10 +623,14 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
         200,
     )
     fig2 = go.Figure()
-    fig2.add_trace(
-        go.Scatter(
-            x=xs, y=ef.law.evaluate(ef.params_, {var: xs}), mode="lines", name=f"{ef.law.name} fit"
-        )
+    _add_curve(
+        fig2,
+        xs,
+        ef.law.evaluate(ef.params_, {var: xs}),
+        inside_fit_range(ef, {var: xs}),
+        color=PALETTE[0],
+        name=f"{ef.law.name} fit",
+        meta={"role": "curve", "series": "fit"},
     )
     fig2.add_trace(
         go.Scatter(
@@ -468,11 +638,14 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
             y=e[ef.metric_],
             mode="markers",
             name="fit runs",
+            marker=dict(color=PALETTE[0]),
             hovertext=_hover(e, [var, ef.metric_]),
             hoverinfo="text",
+            meta={"role": "points", "series": "fit"},
         )
     )
     _add_targets(fig2, t["loss_pred"], t, "error", x_true=t.get("loss_true"))
+    _shade_range(fig2, float(e[var].min()), float(e[var].max()))
     _layout(fig2, f"step 2 ({ef.law.name}): {ef.metric_} vs loss", "loss", ef.metric_, logx=False)
     return fig1, fig2
 
@@ -487,15 +660,30 @@ def method_figure(res: Any) -> go.Figure:
     marks += [float(v) for v in res.crossings["critical_finetune_size"] if np.isfinite(v) and v > 0]
     if marks:
         c = c[(c["finetune_size"] >= min(marks) / 10) & (c["finetune_size"] <= max(marks) * 10)]
+    at_value = float(res.at[res.factor])
+    lo_all, hi_all = np.inf, -np.inf
     for k, m in enumerate(c.columns[1:]):
-        fig.add_trace(
-            go.Scatter(
-                x=c["finetune_size"],
-                y=c[m],
-                mode="lines",
-                name=m,
-                line=dict(color=PALETTE[k % len(PALETTE)]),
-            )
+        fs = c["finetune_size"].to_numpy(dtype=float)
+        fit = res.fits.get(m) if isinstance(getattr(res, "fits", None), dict) else None
+        inside = np.ones(len(fs), dtype=bool)
+        if fit is not None:
+            ranges = fit_ranges(fit)
+            inputs = {"finetune_size": fs}
+            for v in ranges:  # the factor (x, or x_<factor> in a joint fit) at `at`
+                if v in ("x", f"x_{res.factor}"):
+                    inputs[v] = np.full_like(fs, at_value)
+            inside = inside_fit_range(fit, inputs)
+            if "finetune_size" in ranges:
+                lo_all = min(lo_all, ranges["finetune_size"][0])
+                hi_all = max(hi_all, ranges["finetune_size"][1])
+        _add_curve(
+            fig,
+            fs,
+            c[m].to_numpy(dtype=float),
+            inside,
+            color=PALETTE[k % len(PALETTE)],
+            name=m,
+            meta={"role": "curve", "series": m},
         )
         if m in res.measured.columns:  # runs at this scale, if any
             fig.add_trace(
@@ -505,8 +693,10 @@ def method_figure(res: Any) -> go.Figure:
                     mode="markers",
                     name=f"{m} (measured)",
                     marker=dict(color=PALETTE[k % len(PALETTE)], size=9),
+                    meta={"role": "points", "series": m},
                 )
             )
+    _shade_range(fig, lo_all, hi_all)
     for j, (_, r) in enumerate(res.crossings.iterrows()):
         if np.isfinite(r["critical_finetune_size"]):
             x = float(r["critical_finetune_size"])
@@ -549,40 +739,67 @@ def transfer_figure(res: Any) -> go.Figure:
         )
         if res.transfer_fit is not None:
             xs = np.geomspace(g["finetune_size"].min(), g["finetune_size"].max(), 50)
-            fig.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=res.transfer_fit.law.evaluate(
-                        res.transfer_fit.params_,
-                        {"finetune_size": xs, "n_params": np.full_like(xs, n)},
-                    ),
-                    mode="lines",
-                    line=dict(color=color),
-                    showlegend=False,
-                )
+            inputs = {"finetune_size": xs, "n_params": np.full_like(xs, n)}
+            _add_curve(
+                fig,
+                xs,
+                res.transfer_fit.law.evaluate(res.transfer_fit.params_, inputs),
+                inside_fit_range(res.transfer_fit, inputs),
+                color=color,
+                name=f"N={n:.3g} (law)",
+                meta={"role": "curve", "series": f"N={n:.3g}"},
             )
     _layout(fig, "effective data transferred D_T vs finetuning data D_F", "D_F", "D_T", logy=True)
     return fig
 
 
-def plan_figure(res: FitResult, budgets: np.ndarray | None = None) -> go.Figure:
-    """Compute-optimal frontier: loss, N* and D* vs compute budget."""
+def plan_figure(
+    res: FitResult, budgets: np.ndarray | None = None, budget: float | None = None
+) -> go.Figure:
+    """Compute-optimal frontier: loss, N* and D* vs compute budget, from a decade below the
+    fitted runs' compute to well past the planned `budget` (marked): solid where N* and D*
+    both lie within the fitted runs' sizes and token counts, dashed beyond; the fitted runs'
+    compute (6ND) shaded. (It once spanned 1e18-1e26 whatever the data and the budget.)"""
     go = _go()
     from .laws.optimum import compute_optimal
 
-    budgets = budgets if budgets is not None else np.geomspace(1e18, 1e26, 60)
+    ranges = fit_ranges(res)
+    c_lo = c_hi = np.nan
+    if {"n_params", "tokens"} <= set(ranges):
+        f = _frame_for(res, res.frame_)
+        if {"n_params", "tokens"} <= set(f.columns):
+            flops = 6 * f["n_params"].to_numpy(dtype=float) * f["tokens"].to_numpy(dtype=float)
+            c_lo, c_hi = float(flops.min()), float(flops.max())
+    if budgets is None:
+        known = [v for v in (c_lo, c_hi, budget) if v is not None and np.isfinite(v) and v > 0]
+        lo, hi = (min(known), max(known)) if known else (1e18, 1e24)
+        budgets = np.geomspace(lo / 10, max(hi * 100, lo * 1e4), 80)
     rows = [compute_optimal(res.params_, c) for c in budgets]
     n, d, loss = (np.array(v) for v in zip(*rows, strict=True))
+    inside = inside_fit_range(res, {"n_params": n, "tokens": d})
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=budgets, y=n, name="N* (params)", mode="lines"))
-    fig.add_trace(go.Scatter(x=budgets, y=d, name="D* (tokens)", mode="lines"))
-    fig.add_trace(go.Scatter(x=budgets, y=loss, name="loss at optimum", mode="lines", yaxis="y2"))
+    for k, (y, name, axis) in enumerate(
+        [(n, "N* (params)", None), (d, "D* (tokens)", None), (loss, "loss at optimum", "y2")]
+    ):
+        _add_curve(
+            fig,
+            budgets,
+            y,
+            inside,
+            color=PALETTE[k],
+            name=name,
+            meta={"role": "curve", "series": name},
+            yaxis=axis,
+        )
+    _shade_range(fig, c_lo, c_hi, "fitted runs' compute")
+    if budget:
+        fig.add_vline(x=budget, line=dict(color="black", dash="dot"), name="budget")
     _layout(fig, "compute-optimal frontier", "training FLOPs", "N*, D*", logy=True)
     fig.update_layout(
         yaxis2=dict(title="loss", overlaying="y", side="right", exponentformat="power"),
         # below the plot: on the right it covered the loss axis
         legend=dict(orientation="h", x=0, y=-0.18, xanchor="left", yanchor="top"),
-        margin=dict(l=60, r=60, t=50, b=90),
+        margin=dict(l=60, r=60, t=50, b=110),
     )
     return fig
 

@@ -201,7 +201,7 @@ def plan_section(rep: Report, res: Any, budget: float) -> Any:
 
     pl = plan(res, budget)
     sec = rep.section("plan", "Planning: compute-optimal frontier")
-    rep.figure(sec, plots.plan_figure(res), "plan-frontier")
+    rep.figure(sec, plots.plan_figure(res, budget=budget), "plan-frontier")
     sec.parts.append(table_html(pd.DataFrame(pl.rows), "plan-table"))
     sec.parts.append("<p>" + ", ".join(f"{k} = {v:.4f}" for k, v in pl.exponents.items()) + "</p>")
     return pl
