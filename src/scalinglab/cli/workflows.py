@@ -43,8 +43,8 @@ from .common import (
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def pretrain_choice_cmd(data, target_tokens, metric, as_json) -> None:
-    """Rank pretraining sources by a forecast score (BLEU, chrF, ...) and downstream CE; flag
-    misalignment.
+    """Rank pretraining sources by a forecast score (BLEU, chrF, any column) and downstream
+    CE; flag misalignment.
 
     \b
     Example:
@@ -157,8 +157,8 @@ def choose_method_cmd(data, factors, at, metric, law, n_boot, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def factor_effects_cmd(data, factors, metric, by, n_boot, as_json) -> None:
-    """Which scaling helps finetuning more (Zhang et al. Eq. 2): model size, pretraining data
-    or PET size; per method, the exponents side by side with intervals, and a verdict.
+    """Which scaling helps finetuning more: model size, pretraining data or PET size, per
+    method (Zhang et al.'s joint law), exponents side by side with intervals, and a verdict.
 
     \b
     Example:
