@@ -62,7 +62,11 @@ def test_too_few_scales_is_said_not_hidden():
     n = np.repeat([1e7, 1e8, 1e9], 4)
     d = np.tile(np.geomspace(1e9, 1e11, 4), 3)
     df = pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.8 + 480 / n**0.35 + 2100 / d**0.37})
-    assert learn_extrapolation(df, sl.get_law("chinchilla"), "n_params") is None
+    law = sl.get_law("chinchilla")
+    assert learn_extrapolation(df, law, "n_params", axes=["n_params"]) is None
+    # ...but the runs' 12 compute budgets are distinct: folds along compute still learn
+    term = learn_extrapolation(df, law, "n_params")
+    assert term is not None and term.axis == "n_params+compute" and term.n_folds >= 2
 
 
 def test_gadre_error_interval_stays_a_rate():

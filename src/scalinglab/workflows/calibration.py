@@ -32,7 +32,7 @@ from ..fitting import FitResult, fit
 from ..laws.base import Law
 from ..results import register
 
-MIN_DISTANCE = 0.5  # orders of magnitude: nearer held-out points inform only `a`
+MIN_DISTANCE = 0.25
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -89,9 +89,35 @@ def distance(res: FitResult, inputs: Mapping[str, Any]) -> np.ndarray:
     return ext.max(axis=1).to_numpy() if len(ext.columns) else np.zeros(len(ext))
 
 
+def _predicted(res: FitResult, inputs: Any) -> np.ndarray:
+    """The fit's predictions as a bare array, by position: the bands below do array
+    arithmetic with them, whatever index the query carried."""
+    return np.asarray(res.law.evaluate(res.params_, res._inputs(inputs)), dtype=float)
+
+
 def _space(v: np.ndarray, space: str) -> np.ndarray:
     with np.errstate(all="ignore"):
         return np.log(v) if space == "log" else np.asarray(v, dtype=float)
+
+
+def fold_axis_values(data: pd.DataFrame, axis: str) -> np.ndarray | None:
+    """The values of a fold direction: a column, or "compute" (6·N·D from n_params and
+    tokens) where the table has no flops column. None when the table cannot give it."""
+    if axis in data.columns:
+        return data[axis].to_numpy(dtype=float)
+    if axis == "compute" and {"n_params", "tokens"} <= set(data.columns):
+        return 6.0 * data["n_params"].to_numpy(dtype=float) * data["tokens"].to_numpy(dtype=float)
+    return None
+
+
+def fold_axes(data: pd.DataFrame, axis: str) -> list[str]:
+    """`axis` and, where it is a different direction, compute: a forecast usually goes
+    beyond the data in size and tokens at once, and a ladder with only four model sizes has
+    too few size folds to learn from, while its runs' compute budgets are all distinct."""
+    axes = [axis]
+    if axis not in ("flops", "compute"):
+        axes.append("flops" if "flops" in data.columns else "compute")
+    return [a for a in axes if fold_axis_values(data, a) is not None]
 
 
 def learn_extrapolation(
@@ -103,42 +129,73 @@ def learn_extrapolation(
     full_fit: FitResult | None = None,
     max_folds: int = 6,
     min_fit_scales: int = 3,
+    min_train_frac: float = 0.5,
+    axes: list[str] | None = None,
     **fit_kw: Any,
 ) -> ExtrapolationTerm | None:
-    """Learn h(d) from folds along `axis` of `data` (the rows a forecast is fitted on).
-    None when fewer than two folds are possible."""
-    if axis not in data.columns:
+    """Learn h(d) from leave-largest-out folds of `data` (the rows a forecast is fitted on)
+    along `axis` and along compute (see fold_axes). A fold keeps at least `min_train_frac`
+    of the rows and `min_fit_scales` distinct values along its direction: a fit on a
+    handful of the smallest runs extrapolates far worse than the forecast's own fit on all
+    of them, and would make every interval needlessly wide. Each held-out row scores
+    (|r| - s)+ / d, with s the fold fit's local conformal scatter at that row (what
+    calibrated_band adds anyway) and d its distance beyond the fold's data; b is the
+    conformal quantile of the scores. None when no fold yields three scored rows."""
+    directions = axes if axes is not None else fold_axes(data, axis)
+    if not directions:
         return None
-    scales = np.unique(data[axis].to_numpy(dtype=float))
-    if scales.size < min_fit_scales + 1:
-        return None
-    cuts = scales[min_fit_scales - 1 : -1]
-    if cuts.size > max_folds:
-        cuts = cuts[np.unique(np.linspace(0, cuts.size - 1, max_folds).round().astype(int))]
     full = full_fit if full_fit is not None else fit(data, law, **fit_kw)
     inflate = math.sqrt(full.n_points_ / full.dof_) if full.dof_ > 0 else math.inf
     a = conformal_quantile(np.abs(full.residuals()), level) * inflate
-    scores, n_folds = [], 0
-    for cut in cuts:
-        train, test = data[data[axis] <= cut], data[data[axis] > cut]
-        if len(train) <= law.n_params or test.empty:
+    scores: list[float] = []
+    n_folds = 0
+    seen: set[tuple[int, ...]] = set()
+    for direction in directions:
+        vals = fold_axis_values(data, direction)
+        assert vals is not None
+        scales = np.unique(vals)
+        if scales.size < min_fit_scales + 1:
             continue
-        try:
-            res = fit(train, law, **fit_kw)
-        except ScalingLabError:
-            continue
-        if not res.converged_:
-            continue
-        n_folds += 1
-        truth = test[res.metric_].to_numpy(dtype=float)
-        r = _space(res.predict(test), law.space) - _space(truth, law.space)
-        d = distance(res, test)
-        far = d >= MIN_DISTANCE
-        scores.extend(np.maximum(np.abs(r[far]) - a, 0.0) / d[far])
+        cuts = np.array(
+            [c for c in scales[min_fit_scales - 1 : -1] if np.mean(vals <= c) >= min_train_frac]
+        )
+        if cuts.size > max_folds:
+            cuts = cuts[np.unique(np.linspace(0, cuts.size - 1, max_folds).round().astype(int))]
+        for cut in cuts:
+            keep = vals <= cut
+            key = tuple(int(i) for i in np.flatnonzero(keep))
+            if key in seen:  # the same split reached along another direction
+                continue
+            seen.add(key)
+            train, test = data[keep], data[~keep]
+            if len(train) <= law.n_params or test.empty:
+                continue
+            try:
+                res = fit(train, law, **fit_kw)
+            except ScalingLabError:
+                continue
+            if not res.converged_ or res.dof_ <= 0:
+                continue
+            n_folds += 1
+            truth = test[res.metric_].to_numpy(dtype=float)
+            r = np.abs(_space(_predicted(res, test), law.space) - _space(truth, law.space))
+            excess = np.maximum(r - local_scatter(res, test, level), 0.0)
+            d = distance(res, test)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scores.extend(
+                    np.where(excess > 0, np.where(d >= MIN_DISTANCE, excess / d, np.inf), 0.0)
+                )
     if n_folds < 1 or len(scores) < 3 or not math.isfinite(a):
         return None
-    b = conformal_quantile(np.asarray(scores), level)
-    return ExtrapolationTerm(a, b, level, axis, n_folds, len(scores), law.space)
+    # The smallest b under which `level` of the held-out rows lie within s + b·d; a row
+    # inside the fitted range that the scatter misses (d = 0) no b can cover: it counts
+    # as a miss, not as an infinite slope.
+    sc = np.asarray(scores)
+    k = min(math.ceil((sc.size + 1) * level), sc.size)
+    b = float(np.sort(sc)[k - 1])
+    if not math.isfinite(b):
+        b = float(np.max(sc[np.isfinite(sc)], initial=0.0))
+    return ExtrapolationTerm(a, b, level, "+".join(directions), n_folds, len(scores), law.space)
 
 
 def _features(values: Mapping[str, np.ndarray], names: list[str]) -> np.ndarray:
@@ -155,7 +212,7 @@ def local_scatter(res: FitResult, inputs: Mapping[str, Any], level: float) -> np
     it (in log units of the law's variables), inflated for degrees of freedom. Residuals are
     rarely homoscedastic: early checkpoints miss a law by 10% where final ones miss by 1%,
     and a target is a run like its nearest neighbours, not like the average row."""
-    r = np.abs(res.residuals())
+    r = np.abs(np.asarray(res.residuals(), dtype=float))
     n = r.size
     inflate = math.sqrt(n / res.dof_) if res.dof_ > 0 else math.inf
     names = list(res.law.variables)
@@ -187,7 +244,7 @@ def robust_spread(res: FitResult, inputs: Mapping[str, Any], level: float) -> np
     med = np.nanmedian(draws, axis=0)
     mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826
     return norm.ppf(0.5 + level / 2) * mad + np.abs(
-        med - _space(res.predict(inputs), res.law.space)
+        med - _space(_predicted(res, inputs), res.law.space)
     )
 
 
@@ -202,7 +259,7 @@ def calibrated_band(
     is the parameter uncertainty (confidence band of the refits), scatter the local
     conformal residual quantile (a new run's own noise) and b·d the learned extrapolation
     term at the query's distance beyond the data. An exact fit gets NaN."""
-    pred = res.predict(inputs)
+    pred = _predicted(res, inputs)
     n = pred.shape[0]
     if res.exact_fit_:
         return pred, np.full(n, np.nan), np.full(n, np.nan)
@@ -223,6 +280,26 @@ def calibrated_band(
     return pred, lo_s, hi_s
 
 
+def _bounded(v: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
+    """The scale intervals are combined on: logit of the position inside `bounds` (an
+    error or accuracy cannot leave [0, 1], and near either end the room shrinks), else the
+    metric itself."""
+    v = np.asarray(v, dtype=float)
+    if bounds is None:
+        return v
+    lo, hi = bounds
+    u = np.clip((v - lo) / (hi - lo), 1e-9, 1 - 1e-9)
+    return np.log(u / (1 - u))
+
+
+def _unbounded(t: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
+    if bounds is None:
+        return t
+    lo, hi = bounds
+    with np.errstate(over="ignore"):
+        return lo + (hi - lo) / (1 + np.exp(-t))
+
+
 def propagate(
     step2: FitResult,
     var: str,
@@ -232,27 +309,38 @@ def propagate(
     level: float,
     bounds: tuple[float, float] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chain a loss interval through a downstream law: the law's values at the loss
-    interval's ends (and, with a bootstrap, the step-2 draws at both ends), widened by the
-    step-2 residual scatter of a new run (conformal quantile of |residuals|, inflated for
-    degrees of freedom); clipped to the metric's range."""
+    """Chain a loss interval through a downstream law. Three independent parts, each a
+    `level` half-width per side, are added in quadrature (adding them outright, or taking
+    the union of their ends, double-counts and gave intervals 4-13x the realised error):
+    the law's values at the loss interval's ends, the step-2 bootstrap's spread at the
+    predicted loss (parameter uncertainty), and the step-2 local residual scatter (a new
+    run's own noise). With `bounds` the parts are combined on the logit scale of the
+    metric's range, so the interval stays inside it without clipping."""
     p = step2.law.evaluate(step2.params_, {var: loss_pred})
-    ends = [step2.law.evaluate(step2.params_, {var: v}) for v in (loss_lo, loss_hi)]
-    if step2.bootstrap_ is not None:
-        for v in (loss_lo, loss_hi, loss_pred):
-            draws = step2.bootstrap_.predict_draws({var: v})
-            q = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
-            ends += [q[0], q[1]]
-    stack = np.vstack(ends)
-    lo, hi = np.nanmin(stack, axis=0), np.nanmax(stack, axis=0)
-    if step2.dof_ > 0:
-        scatter = local_scatter(step2, {var: loss_pred}, level)
-        if step2.law.space == "log":
-            lo, hi = lo * np.exp(-scatter), hi * np.exp(scatter)
-        else:
-            lo, hi = lo - scatter, hi + scatter
+    if step2.dof_ <= 0:
+        return p, np.full_like(p, np.nan), np.full_like(p, np.nan)
+    tp = _bounded(p, bounds)
+    ends = np.vstack(
+        [_bounded(step2.law.evaluate(step2.params_, {var: v}), bounds) for v in (loss_lo, loss_hi)]
+    )
+    ends = np.where(np.isfinite(ends), ends, tp)
+    down2 = [np.maximum(tp - ends.min(axis=0), 0.0) ** 2]
+    up2 = [np.maximum(ends.max(axis=0) - tp, 0.0) ** 2]
+    if step2.bootstrap_ is not None and step2.bootstrap_.usable.any():
+        from scipy.stats import norm
+
+        draws = _bounded(step2.bootstrap_.predict_draws({var: loss_pred}), bounds)
+        med = np.nanmedian(draws, axis=0)
+        mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826
+        boot = norm.ppf(0.5 + level / 2) * mad + np.abs(med - tp)
+        down2.append(boot**2)
+        up2.append(boot**2)
+    scatter = local_scatter(step2, {var: loss_pred}, level)
+    if step2.law.space == "log":
+        s_lo, s_hi = p * np.exp(-scatter), p * np.exp(scatter)
     else:
-        lo, hi = np.full_like(p, np.nan), np.full_like(p, np.nan)
-    if bounds is not None:
-        lo, hi = np.clip(lo, *bounds), np.clip(hi, *bounds)
-    return p, lo, hi
+        s_lo, s_hi = p - scatter, p + scatter
+    down2.append((tp - _bounded(s_lo, bounds)) ** 2)
+    up2.append((_bounded(s_hi, bounds) - tp) ** 2)
+    down, up = np.sqrt(np.sum(down2, axis=0)), np.sqrt(np.sum(up2, axis=0))
+    return p, _unbounded(tp - down, bounds), _unbounded(tp + up, bounds)
