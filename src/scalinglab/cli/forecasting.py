@@ -153,6 +153,11 @@ def print_task_table(res: Any, interval_text: str) -> None:
     help="Row query applied first, before any check: the rows to use at all.",
 )
 @click.option("--run-col", default=None, help="Column naming each run [default: run, else model].")
+@click.option(
+    "--params-col",
+    default=None,
+    help="Parameter count to use as N (e.g. n_params_nonembedding) [default: n_params].",
+)
 @checkpoint_options
 @click.option(
     "--fit-where",
@@ -198,6 +203,7 @@ def forecast_cmd(
     tasks,
     where,
     run_col,
+    params_col,
     final_only,
     min_tokens,
     min_step,
@@ -249,6 +255,7 @@ def forecast_cmd(
         seed=seed,
         where=where,
         run_col=run_col,
+        params_col=params_col,
         final_only=final_only,
         min_tokens=min_tokens,
         min_step=min_step,

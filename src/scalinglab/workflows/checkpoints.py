@@ -58,7 +58,7 @@ def read_unvalidated(path: str | Path) -> pd.DataFrame:
                 df[col] = numeric_column(s, col, file=src)
             except DataError:
                 pass  # left as text: a command that uses it refuses it, naming the row
-    df = add_derived(df)
+    df = add_derived(df.copy())  # one block again after the column-by-column conversion
     df.attrs["scalinglab_source"] = src
     return df
 

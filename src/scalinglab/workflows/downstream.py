@@ -42,6 +42,7 @@ from .checkpoints import (
     load,
     run_ids,
     select_checkpoints,
+    user_column,
     whole_runs,
 )
 
@@ -192,6 +193,7 @@ def forecast(
     final_only: bool = False,
     min_tokens: float | None = None,
     min_step: float | None = None,
+    params_col: str | None = None,
 ) -> ForecastResult:
     """Fit loss and loss->error laws on the runs, chain them to `targets`.
 
@@ -209,13 +211,25 @@ def forecast(
     before any validation; `min_tokens` / `min_step` drop warm-up checkpoints and
     `final_only` keeps each run's last (both stated in the notes). A target run is left out
     of the fits with all its checkpoints; the bootstrap resamples runs; compute ratios count
-    each run once, at its largest checkpoint.
+    each run once, at its largest checkpoint. `params_col`: the parameter count to use as N
+    (e.g. n_params_nonembedding); flops and tokens_per_param are then recomputed from it.
     """
     df = load(data, where)
     df, notes = select_checkpoints(
         df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step
     )
     runs = run_ids(df, run_col)
+    if params_col:
+        pc = user_column(df, params_col, "--params-col")
+        if pc != "n_params":
+            df = add_derived(
+                df.drop(columns=["flops", "tokens_per_param"], errors="ignore")
+                .assign(n_params=df[pc])
+                .copy()
+            )
+        notes.append(f"N is the '{pc}' column (--params-col); flops = 6 N D")
+    elif "n_params_nonembedding" in df.columns and "n_params" in df.columns:
+        notes.append("N is the 'n_params' column (total); --params-col picks another")
     for col, what in ((loss_col, "--loss-col"), (error_col, "--error-col")):
         if resolve_column(df, col) is None:
             raise MissingColumnError(

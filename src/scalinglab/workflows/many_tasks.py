@@ -239,7 +239,8 @@ def forecast_tasks(
         err_col = col
         if kind == "accuracy":
             err_col = f"error_of_{col}"
-            sub = sub.assign(**{err_col: 1.0 - pd.to_numeric(sub[col], errors="coerce")})
+            sub = sub.copy()
+            sub[err_col] = 1.0 - pd.to_numeric(sub[col], errors="coerce")
             sub.attrs = dict(df.attrs)
         res = forecast(
             sub, targets, loss_col=loss, error_col=err_col, run_col=run_col, **forecast_kw
