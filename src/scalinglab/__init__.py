@@ -22,6 +22,7 @@ from .laws import CATALOG, Law, Parameter, expression_law, get_law
 from .query import select
 from .workflows import (
     AuditResult,
+    ConstantExponent,
     FactorEffects,
     ForecastResult,
     LadderForecast,
@@ -32,6 +33,7 @@ from .workflows import (
     TaskSelection,
     TransferResult,
     choose_method,
+    constant_exponent,
     factor_effects,
     forecast,
     pet_size_recipe,
@@ -48,6 +50,7 @@ load = read_table
 __all__ = [
     "CATALOG",
     "AuditResult",
+    "ConstantExponent",
     "FactorEffects",
     "FitResult",
     "ForecastResult",
@@ -64,6 +67,7 @@ __all__ = [
     "__version__",
     "audit",
     "choose_method",
+    "constant_exponent",
     "errors",
     "expression_law",
     "factor_effects",

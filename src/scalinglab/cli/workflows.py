@@ -241,6 +241,41 @@ def select_tasks_cmd(
         _write(res.data, out_path, force=force, inputs=[data, chance_table])
 
 
+@main.command("constant-exponent")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--loss-col", default="loss", show_default=True, help="Column of the loss.")
+@click.option("--where", default=None, help="Rows to use (a query).")
+@click.option("--by", default=None, help="Run the test per value of this column.")
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Bootstrap resamples for each exponent's 90% interval (0: no verdict).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
+@handle_errors
+def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
+    """One compute exponent for every token multiplier M? Per-M fits of the loss in compute
+    with intervals, side by side, and a verdict (Gadre et al.'s assumption).
+
+    \b
+    Example:
+      scalinglab constant-exponent runs.csv --loss-col loss_c4_val --by train_dataset
+    """
+    from ..workflows.constant_exponent import constant_exponent
+
+    res = constant_exponent(data, loss_col=loss_col, where=where, by=by, n_bootstrap=n_boot)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    _table(res.table, f"compute exponent per token multiplier ({res.interval:.0%} intervals)")
+    for g, v in res.verdicts.items():
+        out.print(f"{escape(g)}: {escape(v)}")
+    print_diagnostics(res.flags)
+
+
 @main.command("transfer")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option(

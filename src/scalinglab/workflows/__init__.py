@@ -13,6 +13,7 @@ from .audit import (
     leave_largest_out,
     leave_one_group_out,
 )
+from .constant_exponent import ConstantExponent, constant_exponent
 from .downstream import ForecastResult, forecast
 from .factor_effects import FactorEffects, factor_effects
 from .finetune_choice import MethodChoice, choose_method
@@ -25,6 +26,7 @@ from .transfer import TransferResult, effective_data_transferred
 
 __all__ = [
     "AuditResult",
+    "ConstantExponent",
     "FactorEffects",
     "ForecastResult",
     "LadderForecast",
@@ -38,6 +40,7 @@ __all__ = [
     "choose_pretraining_data",
     "compare_laws",
     "compute_ratio",
+    "constant_exponent",
     "effective_data_transferred",
     "factor_effects",
     "finetune_tradeoff",
