@@ -161,7 +161,7 @@ def test_gadre_report_shows_two_step_targets(tmp_path):
     html = out.read_text()
     targets = html[html.index("id='forecast-targets'") :]
     for value in ("2.5198", "2.5021", "2.4427", "2.425", "0.4925", "0.47522", "0.47186"):
-        assert value in targets[:6000], value  # predicted and true loss/error of both targets
+        assert value in targets[:12000], value  # predicted and true loss/error of both targets
     assert str(data) in html and "sha256" in html  # footer: data file and its hash
     dom = render(out, tmp_path, "gadre_report.png")
     _checks(dom, ["overview", "forecast"], ["forecast-loss", "forecast-error"])
@@ -209,7 +209,7 @@ def test_report_says_relative_errors_in_percent_and_what_coverage_rests_on(tmp_p
     from scalinglab.report.html import table_html
 
     cell = table_html(pd.DataFrame({"mean_rel_error": [0.0123], "coverage": [0.5], "x": [0.5]}))
-    assert "<td>1.23%</td><td>50.00%</td><td>0.5</td>" in cell
+    assert "<td class='num'>1.23%</td><td class='num'>50.00%</td><td class='num'>0.5</td>" in cell
     n = np.repeat(np.geomspace(1e7, 1e10, 5), 5)
     d = np.tile(np.geomspace(1e8, 1e11, 5), 5)
     loss = 1.8 + 480 / n**0.35 + 2100 / d**0.37
@@ -225,3 +225,4 @@ def test_report_says_relative_errors_in_percent_and_what_coverage_rests_on(tmp_p
     assert "90% intervals from 20 bootstrap resamples" in audit
     by_law = audit[audit.index("id='audit-by-law'") :].split("</table>")[0]
     assert by_law.count("%</td>") >= 3  # mean, max relative error and coverage
+    assert "coverage (90% intervals, 20 resamples)" in by_law  # beside every coverage

@@ -305,7 +305,9 @@ def _add_curve(
         )
 
 
-def _shade_range(fig: go.Figure, lo: float, hi: float, what: str = "fitted data") -> None:
+def _shade_range(
+    fig: go.Figure, lo: float, hi: float, what: str = "fitted data", dashed_key: bool = True
+) -> None:
     """The x range the law was fitted on, shaded (shape name 'fit-range'), and a legend key
     for it and for the dashed style: beyond the shade a curve is an extrapolation."""
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
@@ -324,6 +326,8 @@ def _shade_range(fig: go.Figure, lo: float, hi: float, what: str = "fitted data"
             meta={"role": "key"},
         )
     )
+    if not dashed_key:  # a figure without curves
+        return
     fig.add_trace(
         go.Scatter(
             x=[None],
@@ -512,7 +516,7 @@ def residual_figure(res: FitResult, heldout: pd.DataFrame | None = None) -> go.F
                 )
             )
     fig.add_hline(y=0, line=dict(color="gray", dash="dot"))
-    _shade_range(fig, float(d[xvar].min()), float(d[xvar].max()))
+    _shade_range(fig, float(d[xvar].min()), float(d[xvar].max()), dashed_key=False)
     allx = both[xvar].to_numpy(dtype=float)
     _layout(
         fig,

@@ -14,7 +14,16 @@ from ..fitting.presets import apply_preset
 from ..inspect import inspect_table
 from ..laws import get_law
 from ..workflows import audit as audit_mod
-from .html import Report, Section, interval_note, params_table, table_html
+from .html import (
+    Report,
+    Section,
+    coverage_label,
+    id_column,
+    interval_note,
+    params_table,
+    table_html,
+    with_run_ids,
+)
 
 
 def overview_section(rep: Report, df: pd.DataFrame) -> None:
@@ -44,12 +53,28 @@ def overview_section(rep: Report, df: pd.DataFrame) -> None:
             f"<div class='warn'>Suspected outliers ({html.escape(str(o['law']))} fit of "
             f"{html.escape(str(o['metric']))}, robust "
             f"|z| &gt; {o['threshold_z']:g}): rows "
-            + ", ".join(f"{r} (z={z:+.1f})" for r, z in zip(o["rows"], o["z"], strict=True))
+            + ", ".join(
+                f"{r} ({_run_label(df, r)}z={z:+.1f})"
+                for r, z in zip(o["rows"], o["z"], strict=True)
+            )
             + "</div>"
         )
     laws = pd.DataFrame(info["laws"])
     if not laws.empty:
         sec.parts.append("<h3>Laws this data can feed</h3>" + table_html(laws, "table-laws"))
+
+
+def _run_label(df: pd.DataFrame, row: int) -> str:
+    """'pythia-70m, step 1000, ' for a 1-based data row when the data name their runs."""
+    col = id_column(df)
+    if col is None or (row - 1) not in df.index:
+        return ""
+    r = df.loc[row - 1]
+    s = r["step"] if "step" in df.columns else None
+    step = ""
+    if s is not None and not pd.isna(s):
+        step = f", step {s:g}" if isinstance(s, float) else f", step {s}"
+    return html.escape(f"{r[col]}{step}, ")
 
 
 def law_section(
@@ -128,12 +153,14 @@ def audit_section(
         "when its <code>--interval</code> or <code>--bootstrap</code> do).</p>"
     )
     rep.figure(sec, plots.audit_figure(aud.points), "audit")
-    sec.parts.append("<h3>By law</h3>" + table_html(aud.by_law().reset_index(), "audit-by-law"))
+    cov = {"coverage": coverage_label(level, n_resamples)}
+    by_law = aud.by_law().reset_index().rename(columns=cov)
+    sec.parts.append("<h3>By law</h3>" + table_html(by_law, "audit-by-law"))
+    folds = aud.folds.drop(columns=["params", "warnings"], errors="ignore").rename(columns=cov)
+    sec.parts.append("<h3>Per fold</h3>" + table_html(folds, "audit-summary"))
     sec.parts.append(
-        "<h3>Per fold</h3>"
-        + table_html(aud.folds.drop(columns=["params", "warnings"]), "audit-summary")
+        "<h3>Held-out points</h3>" + table_html(with_run_ids(aud.points, df), "audit-points")
     )
-    sec.parts.append("<h3>Held-out points</h3>" + table_html(aud.points, "audit-points"))
     return aud
 
 

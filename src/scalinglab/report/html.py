@@ -30,10 +30,12 @@ main{padding:8px 32px 32px;max-width:1200px}
 section{background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:16px 20px;
 margin:16px 0}
 h2{margin-top:0;font-size:18px;color:#17324d} h3{font-size:15px;margin:14px 0 6px}
-table{border-collapse:collapse;font-size:13px;margin:0}
+table{border-collapse:collapse;font-size:13px;margin:0;overflow-wrap:normal}
 .table-wrap{max-width:100%;overflow-x:auto;margin:8px 0}
 .fig{max-width:100%;overflow-x:auto} section{min-width:0;overflow-wrap:anywhere}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
+th{vertical-align:bottom;min-width:4ch} td.num{white-space:nowrap}
+td.txt{max-width:34ch;overflow-wrap:anywhere}
 th{background:#f4f6f8} td:first-child,th:first-child{text-align:left}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px;margin:6px 0;
 font-size:13px}
@@ -58,6 +60,35 @@ def is_percent_column(col: Any) -> bool:
     (a fraction 0.0123 reads as '1.23%')."""
     name = str(col)
     return "rel_error" in name or name == "coverage" or name.startswith("coverage ")
+
+
+ID_COLUMNS = ("run_id", "run", "name", "model")
+
+
+def id_column(df: pd.DataFrame) -> str | None:
+    """The column that names a run, when the data have one."""
+    return next((c for c in ID_COLUMNS if c in df.columns), None)
+
+
+def with_run_ids(points: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
+    """A table of data rows (its 1-based `row` column, as in the source file) with the run's
+    id (and checkpoint step) beside the row number, when the data have them: a row number
+    alone makes the reader open the file."""
+    col = id_column(data)
+    if col is None or "row" not in points.columns or col in points.columns:
+        return points
+    extra = [col] + (["step"] if "step" in data.columns and "step" not in points.columns else [])
+    looked = data[extra].reindex(pd.Index(points["row"].to_numpy()) - 1)
+    out = points.copy()
+    at = list(out.columns).index("row") + 1
+    for k, c in enumerate(extra):
+        out.insert(at + k, c, looked[c].to_numpy())
+    return out
+
+
+def coverage_label(level: float, n_resamples: int) -> str:
+    """A coverage column's name that carries what it rests on (percent-formatted)."""
+    return f"coverage ({level:.0%} intervals, {n_resamples} resamples)"
 
 
 def interval_note(level: float, n_resamples: int) -> str:
@@ -108,13 +139,22 @@ def escape_figure_text(fig: Any) -> None:
         lay.legend.title.text = esc(lay.legend.title.text)
 
 
+def _header(col: Any) -> str:
+    """A column name that wraps at its underscores, never mid-word ('coverag / e')."""
+    return html.escape(str(col)).replace("_", "_<wbr>")
+
+
+def _cell(v: Any, col: Any) -> str:
+    """Numbers never wrap ('1.724e+1 / 3'); long text (run ids, notes) wraps anywhere."""
+    numeric = isinstance(v, (int, float, np.integer, np.floating, bool, np.bool_))
+    return f"<td class='{'num' if numeric else 'txt'}'>{_fmt(v, col)}</td>"
+
+
 def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 200) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    head = "".join(f"<th>{_header(c)}</th>" for c in df.columns)
     body = []
     for _, r in df.head(max_rows).iterrows():
-        cells = "".join(
-            f"<td>{_fmt(v, c)}</td>" for c, v in zip(df.columns, r.to_numpy(), strict=True)
-        )
+        cells = "".join(_cell(v, c) for c, v in zip(df.columns, r.to_numpy(), strict=True))
         body.append(f"<tr>{cells}</tr>")
     more = (
         f"<p class='note'>{len(df) - max_rows} more rows not shown</p>"
