@@ -26,12 +26,14 @@ from ..laws import get_law
 from ..laws.base import Law
 from ..query import mask as query_mask
 from ..results import Result
+from ..schema import resolve_column
 from .calibration import calibrated_band, learn_extrapolation
 from .checkpoints import (
     check_used,
     describe_runs,
     flops_per_run,
     load,
+    plain,
     run_ids,
     select_checkpoints,
     whole_runs,
@@ -222,11 +224,12 @@ def _laws(law: str | Law | Sequence[str | Law], preset: str | None):
 def _groups(df: pd.DataFrame, by: str | None):
     if by is None:
         return [(None, df)]
-    if by not in df.columns:
+    col = resolve_column(df, by)
+    if col is None:
         raise MissingColumnError(
             f"--by column '{by}' is not in the data", column=by, file=source_of(df)
         )
-    return list(df.groupby(by, sort=True))
+    return list(df.groupby(col, sort=True))
 
 
 class _Folds:
@@ -335,7 +338,7 @@ def holdout(
         held = _mask(sub, query, "--holdout")
         if runs is not None:
             held = whole_runs(held, runs.loc[sub.index])
-        where = f" within {by} == {key!r}" if by else ""
+        where = f" within {by} == {plain(key)}" if by else ""
         if not held.any():
             raise DataError(f"--holdout {query!r} selects no rows{where}", file=source_of(df))
         if held.all():

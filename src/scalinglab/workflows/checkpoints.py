@@ -71,7 +71,7 @@ def load(
     return apply_where(df, where, what) if where else df
 
 
-def _fmt(v: object) -> str:
+def plain(v: object) -> str:
     """A cell as a user wrote it: 0 and 95.5, never np.float64(0.0)."""
     if isinstance(v, (int, float, np.integer, np.floating)):
         return f"{float(v):g}"
@@ -99,7 +99,7 @@ def check_used(df: pd.DataFrame, columns: Iterable[str]) -> None:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise cls(
-                    f"value {_fmt(df[col].iloc[i])} {why} ({int(bad.sum())} such rows)",
+                    f"value {plain(df[col].iloc[i])} {why} ({int(bad.sum())} such rows)",
                     file=src,
                     row=int(rows[i]),
                     column=col,

@@ -40,6 +40,7 @@ from .checkpoints import (
     describe_runs,
     flops_per_run,
     load,
+    plain,
     run_ids,
     select_checkpoints,
     user_column,
@@ -115,7 +116,7 @@ def _target_frame(
                 i = int(np.flatnonzero(bad)[0])
                 kind = NonFiniteValueError if not np.isfinite(vals[i]) else NonPositiveValueError
                 raise kind(
-                    f"target {i + 1}: '{col}' is {t[col].iloc[i]!r}; it must be a finite "
+                    f"target {i + 1}: '{col}' is {plain(t[col].iloc[i])}; it must be a finite "
                     "number > 0",
                     column=col,
                 )
