@@ -185,3 +185,23 @@ def test_cli_filters_before_validating_and_says_values_plainly(tmp_path):
     assert "looks like percent" in r.output and "np.float64" not in r.output
     assert re.search(r"value \d+(\.\d+)? is outside", r.output)
     assert issubclass(OutOfRangeError, Exception)
+
+
+def test_audit_cli_where_first_whole_runs_and_final_only(tmp_path):
+    """Old: `audit --where` read (and validated) every row first, so a step-0 row refused the
+    file; a held-out run's other checkpoints stayed in the fit set."""
+    df = checkpoints_table()
+    zero = df.iloc[[0]].assign(tokens=0.0, step=0, revision="step0")
+    p = tmp_path / "ck.csv"
+    pd.concat([zero, df], ignore_index=True).assign(acc_pct=55.0).to_csv(p, index=False)
+    base = ["audit", p, "--law", "chinchilla", "--where", "tokens > 0", "--bootstrap", "0"]
+    r = _run(*base, "--holdout", "n_params > 1e9 and step == 4000", "--json")
+    assert r.exit_code == 0, r.output
+    obj = json.loads(r.output)
+    assert obj["summary"][0]["n_fit"] == 24 and obj["summary"][0]["n_test"] == 4
+    assert any("7 runs, 28 checkpoints" in n for n in obj["notes"])
+    r = _run(*base, "--holdout", "n_params > 1e9", "--final-only")
+    assert r.exit_code == 0, r.output
+    assert "kept the last checkpoint of each of 7 run(s)" in r.output
+    r = _run(*base, "--leave-one-group-out", "step", "--min-step", "2000")
+    assert r.exit_code == 2 and "every step group touches every run" in r.output
