@@ -42,3 +42,18 @@ def test_predict_parses_unit_suffixes_and_aliases():
 def test_repr_is_short():
     r = repr(sl.fit(_table(), "chinchilla"))
     assert r.startswith("FitResult(law='chinchilla', n_points=25") and len(r) < 250
+
+
+def test_predict_with_an_interval_keeps_the_index_and_states_its_level():
+    df = _table()
+    res = sl.fit(df, "chinchilla")
+    res.bootstrap(50, seed=1)
+    query = df.iloc[[20, 3]]
+    band = res.predict(query, interval=0.9)
+    assert list(band.columns) == ["prediction", "lower", "upper"]
+    assert list(band.index) == [20, 3]
+    assert band.attrs == {"level": 0.9, "kind": "confidence", "n_resamples": 50}
+    assert (band["lower"] <= band["prediction"]).all() and (
+        band["prediction"] <= band["upper"]
+    ).all()
+    assert np.allclose(band["prediction"], res.predict(query))

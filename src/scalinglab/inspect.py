@@ -138,11 +138,11 @@ def _outliers(df: pd.DataFrame) -> dict[str, Any] | None:
             return None
         try:
             res = fit(sub, law, metric=metric, n_refine=4)
-            z = _robust_z(res.predict(sub), sub[metric].to_numpy())
+            z = _robust_z(res._predict_array(sub), sub[metric].to_numpy())
             keep = np.abs(z) <= OUTLIER_Z
             if (~keep).any() and keep.sum() >= 3 * law.n_params:
                 res = fit(sub[keep], law, metric=metric, n_refine=4)
-                z = _robust_z(res.predict(sub), sub[metric].to_numpy())
+                z = _robust_z(res._predict_array(sub), sub[metric].to_numpy())
         except ScalingLabError:
             return None
         flagged = np.flatnonzero(np.abs(z) > OUTLIER_Z)
@@ -201,7 +201,8 @@ def inspect_table(
     ]
     dup_rows = int(df.duplicated().sum())
     dup_keys = int(df.duplicated(subset=keys).sum()) if keys else 0
-    bad = find_bad_values(df)
+    derived = set(df.attrs.get("scalinglab_derived", []))  # flops from a bad tokens: noise
+    bad = find_bad_values(df, columns=[c for c in df.columns if c not in derived])
     report: dict[str, Any] = {
         "source": df.attrs.get("scalinglab_source"),
         "rows": len(df),

@@ -8,7 +8,7 @@ file, row and column.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -285,11 +285,16 @@ def _show(v: float) -> str:
     return f"{float(v):g}"
 
 
-def find_bad_values(df: pd.DataFrame, *, first: int = 5) -> list[BadValues]:
+def find_bad_values(
+    df: pd.DataFrame, *, first: int = 5, columns: Iterable[str] | None = None
+) -> list[BadValues]:
     """Every canonical column with values outside its rule (non-positive counts and losses,
     accuracy outside [0, 1], ...), with the count and the first rows. Row numbers follow the
-    table's index (+1), so a table filtered after reading still names its file's rows."""
+    table's index (+1), so a table filtered after reading still names its file's rows.
+    `columns`: check only these (the ones a command uses: an accuracy column in percent need
+    not block a loss fit)."""
     out = []
+    only = None if columns is None else set(columns)
     integer_index = pd.api.types.is_integer_dtype(df.index)
     rules: list[tuple[str, type[DataError], str, float, float, bool]] = [
         (c, NonPositiveValueError, "must be > 0", 0.0, np.inf, False) for c in POSITIVE
@@ -299,6 +304,8 @@ def find_bad_values(df: pd.DataFrame, *, first: int = 5) -> list[BadValues]:
         for c, (lo, hi) in RANGES.items()
     ]
     for col, kind, rule, lo, hi, closed in rules:
+        if only is not None and col not in only:
+            continue
         if col not in df.columns or not pd.api.types.is_numeric_dtype(df[col]):
             continue
         v = df[col].to_numpy(dtype=float)
@@ -336,13 +343,19 @@ def validation_deferred() -> Iterator[None]:
         _DEFERRED.reset(token)
 
 
-def validate(df: pd.DataFrame, *, file: str | None = None, line_offset: int | None = None) -> None:
-    """Range checks on canonical columns; missing values are allowed here (a fit that needs
-    them refuses them, naming the row). The first column breaking its rule is a named error
-    citing the first row, with the count of such rows."""
+def validate(
+    df: pd.DataFrame,
+    *,
+    file: str | None = None,
+    line_offset: int | None = None,
+    columns: Iterable[str] | None = None,
+) -> None:
+    """Range checks on canonical columns (all, or `columns`); missing values are allowed here
+    (a fit that needs them refuses them, naming the row). The first column breaking its rule
+    is a named error citing the first row, with the count of such rows."""
     if _DEFERRED.get():
         return
-    found = find_bad_values(df, first=1)
+    found = find_bad_values(df, first=1, columns=columns)
     if not found:
         return
     b = found[0]

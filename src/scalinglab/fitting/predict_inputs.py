@@ -49,7 +49,7 @@ def checked_predict(res: FitResult, df: pd.DataFrame) -> np.ndarray:
     number (the law undefined there) is a named error instead of a printed nan."""
     check_prediction_inputs(res, df)
     with np.errstate(all="ignore"):
-        pred = np.asarray(res.predict(df), dtype=float)
+        pred = res._predict_array(df)
     bad = ~np.isfinite(pred)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

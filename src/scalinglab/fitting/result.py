@@ -21,9 +21,18 @@ from ..diagnostics import Diagnostic
 from ..errors import MissingColumnError
 from ..laws.base import Law
 from ..results import Result, register
-from ..schema import numeric_column
+from ..schema import canonical_name, numeric_column
 from .bootstrap import Bootstrap, run_bootstrap
 from .objective import residual
+
+
+def _alias_in(data: pd.DataFrame | Mapping[str, Any], col: str, var: str) -> str | None:
+    """The one key of a query that means `col` or `var` under the alias table (N for
+    n_params, D for tokens), as files are read: one vocabulary for fits and queries."""
+    want = {canonical_name(col), canonical_name(var)}
+    keys = list(data.columns) if isinstance(data, pd.DataFrame) else list(data)
+    hits = [k for k in keys if canonical_name(str(k)) in want]
+    return str(hits[0]) if len(hits) == 1 else None
 
 
 @dataclass
@@ -58,7 +67,7 @@ class FitResult(Result):
         out = {}
         for var in self.law.variables:
             col = self.columns_.get(var, var)
-            key = col if col in data else var if var in data else None
+            key = col if col in data else var if var in data else _alias_in(data, col, var)
             if key is None:
                 have = list(data.columns) if isinstance(data, pd.DataFrame) else list(data)
                 raise MissingColumnError(
@@ -71,55 +80,87 @@ class FitResult(Result):
         n = max(len(v) for v in out.values()) if out else 1
         return {k: np.broadcast_to(v, (n,)) for k, v in out.items()}
 
+    def _index_of(self, data: pd.DataFrame | Mapping[str, Any], n: int) -> pd.Index:
+        """The query's own index (a DataFrame's, a Series value's), else 0..n-1."""
+        if isinstance(data, pd.DataFrame) and len(data.index) == n:
+            return data.index
+        for v in data.values():
+            if isinstance(v, pd.Series) and len(v.index) == n:
+                return v.index
+        return pd.RangeIndex(n)
+
+    def _predict_array(self, data: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
+        """The predicted metric as a bare array (position-aligned): for internal callers
+        that do array arithmetic with other arrays."""
+        return np.asarray(self.law.evaluate(self.params_, self._inputs(data)), dtype=float)
+
     def predict(
         self,
         data: pd.DataFrame | Mapping[str, Any],
         interval: float | None = None,
         kind: str = "confidence",
     ) -> np.ndarray | pd.DataFrame:
-        """Predicted metric for each row of `data` (DataFrame or mapping of arrays/scalars).
+        """Predicted metric for each row of `data` (a DataFrame, or a mapping of arrays or
+        scalars; unit suffixes such as '70B' parse as on the command line).
 
-        With `interval=0.9` returns a DataFrame with `prediction`, `lower`, `upper` from the
-        bootstrap (run with defaults if `bootstrap()` was not called). kind="confidence"
-        bounds the fitted curve; kind="prediction" also adds the scatter of a new run
-        (resampled fit residuals).
+        Returns a Series named after the metric, aligned with the input's index (a
+        DataFrame's index; 0..n-1 for a mapping, so a single query is `pred[0]` or
+        `float(pred.iloc[0])`). With `interval=0.9`, a DataFrame with the same index and
+        columns `prediction`, `lower`, `upper` from the bootstrap (run with defaults, with a
+        warning, if `bootstrap()` was not called); `.attrs` hold the level, kind and number
+        of resamples. kind="confidence" bounds the fitted curve; kind="prediction" also adds
+        the scatter of a new run (resampled fit residuals).
         """
+        frame = self._predict_frame(data, interval, kind)
+        if interval is None:
+            return frame["prediction"].to_numpy()
+        return frame
+
+    def _predict_frame(
+        self, data: pd.DataFrame | Mapping[str, Any], interval: float | None, kind: str
+    ) -> pd.DataFrame:
         inputs = self._inputs(data)
         pred = self.law.evaluate(self.params_, inputs)
+        index = self._index_of(data, len(pred))
         if interval is None:
-            return pred
+            return pd.DataFrame({"prediction": pred}, index=index)
         if not (0 < interval < 1):
             raise ValueError(f"interval must be in (0, 1), got {interval}")
+        if kind not in ("confidence", "prediction"):
+            raise ValueError(f"kind must be 'confidence' or 'prediction', got {kind!r}")
         if self.exact_fit_:  # an interpolation: resampling it measures nothing
             nan = np.full(pred.shape, np.nan)
-            return pd.DataFrame({"prediction": pred, "lower": nan, "upper": nan})
+            out = pd.DataFrame({"prediction": pred, "lower": nan, "upper": nan}, index=index)
+            out.attrs.update(level=interval, kind=kind, n_resamples=0)
+            return out
         if self.bootstrap_ is None:  # never silently: say that it refits
             import warnings
 
             warnings.warn(
                 "predict(interval=...) on a fit without a bootstrap runs one now "
                 "(1,000 warm refits); call res.bootstrap(...) first to choose how",
-                stacklevel=2,
+                stacklevel=3,
             )
         boot = self.bootstrap_ if self.bootstrap_ is not None else self.bootstrap()
         draws = boot.predict_draws(inputs)
         if kind == "prediction":
-            res = self.residuals()
+            res = self._residual_array()
             rng = np.random.default_rng(boot.seed + 1)
             eps = rng.choice(res[np.isfinite(res)], size=draws.shape)
             draws = draws * np.exp(eps) if self.law.space == "log" else draws + eps
-        elif kind != "confidence":
-            raise ValueError(f"kind must be 'confidence' or 'prediction', got {kind!r}")
         lo, hi = np.nanpercentile(draws, [50 * (1 - interval), 50 * (1 + interval)], axis=0)
-        return pd.DataFrame({"prediction": pred, "lower": lo, "upper": hi})
+        out = pd.DataFrame({"prediction": pred, "lower": lo, "upper": hi}, index=index)
+        out.attrs.update(level=interval, kind=kind, n_resamples=int(boot.usable.sum()))
+        return out
 
     def plot(self, heldout: pd.DataFrame | None = None, kind: str = "fit") -> Any:
         """A plotly figure for notebooks: kind="fit" (curves, points, bootstrap band) or
-        "residuals"."""
+        "residuals"; `heldout` rows (e.g. the runs a holdout left out) are drawn in both, so
+        the plot shows how the law extrapolates to them."""
         from .. import plots
 
         if kind == "residuals":
-            return plots.residual_figure(self)
+            return plots.residual_figure(self, heldout)
         return plots.fit_figure(self, heldout)
 
     def bootstrap(
@@ -199,12 +240,16 @@ class FitResult(Result):
     def param_vector_(self) -> np.ndarray:
         return np.array([self.params_[n] for n in self.law.param_names])
 
-    def residuals(self) -> np.ndarray:
-        """Residuals on the fit data, in the law's space (log(pred/y) for log-space laws)."""
+    def _residual_array(self) -> np.ndarray:
         if self.data_ is None:
             raise ValueError("this FitResult carries no fit data (loaded without it)")
         pred = self.law.evaluate(self.params_, self.data_["x"])
         return residual(pred, np.asarray(self.data_["y"]), self.law.space)
+
+    def residuals(self) -> np.ndarray:
+        """Residuals on the fit data, in the law's space (log(pred/y) for log-space laws), as
+        a Series aligned with the fitted rows' index (0..n-1 for a fit loaded from a file)."""
+        return self._residual_array()
 
     # -- reporting ------------------------------------------------------------------------
     @property
@@ -222,7 +267,7 @@ class FitResult(Result):
         return self.dof_ <= 0
 
     def _rss(self) -> float:
-        r = self.residuals()
+        r = self._residual_array()
         assert self.data_ is not None  # residuals() raised otherwise
         return float(np.sum(np.asarray(self.data_["weights"]) * r**2))
 
