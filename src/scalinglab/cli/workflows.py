@@ -303,14 +303,30 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
     help="Fit one transfer law per value of this column (e.g. pretrain_data), with "
     "bootstrap intervals on k, alpha, beta; without it several sources are pooled (flagged).",
 )
+@click.option(
+    "--where",
+    default=None,
+    help="Finetuned runs to fit the transfer law on (a query; computed columns too, e.g. "
+    '"not high_data" leaves out the high-data regime).',
+)
+@click.option(
+    "--high-data-gain",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="High-data regime: 10x D_F would lower the from-scratch loss by less than this.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def transfer_cmd(data, scratch_law, data_col, metric, params_col, by, as_json) -> None:
+def transfer_cmd(
+    data, scratch_law, data_col, metric, params_col, by, where, high_data_gain, as_json
+) -> None:
     """Effective data transferred by pretraining (Hernandez et al.).
 
     \b
     Example:
-      scalinglab transfer transfer.csv --scratch-law kaplan --by pretrain_data
+      scalinglab transfer transfer.csv --scratch-law kaplan --by pretrain_data \\
+          --where "not high_data"
     """
     from ..workflows.transfer import effective_data_transferred
 
@@ -321,6 +337,8 @@ def transfer_cmd(data, scratch_law, data_col, metric, params_col, by, as_json) -
         metric=metric,
         params_col=params_col,
         by=by,
+        where=where,
+        high_data_gain=high_data_gain,
     )
     if as_json:
         emit_json(res.to_dict())

@@ -22,6 +22,7 @@ from ..diagnostics import Diagnostic
 from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..laws import get_law
+from ..query import mask
 from ..results import Result
 from .audit import _load
 from .pretrain_choice import require_columns
@@ -107,6 +108,8 @@ def effective_data_transferred(
     scratch_label: str = "none",
     params_col: str = "n_params",
     by: str | None = None,
+    where: str | None = None,
+    high_data_gain: float = 0.01,
     n_bootstrap: int = 200,
     interval: float = 0.9,
 ) -> TransferResult:
@@ -117,6 +120,10 @@ def effective_data_transferred(
     al. read alpha as the source-to-target distance and beta as the size effect), with
     bootstrap intervals on k, alpha, beta in `comparison`. Without it, several sources are
     pooled into one law and the result says so (diagnostic `pooled_sources`).
+    where: the finetuned runs the transfer law is fitted on (a query over the input columns
+    and the computed ones, e.g. "not high_data"); every from-scratch run fits the yardstick.
+    high_data_gain: a run is in the high-data regime when 10x its D_F would lower the
+    from-scratch loss by less than this fraction (or than the yardstick's median error).
     """
     df = _load(data)
     require_columns(df, ["pretrain_data", params_col, data_col, metric], "transfer")
@@ -169,6 +176,15 @@ def effective_data_transferred(
         if scratch_fit.law.space == "log"
         else float(np.median(rel))
     )
+    # the high-data regime: the from-scratch loss has flattened in D at this N
+    at_10x = scratch_fit.law.evaluate(scratch_fit.params_, {"n_params": n, "tokens": 10 * d_f})
+    runs["scratch_gain_10x"] = 1 - at_10x / runs["scratch_loss"].to_numpy()
+    flat = max(high_data_gain, yard)
+    runs["high_data"] = (runs["scratch_gain_10x"] < flat) | ~np.isfinite(d_e)
+    runs["in_fit"] = True
+    if where:
+        frame = tuned.reset_index(drop=True).assign(**{c: runs[c] for c in runs.columns})
+        runs["in_fit"] = mask(frame, where, "--where")
     notes = [
         f"from-scratch yardstick ({scratch_law}): median in-sample error {yard:.2%} on "
         f"{scratch_fit.n_points_} runs; ossification judged against measured twins for "
@@ -187,7 +203,33 @@ def effective_data_transferred(
             f"{int(inf.sum())} run(s) beat the from-scratch law's infinite-data limit "
             "at their size: D_E is infinite, left out of the transfer fit"
         )
-    ok = runs[(runs["transferred"] > 0) & np.isfinite(runs["effective_data"])]
+    flags: list[Diagnostic] = []
+    high = runs["high_data"]
+    if high.any():
+        h = runs[high]
+        kept = int((high & runs["in_fit"]).sum())
+        flags.append(
+            Diagnostic(
+                "note",
+                "warning" if kept else "info",
+                f"{int(high.sum())} finetuned run(s) are in the high-data regime (10x their "
+                f"D_F would lower the from-scratch loss by less than {flat:.1%}, e.g. N="
+                f"{h['n_params'].iloc[0]:.3g}, D_F={h['finetune_size'].iloc[0]:.3g}), where "
+                "Hernandez et al.'s law does not apply and D_E is not determined; "
+                + (
+                    f"{kept} of them are in the transfer fit: leave them out with "
+                    "--where 'not high_data'"
+                    if kept
+                    else "none of them is in the transfer fit"
+                ),
+            )
+        )
+    if where:
+        notes.append(
+            f"--where {where!r}: {int(runs['in_fit'].sum())} of {len(runs)} finetuned runs "
+            "enter the transfer fit; the others are still listed with their D_E"
+        )
+    ok = runs[(runs["transferred"] > 0) & np.isfinite(runs["effective_data"]) & runs["in_fit"]]
     transfer_fit = None
     fit_rows = ok.assign(effective_data=ok["transferred"])
     if len(fit_rows) >= 4 and fit_rows["n_params"].nunique() >= 2:
@@ -201,7 +243,7 @@ def effective_data_transferred(
             f"only {len(fit_rows)} run(s) with positive finite D_T: the transfer law "
             "needs >= 4 over >= 2 model sizes"
         )
-    res = TransferResult(scratch_fit, transfer_fit, runs, notes)
+    res = TransferResult(scratch_fit, transfer_fit, runs, notes, flags=flags)
     sources = sorted(map(str, tuned["pretrain_data"].unique()))
     if by is None and len(sources) > 1:
         res.flags.append(
@@ -231,7 +273,9 @@ def _fit_by(
         raise DataError(f"--by column '{by}' is not in the data")
     labels = tuned[by].astype(str).to_numpy()
     rows = []
-    ok_mask = (res.runs["transferred"] > 0) & np.isfinite(res.runs["effective_data"])
+    ok_mask = (
+        (res.runs["transferred"] > 0) & np.isfinite(res.runs["effective_data"]) & res.runs["in_fit"]
+    )
     for value in sorted(set(labels)):
         sel = (labels == value) & ok_mask.to_numpy()
         part = res.runs[sel].assign(effective_data=res.runs.loc[sel, "transferred"])
