@@ -81,6 +81,8 @@ def test_factor_effects_side_by_side_with_a_verdict():
     for f in t.index:
         assert t.loc[f, "alpha_lo"] < t.loc[f, "alpha"] < t.loc[f, "alpha_hi"]
     assert t.loc["n_params", "loss_cut_per_10x"] == pytest.approx(1 - 10**-0.2, rel=0.05)
+    # the paper's Table 2: each factor's largest value held out and predicted
+    assert t["heldout_mad"].between(0, 0.02).all()
     v = res.verdicts["lora"]
     assert v.startswith("scaling model size helps finetuning more on these data")
     assert "vs pretraining data" in v
