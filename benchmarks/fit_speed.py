@@ -13,6 +13,14 @@ log-sum-exp parameterisation, summed Huber (delta=1e-3) in log space, Hoffmann's
 (c) scalinglab.fit(df, "chinchilla"): the whole call (reading the frame, the search, the
     diagnostics) and, separately, the search alone (fit_time_s_).
 
+floor: what (c) cannot avoid with this algorithm: the screening (one batched evaluation of
+    4,500 starts on 48 rows), then one evaluation with gradient and Gauss-Newton matrix per
+    warm-up iteration (32 starts) and one with the exact Hessian per refinement iteration
+    (8 starts), at the iteration counts this fit took; everything else in (c) is per-iteration
+    bookkeeping (step solve, bounds, acceptance: small numpy calls) and fit()'s preparation
+    and diagnostics. (b)'s own parts are printed alike: its screening and its L-BFGS-B
+    iterations times one objective-and-gradient call.
+
     python benchmarks/fit_speed.py [--ref-starts N] [--repeats R]
 
 Targets (issue 18): (c) >= 1,000x faster than (a) and >= 10x faster than (b), objective no
@@ -28,6 +36,8 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
+import numpy as np  # noqa: E402
+import references as R  # noqa: E402
 from references import load_chinchilla, scipy_loop, scipy_screened  # noqa: E402
 
 import scalinglab as sl  # noqa: E402
@@ -43,6 +53,50 @@ def _median_time(fn, repeats):
         out = fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times), min(times), out
+
+
+def _floor_timers(df, res):
+    """Timers of the unavoidable evaluations of (c) and (b) (see the docstring), each one
+    call of `repeat` evaluations returning seconds per evaluation, to be run between the
+    (b) and (c) repeats so that all see the same machine load."""
+    from scalinglab.fitting import search
+    from scalinglab.fitting.fitter import _as_columns
+    from scalinglab.fitting.optimizer import Problem
+    from scalinglab.fitting.prepare import prepare
+
+    law = res.law
+    prep = prepare(df, law)
+    cols = _as_columns(prep.x)
+    full = Problem(law, cols, prep.y, prep.weights, res.delta_)
+    rows = search._subsample(full.n, 48)
+    sub = {k: v[:, rows] for k, v in cols.items()}
+    scr = Problem(law, sub, prep.y[rows], prep.weights[rows], res.delta_, aggregate=False)
+    lo, hi = law.internal_bounds()
+    st = res.starts_
+    names = list(law.param_names)
+    z0 = np.clip(law.to_internal(st[[f"start_{n}" for n in names]].to_numpy()), lo, hi)
+    zw = law.to_internal(st.loc[st["status"] != "screened", names].to_numpy())
+    logN, logD, logL = R.logs(df)
+    grid = R.hoffmann_grid()
+    obj_grad = R.make_obj_grad(logN, logD, logL)
+
+    def timer(fn, repeat):
+        def run():
+            t = time.perf_counter()
+            for _ in range(repeat):
+                fn()
+            return (time.perf_counter() - t) / repeat
+
+        return run
+
+    return {
+        "screen": timer(lambda: search.screen_objective(scr, z0), 1),
+        "warm_eval": timer(lambda: full.reduce(zw[:32], None, 1e6, 1), 5),
+        "refine_eval": timer(lambda: full.reduce(zw[:8], None, None, 2), 5),
+        "value": timer(lambda: full.value(zw[:32]), 5),
+        "b_screen": timer(lambda: R.screen(logN, logD, logL, grid, rows), 1),
+        "b_iter": timer(lambda: obj_grad(grid[0]), 20),
+    }
 
 
 def main() -> None:
@@ -62,6 +116,8 @@ def main() -> None:
     sl.fit(df, "chinchilla")
     scipy_screened(df)
     res = ref_b = None
+    timers = _floor_timers(df, sl.fit(df, "chinchilla"))
+    fl: dict[str, list[float]] = {k: [] for k in timers}
     for _ in range(args.repeats):
         t = time.perf_counter()
         res = sl.fit(df, "chinchilla")
@@ -69,6 +125,8 @@ def main() -> None:
         ts.append(res.fit_time_s_)
         ref_b = scipy_screened(df)
         tb.append(ref_b[0])
+        for k, fn in timers.items():
+            fl[k].append(fn())
     t_c, t_s, t_b = statistics.median(tc), statistics.median(ts), statistics.median(tb)
     _, f_b, _, nit_b = ref_b
     t_a, f_a, _, n_a = scipy_loop(df, args.ref_starts)
@@ -96,6 +154,25 @@ def main() -> None:
     )
     print(f"ratios (search)    : (a)/(c) {t_a / t_s:6.0f}x   (b)/(c) {t_b / t_s:5.1f}x")
     print(f"scalinglab params: { {k: round(v, 6) for k, v in res.params_.items()} }")
+    f = {k: statistics.median(v) for k, v in fl.items()}
+    st = res.starts_
+    wi = int(st.loc[st["status"] == "warmed", "n_iter"].max())
+    ri = int(st.loc[st["status"] == "refined", "n_iter"].min()) - wi
+    floor = f["screen"] + (wi + 1) * f["warm_eval"] + (ri + 1) * f["refine_eval"] + f["value"]
+    b_floor = f["b_screen"] + nit_b * f["b_iter"]
+    print(
+        f"floor of (c): screening {f['screen'] * 1e3:.2f} ms + {wi + 1} warm-up evaluations "
+        f"x {f['warm_eval'] * 1e3:.3f} ms + {ri + 1} refinement evaluations x "
+        f"{f['refine_eval'] * 1e3:.3f} ms + {f['value'] * 1e3:.3f} ms = {floor * 1e3:.1f} ms "
+        f"((b)/floor {t_b / floor:.1f}x); the search's other {(t_s - floor) * 1e3:.1f} ms is "
+        f"per-iteration bookkeeping, fit()'s other {(t_c - t_s) * 1e3:.1f} ms preparation and "
+        "diagnostics"
+    )
+    print(
+        f"(b)'s parts: screening {f['b_screen'] * 1e3:.2f} ms + {nit_b} L-BFGS-B iterations "
+        f"x {f['b_iter'] * 1e3:.3f} ms (objective and gradient) = {b_floor * 1e3:.1f} ms;"
+        f" the rest of its {t_b * 1e3:.0f} ms is scipy's per-iteration overhead"
+    )
 
 
 if __name__ == "__main__":
