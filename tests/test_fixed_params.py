@@ -37,6 +37,8 @@ def test_fix_holds_parameters_and_counts_only_the_free_ones():
         sl.get_law("chinchilla").fix(alpha=-1.0)
     with pytest.raises(BoundsError, match="already fixed"):
         law.fix(E=2.0)
+    with pytest.raises(UnknownParameterError, match="'beta' is fixed at 0.37, not fitted"):
+        law.with_grid({"beta": [0.2, 0.4]})
     with pytest.raises(BoundsError, match="leaves no parameter"):
         sl.get_law("power_law").fix(E=0.5, A=20.0, alpha=0.3)
 

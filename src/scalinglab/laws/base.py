@@ -136,6 +136,12 @@ class Law:
         for p in self.parameters:
             if p.name == name:
                 return p
+        for p, v in self.fixed:
+            if p.name == name:
+                raise UnknownParameterError(
+                    f"law '{self.name}': parameter '{name}' is fixed at {v:g}, not fitted (its "
+                    f"free parameters are {', '.join(self.param_names)})"
+                )
         raise UnknownParameterError(
             f"law '{self.name}' has no parameter '{name}'; its parameters are "
             f"{', '.join(self.param_names)}"
