@@ -57,3 +57,44 @@ def test_predict_with_an_interval_keeps_the_index_and_states_its_level():
         band["prediction"] <= band["upper"]
     ).all()
     assert np.allclose(band["prediction"], res.predict(query))
+
+
+@pytest.mark.slow
+def test_readme_published_data_block_runs_with_the_path_as_an_argument(tmp_path, monkeypatch):
+    """README's reproductions take the data's path ($DATA); a clone has no ../shared, so no
+    command may name it. Run here with DATA=../shared/data and check the numbers."""
+    import shlex
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+    from tests.conftest import SHARED, shared_file
+
+    shared_file("chinchilla", "points.csv")
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for block in readme.split("```bash\n")[1:]:
+        assert "../shared" not in "\n".join(
+            ln.split("#")[0] for ln in block.split("```")[0].splitlines()
+        )
+    block = readme.split("### On published data", 1)[1].split("```bash\n", 1)[1].split("```")[0]
+    lines = [ln for ln in block.replace("\\\n", " ").splitlines() if ln.split("#")[0].strip()]
+    assert lines[0].startswith("DATA=")
+    commands = [shlex.split(ln.replace('"$DATA', f'"{SHARED}'), comments=True) for ln in lines[1:]]
+    assert len(commands) == 5 and all(c[0] == "scalinglab" for c in commands)
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for cmd in commands:
+        r = CliRunner().invoke(main, cmd[1:])
+        assert r.exit_code == 0, (cmd, r.output)
+        outputs.append(" ".join(r.output.split()))  # rich wraps long lines
+    assert "330x less compute" in outputs[0]
+    band = sl.FitResult.from_json(tmp_path / "chinchilla.json").predict(
+        {"n_params": "70B", "tokens": "1.4T"}, interval=0.95
+    )
+    assert band["prediction"].iloc[0] == pytest.approx(1.9734, abs=5e-4)
+    assert 1.94 < band["lower"].iloc[0] < 1.96 and 1.99 < band["upper"].iloc[0] < 2.01
+    assert "20 row(s) joined on a blank step" in outputs[3]
+    assert "77000 rows matched" in outputs[3]
+    assert "76960 rows (of 77000, --where 'tokens > 0')" in outputs[4]
+    assert "33 runs, 3848 checkpoints" in outputs[4] and "finding" not in outputs[4]
