@@ -198,6 +198,64 @@ def learn_extrapolation(
     return ExtrapolationTerm(a, b, level, "+".join(directions), n_folds, len(scores), law.space)
 
 
+def learn_chain_extrapolation(
+    points: pd.DataFrame,
+    law: Law,
+    var: str,
+    metric: str,
+    run_col: str,
+    run_scale: Mapping[Any, float],
+    *,
+    fixed: pd.DataFrame | None = None,
+    level: float = 0.9,
+    max_folds: int = 4,
+    min_train_frac: float = 0.5,
+    min_gap_share: float = 0.05,
+    **fit_kw: Any,
+) -> float | None:
+    """Slope b2 (metric units per unit of `var`) of step 2's extrapolation error: a large
+    target's loss lies below every loss the small runs reached, and a loss->accuracy law
+    drifts there (OLMo ARC-Easy: the ladder's lowest bpb is 0.68, the 13B's 0.51), which
+    the step-2 scatter near the fitted points cannot show and an anchor row such as the
+    ladder's helper point (loss 0, accuracy 1) hides from the fitted range. Folds hold out
+    the runs largest by `run_scale` (keeping `min_train_frac` of the runs), refit step 2 on
+    the rest plus `fixed` rows, and score each held-out row below the fold's lowest loss by
+    its excess over the fold's local scatter per unit of that gap (gaps under
+    `min_gap_share` of the fold's loss span count as that share). b2 is the conformal
+    quantile of the scores; None without a fold or three scored rows."""
+    runs = sorted(points[run_col].dropna().unique(), key=lambda r: run_scale.get(r, math.inf))
+    n_keep_min = math.ceil(min_train_frac * len(runs))
+    keeps = list(range(max(n_keep_min, 2), len(runs)))
+    if len(keeps) > max_folds:
+        pick = np.unique(np.linspace(0, len(keeps) - 1, max_folds).round().astype(int))
+        keeps = [keeps[i] for i in pick]
+    scores: list[float] = []
+    for k in keeps:
+        small = set(runs[:k])
+        inside = points[run_col].isin(small).to_numpy()
+        train, test = points[inside], points[~inside]
+        fit_rows = train if fixed is None else pd.concat([train, fixed], ignore_index=True)
+        try:
+            res = fit(fit_rows, law, mapping={law.variables[0]: var}, metric=metric, **fit_kw)
+        except ScalingLabError:
+            continue
+        if not res.converged_ or res.dof_ <= 0:
+            continue
+        x = test[var].to_numpy(dtype=float)
+        lo, span = float(train[var].min()), float(np.ptp(train[var].to_numpy(dtype=float)))
+        gap = lo - x
+        below = gap > 0
+        if not below.any() or span <= 0:
+            continue
+        q = {law.variables[0]: x[below]}
+        r = np.abs(_predicted(res, q) - test[metric].to_numpy(dtype=float)[below])
+        excess = np.maximum(r - local_scatter(res, q, level), 0.0)
+        scores.extend(excess / np.maximum(gap[below], min_gap_share * span))
+    if len(scores) < 3:
+        return None
+    return conformal_quantile(np.asarray(scores), level)
+
+
 def _features(values: Mapping[str, np.ndarray], names: list[str]) -> np.ndarray:
     cols = []
     for v in names:
@@ -308,6 +366,7 @@ def propagate(
     loss_hi: np.ndarray,
     level: float,
     bounds: tuple[float, float] | None,
+    extra: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chain a loss interval through a downstream law. Three independent parts, each a
     `level` half-width per side, are added in quadrature (adding them outright, or taking
@@ -315,7 +374,8 @@ def propagate(
     the law's values at the loss interval's ends, the step-2 bootstrap's spread at the
     predicted loss (parameter uncertainty), and the step-2 local residual scatter (a new
     run's own noise). With `bounds` the parts are combined on the logit scale of the
-    metric's range, so the interval stays inside it without clipping."""
+    metric's range, so the interval stays inside it without clipping. `extra`: a half-width
+    (metric units) added to the scatter where step 2 itself extrapolates."""
     p = step2.law.evaluate(step2.params_, {var: loss_pred})
     if step2.dof_ <= 0:
         return p, np.full_like(p, np.nan), np.full_like(p, np.nan)
@@ -336,6 +396,8 @@ def propagate(
         down2.append(boot**2)
         up2.append(boot**2)
     scatter = local_scatter(step2, {var: loss_pred}, level)
+    if extra is not None:  # step 2's own extrapolation term (learn_chain_extrapolation)
+        scatter = scatter + np.nan_to_num(np.asarray(extra, dtype=float))
     if step2.law.space == "log":
         s_lo, s_hi = p * np.exp(-scatter), p * np.exp(scatter)
     else:

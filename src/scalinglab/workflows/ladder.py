@@ -24,7 +24,12 @@ from ..fitting.predict_inputs import check_prediction_inputs
 from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..results import Result
-from .calibration import calibrated_band, learn_extrapolation, propagate
+from .calibration import (
+    calibrated_band,
+    learn_chain_extrapolation,
+    learn_extrapolation,
+    propagate,
+)
 from .downstream import near_optimal_spread
 from .pretrain_choice import require_columns
 
@@ -164,12 +169,13 @@ def ladder_forecast(
         )
     s1 = step1_points(ck, run_col, loss_col, last_k)
     step1 = fit(s1, "chinchilla", metric=loss_col, n_refine=64)
-    s2 = step2_points(ck, run_col, loss_col, acc_col, skip_frac, window)
-    if helper_point is not None:
-        s2 = pd.concat(
-            [s2, pd.DataFrame({loss_col: [helper_point[0]], acc_col: [helper_point[1]]})],
-            ignore_index=True,
-        )
+    s2_runs = step2_points(ck, run_col, loss_col, acc_col, skip_frac, window)
+    helper = (
+        None
+        if helper_point is None
+        else pd.DataFrame({loss_col: [helper_point[0]], acc_col: [helper_point[1]]})
+    )
+    s2 = s2_runs if helper is None else pd.concat([s2_runs, helper], ignore_index=True)
     # The paper's step 2: least squares with a in [-1, 0], x0 >= 0, k >= 0, b in [0, 1].
     law2, kw2 = apply_preset(get_law("sigmoid"), "paper")
     law2 = law2.with_parameter("a", lower=-1.0, upper=0.0, grid=(-1.0, -0.75, -0.5, -0.25))
@@ -215,7 +221,20 @@ def ladder_forecast(
             else None
         )
         _, lo, hi = calibrated_band(step1, inputs, interval, term)
-        _, alo, ahi = propagate(step2, "x", np.array([loss_pred]), lo, hi, interval, (0.0, 1.0))
+        b2 = None
+        if calibrate:
+            compute = dict(zip(s1[run_col], 6.0 * s1["n_params"] * s1["tokens"], strict=True))
+            b2 = learn_chain_extrapolation(
+                s2_runs, law2, loss_col, acc_col, run_col, compute, fixed=helper,
+                level=interval, n_refine=16, **kw2,
+            )  # fmt: skip
+        # Step 2 extrapolates where the target's loss (its interval's low end) lies below
+        # every loss the small runs reached; the helper point does not count as data there.
+        gap = max(float(s2_runs[loss_col].min()) - float(lo[0]), 0.0)
+        extra = None if b2 is None else np.array([b2 * gap])
+        _, alo, ahi = propagate(
+            step2, "x", np.array([loss_pred]), lo, hi, interval, (0.0, 1.0), extra
+        )
         res.loss_interval = (float(lo[0]), float(hi[0]))
         res.acc_interval = (float(alo[0]), float(ahi[0]))
         if calibrate and term is None:
@@ -223,7 +242,14 @@ def ladder_forecast(
                 "too few model sizes to learn how the error grows with extrapolation: the "
                 "interval is the bootstrap's alone and likely too narrow"
             )
-        elif term is not None:
+        if b2 is not None and gap > 0:
+            res.notes.append(
+                f"step 2 extrapolates: the target's {loss_col} (low end {float(lo[0]):.4g}) "
+                f"lies {gap:.3g} below the lowest the fitted runs reached; the accuracy "
+                f"interval adds {b2:.3g} per unit of that gap, learned from folds that hold "
+                "out the largest runs"
+            )
+        if term is not None:
             res.notes.append(
                 f"{interval:.0%} intervals include an extrapolation term from {term.n_folds} "
                 f"leave-largest-out folds: half-width {term.a:.3g} + {term.b:.3g} per order "
