@@ -195,6 +195,7 @@ def forecast(
     min_tokens: float | None = None,
     min_step: float | None = None,
     params_col: str | None = None,
+    step1_cache: dict[Any, Any] | None = None,
 ) -> ForecastResult:
     """Fit loss and loss->error laws on the runs, chain them to `targets`.
 
@@ -214,6 +215,9 @@ def forecast(
     of the fits with all its checkpoints; the bootstrap resamples runs; compute ratios count
     each run once, at its largest checkpoint. `params_col`: the parameter count to use as N
     (e.g. n_params_nonembedding); flops and tokens_per_param are then recomputed from it.
+    `step1_cache`: a dict shared by calls that forecast several error columns from the same
+    loss rows (many tasks): the step-1 fit, its spread, bootstrap and extrapolation term are
+    computed once.
     """
     df = load(data, where)
     df, notes = select_checkpoints(
@@ -269,7 +273,15 @@ def forecast(
     l_law, l_kw = apply_preset(get_law(loss_law), preset)
     e_law, e_kw = apply_preset(get_law(error_law), preset)
     e_var = e_law.variables[0]
-    loss_fit = fit(loss_set, l_law, metric=loss_col, n_refine=n_refine, seed=seed, **l_kw)
+    cache = step1_cache if step1_cache is not None else {}
+    key = (
+        tuple(loss_set.index), tuple(err_set.index), tuple(target_rows.index), loss_col,
+        l_law.name, preset, seed, n_refine, n_bootstrap, interval, calibrate,
+    )  # fmt: skip
+    step1 = cache.setdefault(key, {})
+    if "fit" not in step1:
+        step1["fit"] = fit(loss_set, l_law, metric=loss_col, n_refine=n_refine, seed=seed, **l_kw)
+    loss_fit = step1["fit"]
     err_fit = fit(
         err_set,
         e_law,
@@ -291,7 +303,9 @@ def forecast(
         out.insert(0, "row", row_numbers(target_rows))
     out["loss_pred"] = loss_pred
     out["error_pred"] = err_pred
-    lo, hi, n_near = near_optimal_spread(loss_fit, inputs)
+    if "spread" not in step1:
+        step1["spread"] = near_optimal_spread(loss_fit, inputs)
+    lo, hi, n_near = step1["spread"]
     out["loss_spread_lo"], out["loss_spread_hi"] = lo, hi
     notes.append(
         f"spread of near-optimal fits (not an interval): {n_near} step-1 fits with an "
@@ -310,14 +324,17 @@ def forecast(
             interval,
             seed,
             runs,
+            step1,
         )
     term = None
     if calibrate:
         axis = "flops" if "flops" in loss_set.columns else "n_params"
-        term = learn_extrapolation(
-            loss_set, l_law, axis, level=interval, full_fit=loss_fit, metric=loss_col,
-            n_refine=n_refine, seed=seed, **l_kw,
-        )  # fmt: skip
+        if "term" not in step1:
+            step1["term"] = learn_extrapolation(
+                loss_set, l_law, axis, level=interval, full_fit=loss_fit, metric=loss_col,
+                n_refine=n_refine, seed=seed, **l_kw,
+            )  # fmt: skip
+        term = step1["term"]
         _, lo, hi = calibrated_band(loss_fit, inputs, interval, term)
         errs = err_set[error_col].to_numpy(dtype=float)
         bounds = (0.0, 1.0) if np.all((errs >= 0) & (errs <= 1)) else None
@@ -355,8 +372,9 @@ def _runs_of(rows: pd.DataFrame, runs: pd.Series | None) -> pd.Series | None:
 
 
 def _joint_bootstrap(
-    out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, B, interval, seed, runs=None
-):
+    out, loss_fit, err_fit, loss_set, err_set, inputs, e_var, B, interval, seed, runs=None,
+    step1=None,
+):  # fmt: skip
     """Resample the union of both fit sets' runs once; each fit sees its own runs' counts."""
     union = loss_set.index.union(err_set.index)
     groups = runs.loc[union].to_numpy() if runs is not None else None  # a run goes whole
@@ -364,7 +382,11 @@ def _joint_bootstrap(
     pos = {lab: i for i, lab in enumerate(union)}
     c_loss = counts[:, [pos[i] for i in loss_set.index]]
     c_err = counts[:, [pos[i] for i in err_set.index]]
-    bl = loss_fit.bootstrap(counts=c_loss, seed=seed)
+    step1 = {} if step1 is None else step1
+    if "bootstrap" not in step1:
+        step1["bootstrap"] = loss_fit.bootstrap(counts=c_loss, seed=seed)
+    bl = step1["bootstrap"]
+    loss_fit.bootstrap_ = bl
     be = err_fit.bootstrap(counts=c_err, seed=seed)
     ok = bl.usable & be.usable
     loss_draws = loss_fit.law.evaluate(bl.params[ok], inputs)

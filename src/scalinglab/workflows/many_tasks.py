@@ -234,6 +234,7 @@ def forecast_tasks(
             raise DataError("--tasks selects values of --task-col; give --task-col too")
         frames = {c: (df, c) for c in cols}
     rows, results = [], {}
+    step1: dict[Any, Any] = {}  # one step-1 fit for tasks that share the loss rows
     for task, (sub, col) in frames.items():
         check_used(sub, [col])
         err_col = col
@@ -243,7 +244,13 @@ def forecast_tasks(
             sub[err_col] = 1.0 - pd.to_numeric(sub[col], errors="coerce")
             sub.attrs = dict(df.attrs)
         res = forecast(
-            sub, targets, loss_col=loss, error_col=err_col, run_col=run_col, **forecast_kw
+            sub,
+            targets,
+            loss_col=loss,
+            error_col=err_col,
+            run_col=run_col,
+            step1_cache=step1,
+            **forecast_kw,
         )
         results[task] = res
         t = res.targets
