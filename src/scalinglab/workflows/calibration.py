@@ -8,11 +8,16 @@ So the interval here has two parts, taken side by side (the wider wins on each s
 1. the bootstrap's own spread (parameter uncertainty; runs resampled whole where the caller
    gives groups), and
 2. a conformal-style term learned from the fit set itself: leave-largest-out folds along a
-   scale axis give held-out residuals r_i at distances d_i (orders of magnitude beyond the
-   fold's fitted range). The half-width is h(d) = a + b·d, with a the finite-sample conformal
-   quantile of |in-sample residuals| (inflated by sqrt(n / dof)) and b the conformal quantile
-   of (|r_i| - a)+ / d_i. At a target d orders of magnitude out, the interval is
-   prediction ± h(d) in the law's residual space (log for losses).
+   scale axis and along compute give held-out residuals r_i at distances d_i (orders of
+   magnitude beyond the fold's fitted range). The half-width is h(d) = s + b·d, with s the
+   local conformal quantile of |residuals| of the fitted points nearest the query
+   (inflated by sqrt(n / dof)) and b the smallest slope under which 90% of the held-out
+   rows lie within their fold's s + b·d.
+
+A chained forecast adds step 2's own drift where the target's loss lies below every loss
+the fitted runs reached (learn_chain_extrapolation), and combines the loss interval, the
+step-2 bootstrap and the step-2 scatter in quadrature on the logit scale of a bounded
+metric (propagate).
 
 Where the fit set has too few scales for two folds, only part 1 is used and the result says so.
 """
@@ -313,10 +318,12 @@ def calibrated_band(
     term: ExtrapolationTerm | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(prediction, lower, upper) in the metric's units. Per side, in the law's residual
-    space: sqrt(bootstrap half-width^2 + (scatter + b·d)^2), where the bootstrap half-width
-    is the parameter uncertainty (confidence band of the refits), scatter the local
-    conformal residual quantile (a new run's own noise) and b·d the learned extrapolation
-    term at the query's distance beyond the data. An exact fit gets NaN."""
+    space: max(bootstrap half-width, scatter + b·d) with a learned term (the folds' errors
+    already hold parameter uncertainty, so adding both would count it twice), else
+    sqrt(bootstrap half-width^2 + scatter^2). The bootstrap half-width is the parameter
+    uncertainty (robust spread of the refits), scatter the local conformal residual
+    quantile (a new run's own noise), b·d the extrapolation term at the query's distance
+    beyond the data. An exact fit gets NaN."""
     pred = _predicted(res, inputs)
     n = pred.shape[0]
     if res.exact_fit_:
