@@ -15,6 +15,8 @@ def test_numbers_never_wrap_and_headers_wrap_at_underscores():
     assert "<th>next_<wbr>scale_<wbr>rel_<wbr>error</th>" in t
     assert "<td class='num'>1.15%</td><td class='num'>1.724e+13</td>" in t
     assert "<td class='txt'>n_params&lt;=2.394e+05</td>" in t
+    steps = table_html(pd.DataFrame({"step": [103000.0, 1000.0], "n": [1.1327e10, 0.5]}))
+    assert "<td class='num'>103000</td><td class='num'>1.1327e+10</td>" in steps  # not 1.03e+05
 
 
 def test_coverage_header_says_level_and_resamples():

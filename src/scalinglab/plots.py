@@ -72,9 +72,11 @@ def _sci(v: float) -> str:
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:
-    """1-2-5 ticks (1-2-3-5 when that gives too few) within [lo, hi] on a log axis narrower
-    than a decade: plotly's own put '2 3 4 ... 9' minor digits or crowded '9e+5 1e+6'."""
-    for mults in ((1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 7), tuple(range(1, 10))):
+    """1-2-5 ticks (1-2-3-5 when that gives too few) on a log axis narrower than a decade,
+    over the data and plotly's padding: plotly's own put '2 3 4 ... 9' minor digits or
+    crowded '9e+5 1e+6'. A very narrow axis gets evenly spaced round values (3.8, 4, 4.2)."""
+    lo, hi = lo / 1.06, hi * 1.06  # plotly pads a log axis by about this much
+    for mults in ((1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 7)):
         ticks = [
             float(f"{m}e{k}")
             for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
@@ -83,7 +85,11 @@ def _log_ticks(lo: float, hi: float) -> list[float]:
         ]
         if len(ticks) >= 3:
             return ticks
-    return [float(f"{v:.2g}") for v in (lo, np.sqrt(lo * hi), hi)]
+    raw = (hi - lo) / 4
+    base = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * base for m in (1, 2, 5, 10) if m * base >= raw)
+    first = np.ceil(lo / step) * step
+    return [float(f"{v:.6g}") for v in np.arange(first, hi, step)]
 
 
 def _ticks(values: np.ndarray, log: bool) -> dict[str, Any]:
@@ -105,10 +111,11 @@ def _ticks(values: np.ndarray, log: bool) -> dict[str, Any]:
 
 
 def _layout(fig, title: str, x: str, y: str, logx: bool = True, logy: bool = False) -> None:
+    shown = sum(1 for t in fig.data if t.name and t.showlegend is not False)
     fig.update_layout(
         title=title,
         template="plotly_white",
-        height=430,
+        height=max(430, 130 + 30 * shown),  # a legend that fits, never one that scrolls
         margin=dict(l=60, r=20, t=50, b=50),
         legend=dict(font=dict(size=10)),
         hovermode="closest",

@@ -35,7 +35,7 @@ table{border-collapse:collapse;font-size:13px;margin:0;overflow-wrap:normal}
 .fig{max-width:100%;overflow-x:auto} section{min-width:0;overflow-wrap:anywhere}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
 th{vertical-align:bottom;min-width:4ch} td.num{white-space:nowrap}
-td.txt{max-width:34ch;overflow-wrap:anywhere}
+td.txt{max-width:34ch;overflow-wrap:break-word}
 th{background:#f4f6f8} td:first-child,th:first-child{text-align:left}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px;margin:6px 0;
 font-size:13px}
@@ -107,6 +107,8 @@ def _fmt(v: Any, col: Any = None) -> str:
             return "–"
         if col is not None and is_percent_column(col):
             return f"{v:.2%}"
+        if float(v).is_integer() and abs(v) < 1e7:  # a step or count: 103000, not 1.03e+05
+            return str(int(v))
         return f"{v:.5g}"
     if isinstance(v, dict):
         return ", ".join(f"{html.escape(str(k))}={_fmt(x)}" for k, x in v.items())
