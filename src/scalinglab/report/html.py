@@ -107,8 +107,9 @@ def _fmt(v: Any, col: Any = None) -> str:
             return "–"
         if col is not None and is_percent_column(col):
             return f"{v:.2%}"
-        if float(v).is_integer() and abs(v) < 1e7:  # a step or count: 103000, not 1.03e+05
-            return str(int(v))
+        f = float(v)
+        if f.is_integer() and abs(f) < 1e7:  # a step or count: 103000, not 1.03e+05
+            return str(int(f))
         return f"{v:.5g}"
     if isinstance(v, dict):
         return ", ".join(f"{html.escape(str(k))}={_fmt(x)}" for k, x in v.items())
