@@ -98,3 +98,14 @@ def test_readme_published_data_block_runs_with_the_path_as_an_argument(tmp_path,
     assert "77000 rows matched" in outputs[3]
     assert "76960 rows (of 77000, --where 'tokens > 0')" in outputs[4]
     assert "33 runs, 3848 checkpoints" in outputs[4] and "finding" not in outputs[4]
+
+
+def test_residual_plot_shows_held_out_rows_passed_to_it():
+    """plot(kind='residuals') dropped `heldout` (only kind='fit' drew it)."""
+    pytest.importorskip("plotly")
+    df = _table()
+    res = sl.fit(df[df["N"] < 1e10], "chinchilla")
+    fig = res.plot(heldout=df[df["N"] >= 1e10], kind="residuals")
+    held = [t for t in fig.data if (t.meta or {}).get("role") == "heldout"]
+    assert sum(len(t.x) for t in held) == 5  # one trace per group or one for all
+    assert all(np.allclose(t.y, 0, atol=1e-3) for t in held)  # noise-free: exact
