@@ -81,8 +81,13 @@ def _column(df: pd.DataFrame, name: str, role: str, hint: str) -> str:
 
 def _numeric(df: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
     src = source_of(df)
+    series = df[col]
     try:
-        vals = numeric_column(df[col], col, file=src).to_numpy(dtype=float)
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiu":
+            # plain numpy numbers (not nullable extension types): nothing to parse
+            vals = np.array(series.to_numpy(), dtype=float)
+        else:
+            vals = numeric_column(series, col, file=src).to_numpy(dtype=float)
     except DataError as exc:
         # Re-anchor the row number to the source file's numbering.
         if exc.row is not None:
