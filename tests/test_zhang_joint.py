@@ -120,3 +120,31 @@ def test_factor_effects_cli(tmp_path):
     d = json.loads(r.output)
     assert d["verdicts"]["fmt"].startswith("scaling model size helps finetuning more")
     assert {row["factor"] for row in d["table"]} == {"n_params", "tokens", "lora_rank"}
+
+
+def test_joint_out_feeds_fit_and_audit_on_the_cli(tmp_path):
+    """No pandas between the commands: factor-effects writes the catalog law's columns, and
+    fit / audit take them."""
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    path, joint = tmp_path / "ft.csv", tmp_path / "joint.csv"
+    _long().assign(method="fmt").to_csv(path, index=False)
+    r = CliRunner().invoke(
+        main,
+        ["factor-effects", str(path), "--factor", "n_params", "--factor", "tokens"]
+        + ["--factor", "lora_rank", "--bootstrap", "0", "--joint-out", str(joint)],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["fit", str(joint), "--law", "finetune_joint", "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    params = json.loads(r.output)["params"]
+    assert params["alpha_model"] == pytest.approx(0.2, rel=0.05)
+    r = CliRunner().invoke(
+        main,
+        ["audit", str(joint), "--law", "finetune_joint", "--holdout", "finetune_size >= 1e7"],
+    )
+    assert r.exit_code == 0, r.output

@@ -154,25 +154,44 @@ def choose_method_cmd(data, factors, at, metric, law, n_boot, as_json) -> None:
     type=click.IntRange(min=0),
     help="Bootstrap resamples for the exponents' 90% intervals (0: none).",
 )
+@click.option(
+    "--joint-out",
+    default=None,
+    help="Also write the table with x_model / x_data / x_pet for `fit --law finetune_joint` "
+    "and `audit` (n_params is model size, tokens pretraining data, the other factor PET size).",
+)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def factor_effects_cmd(data, factors, metric, by, n_boot, as_json) -> None:
+def factor_effects_cmd(data, factors, metric, by, n_boot, joint_out, force, as_json) -> None:
     """Which scaling helps finetuning more: model size, pretraining data or PET size, per
     method (Zhang et al.'s joint law), exponents side by side with intervals, and a verdict.
 
     \b
     Example:
-      scalinglab factor-effects ft.csv --factor n_params --factor tokens --factor lora_rank
+      scalinglab factor-effects ft.csv --factor n_params --factor tokens --factor lora_rank \\
+          --joint-out joint.csv
+      scalinglab fit joint.csv --law finetune_joint --where "method == 'lora'"
     """
-    from ..workflows.factor_effects import factor_effects
+    from ..workflows.factor_effects import factor_effects, joint_columns, joint_frame
 
+    if joint_out:
+        output_path(joint_out, inputs=[data], force=force, what="--joint-out file")
     res = factor_effects(data, list(factors), metric=metric, by=by, n_bootstrap=n_boot)
+    if joint_out:
+        from ..io import read_table
+        from ..io.tables import write_table
+
+        frame = joint_frame(read_table(data), joint_columns(list(factors)))
+        write_table(frame, joint_out)
     if as_json:
         emit_json(res.to_dict())
         return
     _table(res.table, f"exponent per factor ({res.interval:.0%} bootstrap intervals)")
     for m, v in res.verdicts.items():
         out.print(f"{escape(m)}: {escape(v)}")
+    if joint_out:
+        out.print(f"wrote the finetune_joint columns to {escape(str(joint_out))}")
     print_diagnostics(res.flags)
 
 

@@ -229,6 +229,26 @@ def _verdict(rows: Sequence[Mapping[str, Any]], interval: float, has_iv: bool) -
     )
 
 
+def joint_columns(factors: Sequence[str]) -> dict[str, str]:
+    """Which factor column is the catalog law's model / data / PET factor: n_params is model
+    size, tokens pretraining data, and the one other factor (lora_rank, prompt_length, a PET
+    parameter count) the PET size."""
+    cols: dict[str, str] = {}
+    rest = []
+    for f in factors:
+        if f == "n_params":
+            cols["model"] = f
+        elif f == "tokens":
+            cols["data"] = f
+        else:
+            rest.append(f)
+    if len(rest) > 1:
+        raise DataError(f"finetune_joint has one PET-size factor; {rest} are several (keep one)")
+    if rest:
+        cols["pet"] = rest[0]
+    return cols
+
+
 def joint_frame(
     data: pd.DataFrame,
     columns: Mapping[str, str],
