@@ -83,3 +83,114 @@ def test_run_names_tell_lora_ranks_prompt_lengths_and_other_axes_apart():
         "include": [{"model": MODEL, "method": "fmt", "finetune_size": 64, "name": "mine"}],
     }
     assert "mine" in [r.name for r in expand(named)]
+
+
+@needs_bibles
+def test_preset_runner_and_sweep_write_one_row_schema(tmp_path):
+    """`run_preset` and the sweep built their rows apart: `dev_ce` in one only (issue 16).
+    Both now go through `testbed.rows.run_row`: the same columns in the same order, and the
+    same name and key for the same pretraining run."""
+    from dataclasses import replace
+
+    import torch
+
+    from scalinglab.testbed.presets import get_preset, run_preset
+
+    torch.set_num_threads(1)
+    p = replace(
+        get_preset("smoke"),
+        models=[MODEL],
+        token_budgets=[3000],
+        ft_steps=2,
+        n_test=2,
+        cloze_items=5,
+        max_chars=60000,
+        context=160,
+        batch_size=4,
+        finetune_sizes=[16],
+    )
+    a = run_preset(p)
+    spec = {
+        "defaults": {**TINY, "ft_steps": 2, "n_test": 2, "tokens": 3000},
+        "axes": {"model": [MODEL], "method": ["fmt", "lora", "prompt"], "ft_seed": [0]},
+    }
+    reg = run_sweep(spec, tmp_path / "r.sqlite", tmp_path / "art")
+    b = export(reg.path)
+    assert list(a.columns) == list(b.columns)
+    for col in ("dev_ce", "tokens_per_param", "epochs", "pretrain_loss", "run_id", "key"):
+        assert col in a.columns, col
+    pa, pb = (df[df["kind"] == "pretrain"].iloc[0] for df in (a, b))
+    assert (pa["run_id"], pa["key"]) == (pb["run_id"], pb["key"])
+    fa = a[a["kind"] == "finetune"].set_index("method")
+    assert fa["dev_ce"].notna().all() and set(fa.index) == {"fmt", "lora", "prompt"}
+    assert fa.loc["lora", "lora_rank"] == 4 and fa.loc["prompt", "prompt_length"] == 16
+
+
+def test_tokens_per_param_sets_each_models_budget():
+    """M = D / N (Gadre et al.): the budget follows each model's non-embedding parameters,
+    rounded to two significant figures so a budget a tokens axis lists is the same run."""
+    from scalinglab.testbed.model import GPTConfig
+    from scalinglab.testbed.sweep import SweepError
+
+    big = {"d_model": 64, "n_layers": 2, "n_heads": 4}
+    n = {
+        d: GPTConfig(vocab_size=260, context=160, **m).non_embedding_params
+        for d, m in ((16, MODEL), (64, big))
+    }
+    assert n[64] == 100_096
+    spec = {
+        "defaults": TINY,
+        "grids": [
+            {"axes": {"model": [MODEL, big], "tokens_per_param": [20, 40]}},
+            {"axes": {"model": [big], "tokens": [2_000_000]}},
+        ],
+    }
+    runs = expand(spec)
+    tokens = sorted((r.config["model"]["d_model"], r.config["tokens"]) for r in runs)
+    assert n[16] == 3312  # 20 x 3312 = 66,240 and 40 x 3312 = 132,480: two digits kept
+    assert tokens == [(16, 66_000), (16, 130_000), (64, 2_000_000), (64, 4_000_000)]
+    assert all("tokens_per_param" not in r.config for r in runs)
+    both = {
+        "defaults": TINY,
+        "axes": {"model": [MODEL], "tokens": [3000]},
+        "include": [{"model": MODEL, "tokens": 10, "tokens_per_param": 2}],
+    }
+    with pytest.raises(SweepError, match="sets both tokens and tokens_per_param"):
+        expand(both)
+    with pytest.raises(SweepError, match=r"tokens_per_param must be a finite number > 0"):
+        expand({"defaults": TINY, "axes": {"model": [MODEL], "tokens_per_param": [0]}})
+
+
+def test_cpu_spec_has_each_papers_design_within_90_minutes():
+    """Issue 20: over-trained runs at several M for >= 3 sizes and an over-trained large run
+    to hold out; LoRA and prompt tuning at >= 3 budgets with rank / length varied; >= 4
+    budgets per alignment source; a no-pretraining arm; under 90 min on 2 workers by the
+    calibrated estimate."""
+    from scalinglab.testbed.model import GPTConfig
+    from scalinglab.testbed.sweep import load_spec, plan
+
+    runs = expand(load_spec("cpu"))
+    pre = [r for r in runs if r.kind == "pretrain"]
+    n = {
+        r.key: GPTConfig(vocab_size=2048, context=128, **r.config["model"]).non_embedding_params
+        for r in pre
+    }
+    m = {r.key: r.config["tokens"] / n[r.key] for r in pre}
+    sizes_over = {n[k] for k in m if m[k] >= 19}
+    assert len(sizes_over) >= 4
+    for size in sorted(sizes_over)[:3]:
+        assert len({round(m[k]) for k in m if n[k] == size and m[k] >= 19}) >= 3
+    largest_over = max(n[k] for k in m if m[k] >= 9.5)
+    assert largest_over > 0.75e6  # the 793k model at M = 10, above every size fitted at M >= 10
+    ft = [r for r in runs if r.kind == "finetune"]
+    for method in ("lora", "prompt"):
+        budgets = {r.config["tokens"] for r in ft if r.config["method"] == method}
+        assert len(budgets) >= 3 and max(budgets) / min(budgets) >= 30
+    assert {r.config["lora_rank"] for r in ft if r.config["method"] == "lora"} == {1, 4, 16}
+    assert {r.config["prompt_length"] for r in ft if r.config["method"] == "prompt"} == {4, 16, 32}
+    for source in ("kjv", "python", "kjv:0.5,rv1909:0.5"):
+        budgets = {r.config["tokens"] for r in ft if r.config["pretrain_data"] == source}
+        assert len(budgets) >= 4, source
+    assert {r.config["finetune_size"] for r in ft if r.config["tokens"] == 0} == {250, 1000, 4000}
+    minutes = sum(p["est_seconds"] for p in plan(runs)) / 60 / 2
+    assert 60 < minutes < 90, minutes

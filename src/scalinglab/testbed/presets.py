@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -25,6 +24,8 @@ from .corpora import corpus_text, parse_mixture
 from .data import ByteTokenizer, cloze_items, get_task, token_stream
 from .evaluate import bleu_score, chrf_score, cloze_accuracy, translate
 from .model import GPT, GPTConfig
+from .rows import frame, run_row
+from .sweep.grid import run_key
 from .train import METHODS, TestbedError, TrainConfig, finetune, pick_device, pretrain, target_ce
 
 
@@ -221,12 +222,21 @@ def run_preset(
                     checkpoints=p.token_budgets,
                     device=str(dev),
                 )
-            base_info = {
+            pre_cfg = {
+                "model": dict(mdef),
+                "pretrain_data": spec,
+                "seed": tc.seed,
+                "tokenizer": tok.name,
+                "context": p.context,
+                "batch_size": p.batch_size,
+                "lr": p.lr,
+                "max_chars": p.max_chars,
+                "cloze_items": p.cloze_items,
+            }
+            base_metrics = {
                 "n_params": pre.model.n_params(),
                 "n_params_nonembedding": pre.model.n_params(non_embedding=True),
-                "d_model": cfg.d_model,
-                "n_layers": cfg.n_layers,
-                "pretrain_data": spec,
+                "unique_tokens": int(len(train_tok)),
                 "device": dev.type,
             }
             for hist in pre.history:
@@ -234,17 +244,22 @@ def run_preset(
                 model = GPT(cfg).to(dev)
                 model.load_state_dict(pre.checkpoints[tokens])
                 acc = cloze_accuracy(model, items, tok, dev)
+                run_cfg = {**pre_cfg, "tokens": _asked(tokens, p)}  # as a sweep names it
                 rows.append(
-                    {
-                        **base_info,
-                        "tokens": tokens,
-                        "flops": 6.0 * base_info["n_params_nonembedding"] * tokens,
-                        "method": "none",
-                        "loss": hist["val_loss"],
-                        "accuracy": acc,
-                        "wall_time_s": pre.wall_time_s * tokens / max(p.token_budgets),
-                        "tokens_per_s": pre.tokens_per_s,
-                    }
+                    run_row(
+                        _run_name(run_cfg),
+                        run_key("pretrain", run_cfg),
+                        "pretrain",
+                        run_cfg,
+                        {
+                            **base_metrics,
+                            "tokens": tokens,
+                            "loss": hist["val_loss"],
+                            "accuracy": acc,
+                            "wall_time_s": pre.wall_time_s * tokens / max(p.token_budgets),
+                            "tokens_per_s": pre.tokens_per_s,
+                        },
+                    )
                 )
                 if p.finetune_at is not None and not any(
                     abs(tokens - t) < p.batch_size * p.context for t in p.finetune_at
@@ -253,25 +268,31 @@ def run_preset(
                 for method in p.methods:
                     for size in p.finetune_sizes:
                         for seed in p.seeds:
+                            ft_cfg = {
+                                **run_cfg,
+                                "method": method,
+                                "finetune_size": size,
+                                "ft_seed": seed,
+                                "lora_rank": p.lora_rank,
+                                "prompt_length": p.prompt_length,
+                                "task": p.task,
+                            }
+                            metrics = _finetune_metrics(model, ft_cfg, task, test, tok, dev, p)
+                            pre_metrics = {**base_metrics, "tokens": tokens}
                             rows.append(
-                                _finetune_row(
-                                    model,
-                                    method,
-                                    size,
-                                    seed,
-                                    task,
-                                    test,
-                                    tok,
-                                    dev,
-                                    p,
-                                    {**base_info, "tokens": tokens},
+                                run_row(
+                                    _run_name(ft_cfg),
+                                    run_key("finetune", ft_cfg),
+                                    "finetune",
+                                    ft_cfg,
+                                    {**metrics, **pre_metrics, "pretrain_loss": hist["val_loss"]},
                                 )
                             )
                             if progress:
                                 progress(1)
             if progress:
                 progress(0, f"{spec} d{cfg.d_model}: {time.perf_counter() - t0:.0f}s")
-    df = pd.DataFrame(rows)
+    df = frame(rows)
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -293,12 +314,26 @@ def run_preset(
     return df
 
 
-def _finetune_row(model, method, size, seed, task, test, tok, dev, p, info) -> dict[str, Any]:
+def _asked(trained: int, p: Preset) -> int:
+    """The budget a preset asked for that trained `trained` tokens (whole batches)."""
+    step = p.batch_size * p.context
+    return next((b for b in p.token_budgets if -(-b // step) * step == trained), trained)
+
+
+def _run_name(cfg: dict[str, Any]) -> str:
+    """The name a sweep gives the same run (`sweep.grid`'s naming)."""
+    from .sweep.grid import _name
+
+    return _name(cfg, "finetune" if "method" in cfg else "pretrain")
+
+
+def _finetune_metrics(model, cfg, task, test, tok, dev, p) -> dict[str, Any]:
+    """What the sweep's finetuning runs measure, in the same names."""
     t0 = time.perf_counter()
-    pairs = task.subset(size, seed)
+    pairs = task.subset(cfg["finetune_size"], cfg["ft_seed"])
     tuned = finetune(
         model,
-        method,
+        cfg["method"],
         pairs,
         task.dev[:64],
         tok,
@@ -308,23 +343,17 @@ def _finetune_row(model, method, size, seed, task, test, tok, dev, p, info) -> d
         lora_rank=p.lora_rank,
         prompt_length=p.prompt_length,
         eval_every=max(5, p.ft_steps // 4),
-        seed=seed,
+        seed=cfg["ft_seed"],
         device=str(dev),
     )
     hyps = translate(tuned, [s for s, _ in test], tok, dev)
     refs = [t for _, t in test]
     return {
-        **info,
-        "flops": 6.0 * info["n_params_nonembedding"] * info["tokens"],
-        "method": method,
-        "lora_rank": p.lora_rank if method == "lora" else np.nan,
-        "prompt_length": p.prompt_length if method == "prompt" else np.nan,
-        "finetune_size": size,
-        "seed": seed,
-        "trainable_params": tuned.trainable,
         "downstream_ce": target_ce(tuned, test, tok, p.batch_size, dev),
         "bleu": bleu_score(hyps, refs),
         "chrf": chrf_score(hyps, refs),
         "dev_ce": tuned.best_dev_ce,
+        "trainable_params": tuned.trainable,
         "wall_time_s": time.perf_counter() - t0,
+        "device": dev.type,
     }

@@ -1,4 +1,19 @@
-"""What a sweep costs before it runs: FLOPs and time per run."""
+"""What a sweep costs before it runs: FLOPs and time per run.
+
+CPU time is calibrated on measured throughput, not guessed: the cpu preset's 118 runs (2
+workers x 1 thread on 2 cores, 2026-11-22, `scalinglab/data/testbed_cpu_runs.csv`) give
+
+- pretraining: seconds per token = 2.27e-5 + 2.07e-11 x the model's training FLOPs per token
+  (output projection and attention included): a fixed per-token cost (data, optimizer,
+  Python, validation) plus ~48 GFLOP/s per thread; within 0.86-1.15x of every run's wall time;
+- finetuning: 3.3 s + 1.30 x (ft_steps x batch x pair tokens) x that per-token cost (the 1.30
+  covers dev evaluations, test cross-entropy and greedy decoding); within 0.88-1.14x.
+
+The former rule (20,000 tokens/s per 1M parameters, faster as sqrt(1e6/N) below) put the cpu
+preset at 28.6 worker-minutes; it took 106.8 (3.7x). Scale `cpu_speed` for another machine
+(2.0: twice this one's per-thread speed). On a GPU (`tflops`) the time is the model's FLOPs at
+that sustained rate.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +21,41 @@ from typing import Any
 
 from .grid import Run
 
+PRE_S_PER_TOKEN = 2.27e-5  # fixed cost per pretraining token (one thread)
+PRE_S_PER_FLOP = 2.07e-11  # per training FLOP (one thread: ~48 GFLOP/s)
+FT_FIXED_S = 3.3  # per finetuning run: loading, the task's batches
+FT_WORK_FACTOR = 1.30  # evaluations and decoding on top of the training steps
+PRE_FIXED_S = 0.5  # per pretraining run: cloze scoring, checkpoint (measured sweep overhead)
+BYTES_PER_BPE_TOKEN = 3.2  # Bible text under the shared BPE vocabularies
+
 
 def plan(
-    runs: list[Run], tokens_per_s: float = 20_000.0, tflops: float | None = None
+    runs: list[Run], tflops: float | None = None, cpu_speed: float = 1.0
 ) -> list[dict[str, Any]]:
     """Per run: estimated training FLOPs (6 N D, N non-embedding, as exported) and time.
 
-    Time: on one CPU worker at `tokens_per_s` per 1M parameters, or, given `tflops`, at that
-    sustained rate (e.g. 400 for an H100 at 40% MFU in bf16) from the model's FLOPs per
-    token (output projection and attention included).
+    Time (`est_seconds`): on one CPU worker with one thread, calibrated on measured runs
+    (module docstring; `cpu_speed` scales it for a faster or slower machine), or, given
+    `tflops`, at that sustained rate (e.g. 400 for an H100 at 40% MFU in bf16) from the
+    model's FLOPs per token. A sweep on W workers takes about the sum divided by W.
     """
     from ..model import GPTConfig
 
     out = []
     for r in runs:
-        vocab = _vocab_size(r.config.get("tokenizer", "byte"))
-        m = GPTConfig(vocab_size=vocab, context=r.config["context"], **r.config["model"])
+        c = r.config
+        vocab = _vocab_size(c.get("tokenizer", "byte"))
+        m = GPTConfig(vocab_size=vocab, context=c["context"], **c["model"])
         n = m.non_embedding_params
-        tokens = (
-            r.config["tokens"]
-            if r.kind == "pretrain"
-            else r.config["ft_steps"] * r.config["batch_size"] * 100
-        )
-        flops = 6.0 * n * tokens
+        per_token = (PRE_S_PER_TOKEN + PRE_S_PER_FLOP * m.flops_per_token()) / cpu_speed
+        if r.kind == "pretrain":
+            tokens = c["tokens"]
+            seconds = PRE_FIXED_S + tokens * per_token
+        else:
+            tokens = c["ft_steps"] * c["batch_size"] * _pair_tokens(c)
+            seconds = FT_FIXED_S + FT_WORK_FACTOR * tokens * per_token
         if tflops:
             seconds = m.flops_per_token() * tokens / (tflops * 1e12)
-        else:
-            seconds = tokens / (tokens_per_s * max(1.0, 1e6 / max(n, 1)) ** 0.5)
         out.append(
             {
                 "name": r.name,
@@ -40,11 +63,19 @@ def plan(
                 "key": r.key,
                 "n_params_nonembedding": n,
                 "tokens": tokens,
-                "flops": flops,
+                "flops": 6.0 * n * tokens,
                 "est_seconds": seconds,
             }
         )
     return out
+
+
+def _pair_tokens(c: dict[str, Any]) -> int:
+    """Tokens of a padded finetuning batch row: the pair length limit in tokens."""
+    limit = c.get("max_pair_bytes") or c["context"] - c["prompt_length"]
+    if str(c.get("tokenizer", "byte")).startswith("bpe:"):
+        limit = limit / BYTES_PER_BPE_TOKEN
+    return int(min(limit, c["context"]))
 
 
 def _vocab_size(tokenizer: str) -> int:

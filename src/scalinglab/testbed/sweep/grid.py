@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +114,7 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
     explicit: list[tuple[str, list[str]]] = []
     for c in cfgs:
         cfg = {**base, **{k: v for k, v in c.items() if k not in ("name", "depends_on")}}
+        _resolve_tokens_per_param(cfg, c)
         missing = [k for k in ("model", "pretrain_data", "tokens") if k not in cfg]
         if missing:
             raise SweepError(
@@ -149,6 +151,39 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
                 raise SweepError(f"run '{runs[key].name}' depends on unknown run '{d}'")
             runs[key].depends_on.append(named[d])
     return _topological(runs)
+
+
+def _resolve_tokens_per_param(cfg: dict[str, Any], own: Mapping[str, Any]) -> None:
+    """`tokens_per_param` (M, Gadre et al.'s over-training ratio) becomes the run's `tokens`:
+    M x its model's non-embedding parameters, rounded to two significant figures so that a
+    budget a `tokens` axis already lists (M = 20 for the 100k model: 2.0M) is the same run.
+    M set on the run itself (its grid's axis, its include entry) wins over a `tokens`
+    default; both on one run is an error. The export reports the M actually trained."""
+    if "tokens_per_param" not in cfg:
+        return
+    m = cfg.pop("tokens_per_param")
+    if "tokens_per_param" in own and "tokens" in own:
+        raise SweepError(f"run {dict(own)} sets both tokens and tokens_per_param; give one of them")
+    if "tokens" in own:  # the run's own budget wins over an M default
+        return
+    from ..model import GPTConfig
+    from .estimate import _vocab_size
+
+    if "model" not in cfg:
+        return  # reported as a missing model by the caller
+    n = GPTConfig(
+        vocab_size=_vocab_size(str(cfg.get("tokenizer", "byte"))),
+        context=cfg["context"],
+        **cfg["model"],
+    ).non_embedding_params
+    cfg["tokens"] = _two_significant(float(m) * n)
+
+
+def _two_significant(x: float) -> int:
+    if x <= 0:
+        return 0
+    digits = int(math.floor(math.log10(x))) - 1
+    return int(round(x / 10**digits) * 10**digits)
 
 
 def finetune_seed(cfg: Mapping[str, Any]) -> int:

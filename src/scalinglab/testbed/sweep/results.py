@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import Registry
-from .grid import finetune_seed
 
 
 def summary(reg: Registry, keys: list[str] | None = None) -> dict[str, Any]:
@@ -56,41 +55,18 @@ def eta(reg: Registry, keys: list[str] | None = None, workers: int = 1) -> dict[
 
 
 def export(registry: str | Path, path: str | Path | None = None, keys: list[str] | None = None):
-    """Done runs as rows in the scalinglab schema (config and metrics flattened); `keys`:
-    only those runs (e.g. a spec's, when the registry also holds runs of earlier specs)."""
-    import pandas as pd
+    """Done runs as rows in the scalinglab schema (`testbed.rows`: the one row builder of
+    every runner); `keys`: only those runs (e.g. a spec's, when the registry also holds runs
+    of earlier specs)."""
+    from ..rows import frame, run_row
 
     rows = []
     wanted = set(keys) if keys is not None else None
     for r in Registry(registry, create=False).rows():  # a mistyped path is an error
         if r["status"] != "done" or (wanted is not None and r["key"] not in wanted):
             continue
-        c = r["config"]
-        row = {
-            "run_id": r["name"],
-            "key": r["key"],
-            "kind": r["kind"],
-            "d_model": c["model"]["d_model"],
-            "n_layers": c["model"]["n_layers"],
-            "pretrain_data": c["pretrain_data"],
-            "tokenizer": c.get("tokenizer", "byte"),
-            "seed": finetune_seed(c),
-            "pretrain_seed": c["seed"],
-            "method": c.get("method", "none") if r["kind"] == "finetune" else "none",
-        }
-        if r["kind"] == "finetune":
-            row.update(
-                finetune_size=c["finetune_size"],
-                lora_rank=c["lora_rank"] if c["method"] == "lora" else None,
-                prompt_length=c["prompt_length"] if c["method"] == "prompt" else None,
-            )
-        row.update(r["metrics"] or {})
-        if "n_params_nonembedding" in row and "tokens" in row:
-            row["flops"] = 6.0 * row["n_params_nonembedding"] * row["tokens"]  # pretraining
-        if row.get("unique_tokens"):  # repeated data bends L(N, D) (Muennighoff et al. 2023)
-            row["epochs"] = row["tokens"] / row["unique_tokens"]
-        rows.append(row)
-    df = pd.DataFrame(rows)
+        rows.append(run_row(r["name"], r["key"], r["kind"], r["config"], r["metrics"]))
+    df = frame(rows)
     if path is not None:
         from ...io.tables import write_table
 

@@ -12,6 +12,7 @@ AXES = (
     "model",
     "pretrain_data",
     "tokens",
+    "tokens_per_param",  # M: tokens = M x non-embedding parameters (over-training ladders)
     "method",
     "finetune_size",
     "seed",

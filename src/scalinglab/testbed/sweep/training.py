@@ -103,6 +103,7 @@ def execute(
         "downstream_ce": target_ce(tuned, test, tok, c["batch_size"], dev),
         "bleu": bleu_score(hyps, refs),
         "chrf": chrf_score(hyps, refs),
+        "dev_ce": tuned.best_dev_ce,  # the model-selection criterion (best dev step kept)
         "trainable_params": tuned.trainable,
         "wall_time_s": time.perf_counter() - t0,
         **{

@@ -172,6 +172,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "model": _model,
     "pretrain_data": _pretrain_data,
     "tokens": _int(0),  # 0: no pretraining (random initialisation)
+    "tokens_per_param": _positive_float,
     "method": _choice(METHODS),
     "finetune_size": _int(1),
     "seed": _int(0),
