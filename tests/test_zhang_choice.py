@@ -32,6 +32,10 @@ def test_demo_multiplicative_decision_moves_when_held_out(demo):
     assert row["critical_heldout"] == pytest.approx(1030, rel=0.05)
     assert row["heldout_lo"] < row["critical_heldout"] < row["heldout_hi"]
     assert row["winners_right_in_sample"] == 3 and row["winners_right_heldout"] == 2
+    # the held-out curves cross where the table says (for the figure beside the in-sample)
+    hc = res.heldout_curves
+    near = hc.iloc[(hc["finetune_size"] - row["critical_heldout"]).abs().argsort()[:1]]
+    assert abs(float(near["fmt"].iloc[0] - near["lora"].iloc[0])) < 5e-3
     held = [n for n in res.notes if n.startswith("held out") and "fmt vs lora" in n]
     assert "moves from 334 (in-sample) to 1,032" in held[0]
     assert held[0].endswith("measured winner at 2 of 3 sizes")

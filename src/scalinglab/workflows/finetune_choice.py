@@ -110,6 +110,9 @@ class MethodChoice(Result):
     # crossing in-sample vs held out (+ interval), measured winners the laws get right
     heldout: pd.DataFrame = field(default_factory=pd.DataFrame)
     flags: list[Diagnostic] = field(default_factory=list)
+    # predicted metric vs D_f per method at `at` from the held-out fits (for the figure:
+    # the curves a decision at an unmeasured scale would have used, beside `curves`)
+    heldout_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         return self.crossings
@@ -466,9 +469,11 @@ def choose_method(
                 f"{n} sizes"
             )
     crossings = pd.DataFrame(cross_rows)
-    held = pd.DataFrame()
+    held, held_curves = pd.DataFrame(), pd.DataFrame()
     if len(measured) and not joint:
-        held, held_notes = _heldout_check(df, methods, chosen, st, measured, crossings, fits)
+        held, held_notes, held_curves = _heldout_check(
+            df, methods, chosen, st, measured, crossings, fits
+        )
         notes += held_notes
     elif len(measured):
         notes.append("no held-out check of the decision: it is made for single-factor fits only")
@@ -486,6 +491,7 @@ def choose_method(
         law_reason=why,
         heldout=held,
         flags=flags,
+        heldout_curves=held_curves,
     )
 
 
@@ -553,17 +559,21 @@ def _heldout_check(
     measured: pd.DataFrame,
     crossings: pd.DataFrame,
     in_fits: dict[str, FitResult],
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
     """Refit every method without the runs at the decision scale and predict what was
     measured there: the crossing and the winner at each measured D_f. In-sample agreement
     is easy (the runs pulled the curves towards themselves); this is the honest score."""
     train = df[~np.isclose(df[st.main].to_numpy(dtype=float), st.x_at, rtol=1e-9)]
     short = [m for m in methods if train.loc[train["method"] == m, st.main].nunique() < 2]
     if short:
-        return pd.DataFrame(), [
-            f"no held-out check of the decision: without {st.main}={st.x_at:g}, "
-            f"{', '.join(short)} keep fewer than 2 scales to fit"
-        ]
+        return (
+            pd.DataFrame(),
+            [
+                f"no held-out check of the decision: without {st.main}={st.x_at:g}, "
+                f"{', '.join(short)} keep fewer than 2 scales to fit"
+            ],
+            pd.DataFrame(),
+        )
     fits = _fit_methods(train, methods, law, st)
     boots = _boot_draws(fits, st)
     rows, notes = [], []
@@ -602,7 +612,10 @@ def _heldout_check(
             f"held out (laws fitted without {st.main}={st.x_at:g}), {m1} vs {m2}: {cross}; "
             f"the laws pick the measured winner at {right} of {len(pair)} sizes"
         )
-    return pd.DataFrame(rows), notes
+    curves = pd.DataFrame({"finetune_size": np.exp(LOG_DF)})
+    for m, res in fits.items():
+        curves[m] = _curve(res, st.x_at, st.main, st.joint, LOG_DF)
+    return pd.DataFrame(rows), notes, curves
 
 
 def _num(v: float) -> str:
