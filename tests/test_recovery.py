@@ -63,6 +63,21 @@ CASES = {
         {"a": -0.6, "k": 4.0, "x0": 1.0, "b": 0.85},
         _grid(x=np.linspace(0.3, 1.8, 30)),
     ),
+    "finetune_joint": (  # Zhang et al. Eq. 2: each row varies one factor (0 in the others)
+        {"A_model": 400.0, "alpha_model": 0.2, "A_data": 80.0, "alpha_data": 0.1,
+         "A_pet": 5.0, "alpha_pet": 0.05, "beta": 0.15, "E": 1.0},
+        pd.concat(
+            [
+                _grid(x_model=np.geomspace(1e9, 1.6e10, 4), x_data=[0.0], x_pet=[0.0],
+                      finetune_size=np.geomspace(1e3, 1e7, 5)),
+                _grid(x_model=[0.0], x_data=np.geomspace(1e10, 1e12, 4), x_pet=[0.0],
+                      finetune_size=np.geomspace(1e3, 1e7, 5)),
+                _grid(x_model=[0.0], x_data=[0.0], x_pet=[4.0, 8, 16, 32],
+                      finetune_size=np.geomspace(1e3, 1e7, 5)),
+            ],
+            ignore_index=True,
+        ),
+    ),  # fmt: skip
 }
 
 
