@@ -4,6 +4,7 @@ folds that hold out the largest runs, and widens the accuracy interval by the ga
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import scalinglab as sl
 from scalinglab.workflows.calibration import learn_chain_extrapolation, propagate
@@ -30,8 +31,14 @@ def test_step2_drift_is_learned_and_widens_the_interval():
     x = np.array([0.6])
     gap = float(pts["loss"].min()) - x
     _, lo0, hi0 = propagate(res, "x", x, x, x, 0.9, (0.0, 1.0))
-    _, lo1, hi1 = propagate(res, "x", x, x, x, 0.9, (0.0, 1.0), b2 * gap)
+    _, lo1, hi1 = propagate(res, "x", x, x, x, 0.9, (0.0, 1.0), (b2 * gap, b2 * gap))
     assert lo1[0] < lo0[0] and hi1[0] > hi0[0]
+    # a loss interval [0.5, 0.7]: its low end lies further out, the upper side widens more
+    xl, xh = np.array([0.5]), np.array([0.7])
+    lo_, hi_ = (b2 * (float(pts["loss"].min()) - v) for v in (xl, xh))
+    p, lo2, hi2 = propagate(res, "x", x, xl, xh, 0.9, (0.0, 1.0), (lo_, hi_))
+    _, lo3, hi3 = propagate(res, "x", x, xl, xh, 0.9, (0.0, 1.0), (lo_, lo_))
+    assert hi2[0] == pytest.approx(hi3[0]) and lo2[0] > lo3[0]
     assert 0.0 <= lo1[0] and hi1[0] <= 1.0
 
 

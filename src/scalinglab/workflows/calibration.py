@@ -373,7 +373,7 @@ def propagate(
     loss_hi: np.ndarray,
     level: float,
     bounds: tuple[float, float] | None,
-    extra: np.ndarray | None = None,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chain a loss interval through a downstream law. Three independent parts, each a
     `level` half-width per side, are added in quadrature (adding them outright, or taking
@@ -381,8 +381,10 @@ def propagate(
     the law's values at the loss interval's ends, the step-2 bootstrap's spread at the
     predicted loss (parameter uncertainty), and the step-2 local residual scatter (a new
     run's own noise). With `bounds` the parts are combined on the logit scale of the
-    metric's range, so the interval stays inside it without clipping. `extra`: a half-width
-    (metric units) added to the scatter where step 2 itself extrapolates."""
+    metric's range, so the interval stays inside it without clipping. `extra`: half-widths
+    (metric units) of step 2's own extrapolation at the loss interval's low and high ends,
+    each added to the scatter on the side that end bounds (a lower loss lies further
+    beyond the fitted runs, so the side it bounds widens more)."""
     p = step2.law.evaluate(step2.params_, {var: loss_pred})
     if step2.dof_ <= 0:
         return p, np.full_like(p, np.nan), np.full_like(p, np.nan)
@@ -403,12 +405,16 @@ def propagate(
         down2.append(boot**2)
         up2.append(boot**2)
     scatter = local_scatter(step2, {var: loss_pred}, level)
+    sc_down, sc_up = scatter, scatter
     if extra is not None:  # step 2's own extrapolation term (learn_chain_extrapolation)
-        scatter = scatter + np.nan_to_num(np.asarray(extra, dtype=float))
+        at_lo, at_hi = (np.nan_to_num(np.asarray(e, dtype=float)) for e in extra)
+        lo_is_up = ends[0] >= ends[1]  # the low-loss end bounds the upper side
+        sc_up = scatter + np.where(lo_is_up, at_lo, at_hi)
+        sc_down = scatter + np.where(lo_is_up, at_hi, at_lo)
     if step2.law.space == "log":
-        s_lo, s_hi = p * np.exp(-scatter), p * np.exp(scatter)
+        s_lo, s_hi = p * np.exp(-sc_down), p * np.exp(sc_up)
     else:
-        s_lo, s_hi = p - scatter, p + scatter
+        s_lo, s_hi = p - sc_down, p + sc_up
     down2.append((tp - _bounded(s_lo, bounds)) ** 2)
     up2.append((_bounded(s_hi, bounds) - tp) ** 2)
     down, up = np.sqrt(np.sum(down2, axis=0)), np.sqrt(np.sum(up2, axis=0))

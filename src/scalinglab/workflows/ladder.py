@@ -230,8 +230,13 @@ def ladder_forecast(
             )  # fmt: skip
         # Step 2 extrapolates where the target's loss (its interval's low end) lies below
         # every loss the small runs reached; the helper point does not count as data there.
-        gap = max(float(s2_runs[loss_col].min()) - float(lo[0]), 0.0)
-        extra = None if b2 is None else np.array([b2 * gap])
+        floor = float(s2_runs[loss_col].min())
+        gap = max(floor - float(lo[0]), 0.0)
+        extra = (
+            None
+            if b2 is None
+            else (np.array([b2 * gap]), np.array([b2 * max(floor - float(hi[0]), 0.0)]))
+        )
         _, alo, ahi = propagate(
             step2, "x", np.array([loss_pred]), lo, hi, interval, (0.0, 1.0), extra
         )
