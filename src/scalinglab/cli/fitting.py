@@ -8,6 +8,7 @@ from typing import Any
 import click
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import DataError
@@ -24,6 +25,7 @@ from .common import (
     LEVEL,
     _fmt,
     _parse_grids,
+    _parse_numbers,
     _parse_pairs,
     compute_saving,
     emit_json,
@@ -108,6 +110,7 @@ def _fit_json(res: FitResult) -> dict[str, Any]:
     return {
         "law": res.law.name,
         "params": res.params_,
+        "fixed": res.law.fixed_values,
         "objective": res.objective_,
         "n_points": res.n_points_,
         "converged": res.converged_,
@@ -172,18 +175,20 @@ def print_intervals(res: FitResult, level: float) -> None:
 
 
 def print_fit(res: FitResult) -> None:
-    t = Table(title=f"{res.law.name}: {res.metric_} = {res.law.formula_text}")
+    t = Table(title=escape(f"{res.law.name}: {res.metric_} = {res.law.formula_text}"))
     t.add_column("parameter")
     t.add_column("value", justify="right")
     t.add_column("bounds")
     t.add_column("note")
     for p in res.law.parameters:
         t.add_row(
-            p.name,
+            escape(p.name),
             f"{res.params_[p.name]:.6g}",
-            f"[{p.lower:g}, {p.upper:g}]",
+            escape(f"[{p.lower:g}, {p.upper:g}]"),
             "[red]at bound[/]" if p.name in res.at_bounds_ else "",
         )
+    for name, value in res.law.fixed_values.items():
+        t.add_row(escape(name), f"{value:.6g}", "", "fixed")
     out.print(t)
     st = res.starts_["status"].value_counts().to_dict()
     out.print(
@@ -246,6 +251,14 @@ def print_fit(res: FitResult) -> None:
     type=click.Path(dir_okay=False),
     help="Write every start's end point and objective to a CSV.",
 )
+@click.option(
+    "--fix",
+    "fixes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Hold a parameter at a value (lmfit's vary=False), e.g. --fix beta=0.12; repeatable. "
+    "Fixed parameters are not fitted and are reported as fixed.",
+)
 @preset_option
 @click.option(
     "--bootstrap",
@@ -289,6 +302,7 @@ def fit_cmd(
     space,
     out_path,
     starts_path,
+    fixes,
     preset,
     n_boot,
     group_by,
@@ -304,6 +318,7 @@ def fit_cmd(
     \b
     Examples:
       scalinglab fit runs.csv --law chinchilla --where "tokens >= 1e8" --out fit.json
+      scalinglab fit runs.csv --law chinchilla --fix beta=0.28 --fix E=1.69
       scalinglab fit runs.csv --expr "E + A/tokens**alpha" --param E=0:inf \\
           --param A=0:inf --param alpha=0:3 --metric loss
     """
@@ -316,6 +331,8 @@ def fit_cmd(
     if group_by and not n_boot:
         raise DataError("--group-by applies to the bootstrap: add --bootstrap N")
     law = _build_law(law_name, expr, params, metric, space)
+    if fixes:
+        law = law.fix(**_parse_numbers(fixes, "--fix"))
     law, preset_kw = apply_preset(law, preset)
     delta = preset_kw.get("delta", delta)
     res = fit(

@@ -135,6 +135,7 @@ def fit(
     seed: int = 0,
     max_iter: int = 200,
     preset: str | None = None,
+    fixed: Mapping[str, float] | None = None,
 ) -> FitResult:
     """Fit `law` to a table of runs by multi-start robust (Huber) regression.
 
@@ -149,6 +150,8 @@ def fit(
     preset : "paper" for the papers' own procedure (least squares on raw values), or
         "default"; applied here, so every caller gets the same objective.
     strategy : "screen" (fast staged search) or "full" (optimise every start).
+    fixed : parameters held at a value (lmfit's ``vary=False``), e.g. ``{"beta": 0.12}``;
+        the same as fitting ``law.fix(**fixed)``: fewer free parameters, reported as fixed.
 
     Returns
     -------
@@ -165,6 +168,8 @@ def fit(
 
         data = read_table(data)
     law = get_law(law)
+    if fixed:
+        law = law.fix(**dict(fixed))
     if preset is not None:
         from .presets import apply_preset
 

@@ -1,0 +1,53 @@
+"""`fit --fix NAME=VALUE` and `sl.fit(..., fixed=)`: parameters held at a value (lmfit's
+vary=False), fitted around and reported as fixed in the table, --json and the fit file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import scalinglab as sl
+from scalinglab.cli import main
+
+
+def _frame(beta: float = 0.3) -> pd.DataFrame:
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    loss = 1.7 + 400 / n**0.34 + 1500 / d**beta
+    return pd.DataFrame({"n_params": n, "tokens": d, "loss": loss})
+
+
+def test_fixed_parameters_are_held_and_the_rest_recovered():
+    res = sl.fit(_frame(), "chinchilla", fixed={"beta": 0.3, "E": 1.7})
+    assert set(res.params_) == {"A", "B", "alpha"}
+    assert res.params_["alpha"] == pytest.approx(0.34, rel=1e-4)
+    assert res.params_["A"] == pytest.approx(400, rel=1e-3)
+    assert res.law.fixed_values == {"beta": 0.3, "E": 1.7}
+    assert res.dof_ == 36 - 3
+    # a wrong fixed value is not silently absorbed: the fit is worse than the free one
+    worse = sl.fit(_frame(), "chinchilla", fixed={"beta": 0.2})
+    assert worse.objective_ > 1e3 * max(res.objective_, 1e-30)
+
+
+def test_fit_cli_fix_reports_fixed_in_table_json_and_file(tmp_path):
+    p = tmp_path / "runs.csv"
+    _frame().to_csv(p, index=False)
+    r = CliRunner().invoke(main, ["fit", str(p), "--fix", "beta=0.3", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["fixed"] == {"beta": 0.3} and "beta" not in d["params"]
+    out = tmp_path / "fit.json"
+    r = CliRunner().invoke(main, ["fit", str(p), "--fix", "beta=0.3", "--out", str(out)])
+    assert r.exit_code == 0 and "fixed" in r.stdout
+    back = sl.FitResult.from_json(out)
+    assert back.law.fixed_values == {"beta": 0.3}
+    assert np.asarray(back.predict({"n_params": [1e9], "tokens": [1e10]}))[0] == pytest.approx(
+        1.7 + 400 / 1e9**0.34 + 1500 / 1e10**0.3, rel=1e-4
+    )
+    for bad, says in (("nosuch=1", "no parameter 'nosuch'"), ("beta=-1", "outside its bounds")):
+        r = CliRunner().invoke(main, ["fit", str(p), "--fix", bad])
+        assert r.exit_code == 2 and says in r.stderr, r.output
