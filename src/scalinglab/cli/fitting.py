@@ -464,14 +464,65 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
     print_diagnostics(fit_diags + diags)
 
 
+def _audit_laws(
+    law_names: tuple[str, ...],
+    expr: str | None,
+    params: tuple[str, ...],
+    fixes: tuple[str, ...],
+    metric: str | None,
+) -> list[Any]:
+    """The laws of an audit: catalog names, an expression law, each with --fix applied
+    where it has the parameter (a --fix no law has is an error, not ignored)."""
+    if not law_names and not expr:
+        raise DataError("give at least one --law NAME or an --expr EXPRESSION to audit")
+    if params and not expr:
+        raise DataError("--param gives the bounds of an --expr law; add --expr")
+    laws: list[Any] = [get_law(n) for n in law_names]
+    if expr:
+        laws.append(_build_law(None, expr, params, metric, None))
+    if fixes:
+        values = _parse_numbers(fixes, "--fix")
+        unused = [n for n in values if not any(n in lw.param_names for lw in laws)]
+        if unused:
+            raise DataError(
+                f"--fix {', '.join(unused)}: no audited law has such a parameter "
+                f"({'; '.join(f'{lw.name}: ' + ', '.join(lw.param_names) for lw in laws)})"
+            )
+        laws = [
+            lw.fix(**{k: v for k, v in values.items() if k in lw.param_names})
+            if any(k in lw.param_names for k in values)
+            else lw
+            for lw in laws
+        ]
+    return laws
+
+
 @main.command("audit")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option(
     "--law",
     "law_names",
     multiple=True,
-    required=True,
-    help="Law(s) to audit on the same splits (repeat to compare).",
+    help="Catalog law(s) to audit on the same splits (repeat to compare).",
+)
+@click.option(
+    "--expr",
+    default=None,
+    help="A law written as an expression, audited beside the --law ones (bounds: --param).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=LO:HI",
+    help="Bounds of an --expr parameter (repeatable), as for `fit`.",
+)
+@click.option(
+    "--fix",
+    "fixes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Hold a parameter at a value in every audited law that has it (repeatable).",
 )
 @click.option(
     "--holdout",
@@ -548,6 +599,9 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
 def audit_cmd(
     data,
     law_names,
+    expr,
+    params,
+    fixes,
     holdout_q,
     axis,
     group,
@@ -612,7 +666,7 @@ def audit_cmd(
         min_tokens=min_tokens,
         min_step=min_step,
     )
-    laws = list(law_names)
+    laws = _audit_laws(law_names, expr, params, fixes, metric)
     with progress_bar(None, "audit folds", quiet or as_json) as advance:
         kw["progress"] = advance
         if holdout_q:
