@@ -106,3 +106,23 @@ def test_arc_easy_intervals_learn_from_compute_folds_and_step2_drift(olmo):
     assert any(n.startswith("step 2 extrapolates") for n in res.notes)
     alo, ahi = res.acc_interval
     assert 0 < alo < res.acc_pred < ahi < 1 and ahi > 0.84
+
+
+def test_too_little_history_is_a_diagnostic_not_a_silent_fallback():
+    """Six runs at two sizes: a fold keeping at least half of them has at most five, no
+    more than the loss law's parameters, so no extrapolation term is learned; the result
+    says so as an `uncalibrated` warning, which survives the JSON round trip."""
+    rows = []
+    for i, (n, d) in enumerate([(n, n * m) for n in (1e8, 2e8) for m in (20, 40, 80)]):
+        steps = np.linspace(0.2, 1.0, 20)
+        loss = 0.9 + 40 / n**0.3 + 300 / (d * steps) ** 0.3
+        acc = 0.9 - 0.5 * loss
+        rows.append(
+            pd.DataFrame({"run": f"r{i}", "n_params": n, "tokens": d * steps, "bpb": loss,
+                          "rc_acc": acc})
+        )  # fmt: skip
+    res = ladder_forecast(pd.concat(rows, ignore_index=True), {"n_params": 1e9, "tokens": 2e10})
+    (d,) = [d for d in res.diagnostics if d.code == "uncalibrated"]
+    assert d.severity == "warning" and "too few model sizes" in d.message
+    back = type(res).from_json(res.to_json())
+    assert [d.code for d in back.diagnostics if d.code == "uncalibrated"] == ["uncalibrated"]

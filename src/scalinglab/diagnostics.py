@@ -35,6 +35,8 @@ CODES: dict[str, str] = {
     "bootstrap_failures": "many bootstrap resamples did not converge",
     "note": "a workflow's remark about its own evidence (context, not a defect)",
     "pooled_sources": "runs from several pretraining sources were fitted as one law",
+    "uncalibrated": "too little history to learn how error grows with extrapolation: the "
+    "interval is the bootstrap and scatter alone",
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import Diagnostic
 from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..fitting.predict_inputs import check_prediction_inputs
@@ -25,6 +26,7 @@ from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..results import Result
 from .calibration import (
+    ExtrapolationTerm,
     calibrated_band,
     learn_chain_extrapolation,
     learn_extrapolation,
@@ -94,6 +96,22 @@ class LadderForecast(Result):
     acc_interval: tuple[float, float] | None = None
     loss_interval: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
+    calibrated: bool = False
+    extrapolation_term: ExtrapolationTerm | None = None
+    step2_drift: float | None = None
+
+    def _own_diagnostics(self) -> list[Diagnostic]:
+        if self.calibrated and self.extrapolation_term is None:
+            return [
+                Diagnostic(
+                    "uncalibrated",
+                    "warning",
+                    "too few model sizes and compute budgets to learn how the error grows "
+                    "with extrapolation: the intervals are the bootstrap's and the scatter's "
+                    "alone and likely too narrow",
+                )
+            ]
+        return []
 
     def to_frame(self) -> pd.DataFrame:
         li, ai = self.loss_interval or (np.nan, np.nan), self.acc_interval or (np.nan, np.nan)
@@ -129,6 +147,11 @@ class LadderForecast(Result):
             "step1_params": self.step1.params_,
             "step2_params": self.step2.params_,
             "notes": self.notes,
+            "extrapolation_term": (
+                self.extrapolation_term.to_dict() if self.extrapolation_term else None
+            ),
+            "step2_drift_per_unit_loss": self.step2_drift,
+            "diagnostics": [d.to_dict() for d in self._own_diagnostics()],
         }
 
 
@@ -242,11 +265,7 @@ def ladder_forecast(
         )
         res.loss_interval = (float(lo[0]), float(hi[0]))
         res.acc_interval = (float(alo[0]), float(ahi[0]))
-        if calibrate and term is None:
-            res.notes.append(
-                "too few model sizes to learn how the error grows with extrapolation: the "
-                "interval is the bootstrap's alone and likely too narrow"
-            )
+        res.calibrated, res.extrapolation_term, res.step2_drift = calibrate, term, b2
         if b2 is not None and gap > 0:
             res.notes.append(
                 f"step 2 extrapolates: the target's {loss_col} (low end {float(lo[0]):.4g}) "
