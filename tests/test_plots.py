@@ -237,3 +237,20 @@ def test_forecast_error_curve_is_dashed_beyond_the_error_fit():
     var = e.law.variables[0]
     lo, hi = plots.fit_ranges(e)[var]
     assert _dashed_beyond_the_data(f2, e, lo, hi) > 0  # the target's loss is below the fit's
+
+
+def test_pretrain_figure_plots_the_score_the_choice_was_made_on():
+    """pretrain_figure read data['bleu'] whatever `metric=` chose (issue 21: any score)."""
+    from scalinglab.examples import testbed_runs
+    from scalinglab.workflows.pretrain_choice import choose_pretraining_data
+
+    df = testbed_runs()["alignment"].drop(columns=["bleu"])
+    res = choose_pretraining_data(df, 1e6, metric="chrf")
+    fig = plots.pretrain_figure(res, df)
+    assert fig.layout.title.text.startswith("chrF vs pretraining tokens")
+    small = df["finetune_size"].min()
+    for tr in fig.data:
+        src = tr.name.replace(" (misaligned)", "")
+        want = df[(df["pretrain_data"] == src) & (df["finetune_size"] == small)]
+        want = want.groupby("tokens")["chrf"].mean()
+        assert np.allclose(np.asarray(tr.y, dtype=float), want.to_numpy())

@@ -816,12 +816,16 @@ def plan_figure(
 
 
 def pretrain_figure(res: Any, data: pd.DataFrame) -> go.Figure:
+    """The score (BLEU, chrF, any column the choice was made on) vs pretraining tokens, one
+    line per source at the smallest finetuning size, misaligned sources named."""
     go = _go()
     fig = go.Figure()
+    metric = getattr(res, "metric", "bleu")
+    label = {"bleu": "BLEU", "chrf": "chrF"}.get(metric.lower(), metric)
     small = data["finetune_size"].min()
     d = data[data["finetune_size"] == small]
     for k, (src, g) in enumerate(d.groupby("pretrain_data")):
-        g = g.groupby("tokens")["bleu"].mean().reset_index()
+        g = g.groupby("tokens")[metric].mean().reset_index()
         row = res.ranking[
             (res.ranking["pretrain_data"] == src) & (res.ranking["finetune_size"] == small)
         ].iloc[0]
@@ -830,13 +834,16 @@ def pretrain_figure(res: Any, data: pd.DataFrame) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=g["tokens"],
-                y=g["bleu"],
+                y=g[metric],
                 mode="markers+lines",
                 name=name,
                 line=dict(color=color, dash="dot"),
             )
         )
     _layout(
-        fig, f"BLEU vs pretraining tokens (finetune_size={small:g})", "pretraining tokens", "BLEU"
+        fig,
+        f"{label} vs pretraining tokens (finetune_size={small:g})",
+        "pretraining tokens",
+        label,
     )
     return fig

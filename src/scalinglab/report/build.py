@@ -216,7 +216,12 @@ def pretrain_section(rep: Report, df: pd.DataFrame, target_tokens: float) -> Any
     sec = rep.section("pretrain-choice", "Pretraining-data choice")
     rep.figure(sec, plots.pretrain_figure(res, df), "pretrain-bleu")
     sec.parts.append(
-        table_html(res.ranking.drop(columns=["ce_params", "bleu_params"]), "pretrain-ranking")
+        table_html(
+            res.ranking.drop(
+                columns=[c for c in ("ce_params", f"{res.metric}_params") if c in res.ranking]
+            ),
+            "pretrain-ranking",
+        )
     )
     for n in res.notes:
         sec.parts.append(f"<div class='note'>{html.escape(n)}</div>")
