@@ -269,7 +269,35 @@ def mask(df: pd.DataFrame, query: str, what: str = "--where") -> np.ndarray:
 
 
 def select(df: pd.DataFrame, query: str | None, what: str = "--where") -> pd.DataFrame:
-    """The rows of `df` that `query` selects (all rows when query is empty)."""
+    """The rows of `df` that `query` selects (all rows when the query is empty).
+
+    The query is checked with `ast` before anything is evaluated: only column names,
+    literals, comparisons, boolean logic, arithmetic, `in` lists and a few functions are
+    allowed, so a query from a colleague's script can never run code.
+
+    Parameters
+    ----------
+    df : the table.
+    query : e.g. ``"n_params > 1e9 and tokens >= 2e10"`` or ``"task in ('arc', 'piqa')"``.
+    what : the option name used in error messages (``--where``, ``--holdout``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The selected rows, index kept.
+
+    Raises
+    ------
+    QueryError
+        For anything not allowed, or an unknown column (with the closest names).
+
+    Examples
+    --------
+    >>> import pandas as pd, scalinglab as sl
+    >>> sl.select(pd.DataFrame({"n_params": [1e8, 2e9]}), "n_params > 1e9")
+           n_params
+    1  2.000000e+09
+    """
     if not query:
         return df
     return df[mask(df, query, what)]

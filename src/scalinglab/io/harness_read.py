@@ -88,13 +88,33 @@ def read_harness(
     set_values: Mapping[str, float] | None = None,
     tokens_per_step: float | None = None,
 ) -> pd.DataFrame:
-    """Every metric of every task of every results file, as long tidy rows. `run` names the
-    training run a checkpoint belongs to (the model id without its revision; see `run_of`).
+    """Every metric of every task of every lm-evaluation-harness results file, as long rows.
 
-    attrs: `harness_files`, `harness_skipped` (.json files that are not results, with why),
-    `harness_duplicates` (lines naming each duplicate and the file kept; rule:
-    `DUPLICATE_RULE`), `harness_side_match` (a `SideMatch`, with a side table) and
-    `harness_notes`.
+    Files are recognised by content (v0.3-era and v0.4 layouts), folders searched
+    recursively. `run` names the training run a checkpoint belongs to (the model id without
+    its revision; see `run_of`).
+
+    Parameters
+    ----------
+    paths : result files or folders.
+    side_table : a table (or path) of model sizes and tokens, joined on `on`; with one, sizes
+        never come from parsing names, and a table that matches nothing is an error.
+    on : the side table's key column (the model id as the files name it).
+    set_values : constant columns to set on every row (e.g. ``{"tokens": 3e11}``).
+    tokens_per_step : tokens per optimizer step, to turn a checkpoint step into tokens.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model x checkpoint x task x metric. ``attrs``: `harness_files`,
+        `harness_skipped` (.json files that are not results, with why),
+        `harness_duplicates` (each duplicate and the file kept; rule: `DUPLICATE_RULE`),
+        `harness_side_match` (a `SideMatch`, with a side table) and `harness_notes`.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> rows = sl.read_harness("results/", side_table="sizes.csv")  # doctest: +SKIP
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]

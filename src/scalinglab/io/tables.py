@@ -215,10 +215,31 @@ def read_table(
     raw: bool = False,
     encoding: str | None = None,
 ) -> pd.DataFrame:
-    """Read one table file into the scalinglab schema (see module docstring). raw: the file's
-    own columns, no renames or derived columns (to continue a file scalinglab wrote).
-    encoding: the text encoding (default: detected; see scalinglab.io.encoding); gzip, bz2
-    and xz files are read as they are."""
+    """Read one table file into the scalinglab schema (see the module docstring).
+
+    Column names are mapped to canonical names (``N`` -> ``n_params``, ``val_loss`` ->
+    ``loss``), number-like text (``70B``, ``1.4T``) is parsed, and derived columns (flops,
+    tokens_per_param) are added; every value is checked with errors naming file, row and
+    column.
+
+    Parameters
+    ----------
+    path : a CSV, TSV, Parquet or JSONL file (gzip, bz2 and xz are read as they are).
+    format : the format when the suffix does not say ("csv", "tsv", "parquet", "jsonl").
+    raw : the file's own columns, no renames or derived columns (to continue a file
+        scalinglab wrote).
+    encoding : the text encoding (default: detected; see `scalinglab.io.encoding`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        With ``attrs["scalinglab_source"]`` naming the file.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> df = sl.read_table("runs.csv")                          # doctest: +SKIP
+    """
     p = Path(path)
     if not p.exists():
         raise DataError("file not found", file=str(p))

@@ -75,7 +75,27 @@ def read_mapping(path: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
 def read_tracker_export(
     path: str | Path, kind: str = "auto", mapping: str | Path | Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
-    """A W&B or MLflow runs export as a DataFrame in the scalinglab schema."""
+    """A Weights & Biases or MLflow runs export as a DataFrame in the scalinglab schema.
+
+    Parameters
+    ----------
+    path : the export as the tracker's UI or API writes it (CSV or Parquet).
+    kind : "wandb", "mlflow" or "auto" (detected from the columns).
+    mapping : which export column is which, as a dict or a YAML/JSON file of it:
+        ``{"columns": {"n_params": "params.n_params", "loss": "metrics.val_loss"}}``
+        (canonical name: export column; see the module docstring); without one, prefixes
+        are stripped and the usual aliases apply.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run, canonical columns.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> sl.read_tracker_export("wandb_runs.csv", kind="wandb")   # doctest: +SKIP
+    """
     p = Path(path)
     if not p.exists():
         raise DataError("file not found", file=str(p))

@@ -37,7 +37,28 @@ CATALOG: dict[str, Law] = {
 
 
 def get_law(name: str | Law) -> Law:
-    """A catalog law by name (a Law passes through)."""
+    """A catalog law by name (a `Law` passes through unchanged).
+
+    Parameters
+    ----------
+    name : a catalog name (``scalinglab laws`` lists them, e.g. "chinchilla", "overtrain",
+        "loss_to_error") or a `Law`.
+
+    Returns
+    -------
+    Law
+
+    Raises
+    ------
+    UnknownLawError
+        For a name not in the catalog, with the closest names.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> sl.get_law("chinchilla").param_names
+    ('E', 'A', 'B', 'alpha', 'beta')
+    """
     if isinstance(name, Law):
         return name
     try:

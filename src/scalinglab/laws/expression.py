@@ -260,7 +260,30 @@ def expression_law(
 
     Names in the expression that are not parameters are variables; they must be canonical
     scalinglab variable names or be listed in `variables`, so a typo such as `alpah` is an
-    error rather than a silently missing column.
+    error rather than a silently missing column. The expression is parsed by a restricted
+    parser (arithmetic, powers, a few functions): nothing in it is ever run as Python.
+
+    Parameters
+    ----------
+    expression : e.g. ``"E + A/n_params**alpha + B/tokens**beta"``.
+    parameters : name -> bounds ``(lower, upper)`` or a dict with ``lower``, ``upper`` and an
+        optional start ``grid``.
+    metric : the column the law predicts.
+    space : "log" (residuals of log values; the papers' choice for losses) or "linear".
+    name : the law's name in outputs (default "expression").
+    variables : extra variable names allowed besides the canonical ones.
+
+    Returns
+    -------
+    Law
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> law = sl.expression_law("E + A/n_params**alpha", {"E": (0, 10), "A": (0, 1e6),
+    ...                         "alpha": (0, 2)}, metric="loss")
+    >>> law.variables
+    ('n_params',)
     """
     if not isinstance(expression, str) or not expression.strip():
         raise ExpressionError("expression is empty")

@@ -197,27 +197,51 @@ def forecast(
     params_col: str | None = None,
     step1_cache: dict[Any, Any] | None = None,
 ) -> ForecastResult:
-    """Fit loss and loss->error laws on the runs, chain them to `targets`.
+    """Two-step downstream forecast: a loss law on the runs, a loss -> error law, chained.
 
-    targets: rows (dicts / DataFrame) with the loss law's inputs, or a pandas query selecting
-    runs of `data` (then the truth is known and errors are reported). fit_where selects the
-    loss-fit runs; error_fit_where the error-fit runs (default: the loss-fit runs).
+    Step 1 fits `loss_law` (inputs such as N and D, or C and M) to `loss_col`; step 2 fits
+    `error_law` (error as a function of loss) to `error_col`; a target's error is step 2 at
+    step 1's predicted loss (Gadre et al. 2024; the OLMo ladder). Why two steps: error is
+    noisy and saturating in N and D, but smooth in loss.
 
-    Intervals (calibrate=True, the default): the joint bootstrap's prediction interval and an
-    extrapolation term learned from leave-largest-out folds of the loss-fit runs (see
-    workflows.calibration), the wider on each side; the error interval chains the loss
-    interval through step 2 with step 2's own scatter, inside [0, 1] for error/accuracy.
-    calibrate=False gives the bootstrap's confidence interval alone.
+    Parameters
+    ----------
+    data : a DataFrame or a table path (CSV, TSV, Parquet, JSONL) with one row per run or
+        checkpoint: the loss law's inputs, `loss_col` and `error_col`.
+    targets : rows (dicts or a DataFrame) with the loss law's inputs, or a row query (see
+        `scalinglab.query`) selecting runs of `data`, whose truth is then known and whose
+        errors are reported. Selected runs are left out of both fits.
+    loss_law, error_law : catalog names or `Law` objects.
+    loss_col, error_col : the columns of step 1's and step 2's metrics (user names are
+        resolved through the schema's aliases).
+    fit_where, error_fit_where : row queries selecting the step-1 runs and the step-2 runs
+        (default: the step-1 runs).
+    preset : "paper" for the papers' own objective (least squares on raw values).
+    n_bootstrap : joint bootstrap resamples (runs resampled together for both steps); 0: none.
+    interval : the level of every interval (0 < interval < 1).
+    calibrate : add the extrapolation term learned from leave-largest-out folds (see
+        `scalinglab.workflows.calibration`); False gives the bootstrap's interval alone.
+    where : rows to use at all, applied before any validation.
+    run_col, final_only, min_tokens, min_step : runs and checkpoints (see
+        `scalinglab.workflows.checkpoints`): the run of a row; keep each run's last checkpoint;
+        drop warm-up checkpoints (the counts are stated in the notes).
+    params_col : the parameter count used as N (e.g. ``n_params_nonembedding``); flops and
+        tokens_per_param are recomputed from it.
+    seed, n_refine : the fits' random seed and refined starts.
+    step1_cache : a dict shared by calls that forecast several error columns from the same
+        loss rows, so step 1, its bootstrap and extrapolation term are computed once.
 
-    Runs and checkpoints (see workflows.checkpoints): `where` selects the rows to use at all,
-    before any validation; `min_tokens` / `min_step` drop warm-up checkpoints and
-    `final_only` keeps each run's last (both stated in the notes). A target run is left out
-    of the fits with all its checkpoints; the bootstrap resamples runs; compute ratios count
-    each run once, at its largest checkpoint. `params_col`: the parameter count to use as N
-    (e.g. n_params_nonembedding); flops and tokens_per_param are then recomputed from it.
-    `step1_cache`: a dict shared by calls that forecast several error columns from the same
-    loss rows (many tasks): the step-1 fit, its spread, bootstrap and extrapolation term are
-    computed once.
+    Returns
+    -------
+    ForecastResult
+        `targets` (one row per target: predictions, intervals, compute ratios, and truth and
+        errors when the targets come from the data), both fits, notes and diagnostics.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> res = sl.forecast("runs.csv", "n_params > 1e9", loss_law="chinchilla")  # doctest: +SKIP
+    >>> res.targets[["n_params", "error_pred", "error_lo", "error_hi", "error"]]  # doctest: +SKIP
     """
     df = load(data, where)
     df, notes = select_checkpoints(

@@ -74,10 +74,31 @@ def pet_size_recipe(
     interval: float = 0.9,
     seed: int = 0,
 ) -> PetSizeFit:
-    """Fit beta and E on the rows varying `factors`, then the PET exponent with them fixed.
+    """Zhang et al.'s PET-size procedure: fix beta and E, then fit the PET exponent.
 
-    pet: the PET-size column (`lora_rank`, `prompt_length`, a PET parameter count).
-    factors: the factors whose rows determine beta and E (one is enough).
+    The PET parameter count (LoRA rank, prompt length) varies too little to identify the
+    joint law's shared beta and E on its own rows; the paper takes them from the model-size /
+    pretraining-data fits and fits only the PET factor's A and alpha with them fixed.
+
+    Parameters
+    ----------
+    data : a DataFrame or table path of finetuning runs with finetune_size, the metric, the
+        `factors` columns and the `pet` column.
+    pet : the PET-size column (``lora_rank``, ``prompt_length``, a PET parameter count).
+    factors : the factors whose rows determine beta and E (one is enough).
+    metric : the finetuning loss column.
+    n_bootstrap, interval, seed : the PET fit's bootstrap interval.
+
+    Returns
+    -------
+    PetSizeFit
+        `base_fit` (beta, E), `pet_fit` (A, alpha with beta and E fixed), and `table` of
+        every parameter with its interval and where it comes from.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> sl.pet_size_recipe("finetune.csv", pet="lora_rank").table  # doctest: +SKIP
     """
     df = _load(data)
     factors = list(factors)

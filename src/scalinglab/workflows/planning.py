@@ -154,6 +154,27 @@ def plan(
     `overtrain` fit (Gadre et al.) gives the allocation at M = 20 and at `tokens_per_param`.
     Every row says how far it lies beyond the fitted data (`beyond_data`, orders of
     magnitude) and the plan carries an extrapolation diagnostic past one order.
+
+    Parameters
+    ----------
+    res : a fitted Chinchilla-form law (E, A, B, alpha, beta) or an `overtrain` law.
+    budget : training FLOPs to allocate.
+    tokens_per_param : a fixed tokens-per-parameter ratio M to plan at as well.
+    inference_tokens : tokens to be served over the model's life; with `target_loss`, the
+        plan minimises training plus inference compute (6ND + 2N per served token).
+    target_loss : the loss to reach at least cost.
+
+    Returns
+    -------
+    Plan
+        `rows` (one per allocation: N, D, FLOPs, predicted loss, beyond_data), the fitted
+        exponents, and diagnostics for allocations beyond the fitted data.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> res = sl.fit("runs.csv", "chinchilla")                  # doctest: +SKIP
+    >>> sl.plan(res, budget=1e22).to_frame()                    # doctest: +SKIP
     """
     if set(res.law.variables) == {"flops", "tokens_per_param"}:
         return _plan_overtrain(res, budget, tokens_per_param)

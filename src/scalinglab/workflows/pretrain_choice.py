@@ -171,12 +171,37 @@ def choose_pretraining_data(
     min_score: float | None = None,
     max_fit_error: float = 0.02,
 ) -> PretrainChoice:
-    """Fit and rank every pretraining source per finetuning size; flag misalignment, laws that
-    miss their own data by more than `max_fit_error` (relative), and extrapolation.
+    """Rank pretraining sources by their forecast finetuned score (Isik et al. 2024).
 
-    metric: the score column (higher is better): "bleu", "chrf", a ROUGE or COMET column, any
-    column. score_drop / flat_score / min_score: in the score's units; default 0.5 / 1 / 5 on
-    a 0-100 scale, divided by 100 for a score within [0, 1].
+    Per source and finetuning size: the score's log-law (f(D_p) = (log(A * D_p^alpha))^beta)
+    and downstream CE's power law in pretraining tokens, each forecast at `target_tokens`.
+    Flags misalignment (CE keeps improving while the score stalls or drops), laws that miss
+    their own data by more than `max_fit_error` (relative), and extrapolation.
+
+    Parameters
+    ----------
+    data : a DataFrame or table path with pretrain_data, tokens, finetune_size,
+        downstream_ce and the score column.
+    target_tokens : the pretraining budget to forecast at.
+    metric : the score column (higher is better): "bleu", "chrf", a ROUGE or COMET column,
+        any column.
+    score_drop, flat_score, min_score : in the score's units; default 0.5 / 1 / 5 on a 0-100
+        scale, divided by 100 for a score within [0, 1]: a drop that counts as misalignment,
+        a change too small to call a trend, a score too low to rank sources.
+    min_r2 : the log-law's R^2 below which its forecast is not trusted.
+    flat_ce_rel : relative CE change below which CE counts as flat.
+    max_fit_error : relative in-sample error above which a law is flagged.
+
+    Returns
+    -------
+    PretrainChoice
+        `ranking` (one row per source and finetuning size: forecasts, ranks, flags), the
+        chosen source, notes and diagnostics.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> sl.pretrain_choice("alignment.csv", 1e9, metric="chrf").ranking  # doctest: +SKIP
     """
     df = _load(data)
     if metric == "downstream_ce":
