@@ -109,3 +109,30 @@ def test_residual_plot_shows_held_out_rows_passed_to_it():
     held = [t for t in fig.data if (t.meta or {}).get("role") == "heldout"]
     assert sum(len(t.x) for t in held) == 5  # one trace per group or one for all
     assert all(np.allclose(t.y, 0, atol=1e-3) for t in held)  # noise-free: exact
+
+
+def test_predict_returns_a_series_aligned_with_the_input_index():
+    """predict gave an ndarray for a DataFrame or dict but a DataFrame with an interval."""
+    df = _table()
+    res = sl.fit(df, "chinchilla")
+    query = df.iloc[[20, 3, 7]]
+    pred = res.predict(query)
+    assert isinstance(pred, pd.Series) and list(pred.index) == [20, 3, 7]
+    assert pred.name == "val_loss"
+    truth = 1.8 + 480 / query["N"] ** 0.35 + 2100 / query["D"] ** 0.37
+    assert np.allclose(pred, truth, rtol=1e-4)
+    # arithmetic with the query's own columns aligns row by row
+    assert ((pred - query["val_loss"]).abs() / query["val_loss"]).max() < 1e-4
+    single = res.predict({"n_params": "70B", "tokens": "1.4T"})
+    assert isinstance(single, pd.Series) and list(single.index) == [0]
+    series_in = res.predict({"N": query["N"], "D": query["D"]})
+    assert list(series_in.index) == [20, 3, 7]
+
+
+def test_residuals_are_a_series_on_the_fitted_rows():
+    df = _table().iloc[::-1]  # a non-default index
+    res = sl.fit(df, "chinchilla")
+    r = res.residuals()
+    assert isinstance(r, pd.Series) and list(r.index) == list(df.index)
+    expect = np.log(res.predict(df) / df["val_loss"])
+    assert np.allclose(r, expect, atol=1e-12)

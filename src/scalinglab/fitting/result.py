@@ -99,7 +99,7 @@ class FitResult(Result):
         data: pd.DataFrame | Mapping[str, Any],
         interval: float | None = None,
         kind: str = "confidence",
-    ) -> np.ndarray | pd.DataFrame:
+    ) -> pd.Series | pd.DataFrame:
         """Predicted metric for each row of `data` (a DataFrame, or a mapping of arrays or
         scalars; unit suffixes such as '70B' parse as on the command line).
 
@@ -113,7 +113,7 @@ class FitResult(Result):
         """
         frame = self._predict_frame(data, interval, kind)
         if interval is None:
-            return frame["prediction"].to_numpy()
+            return frame["prediction"].rename(self.metric_)
         return frame
 
     def _predict_frame(
@@ -246,10 +246,16 @@ class FitResult(Result):
         pred = self.law.evaluate(self.params_, self.data_["x"])
         return residual(pred, np.asarray(self.data_["y"]), self.law.space)
 
-    def residuals(self) -> np.ndarray:
+    def residuals(self) -> pd.Series:
         """Residuals on the fit data, in the law's space (log(pred/y) for log-space laws), as
         a Series aligned with the fitted rows' index (0..n-1 for a fit loaded from a file)."""
-        return self._residual_array()
+        r = self._residual_array()
+        index = (
+            self.frame_.index
+            if self.frame_ is not None and len(self.frame_) == len(r)
+            else pd.RangeIndex(len(r))
+        )
+        return pd.Series(r, index=index, name="residual")
 
     # -- reporting ------------------------------------------------------------------------
     @property
