@@ -39,14 +39,54 @@ class Model(torch.nn.Module):
     def forward(self, x):
         V = len(SpaceBPE.VOCAB)
         logits = torch.zeros(x.shape[0], x.shape[1], V)
-        for t in range(x.shape[1]):
-            if int(x[0, t]) == SpaceBPE.VOCAB.index("the"):
-                logits[0, t, SpaceBPE.VOCAB.index(" cat")] = 5.0
-            if int(x[0, t]) == SpaceBPE.VOCAB.index(" "):
-                logits[0, t, SpaceBPE.VOCAB.index("dog")] = 1.0
+        for b in range(x.shape[0]):  # choices are scored as rows of one batch
+            for t in range(x.shape[1]):
+                if int(x[b, t]) == SpaceBPE.VOCAB.index("the"):
+                    logits[b, t, SpaceBPE.VOCAB.index(" cat")] = 5.0
+                if int(x[b, t]) == SpaceBPE.VOCAB.index(" "):
+                    logits[b, t, SpaceBPE.VOCAB.index("dog")] = 1.0
         return logits
 
 
 def test_word_is_scored_with_its_leading_space():
     items = [("the ", ["dog", "cat"], 1), ("the", ["cat", "dog"], 0)]
     assert cloze_accuracy(Model(), items, SpaceBPE(), "cpu") == 1.0
+
+
+def test_batched_scoring_equals_one_sequence_at_a_time():
+    """Right-padded batches give each choice the log-probability it gets alone (a causal
+    model never sees the padding after a sequence): same accuracy on 72 items."""
+    import torch.nn.functional as F
+
+    from scalinglab.testbed.data import ByteTokenizer, cloze_items
+    from scalinglab.testbed.evaluate import _common_prefix
+    from scalinglab.testbed.model import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    tok = ByteTokenizer()
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context=96, d_model=16, n_layers=1, n_heads=2))
+    text = "\n".join(
+        f"and the {w} of the {v} went up to the {u} in the {w} day {v}"
+        for w in ("king", "land", "people", "house", "city", "water")
+        for v in ("morning", "evening", "night", "field")
+        for u in ("mountain", "river", "temple")
+    )
+    items = cloze_items(text, n=200, seed=1)
+
+    def one_at_a_time() -> float:
+        correct = 0
+        for ctx, choices, answer in items:
+            base = ctx.rstrip()
+            scores = []
+            for ch in choices:
+                full = tok.encode(f"{base} {ch}")
+                w = full[_common_prefix(tok.encode(base), full) :]
+                ids = [tok.BOS, *full[: len(full) - len(w)][-48:], *w]
+                x = torch.tensor([ids])
+                lp = F.log_softmax(model(x[:, :-1]), -1).gather(-1, x[:, 1:, None])[0, -len(w) :]
+                scores.append(float(lp.sum()))
+            correct += int(max(range(len(scores)), key=scores.__getitem__) == answer)
+        return correct / len(items)
+
+    assert len(items) == 72  # one item per line
+    assert cloze_accuracy(model, items, tok, "cpu", batch=7) == one_at_a_time()

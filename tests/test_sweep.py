@@ -356,7 +356,12 @@ def test_builtin_cpu_spec_spans_the_orders_of_magnitude_it_promises():
     ft = [r for r in runs if r.kind == "finetune"]
     assert {r.config["method"] for r in ft} == {"fmt", "lora", "prompt"}
     assert {r.config["finetune_size"] for r in ft} == {250, 1000, 4000}
-    assert {r.config["pretrain_data"] for r in ft} == {"kjv", "kjv:0.5,rv1909:0.5", "python"}
+    assert {r.config["pretrain_data"] for r in ft} == {
+        "kjv",
+        "kjv:0.5,rv1909:0.5",
+        "python",
+        "bible-parallel",
+    }
     with pytest.raises(SweepError, match="built-in specs: .*cpu"):
         load_spec("cpuu")
 
@@ -392,8 +397,8 @@ def test_overrides_replace_defaults_but_not_axes():
     data = Counter(r.config["pretrain_data"] for r in expand(spec) if r.kind == "pretrain")
     # The ladder and downstream grids move to the new corpus; the alignment grid sets its
     # corpora on an axis and keeps them.
-    assert set(data) == {"text:/data/corpus.txt", "kjv", "python"}
-    assert data["kjv"] == data["python"] == 4
+    assert set(data) == {"text:/data/corpus.txt", "kjv", "python", "bible-parallel"}
+    assert data["kjv"] == data["python"] == data["bible-parallel"] == 4
     assert with_defaults(load_spec("cpu"), None) == load_spec("cpu")
     with pytest.raises(SweepError, match=r"unknown setting \['pretrain_dat'\]"):
         with_defaults(load_spec("cpu"), {"pretrain_dat": "kjv"})

@@ -49,6 +49,14 @@ def test_zero_tokens_is_random_initialisation_recorded_as_zero(tmp_path):
     assert df.loc["finetune", "tokens"] == 0
     assert df.loc["finetune", "pretrain_loss"] == row["loss"]
     assert math.isfinite(df.loc["finetune", "downstream_ce"])
+    # The translations are kept: a run compared with itself differs by exactly 0.
+    from scalinglab.testbed.sweep import compare_runs
+
+    same = compare_runs(reg.path, ft.name, ft.name)
+    assert same["delta"] == same["lo"] == same["hi"] == 0 and same["n"] == 4
+    assert (
+        df.loc["finetune", "chrf_lo"] <= df.loc["finetune", "chrf"] <= df.loc["finetune", "chrf_hi"]
+    )
 
 
 def test_run_names_tell_lora_ranks_prompt_lengths_and_other_axes_apart():

@@ -109,6 +109,20 @@ def _bible_text(module: str) -> str:
     return "\n".join(v for k, v in bible_verses(module).items() if verse_bucket(k) >= 2)
 
 
+def _parallel_bible_text() -> str:
+    """Each KJV verse followed by its Reina-Valera 1909 verse, one verse per line, in Bible
+    order, without the translation task's dev/test verses: pretraining text aligned with the
+    en->es task (Isik et al.'s aligned source; the probe measured chrF +10.0 from 0.25M to 4M
+    tokens on it, against +7.5 on the two Bibles apart). Verses only one Bible has are kept."""
+    en, es = bible_verses("engKJV2006eb"), bible_verses("spaRV1909eb")
+    lines = []
+    for k in dict.fromkeys([*en, *es]):
+        if verse_bucket(k) < 2:
+            continue
+        lines += [v for v in (en.get(k), es.get(k)) if v]
+    return "\n".join(lines)
+
+
 def _sword_available(module: str) -> Callable[[], bool]:
     def check() -> bool:
         return (Path("/usr/share/sword/mods.d") / f"{module}.conf").exists()
@@ -197,6 +211,17 @@ CORPORA: dict[str, Corpus] = {
             "apt-get install -y sword-text-sparv diatheke",
             _sword_available("spaRV1909eb"),
             lambda: _bible_text("spaRV1909eb"),
+        ),
+        Corpus(
+            "bible-parallel",
+            "en+es",
+            "KJV and Reina-Valera 1909 interleaved verse by verse (English, then its Spanish), "
+            "less task dev/test verses: the en->es task's aligned pretraining source",
+            "public domain",
+            "Debian sword-text-kjv and sword-text-sparv, read with diatheke",
+            "apt-get install -y sword-text-kjv sword-text-sparv diatheke",
+            lambda: _sword_available("engKJV2006eb")() and _sword_available("spaRV1909eb")(),
+            _parallel_bible_text,
         ),
         Corpus(
             "fortunes",

@@ -9,6 +9,7 @@ multiple-choice accuracy task built from held-out text.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -341,3 +342,109 @@ def cloze_items(
             (" ".join(ctx) + " ", [choices[j] for j in order], int(np.flatnonzero(order == 0)[0]))
         )
     return items
+
+
+# -- the accuracy task: cloze on held-out verses ---------------------------------------------
+_WORD = re.compile(r"[^\W\d_]+")
+_BIBLES = (("en", "engKJV2006eb"), ("es", "spaRV1909eb"))
+
+
+def _word_counts(module: str) -> dict[str, int]:
+    """Word counts over the verses pretraining may see (buckets >= 2)."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for k, v in bible_verses(module).items():
+        if verse_bucket(k) >= 2:
+            counts.update(_WORD.findall(v))
+    return dict(counts)
+
+
+def verse_cloze_items(
+    tok: Any, n: int = 1000, n_choices: int = 4, seed: int = 0, pool: int = 12
+) -> list[tuple[str, list[str], int]]:
+    """The accuracy task: n cloze items (half English, half Spanish) from the translation
+    task's dev/test verses, which no pretraining corpus contains (nor their text elsewhere).
+
+    An item is a verse without its last word and `n_choices` words: the true one and
+    distractors of the same language with the same number of tokens (a word's tokens with its
+    leading space, as the model reads it) and the nearest corpus frequency (drawn from the
+    `pool` nearest). Both matter at 10^4-10^6 parameters: random distractors are mostly
+    rare words a unigram model already rejects (too easy, no signal across sizes), and
+    unmatched frequency or length moves the weakest models below chance (a model that
+    prefers short frequent words). Chance is 1 / n_choices (0.25).
+    """
+    rng = np.random.default_rng(seed)
+    items: list[tuple[str, list[str], int]] = []
+    per_lang = [n // len(_BIBLES) + (i < n % len(_BIBLES)) for i in range(len(_BIBLES))]
+    for (_, module), want in zip(_BIBLES, per_lang, strict=True):
+        counts = _word_counts(module)
+        words = [w for w, c in counts.items() if c >= 2 and len(w) >= 3]
+        n_tok = dict(zip(words, _token_lengths(tok, words), strict=True))
+        groups: dict[int, list[tuple[float, str]]] = {}
+        for w in words:
+            groups.setdefault(n_tok[w], []).append((math.log(counts[w]), w))
+        by_len = {k: sorted(g) for k, g in groups.items()}  # by log-frequency, for bisection
+        keys = {k: np.array([lf for lf, _ in g]) for k, g in by_len.items()}
+        all_verses = bible_verses(module)
+        seen = {v for k, v in all_verses.items() if verse_bucket(k) >= 2}
+        # Held out by key and by text: a verse repeated elsewhere in the Bible ("And the
+        # LORD spake unto Moses, saying,") is in the pretraining text and is not used.
+        verses = [v for k, v in all_verses.items() if verse_bucket(k) < 2 and v not in seen]
+        got = 0
+        for i in rng.permutation(len(verses)):
+            if got == want:
+                break
+            *ctx, last = verses[i].split()
+            word = last.strip(".,;:?!'\"()¿¡")
+            if len(ctx) < 5 or len(word) < 3 or not _WORD.fullmatch(word):
+                continue
+            length = n_tok.get(word) or len(tok.encode(" " + word))
+            if length not in by_len:
+                continue
+            target = math.log(max(counts.get(word, 1), 1))
+            at = int(np.searchsorted(keys[length], target))
+            window = by_len[length][max(0, at - pool - 1) : at + pool + 1]
+            same = sorted((abs(lf - target), w) for lf, w in window if w.lower() != word.lower())
+            if len(same) < n_choices - 1:
+                continue
+            near = [w for _, w in same[:pool]]
+            wrong = [str(w) for w in rng.choice(near, n_choices - 1, replace=False)]
+            order = rng.permutation(n_choices)
+            choices = [word, *wrong]
+            items.append(
+                (" ".join(ctx), [choices[j] for j in order], int(np.flatnonzero(order == 0)[0]))
+            )
+            got += 1
+        if got < want:
+            raise CorpusError(f"only {got} cloze items from {module}'s held-out verses ({want})")
+    return items
+
+
+def _token_lengths(tok: Any, words: list[str]) -> list[int]:
+    """Tokens of each word read with its leading space (batched under BPE)."""
+    inner = getattr(tok, "_tok", None)
+    if inner is not None:
+        return [len(e.ids) for e in inner.encode_batch([" " + w for w in words])]
+    return [len(tok.encode(" " + w)) for w in words]
+
+
+def accuracy_items(pretrain_data: str, tok: Any, n: int) -> list[tuple[str, list[str], int]]:
+    """The items a pretraining run's `accuracy` is measured on: the held-out-verse cloze when
+    the Bibles are installed (one task for every pretraining source, so accuracies compare),
+    else a cloze from the held-out tail of the run's first corpus (unmatched distractors)."""
+    if all(get_corpus(c).available() for c in ("kjv", "rv1909")):
+        return _verse_cloze_cached(tok, n)
+    first = next(iter(parse_mixture(pretrain_data)))
+    text = corpus_text(first)
+    return cloze_items(text[int(len(text) * 0.95) :], n=n, seed=0)
+
+
+_CLOZE_CACHE: dict[tuple[str, int], list[tuple[str, list[str], int]]] = {}
+
+
+def _verse_cloze_cached(tok: Any, n: int) -> list[tuple[str, list[str], int]]:
+    key = (str(getattr(tok, "name", type(tok).__name__)), n)
+    if key not in _CLOZE_CACHE:  # a worker measures dozens of runs on the same items
+        _CLOZE_CACHE[key] = verse_cloze_items(tok, n)
+    return _CLOZE_CACHE[key]

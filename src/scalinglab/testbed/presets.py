@@ -20,9 +20,9 @@ import torch
 
 from ..io.safe_write import write_text
 from ..io.tables import write_table
-from .corpora import corpus_text, parse_mixture
-from .data import ByteTokenizer, cloze_items, get_task, token_stream
-from .evaluate import bleu_score, chrf_score, cloze_accuracy, translate
+from .corpora import parse_mixture
+from .data import ByteTokenizer, accuracy_items, get_task, token_stream
+from .evaluate import cloze_accuracy, translate, translation_metrics
 from .model import GPT, GPTConfig
 from .rows import frame, run_row
 from .sweep.grid import run_key
@@ -195,9 +195,7 @@ def run_preset(
     rows: list[dict[str, Any]] = []
     for spec in p.pretrain_data:
         train_tok, val_tok = token_stream(spec, tok, p.max_chars)
-        first = next(iter(parse_mixture(spec)))
-        held = corpus_text(first)[int(len(corpus_text(first)) * 0.95) :]
-        items = cloze_items(held, n=p.cloze_items, seed=0)
+        items = accuracy_items(spec, tok, p.cloze_items)
         for mdef in p.models:
             cfg = GPTConfig(vocab_size=tok.vocab_size, context=p.context, **mdef)
             t0 = time.perf_counter()
@@ -256,6 +254,7 @@ def run_preset(
                             "tokens": tokens,
                             "loss": hist["val_loss"],
                             "accuracy": acc,
+                            "accuracy_se": (acc * (1 - acc) / max(len(items), 1)) ** 0.5,
                             "wall_time_s": pre.wall_time_s * tokens / max(p.token_budgets),
                             "tokens_per_s": pre.tokens_per_s,
                         },
@@ -350,8 +349,7 @@ def _finetune_metrics(model, cfg, task, test, tok, dev, p) -> dict[str, Any]:
     refs = [t for _, t in test]
     return {
         "downstream_ce": target_ce(tuned, test, tok, p.batch_size, dev),
-        "bleu": bleu_score(hyps, refs),
-        "chrf": chrf_score(hyps, refs),
+        **translation_metrics(hyps, refs),
         "dev_ce": tuned.best_dev_ce,
         "trainable_params": tuned.trainable,
         "wall_time_s": time.perf_counter() - t0,

@@ -31,6 +31,9 @@ COLUMNS = (
     "downstream_ce",
     "bleu",
     "chrf",
+    "chrf_lo",
+    "chrf_hi",
+    "n_test",
     "dev_ce",
     "trainable_params",
     "wall_time_s",
@@ -45,6 +48,7 @@ COLUMNS = (
     "tokens_per_param",
     "loss",
     "accuracy",
+    "accuracy_se",
     "tokens_per_s",
 )
 

@@ -26,7 +26,7 @@ The package in rooms with one job each (every name importable from here, as befo
 - `training`: execute one claimed run (`execute`: pretrain or finetune, metrics);
 - `loop`: the worker loop (claims, heartbeats, fenced results);
 - `executors`: local processes, Ray, SLURM; `run_sweep`;
-- `results`: `summary`, `eta`, `export`.
+- `results`: `summary`, `eta`, `export`, `compare_runs` (paired bootstrap of two runs).
 
 The names here are also the patch points: the worker loop and `run_sweep` look up
 `execute` and `_local_workers` on this package, so replacing `sweep.execute` (a fake
@@ -39,7 +39,7 @@ from .estimate import plan
 from .executors import _local_workers, ray_driver, run_sweep, slurm_workers
 from .grid import Run, expand, finetune_lr, finetune_seed, run_key
 from .loop import artifact_path, dependency_row, worker
-from .results import eta, export, summary
+from .results import compare_runs, eta, export, summary
 from .spec import (
     AXES,
     DEFAULTS,
@@ -64,6 +64,7 @@ __all__ = [
     "SweepError",
     "artifact_path",
     "builtin_specs",
+    "compare_runs",
     "dependency_row",
     "eta",
     "execute",

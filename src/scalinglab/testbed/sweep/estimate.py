@@ -9,6 +9,9 @@ workers x 1 thread on 2 cores, 2026-11-22, `scalinglab/data/testbed_cpu_runs.csv
 - finetuning: 3.3 s + 1.30 x (ft_steps x batch x pair tokens) x that per-token cost (the 1.30
   covers dev evaluations, test cross-entropy and greedy decoding); within 0.88-1.14x.
 
+The accuracy task's scoring (cloze_items x 4 rows of ~48 tokens, forward only) is added from
+the same rate, not measured; decoding more test verses than the calibration's 100 is not.
+
 The former rule (20,000 tokens/s per 1M parameters, faster as sqrt(1e6/N) below) put the cpu
 preset at 28.6 worker-minutes; it took 106.8 (3.7x). Scale `cpu_speed` for another machine
 (2.0: twice this one's per-thread speed). On a GPU (`tflops`) the time is the model's FLOPs at
@@ -50,7 +53,9 @@ def plan(
         per_token = (PRE_S_PER_TOKEN + PRE_S_PER_FLOP * m.flops_per_token()) / cpu_speed
         if r.kind == "pretrain":
             tokens = c["tokens"]
-            seconds = PRE_FIXED_S + tokens * per_token
+            # The accuracy task: 4 choices an item, ~48 tokens a row, forward only (1/3).
+            cloze = c.get("cloze_items", 0) * 4 * 48 / 3 * per_token
+            seconds = PRE_FIXED_S + tokens * per_token + cloze
         else:
             tokens = c["ft_steps"] * c["batch_size"] * _pair_tokens(c)
             seconds = FT_FIXED_S + FT_WORK_FACTOR * tokens * per_token

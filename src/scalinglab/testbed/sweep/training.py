@@ -30,9 +30,8 @@ def execute(
     the pretraining run a finetuning run depends on (artifact path and metrics)."""
     import torch
 
-    from ..corpora import corpus_text, parse_mixture
-    from ..data import cloze_items, get_tokenizer, token_stream
-    from ..evaluate import bleu_score, chrf_score, cloze_accuracy, translate
+    from ..data import accuracy_items, get_tokenizer, token_stream
+    from ..evaluate import cloze_accuracy, translate, translation_metrics
     from ..model import GPT, GPTConfig
     from ..train import TrainConfig, finetune, pick_device, pretrain, target_ce
 
@@ -55,9 +54,8 @@ def execute(
             ),
             device=str(dev),
         )
-        first = next(iter(parse_mixture(c["pretrain_data"])))
-        text = corpus_text(first)
-        items = cloze_items(text[int(len(text) * 0.95) :], n=c["cloze_items"], seed=0)
+        items = accuracy_items(c["pretrain_data"], tok, c["cloze_items"])
+        acc = cloze_accuracy(res.model, items, tok, dev)
         path = (artifacts / f"{claim.key}.pt").resolve()  # absolute: resumable from any cwd
         _atomic_save({"config": cfg.to_dict(), "state": res.model.state_dict()}, path)
         return {
@@ -66,7 +64,8 @@ def execute(
             "tokens": res.history[-1]["tokens"],
             "unique_tokens": int(len(train)),  # tokens / unique_tokens = epochs of the data
             "loss": res.history[-1]["val_loss"],
-            "accuracy": cloze_accuracy(res.model, items, tok, dev),
+            "accuracy": acc,
+            "accuracy_se": (acc * (1 - acc) / max(len(items), 1)) ** 0.5,  # binomial
             "wall_time_s": res.wall_time_s,
             "tokens_per_s": res.tokens_per_s,
             "device": dev.type,
@@ -99,10 +98,13 @@ def execute(
     )
     hyps = translate(tuned, [s for s, _ in test], tok, dev)
     refs = [t for _, t in test]
+    # The translations themselves: two runs compare by a paired bootstrap over the same
+    # test verses (evaluate.paired_bootstrap, sweep.compare_runs).
+    path = (artifacts / f"{claim.key}.translations.json").resolve()
+    _save_translations(test, hyps, path)
     return {
         "downstream_ce": target_ce(tuned, test, tok, c["batch_size"], dev),
-        "bleu": bleu_score(hyps, refs),
-        "chrf": chrf_score(hyps, refs),
+        **translation_metrics(hyps, refs),
         "dev_ce": tuned.best_dev_ce,  # the model-selection criterion (best dev step kept)
         "trainable_params": tuned.trainable,
         "wall_time_s": time.perf_counter() - t0,
@@ -113,7 +115,18 @@ def execute(
         },
         "pretrain_loss": dep["metrics"]["loss"],
         "device": dev.type,
-    }, None
+    }, str(path)
+
+
+def _save_translations(test: list[tuple[str, str]], hyps: list[str], path: Path) -> None:
+    import json
+
+    from ...io.safe_write import write_text
+
+    rows = [
+        {"source": s, "reference": t, "hypothesis": h} for (s, t), h in zip(test, hyps, strict=True)
+    ]
+    write_text(path, json.dumps(rows, ensure_ascii=False))
 
 
 @functools.lru_cache(maxsize=4)
