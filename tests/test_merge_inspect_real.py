@@ -159,3 +159,13 @@ def test_fitting_still_refuses_bad_rows_with_a_plain_number(tmp_path):
     msg = str(exc.value)
     assert "value 0 is not positive; 'tokens' must be > 0 (7 such rows)" in msg
     assert "np.float64" not in msg and "row 1 (line 2)" in msg
+
+
+def test_whole_number_keys_stay_whole_when_one_side_has_blanks(tmp_path):
+    ev = tmp_path / "e.csv"
+    ev.write_text("run,step,acc\na,50,0.3\na,,0.4\nb,100,0.5\n")
+    meta = tmp_path / "m.csv"
+    meta.write_text("run,step,lr\na,50,1e-3\nb,100,5e-4\n")
+    merged, rep = merge_files(ev, meta, "run,step", how="left")
+    assert merged["step"].tolist()[0] == 50 and str(merged["step"].dtype) == "Int64"
+    assert rep.unmatched_left == ["a | (blank)"] and rep.n_matched == 2

@@ -105,9 +105,11 @@ def _align_keys(
         a, b = evals[col], meta[col]
         na, nb = pd.api.types.is_numeric_dtype(a), pd.api.types.is_numeric_dtype(b)
         if na and nb:
-            if a.dtype != b.dtype:  # int64 step vs float64 step with blanks: one dtype
-                evals = evals.assign(**{col: a.astype("float64")})
-                meta = meta.assign(**{col: b.astype("float64")})
+            if a.dtype != b.dtype:  # int64 step vs Int64 (blanks) or float64: one dtype
+                both_int = pd.api.types.is_integer_dtype(a) and pd.api.types.is_integer_dtype(b)
+                kind = "Int64" if both_int else "float64"  # whole steps stay whole
+                evals = evals.assign(**{col: a.astype(kind)})
+                meta = meta.assign(**{col: b.astype(kind)})
             continue
         if na != nb:
             try:
