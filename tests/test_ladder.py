@@ -104,6 +104,7 @@ def test_arc_easy_intervals_learn_from_compute_folds_and_step2_drift(olmo):
     assert lo < truth["bpb"].mean() < hi
     assert any("leave-largest-out folds" in n for n in res.notes)
     assert any(n.startswith("step 2 extrapolates") for n in res.notes)
+    assert "uncalibrated" not in [d.code for d in res.diagnostics]
     alo, ahi = res.acc_interval
     assert 0 < alo < res.acc_pred < ahi < 1 and ahi > 0.84
 

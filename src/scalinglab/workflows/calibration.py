@@ -134,7 +134,7 @@ def learn_extrapolation(
     full_fit: FitResult | None = None,
     max_folds: int = 6,
     min_fit_scales: int = 3,
-    min_train_frac: float = 0.5,
+    min_train_frac: float = 0.35,
     axes: list[str] | None = None,
     **fit_kw: Any,
 ) -> ExtrapolationTerm | None:
@@ -142,7 +142,9 @@ def learn_extrapolation(
     along `axis` and along compute (see fold_axes). A fold keeps at least `min_train_frac`
     of the rows and `min_fit_scales` distinct values along its direction: a fit on a
     handful of the smallest runs extrapolates far worse than the forecast's own fit on all
-    of them, and would make every interval needlessly wide. Each held-out row scores
+    of them, and would make every interval needlessly wide (no floor: Chinchilla's
+    held-out coverage 0.84 at 3.4x the error), while folds that hold out only the top
+    half see too little distance (0.82 at 2.2x; 0.35: 0.89 at 2.6x). Each held-out row scores
     (|r| - s)+ / d, with s the fold fit's local conformal scatter at that row (what
     calibrated_band adds anyway) and d its distance beyond the fold's data; b is the
     conformal quantile of the scores. None when no fold yields three scored rows."""
