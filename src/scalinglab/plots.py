@@ -6,6 +6,7 @@ The same functions back the HTML report and the notebook API (`FitResult.plot()`
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -372,6 +373,18 @@ def fit_figure(
     xs = np.geomspace(lo, hi * 1.5, 120) if positive else np.linspace(lo, hi, 120)
     fixed = {v: float(np.median(fitted[v])) for v in res.law.variables if v in fitted.columns}
     exact = svar is None or both[svar].nunique() <= max_series
+    if not exact and svar is not None:
+        # a colour scale: the candidate series with the fewest values, so that there is
+        # one curve per value (through its own points) whenever some series allows it
+        pairs = [*CANDIDATES.get(res.law.name, []), (xvar, svar)]
+        ok = [
+            (int(both[sv].nunique()), i, xv, sv)
+            for i, (xv, sv) in enumerate(pairs)
+            if xv in both.columns and sv in both.columns
+        ]
+        n_values, _, xv, sv = min(ok)
+        if n_values <= MAX_CURVES:  # groups, many: else (every run its own) binned below
+            return _fit_figure_continuous(res, fitted, held, xv, sv, title)
     if svar is None:
         reps = np.array([np.nan])
         idx_fit = np.zeros(len(fitted), dtype=int)
@@ -459,6 +472,150 @@ def fit_figure(
         metric,
         logx=positive,
         logy=res.law.space == "log",
+    )
+    return fig
+
+
+COLORSCALE = "Viridis"
+MAX_CURVES = 40  # distinct series values drawn one curve each on a colour scale
+
+
+def _scale_values(v: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Values on the colour scale: log10 when all positive (token budgets, M, sizes span
+    decades), else as they are."""
+    v = np.asarray(v, dtype=float)
+    if v.size and np.all(v > 0):
+        return np.log10(v), True
+    return v, False
+
+
+def scale_color(c: float, cmin: float, cmax: float) -> str:
+    """The colour the figure's continuous scale gives a value already on the scale."""
+    from plotly.colors import sample_colorscale
+
+    f = 0.5 if cmax <= cmin else float(np.clip((c - cmin) / (cmax - cmin), 0, 1))
+    return str(sample_colorscale(COLORSCALE, [f])[0])
+
+
+def _colorbar(svar: str, cmin: float, cmax: float, log: bool) -> dict[str, Any]:
+    bar: dict[str, Any] = dict(title=dict(text=_esc(svar), side="right"), thickness=14, x=1.0)
+    if log:
+        ks = np.arange(np.ceil(cmin), np.floor(cmax) + 1)
+        if ks.size < 2:
+            ks = np.linspace(cmin, cmax, 4)
+        bar.update(tickvals=ks.tolist(), ticktext=[_sci(float(10**k)) for k in ks])
+    return bar
+
+
+def _fit_figure_continuous(
+    res: FitResult,
+    fitted: pd.DataFrame,
+    held: pd.DataFrame | None,
+    xvar: str,
+    svar: str,
+    title: str | None,
+) -> go.Figure:
+    """The fit figure when the series takes more values than a palette can tell apart: every
+    point coloured by its own series value on a continuous scale with a colour bar (not
+    binned into 8 colours that each cover a range), and the law drawn at each distinct value
+    in that value's colour, so a point lies on the curve of its own colour. (Data without
+    groups, every run its own N and D, stay binned: there is no group to colour.)"""
+    go = _go()
+    metric = res.metric_
+    has_held = held is not None and metric in held.columns and len(held) > 0
+    both = fitted if not has_held or held is None else pd.concat([fitted, held], ignore_index=True)
+    allx = both[xvar].to_numpy(dtype=float)
+    positive = bool(np.all(allx > 0))
+    lo, hi = allx.min(), allx.max()
+    xs = np.geomspace(lo, hi * 1.5, 120) if positive else np.linspace(lo, hi, 120)
+    fixed = {v: float(np.median(fitted[v])) for v in res.law.variables if v in fitted.columns}
+    sv = both[svar].to_numpy(dtype=float)
+    cv, log = _scale_values(sv)
+    cmin, cmax = float(np.nanmin(cv)), float(np.nanmax(cv))
+    reps = np.unique(sv)
+    fig = go.Figure()
+    for s in reps:
+        if not np.isfinite(s):
+            continue
+        c = _scale_values(np.array([s]))[0][0] if log else s
+        color = scale_color(float(c), cmin, cmax)
+        inputs = _inputs_along(res, xvar, svar, xs, s, fixed)
+        name = f"{svar}={_num(s)}"
+        _add_curve(
+            fig,
+            xs,
+            res.law.evaluate(res.params_, inputs),
+            inside_fit_range(res, inputs),
+            color=color,
+            name=name,
+            meta={"role": "curve", "series": name, "value": float(s), "scale": True},
+        )
+    for t in fig.data:  # one legend key for them all: the colour bar names the values
+        t.showlegend = False
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            line=dict(color="#666"),
+            name=f"law at each {_esc(svar)} (colour)",
+            meta={"role": "key"},
+        )
+    )
+    marker = dict(colorscale=COLORSCALE, cmin=cmin, cmax=cmax)
+    fcv = cv[: len(fitted)]
+    fig.add_trace(
+        go.Scatter(
+            x=fitted[xvar],
+            y=fitted[metric],
+            mode="markers",
+            name="fit runs",
+            marker=dict(
+                **marker,
+                color=fcv,
+                size=7,
+                line=dict(width=0.5, color="white"),
+                showscale=True,
+                colorbar=_colorbar(svar, cmin, cmax, log),
+            ),
+            hovertext=_hover(fitted, [*res.law.variables, metric]),
+            hoverinfo="text",
+            meta={"role": "points", "scale": True, "values": sv[: len(fitted)].tolist()},
+        )
+    )
+    if has_held and held is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=held[xvar],
+                y=held[metric],
+                mode="markers",
+                name="held out",
+                marker=dict(
+                    **marker,
+                    color=cv[len(fitted) :],
+                    symbol="x-thin-open",
+                    size=12,
+                    line=dict(width=2.5),
+                    showscale=False,
+                ),
+                hovertext=_hover(held, [*res.law.variables, metric]),
+                hoverinfo="text",
+                meta={"role": "heldout", "scale": True, "values": sv[len(fitted) :].tolist()},
+            )
+        )
+    _shade_range(fig, float(fitted[xvar].min()), float(fitted[xvar].max()))
+    _layout(
+        fig,
+        title or f"{res.law.name}: {metric} vs {xvar}, coloured by {svar}",
+        xvar,
+        metric,
+        logx=positive,
+        logy=res.law.space == "log",
+    )
+    # the legend below the plot: the colour bar takes the right side
+    fig.update_layout(
+        legend=dict(orientation="h", x=0, y=-0.18, xanchor="left", yanchor="top"),
+        margin=dict(l=60, r=20, t=50, b=110),
     )
     return fig
 
@@ -661,19 +818,89 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
     return fig1, fig2
 
 
+def _wrap(text: str, width: int = 110) -> str:
+    """A long sentence for a plotly title or note: escaped, broken at spaces with <br>."""
+    import textwrap
+
+    return "<br>".join(_esc(line) for line in textwrap.wrap(str(text), width)) or ""
+
+
+def _at_x(curves: pd.DataFrame, col: str, x: float) -> float:
+    """A curve's value at x (interpolated in log x): where a crossing marker sits."""
+    fs = curves["finetune_size"].to_numpy(dtype=float)
+    y = curves[col].to_numpy(dtype=float)
+    ok = np.isfinite(y) & (fs > 0)
+    if not ok.any() or not np.isfinite(x) or x <= 0:
+        return float("nan")
+    return float(np.interp(np.log(x), np.log(fs[ok]), y[ok]))
+
+
+def _crossing_marker(
+    fig: go.Figure,
+    x: float,
+    lo: float,
+    hi: float,
+    y: float,
+    *,
+    name: str,
+    color: str,
+    symbol: str,
+    meta: dict[str, Any],
+) -> None:
+    """A crossing as a marker on the curves with its interval as a horizontal error bar
+    (ends exactly the result's lo and hi; none when the bootstrap gave no interval)."""
+    go = _go()
+    bars = None
+    if np.isfinite(lo) and np.isfinite(hi):
+        bars = dict(type="data", symmetric=False, array=[hi - x], arrayminus=[x - lo], color=color)
+    fig.add_trace(
+        go.Scatter(
+            x=[x],
+            y=[y],
+            mode="markers",
+            marker=dict(symbol=symbol, size=13, color=color, line=dict(width=1.5, color="white")),
+            error_x=bars,
+            name=name,
+            hovertext=[
+                f"{_esc(name)}<br>D_f = {_num(x)}"
+                + (f"<br>interval {_num(lo)} - {_num(hi)}" if bars else "")
+            ],
+            hoverinfo="text",
+            meta={**meta, "lo": lo, "hi": hi, "x": x},
+        )
+    )
+
+
 def method_figure(res: Any) -> go.Figure:
+    """Predicted loss vs finetuning size at the decision scale, per method: the in-sample
+    curves (solid over the fitted finetuning sizes, dashed beyond), the held-out curves
+    (fitted without the runs at that scale: dashed throughout, since at that scale they are
+    an extrapolation by construction), the measured runs there, and both crossings as
+    markers with their intervals. The law used and why is the subtitle: a reader must know
+    which fit the crossing rests on and whether it survived being held out."""
     go = _go()
     fig = go.Figure()
     c = res.curves
+    hc = getattr(res, "heldout_curves", None)
+    hc = hc if isinstance(hc, pd.DataFrame) and not hc.empty else None
+    held = getattr(res, "heldout", None)
+    held = held if isinstance(held, pd.DataFrame) and not held.empty else None
     # curves over the measured sizes and the crossings, a decade either side: not to 1e15
     # on an axis the data never reach
     marks = [float(v) for v in res.measured.index if np.isfinite(v) and v > 0]
     marks += [float(v) for v in res.crossings["critical_finetune_size"] if np.isfinite(v) and v > 0]
     if marks:
-        c = c[(c["finetune_size"] >= min(marks) / 10) & (c["finetune_size"] <= max(marks) * 10)]
+        keep = (c["finetune_size"] >= min(marks) / 10) & (c["finetune_size"] <= max(marks) * 10)
+        c = c[keep]
+        if hc is not None:
+            hc = hc[
+                (hc["finetune_size"] >= min(marks) / 10) & (hc["finetune_size"] <= max(marks) * 10)
+            ]
     at_value = float(res.at[res.factor])
     lo_all, hi_all = np.inf, -np.inf
+    colors: dict[str, str] = {}
     for k, m in enumerate(c.columns[1:]):
+        color = colors[m] = PALETTE[k % len(PALETTE)]
         fs = c["finetune_size"].to_numpy(dtype=float)
         fit = res.fits.get(m) if isinstance(getattr(res, "fits", None), dict) else None
         inside = np.ones(len(fs), dtype=bool)
@@ -692,10 +919,22 @@ def method_figure(res: Any) -> go.Figure:
             fs,
             c[m].to_numpy(dtype=float),
             inside,
-            color=PALETTE[k % len(PALETTE)],
-            name=m,
+            color=color,
+            name=f"{m} (in-sample fit)",
             meta={"role": "curve", "series": m},
         )
+        if hc is not None and m in hc.columns:
+            fig.add_trace(
+                go.Scatter(
+                    x=hc["finetune_size"],
+                    y=hc[m],
+                    mode="lines",
+                    line=dict(color=color, dash="dash", width=1.5),
+                    opacity=0.75,
+                    name=f"{m} (held out: fitted without {res.factor}={_num(at_value)})",
+                    meta={"role": "heldout-curve", "series": m},
+                )
+            )
         if m in res.measured.columns:  # runs at this scale, if any
             fig.add_trace(
                 go.Scatter(
@@ -703,33 +942,69 @@ def method_figure(res: Any) -> go.Figure:
                     y=res.measured[m],
                     mode="markers",
                     name=f"{m} (measured)",
-                    marker=dict(color=PALETTE[k % len(PALETTE)], size=9),
+                    marker=dict(color=color, size=9),
                     meta={"role": "points", "series": m},
                 )
             )
     _shade_range(fig, lo_all, hi_all)
+    full = res.curves
     for j, (_, r) in enumerate(res.crossings.iterrows()):
-        if np.isfinite(r["critical_finetune_size"]):
-            x = float(r["critical_finetune_size"])
-            fig.add_vline(x=x, line=dict(dash="dash", color="gray"))
-            fig.add_annotation(  # at its line, inside the plot, stacked when lines are many
-                x=np.log10(x),
-                xref="x",
-                y=1 - 0.07 * j,
-                yref="paper",
-                text=f"{r['method_a']}/{r['method_b']} cross at {_num(x)}",
-                showarrow=False,
-                xanchor="left",
-                font=dict(size=10, color="#555"),
-                bgcolor="rgba(255,255,255,0.7)",
+        x = float(r["critical_finetune_size"])
+        if not np.isfinite(x):
+            continue
+        pair = f"{r['method_a']}/{r['method_b']}"
+        fig.add_vline(x=x, line=dict(dash="dot", color="gray", width=1))
+        _crossing_marker(
+            fig,
+            x,
+            float(r.get("critical_lo", np.nan)),
+            float(r.get("critical_hi", np.nan)),
+            _at_x(full, str(r["method_a"]), x),
+            name=f"{pair} crossing (in-sample)",
+            color="#333",
+            symbol="diamond",
+            meta={"role": "crossing", "kind": "in-sample", "pair": pair},
+        )
+        fig.add_annotation(  # at its line, inside the plot, stacked when lines are many
+            x=np.log10(x),
+            xref="x",
+            y=1 - 0.07 * j,
+            yref="paper",
+            text=_esc(f"{pair} cross at {_num(x)}"),
+            showarrow=False,
+            xanchor="left",
+            font=dict(size=10, color="#555"),
+            bgcolor="rgba(255,255,255,0.7)",
+        )
+    if held is not None and hc is not None:
+        for _, r in held.iterrows():
+            x = float(r["critical_heldout"])
+            if not np.isfinite(x):
+                continue
+            pair = f"{r['method_a']}/{r['method_b']}"
+            _crossing_marker(
+                fig,
+                x,
+                float(r.get("heldout_lo", np.nan)),
+                float(r.get("heldout_hi", np.nan)),
+                _at_x(res.heldout_curves, str(r["method_a"]), x),
+                name=f"{pair} crossing (held out)",
+                color="#888",
+                symbol="diamond-open",
+                meta={"role": "crossing", "kind": "heldout", "pair": pair},
             )
-    _layout(
-        fig,
-        f"predicted loss vs finetuning size at {res.factor}={res.at[res.factor]:.3g}",
-        "finetune_size",
-        "loss",
-        logy=True,
-    )
+    law = getattr(res, "law", "")
+    why = getattr(res, "law_reason", "")
+    title = f"predicted loss vs finetuning size at {_esc(res.factor)}={res.at[res.factor]:.3g}"
+    note = _wrap(f"law: {law}" + (f" ({why})" if why else ""), 120) if law else ""
+    if note:  # the law and why, under the title: the crossings rest on it
+        title += "<br><sup>" + note.replace("<br>", "</sup><br><sup>") + "</sup>"
+    _layout(fig, title, "finetune_size", "loss", logy=True)
+    if note:
+        lines = note.count("<br>") + 1
+        fig.update_layout(
+            margin=dict(t=60 + 16 * lines), height=(fig.layout.height or 430) + 16 * lines
+        )
     return fig
 
 
@@ -846,4 +1121,380 @@ def pretrain_figure(res: Any, data: pd.DataFrame) -> go.Figure:
         "pretraining tokens",
         label,
     )
+    return fig
+
+
+def _forest_layout(fig: go.Figure, title: str, x: str, labels: list[str], n_title: int) -> None:
+    """A forest plot's axes: rows top to bottom, labelled; the x axis linear (exponents)."""
+    _layout(fig, title, x, "", logx=False)
+    fig.update_layout(
+        yaxis=dict(
+            tickvals=list(range(len(labels))),
+            ticktext=labels,
+            autorange="reversed",
+            title=None,
+            zeroline=False,
+        ),
+        height=max(300, 150 + 34 * len(labels) + 16 * n_title),
+        margin=dict(l=20, r=20, t=50 + 16 * n_title, b=50),
+    )
+    fig.update_yaxes(automargin=True)
+
+
+def _title_lines(lines: list[str], width: int = 120) -> tuple[str, int]:
+    """Escaped sentences as a plotly title: the first as the title, wrapped, the rest as
+    smaller lines; and how many lines it takes."""
+    out, n = [], 0
+    for i, s in enumerate(lines):
+        w = _wrap(s, width)
+        n += w.count("<br>") + 1
+        out.append(w if i == 0 else "<sup>" + w.replace("<br>", "</sup><br><sup>") + "</sup>")
+    return "<br>".join(out), n
+
+
+def _interval_trace(
+    fig: go.Figure,
+    ys: Sequence[float],
+    est: list[float],
+    lo: list[float],
+    hi: list[float],
+    *,
+    name: str,
+    color: str,
+    hover: list[str],
+    meta: dict[str, Any],
+    symbol: str = "circle",
+) -> None:
+    """Estimates as dots with their intervals as horizontal bars (ends exactly lo and hi)."""
+    go = _go()
+    e, lo_a, hi_a = (np.asarray(v, dtype=float) for v in (est, lo, hi))
+    fig.add_trace(
+        go.Scatter(
+            x=e,
+            y=ys,
+            mode="markers",
+            marker=dict(color=color, size=10, symbol=symbol),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=np.where(np.isfinite(hi_a), hi_a - e, np.nan),
+                arrayminus=np.where(np.isfinite(lo_a), e - lo_a, np.nan),
+                color=color,
+                thickness=2,
+                width=6,
+            ),
+            name=name,
+            hovertext=hover,
+            hoverinfo="text",
+            meta={**meta, "lo": lo_a.tolist(), "hi": hi_a.tolist()},
+        )
+    )
+
+
+def factor_effects_figure(res: Any, group: str | None = None) -> go.Figure:
+    """Forest plot of each factor's exponent alpha_X with its interval, per method (rows
+    grouped by method, one colour per factor), the verdict sentence as the title. Exponents
+    on the bound (not identified) are open grey markers: present, but not to be ranked."""
+    go = _go()
+    t = res.table
+    gcol = t.columns[0]  # the method (or `by`) column
+    if group is not None:
+        t = t[t[gcol].astype(str) == str(group)]
+    groups = list(dict.fromkeys(t[gcol].astype(str)))
+    fig = go.Figure()
+    labels: list[str] = []
+    pos: dict[tuple[str, str], int] = {}
+    for g in groups:
+        for f in t.loc[t[gcol].astype(str) == g, "factor"]:
+            pos[(g, str(f))] = len(labels)
+            labels.append(
+                _esc(f"{g}: {_factor_word(str(f))}" if len(groups) > 1 else _factor_word(str(f)))
+            )
+    factors = list(dict.fromkeys(map(str, t["factor"])))
+    level = f"{getattr(res, 'interval', 0.9):.0%}"
+    for k, f in enumerate(factors):
+        rows = t[t["factor"].astype(str) == f]
+        for ident, sub in ((True, rows[rows["identified"]]), (False, rows[~rows["identified"]])):
+            if sub.empty:
+                continue
+            _interval_trace(
+                fig,
+                [pos[(str(g), f)] for g in sub[gcol]],
+                sub["alpha"].tolist(),
+                sub["alpha_lo"].tolist(),
+                sub["alpha_hi"].tolist(),
+                name=_esc(_factor_word(f)) + ("" if ident else " (not identified: on its bound)"),
+                color=PALETTE[k % len(PALETTE)] if ident else "#999",
+                symbol="circle" if ident else "circle-open",
+                hover=[
+                    f"<b>{_esc(g)}</b>: {_esc(f)}<br>alpha = {a:.4g} ({level} {lo:.4g} - "
+                    f"{hi:.4g})<br>10x cuts reducible loss by {cut:.0%}<br>{n} runs"
+                    for g, a, lo, hi, cut, n in zip(
+                        sub[gcol],
+                        sub["alpha"],
+                        sub["alpha_lo"],
+                        sub["alpha_hi"],
+                        sub["loss_cut_per_10x"],
+                        sub["n_runs"],
+                        strict=True,
+                    )
+                ],
+                meta={"role": "estimate", "series": f, "identified": ident},
+            )
+    verdicts = getattr(res, "verdicts", {})
+    sentences = [
+        (f"{g}: " if len(groups) > 1 else "") + str(verdicts[g]) for g in groups if g in verdicts
+    ]
+    title, n = _title_lines(sentences or ["exponent per factor"])
+    _forest_layout(fig, title, f"exponent alpha_X ({level} interval): larger helps more", labels, n)
+    return fig
+
+
+def _factor_word(f: str) -> str:
+    return {
+        "n_params": "model size",
+        "tokens": "pretraining data",
+        "lora_rank": "LoRA rank",
+        "prompt_length": "prompt length",
+        "pet_params": "PET parameters",
+    }.get(f, f)
+
+
+SELECTED = PALETTE[0]
+NOT_SELECTED = "#c7c7c7"
+
+
+def task_selection_figure(res: Any) -> go.Figure:
+    """One bar per task: its best accuracy above chance at the reference runs, the margin
+    as a line, the selected tasks coloured and the others grey (the rule's whole decision
+    in one picture: which tasks enter the average error, and by how much they cleared it)."""
+    go = _go()
+    t = res.tasks.sort_values("above_chance", ascending=False)
+    fig = go.Figure()
+    for sel, name, color in (
+        (True, f"selected ({int(t['selected'].sum())})", SELECTED),
+        (False, f"not selected ({int((~t['selected']).sum())})", NOT_SELECTED),
+    ):
+        sub = t[t["selected"] == sel]
+        if sub.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=[_esc(v) for v in sub["task"]],
+                y=sub["above_chance"],
+                marker=dict(color=color),
+                name=name,
+                hovertext=[
+                    f"<b>{_esc(task)}</b><br>best accuracy {b:.3f} vs chance {c:.3f}"
+                    for task, b, c in zip(
+                        sub["task"], sub["best_acc_at_reference"], sub["chance"], strict=True
+                    )
+                ],
+                hoverinfo="text+y",
+                meta={"role": "bars", "selected": sel},
+            )
+        )
+    fig.add_hline(
+        y=res.margin,
+        line=dict(color="#d62728", dash="dash"),
+        name="margin",
+        annotation_text=f"margin {res.margin:g}",
+        annotation_position="top right",
+    )
+    title, n = _title_lines(
+        [
+            f"{len(res.selected)} of {len(t)} tasks more than {res.margin:g} above chance at "
+            f"{res.reference}",
+        ]
+    )
+    _layout(fig, title, "task", "best accuracy at the reference runs - chance", logx=False)
+    fig.update_xaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=[_esc(v) for v in t["task"]],
+        tickangle=-60,
+        tickfont=dict(size=10),
+        automargin=True,
+    )
+    fig.update_layout(
+        height=520,
+        bargap=0.15,
+        margin=dict(t=50 + 16 * n, b=60),
+        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+    )
+    return fig
+
+
+def constant_exponent_figure(res: Any, group: str | None = None) -> go.Figure:
+    """Forest plot of the compute exponent eta per token multiplier M with its interval, per
+    training set: the band is the range every interval shares (where one eta fits all M; no
+    band when they share none) and the line the joint over-training fit's eta."""
+    go = _go()
+    t = res.table
+    gcol = t.columns[0]
+    if group is not None:
+        t = t[t[gcol].astype(str) == str(group)]
+    groups = list(dict.fromkeys(t[gcol].astype(str)))
+    fig = go.Figure()
+    labels: list[str] = []
+    level = f"{getattr(res, 'interval', 0.9):.0%}"
+    for k, g in enumerate(groups):
+        sub = t[t[gcol].astype(str) == g].sort_values("M")
+        color = PALETTE[k % len(PALETTE)]
+        ys = list(range(len(labels), len(labels) + len(sub)))
+        labels += [_esc(f"{g}: M={m:g}" if len(groups) > 1 else f"M={m:g}") for m in sub["M"]]
+        y0, y1 = ys[0] - 0.4, ys[-1] + 0.4
+        lo, hi = float(sub["eta_lo"].max()), float(sub["eta_hi"].min())
+        if np.isfinite(lo) and np.isfinite(hi) and lo <= hi:
+            fig.add_trace(
+                go.Scatter(
+                    x=[lo, hi, hi, lo, lo],
+                    y=[y0, y0, y1, y1, y0],
+                    fill="toself",
+                    fillcolor=color,
+                    opacity=0.15,
+                    line=dict(width=0),
+                    mode="lines",
+                    name=_esc(
+                        f"{g}: range in every interval"
+                        if len(groups) > 1
+                        else "range in every interval"
+                    ),
+                    hoverinfo="skip",
+                    meta={"role": "common-range", "series": g, "lo": lo, "hi": hi},
+                )
+            )
+        joint = getattr(res, "joint", {}).get(g)
+        if joint is not None and "eta" in joint.params_:
+            eta = float(joint.params_["eta"])
+            fig.add_trace(
+                go.Scatter(
+                    x=[eta, eta],
+                    y=[y0, y1],
+                    mode="lines",
+                    line=dict(color=color, dash="dot", width=2),
+                    name=_esc(
+                        f"{g}: joint fit eta = {eta:.3g}"
+                        if len(groups) > 1
+                        else f"joint fit eta = {eta:.3g}"
+                    ),
+                    meta={"role": "joint", "series": g, "eta": eta},
+                )
+            )
+        _interval_trace(
+            fig,
+            ys,
+            sub["eta"].tolist(),
+            sub["eta_lo"].tolist(),
+            sub["eta_hi"].tolist(),
+            name=_esc(f"{g}: eta per M" if len(groups) > 1 else "eta per M"),
+            color=color,
+            hover=[
+                f"<b>{_esc(g)}</b> M={m:g}<br>eta = {e:.4g} ({level} {lo_:.4g} - {hi_:.4g})"
+                f"<br>{n} runs"
+                for m, e, lo_, hi_, n in zip(
+                    sub["M"], sub["eta"], sub["eta_lo"], sub["eta_hi"], sub["n_runs"], strict=True
+                )
+            ],
+            meta={"role": "estimate", "series": g, "M": sub["M"].tolist()},
+        )
+    verdicts = getattr(res, "verdicts", {})
+    title, n = _title_lines(
+        [(f"{g}: " if len(groups) > 1 else "") + str(verdicts[g]) for g in groups if g in verdicts]
+        or ["compute exponent per token multiplier"]
+    )
+    _forest_layout(fig, title, f"compute exponent eta ({level} interval)", labels, n)
+    return fig
+
+
+GREY = "#b0b0b0"
+
+
+def effective_data_figure(res: Any) -> go.Figure:
+    """Effective data D_E vs the finetuning data D_F actually used, one colour per model
+    size, with D_E = D_F (no transfer) as a line and the transfer law's D_F + D_T as curves:
+    a run above the line gained from pretraining. Runs in the high-data regime (where the
+    from-scratch loss has flattened and Hernandez et al.'s law does not apply) are grey, and
+    the legend says so; runs left out of the fit by --where are open markers."""
+    go = _go()
+    r = res.runs
+    fin = np.isfinite(r["effective_data"].to_numpy(dtype=float))
+    high = r["high_data"].to_numpy(dtype=bool) if "high_data" in r else np.zeros(len(r), bool)
+    in_fit = r["in_fit"].to_numpy(dtype=bool) if "in_fit" in r else np.ones(len(r), bool)
+    fig = go.Figure()
+    fit = getattr(res, "transfer_fit", None)
+    for k, (n, g) in enumerate(r[fin & ~high].groupby("n_params")):
+        color = PALETTE[k % len(PALETTE)]
+        name = f"N={_num(float(n))}"
+        used = in_fit[r.index.get_indexer(g.index)]
+        for ok, suffix, sym in (
+            (True, "", "circle"),
+            (False, " (left out by --where)", "circle-open"),
+        ):
+            sub = g[used == ok]
+            if sub.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=sub["finetune_size"],
+                    y=sub["effective_data"],
+                    mode="markers",
+                    marker=dict(color=color, size=8, symbol=sym),
+                    name=name + suffix,
+                    legendgroup=name,
+                    hovertext=_hover(
+                        sub,
+                        ["pretrain_data", "n_params", "finetune_size", "loss", "effective_data"],
+                    ),
+                    hoverinfo="text",
+                    meta={"role": "points", "series": name, "high_data": False},
+                )
+            )
+        if fit is not None:
+            xs = np.geomspace(g["finetune_size"].min(), g["finetune_size"].max(), 50)
+            inputs = {"finetune_size": xs, "n_params": np.full_like(xs, float(n))}
+            _add_curve(
+                fig,
+                xs,
+                xs + fit.law.evaluate(fit.params_, inputs),
+                inside_fit_range(fit, inputs),
+                color=color,
+                name=f"{name}: D_F + D_T (law)",
+                meta={"role": "curve", "series": name},
+            )
+    hd = r[fin & high]
+    if not hd.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=hd["finetune_size"],
+                y=hd["effective_data"],
+                mode="markers",
+                marker=dict(color=GREY, size=8, symbol="circle"),
+                name="high-data regime (grey: the law does not apply)",
+                hovertext=_hover(
+                    hd, ["pretrain_data", "n_params", "finetune_size", "loss", "effective_data"]
+                ),
+                hoverinfo="text",
+                meta={"role": "points", "series": "high-data", "high_data": True},
+            )
+        )
+    pos = r.loc[fin, ["finetune_size", "effective_data"]].to_numpy(dtype=float)
+    pos = pos[pos > 0]
+    if pos.size:
+        lo, hi = float(pos.min()), float(pos.max())
+        fig.add_trace(
+            go.Scatter(
+                x=[lo, hi],
+                y=[lo, hi],
+                mode="lines",
+                line=dict(color="#444", dash="dot", width=1),
+                name="D_E = D_F (no transfer)",
+                meta={"role": "identity"},
+            )
+        )
+    n_inf = int((~fin).sum())
+    title = "effective data D_E vs finetuning data D_F"
+    if n_inf:
+        title += f" ({n_inf} run(s) with infinite D_E not shown)"
+    _layout(fig, title, "D_F (finetuning tokens)", "D_E (effective tokens)", logy=True)
     return fig

@@ -47,6 +47,12 @@ class ConstantExponent(Result):
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
 
+    def plot(self, group: str | None = None) -> Any:
+        """Forest plot of eta per token multiplier, the shared range and the joint eta."""
+        from ..plots import constant_exponent_figure
+
+        return constant_exponent_figure(self, group)
+
     def summary(self) -> str:
         lines = [self.title, self.table.to_string(index=False)]
         lines += [f"{g}: {v}" for g, v in self.verdicts.items()]

@@ -62,6 +62,12 @@ class FactorEffects(Result):
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
 
+    def plot(self, group: str | None = None) -> Any:
+        """Forest plot of each factor's exponent with its interval; the verdict as title."""
+        from ..plots import factor_effects_figure
+
+        return factor_effects_figure(self, group)
+
     def summary(self) -> str:
         lines = [self.title, self.table.to_string(index=False)]
         lines += [f"{m}: {v}" for m, v in self.verdicts.items()]

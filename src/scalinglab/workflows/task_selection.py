@@ -52,6 +52,12 @@ class TaskSelection(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.tasks
 
+    def plot(self) -> Any:
+        """A bar per task (accuracy above chance at the reference), the margin, the chosen."""
+        from ..plots import task_selection_figure
+
+        return task_selection_figure(self)
+
     def to_dict(self) -> dict[str, Any]:
         import json
 

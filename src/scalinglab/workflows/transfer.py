@@ -45,9 +45,16 @@ class TransferResult(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.runs
 
-    def plot(self) -> Any:
-        from ..plots import transfer_figure
+    def plot(self, which: str = "transferred") -> Any:
+        """'transferred': D_T vs D_F per N with the law; 'effective': D_E vs D_F with the
+        high-data-regime runs greyed."""
+        from ..errors import OptionError
+        from ..plots import effective_data_figure, transfer_figure
 
+        if which == "effective":
+            return effective_data_figure(self)
+        if which != "transferred":
+            raise OptionError(f"which must be 'transferred' or 'effective', not {which!r}")
         return transfer_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
