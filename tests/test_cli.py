@@ -114,7 +114,7 @@ def test_laws_lists_catalog():
     r = run("laws", "--json")
     names = [law["name"] for law in json.loads(r.stdout)]
     assert names[:3] == ["chinchilla", "kaplan", "data_constrained"] and "transfer" in names
-    assert len(names) == 12
+    assert len(names) == 13 and "finetune_joint" in names  # Zhang et al. Eq. 2 added
 
 
 def test_demo_runs(tmp_path):

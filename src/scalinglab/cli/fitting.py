@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 import pandas as pd
-from rich.markup import escape
 from rich.table import Table
 
 from ..errors import DataError
@@ -23,15 +21,11 @@ from ..schema import parse_number
 from .common import (
     FORCE_HELP,
     LEVEL,
-    _fmt,
     _parse_grids,
     _parse_numbers,
     _parse_pairs,
-    compute_saving,
     emit_json,
-    err,
     handle_errors,
-    interval_note,
     main,
     out,
     output_path,
@@ -39,6 +33,7 @@ from .common import (
     print_diagnostics,
     progress_bar,
 )
+from .render import render_audit, render_fit, render_intervals
 
 
 @main.command("laws")
@@ -143,62 +138,6 @@ def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
             for name, row in iv.iterrows()
         },
     }
-
-
-def print_intervals(res: FitResult, level: float) -> None:
-    b = res.bootstrap_
-    iv = res.intervals(level)
-    t = Table(
-        title=f"{level:.0%} bootstrap intervals ({b.n_resamples} resamples, {b.method}"
-        + (f", by {b.group_by}" if b.group_by else "")
-        + f", {b.time_s:.2f} s)"
-    )
-    for c in ("parameter", "estimate", "lower", "upper", "se", "note"):
-        t.add_column(c, justify="right")
-    unidentified = {
-        p
-        for d in res.diagnostics_
-        if d.code in ("not_identified", "single_value")
-        for p in d.params
-    }
-    for name, row in iv.iterrows():
-        note = "[red]not identified[/]" if name in unidentified else ""
-        note = note or ("[red]at bound[/]" if name in res.at_bounds_ else "")
-        t.add_row(name, *(f"{v:.6g}" for v in (row.estimate, row.lower, row.upper, row.se)), note)
-    out.print(t)
-    dropped = b.n_resamples - int(b.usable.sum())
-    if dropped:
-        err.print(
-            f"[yellow]warning[/]: {dropped} resamples did not converge and are left out "
-            "of the intervals"
-        )
-
-
-def print_fit(res: FitResult) -> None:
-    t = Table(title=escape(f"{res.law.name}: {res.metric_} = {res.law.formula_text}"))
-    t.add_column("parameter")
-    t.add_column("value", justify="right")
-    t.add_column("bounds")
-    t.add_column("note")
-    for p in res.law.parameters:
-        t.add_row(
-            escape(p.name),
-            f"{res.params_[p.name]:.6g}",
-            escape(f"[{p.lower:g}, {p.upper:g}]"),
-            "[red]at bound[/]" if p.name in res.at_bounds_ else "",
-        )
-    for name, value in res.law.fixed_values.items():
-        t.add_row(escape(name), f"{value:.6g}", "", "fixed")
-    out.print(t)
-    st = res.starts_["status"].value_counts().to_dict()
-    out.print(
-        f"{res.n_points_} points | objective {res.objective_:.12g} (Huber delta={res.delta_:g}, "
-        f"{res.law.space} space) | converged: "
-        + ("[green]yes[/]" if res.converged_ else "[bold red]NO[/]")
-        + f" | {len(res.starts_)} starts ({', '.join(f'{v} {k}' for k, v in st.items())}) "
-        f"in {res.fit_time_s_ * 1e3:.0f} ms"
-    )
-    print_diagnostics(res.diagnostics_ or res.warnings_)
 
 
 @main.command("fit")
@@ -364,9 +303,9 @@ def fit_cmd(
             obj["intervals"] = _intervals_json(res, interval)
         emit_json(obj)
         return
-    print_fit(res)
+    render_fit(res)
     if res.bootstrap_ is not None:
-        print_intervals(res, interval)
+        render_intervals(res, interval)
     if out_path:
         out.print(f"fit written to {out_path}")
 
@@ -680,60 +619,4 @@ def audit_cmd(
     if as_json:
         emit_json(res.to_dict())
         return
-    pts = res.points
-    ivs = interval_note(interval, n_boot)
-    t = Table(title=f"held-out points ({res.kind}; relative errors in %; {ivs})")
-    show = [
-        "fold",
-        "law",
-        "row",
-        "truth",
-        "prediction",
-        "rel_error",
-        "lower",
-        "upper",
-        "inside",
-        "compute_ratio",
-    ]
-    if "distance" in pts.columns:
-        show.insert(3, "distance")
-    for c in show:
-        t.add_column(c, justify="right")
-    for _, r in pts.head(60).iterrows():
-        t.add_row(*(_fmt(r[c], c) for c in show))
-    out.print(t)
-    if len(pts) > 60:
-        out.print(f"... {len(pts) - 60} more points (use --json for all)")
-    t = Table(title=f"summary per fold (coverage of {ivs})")
-    cols = [
-        "fold",
-        "law",
-        "n_fit",
-        "n_test",
-        "mad",
-        "mean_rel_error",
-        "max_rel_error",
-        "coverage",
-        "compute_ratio_max",
-        "converged",
-    ]
-    for c in cols:
-        t.add_column(c, justify="right")
-    for _, r in res.folds.iterrows():
-        t.add_row(*(_fmt(r[c], c) for c in cols))
-    out.print(t)
-    bl = res.by_law()
-    t = Table(title=f"held-out error by law (coverage of {ivs})")
-    for c in ["law", *bl.columns]:
-        t.add_column(c, justify="right")
-    for name, r in bl.iterrows():
-        t.add_row(str(name), *(_fmt(r[c], c) for c in bl.columns))
-    out.print(t)
-    for note in res.notes:
-        out.print(f"note: {note}", highlight=False)
-    for _, r in res.folds.iterrows():
-        if np.isfinite(r["compute_ratio_max"]):
-            out.print(
-                f"{r['fold']} / {r['law']}: predicted from "
-                f"{compute_saving(r['compute_ratio_max'])} than the largest target"
-            )
+    render_audit(res, interval, n_boot)

@@ -7,20 +7,23 @@ from typing import Any
 
 import click
 import numpy as np
-from rich.table import Table
 
 from ..errors import DataError
 from .common import (
     LEVEL,
     _targets,
-    compute_saving,
     emit_json,
-    err,
     handle_errors,
     interval_note,
     main,
-    out,
     preset_option,
+)
+from .render import (
+    render_forecast,
+    render_ladder,
+    render_many_warnings,
+    render_notes,
+    render_task_table,
 )
 
 FLOAT = click.FloatRange(min=0.0)
@@ -63,52 +66,6 @@ def task_options(fn: Any) -> Any:
 
 def _tasks(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
-
-
-def _num(v: Any, fmt: str = ".4f") -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    return "" if not np.isfinite(f) else format(f, fmt)
-
-
-def print_task_table(res: Any, interval_text: str) -> None:
-    """One row per task x target: prediction, interval, truth and error where known."""
-    t = res.table
-    metric = res.metric
-    tab = Table(title=f"{res.method}: {metric} per task x target ({interval_text})")
-    cols = [("task", "task"), ("target", "target")]
-    cols += [("loss_pred", "loss pred"), ("loss_true", "loss true")]
-    cols += [("pred", f"{metric} pred"), ("lo", "lo"), ("hi", "hi")]
-    cols += [("true", f"{metric} true"), ("error", "error (pred-true)"), ("inside", "inside")]
-    cols = [(c, h) for c, h in cols if c in t.columns]
-    for _, head in cols:
-        tab.add_column(head, justify="left" if head in ("task", "target") else "right")
-    for _, r in t.iterrows():
-        cells = []
-        for c, _ in cols:
-            v = r[c]
-            if c in ("task", "target"):
-                cells.append(str(v))
-            elif c == "error":
-                cells.append(_num(v, "+.3f"))
-            else:
-                cells.append(_num(v, ".4f" if "loss" in c else ".3f"))
-        tab.add_row(*cells)
-    out.print(tab)
-    if "error" in t.columns and t["error"].notna().any() and t["task"].duplicated().any():
-        for task, g in t.groupby("task", sort=False):
-            e = g["error"].to_numpy(dtype=float)
-            out.print(
-                f"{task}: mean |error| {np.nanmean(np.abs(e)):.3f}"
-                + (f", inside {int(g['inside'].sum())} of {len(g)}" if "inside" in g else ""),
-                highlight=False,
-            )
-    for note in res.notes:
-        out.print(f"note: {note}", highlight=False)
 
 
 @main.command("forecast")
@@ -275,15 +232,8 @@ def forecast_cmd(
         if as_json:
             emit_json(many.to_dict())
             return
-        print_task_table(many, interval_note(interval, n_boot))
-        seen: set[str] = set()
-        for task, r in many.results.items():
-            for w in r.loss_fit.warnings_:
-                if w not in seen:
-                    seen.add(w)
-                    err.print(f"[yellow]warning[/]: loss fit: {w}", highlight=False)
-            for w in r.error_fit.warnings_:
-                err.print(f"[yellow]warning[/]: {task}: {w}", highlight=False)
+        render_task_table(many, interval_note(interval, n_boot))
+        render_many_warnings(many)
         return
     if tasks:
         raise DataError("--tasks selects values of --task-col; give --task-col too")
@@ -297,38 +247,7 @@ def forecast_cmd(
     if as_json:
         emit_json(res.to_dict())
         return
-    out.print(
-        f"step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} runs; step 2: "
-        f"{res.error_fit.law.name} on {res.error_fit.n_points_} runs; "
-        f"{interval_note(res.interval, res.n_bootstrap)}; relative errors in %"
-    )
-    t = res.targets
-    for _, r in t.iterrows():
-        size = (
-            f"N={r['n_params']:.3g}, D={r['tokens']:.3g}"
-            if "n_params" in t
-            else ", ".join(f"{c}={r[c]:.3g}" for c in res.loss_fit.columns_.values())
-        )
-        line = f"[bold]{size}[/]: loss {r['loss_pred']:.4f}"
-        if "loss_lo" in t:
-            line += f" [{r['loss_lo']:.4f}, {r['loss_hi']:.4f}]"
-        line += f" (near-optimal fits {r['loss_spread_lo']:.4f}-{r['loss_spread_hi']:.4f})"
-        if "loss_true" in t:
-            line += f", true {r['loss_true']:.4f} ({r['loss_rel_error']:.2%} off)"
-        line += f"; error {r['error_pred']:.4f}"
-        if "error_lo" in t:
-            line += f" [{r['error_lo']:.4f}, {r['error_hi']:.4f}]"
-        if "error_true" in t:
-            line += f", true {r['error_true']:.4f} ({r['error_rel_error']:.2%} off)"
-        line += (
-            f"; predicted from {compute_saving(r['compute_ratio_loss'], 'loss')} / "
-            f"{compute_saving(r['compute_ratio_error'], 'error')}"
-        )
-        out.print(line, highlight=False)
-    for note in res.notes:
-        out.print(f"note: {note}")
-    for w in res.loss_fit.warnings_ + res.error_fit.warnings_:
-        err.print(f"[yellow]warning[/]: {w}")
+    render_forecast(res)
 
 
 @main.command("ladder")
@@ -480,7 +399,7 @@ def ladder_cmd(
         if as_json:
             emit_json(res_many.to_dict())
             return
-        print_task_table(res_many, "90% intervals")
+        render_task_table(res_many, interval_note(0.9, n_boot))
         return
     if tasks or combines:
         raise DataError("--tasks and --combine select values of --task-col; give it too")
@@ -505,24 +424,11 @@ def ladder_cmd(
         window=window,
         n_bootstrap=n_boot,
     )
-    for note in notes:
-        out.print(f"note: {note}", highlight=False)
     if as_json:
         emit_json(res.to_dict())
         return
-    out.print(
-        f"target N={tgt['n_params']:.4g}, D={tgt['tokens']:.4g}: {loss_col} "
-        f"{res.loss_pred:.4f} -> {acc_col} {res.acc_pred:.4f}"
-    )
-    out.print(
-        f"near-optimal step-1 fits: {loss_col} {res.loss_spread[0]:.4f}-"
-        f"{res.loss_spread[1]:.4f}, {acc_col} {res.acc_spread[0]:.4f}-"
-        f"{res.acc_spread[1]:.4f} ({res.n_near_optimal} fits)"
-    )
-    if res.acc_interval:
-        out.print(
-            f"bootstrap interval: {acc_col} {res.acc_interval[0]:.4f}-{res.acc_interval[1]:.4f}"
-        )
+    render_notes(notes)
+    render_ladder(res, tgt, loss_col, acc_col)
 
 
 def _combine(items: tuple[str, ...]) -> dict[str, dict[str, float]] | None:

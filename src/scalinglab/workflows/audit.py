@@ -176,7 +176,7 @@ def _score(
         )
         p, lo, hi = calibrated_band(res, test, interval, term)
     else:
-        p = res.predict(test)
+        p = res._predict_array(test)  # positional: pts has its own index
         lo = hi = np.full(len(test), np.nan)
     truth = test[truth_col].to_numpy(dtype=float)
     fit_flops = flops_per_run(train, train_runs)  # each run once, at its largest checkpoint

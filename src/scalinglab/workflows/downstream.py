@@ -125,7 +125,7 @@ def _target_frame(
 
 def _step_pred(res: FitResult, frame: pd.DataFrame, loss_values: np.ndarray | None = None):
     if loss_values is None:
-        return res.predict(frame)
+        return res._predict_array(frame)
     var = res.law.variables[0]
     return res.law.evaluate(res.params_, {var: loss_values})
 

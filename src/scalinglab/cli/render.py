@@ -1,0 +1,255 @@
+"""Rendering of command results on the terminal (rich tables and lines), in one module:
+commands parse options, call the library, and hand the result to a `render_*` function here
+(issue 16: parse -> call -> render). Every user string (column, law, task and run names,
+notes quoting queries) is escaped, so it is never read as rich markup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rich.markup import escape
+from rich.table import Table
+
+from ..fitting import FitResult
+from .common import _fmt, compute_saving, err, interval_note, out, print_diagnostics
+
+
+def render_notes(notes: Any) -> None:
+    """Notes on stdout, escaped: they quote column names and queries from the user."""
+    for note in notes:
+        out.print(f"note: {escape(str(note))}", highlight=False)
+
+
+def render_fit(res: FitResult) -> None:
+    """A fit: parameters (fixed ones said), objective, convergence, starts, diagnostics."""
+    t = Table(title=escape(f"{res.law.name}: {res.metric_} = {res.law.formula_text}"))
+    t.add_column("parameter")
+    t.add_column("value", justify="right")
+    t.add_column("bounds")
+    t.add_column("note")
+    for p in res.law.parameters:
+        t.add_row(
+            escape(p.name),
+            f"{res.params_[p.name]:.6g}",
+            escape(f"[{p.lower:g}, {p.upper:g}]"),
+            "[red]at bound[/]" if p.name in res.at_bounds_ else "",
+        )
+    for name, value in res.law.fixed_values.items():
+        t.add_row(escape(name), f"{value:.6g}", "", "fixed")
+    out.print(t)
+    st = res.starts_["status"].value_counts().to_dict()
+    out.print(
+        f"{res.n_points_} points | objective {res.objective_:.12g} (Huber delta={res.delta_:g}, "
+        f"{res.law.space} space) | converged: "
+        + ("[green]yes[/]" if res.converged_ else "[bold red]NO[/]")
+        + f" | {len(res.starts_)} starts ({', '.join(f'{v} {k}' for k, v in st.items())}) "
+        f"in {res.fit_time_s_ * 1e3:.0f} ms"
+    )
+    print_diagnostics(res.diagnostics_ or res.warnings_)
+
+
+def render_intervals(res: FitResult, level: float) -> None:
+    """The bootstrap intervals of a fit's parameters, unidentified ones and bounds said."""
+    b = res.bootstrap_
+    if b is None:
+        return
+    iv = res.intervals(level)
+    t = Table(
+        title=f"{level:.0%} bootstrap intervals ({b.n_resamples} resamples, {b.method}"
+        + (f", by {escape(str(b.group_by))}" if b.group_by else "")
+        + f", {b.time_s:.2f} s)"
+    )
+    for c in ("parameter", "estimate", "lower", "upper", "se", "note"):
+        t.add_column(c, justify="right")
+    unidentified = {
+        p
+        for d in res.diagnostics_
+        if d.code in ("not_identified", "single_value")
+        for p in d.params
+    }
+    for name, row in iv.iterrows():
+        note = "[red]not identified[/]" if name in unidentified else ""
+        note = note or ("[red]at bound[/]" if name in res.at_bounds_ else "")
+        t.add_row(
+            escape(str(name)),
+            *(f"{v:.6g}" for v in (row.estimate, row.lower, row.upper, row.se)),
+            note,
+        )
+    out.print(t)
+    dropped = b.n_resamples - int(b.usable.sum())
+    if dropped:
+        err.print(
+            f"[yellow]warning[/]: {dropped} resamples did not converge and are left out "
+            "of the intervals"
+        )
+
+
+def render_audit(res: Any, interval: float, n_boot: int) -> None:
+    """An audit: held-out points (first 60), one row per fold, one per law, notes."""
+    pts = res.points
+    ivs = interval_note(interval, n_boot)
+    t = Table(title=f"held-out points ({res.kind}; relative errors in %; {ivs})")
+    show = [
+        "fold",
+        "law",
+        "row",
+        "truth",
+        "prediction",
+        "rel_error",
+        "lower",
+        "upper",
+        "inside",
+        "compute_ratio",
+    ]
+    if "distance" in pts.columns:
+        show.insert(3, "distance")
+    for c in show:
+        t.add_column(c, justify="right")
+    for _, r in pts.head(60).iterrows():
+        t.add_row(*(_fmt(r[c], c) for c in show))
+    out.print(t)
+    if len(pts) > 60:
+        out.print(f"... {len(pts) - 60} more points (use --json for all)")
+    t = Table(title=f"summary per fold (coverage of {ivs})")
+    cols = [
+        "fold",
+        "law",
+        "n_fit",
+        "n_test",
+        "mad",
+        "mean_rel_error",
+        "max_rel_error",
+        "coverage",
+        "compute_ratio_max",
+        "converged",
+    ]
+    for c in cols:
+        t.add_column(c, justify="right")
+    for _, r in res.folds.iterrows():
+        t.add_row(*(_fmt(r[c], c) for c in cols))
+    out.print(t)
+    bl = res.by_law()
+    t = Table(title=f"held-out error by law (coverage of {ivs})")
+    for c in ["law", *bl.columns]:
+        t.add_column(c, justify="right")
+    for name, r in bl.iterrows():
+        t.add_row(str(name), *(_fmt(r[c], c) for c in bl.columns))
+    out.print(t)
+    render_notes(res.notes)
+    for _, r in res.folds.iterrows():
+        if np.isfinite(r["compute_ratio_max"]):
+            out.print(
+                f"{r['fold']} / {r['law']}: predicted from "
+                f"{compute_saving(r['compute_ratio_max'])} than the largest target"
+            )
+
+
+def _num(v: Any, fmt: str = ".4f") -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return "" if not np.isfinite(f) else format(f, fmt)
+
+
+def render_task_table(res: Any, interval_text: str) -> None:
+    """One row per task x target: prediction, interval, truth and error where known."""
+    t = res.table
+    metric = res.metric
+    tab = Table(title=escape(f"{res.method}: {metric} per task x target ({interval_text})"))
+    cols = [("task", "task"), ("target", "target")]
+    cols += [("loss_pred", "loss pred"), ("loss_true", "loss true")]
+    cols += [("pred", f"{metric} pred"), ("lo", "lo"), ("hi", "hi")]
+    cols += [("true", f"{metric} true"), ("error", "error (pred-true)"), ("inside", "inside")]
+    cols = [(c, h) for c, h in cols if c in t.columns]
+    for _, head in cols:
+        tab.add_column(head, justify="left" if head in ("task", "target") else "right")
+    for _, r in t.iterrows():
+        cells = []
+        for c, _ in cols:
+            v = r[c]
+            if c in ("task", "target"):
+                cells.append(escape(str(v)))
+            elif c == "error":
+                cells.append(_num(v, "+.3f"))
+            else:
+                cells.append(_num(v, ".4f" if "loss" in c else ".3f"))
+        tab.add_row(*cells)
+    out.print(tab)
+    if "error" in t.columns and t["error"].notna().any() and t["task"].duplicated().any():
+        for task, g in t.groupby("task", sort=False):
+            e = g["error"].to_numpy(dtype=float)
+            out.print(
+                f"{escape(str(task))}: mean |error| {np.nanmean(np.abs(e)):.3f}"
+                + (f", inside {int(g['inside'].sum())} of {len(g)}" if "inside" in g else ""),
+                highlight=False,
+            )
+    render_notes(res.notes)
+
+
+def render_many_warnings(many: Any) -> None:
+    """The warnings of a many-task forecast: step 1's once, each task's step 2 by task."""
+    seen: set[str] = set()
+    for task, r in many.results.items():
+        for w in r.loss_fit.warnings_:
+            if w not in seen:
+                seen.add(w)
+                print_diagnostics([f"loss fit: {w}"])
+        for w in r.error_fit.warnings_:
+            print_diagnostics([f"{task}: {w}"])
+
+
+def render_forecast(res: Any) -> None:
+    """A two-step forecast: one line per target (loss and error, intervals, truth, compute)."""
+    out.print(
+        f"step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} runs; step 2: "
+        f"{res.error_fit.law.name} on {res.error_fit.n_points_} runs; "
+        f"{interval_note(res.interval, res.n_bootstrap)}; relative errors in %"
+    )
+    t = res.targets
+    for _, r in t.iterrows():
+        size = (
+            f"N={r['n_params']:.3g}, D={r['tokens']:.3g}"
+            if "n_params" in t
+            else ", ".join(f"{c}={r[c]:.3g}" for c in res.loss_fit.columns_.values())
+        )
+        line = f"[bold]{escape(size)}[/]: loss {r['loss_pred']:.4f}"
+        if "loss_lo" in t:
+            line += f" [{r['loss_lo']:.4f}, {r['loss_hi']:.4f}]"
+        line += f" (near-optimal fits {r['loss_spread_lo']:.4f}-{r['loss_spread_hi']:.4f})"
+        if "loss_true" in t:
+            line += f", true {r['loss_true']:.4f} ({r['loss_rel_error']:.2%} off)"
+        line += f"; error {r['error_pred']:.4f}"
+        if "error_lo" in t:
+            line += f" [{r['error_lo']:.4f}, {r['error_hi']:.4f}]"
+        if "error_true" in t:
+            line += f", true {r['error_true']:.4f} ({r['error_rel_error']:.2%} off)"
+        line += (
+            f"; predicted from {compute_saving(r['compute_ratio_loss'], 'loss')} / "
+            f"{compute_saving(r['compute_ratio_error'], 'error')}"
+        )
+        out.print(line, highlight=False)
+    render_notes(res.notes)
+    print_diagnostics(res.loss_fit.warnings_ + res.error_fit.warnings_)
+
+
+def render_ladder(res: Any, tgt: dict[str, float], loss_col: str, acc_col: str) -> None:
+    """A one-task ladder forecast: the chained prediction, the near-optimal spread, the
+    bootstrap interval when there is one."""
+    loss_col, acc_col = escape(loss_col), escape(acc_col)
+    out.print(
+        f"target N={tgt['n_params']:.4g}, D={tgt['tokens']:.4g}: {loss_col} "
+        f"{res.loss_pred:.4f} -> {acc_col} {res.acc_pred:.4f}"
+    )
+    out.print(
+        f"near-optimal step-1 fits: {loss_col} {res.loss_spread[0]:.4f}-"
+        f"{res.loss_spread[1]:.4f}, {acc_col} {res.acc_spread[0]:.4f}-"
+        f"{res.acc_spread[1]:.4f} ({res.n_near_optimal} fits)"
+    )
+    if res.acc_interval:
+        out.print(
+            f"bootstrap interval: {acc_col} {res.acc_interval[0]:.4f}-{res.acc_interval[1]:.4f}"
+        )
