@@ -819,10 +819,12 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
 
 
 def _wrap(text: str, width: int = 110) -> str:
-    """A long sentence for a plotly title or note: escaped, broken at spaces with <br>."""
+    """A long sentence for a plotly title or note, broken at spaces with <br>. Like every
+    title here it is user text as is: the report escapes titles, names and annotations
+    (report.html.escape_figure_text) and keeps only this <br>/<sup> layout markup."""
     import textwrap
 
-    return "<br>".join(_esc(line) for line in textwrap.wrap(str(text), width)) or ""
+    return "<br>".join(textwrap.wrap(str(text), width))
 
 
 def _at_x(curves: pd.DataFrame, col: str, x: float) -> float:
@@ -970,7 +972,7 @@ def method_figure(res: Any) -> go.Figure:
             xref="x",
             y=1 - 0.07 * j,
             yref="paper",
-            text=_esc(f"{pair} cross at {_num(x)}"),
+            text=f"{pair} cross at {_num(x)}",
             showarrow=False,
             xanchor="left",
             font=dict(size=10, color="#555"),
@@ -995,7 +997,7 @@ def method_figure(res: Any) -> go.Figure:
             )
     law = getattr(res, "law", "")
     why = getattr(res, "law_reason", "")
-    title = f"predicted loss vs finetuning size at {_esc(res.factor)}={res.at[res.factor]:.3g}"
+    title = f"predicted loss vs finetuning size at {res.factor}={res.at[res.factor]:.3g}"
     note = _wrap(f"law: {law}" + (f" ({why})" if why else ""), 120) if law else ""
     if note:  # the law and why, under the title: the crossings rest on it
         title += "<br><sup>" + note.replace("<br>", "</sup><br><sup>") + "</sup>"
@@ -1142,8 +1144,8 @@ def _forest_layout(fig: go.Figure, title: str, x: str, labels: list[str], n_titl
 
 
 def _title_lines(lines: list[str], width: int = 120) -> tuple[str, int]:
-    """Escaped sentences as a plotly title: the first as the title, wrapped, the rest as
-    smaller lines; and how many lines it takes."""
+    """Sentences as a plotly title: the first as the title, wrapped, the rest as smaller
+    lines; and how many lines it takes."""
     out, n = [], 0
     for i, s in enumerate(lines):
         w = _wrap(s, width)
@@ -1223,7 +1225,7 @@ def factor_effects_figure(res: Any, group: str | None = None) -> go.Figure:
                 sub["alpha"].tolist(),
                 sub["alpha_lo"].tolist(),
                 sub["alpha_hi"].tolist(),
-                name=_esc(_factor_word(f)) + ("" if ident else " (not identified: on its bound)"),
+                name=_factor_word(f) + ("" if ident else " (not identified: on its bound)"),
                 color=PALETTE[k % len(PALETTE)] if ident else "#999",
                 symbol="circle" if ident else "circle-open",
                 hover=[
@@ -1355,7 +1357,7 @@ def constant_exponent_figure(res: Any, group: str | None = None) -> go.Figure:
                     opacity=0.15,
                     line=dict(width=0),
                     mode="lines",
-                    name=_esc(
+                    name=(
                         f"{g}: range in every interval"
                         if len(groups) > 1
                         else "range in every interval"
@@ -1373,7 +1375,7 @@ def constant_exponent_figure(res: Any, group: str | None = None) -> go.Figure:
                     y=[y0, y1],
                     mode="lines",
                     line=dict(color=color, dash="dot", width=2),
-                    name=_esc(
+                    name=(
                         f"{g}: joint fit eta = {eta:.3g}"
                         if len(groups) > 1
                         else f"joint fit eta = {eta:.3g}"
@@ -1387,7 +1389,7 @@ def constant_exponent_figure(res: Any, group: str | None = None) -> go.Figure:
             sub["eta"].tolist(),
             sub["eta_lo"].tolist(),
             sub["eta_hi"].tolist(),
-            name=_esc(f"{g}: eta per M" if len(groups) > 1 else "eta per M"),
+            name=f"{g}: eta per M" if len(groups) > 1 else "eta per M",
             color=color,
             hover=[
                 f"<b>{_esc(g)}</b> M={m:g}<br>eta = {e:.4g} ({level} {lo_:.4g} - {hi_:.4g})"

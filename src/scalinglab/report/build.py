@@ -189,23 +189,134 @@ def method_section(rep: Report, df: pd.DataFrame, factor: str, at: Mapping[str, 
 
     res = choose_method(df, factor, at, n_bootstrap=200)
     sec = rep.section("method-choice", "Finetuning-method choice")
+    sec.parts.append(
+        f"<p>Every method fitted with the <b>{html.escape(res.law)}</b> law: "
+        f"{html.escape(res.law_reason)}.</p>"
+    )
     rep.figure(sec, plots.method_figure(res), "method-crossing")
-    sec.parts.append(table_html(res.comparison, "method-comparison"))
-    sec.parts.append(table_html(res.crossings.drop(columns=["all_crossings"]), "method-crossings"))
-    for n in res.notes:
-        sec.parts.append(f"<div class='note'>{html.escape(n)}</div>")
+    sec.parts.append(
+        "<p class='interval-note'>Solid: the in-sample fits over their fitted finetuning "
+        "sizes (dashed beyond). Thin dashed: the same laws fitted without the runs at "
+        f"{html.escape(res.factor)}={res.at[res.factor]:.3g}, i.e. the decision a held-out "
+        "scale would have made. Diamonds: the crossings, filled in-sample and open held out, "
+        "with their bootstrap intervals as bars.</p>"
+    )
+    sec.parts.append("<h3>Laws per method</h3>" + table_html(res.comparison, "method-comparison"))
+    sec.parts.append(
+        "<h3>Crossings (in-sample)</h3>"
+        + table_html(res.crossings.drop(columns=["all_crossings"]), "method-crossings")
+    )
+    if not res.heldout.empty:
+        sec.parts.append(
+            "<h3>The decision held out</h3>" + table_html(res.heldout, "method-heldout")
+        )
+    _diagnostics(sec, res)
     return res
 
 
-def transfer_section(rep: Report, df: pd.DataFrame) -> Any:
+def _diagnostics(sec: Section, res: Any) -> None:
+    """A result's warnings, then its notes, escaped."""
+    for d in getattr(res, "flags", []):
+        kind = "warn" if d.severity == "warning" else "note"
+        sec.parts.append(f"<div class='{kind}'>{html.escape(d.message)}</div>")
+    for n in getattr(res, "notes", []):
+        sec.parts.append(f"<div class='note'>{html.escape(n)}</div>")
+
+
+def factor_effects_section(
+    rep: Report,
+    df: pd.DataFrame,
+    factors: Sequence[str],
+    *,
+    metric: str = "loss",
+    by: str | None = "method",
+    n_bootstrap: int = 200,
+) -> Any:
+    """Zhang et al.: which scaling helps finetuning more, one forest plot per method."""
+    from ..workflows.factor_effects import factor_effects
+
+    res = factor_effects(df, factors, metric=metric, by=by, n_bootstrap=n_bootstrap)
+    sec = rep.section("factor-effects", "Which scaling helps finetuning more")
+    sec.parts.append(
+        "<p>Per method, Zhang et al.'s Eq. 2 (A_X, alpha_X per factor; beta and E shared). "
+        "A 10x larger factor multiplies the reducible loss by 10^-alpha_X, so the larger "
+        f"exponent helps more; bars are {res.interval:.0%} bootstrap intervals "
+        f"({n_bootstrap} resamples).</p>"
+    )
+    for g in res.verdicts:
+        rep.figure(sec, plots.factor_effects_figure(res, g), f"factor-effects-{g}")
+    sec.parts.append(table_html(res.table, "factor-effects"))
+    _diagnostics(sec, res)
+    return res
+
+
+def task_selection_section(
+    rep: Report,
+    df: pd.DataFrame,
+    chance: Any,
+    *,
+    select_at: str | None = None,
+    margin: float = 0.10,
+) -> Any:
+    """Gadre et al.: which tasks enter the average error, and by how much they cleared the
+    margin at the reference size."""
+    from ..workflows.task_selection import select_tasks
+
+    res = select_tasks(df, chance, select_at=select_at, margin=margin)
+    sec = rep.section("task-selection", "Downstream task selection")
+    sec.parts.append(
+        f"<p>{len(res.selected)} of {len(res.tasks)} tasks selected; reference: "
+        f"{html.escape(res.reference)} ({res.n_reference_rows} runs); the average top-1 "
+        f"error over them is the column <code>{html.escape(res.err_col)}</code>.</p>"
+    )
+    rep.figure(sec, plots.task_selection_figure(res), "task-selection")
+    sec.parts.append(table_html(res.tasks, "task-selection"))
+    _diagnostics(sec, res)
+    return res
+
+
+def constant_exponent_section(
+    rep: Report,
+    df: pd.DataFrame,
+    *,
+    loss_col: str = "loss",
+    by: str | None = None,
+    where: str | None = None,
+    n_bootstrap: int = 200,
+) -> Any:
+    """Gadre et al.'s constant-exponent assumption, one forest plot per training set."""
+    from ..workflows.constant_exponent import constant_exponent
+
+    res = constant_exponent(df, loss_col=loss_col, by=by, where=where, n_bootstrap=n_bootstrap)
+    sec = rep.section("constant-exponent", "One compute exponent for every token multiplier?")
+    sec.parts.append(
+        f"<p>Per token multiplier M: L = E + A_M C^-eta_M on {html.escape(loss_col)}, E shared; "
+        f"bars are {res.interval:.0%} bootstrap intervals ({n_bootstrap} resamples); the band "
+        "is the range every interval contains, the dotted line the joint over-training fit's "
+        "eta.</p>"
+    )
+    for g in res.verdicts:
+        rep.figure(sec, plots.constant_exponent_figure(res, g), f"constant-exponent-{g}")
+    sec.parts.append(table_html(res.table, "constant-exponent"))
+    _diagnostics(sec, res)
+    return res
+
+
+def transfer_section(
+    rep: Report, df: pd.DataFrame, *, by: str | None = None, where: str | None = None
+) -> Any:
     from ..workflows.transfer import effective_data_transferred
 
-    res = effective_data_transferred(df)
+    res = effective_data_transferred(df, by=by, where=where)
     sec = rep.section("transfer", "Effective data transferred")
+    rep.figure(sec, plots.effective_data_figure(res), "transfer-effective")
     rep.figure(sec, plots.transfer_figure(res), "transfer")
-    sec.parts.append(table_html(res.runs, "transfer-runs"))
-    for n in res.notes:
-        sec.parts.append(f"<div class='note'>{html.escape(n)}</div>")
+    if not res.comparison.empty:
+        sec.parts.append(
+            "<h3>Per pretraining source</h3>" + table_html(res.comparison, "transfer-sources")
+        )
+    sec.parts.append("<h3>Finetuned runs</h3>" + table_html(res.runs, "transfer-runs"))
+    _diagnostics(sec, res)
     return res
 
 
@@ -247,6 +358,8 @@ __all__ = [
     "Report",
     "Section",
     "audit_section",
+    "constant_exponent_section",
+    "factor_effects_section",
     "forecast_section",
     "law_section",
     "method_section",
@@ -254,5 +367,6 @@ __all__ = [
     "plan_section",
     "pretrain_section",
     "section_names",
+    "task_selection_section",
     "transfer_section",
 ]

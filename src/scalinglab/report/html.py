@@ -121,13 +121,23 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))
 
 
+LAYOUT_TAGS = ("<br>", "<sup>", "</sup>")
+
+
 def escape_figure_text(fig: Any) -> None:
     """Escape user text that plotly renders as pseudo-HTML (trace names, titles, axis
     titles, annotations), so a column or source named `<img onerror=...>` shows literally.
-    Hover texts are built escaped by plots._hover (they carry our own <b>/<br>)."""
+    Hover texts are built escaped by plots._hover (they carry our own <b>/<br>). Titles keep
+    only the figures' own layout markup (line breaks, a smaller subtitle line): after escaping,
+    exactly `<br>`, `<sup>` and `</sup>` are restored; nothing else a user wrote is."""
 
     def esc(t: Any) -> Any:
-        return html.escape(t, quote=False) if isinstance(t, str) else t
+        if not isinstance(t, str):
+            return t
+        out = html.escape(t, quote=False)
+        for tag in LAYOUT_TAGS:
+            out = out.replace(html.escape(tag, quote=False), tag)
+        return out
 
     fig.for_each_trace(lambda t: t.update(name=esc(t.name)) if t.name else None)
     lay = fig.layout
