@@ -202,3 +202,22 @@ def test_cpu_spec_has_each_papers_design_within_90_minutes():
     assert {r.config["finetune_size"] for r in ft if r.config["tokens"] == 0} == {250, 1000, 4000}
     minutes = sum(p["est_seconds"] for p in plan(runs)) / 60 / 2
     assert 60 < minutes < 90, minutes
+
+
+def test_ft_epochs_gives_more_updates_to_more_data():
+    """With a fixed ft_steps every finetuning size got the same updates, and prompt tuning
+    scored alike on 250 and 4,000 pairs (issue 20); ft_epochs makes steps follow D_f."""
+    from scalinglab.testbed.sweep import SweepError, finetune_steps, plan
+
+    spec = {
+        "defaults": {**TINY, "tokens": 3000, "batch_size": 32, "ft_epochs": 1.2},
+        "axes": {"model": [MODEL], "method": ["prompt"], "finetune_size": [250, 1000, 4000]},
+    }
+    ft = [r for r in expand(spec) if r.kind == "finetune"]
+    assert [finetune_steps(r.config) for r in ft] == [10, 38, 150]
+    est = {r["name"]: r["est_seconds"] for r in plan(ft)}
+    assert est[ft[0].name] < est[ft[1].name] < est[ft[2].name]
+    fixed = {**spec, "defaults": {**spec["defaults"], "ft_epochs": None, "ft_steps": 7}}
+    assert [finetune_steps(r.config) for r in expand(fixed) if r.kind == "finetune"] == [7] * 3
+    with pytest.raises(SweepError, match="ft_epochs must be a finite number > 0"):
+        expand({**spec, "defaults": {**spec["defaults"], "ft_epochs": 0}})

@@ -352,6 +352,8 @@ def _finetune_metrics(model, cfg, task, test, tok, dev, p) -> dict[str, Any]:
         **translation_metrics(hyps, refs),
         "dev_ce": tuned.best_dev_ce,
         "trainable_params": tuned.trainable,
+        "ft_steps": p.ft_steps,
+        "best_step": tuned.steps,
         "wall_time_s": time.perf_counter() - t0,
         "device": dev.type,
     }

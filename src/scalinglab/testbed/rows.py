@@ -36,6 +36,8 @@ COLUMNS = (
     "n_test",
     "dev_ce",
     "trainable_params",
+    "ft_steps",
+    "best_step",
     "wall_time_s",
     "n_params",
     "n_params_nonembedding",

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from .estimate import plan
 from .executors import _local_workers, ray_driver, run_sweep, slurm_workers
-from .grid import Run, expand, finetune_lr, finetune_seed, run_key
+from .grid import Run, expand, finetune_lr, finetune_seed, finetune_steps, run_key
 from .loop import artifact_path, dependency_row, worker
 from .results import compare_runs, eta, export, summary
 from .spec import (
@@ -72,6 +72,7 @@ __all__ = [
     "export",
     "finetune_lr",
     "finetune_seed",
+    "finetune_steps",
     "load_spec",
     "plan",
     "ray_driver",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .grid import Run
+from .grid import Run, finetune_steps
 
 PRE_S_PER_TOKEN = 2.27e-5  # fixed cost per pretraining token (one thread)
 PRE_S_PER_FLOP = 2.07e-11  # per training FLOP (one thread: ~48 GFLOP/s)
@@ -57,7 +57,7 @@ def plan(
             cloze = c.get("cloze_items", 0) * 4 * 48 / 3 * per_token
             seconds = PRE_FIXED_S + tokens * per_token + cloze
         else:
-            tokens = c["ft_steps"] * c["batch_size"] * _pair_tokens(c)
+            tokens = finetune_steps(c) * c["batch_size"] * _pair_tokens(c)
             seconds = FT_FIXED_S + FT_WORK_FACTOR * tokens * per_token
         if tflops:
             seconds = m.flops_per_token() * tokens / (tflops * 1e12)

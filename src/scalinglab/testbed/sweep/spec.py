@@ -21,6 +21,7 @@ AXES = (
     "task",
     "ft_seed",  # finetuning seed (subset draw, init); default: the pretraining seed
     "ft_lr",
+    "ft_epochs",  # passes over the finetuning pairs: steps grow with finetune_size (not ft_steps)
     "lr",
     "batch_size",
 )

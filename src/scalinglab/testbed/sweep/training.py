@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import Claim
-from .grid import finetune_lr, finetune_seed
+from .grid import finetune_lr, finetune_seed, finetune_steps
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -87,12 +87,12 @@ def execute(
         task.subset(c["finetune_size"], finetune_seed(c)),
         task.dev[:64],
         tok,
-        steps=c["ft_steps"],
+        steps=(steps := finetune_steps(c)),
         lr=finetune_lr(c),
         batch=c["batch_size"],
         lora_rank=c["lora_rank"],
         prompt_length=c["prompt_length"],
-        eval_every=max(5, c["ft_steps"] // 4),
+        eval_every=max(5, steps // 4),
         seed=finetune_seed(c),
         device=str(dev),
     )
@@ -107,6 +107,8 @@ def execute(
         **translation_metrics(hyps, refs),
         "dev_ce": tuned.best_dev_ce,  # the model-selection criterion (best dev step kept)
         "trainable_params": tuned.trainable,
+        "ft_steps": steps,
+        "best_step": tuned.steps,  # the dev-selected step kept
         "wall_time_s": time.perf_counter() - t0,
         **{
             k: dep["metrics"][k]

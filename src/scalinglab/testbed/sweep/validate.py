@@ -173,6 +173,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "pretrain_data": _pretrain_data,
     "tokens": _int(0),  # 0: no pretraining (random initialisation)
     "tokens_per_param": _positive_float,
+    "ft_epochs": _optional(_positive_float),  # null: ft_steps
     "method": _choice(METHODS),
     "finetune_size": _int(1),
     "seed": _int(0),
