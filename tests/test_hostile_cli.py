@@ -428,3 +428,37 @@ def test_weights_column_cannot_be_the_metric(runs_csv):
         sl.fit(good_frame(), "chinchilla", weights="loss")
     df = good_frame().assign(seeds=2.0)
     assert sl.fit(df, "chinchilla", weights="seeds").converged_
+
+
+def test_second_review_of_issue_19(runs_csv, tmp_path):
+    """Found by the second fresh review: `--out /dev/full --force` replaced the device node
+    with a file; a query of nested powers never ended (Python bigints) and 10**400 was an
+    OverflowError (exit 3); `--interval nan` and `--min-tokens nan` passed click's range
+    check (exit 3); `sweep run --workers -1` ran as one worker."""
+    import time
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    r = invoke("fit", runs_csv, "--out", fifo, "--force")
+    assert r.exit_code == 2 and "named pipe" in r.stderr
+    assert fifo.is_fifo()
+    from scalinglab.io.safe_write import write_text
+
+    with pytest.raises(OutputPathError, match="named pipe"):
+        write_text(fifo, "x")
+    t0 = time.monotonic()
+    r = invoke("fit", runs_csv, "--where", "((10**999)**999)**999 > tokens", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["n_points"] == 36
+    assert time.monotonic() - t0 < 60
+    r = invoke("fit", runs_csv, "--where", "tokens > 10**400")
+    assert r.exit_code == 2 and "selects no rows" in r.stderr
+    for args in (
+        ("fit", runs_csv, "--bootstrap", "5", "--interval", "nan"),
+        ("audit", runs_csv, "--law", "chinchilla", "--holdout", "n_params > 5e9",
+         "--interval", "nan"),
+        ("audit", runs_csv, "--law", "chinchilla", "--holdout", "n_params > 5e9",
+         "--min-tokens", "nan"),
+        ("sweep", "run", "cpu", "--workers", "-1"),
+    ):  # fmt: skip
+        r = invoke(*args)
+        assert r.exit_code == 2 and "Invalid value" in r.stderr, (args, r.output)

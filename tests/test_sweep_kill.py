@@ -26,7 +26,7 @@ from scalinglab.testbed.registry import Registry  # noqa: E402
 
 MODEL = {"d_model": 16, "n_layers": 1, "n_heads": 2}
 SPEC = {  # 6 pretraining runs, 12 finetuning runs that depend on them
-    "defaults": {"pretrain_data": "kjv", "context": 64, "batch_size": 4},
+    "defaults": {"pretrain_data": "kjv", "context": 64, "batch_size": 4, "finetune_size": 8},
     "axes": {
         "model": [MODEL, {**MODEL, "d_model": 24}, {**MODEL, "d_model": 32}],
         "tokens": [1000, 2000],

@@ -107,8 +107,16 @@ class _Evaluator:
         if isinstance(node, ast.Expression):
             return self.eval(node.body)
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool | int | float | str) or node.value is None:
-                return node.value
+            v = node.value
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                # numbers are float64, never Python ints: ((10**999)**999)**999 was a
+                # bigint computation that never ended, and 10**400 an OverflowError
+                try:
+                    return np.float64(v)
+                except OverflowError:
+                    return np.float64(np.inf if v > 0 else -np.inf)
+            if isinstance(v, bool | str) or v is None:
+                return v
             raise self.fail(f"literal {node.value!r} is not allowed")
         if isinstance(node, ast.Name):
             if node.id in ("True", "False"):  # pragma: no cover - parsed as Constant
@@ -141,7 +149,7 @@ class _Evaluator:
             try:
                 with np.errstate(all="ignore"):
                     return _BIN[type(node.op)](left, right)
-            except TypeError as exc:
+            except (TypeError, OverflowError, ZeroDivisionError) as exc:
                 raise self.fail(f"cannot combine these values ({exc})") from None
         if isinstance(node, ast.Compare):
             left = self.eval(node.left)

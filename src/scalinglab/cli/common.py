@@ -258,7 +258,20 @@ class _Number(click.ParamType):
 
 NUMBER = _Number()
 POSITIVE_NUMBER = _Number(positive=True)
-LEVEL = click.FloatRange(0, 1, min_open=True, max_open=True)
+
+
+class FiniteRange(click.FloatRange):
+    """click's FloatRange without nan (its range check let nan through: `--interval nan`
+    ended in an internal error)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        v = super().convert(value, param, ctx)
+        if v != v:  # nan
+            self.fail(f"{value!r} is not a number ({self._describe_range()})", param, ctx)
+        return v
+
+
+LEVEL = FiniteRange(0, 1, min_open=True, max_open=True)  # an interval level, e.g. 0.9
 
 # One definition of the options several commands share.
 preset_option = click.option(

@@ -21,6 +21,7 @@ from ..schema import parse_number
 from .common import (
     FORCE_HELP,
     LEVEL,
+    FiniteRange,
     _parse_grids,
     _parse_numbers,
     _parse_pairs,
@@ -501,13 +502,13 @@ def _audit_laws(
 @click.option("--final-only", is_flag=True, help="Keep each run's last checkpoint only.")
 @click.option(
     "--min-tokens",
-    type=click.FloatRange(min=0.0),
+    type=FiniteRange(min=0.0),
     default=None,
     help="Drop warm-up checkpoints with tokens below this (the count is said).",
 )
 @click.option(
     "--min-step",
-    type=click.FloatRange(min=0.0),
+    type=FiniteRange(min=0.0),
     default=None,
     help="Drop warm-up checkpoints with step below this (the count is said).",
 )

@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import DataError
 from .common import (
     LEVEL,
+    FiniteRange,
     _targets,
     emit_json,
     handle_errors,
@@ -26,7 +27,7 @@ from .render import (
     render_task_table,
 )
 
-FLOAT = click.FloatRange(min=0.0)
+FLOAT = FiniteRange(min=0.0)
 
 
 def checkpoint_options(fn: Any) -> Any:

@@ -93,7 +93,7 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     "--workers",
     default=2,
     show_default=True,
-    type=int,
+    type=click.IntRange(min=1),
     help="Worker processes (1 thread each) for presets run as sweeps (cpu).",
 )
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " (cpu, gpu)")
@@ -339,7 +339,7 @@ def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_js
     "--workers",
     default=1,
     show_default=True,
-    type=int,
+    type=click.IntRange(min=1),
     help="Worker processes (local) or SLURM jobs (slurm), each with --threads threads.",
 )
 @click.option("--threads", default=1, show_default=True, type=int, help="Torch threads per worker.")

@@ -13,6 +13,7 @@ from .common import (
     FORCE_HELP,
     NUMBER,
     POSITIVE_NUMBER,
+    FiniteRange,
     _parse_numbers,
     _table,
     _write,
@@ -214,7 +215,7 @@ def factor_effects_cmd(data, factors, metric, by, n_boot, joint_out, force, as_j
     "--margin",
     default=0.10,
     show_default=True,
-    type=click.FloatRange(0, 1, max_open=True),
+    type=FiniteRange(0, 1, max_open=True),
     help="Keep tasks more than this above chance in some reference run.",
 )
 @click.option("--acc-prefix", default="acc_", show_default=True, help="Accuracy columns.")
@@ -332,7 +333,7 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
     "--high-data-gain",
     default=0.01,
     show_default=True,
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     help="High-data regime: 10x D_F would lower the from-scratch loss by less than this.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")

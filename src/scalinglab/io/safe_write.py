@@ -39,6 +39,30 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def _refuse_special(p: Path, what: str) -> None:
+    """A device, pipe or socket is never replaced: `fit --out /dev/full --force` once turned
+    the device node into a regular file (the rename replaces any directory entry)."""
+    try:
+        mode = p.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind = (
+            "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a named pipe"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        raise OutputPathError(
+            f"the {what} is {kind}, not a file; scalinglab writes files only (choose a file "
+            "path)",
+            file=str(p),
+        )
+
+
 def check_output(
     path: str | Path,
     *,
@@ -66,6 +90,7 @@ def check_output(
             )
     if p.is_dir():
         raise OutputPathError(f"the {what} is a folder; give a file name", file=str(p))
+    _refuse_special(p, what)
     if p.exists() and not force:
         raise OutputPathError(
             f"the {what} already exists; pass --force to replace it (or choose another path)",
@@ -126,6 +151,7 @@ def atomic_write(
     p = Path(path)
     if p.is_symlink():
         check_output(p, force=True)  # raises, naming the link
+    _refuse_special(p, "output")
     folder = p.parent if str(p.parent) else Path(".")
     binary = "b" in mode
     try:

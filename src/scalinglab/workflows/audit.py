@@ -348,7 +348,7 @@ def holdout(
             )
         train = sub[~held]
         if fit_where:
-            train = apply_where(train, fit_where)
+            train = apply_where(train, fit_where, "--fit-where")
         for lw, kw in _laws(law, preset):
             folds.score(train, sub[held], lw, kw, fold=key if by else "holdout")
     return folds.result("holdout")
