@@ -97,7 +97,7 @@ def test_factor_effects_forest_plot_shows_each_exponent_and_interval():
     assert len(set(colours.values())) == 3  # one colour per factor, the same in every method
     # one method's figure has its verdict sentence as the title
     one = res.plot("fmt")
-    assert one.layout.title.text.replace("<br>", " ").startswith(res.verdicts["fmt"][:60])
+    assert one.layout.title.text.replace("<br>", " ").startswith("fmt: " + res.verdicts["fmt"][:60])
 
 
 def test_task_selection_bars_colour_every_selected_task():
@@ -215,3 +215,23 @@ def test_fit_figure_with_many_groups_uses_a_colour_scale():
         want = res.law.evaluate(res.params_, {"n_params": [r["n_params"]], "tokens": [r["tokens"]]})
         assert got == pytest.approx(float(want[0]), rel=2e-3)
         assert y == pytest.approx(r["loss"])
+    # the residual figure colours by the same series on the same scale
+    rfig = plots.residual_figure(res, df[big])
+    (rp,) = _role(rfig, "points")
+    (rh,) = _role(rfig, "heldout")
+    assert rfig.layout.title.text.endswith(f"coloured by {svar}")
+    assert np.allclose(list(rp.marker.color), np.log10(frame.loc[~big, svar]))
+    assert np.allclose(list(rh.marker.color), np.log10(frame.loc[big, svar]))
+    assert (rp.marker.cmin, rp.marker.cmax) == (cmin, cmax)
+
+
+def test_transfer_figure_greys_the_high_data_regime_too():
+    from scalinglab.workflows.transfer import effective_data_transferred
+    from tests.test_transfer_regimes import _runs
+
+    res = effective_data_transferred(_runs())
+    fig = res.plot()
+    pts = [t for t in fig.data if t.mode == "markers" and t.name]
+    (high,) = [t for t in pts if (t.meta or {}).get("high_data")]
+    assert high.marker.color == plots.GREY and len(high.x) == 4
+    assert all(max(t.x) < 1e11 for t in pts if t is not high)

@@ -376,15 +376,9 @@ def fit_figure(
     if not exact and svar is not None:
         # a colour scale: the candidate series with the fewest values, so that there is
         # one curve per value (through its own points) whenever some series allows it
-        pairs = [*CANDIDATES.get(res.law.name, []), (xvar, svar)]
-        ok = [
-            (int(both[sv].nunique()), i, xv, sv)
-            for i, (xv, sv) in enumerate(pairs)
-            if xv in both.columns and sv in both.columns
-        ]
-        n_values, _, xv, sv = min(ok)
-        if n_values <= MAX_CURVES:  # groups, many: else (every run its own) binned below
-            return _fit_figure_continuous(res, fitted, held, xv, sv, title)
+        scale = _scale_axes(res, both, xvar, svar)
+        if scale is not None:  # groups, many: else (every run its own) binned below
+            return _fit_figure_continuous(res, fitted, held, *scale, title)
     if svar is None:
         reps = np.array([np.nan])
         idx_fit = np.zeros(len(fitted), dtype=int)
@@ -474,6 +468,20 @@ def fit_figure(
         logy=res.law.space == "log",
     )
     return fig
+
+
+def _scale_axes(res: FitResult, both: pd.DataFrame, xvar: str, svar: str) -> tuple[str, str] | None:
+    """For more groups than a palette tells apart: the candidate (x, series) whose series has
+    the fewest values, so there is one curve per value; None when even that has more than
+    MAX_CURVES (no groups: every run its own N and D)."""
+    pairs = [*CANDIDATES.get(res.law.name, []), (xvar, svar)]
+    ok = [
+        (int(both[sv].nunique()), i, xv, sv)
+        for i, (xv, sv) in enumerate(pairs)
+        if xv in both.columns and sv in both.columns
+    ]
+    n_values, _, xv, sv = min(ok)
+    return (xv, sv) if n_values <= MAX_CURVES else None
 
 
 COLORSCALE = "Viridis"
@@ -643,6 +651,9 @@ def residual_figure(res: FitResult, heldout: pd.DataFrame | None = None) -> go.F
     else:
         idx_all, reps = _series_values(both[svar].to_numpy(dtype=float), 8)
     exact = svar is None or both[svar].nunique() <= 8
+    scale = None if exact or svar is None else _scale_axes(res, both, xvar, svar)
+    if scale is not None:  # many groups: coloured by value, as the fit figure
+        return _residuals_continuous(res, d, r, h if usable else None, hr, *scale)
     idx_fit, idx_held = idx_all[: len(d)], idx_all[len(d) :]
     fig = go.Figure()
     for k, s in enumerate(reps):
@@ -688,6 +699,78 @@ def residual_figure(res: FitResult, heldout: pd.DataFrame | None = None) -> go.F
         xvar,
         "log(pred/obs)" if res.law.space == "log" else "pred - obs",
         logx=bool(np.all(allx > 0)),
+    )
+    return fig
+
+
+def _residuals_continuous(
+    res: FitResult,
+    d: pd.DataFrame,
+    r: np.ndarray,
+    h: pd.DataFrame | None,
+    hr: np.ndarray,
+    xvar: str,
+    svar: str,
+) -> go.Figure:
+    """Residuals coloured by each point's own series value on the fit figure's colour scale
+    (held out: open crosses), when the groups are too many for a palette."""
+    go = _go()
+    both = d if h is None else pd.concat([d, h], ignore_index=True)
+    cv, log = _scale_values(both[svar].to_numpy(dtype=float))
+    cmin, cmax = float(np.nanmin(cv)), float(np.nanmax(cv))
+    marker = dict(colorscale=COLORSCALE, cmin=cmin, cmax=cmax)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=d[xvar],
+            y=r,
+            mode="markers",
+            name="fit runs",
+            marker=dict(
+                **marker,
+                color=cv[: len(d)],
+                size=7,
+                line=dict(width=0.5, color="white"),
+                showscale=True,
+                colorbar=_colorbar(svar, cmin, cmax, log),
+            ),
+            hovertext=_hover(d, [*res.law.variables, res.metric_]),
+            hoverinfo="text+y",
+            meta={"role": "points", "scale": True},
+        )
+    )
+    if h is not None and len(h):
+        fig.add_trace(
+            go.Scatter(
+                x=h[xvar],
+                y=hr,
+                mode="markers",
+                name="held out",
+                marker=dict(
+                    **marker,
+                    color=cv[len(d) :],
+                    symbol="x-thin-open",
+                    size=12,
+                    line=dict(width=2.5),
+                ),
+                hovertext=_hover(h, [*res.law.variables, res.metric_]),
+                hoverinfo="text+y",
+                meta={"role": "heldout", "scale": True},
+            )
+        )
+    fig.add_hline(y=0, line=dict(color="gray", dash="dot"))
+    _shade_range(fig, float(d[xvar].min()), float(d[xvar].max()), dashed_key=False)
+    allx = both[xvar].to_numpy(dtype=float)
+    _layout(
+        fig,
+        f"{res.law.name}: residuals ({res.law.space} space), coloured by {svar}",
+        xvar,
+        "log(pred/obs)" if res.law.space == "log" else "pred - obs",
+        logx=bool(np.all(allx > 0)),
+    )
+    fig.update_layout(
+        legend=dict(orientation="h", x=0, y=-0.18, xanchor="left", yanchor="top"),
+        margin=dict(l=60, r=20, t=50, b=100),
     )
     return fig
 
@@ -1014,6 +1097,21 @@ def transfer_figure(res: Any) -> go.Figure:
     go = _go()
     fig = go.Figure()
     runs = res.runs[np.isfinite(res.runs["effective_data"]) & (res.runs["transferred"] > 0)]
+    high = (
+        runs["high_data"].to_numpy(dtype=bool) if "high_data" in runs else np.zeros(len(runs), bool)
+    )
+    if high.any():  # grey, as in the effective-data figure: the law does not apply there
+        fig.add_trace(
+            go.Scatter(
+                x=runs.loc[high, "finetune_size"],
+                y=runs.loc[high, "transferred"],
+                mode="markers",
+                name="high-data regime (grey: the law does not apply)",
+                marker=dict(color=GREY),
+                meta={"role": "points", "series": "high-data", "high_data": True},
+            )
+        )
+    runs = runs[~high]
     for k, (n, g) in enumerate(runs.groupby("n_params")):
         color = PALETTE[k % len(PALETTE)]
         fig.add_trace(
@@ -1244,9 +1342,8 @@ def factor_effects_figure(res: Any, group: str | None = None) -> go.Figure:
                 meta={"role": "estimate", "series": f, "identified": ident},
             )
     verdicts = getattr(res, "verdicts", {})
-    sentences = [
-        (f"{g}: " if len(groups) > 1 else "") + str(verdicts[g]) for g in groups if g in verdicts
-    ]
+    named = len(groups) > 1 or group is not None  # a figure of one method says which
+    sentences = [(f"{g}: " if named else "") + str(verdicts[g]) for g in groups if g in verdicts]
     title, n = _title_lines(sentences or ["exponent per factor"])
     _forest_layout(fig, title, f"exponent alpha_X ({level} interval): larger helps more", labels, n)
     return fig
@@ -1401,8 +1498,9 @@ def constant_exponent_figure(res: Any, group: str | None = None) -> go.Figure:
             meta={"role": "estimate", "series": g, "M": sub["M"].tolist()},
         )
     verdicts = getattr(res, "verdicts", {})
+    named = len(groups) > 1 or group is not None  # one training set's figure says which
     title, n = _title_lines(
-        [(f"{g}: " if len(groups) > 1 else "") + str(verdicts[g]) for g in groups if g in verdicts]
+        [(f"{g}: " if named else "") + str(verdicts[g]) for g in groups if g in verdicts]
         or ["compute exponent per token multiplier"]
     )
     _forest_layout(fig, title, f"compute exponent eta ({level} interval)", labels, n)
