@@ -73,3 +73,18 @@ def test_audit_takes_an_expression_law_and_fixed_parameters(tmp_path):
     assert r.exit_code == 2 and "no audited law has such a parameter" in r.stderr
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2 and "--law" in r.stderr
+
+
+def test_fit_where_applies_before_validation(tmp_path):
+    """`fit FILE --where "tokens > 0"` refused the file for its tokens-0 row before the
+    filter (issue 15 item 5, filter first); an unused percent column no longer blocks it."""
+    df = _frame()
+    df.loc[len(df)] = [1e8, 0.0, 5.0]
+    df["acc"] = 50.0  # percent, unused by the fit
+    p = tmp_path / "runs.csv"
+    df.to_csv(p, index=False)
+    r = CliRunner().invoke(main, ["fit", str(p), "--where", "tokens > 0", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["n_points"] == 36
+    r = CliRunner().invoke(main, ["fit", str(p)])
+    assert r.exit_code == 2 and "row 37" in r.stderr and "tokens" in r.stderr

@@ -37,6 +37,12 @@ CODES: dict[str, str] = {
     "pooled_sources": "runs from several pretraining sources were fitted as one law",
     "uncalibrated": "too little history to learn how error grows with extrapolation: the "
     "interval is the bootstrap and scatter alone",
+    "subsample_basin": "a long table's row subsample chose another basin than all rows: a "
+    "better basin may have been screened out",
+    "law_choice": "a workflow compared candidate laws and the one used is not the one that "
+    "wins held out (or was chosen for that reason)",
+    "regime": "runs lie where the law is not meant to apply (e.g. the high-data regime of "
+    "transfer)",
 }
 
 

@@ -14,6 +14,7 @@ from ..errors import BoundsError, OptionError
 from ..laws import get_law
 from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
+from ..schema import validate
 from .diagnose import data_diagnostics, fit_diagnostics
 from .prepare import apply_where, prepare, source_of
 from .result import FitResult
@@ -165,8 +166,10 @@ def fit(
     """
     if isinstance(data, (str, Path)):
         from ..io import read_table
+        from ..schema import validation_deferred
 
-        data = read_table(data)
+        with validation_deferred():  # --where first, then only the columns used are checked
+            data = read_table(data)
     law = get_law(law)
     if fixed:
         law = law.fix(**dict(fixed))
@@ -178,6 +181,7 @@ def fit(
     _check_options(delta, n_random_starts, strategy, n_refine, seed, max_iter)
     df = apply_where(data, where)
     prep = prepare(df, law, metric=metric, mapping=mapping, weights=weights)
+    validate(df, file=source_of(df), columns=[*prep.columns.values(), prep.metric])
     starts = build_starts(law.grid_for(prep.x, prep.y), grid, n_random_starts, seed)
     cols = _as_columns(prep.x)
     t0 = time.perf_counter()

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..diagnostics import CODES, Diagnostic
+from ..diagnostics import Diagnostic
 from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
 from .optimizer import Problem, levenberg_marquardt
@@ -63,9 +63,7 @@ SAME_OPTIMUM = 1e-3
 # The full refinement lowering the subsample optimum's all-rows objective by more than this
 # (relative) means it left the subsample's basin (sampling noise: 1e-4 to 2e-3 measured).
 BASIN_GAP = 5e-2
-# Diagnostic code for a subsample that disagrees with all rows ("note" until diagnostics.py
-# lists its own code).
-SUBSAMPLE_CODE = "subsample_basin" if "subsample_basin" in CODES else "note"
+SUBSAMPLE_CODE = "subsample_basin"  # a subsample that disagrees with all rows
 
 
 @dataclass
