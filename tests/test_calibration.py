@@ -112,3 +112,28 @@ def test_pythia_forecast_intervals_hold_the_truth():
     t = res.targets
     assert len(t) == 3 and t["loss_inside"].all() and t["error_inside"].all()
     assert any("extrapolation term" in n for n in res.notes)
+
+
+def test_forecast_without_enough_scales_says_uncalibrated(monkeypatch):
+    """The forecast said 'too few model scales' only as a note; it is now the
+    `uncalibrated` diagnostic (as the ladder's), in diagnostics and --json."""
+    import numpy as np
+    import pandas as pd
+
+    import scalinglab as sl
+
+    # no history to learn from (what learn_extrapolation answers with too few folds)
+    monkeypatch.setattr("scalinglab.workflows.downstream.learn_extrapolation", lambda *a, **k: None)
+    n = np.repeat([1e7, 2e7], 6)
+    d = np.tile(np.geomspace(1e8, 1e10, 6), 2)
+    loss = 1.8 + 400 / n**0.34 + 1500 / d**0.28
+    df = pd.DataFrame({"n_params": n, "tokens": d, "loss": loss,
+                       "error": 1 - np.exp(-(loss - 1.0))})  # fmt: skip
+    res = sl.forecast(df, [{"n_params": 1e9, "tokens": 2e10}], loss_law="chinchilla",
+                      n_bootstrap=20)  # fmt: skip
+    codes = [x.code for x in res.diagnostics]
+    assert res.extrapolation_term is None and "uncalibrated" in codes
+    assert res.to_dict()["diagnostics"][0]["code"] == "uncalibrated"
+    res2 = sl.forecast(df, [{"n_params": 1e9, "tokens": 2e10}], loss_law="chinchilla",
+                       n_bootstrap=20, calibrate=False)  # fmt: skip
+    assert "uncalibrated" not in [x.code for x in res2.diagnostics]

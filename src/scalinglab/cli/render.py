@@ -200,6 +200,10 @@ def render_many_warnings(many: Any) -> None:
                 print_diagnostics([f"loss fit: {w}"])
         for w in r.error_fit.warnings_:
             print_diagnostics([f"{task}: {w}"])
+        for d in r._own_diagnostics():
+            if d.message not in seen:
+                seen.add(d.message)
+                print_diagnostics([d])
 
 
 def render_forecast(res: Any) -> None:
@@ -234,6 +238,7 @@ def render_forecast(res: Any) -> None:
         out.print(line, highlight=False)
     render_notes(res.notes)
     print_diagnostics(res.loss_fit.warnings_ + res.error_fit.warnings_)
+    print_diagnostics(res._own_diagnostics())
 
 
 def render_ladder(res: Any, tgt: dict[str, float], loss_col: str, acc_col: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import Diagnostic
 from ..errors import (
     DataError,
     MissingColumnError,
@@ -62,6 +63,20 @@ class ForecastResult(Result):
     error_col: str
     notes: list[str] = field(default_factory=list)
     extrapolation_term: Any = None
+    calibrated: bool = False  # calibrate=True was asked for
+
+    def _own_diagnostics(self) -> list[Diagnostic]:
+        if self.calibrated and self.extrapolation_term is None:
+            return [
+                Diagnostic(
+                    "uncalibrated",
+                    "warning",
+                    "too few model scales in the loss-fit runs to learn how error grows with "
+                    "extrapolation: the loss interval is the bootstrap's and the scatter's "
+                    "alone and likely too narrow",
+                )
+            ]
+        return []
 
     def to_frame(self) -> pd.DataFrame:
         return self.targets
@@ -89,6 +104,7 @@ class ForecastResult(Result):
                 self.extrapolation_term.to_dict() if self.extrapolation_term else None
             ),
             "warnings": self.loss_fit.warnings_ + self.error_fit.warnings_,
+            "diagnostics": [d.to_dict() for d in self._own_diagnostics()],
         }
 
 
@@ -364,16 +380,11 @@ def forecast(
         bounds = (0.0, 1.0) if np.all((errs >= 0) & (errs <= 1)) else None
         _, elo, ehi = propagate(err_fit, e_var, loss_pred, lo, hi, interval, bounds)
         out["loss_lo"], out["loss_hi"], out["error_lo"], out["error_hi"] = lo, hi, elo, ehi
-        if term is None:
-            notes.append(
-                "too few model scales in the loss-fit runs to learn how error grows with "
-                "extrapolation: the loss interval is the bootstrap's alone and likely too narrow"
-            )
-        else:
+        if term is not None:
             notes.append(
                 f"{interval:.0%} intervals: bootstrap of the runs plus an extrapolation term "
                 f"learned from {term.n_folds} leave-largest-out folds along {term.axis} "
-                f"({term.n_heldout} held-out runs): half-width {term.a:.3g} + {term.b:.3g} per "
+                f"({term.n_heldout} held-out rows): half-width {term.a:.3g} + {term.b:.3g} per "
                 f"order of magnitude beyond the data ({term.space} space)"
             )
     flops = run_flops(target_rows)  # each run once, at its largest checkpoint
@@ -388,6 +399,7 @@ def forecast(
                 out[f"{what}_inside"] = (truth >= out[f"{what}_lo"]) & (truth <= out[f"{what}_hi"])
     res = ForecastResult(loss_fit, err_fit, out, interval, n_bootstrap, loss_col, error_col, notes)
     res.extrapolation_term = term
+    res.calibrated = calibrate
     return res
 
 
