@@ -427,3 +427,22 @@ def test_transfer_judges_ossification_against_a_measured_twin():
     row = res.runs[res.runs["scratch_measured"].notna()]
     assert len(row) == 1 and bool(row["ossified"].iloc[0])
     assert "measured twins for 1 of" in res.notes[0]
+
+
+def test_audit_without_intervals_has_no_coverage_rather_than_zero():
+    """`audit --bootstrap 0` printed coverage 0.00% per law (issue 21's small defects)
+    while the per-fold table showed '-': without intervals coverage is unknown."""
+    import numpy as np
+    import pandas as pd
+
+    from scalinglab.workflows import audit
+
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    df = pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.7 + 400 / n**0.34 + 1500 / d**0.3})
+    res = audit.holdout(df, ["chinchilla"], "n_params > 3e9", n_bootstrap=0)
+    bl = res.by_law()
+    assert np.isnan(bl.loc["chinchilla", "coverage"])
+    assert bl.loc["chinchilla", "max_rel_error"] < 1e-6
+    res = audit.holdout(df, ["chinchilla"], "n_params > 3e9", n_bootstrap=30)
+    assert 0.0 <= res.by_law().loc["chinchilla", "coverage"] <= 1.0

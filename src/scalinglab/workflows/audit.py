@@ -52,7 +52,10 @@ class AuditResult(Result):
 
     def by_law(self) -> pd.DataFrame:
         """Held-out error per law across all folds: pick a law by this, not in-sample fit."""
-        g = self.points.groupby("law", sort=False)
+        pts = self.points
+        # no interval (--bootstrap 0): coverage is unknown, not 0% (the per-fold table's '-')
+        has_iv = pts["lower"].notna() & pts["upper"].notna()
+        g = pts.assign(inside=pts["inside"].where(has_iv)).groupby("law", sort=False)
         return pd.DataFrame(
             {
                 "n_points": g.size(),
