@@ -1119,7 +1119,7 @@ def transfer_figure(res: Any) -> go.Figure:
                 x=g["finetune_size"],
                 y=g["transferred"],
                 mode="markers",
-                name=f"N={n:.3g}",
+                name=f"N={_num(float(n))}",
                 marker=dict(color=color),
             )
         )
@@ -1132,8 +1132,8 @@ def transfer_figure(res: Any) -> go.Figure:
                 res.transfer_fit.law.evaluate(res.transfer_fit.params_, inputs),
                 inside_fit_range(res.transfer_fit, inputs),
                 color=color,
-                name=f"N={n:.3g} (law)",
-                meta={"role": "curve", "series": f"N={n:.3g}"},
+                name=f"N={_num(float(n))} (law)",
+                meta={"role": "curve", "series": f"N={_num(float(n))}"},
             )
     _layout(fig, "effective data transferred D_T vs finetuning data D_F", "D_F", "D_T", logy=True)
     return fig
