@@ -221,3 +221,31 @@ def test_ft_epochs_gives_more_updates_to_more_data():
     assert [finetune_steps(r.config) for r in expand(fixed) if r.kind == "finetune"] == [7] * 3
     with pytest.raises(SweepError, match="ft_epochs must be a finite number > 0"):
         expand({**spec, "defaults": {**spec["defaults"], "ft_epochs": 0}})
+
+
+def test_prompt_specials_train_the_special_rows_only():
+    """prompt_specials: the soft prompt plus the embeddings of BOS/SEP/EOS/PAD, which
+    pretraining never trains; every other weight of the copy stays frozen."""
+    import torch
+
+    from scalinglab.testbed.data import ByteTokenizer
+    from scalinglab.testbed.model import GPT, GPTConfig
+    from scalinglab.testbed.train import finetune
+
+    torch.manual_seed(0)
+    tok = ByteTokenizer()
+    base = GPT(GPTConfig(context=64, d_model=32, n_layers=1, n_heads=2))
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    pairs = [(f"the {w} house", f"la casa {w}") for w in ("red", "big", "old", "new", "white")]
+    kw = dict(steps=10, lr=1e-2, batch=4, prompt_length=4, eval_every=5)
+    tuned = finetune(base, "prompt", pairs, pairs[:2], tok, prompt_specials=True, **kw)
+    plain = finetune(base, "prompt", pairs, pairs[:2], tok, **kw)
+    assert plain.trainable == 4 * 32 and tuned.trainable == 4 * 32 + 4 * 32
+    after = tuned.model.state_dict()
+    special = [tok.PAD, tok.BOS, tok.EOS, tok.SEP]
+    changed = (after["tok.weight"] != before["tok.weight"]).any(1).nonzero().flatten().tolist()
+    assert changed and set(changed) <= set(special)
+    for k, v in before.items():
+        if k != "tok.weight":
+            assert torch.equal(after[k], v), k
+    assert all(torch.equal(v, before[k]) for k, v in base.state_dict().items())  # base untouched

@@ -22,6 +22,7 @@ AXES = (
     "ft_seed",  # finetuning seed (subset draw, init); default: the pretraining seed
     "ft_lr",
     "ft_epochs",  # passes over the finetuning pairs: steps grow with finetune_size (not ft_steps)
+    "prompt_specials",  # prompt tuning also trains the special tokens' embeddings (BOS, SEP, EOS)
     "lr",
     "batch_size",
 )

@@ -95,6 +95,7 @@ def execute(
         eval_every=max(5, steps // 4),
         seed=finetune_seed(c),
         device=str(dev),
+        prompt_specials=bool(c.get("prompt_specials", False)),  # a spec key only where set
     )
     hyps = translate(tuned, [s for s, _ in test], tok, dev)
     refs = [t for _, t in test]

@@ -192,6 +192,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "tokenizer": _tokenizer,
     "max_pair_bytes": _optional(_int(1)),
     "compile": _bool,
+    "prompt_specials": _bool,
 }
 
 
