@@ -79,3 +79,19 @@ def test_factor_effects_without_intervals_still_draws(n_boot):
     )
     fig = plots.factor_effects_figure(res)
     assert fig.layout.title.text.startswith("scaling model size")
+
+
+def test_constant_exponent_section_sets_every_training_set_on_one_scale():
+    """Three forest plots, each autoscaled, put 0.1-0.18 and 0.07-0.22 at the same width:
+    the training sets could not be compared by eye."""
+    from tests.test_gadre_exponent import _runs
+
+    df = pd.concat([_runs().assign(ds="a"), _runs(seed=1, noise=0.02).assign(ds="b")])
+    rep = Report("t", "t")
+    res = build.constant_exponent_section(rep, df, by="ds", n_bootstrap=30)
+    figs = [f for name, f in rep.figures if name.startswith("constant-exponent-")]
+    assert len(figs) == 2
+    ranges = {tuple(f.layout.xaxis.range) for f in figs}
+    assert len(ranges) == 1
+    (lo, hi) = ranges.pop()
+    assert lo < res.table["eta_lo"].min() and hi > res.table["eta_hi"].max()

@@ -223,6 +223,17 @@ def _diagnostics(sec: Section, res: Any) -> None:
         sec.parts.append(f"<div class='note'>{html.escape(n)}</div>")
 
 
+def _shared_range(table: pd.DataFrame, col: str) -> list[float] | None:
+    """An x range holding every estimate and interval end of `col` in the table, padded."""
+    vals = pd.concat([table[c] for c in (col, f"{col}_lo", f"{col}_hi") if c in table])
+    vals = vals[pd.notna(vals)].astype(float)
+    if vals.empty:
+        return None
+    lo, hi = float(vals.min()), float(vals.max())
+    pad = 0.05 * (hi - lo) if hi > lo else 0.05 * abs(hi) or 0.05
+    return [lo - pad, hi + pad]
+
+
 def factor_effects_section(
     rep: Report,
     df: pd.DataFrame,
@@ -243,8 +254,11 @@ def factor_effects_section(
         f"exponent helps more; bars are {res.interval:.0%} bootstrap intervals "
         f"({n_bootstrap} resamples).</p>"
     )
+    span = _shared_range(res.table, "alpha")
     for g in res.verdicts:
-        rep.figure(sec, plots.factor_effects_figure(res, g), f"factor-effects-{g}")
+        fig = plots.factor_effects_figure(res, g)
+        fig.update_xaxes(range=span)  # one scale for every method: comparable by eye
+        rep.figure(sec, fig, f"factor-effects-{g}")
     sec.parts.append(table_html(res.table, "factor-effects"))
     _diagnostics(sec, res)
     return res
@@ -295,8 +309,11 @@ def constant_exponent_section(
         "is the range every interval contains, the dotted line the joint over-training fit's "
         "eta.</p>"
     )
+    span = _shared_range(res.table, "eta")
     for g in res.verdicts:
-        rep.figure(sec, plots.constant_exponent_figure(res, g), f"constant-exponent-{g}")
+        fig = plots.constant_exponent_figure(res, g)
+        fig.update_xaxes(range=span)  # one scale for every training set
+        rep.figure(sec, fig, f"constant-exponent-{g}")
     sec.parts.append(table_html(res.table, "constant-exponent"))
     _diagnostics(sec, res)
     return res
