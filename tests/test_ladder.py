@@ -127,3 +127,22 @@ def test_too_little_history_is_a_diagnostic_not_a_silent_fallback():
     assert d.severity == "warning" and "too few model sizes" in d.message
     back = type(res).from_json(res.to_json())
     assert [d.code for d in back.diagnostics if d.code == "uncalibrated"] == ["uncalibrated"]
+
+
+def test_step2_bootstrap_resamples_whole_runs():
+    """Step 2's bootstrap drew single smoothed checkpoints, as if each were an independent
+    run (issue 15 item 4: the bootstrap resamples runs); now a run's points move together."""
+    rows = []
+    for i, (n, d) in enumerate([(n, n * m) for n in (1e8, 2e8, 4e8, 8e8) for m in (20, 80)]):
+        steps = np.linspace(0.2, 1.0, 20)
+        loss = 0.9 + 40 / n**0.3 + 300 / (d * steps) ** 0.3
+        rows.append(
+            pd.DataFrame({"run": f"r{i}", "n_params": n, "tokens": d * steps, "bpb": loss,
+                          "rc_acc": 1.2 - 0.5 * loss})
+        )  # fmt: skip
+    res = ladder_forecast(
+        pd.concat(rows, ignore_index=True), {"n_params": 2e9, "tokens": 4e10}, n_bootstrap=20
+    )
+    b = res.step2.bootstrap_
+    assert b is not None and b.n_resamples == 20 and b.group_by is not None
+    assert res.acc_interval is not None

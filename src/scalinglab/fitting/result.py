@@ -221,7 +221,8 @@ class FitResult(Result):
                     f"group labels must be one per fitted point ({self.n_points_}), got "
                     f"shape {arr.shape}"
                 )
-            return arr, None
+            # recorded as grouped (a run's checkpoints resampled together), though unnamed
+            return arr, getattr(group_by, "name", None) or "group labels"
         if self.frame_ is not None and group_by in self.frame_.columns:
             return self.frame_[group_by].to_numpy(), group_by
         for var, col in self.columns_.items():

@@ -57,8 +57,7 @@ def _refuse_special(p: Path, what: str) -> None:
             else "not a regular file"
         )
         raise OutputPathError(
-            f"the {what} is {kind}, not a file; scalinglab writes files only (choose a file "
-            "path)",
+            f"the {what} is {kind}, not a file; scalinglab writes files only (choose a file path)",
             file=str(p),
         )
 

@@ -228,7 +228,9 @@ def ladder_forecast(
     )
     if n_bootstrap:
         step1.bootstrap(n_bootstrap, seed=seed, group_by=run_col)
-        step2.bootstrap(n_bootstrap, seed=seed)
+        # a run's smoothed checkpoints are resampled together (they are one run's noise)
+        runs2 = s2[run_col].astype(object).where(s2[run_col].notna(), "(helper point)")
+        step2.bootstrap(n_bootstrap, seed=seed, group_by=runs2.rename(run_col))
     if calibrate or n_bootstrap:
         term = (
             learn_extrapolation(
