@@ -70,8 +70,46 @@ format_option = click.option(
     "--workflow",
     "workflows",
     multiple=True,
-    type=click.Choice(["forecast", "choose-method", "transfer", "pretrain-choice", "plan"]),
+    type=click.Choice(
+        [
+            "forecast",
+            "choose-method",
+            "transfer",
+            "pretrain-choice",
+            "plan",
+            "factor-effects",
+            "select-tasks",
+            "constant-exponent",
+        ]
+    ),
     help="Workflow section(s) to add.",
+)
+@click.option(
+    "--factors",
+    default="n_params,tokens,pet",
+    show_default=True,
+    help="factor-effects: the factors whose exponents are compared (comma-separated).",
+)
+@click.option(
+    "--by",
+    default=None,
+    help="factor-effects, constant-exponent, transfer: one result per value of this column.",
+)
+@click.option(
+    "--section-where",
+    default=None,
+    help="transfer, constant-exponent: rows of the section's own fit (a query).",
+)
+@click.option(
+    "--chance-table",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="select-tasks: table with task and random_baseline_acc (or chance) columns.",
+)
+@click.option(
+    "--select-at",
+    default=None,
+    help="select-tasks: reference runs, NAME=VALUE (nearest size) or a query.",
 )
 @click.option("--target", "targets", multiple=True, help="forecast: VAR=VALUE,...")
 @click.option("--target-where", default=None, help="forecast: runs to predict.")
@@ -142,6 +180,11 @@ def report_cmd(
     at,
     target_tokens,
     budget,
+    factors,
+    by,
+    section_where,
+    chance_table,
+    select_at,
     n_boot,
     seed,
     out_path,
@@ -227,7 +270,22 @@ def report_cmd(
             at_vals = _parse_numbers((at or "",), "--at")
             build.method_section(rep, df, factor, at_vals)
         elif wf == "transfer":
-            build.transfer_section(rep, df)
+            build.transfer_section(rep, df, by=by, where=section_where)
+        elif wf == "factor-effects":
+            names = [f.strip() for f in factors.split(",") if f.strip()]
+            build.factor_effects_section(
+                rep, df, names, metric=metric or "loss", by=by or "method", n_bootstrap=n_boot
+            )
+        elif wf == "select-tasks":
+            if not chance_table:
+                raise DataError("the select-tasks section needs --chance-table")
+            from ..workflows.task_selection import chance_table as read_chances
+
+            build.task_selection_section(rep, df, read_chances(chance_table), select_at=select_at)
+        elif wf == "constant-exponent":
+            build.constant_exponent_section(
+                rep, df, loss_col=loss_col, by=by, where=section_where, n_bootstrap=n_boot
+            )
         elif wf == "pretrain-choice":
             if not target_tokens:
                 raise DataError("the pretrain-choice section needs --target-tokens")
