@@ -168,10 +168,33 @@ def _robust_z(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
 def inspect_table(
     df: pd.DataFrame | str | Path, outliers: bool = True, where: str | None = None
 ) -> dict[str, Any]:
-    """What scalinglab recognised in a table (a DataFrame, or a file read as the CLI reads
-    it): columns and roles, runs and checkpoints, ranges, duplicates, values breaking the
-    schema's rules (findings, never a refusal), plausibility, outliers, feedable laws.
-    `where` selects rows first (a safe query), so only the rows kept are checked."""
+    """What scalinglab recognised in a table, before any fit.
+
+    Columns (recognised, derived, unrecognised), runs and checkpoints ("7 runs, 189
+    checkpoints"), ranges, duplicates, values breaking the schema's rules (reported as
+    findings, never a refusal), plausibility (values that look like the wrong unit),
+    outliers, and the laws the table can feed.
+
+    Parameters
+    ----------
+    df : a DataFrame, or a table path read as the CLI reads it.
+    outliers : look for suspected outliers (robust z-scores of the metric within groups).
+    where : a row query applied first (a safe query), so only the rows kept are checked.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``columns``, ``derived``, ``unrecognised``, ``runs``, ``ranges``,
+        ``duplicate_rows``, ``duplicate_keys``, ``bad_values`` (the findings),
+        ``plausibility``, ``outliers``, ``laws`` (what each catalog law needs and whether
+        the table has it), ``source`` and ``where``; ``inspect --json`` prints the same.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> info = sl.inspect_table("runs.csv", where="tokens > 0")  # doctest: +SKIP
+    >>> info["findings"]                                          # doctest: +SKIP
+    """
     if not isinstance(df, pd.DataFrame):
         return inspect_file(df, where=where, outliers=outliers)
     selection = None

@@ -82,9 +82,32 @@ def constant_exponent(
     interval: float = 0.9,
     seed: int = 0,
 ) -> ConstantExponent:
-    """Fit eta per token multiplier (E shared from the joint over-training fit) and say
-    whether one eta fits all. Needs flops and tokens_per_param (derived from n_params and
-    tokens when absent); `by` runs the test per value of a column (e.g. train_dataset)."""
+    """Test Gadre et al.'s assumption that over-training keeps the compute exponent eta.
+
+    Fits L = E + A_M * C^-eta_M with one A and eta per token multiplier M and E shared, and
+    says whether one eta fits all M (every interval holds the joint fit's eta, and they share
+    a common range). The over-training law's forecasts rest on this assumption.
+
+    Parameters
+    ----------
+    data : one row per run with the loss, flops and tokens_per_param (derived from n_params
+        and tokens when absent).
+    loss_col : the loss column.
+    where : rows to use (a query).
+    by : run the test per value of this column (e.g. ``train_dataset``).
+    min_runs : the fewest runs an M needs to get its own eta.
+    n_bootstrap, interval, seed : intervals on each eta.
+
+    Returns
+    -------
+    ConstantExponent
+        Per group and M, eta with its interval; the joint eta; the common range; a verdict.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> sl.constant_exponent("runs.csv", by="train_dataset")  # doctest: +SKIP
+    """
     df = _load(data)
     if where:
         df = select(df, where)

@@ -96,10 +96,33 @@ def factor_effects(
     interval: float = 0.9,
     seed: int = 0,
 ) -> FactorEffects:
-    """Fit Zhang et al.'s Eq. 2 per method and set the factors' exponents side by side.
+    """Which scaling helps finetuning more: Zhang et al.'s Eq. 2 per method, exponents compared.
 
-    data: one row per run with `factor` (the factor column the row varies), the factor
-    columns, `finetune_size` and the metric; `by` (default `method`, None: one group).
+    Eq. 2 (catalog law ``finetune_joint``) gives each factor (model size, pretraining data,
+    PET size) its own A_X and alpha_X with beta and E shared; the exponents, side by side with
+    intervals and held-out errors per factor (the paper's Table 2), say which factor's scaling
+    lowers the finetuning loss faster on this data.
+
+    Parameters
+    ----------
+    data : one row per run with `factor` (the factor column the row varies), the factor
+        columns, `finetune_size` and the metric.
+    factors : the factor columns compared.
+    metric : the finetuning loss column.
+    by : one fit per value of this column (default ``method``; None: one group).
+    n_bootstrap, interval, seed : intervals on the exponents.
+
+    Returns
+    -------
+    FactorEffects
+        Per method, each factor's exponent with its interval, the loss cut per 10x, its
+        held-out error, and one sentence naming the factor that matters more only when the
+        intervals do not overlap.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> sl.factor_effects("finetune.csv", ["n_params", "tokens"]).to_frame()  # doctest: +SKIP
     """
     df = _load(data)
     factors = list(factors)

@@ -368,16 +368,38 @@ def choose_method(
     interval: float = 0.9,
     seed: int = 0,
 ) -> MethodChoice:
-    """Fit per-method laws and find where the methods cross at the decision scale.
+    """Which finetuning method (FMT, LoRA, prompt tuning) to use, and from what data size.
 
-    law: None (default) decides with whichever of the multiplicative and additive laws has
-    the lower held-out error (fitted without the largest scale); a name keeps that law and
-    says, in the result, when the other one wins held out and by how much.
+    Fits Zhang et al.'s per-method laws L(X, D_f) in one scaling factor (model size,
+    pretraining data, PET size) and the finetuning data size, and finds where the methods'
+    curves cross at the decision scale `at`: the critical D_f beyond which one method wins.
 
-    When runs were measured at the decision scale, the decision is checked twice: in-sample
-    (laws fitted on every run, those included) and held out (laws fitted without the runs at
-    the decision scale, predicting their winners and crossing): the held-out check is the
-    one that says how far a decision at an unmeasured scale can be trusted.
+    Parameters
+    ----------
+    data : one row per finetuning run with `method`, the factor column(s), `finetune_size`
+        and the metric.
+    factor : the scaling factor(s) (``n_params``, ``tokens``, a PET size column).
+    at : the decision scale of the first factor, e.g. ``{"n_params": 1e9}`` (required).
+    metric : the finetuning loss column.
+    law : None (default) decides with whichever of the multiplicative and additive laws has
+        the lower held-out error (fitted without the largest scale); a name keeps that law
+        and says, in the result, when the other one wins held out and by how much.
+    n_bootstrap, interval, seed : intervals on the crossings.
+
+    Returns
+    -------
+    MethodChoice
+        Per-method fits, the crossings with intervals, the winners per finetuning size, and,
+        when runs were measured at the decision scale, an in-sample check (laws fitted on
+        every run) and a held-out one (fitted without the decision scale, predicting its
+        winners and crossing): the held-out check says how far a decision at an unmeasured
+        scale can be trusted.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> res = sl.choose_method("finetune.csv", "n_params", {"n_params": 1e9})  # doctest: +SKIP
+    >>> res.summary()                                                          # doctest: +SKIP
     """
     df = _load(data)
     factors = [factor] if isinstance(factor, str) else list(factor)

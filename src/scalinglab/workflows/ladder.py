@@ -173,10 +173,42 @@ def ladder_forecast(
     seed: int = 0,
     calibrate: bool = True,
 ) -> LadderForecast:
-    """Chain a target (n_params, tokens) through step 1 (loss) and step 2 (accuracy).
+    """The OLMo model-ladder forecast: a target's task accuracy from small runs' checkpoints.
 
-    `checkpoints`: one row per (run, checkpoint) in training order, with n_params, tokens, the
-    loss and accuracy columns. `train_runs`: the small runs to fit on (default: all).
+    Step 1 fits Chinchilla's law to each small run's final loss (the mean of its last
+    `last_k` checkpoints); step 2 fits a sigmoid from loss to accuracy on every smoothed
+    checkpoint after the first `skip_frac` of each run (Bhagia et al. 2024). The target's
+    accuracy is step 2 at step 1's predicted loss. Why checkpoints: step 2 needs many
+    (loss, accuracy) pairs, and intermediate checkpoints give them for free.
+
+    Parameters
+    ----------
+    checkpoints : one row per (run, checkpoint) in training order, with n_params, tokens,
+        the loss and accuracy columns.
+    target : ``{"n_params": ..., "tokens": ...}`` of the run to forecast.
+    run_col, loss_col, acc_col : the run, loss (e.g. bits per byte) and accuracy columns.
+    train_runs : the small runs to fit on (default: all).
+    last_k : checkpoints averaged into a run's final loss (step 1).
+    skip_frac, window : step 2 skips each run's first `skip_frac` of checkpoints and
+        smooths the rest by a trailing mean of `window`.
+    helper_point : an extra (loss, accuracy) point anchoring the sigmoid (the paper's
+        (0, 1)); None: none.
+    near_optimal : objective gap of the step-1 fits whose spread is reported.
+    n_bootstrap, interval, seed : bootstrap resamples (runs resampled whole), level, seed.
+    calibrate : add the extrapolation terms learned from leave-largest-out folds (see
+        `scalinglab.workflows.calibration`); without enough history the result carries the
+        `uncalibrated` diagnostic.
+
+    Returns
+    -------
+    LadderForecast
+        Predicted loss and accuracy, their intervals and near-optimal spreads, both fits.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> res = sl.ladder(ck, {"n_params": 7e9, "tokens": 4e12})   # doctest: +SKIP
+    >>> res.acc_pred, res.acc_interval                         # doctest: +SKIP
     """
     require_columns(
         checkpoints, [run_col, "n_params", "tokens", loss_col, acc_col], "model-ladder forecast"

@@ -135,12 +135,33 @@ def select_tasks(
     acc_prefix: str = "acc_",
     err_col: str = "err_avg",
 ) -> TaskSelection:
-    """Keep the tasks whose accuracy, at the reference rows, beats chance by more than
-    `margin` in at least one run; add their mean top-1 error per row as `err_col`.
+    """Gadre et al.'s task selection: the tasks above chance by a margin at a reference size.
 
-    data: one row per run, an `acc_<task>` column per task (accuracy in [0, 1]).
-    chance: task -> chance accuracy (a mapping, or a table: see `chance_table`).
-    select_at: "n_params=154M" (the runs of the nearest size), a query, or None (every run).
+    A task whose accuracy never leaves chance adds only noise to an average error; the paper
+    keeps the tasks more than `margin` above chance in some run of a reference model size
+    and averages their top-1 error into the downstream metric.
+
+    Parameters
+    ----------
+    data : one row per run, an ``acc_<task>`` column per task (accuracy in [0, 1]).
+    chance : task -> chance accuracy (a mapping, or a table: see `chance_table`).
+    select_at : ``"n_params=154M"`` (the runs of the nearest size), a query, or None (every
+        run).
+    margin : how far above chance (absolute accuracy) a task must be.
+    acc_prefix : the prefix of the accuracy columns.
+    err_col : the name of the average-error column added to the data.
+
+    Returns
+    -------
+    TaskSelection
+        `tasks` (per task: best accuracy above chance at the reference rows, kept or not, and
+        why), `data` (the input with `err_col`), the reference and notes.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> res = sl.select_tasks("runs.csv", "tasks.csv", select_at="n_params=154M")  # doctest: +SKIP
+    >>> sl.forecast(res.data, "paper_role == 'heldout'", error_col="err_avg")      # doctest: +SKIP
     """
     df = _load(data)
     if not 0 <= margin < 1:

@@ -120,17 +120,41 @@ def effective_data_transferred(
     n_bootstrap: int = 200,
     interval: float = 0.9,
 ) -> TransferResult:
-    """Fit from-scratch, invert finetuned runs to D_E, fit D_T = k D_F^alpha N^beta.
+    """Hernandez et al.'s effective data transferred: what pretraining is worth in target data.
 
-    params_col: the N of both laws, e.g. "n_params_nonembedding" as Hernandez et al. count.
-    by: fit one transfer law per value of this column (e.g. "pretrain_data": Hernandez et
-    al. read alpha as the source-to-target distance and beta as the size effect), with
-    bootstrap intervals on k, alpha, beta in `comparison`. Without it, several sources are
-    pooled into one law and the result says so (diagnostic `pooled_sources`).
-    where: the finetuned runs the transfer law is fitted on (a query over the input columns
-    and the computed ones, e.g. "not high_data"); every from-scratch run fits the yardstick.
-    high_data_gain: a run is in the high-data regime when 10x its D_F would lower the
-    from-scratch loss by less than this fraction (or than the yardstick's median error).
+    Fits the from-scratch law L(N, D) on runs without pretraining, inverts each finetuned
+    run's loss to the data D_E a from-scratch model would need, and fits
+    D_T = D_E - D_F = k * D_F^alpha * N^beta.
+
+    Parameters
+    ----------
+    data : one row per run with `data_col`, the metric, the parameter count and a
+        ``pretrain_data`` column (`scratch_label` marks runs without pretraining).
+    scratch_law : the from-scratch law (``kaplan``: Kaplan et al.'s L(N, D)).
+    data_col : the finetuning data size column.
+    metric : the loss column.
+    scratch_label : the ``pretrain_data`` value of from-scratch runs.
+    params_col : the N of both laws, e.g. ``n_params_nonembedding`` as Hernandez et al. count.
+    by : one transfer law per value of this column (e.g. ``pretrain_data``: alpha read as the
+        source-to-target distance, beta as the size effect), with intervals in `comparison`;
+        without it several sources are pooled and the result says so (``pooled_sources``).
+    where : the finetuned runs the transfer law is fitted on (a query over the input and the
+        computed columns, e.g. ``"not high_data"``); every from-scratch run fits the yardstick.
+    high_data_gain : a run is in the high-data regime when 10x its D_F would lower the
+        from-scratch loss by less than this fraction (or than the yardstick's median error).
+    n_bootstrap, interval : intervals on k, alpha, beta.
+
+    Returns
+    -------
+    TransferResult
+        The from-scratch fit and its checks, per-run D_E and D_T (with regime flags), the
+        transfer fit(s), the per-source comparison and ossification verdicts.
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> res = sl.transfer("transfer.csv", by="pretrain_data")  # doctest: +SKIP
+    >>> res.comparison                                         # doctest: +SKIP
     """
     df = _load(data)
     require_columns(df, ["pretrain_data", params_col, data_col, metric], "transfer")
