@@ -67,3 +67,31 @@ def test_preset_is_one_option_of_fit():
     ref = sl.fit(df, law, **kw)
     assert res.law.space == "identity" and res.delta_ == float("inf")
     assert res.params_ == ref.params_
+
+
+def test_every_public_function_has_numpydoc_sections():
+    """Issue 16: numpydoc Parameters/Returns/Examples on every public function, so
+    `help(sl.forecast)` in a notebook answers what to pass and what comes back."""
+    import inspect
+
+    missing = {}
+    for name in sl.__all__:
+        obj = getattr(sl, name)
+        if inspect.isfunction(obj):
+            doc = inspect.getdoc(obj) or ""
+            lack = [k for k in ("Parameters", "Returns", "Examples") if f"{k}\n---" not in doc]
+            if lack:
+                missing[name] = lack
+    assert not missing, missing
+
+
+def test_public_docstring_examples_run():
+    """The examples that need no file run as doctests (the others are marked +SKIP)."""
+    import doctest
+
+    from scalinglab import laws, query
+    from scalinglab.laws import expression
+
+    for mod in (laws, expression, query):
+        res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert res.failed == 0, mod.__name__
