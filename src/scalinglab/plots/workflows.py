@@ -1,0 +1,436 @@
+"""Figures of the workflows: two-step forecasts, method choice, transfer, planning frontier,
+pretraining choice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from ..fitting import FitResult
+
+from .fits import (  # noqa: F401
+    _add_curve,
+    _choose_axes,
+    _frame_for,
+    _shade_range,
+    fit_figure,
+    fit_ranges,
+    inside_fit_range,
+)
+from .style import (  # noqa: F401
+    GREY,
+    PALETTE,
+    _esc,
+    _go,
+    _hover,
+    _layout,
+    _num,
+)
+
+
+def _add_targets(fig: go.Figure, x: Any, t: pd.DataFrame, stem: str, x_true: Any = None) -> None:
+    """The forecast targets on a figure: `{stem}_pred` with its interval as asymmetric error
+    bars (`{stem}_lo`/`{stem}_hi`, when bootstrapped) and `{stem}_true` where it is known."""
+    go = _go()
+    bars = None
+    if f"{stem}_lo" in t:
+        pred = t[f"{stem}_pred"]
+        bars = dict(
+            type="data",
+            symmetric=False,
+            array=t[f"{stem}_hi"] - pred,
+            arrayminus=pred - t[f"{stem}_lo"],
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=t[f"{stem}_pred"],
+            mode="markers",
+            name="target (predicted)",
+            marker=dict(symbol="diamond", size=11, color="orange"),
+            error_y=bars,
+        )
+    )
+    if f"{stem}_true" in t:
+        fig.add_trace(
+            go.Scatter(
+                x=x if x_true is None else x_true,
+                y=t[f"{stem}_true"],
+                mode="markers",
+                name="target (actual)",
+                marker=dict(symbol="x", size=12, color="black"),
+            )
+        )
+
+
+def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
+    """Loss vs compute (fit runs and targets) and error vs loss (step 2 curve, targets)."""
+    go = _go()
+    lf, ef = res.loss_fit, res.error_fit
+    fig1 = fit_figure(lf, title=f"step 1 ({lf.law.name}): loss")
+    t = res.targets
+    xvar = _choose_axes(lf, _frame_for(lf, lf.frame_), 8)[0]  # as fit_figure chose it
+    xcol = lf.columns_.get(xvar, xvar)
+    if xcol in t.columns:
+        _add_targets(fig1, t[xcol], t, "loss")
+    e = _frame_for(ef, ef.frame_)
+    var = ef.law.variables[0]
+    xs = np.linspace(
+        min(e[var].min(), t["loss_pred"].min()) * 0.97,
+        max(e[var].max(), t["loss_pred"].max()) * 1.03,
+        200,
+    )
+    fig2 = go.Figure()
+    _add_curve(
+        fig2,
+        xs,
+        ef.law.evaluate(ef.params_, {var: xs}),
+        inside_fit_range(ef, {var: xs}),
+        color=PALETTE[0],
+        name=f"{ef.law.name} fit",
+        meta={"role": "curve", "series": "fit"},
+    )
+    fig2.add_trace(
+        go.Scatter(
+            x=e[var],
+            y=e[ef.metric_],
+            mode="markers",
+            name="fit runs",
+            marker=dict(color=PALETTE[0]),
+            hovertext=_hover(e, [var, ef.metric_]),
+            hoverinfo="text",
+            meta={"role": "points", "series": "fit"},
+        )
+    )
+    _add_targets(fig2, t["loss_pred"], t, "error", x_true=t.get("loss_true"))
+    _shade_range(fig2, float(e[var].min()), float(e[var].max()))
+    _layout(fig2, f"step 2 ({ef.law.name}): {ef.metric_} vs loss", "loss", ef.metric_, logx=False)
+    return fig1, fig2
+
+
+def _wrap(text: str, width: int = 110) -> str:
+    """A long sentence for a plotly title or note, broken at spaces with <br>. Like every
+    title here it is user text as is: the report escapes titles, names and annotations
+    (report.html.escape_figure_text) and keeps only this <br>/<sup> layout markup."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(str(text), width))
+
+
+def _at_x(curves: pd.DataFrame, col: str, x: float) -> float:
+    """A curve's value at x (interpolated in log x): where a crossing marker sits."""
+    fs = curves["finetune_size"].to_numpy(dtype=float)
+    y = curves[col].to_numpy(dtype=float)
+    ok = np.isfinite(y) & (fs > 0)
+    if not ok.any() or not np.isfinite(x) or x <= 0:
+        return float("nan")
+    return float(np.interp(np.log(x), np.log(fs[ok]), y[ok]))
+
+
+def _crossing_marker(
+    fig: go.Figure,
+    x: float,
+    lo: float,
+    hi: float,
+    y: float,
+    *,
+    name: str,
+    color: str,
+    symbol: str,
+    meta: dict[str, Any],
+) -> None:
+    """A crossing as a marker on the curves with its interval as a horizontal error bar
+    (ends exactly the result's lo and hi; none when the bootstrap gave no interval)."""
+    go = _go()
+    bars = None
+    if np.isfinite(lo) and np.isfinite(hi):
+        bars = dict(type="data", symmetric=False, array=[hi - x], arrayminus=[x - lo], color=color)
+    fig.add_trace(
+        go.Scatter(
+            x=[x],
+            y=[y],
+            mode="markers",
+            marker=dict(symbol=symbol, size=13, color=color, line=dict(width=1.5, color="white")),
+            error_x=bars,
+            name=name,
+            hovertext=[
+                f"{_esc(name)}<br>D_f = {_num(x)}"
+                + (f"<br>interval {_num(lo)} - {_num(hi)}" if bars else "")
+            ],
+            hoverinfo="text",
+            meta={**meta, "lo": lo, "hi": hi, "x": x},
+        )
+    )
+
+
+def method_figure(res: Any) -> go.Figure:
+    """Predicted loss vs finetuning size at the decision scale, per method: the in-sample
+    curves (solid over the fitted finetuning sizes, dashed beyond), the held-out curves
+    (fitted without the runs at that scale: dashed throughout, since at that scale they are
+    an extrapolation by construction), the measured runs there, and both crossings as
+    markers with their intervals. The law used and why is the subtitle: a reader must know
+    which fit the crossing rests on and whether it survived being held out."""
+    go = _go()
+    fig = go.Figure()
+    c = res.curves
+    hc = getattr(res, "heldout_curves", None)
+    hc = hc if isinstance(hc, pd.DataFrame) and not hc.empty else None
+    held = getattr(res, "heldout", None)
+    held = held if isinstance(held, pd.DataFrame) and not held.empty else None
+    # curves over the measured sizes and the crossings, a decade either side: not to 1e15
+    # on an axis the data never reach
+    marks = [float(v) for v in res.measured.index if np.isfinite(v) and v > 0]
+    marks += [float(v) for v in res.crossings["critical_finetune_size"] if np.isfinite(v) and v > 0]
+    if marks:
+        keep = (c["finetune_size"] >= min(marks) / 10) & (c["finetune_size"] <= max(marks) * 10)
+        c = c[keep]
+        if hc is not None:
+            hc = hc[
+                (hc["finetune_size"] >= min(marks) / 10) & (hc["finetune_size"] <= max(marks) * 10)
+            ]
+    at_value = float(res.at[res.factor])
+    lo_all, hi_all = np.inf, -np.inf
+    colors: dict[str, str] = {}
+    for k, m in enumerate(c.columns[1:]):
+        color = colors[m] = PALETTE[k % len(PALETTE)]
+        fs = c["finetune_size"].to_numpy(dtype=float)
+        fit = res.fits.get(m) if isinstance(getattr(res, "fits", None), dict) else None
+        inside = np.ones(len(fs), dtype=bool)
+        if fit is not None:
+            ranges = fit_ranges(fit)
+            inputs = {"finetune_size": fs}
+            for v in ranges:  # the factor (x, or x_<factor> in a joint fit) at `at`
+                if v in ("x", f"x_{res.factor}"):
+                    inputs[v] = np.full_like(fs, at_value)
+            inside = inside_fit_range(fit, inputs)
+            if "finetune_size" in ranges:
+                lo_all = min(lo_all, ranges["finetune_size"][0])
+                hi_all = max(hi_all, ranges["finetune_size"][1])
+        _add_curve(
+            fig,
+            fs,
+            c[m].to_numpy(dtype=float),
+            inside,
+            color=color,
+            name=f"{m} (in-sample fit)",
+            meta={"role": "curve", "series": m},
+        )
+        if hc is not None and m in hc.columns:
+            fig.add_trace(
+                go.Scatter(
+                    x=hc["finetune_size"],
+                    y=hc[m],
+                    mode="lines",
+                    line=dict(color=color, dash="dash", width=1.5),
+                    opacity=0.75,
+                    name=f"{m} (held out: fitted without {res.factor}={_num(at_value)})",
+                    meta={"role": "heldout-curve", "series": m},
+                )
+            )
+        if m in res.measured.columns:  # runs at this scale, if any
+            fig.add_trace(
+                go.Scatter(
+                    x=res.measured.index,
+                    y=res.measured[m],
+                    mode="markers",
+                    name=f"{m} (measured)",
+                    marker=dict(color=color, size=9),
+                    meta={"role": "points", "series": m},
+                )
+            )
+    _shade_range(fig, lo_all, hi_all)
+    full = res.curves
+    for j, (_, r) in enumerate(res.crossings.iterrows()):
+        x = float(r["critical_finetune_size"])
+        if not np.isfinite(x):
+            continue
+        pair = f"{r['method_a']}/{r['method_b']}"
+        fig.add_vline(x=x, line=dict(dash="dot", color="gray", width=1))
+        _crossing_marker(
+            fig,
+            x,
+            float(r.get("critical_lo", np.nan)),
+            float(r.get("critical_hi", np.nan)),
+            _at_x(full, str(r["method_a"]), x),
+            name=f"{pair} crossing (in-sample)",
+            color="#333",
+            symbol="diamond",
+            meta={"role": "crossing", "kind": "in-sample", "pair": pair},
+        )
+        fig.add_annotation(  # at its line, inside the plot, stacked when lines are many
+            x=np.log10(x),
+            xref="x",
+            y=1 - 0.07 * j,
+            yref="paper",
+            text=f"{pair} cross at {_num(x)}",
+            showarrow=False,
+            xanchor="left",
+            font=dict(size=10, color="#555"),
+            bgcolor="rgba(255,255,255,0.7)",
+        )
+    if held is not None and hc is not None:
+        for _, r in held.iterrows():
+            x = float(r["critical_heldout"])
+            if not np.isfinite(x):
+                continue
+            pair = f"{r['method_a']}/{r['method_b']}"
+            _crossing_marker(
+                fig,
+                x,
+                float(r.get("heldout_lo", np.nan)),
+                float(r.get("heldout_hi", np.nan)),
+                _at_x(res.heldout_curves, str(r["method_a"]), x),
+                name=f"{pair} crossing (held out)",
+                color="#888",
+                symbol="diamond-open",
+                meta={"role": "crossing", "kind": "heldout", "pair": pair},
+            )
+    law = getattr(res, "law", "")
+    why = getattr(res, "law_reason", "")
+    title = f"predicted loss vs finetuning size at {res.factor}={res.at[res.factor]:.3g}"
+    note = _wrap(f"law: {law}" + (f" ({why})" if why else ""), 120) if law else ""
+    if note:  # the law and why, under the title: the crossings rest on it
+        title += "<br><sup>" + note.replace("<br>", "</sup><br><sup>") + "</sup>"
+    _layout(fig, title, "finetune_size", "loss", logy=True)
+    if note:
+        lines = note.count("<br>") + 1
+        fig.update_layout(
+            margin=dict(t=60 + 16 * lines), height=(fig.layout.height or 430) + 16 * lines
+        )
+    return fig
+
+
+def transfer_figure(res: Any) -> go.Figure:
+    go = _go()
+    fig = go.Figure()
+    runs = res.runs[np.isfinite(res.runs["effective_data"]) & (res.runs["transferred"] > 0)]
+    high = (
+        runs["high_data"].to_numpy(dtype=bool) if "high_data" in runs else np.zeros(len(runs), bool)
+    )
+    if high.any():  # grey, as in the effective-data figure: the law does not apply there
+        fig.add_trace(
+            go.Scatter(
+                x=runs.loc[high, "finetune_size"],
+                y=runs.loc[high, "transferred"],
+                mode="markers",
+                name="high-data regime (grey: the law does not apply)",
+                marker=dict(color=GREY),
+                meta={"role": "points", "series": "high-data", "high_data": True},
+            )
+        )
+    runs = runs[~high]
+    for k, (n, g) in enumerate(runs.groupby("n_params")):
+        color = PALETTE[k % len(PALETTE)]
+        fig.add_trace(
+            go.Scatter(
+                x=g["finetune_size"],
+                y=g["transferred"],
+                mode="markers",
+                name=f"N={_num(float(n))}",
+                marker=dict(color=color),
+            )
+        )
+        if res.transfer_fit is not None:
+            xs = np.geomspace(g["finetune_size"].min(), g["finetune_size"].max(), 50)
+            inputs = {"finetune_size": xs, "n_params": np.full_like(xs, n)}
+            _add_curve(
+                fig,
+                xs,
+                res.transfer_fit.law.evaluate(res.transfer_fit.params_, inputs),
+                inside_fit_range(res.transfer_fit, inputs),
+                color=color,
+                name=f"N={_num(float(n))} (law)",
+                meta={"role": "curve", "series": f"N={_num(float(n))}"},
+            )
+    _layout(fig, "effective data transferred D_T vs finetuning data D_F", "D_F", "D_T", logy=True)
+    return fig
+
+
+def plan_figure(
+    res: FitResult, budgets: np.ndarray | None = None, budget: float | None = None
+) -> go.Figure:
+    """Compute-optimal frontier: loss, N* and D* vs compute budget, from a decade below the
+    fitted runs' compute to well past the planned `budget` (marked): solid where N* and D*
+    both lie within the fitted runs' sizes and token counts, dashed beyond; the fitted runs'
+    compute (6ND) shaded. (It once spanned 1e18-1e26 whatever the data and the budget.)"""
+    go = _go()
+    from ..laws.optimum import compute_optimal
+
+    ranges = fit_ranges(res)
+    c_lo = c_hi = np.nan
+    if {"n_params", "tokens"} <= set(ranges):
+        f = _frame_for(res, res.frame_)
+        if {"n_params", "tokens"} <= set(f.columns):
+            flops = 6 * f["n_params"].to_numpy(dtype=float) * f["tokens"].to_numpy(dtype=float)
+            c_lo, c_hi = float(flops.min()), float(flops.max())
+    if budgets is None:
+        known = [v for v in (c_lo, c_hi, budget) if v is not None and np.isfinite(v) and v > 0]
+        lo, hi = (min(known), max(known)) if known else (1e18, 1e24)
+        budgets = np.geomspace(lo / 10, max(hi * 100, lo * 1e4), 80)
+    rows = [compute_optimal(res.params_, c) for c in budgets]
+    n, d, loss = (np.array(v) for v in zip(*rows, strict=True))
+    inside = inside_fit_range(res, {"n_params": n, "tokens": d})
+    fig = go.Figure()
+    for k, (y, name, axis) in enumerate(
+        [(n, "N* (params)", None), (d, "D* (tokens)", None), (loss, "loss at optimum", "y2")]
+    ):
+        _add_curve(
+            fig,
+            budgets,
+            y,
+            inside,
+            color=PALETTE[k],
+            name=name,
+            meta={"role": "curve", "series": name},
+            yaxis=axis,
+        )
+    _shade_range(fig, c_lo, c_hi, "fitted runs' compute")
+    if budget:
+        fig.add_vline(x=budget, line=dict(color="black", dash="dot"), name="budget")
+    _layout(fig, "compute-optimal frontier", "training FLOPs", "N*, D*", logy=True)
+    fig.update_layout(
+        yaxis2=dict(title="loss", overlaying="y", side="right", exponentformat="power"),
+        # below the plot: on the right it covered the loss axis
+        legend=dict(orientation="h", x=0, y=-0.18, xanchor="left", yanchor="top"),
+        margin=dict(l=60, r=60, t=50, b=110),
+    )
+    return fig
+
+
+def pretrain_figure(res: Any, data: pd.DataFrame) -> go.Figure:
+    """The score (BLEU, chrF, any column the choice was made on) vs pretraining tokens, one
+    line per source at the smallest finetuning size, misaligned sources named."""
+    go = _go()
+    fig = go.Figure()
+    metric = getattr(res, "metric", "bleu")
+    label = {"bleu": "BLEU", "chrf": "chrF"}.get(metric.lower(), metric)
+    small = data["finetune_size"].min()
+    d = data[data["finetune_size"] == small]
+    for k, (src, g) in enumerate(d.groupby("pretrain_data")):
+        g = g.groupby("tokens")[metric].mean().reset_index()
+        row = res.ranking[
+            (res.ranking["pretrain_data"] == src) & (res.ranking["finetune_size"] == small)
+        ].iloc[0]
+        name = f"{src}" + (" (misaligned)" if row["misaligned"] else "")
+        color = PALETTE[k % len(PALETTE)]
+        fig.add_trace(
+            go.Scatter(
+                x=g["tokens"],
+                y=g[metric],
+                mode="markers+lines",
+                name=name,
+                line=dict(color=color, dash="dot"),
+            )
+        )
+    _layout(
+        fig,
+        f"{label} vs pretraining tokens (finetune_size={small:g})",
+        "pretraining tokens",
+        label,
+    )
+    return fig
