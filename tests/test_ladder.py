@@ -146,3 +146,33 @@ def test_step2_bootstrap_resamples_whole_runs():
     b = res.step2.bootstrap_
     assert b is not None and b.n_resamples == 20 and b.group_by is not None
     assert res.acc_interval is not None
+
+
+def test_ladder_states_its_interval_level_and_resamples(tmp_path):
+    """The ladder printed 'bootstrap interval' with no level and had no --interval
+    (issue 23 item 1: every interval states its level and the resamples behind it)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    rows = []
+    for i, (n, d) in enumerate([(n, n * m) for n in (1e8, 2e8, 4e8, 8e8) for m in (20, 80)]):
+        steps = np.linspace(0.2, 1.0, 20)
+        loss = 0.9 + 40 / n**0.3 + 300 / (d * steps) ** 0.3
+        rows.append(
+            pd.DataFrame({"run": f"r{i}", "n_params": n, "tokens": d * steps, "bpb": loss,
+                          "rc_acc": 1.2 - 0.5 * loss})
+        )  # fmt: skip
+    p = tmp_path / "ck.csv"
+    pd.concat(rows).to_csv(p, index=False)
+    args = ["ladder", str(p), "--target", "n_params=2e9,tokens=4e10", "--bootstrap", "20"]
+    r = CliRunner().invoke(main, [*args, "--interval", "0.8"])
+    assert r.exit_code == 0, r.output
+    assert "80% intervals from 20 bootstrap resamples" in r.stdout
+    r = CliRunner().invoke(main, [*args, "--interval", "0.8", "--json"])
+    d = json.loads(r.stdout)
+    assert d["interval"] == 0.8 and d["n_bootstrap"] == 20
+    lo, hi = d["acc_interval"]
+    assert lo < d["acc_pred"] < hi

@@ -326,6 +326,13 @@ def forecast_cmd(
     type=int,
     help="Bootstrap resamples for an accuracy interval (0: none).",
 )
+@click.option(
+    "--interval",
+    default=0.9,
+    show_default=True,
+    type=LEVEL,
+    help="Level of the loss and accuracy intervals.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def ladder_cmd(
@@ -348,6 +355,7 @@ def ladder_cmd(
     skip_frac,
     window,
     n_boot,
+    interval,
     as_json,
 ) -> None:
     """Model-ladder forecast (AI2 OLMo ladder): (N, D) -> task loss -> accuracy.
@@ -396,11 +404,12 @@ def ladder_cmd(
             skip_frac=skip_frac,
             window=window,
             n_bootstrap=n_boot,
+            interval=interval,
         )
         if as_json:
             emit_json(res_many.to_dict())
             return
-        render_task_table(res_many, interval_note(0.9, n_boot))
+        render_task_table(res_many, interval_note(interval, n_boot))
         return
     if tasks or combines:
         raise DataError("--tasks and --combine select values of --task-col; give it too")
@@ -424,6 +433,7 @@ def ladder_cmd(
         skip_frac=skip_frac,
         window=window,
         n_bootstrap=n_boot,
+        interval=interval,
     )
     if as_json:
         emit_json(res.to_dict())

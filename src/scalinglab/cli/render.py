@@ -254,7 +254,12 @@ def render_ladder(res: Any, tgt: dict[str, float], loss_col: str, acc_col: str) 
         f"{res.loss_spread[1]:.4f}, {acc_col} {res.acc_spread[0]:.4f}-"
         f"{res.acc_spread[1]:.4f} ({res.n_near_optimal} fits)"
     )
+    iv = interval_note(getattr(res, "interval", 0.9), getattr(res, "n_bootstrap", 0))
+    if res.loss_interval:
+        lo, hi = res.loss_interval
+        out.print(f"{loss_col} interval: {lo:.4f}-{hi:.4f} ({iv})", highlight=False)
     if res.acc_interval:
-        out.print(
-            f"bootstrap interval: {acc_col} {res.acc_interval[0]:.4f}-{res.acc_interval[1]:.4f}"
-        )
+        lo, hi = res.acc_interval
+        out.print(f"{acc_col} interval: {lo:.4f}-{hi:.4f} ({iv})", highlight=False)
+    render_notes(res.notes)
+    print_diagnostics(res._own_diagnostics())

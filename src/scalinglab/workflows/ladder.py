@@ -99,6 +99,8 @@ class LadderForecast(Result):
     calibrated: bool = False
     extrapolation_term: ExtrapolationTerm | None = None
     step2_drift: float | None = None
+    interval: float = 0.9  # the level of loss_interval and acc_interval
+    n_bootstrap: int = 0
 
     def _own_diagnostics(self) -> list[Diagnostic]:
         if self.calibrated and self.extrapolation_term is None:
@@ -144,6 +146,8 @@ class LadderForecast(Result):
             "n_near_optimal": self.n_near_optimal,
             "loss_interval": list(self.loss_interval) if self.loss_interval else None,
             "acc_interval": list(self.acc_interval) if self.acc_interval else None,
+            "interval": self.interval,
+            "n_bootstrap": self.n_bootstrap,
             "step1_params": self.step1.params_,
             "step2_params": self.step2.params_,
             "notes": self.notes,
@@ -253,6 +257,7 @@ def ladder_forecast(
         (float(min(acc_ends)), float(max(acc_ends))),
         n_near,
     )
+    res.interval, res.n_bootstrap = interval, n_bootstrap
     res.notes.append(
         f"spread of near-optimal fits (not an interval): {n_near} step-1 fits with an "
         f"objective within {near_optimal:.0%} of the best put the target's {loss_col} in "
