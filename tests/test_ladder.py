@@ -170,7 +170,7 @@ def test_ladder_states_its_interval_level_and_resamples(tmp_path):
     args = ["ladder", str(p), "--target", "n_params=2e9,tokens=4e10", "--bootstrap", "20"]
     r = CliRunner().invoke(main, [*args, "--interval", "0.8"])
     assert r.exit_code == 0, r.output
-    assert "80% intervals from 20 bootstrap resamples" in r.stdout
+    assert "80% intervals from 20 bootstrap resamples" in " ".join(r.stdout.split())
     r = CliRunner().invoke(main, [*args, "--interval", "0.8", "--json"])
     d = json.loads(r.stdout)
     assert d["interval"] == 0.8 and d["n_bootstrap"] == 20

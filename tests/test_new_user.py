@@ -81,7 +81,7 @@ def test_readme_published_data_block_runs_with_the_path_as_an_argument(tmp_path,
     lines = [ln for ln in block.replace("\\\n", " ").splitlines() if ln.split("#")[0].strip()]
     assert lines[0].startswith("DATA=")
     commands = [shlex.split(ln.replace('"$DATA', f'"{SHARED}'), comments=True) for ln in lines[1:]]
-    assert len(commands) == 5 and all(c[0] == "scalinglab" for c in commands)
+    assert len(commands) == 8 and all(c[0] == "scalinglab" for c in commands)
     monkeypatch.chdir(tmp_path)
     outputs = []
     for cmd in commands:
@@ -98,6 +98,12 @@ def test_readme_published_data_block_runs_with_the_path_as_an_argument(tmp_path,
     assert "77000 rows matched" in outputs[3]
     assert "76960 rows (of 77000, --where 'tokens > 0')" in outputs[4]
     assert "33 runs, 3848 checkpoints" in outputs[4] and "finding" not in outputs[4]
+    assert "wrote 216 rows to pythia.csv" in outputs[5]
+    lambada = [ln for ln in outputs[6].split("│ score_lambada_openai")[1:4]]
+    assert [ln.split("│")[8].strip() for ln in lambada] == ["+0.002", "+0.015", "+0.001"]
+    assert "inside 3 of 3" in outputs[6]
+    mmlu = outputs[7].split("│ mmlu")[1].split("│")
+    assert mmlu[4].strip() == "0.513" and mmlu[7].strip() == "0.516"
 
 
 def test_residual_plot_shows_held_out_rows_passed_to_it():

@@ -20,6 +20,7 @@ from .common import (
     preset_option,
 )
 from .render import (
+    ladder_interval_note,
     render_forecast,
     render_ladder,
     render_many_warnings,
@@ -409,7 +410,7 @@ def ladder_cmd(
         if as_json:
             emit_json(res_many.to_dict())
             return
-        render_task_table(res_many, interval_note(interval, n_boot))
+        render_task_table(res_many, ladder_interval_note(interval, n_boot))
         return
     if tasks or combines:
         raise DataError("--tasks and --combine select values of --task-col; give it too")

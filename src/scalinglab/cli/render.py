@@ -254,7 +254,7 @@ def render_ladder(res: Any, tgt: dict[str, float], loss_col: str, acc_col: str) 
         f"{res.loss_spread[1]:.4f}, {acc_col} {res.acc_spread[0]:.4f}-"
         f"{res.acc_spread[1]:.4f} ({res.n_near_optimal} fits)"
     )
-    iv = interval_note(getattr(res, "interval", 0.9), getattr(res, "n_bootstrap", 0))
+    iv = ladder_interval_note(getattr(res, "interval", 0.9), getattr(res, "n_bootstrap", 0))
     if res.loss_interval:
         lo, hi = res.loss_interval
         out.print(f"{loss_col} interval: {lo:.4f}-{hi:.4f} ({iv})", highlight=False)
@@ -263,3 +263,11 @@ def render_ladder(res: Any, tgt: dict[str, float], loss_col: str, acc_col: str) 
         out.print(f"{acc_col} interval: {lo:.4f}-{hi:.4f} ({iv})", highlight=False)
     render_notes(res.notes)
     print_diagnostics(res._own_diagnostics())
+
+
+def ladder_interval_note(level: float, n_boot: int) -> str:
+    """The ladder's intervals exist without a bootstrap too (the local scatter and the
+    extrapolation term learned from folds); say which parts they rest on."""
+    if n_boot:
+        return f"{level:.0%} intervals from {n_boot} bootstrap resamples, scatter and folds"
+    return f"{level:.0%} intervals from the scatter and leave-largest-out folds (no bootstrap)"
