@@ -186,3 +186,38 @@ def test_ladder_acc_col_acc_is_found(tmp_path):
              "--target-where", "n_params == 8e8 and tokens > 6e10")  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "8e+08-80x" in r.output
+
+
+def test_audit_task_col_audits_each_task_of_a_long_table(tmp_path):
+    """Issue 15 item 6: audit takes a long table with --task-col (any mode), one table with
+    a task column; each task's law is fitted to its own rows only."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from click.testing import CliRunner
+
+    import scalinglab as sl
+    from scalinglab.cli import main
+
+    rows = []
+    for task, (e, a) in {"arc": (1.7, 0.34), "piqa": (2.1, 0.30)}.items():
+        n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+        d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+        rows.append(pd.DataFrame({"task": task, "n_params": n, "tokens": d,
+                                  "loss": e + 400 / n**a + 1500 / d**0.3}))  # fmt: skip
+    df = pd.concat(rows, ignore_index=True)
+    res = sl.audit(df, "chinchilla", leave_largest_out="n_params", task_col="task", n_bootstrap=0)
+    bl = res.by_law()
+    assert list(bl.index) == [("arc", "chinchilla"), ("piqa", "chinchilla")]
+    assert (bl["max_rel_error"] < 1e-6).all()  # each task's own law, exact
+    p = tmp_path / "long.csv"
+    df.to_csv(p, index=False)
+    args = ["audit", str(p), "--law", "chinchilla", "--task-col", "task", "--holdout",
+            "n_params > 3e9", "--bootstrap", "0"]  # fmt: skip
+    r = CliRunner().invoke(main, [*args, "--tasks", "piqa", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert {p["task"] for p in d["points"]} == {"piqa"} and len(d["points"]) == 6
+    r = CliRunner().invoke(main, [*args, "--tasks", "mmlu"])
+    assert r.exit_code == 2 and "not values of 'task'" in r.stderr

@@ -407,7 +407,7 @@ def _fmt(v: Any, col: str) -> str:
         if col == "compute_ratio" or col == "compute_ratio_max":
             return f"{v:.0f}x"
         return f"{v:.5g}"
-    return str(v)
+    return escape(str(v))  # user text (law, fold, task names) is never rich markup
 
 
 def compute_saving(ratio: float, what: str = "") -> str:

@@ -495,6 +495,12 @@ def _audit_laws(
 )
 @click.option("--by", default=None, help="Run the audit separately per value of this column.")
 @click.option(
+    "--task-col",
+    default=None,
+    help="A long table's task column: the same audit per task, one table (any mode).",
+)
+@click.option("--tasks", default=None, help="With --task-col: the tasks to audit (a,b,c).")
+@click.option(
     "--run-col",
     default=None,
     help="Column naming each run [default: run, else model]: folds hold out whole runs.",
@@ -548,6 +554,8 @@ def audit_cmd(
     where,
     fit_where,
     by,
+    task_col,
+    tasks,
     run_col,
     final_only,
     min_tokens,
@@ -609,7 +617,21 @@ def audit_cmd(
     laws = _audit_laws(law_names, expr, params, fixes, metric)
     with progress_bar(None, "audit folds", quiet or as_json) as advance:
         kw["progress"] = advance
-        if holdout_q:
+        if task_col:
+            if by:
+                raise DataError("give --task-col or --by, not both")
+            mode = (
+                {"holdout": holdout_q, "fit_where": fit_where}
+                if holdout_q
+                else {"leave_largest_out": axis, "fit_where": fit_where}
+                if axis
+                else {"leave_one_group_out": group}
+            )
+            task_list = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+            res = audit.audit(data, laws, task_col=task_col, tasks=task_list, **mode, **kw)
+        elif tasks:
+            raise DataError("--tasks selects values of --task-col; give it too")
+        elif holdout_q:
             res = audit.holdout(data, laws, holdout_q, fit_where=fit_where, by=by, **kw)
         elif axis:
             if by:

@@ -104,6 +104,8 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
     ]
     if "distance" in pts.columns:
         show.insert(3, "distance")
+    if "task" in pts.columns:
+        show.insert(0, "task")
     for c in show:
         t.add_column(c, justify="right")
     for _, r in pts.head(60).iterrows():
@@ -124,6 +126,8 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
         "compute_ratio_max",
         "converged",
     ]
+    if "task" in res.folds.columns:
+        cols.insert(0, "task")
     for c in cols:
         t.add_column(c, justify="right")
     for _, r in res.folds.iterrows():
@@ -131,16 +135,18 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
     out.print(t)
     bl = res.by_law()
     t = Table(title=f"held-out error by law (coverage of {ivs})")
-    for c in ["law", *bl.columns]:
+    for c in ["task / law" if bl.index.nlevels > 1 else "law", *bl.columns]:
         t.add_column(c, justify="right")
     for name, r in bl.iterrows():
-        t.add_row(str(name), *(_fmt(r[c], c) for c in bl.columns))
+        label = " / ".join(map(str, name)) if isinstance(name, tuple) else str(name)
+        t.add_row(escape(label), *(_fmt(r[c], c) for c in bl.columns))
     out.print(t)
     render_notes(res.notes)
     for _, r in res.folds.iterrows():
         if np.isfinite(r["compute_ratio_max"]):
+            who = f"{r['task']} / " if "task" in r.index else ""
             out.print(
-                f"{r['fold']} / {r['law']}: predicted from "
+                escape(f"{who}{r['fold']} / {r['law']}") + ": predicted from "
                 f"{compute_saving(r['compute_ratio_max'])} than the largest target"
             )
 

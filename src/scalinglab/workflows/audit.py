@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..diagnostics import Diagnostic
-from ..errors import DataError, MissingColumnError, QueryError
+from ..errors import DataError, MissingColumnError, QueryError, ScalingLabError
 from ..fitting import fit
 from ..fitting.prepare import apply_where, row_numbers, source_of
 from ..fitting.presets import apply_preset
@@ -55,7 +55,8 @@ class AuditResult(Result):
         pts = self.points
         # no interval (--bootstrap 0): coverage is unknown, not 0% (the per-fold table's '-')
         has_iv = pts["lower"].notna() & pts["upper"].notna()
-        g = pts.assign(inside=pts["inside"].where(has_iv)).groupby("law", sort=False)
+        keys = ["task", "law"] if "task" in pts.columns else "law"
+        g = pts.assign(inside=pts["inside"].where(has_iv)).groupby(keys, sort=False)
         return pd.DataFrame(
             {
                 "n_points": g.size(),
@@ -520,6 +521,8 @@ def audit(
     holdout: str | None = None,
     leave_largest_out: str | None = None,
     leave_one_group_out: str | None = None,
+    task_col: str | None = None,
+    tasks: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> AuditResult:
     """Held-out error of one or more laws: the one entry point behind `scalinglab audit`.
@@ -531,6 +534,8 @@ def audit(
     holdout : query selecting the held-out rows (fit on the rest)
     leave_largest_out : column; fit on the k smallest scales, predict every larger one
     leave_one_group_out : column; fit on all groups but one, for every group
+    task_col : a long table's task column: the same audit per task (its rows only), one
+        table with a `task` column (`tasks`: the task values to audit, default all)
     **kwargs : passed on (fit_where, preset, interval, n_bootstrap, seed, fit options)
 
     Returns
@@ -554,4 +559,60 @@ def audit(
             "audit needs exactly one of holdout=QUERY, leave_largest_out=COLUMN, "
             f"leave_one_group_out=COLUMN (got {', '.join(given) or 'none'})"
         )
-    return _AUDIT_MODES[given[0]](data, law, modes[given[0]], **kwargs)
+    run = _AUDIT_MODES[given[0]]
+    if task_col is None:
+        if tasks:
+            raise DataError("tasks= selects values of task_col (--task-col); give it too")
+        return run(data, law, modes[given[0]], **kwargs)
+    return _per_task(run, data, law, str(modes[given[0]]), task_col, tasks, kwargs)
+
+
+def _per_task(
+    run: Any,
+    data: pd.DataFrame | str | Path,
+    law: Any,
+    mode_arg: str,
+    task_col: str,
+    tasks: Sequence[str] | None,
+    kwargs: dict[str, Any],
+) -> AuditResult:
+    """One audit per task of a long table, in one result: each task's rows alone (a law
+    fitted to one task's metric), its points and folds tagged with the task."""
+    df = _load(data)
+    col = resolve_column(df, task_col)
+    if col is None:
+        raise MissingColumnError(
+            f"--task-col '{task_col}' is not in the data", column=task_col, file=source_of(df)
+        )
+    have = list(dict.fromkeys(df[col].astype(str)))
+    want = list(tasks) if tasks else have
+    unknown = [t for t in want if t not in have]
+    if unknown:
+        raise DataError(
+            f"task(s) {unknown} are not values of '{col}' (have: {', '.join(have[:20])})",
+            column=col,
+            file=source_of(df),
+        )
+    points, folds, notes = [], [], []
+    kind = ""
+    for t in want:
+        sub = df[df[col].astype(str) == t]
+        sub.attrs.update(df.attrs)
+        try:
+            res = run(sub, law, mode_arg, **kwargs)
+        except ScalingLabError as exc:
+            notes.append(f"task {t}: not audited ({getattr(exc, 'message', exc)})")
+            continue
+        kind = res.kind
+        points.append(res.points.assign(task=t))
+        folds.append(res.folds.assign(task=t))
+        notes += [f"task {t}: {n}" for n in res.notes]
+    if not points:
+        raise DataError(f"no task could be audited: {'; '.join(notes)}", file=source_of(df))
+    front = lambda f: f[["task", *[c for c in f.columns if c != "task"]]]  # noqa: E731
+    return AuditResult(
+        kind,
+        front(pd.concat(points, ignore_index=True)),
+        front(pd.concat(folds, ignore_index=True)),
+        notes,
+    )
