@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,15 @@ import pandas as pd
 
 from .errors import QueryError
 
-__all__ = ["QueryError", "select", "mask", "check_query", "ALLOWED_FUNCTIONS"]
+__all__ = [
+    "QueryError",
+    "select",
+    "mask",
+    "check_query",
+    "column_expression",
+    "is_expression",
+    "ALLOWED_FUNCTIONS",
+]
 
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_NODES = 500
@@ -309,3 +317,40 @@ def select(df: pd.DataFrame, query: str | None, what: str = "--where") -> pd.Dat
     if not query:
         return df
     return df[mask(df, query, what)]
+
+
+_EXPRESSION_CHARS = re.compile(r"[()*/+\-]")
+
+
+def is_expression(text: str) -> bool:
+    """Whether a --map value is a transform of columns (``log10(flops)``, ``n_params *
+    tokens``) rather than a column name."""
+    return bool(_EXPRESSION_CHARS.search(text))
+
+
+def column_expression(
+    data: pd.DataFrame | Mapping[str, Any], expr: str, what: str = "--map"
+) -> np.ndarray:
+    """A numeric column computed from others by a safe expression (`--map x=log10(flops)`):
+    checked like a query (column names, numbers, arithmetic, log/log10/log2/exp/sqrt/abs;
+    never run as Python). One float per row; a comparison or a constant is an error."""
+    df = (
+        data
+        if isinstance(data, pd.DataFrame)
+        else pd.DataFrame({k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in data.items()})
+    )
+    tree, names = check_query(expr, what)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare | ast.BoolOp) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert)
+        ):
+            raise QueryError(f"{what} {expr!r}: a transform is arithmetic, not a condition")
+    try:
+        with np.errstate(all="ignore"):
+            out = _Evaluator(df, expr, what, names).eval(tree)
+    except RecursionError:
+        raise QueryError(f"{what} {expr!r} is nested too deeply") from None
+    out = np.asarray(out, dtype=float) if not isinstance(out, str) else None
+    if out is None or out.shape != (len(df),):
+        raise QueryError(f"{what} {expr!r} does not give one number per row")
+    return out

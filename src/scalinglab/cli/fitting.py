@@ -17,6 +17,7 @@ from ..io import read_table
 from ..io.safe_write import atomic_write
 from ..laws import CATALOG, expression_law, get_law
 from ..laws.expression import parse_param_option
+from ..query import column_expression, is_expression
 from ..schema import parse_number
 from .common import (
     FORCE_HELP,
@@ -358,6 +359,10 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
             f"{fit_json} holds no bootstrap, so no interval: refit with "
             "`scalinglab fit ... --bootstrap 1000 --out FIT.json`"
         )
+    for v in res.law.variables:  # a --map transform (log10(flops)) as its own column
+        c = res.columns_.get(v, v)
+        if c not in df.columns and v not in df.columns and is_expression(c):
+            df[c] = column_expression(df, c, f"--map {v}=")
     band = res.predict(df, interval=interval) if interval is not None else None
     pred = checked_predict(res, df)  # inputs checked as fit checks them
     diags = list(res.check_inputs(df))

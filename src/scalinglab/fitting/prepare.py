@@ -21,6 +21,7 @@ from ..errors import (
     TooFewPointsError,
 )
 from ..laws.base import Law
+from ..query import column_expression, is_expression
 from ..query import mask as query_mask
 from ..schema import canonical_name, numeric_column, resolve_column
 
@@ -127,6 +128,16 @@ def prepare(
     if law.metric in mapping and metric is None:
         metric = mapping.pop(law.metric)
     mapping.pop(law.metric, None)
+    # --map x=log10(flops): a transform of columns becomes a column named by its expression
+    made = {
+        col: column_expression(df, col, f"--map {var}=")
+        for var, col in mapping.items()
+        if col not in df.columns and is_expression(col)
+    }
+    if made:
+        attrs = dict(df.attrs)
+        df = df.assign(**made)
+        df.attrs.update(attrs)
     rows = row_numbers(df)
     columns = {}
     for var in law.variables:

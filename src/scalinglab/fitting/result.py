@@ -20,6 +20,7 @@ from .._version import __version__
 from ..diagnostics import Diagnostic
 from ..errors import MissingColumnError
 from ..laws.base import Law
+from ..query import column_expression, is_expression
 from ..results import Result, register
 from ..schema import canonical_name, numeric_column
 from .bootstrap import Bootstrap, run_bootstrap
@@ -68,6 +69,9 @@ class FitResult(Result):
         for var in self.law.variables:
             col = self.columns_.get(var, var)
             key = col if col in data else var if var in data else _alias_in(data, col, var)
+            if key is None and is_expression(col):  # a --map transform, e.g. log10(flops)
+                out[var] = column_expression(data, col, f"--map {var}=")
+                continue
             if key is None:
                 have = list(data.columns) if isinstance(data, pd.DataFrame) else list(data)
                 raise MissingColumnError(
