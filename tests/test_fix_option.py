@@ -88,3 +88,29 @@ def test_fit_where_applies_before_validation(tmp_path):
     assert json.loads(r.stdout)["n_points"] == 36
     r = CliRunner().invoke(main, ["fit", str(p)])
     assert r.exit_code == 2 and "row 37" in r.stderr and "tokens" in r.stderr
+
+
+def test_forecast_takes_expression_laws_and_fixed_parameters(tmp_path):
+    """`forecast` took catalog names only (issue 21): a logistic step 2 written by the user
+    (floor and ceiling fixed in the expression) chains to the true error; --fix holds a
+    step-1 parameter; a --fix no step has is an error."""
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    loss = 1.8 + 480 / n**0.35 + 2100 / d**0.37
+    err = 0.75 - 0.5 / (1 + np.exp(-4 * (3.0 - loss)))
+    p = tmp_path / "runs.csv"
+    pd.DataFrame({"n_params": n, "tokens": d, "loss": loss, "error": err}).to_csv(p, index=False)
+    args = ["forecast", str(p), "--loss-law", "chinchilla", "--target",
+            "n_params=3e10,tokens=6e11", "--bootstrap", "0", "--json",
+            "--error-expr", "0.75 - 0.5/(1 + exp(-k*(x0 - x)))",
+            "--error-param", "k=0:50", "--error-param", "x0=0:10"]  # fmt: skip
+    r = CliRunner().invoke(main, [*args, "--fix", "beta=0.37"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    true_loss = 1.8 + 480 / 3e10**0.35 + 2100 / 6e11**0.37
+    t = d["targets"][0]
+    assert t["loss_pred"] == pytest.approx(true_loss, rel=1e-6)
+    assert t["error_pred"] == pytest.approx(0.75 - 0.5 / (1 + np.exp(-4 * (3.0 - true_loss))))
+    assert "beta" not in d["loss_params"] and d["error_params"]["k"] == pytest.approx(4.0)
+    r = CliRunner().invoke(main, [*args, "--fix", "gamma=1"])
+    assert r.exit_code == 2 and "neither step's law" in r.stderr

@@ -12,6 +12,7 @@ from ..errors import DataError
 from .common import (
     LEVEL,
     FiniteRange,
+    _parse_numbers,
     _targets,
     emit_json,
     handle_errors,
@@ -70,6 +71,48 @@ def _tasks(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
+def _forecast_laws(
+    loss_law: str,
+    error_law: str,
+    loss_expr: str | None,
+    loss_params: tuple[str, ...],
+    error_expr: str | None,
+    error_params: tuple[str, ...],
+    fixes: tuple[str, ...],
+    loss_col: str,
+) -> tuple[Any, Any]:
+    """The two steps' laws: catalog names, or expression laws (issue 21: a user-written law
+    as step 1 or 2, e.g. a logistic with a 0.25 floor), with --fix applied where it fits."""
+    from ..laws import get_law
+    from .fitting import _build_law
+
+    if loss_params and not loss_expr:
+        raise DataError("--loss-param gives the bounds of a --loss-expr law; add --loss-expr")
+    if error_params and not error_expr:
+        raise DataError("--error-param gives the bounds of an --error-expr law; add --error-expr")
+    step1 = (
+        _build_law(None, loss_expr, loss_params, loss_col, None) if loss_expr else get_law(loss_law)
+    )
+    step2 = (
+        _build_law(None, error_expr, error_params, "error", "identity")
+        if error_expr
+        else (get_law(error_law))
+    )
+    if fixes:
+        values = _parse_numbers(fixes, "--fix")
+        unused = [n for n in values if n not in step1.param_names + step2.param_names]
+        if unused:
+            raise DataError(
+                f"--fix {', '.join(unused)}: neither step's law has such a parameter (step 1 "
+                f"{', '.join(step1.param_names)}; step 2 {', '.join(step2.param_names)})"
+            )
+        fix1 = {k: v for k, v in values.items() if k in step1.param_names}
+        fix2 = {k: v for k, v in values.items() if k in step2.param_names}
+        step1 = step1.fix(**fix1) if fix1 else step1
+        step2 = step2.fix(**fix2) if fix2 else step2
+    return step1, step2
+
+
 @main.command("forecast")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option(
@@ -91,6 +134,32 @@ def _tasks(text: str | None) -> list[str] | None:
     default="loss_to_error",
     show_default=True,
     help="Step 2 law: loss -> downstream error.",
+)
+@click.option(
+    "--loss-expr", default=None, help="Step 1 as an expression law (bounds: --loss-param)."
+)
+@click.option(
+    "--loss-param", "loss_params", multiple=True, metavar="NAME=LO:HI", help="--loss-expr bounds."
+)
+@click.option(
+    "--error-expr",
+    default=None,
+    help="Step 2 as an expression law of the loss, written with variable x "
+    "(e.g. '0.25 + 0.75/(1 + exp(k*(x - x0)))'; bounds: --error-param).",
+)
+@click.option(
+    "--error-param",
+    "error_params",
+    multiple=True,
+    metavar="NAME=LO:HI",
+    help="--error-expr bounds.",
+)
+@click.option(
+    "--fix",
+    "fixes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Hold a parameter of step 1 or step 2 at a value (repeatable).",
 )
 @click.option("--loss-col", default="loss", show_default=True, help="Column of the loss.")
 @click.option(
@@ -155,6 +224,11 @@ def forecast_cmd(
     target_where,
     loss_law,
     error_law,
+    loss_expr,
+    loss_params,
+    error_expr,
+    error_params,
+    fixes,
     loss_col,
     error_cols,
     acc_cols,
@@ -203,9 +277,12 @@ def forecast_cmd(
         )
     if not targets and not target_where:
         raise DataError("give one of --target VAR=VALUE,... (repeatable) or --target-where QUERY")
+    step_laws = _forecast_laws(
+        loss_law, error_law, loss_expr, loss_params, error_expr, error_params, fixes, loss_col
+    )
     common = dict(
-        loss_law=loss_law,
-        error_law=error_law,
+        loss_law=step_laws[0],
+        error_law=step_laws[1],
         fit_where=fit_where,
         error_fit_where=error_fit_where,
         preset=preset,
