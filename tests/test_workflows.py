@@ -446,3 +446,26 @@ def test_audit_without_intervals_has_no_coverage_rather_than_zero():
     assert bl.loc["chinchilla", "max_rel_error"] < 1e-6
     res = audit.holdout(df, ["chinchilla"], "n_params > 3e9", n_bootstrap=30)
     assert 0.0 <= res.by_law().loc["chinchilla", "coverage"] <= 1.0
+
+
+def test_audit_compute_ratios_only_for_laws_of_compute():
+    """audit printed pretraining compute ratios for finetuning laws (issue 21's small
+    defects), where they mean nothing: only laws in N and D (or C) get them."""
+    import numpy as np
+    import pandas as pd
+
+    from scalinglab.workflows import audit
+
+    n = np.repeat([1e7, 3e7, 1e8, 3e8], 5)
+    ft = np.tile(np.geomspace(1e3, 1e6, 5), 4)
+    df = pd.DataFrame({"n_params": n, "finetune_size": ft, "loss": 20 * n**-0.1 * ft**-0.05,
+                       "tokens": 1e9, "flops": 6 * n * 1e9})  # fmt: skip
+    res = audit.leave_largest_out(df, ["finetune_multiplicative"], "n_params", n_bootstrap=0,
+                                  mapping={"x": "n_params"})  # fmt: skip
+    assert res.folds["compute_ratio_max"].isna().all()
+    assert res.points["compute_ratio"].isna().all()
+    n2 = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d2 = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    ch = pd.DataFrame({"n_params": n2, "tokens": d2, "loss": 1.7 + 400 / n2**0.34 + 1500 / d2**0.3})
+    res = audit.leave_largest_out(ch, ["chinchilla"], "n_params", n_bootstrap=0)
+    assert (res.folds["compute_ratio_max"] > 1).all()

@@ -19,14 +19,14 @@ import pandas as pd
 
 from ..diagnostics import Diagnostic
 from ..errors import DataError, MissingColumnError, QueryError, ScalingLabError
-from ..fitting import fit
+from ..fitting import FitResult, fit
 from ..fitting.prepare import apply_where, row_numbers, source_of
 from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..query import mask as query_mask
 from ..results import Result
-from ..schema import resolve_column
+from ..schema import canonical_name, resolve_column
 from .calibration import calibrated_band, learn_extrapolation
 from .checkpoints import (
     check_used,
@@ -126,6 +126,14 @@ def run_flops(df: pd.DataFrame) -> np.ndarray:
     return np.full(len(df), np.nan)
 
 
+def _law_of_compute(res: FitResult) -> bool:
+    """Whether the law scales with training compute (inputs N and D, or C): only then is
+    'predicted from k x less compute' a saving (issue 21: audit printed pretraining
+    compute ratios for finetuning and downstream laws, where they mean nothing)."""
+    used = {canonical_name(str(c)) for c in res.columns_.values()} | set(res.law.variables)
+    return {"n_params", "tokens"} <= used or "flops" in used
+
+
 def compute_ratio(fit_set: pd.DataFrame, target: pd.DataFrame) -> np.ndarray:
     """Per target run: its FLOPs / the total FLOPs of the fit set."""
     total = np.nansum(run_flops(fit_set))
@@ -185,6 +193,8 @@ def _score(
     truth = test[truth_col].to_numpy(dtype=float)
     fit_flops = flops_per_run(train, train_runs)  # each run once, at its largest checkpoint
     ratio = run_flops(test) / fit_flops if fit_flops > 0 else np.full(len(test), np.nan)
+    if not _law_of_compute(res):  # a finetuning or loss->error law: pretraining compute
+        ratio = np.full(len(test), np.nan)  # says nothing about what its fit saved
     pts = pd.DataFrame({"fold": fold, "law": law.name, "row": row_numbers(test)})
     for var, col in res.columns_.items():
         pts[col] = test[col].to_numpy() if col in test.columns else test[var].to_numpy()
