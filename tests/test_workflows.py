@@ -469,3 +469,33 @@ def test_audit_compute_ratios_only_for_laws_of_compute():
     ch = pd.DataFrame({"n_params": n2, "tokens": d2, "loss": 1.7 + 400 / n2**0.34 + 1500 / d2**0.3})
     res = audit.leave_largest_out(ch, ["chinchilla"], "n_params", n_bootstrap=0)
     assert (res.folds["compute_ratio_max"] > 1).all()
+
+
+def test_inspect_looks_for_outliers_in_the_metric_being_studied(tmp_path):
+    """inspect and the report overview looked for outliers in the first loss column only
+    (issue 21's small defects), and a value 3x off among rows on the law exactly had
+    z = 1.1 (the zero spread was replaced by 1; second review of issue 19)."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    loss = 1.7 + 400 / n**0.34 + 1500 / d**0.3
+    other = 2.0 + 300 / n**0.3 + 900 / d**0.28
+    other[7] *= 3.0
+    p = tmp_path / "runs.csv"
+    pd.DataFrame({"n_params": n, "tokens": d, "loss": loss, "loss_c4": other}).to_csv(
+        p, index=False
+    )
+    r = CliRunner().invoke(main, ["inspect", str(p), "--json"])
+    assert r.exit_code == 0, r.output
+    o = json.loads(r.stdout)["outliers"]
+    assert o["metric"] == "loss" and o["rows"] == []
+    r = CliRunner().invoke(main, ["inspect", str(p), "--metric", "loss_c4", "--json"])
+    o = json.loads(r.stdout)["outliers"]
+    assert o["metric"] == "loss_c4" and o["rows"] == [8]  # 1-based row of the 3x value

@@ -10,7 +10,14 @@ import pandas as pd
 
 from .errors import ScalingLabError
 from .laws import CATALOG
-from .schema import CATEGORICAL, METRICS, VARIABLES, canonical_name, find_bad_values
+from .schema import (
+    CATEGORICAL,
+    METRICS,
+    VARIABLES,
+    canonical_name,
+    find_bad_values,
+    resolve_column,
+)
 
 OUTLIER_Z = 5.0
 
@@ -115,9 +122,10 @@ def feedable_laws(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _outliers(df: pd.DataFrame) -> dict[str, Any] | None:
+def _outliers(df: pd.DataFrame, metric_col: str | None = None) -> dict[str, Any] | None:
     """Robust residual z-scores from the first catalog law the data feeds (two passes: fit,
-    drop |z| > 5, refit, score every row). Flags runs the law cannot explain."""
+    drop |z| > 5, refit, score every row). Flags runs the law cannot explain. `metric_col`:
+    the metric being studied (default: the law's own metric, else its first candidate)."""
     from .fitting import fit
 
     for name in ("chinchilla", "overtrain", "downstream_ce"):
@@ -125,7 +133,9 @@ def _outliers(df: pd.DataFrame) -> dict[str, Any] | None:
         if not all(v in df.columns for v in law.variables):
             continue
         metric = (
-            law.metric
+            resolve_column(df, metric_col)
+            if metric_col
+            else law.metric
             if law.metric in df.columns
             else next(iter(metric_candidates(df, law.metric)), None)
         )
@@ -162,11 +172,16 @@ def _robust_z(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
     r = np.log(pred) - np.log(y)
     med = np.median(r)
     mad = 1.4826 * np.median(np.abs(r - med))
-    return (r - med) / (mad if mad > 0 else 1.0)
+    # Most rows on the law exactly (mad 0): any row off it by more than rounding stands out
+    # (a floor of 1.0 once hid a value 3x off behind z = 1.1).
+    return (r - med) / max(mad, 1e-9)
 
 
 def inspect_table(
-    df: pd.DataFrame | str | Path, outliers: bool = True, where: str | None = None
+    df: pd.DataFrame | str | Path,
+    outliers: bool = True,
+    where: str | None = None,
+    metric: str | None = None,
 ) -> dict[str, Any]:
     """What scalinglab recognised in a table, before any fit.
 
@@ -179,6 +194,8 @@ def inspect_table(
     ----------
     df : a DataFrame, or a table path read as the CLI reads it.
     outliers : look for suspected outliers (robust z-scores of the metric within groups).
+    metric : the metric being studied, whose outliers are looked for (default: the first
+        loss-like column the catalog's laws recognise).
     where : a row query applied first (a safe query), so only the rows kept are checked.
 
     Returns
@@ -196,7 +213,7 @@ def inspect_table(
     >>> info["findings"]                                          # doctest: +SKIP
     """
     if not isinstance(df, pd.DataFrame):
-        return inspect_file(df, where=where, outliers=outliers)
+        return inspect_file(df, where=where, outliers=outliers, metric=metric)
     selection = None
     if where:
         from .fitting.prepare import apply_where
@@ -248,12 +265,16 @@ def inspect_table(
     }
     report["plausibility"] = plausibility(df)
     if outliers:
-        report["outliers"] = _outliers(df)
+        report["outliers"] = _outliers(df, metric)
     return report
 
 
 def inspect_file(
-    path: str | Path, *, where: str | None = None, outliers: bool = True
+    path: str | Path,
+    *,
+    where: str | None = None,
+    outliers: bool = True,
+    metric: str | None = None,
 ) -> dict[str, Any]:
     """`scalinglab inspect FILE [--where Q]`: read without refusing rows that break the
     schema's rules, select, then report those rows as findings (issue 15: filter first)."""
@@ -262,7 +283,7 @@ def inspect_file(
 
     with validation_deferred():
         df = read_table(path)
-    return inspect_table(df, outliers=outliers, where=where)
+    return inspect_table(df, outliers=outliers, where=where, metric=metric)
 
 
 _CHECKPOINT_KEYS = ("step", "tokens")

@@ -26,6 +26,12 @@ from .common import (
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--no-outliers", is_flag=True, help="Skip the outlier fit.")
 @click.option(
+    "--metric",
+    default=None,
+    help="The metric being studied: outliers are looked for in it (default: the first "
+    "loss-like column).",
+)
+@click.option(
     "--where",
     default=None,
     help="Inspect only the rows matching a query, e.g. 'tokens > 0' (applied before any "
@@ -33,7 +39,7 @@ from .common import (
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def inspect_cmd(data, no_outliers, where, as_json) -> None:
+def inspect_cmd(data, no_outliers, metric, where, as_json) -> None:
     """What scalinglab recognised in DATA and which laws it can feed.
 
     Columns and their roles, runs and checkpoints, ranges, duplicates, values that break
@@ -47,7 +53,7 @@ def inspect_cmd(data, no_outliers, where, as_json) -> None:
     """
     from ..inspect import inspect_file
 
-    rep = inspect_file(data, where=where, outliers=not no_outliers)
+    rep = inspect_file(data, where=where, outliers=not no_outliers, metric=metric)
     if as_json:
         emit_json(rep)
         return

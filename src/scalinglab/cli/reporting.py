@@ -214,7 +214,7 @@ def report_cmd(
 
     df = apply_where(read_table(data), where)
     rep = Report(f"scalinglab report: {Path(data).name}", f"{len(df)} runs")
-    build.overview_section(rep, df)
+    build.overview_section(rep, df, metric=metric)
     mapping = _parse_pairs(maps, "--map")
     fits = {}
     for name in law_names:

@@ -26,8 +26,8 @@ from .html import (
 )
 
 
-def overview_section(rep: Report, df: pd.DataFrame) -> None:
-    info = inspect_table(df)
+def overview_section(rep: Report, df: pd.DataFrame, metric: str | None = None) -> None:
+    info = inspect_table(df, metric=metric)
     sec = rep.section("overview", "Data overview")
     sec.parts.append(
         f"<p>{info['rows']} rows from <code>{html.escape(str(info['source']))}"
