@@ -421,9 +421,9 @@ def compute_saving(ratio: float, what: str = "") -> str:
 
 def _table(df: pd.DataFrame, title: str, cols: list[str] | None = None) -> None:
     cols = [c for c in (cols or list(df.columns)) if c in df.columns]
-    t = Table(title=title)
+    t = Table(title=escape(title))  # titles and headers name user columns and values
     for c in cols:
-        t.add_column(c, justify="right")
+        t.add_column(escape(str(c)), justify="right")
     for _, r in df.iterrows():
         t.add_row(*(_fmt(r[c], c) for c in cols))
     out.print(t)

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
 from ..fitting import FitResult
-from .common import _fmt, compute_saving, err, interval_note, out, print_diagnostics
+from .common import _fmt, _table, compute_saving, err, interval_note, out, print_diagnostics
 
 
 def render_notes(notes: Any) -> None:
@@ -277,3 +278,81 @@ def ladder_interval_note(level: float, n_boot: int) -> str:
     if n_boot:
         return f"{level:.0%} intervals from {n_boot} bootstrap resamples, scatter and folds"
     return f"{level:.0%} intervals from the scatter and leave-largest-out folds (no bootstrap)"
+
+
+def render_pretrain_choice(res: Any) -> None:
+    """A pretraining-data choice: the ranking per finetuning size, notes."""
+    m = res.metric
+    _table(
+        res.ranking,
+        f"forecast at {res.target_tokens:.3g} pretraining tokens ({m})",
+        [
+            "finetune_size",
+            "pretrain_data",
+            f"{m}_forecast",
+            f"rank_{m}",
+            "ce_forecast",
+            "rank_ce",
+            f"{m}_r2",
+            f"{m}_max_drop",
+            "ce_monotone",
+            "misaligned",
+        ],
+    )
+    for note in res.notes:
+        out.print(f"note: {escape(note)}", highlight=False)
+
+
+def render_method_choice(res: Any) -> None:
+    """A method choice: the law used and why, per-method fits, crossings, the held-out check."""
+    out.print(f"law: {escape(res.law_reason)}")
+    _table(res.comparison, f"per-method fits ({res.law}) and held-out error of both laws")
+    _table(res.crossings.drop(columns=["all_crossings"]), "critical finetuning sizes")
+    if not res.heldout.empty:
+        x_at = res.at[res.factor]
+        _table(res.heldout, f"the decision held out: fitted without {res.factor}={x_at:g}")
+    for note in res.notes:
+        if not note.startswith("law: "):
+            out.print(f"note: {escape(note)}", highlight=False)
+    print_diagnostics(res.flags)
+
+
+def render_factor_effects(res: Any, joint_out: str | None = None) -> None:
+    """Factor effects: exponents per factor and method, one verdict per method."""
+    _table(res.table, f"exponent per factor ({res.interval:.0%} bootstrap intervals)")
+    for m, v in res.verdicts.items():
+        out.print(f"{escape(m)}: {escape(v)}")
+    if joint_out:
+        out.print(f"wrote the finetune_joint columns to {escape(str(joint_out))}")
+    print_diagnostics(res.flags)
+
+
+def render_constant_exponent(res: Any) -> None:
+    """The constant-exponent test: eta per token multiplier, a verdict per group."""
+    _table(res.table, f"compute exponent per token multiplier ({res.interval:.0%} intervals)")
+    for g, v in res.verdicts.items():
+        out.print(f"{escape(g)}: {escape(v)}")
+    print_diagnostics(res.flags)
+
+
+def render_transfer(res: Any, by: str | None = None) -> None:
+    """Effective data transferred: per-run D_E, the per-source comparison, notes."""
+    _table(res.runs, "finetuned runs: effective data from the from-scratch law")
+    if not res.comparison.empty:
+        _table(res.comparison, f"one transfer law per {by} (90% bootstrap intervals)")
+    for note in res.notes:
+        out.print(f"note: {escape(note)}", highlight=False)
+    print_diagnostics(res.flags)
+
+
+def render_plan(res: Any) -> None:
+    """A training plan: one row per allocation, the fitted exponents."""
+    _table(pd.DataFrame(res.rows), "plans")
+    out.print(", ".join(f"{k} = {v:.4f}" for k, v in res.exponents.items()))
+    print_diagnostics(res.diagnostics)
+
+
+def render_task_selection(res: Any) -> None:
+    """Task selection: per task, accuracy above chance at the reference rows, kept or not."""
+    _table(res.tasks, f"tasks judged at {res.reference}")
+    render_notes(res.notes)

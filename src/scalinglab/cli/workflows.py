@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import click
-import pandas as pd
-from rich.markup import escape
 
 from ..errors import DataError
 from ..fitting import FitResult
@@ -15,14 +13,20 @@ from .common import (
     POSITIVE_NUMBER,
     FiniteRange,
     _parse_numbers,
-    _table,
     _write,
     emit_json,
     handle_errors,
     main,
-    out,
     output_path,
-    print_diagnostics,
+)
+from .render import (
+    render_constant_exponent,
+    render_factor_effects,
+    render_method_choice,
+    render_plan,
+    render_pretrain_choice,
+    render_task_selection,
+    render_transfer,
 )
 
 
@@ -57,25 +61,7 @@ def pretrain_choice_cmd(data, target_tokens, metric, as_json) -> None:
     if as_json:
         emit_json(res.to_dict())
         return
-    m = res.metric
-    _table(
-        res.ranking,
-        f"forecast at {res.target_tokens:.3g} pretraining tokens ({m})",
-        [
-            "finetune_size",
-            "pretrain_data",
-            f"{m}_forecast",
-            f"rank_{m}",
-            "ce_forecast",
-            "rank_ce",
-            f"{m}_r2",
-            f"{m}_max_drop",
-            "ce_monotone",
-            "misaligned",
-        ],
-    )
-    for note in res.notes:
-        out.print(f"note: {escape(note)}")
+    render_pretrain_choice(res)
 
 
 @main.command("choose-method")
@@ -122,16 +108,7 @@ def choose_method_cmd(data, factors, at, metric, law, n_boot, as_json) -> None:
     if as_json:
         emit_json(res.to_dict())
         return
-    out.print(f"law: {escape(res.law_reason)}")
-    _table(res.comparison, f"per-method fits ({res.law}) and held-out error of both laws")
-    _table(res.crossings.drop(columns=["all_crossings"]), "critical finetuning sizes")
-    if not res.heldout.empty:
-        x_at = res.at[res.factor]
-        _table(res.heldout, f"the decision held out: fitted without {res.factor}={x_at:g}")
-    for note in res.notes:
-        if not note.startswith("law: "):
-            out.print(f"note: {escape(note)}")
-    print_diagnostics(res.flags)
+    render_method_choice(res)
 
 
 @main.command("factor-effects")
@@ -188,12 +165,7 @@ def factor_effects_cmd(data, factors, metric, by, n_boot, joint_out, force, as_j
     if as_json:
         emit_json(res.to_dict())
         return
-    _table(res.table, f"exponent per factor ({res.interval:.0%} bootstrap intervals)")
-    for m, v in res.verdicts.items():
-        out.print(f"{escape(m)}: {escape(v)}")
-    if joint_out:
-        out.print(f"wrote the finetune_joint columns to {escape(str(joint_out))}")
-    print_diagnostics(res.flags)
+    render_factor_effects(res, joint_out)
 
 
 @main.command("select-tasks")
@@ -250,9 +222,7 @@ def select_tasks_cmd(
     if as_json:
         emit_json(res.to_dict())
     else:
-        _table(res.tasks, f"tasks judged at {res.reference}")
-        for note in res.notes:
-            out.print(f"note: {escape(note)}")
+        render_task_selection(res)
     if out_path and as_json:  # stdout holds the JSON object alone
         from ..io.tables import write_table
 
@@ -290,10 +260,7 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
     if as_json:
         emit_json(res.to_dict())
         return
-    _table(res.table, f"compute exponent per token multiplier ({res.interval:.0%} intervals)")
-    for g, v in res.verdicts.items():
-        out.print(f"{escape(g)}: {escape(v)}")
-    print_diagnostics(res.flags)
+    render_constant_exponent(res)
 
 
 @main.command("transfer")
@@ -363,12 +330,7 @@ def transfer_cmd(
     if as_json:
         emit_json(res.to_dict())
         return
-    _table(res.runs, "finetuned runs: effective data from the from-scratch law")
-    if not res.comparison.empty:
-        _table(res.comparison, f"one transfer law per {by} (90% bootstrap intervals)")
-    for note in res.notes:
-        out.print(f"note: {escape(note)}")
-    print_diagnostics(res.flags)
+    render_transfer(res, by)
 
 
 @main.command("plan")
@@ -409,6 +371,4 @@ def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, 
     if as_json:
         emit_json(res.to_dict())
         return
-    _table(pd.DataFrame(res.rows), "plans")
-    out.print(", ".join(f"{k} = {v:.4f}" for k, v in res.exponents.items()))
-    print_diagnostics(res.diagnostics)
+    render_plan(res)
