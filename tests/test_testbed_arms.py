@@ -54,6 +54,21 @@ def test_zero_tokens_is_random_initialisation_recorded_as_zero(tmp_path):
 
     same = compare_runs(reg.path, ft.name, ft.name)
     assert same["delta"] == same["lo"] == same["hi"] == 0 and same["n"] == 4
+    import json
+
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    r = CliRunner().invoke(
+        main, ["sweep", "compare", ft.name, ft.name, "--registry", str(reg.path), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["delta"] == 0
+    r = CliRunner().invoke(
+        main, ["sweep", "compare", ft.name, "nosuch", "--registry", str(reg.path)]
+    )
+    assert r.exit_code == 2 and "nosuch" in r.stderr
     assert (
         df.loc["finetune", "chrf_lo"] <= df.loc["finetune", "chrf"] <= df.loc["finetune", "chrf_hi"]
     )

@@ -320,9 +320,10 @@ def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_js
         err.print(f"note: {note}", markup=False, highlight=False)
     _table(pd.DataFrame(rows), f"{len(rows)} runs")
     where = f"at {tflops:g} TFLOP/s" if tflops else "on one CPU worker"
+    total_s = sum(r["est_seconds"] for r in rows)
     out.print(
-        f"total: {sum(r['flops'] for r in rows):.3g} FLOPs, about "
-        f"{sum(r['est_seconds'] for r in rows) / 60:.1f} min {where}"
+        f"total: {sum(r['flops'] for r in rows):.3g} FLOPs, about {total_s / 60:.1f} min {where}"
+        + ("" if tflops else f" (about {total_s / 120:.1f} min on 2 workers x 1 thread)")
     )
 
 
@@ -513,3 +514,42 @@ def sweep_export_cmd(registry, to_path, force) -> None:
 
     df = export(registry, to_path)
     out.print(f"wrote {len(df)} runs to {to_path}")
+
+
+@sweep_group.command("compare")
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--registry", default="runs.sqlite", show_default=True, help=REGISTRY_HELP)
+@click.option(
+    "--metric",
+    type=click.Choice(["chrf", "bleu"]),
+    default="chrf",
+    show_default=True,
+    help="The translation score compared on the test verses both runs translated.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
+@handle_errors
+@_registry_errors
+def sweep_compare_cmd(run_a: str, run_b: str, registry: str, metric: str, as_json: bool) -> None:
+    """Paired bootstrap of two finetuning runs' chrF (or BLEU) on the same test verses: the
+    difference B - A with its 95% interval, narrower than the two runs' own intervals
+    because the verses' spread is shared.
+
+    \b
+    Example:
+      scalinglab sweep compare ft-d64L2-kjv-250000-s0-fmt-250 \\
+          ft-d64L2-kjv-4000000-s0-fmt-250 --registry runs.sqlite
+    """
+    from ..testbed.sweep import compare_runs
+
+    r = compare_runs(registry, run_a, run_b, metric)
+    if as_json:
+        emit_json(r)
+        return
+    out.print(
+        f"{metric}: {r['a']:.2f} -> {r['b']:.2f}, difference {r['delta']:+.2f} "
+        f"[{r['lo']:+.2f}, {r['hi']:+.2f}] (95% paired bootstrap over {r['n']} verses, "
+        f"one-sided p = {r['p']:.3f})",
+        markup=False,
+        highlight=False,
+    )
