@@ -47,7 +47,7 @@ def test_downstream_ce_law_forecasts_the_largest_pretraining_budget():
     for size, g in down[down["tokens"] >= DOWNSTREAM_MIN_TOKENS].groupby("finetune_size"):
         top = g["tokens"] == g["tokens"].max()
         res = sl.fit(g[~top], "downstream_ce")
-        rel = abs(res.predict(g[top])[0] / g.loc[top, "downstream_ce"].iloc[0] - 1)
+        rel = abs(res.predict(g[top]).iloc[0] / g.loc[top, "downstream_ce"].iloc[0] - 1)
         assert rel < 0.01, (size, rel)  # 8M tokens from fits on 1M..4M
 
 
