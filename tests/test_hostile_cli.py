@@ -462,3 +462,48 @@ def test_second_review_of_issue_19(runs_csv, tmp_path):
     ):  # fmt: skip
         r = invoke(*args)
         assert r.exit_code == 2 and "Invalid value" in r.stderr, (args, r.output)
+
+
+def test_third_review_of_issue_19(runs_csv, tmp_path, monkeypatch):
+    """Found by the second fresh review: `sweep run --threads 0` printed raw tracebacks;
+    a 10.9 MB spec kept `sweep plan` busy past 120 s; `--random-starts 1e12` and a forecast
+    `--bootstrap 1e9` ended in numpy's MemoryError; `--fix E=1 --fix E=2` kept the last
+    silently; `predict --set zz=1` ignored zz; a spec whose test pairs cannot fit the
+    context passed `sweep plan` and its runs crashed with a TypeError."""
+    r = invoke("sweep", "run", "cpu", "--threads", "0")
+    assert r.exit_code == 2 and "Invalid value for '--threads'" in r.stderr
+    big = tmp_path / "big.yaml"
+    big.write_text("name: big\naxes:\n  tokens: [" + ", ".join(["1000"] * 300_000) + "]\n")
+    r = invoke("sweep", "plan", big)
+    assert r.exit_code == 2 and "far more than a sweep spec needs" in r.stderr
+    r = invoke("fit", runs_csv, "--random-starts", "1000000000000")
+    assert r.exit_code == 2 and "OptionError" in r.stderr and "GB" in r.stderr
+    r = invoke("fit", runs_csv, "--fix", "E=1", "--fix", "E=2")
+    assert r.exit_code == 2 and "names E twice" in r.stderr
+    fit_file = tmp_path / "fit.json"
+    fit_file.write_text(json.dumps(good_fit_dict()))
+    r = invoke("predict", fit_file, "--set", "n_params=1e9", "--set", "tokens=2e10",
+               "--set", "zz=1")  # fmt: skip
+    assert r.exit_code == 2 and "--set zz" in r.stderr and "does not use it" in r.stderr
+    df = good_frame()
+    df["error"] = 1 - np.exp(-3.0 * df["loss"] / df["loss"].max())
+    p = tmp_path / "fc.csv"
+    df.to_csv(p, index=False)
+    r = invoke("forecast", p, "--target", "n_params=1e11,tokens=1e12", "--bootstrap",
+               "1000000000")  # fmt: skip
+    assert r.exit_code == 2 and "BootstrapSizeError" in r.stderr
+    from scalinglab.testbed import data
+    from scalinglab.testbed.data import TranslationData
+
+    pairs = [("a b", "c d")] * 40
+    monkeypatch.setitem(
+        data.TASKS, "translation_en_es", lambda **kw: TranslationData(pairs, pairs[:2], [])
+    )
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "defaults: {pretrain_data: kjv, context: 96, finetune_size: 8}\n"
+        "axes: {model: [{d_model: 16, n_layers: 1, n_heads: 2}], tokens: [3000], "
+        "method: [fmt]}\n"
+    )
+    r = invoke("sweep", "plan", spec)
+    assert r.exit_code == 2 and "no test pairs" in r.stderr

@@ -27,7 +27,7 @@ MODEL = {"d_model": 16, "n_layers": 1, "n_heads": 2}
 SPEC = {  # 2 pretraining runs, each with one finetuning run
     "defaults": {
         "pretrain_data": "kjv",
-        "context": 64,
+        "context": 128,
         "batch_size": 4,
         "tokens": 1000,
         "finetune_size": 8,

@@ -15,7 +15,7 @@ from scalinglab.testbed.sweep import SweepError, expand, load_spec, with_default
 MODEL = {"d_model": 16, "n_layers": 1, "n_heads": 2}
 SPEC = {
     "name": "tiny",
-    "defaults": {"pretrain_data": "kjv", "context": 64, "batch_size": 4},
+    "defaults": {"pretrain_data": "kjv", "context": 128, "batch_size": 4},
     "axes": {"model": [MODEL], "tokens": [3000, 6000], "method": ["none", "fmt"]},
 }
 
@@ -65,8 +65,8 @@ def test_the_base_spec_is_valid():
         (_with(axes__model=[{**MODEL, "n_layer": 2}]), r"model has unknown key 'n_layer'"),
         (_with(axes__model=[{**MODEL, "d_model": 15}]), r"d_model 15 is not divisible"),
         (
-            _with(defaults__prompt_length=64, axes__method=["prompt"]),
-            r"prompt_length 64 leaves no room in context 64",
+            _with(defaults__prompt_length=128, axes__method=["prompt"]),
+            r"prompt_length 128 leaves no room in context 128",
         ),
     ],
 )

@@ -354,6 +354,9 @@ def _parse_pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
             k, v = part.split("=", 1)
             last = _unquote(k)
             these[last] = v
+        again = sorted(set(these) & set(pairs))
+        if again:  # `--fix E=1 --fix E=2`: the last one won without a word
+            raise DataError(f"{what} names {', '.join(again)} twice; give each name once")
         pairs.update({k: _unquote(v) for k, v in these.items()})
     return pairs
 

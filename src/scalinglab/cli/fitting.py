@@ -312,6 +312,26 @@ def fit_cmd(
         out.print(f"fit written to {out_path}")
 
 
+def _check_set_names(res: FitResult, pairs: dict[str, str]) -> None:
+    """A --set name the law cannot use was ignored (`--set zz=1`); now it is an error naming
+    what the law takes. Allowed: its variables, their columns (and aliases), what the
+    schema derives them from (n_params, tokens, flops), names inside a --map transform."""
+    import re
+
+    from ..schema import canonical_name
+
+    cols = [res.columns_.get(v, v) for v in res.law.variables]
+    allowed = {*res.law.variables, *cols, "n_params", "tokens", "flops", "tokens_per_param"}
+    for c in cols:
+        allowed.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", c))
+    unknown = [k for k in pairs if k not in allowed and canonical_name(k) not in allowed]
+    if unknown:
+        raise DataError(
+            f"--set {', '.join(unknown)}: law '{res.law.name}' does not use "
+            f"{'it' if len(unknown) == 1 else 'them'}; it takes {', '.join(dict.fromkeys(cols))}"
+        )
+
+
 @main.command("predict")
 @click.argument("fit_json", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -345,6 +365,7 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
         df = read_table(at_path)
     else:
         pairs = _parse_pairs(sets, "--set")
+        _check_set_names(res, pairs)
         try:
             df = pd.DataFrame({k: [parse_number(v)] for k, v in pairs.items()})
         except ValueError as exc:

@@ -343,7 +343,13 @@ def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_js
     type=click.IntRange(min=1),
     help="Worker processes (local) or SLURM jobs (slurm), each with --threads threads.",
 )
-@click.option("--threads", default=1, show_default=True, type=int, help="Torch threads per worker.")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Torch threads per worker.",
+)
 @click.option(
     "--executor",
     type=click.Choice(["local", "ray", "slurm"]),

@@ -98,6 +98,9 @@ def _stop_reason(res: SearchResult, max_iter: int) -> str:
     return f"stopped at the iteration limit ({max_iter}) without converging"
 
 
+MAX_RANDOM_STARTS = 10_000_000
+
+
 def _check_options(
     delta: float, n_random_starts: int, strategy: str, n_refine: int, seed: int, max_iter: int
 ) -> None:
@@ -110,6 +113,13 @@ def _check_options(
         raise OptionError(f"delta (the Huber threshold) must be a number > 0, got {delta}")
     if not whole(n_random_starts) or n_random_starts < 0:
         raise OptionError(f"n_random_starts must be a whole number >= 0, got {n_random_starts}")
+    if n_random_starts > MAX_RANDOM_STARTS:  # 1e12 starts was a numpy MemoryError (186 GiB)
+        raise OptionError(
+            f"n_random_starts {n_random_starts:g} would need about "
+            f"{n_random_starts * 8 * 8 / 1e9:.3g} GB for the starts alone; at most "
+            f"{MAX_RANDOM_STARTS:,} (the default grid plus a few thousand random starts find "
+            "every basin we have seen)"
+        )
     if strategy not in ("screen", "full"):
         raise OptionError(f"strategy must be 'screen' or 'full', got {strategy!r}")
     if not whole(n_refine) or n_refine < 1:

@@ -26,7 +26,7 @@ from ..errors import (
     ScalingLabError,
 )
 from ..fitting import FitResult, fit
-from ..fitting.bootstrap import resample_counts
+from ..fitting.bootstrap import check_bootstrap_size, resample_counts
 from ..fitting.predict_inputs import check_prediction_inputs
 from ..fitting.prepare import row_numbers, source_of
 from ..fitting.presets import apply_preset
@@ -414,6 +414,7 @@ def _joint_bootstrap(
     """Resample the union of both fit sets' runs once; each fit sees its own runs' counts."""
     union = loss_set.index.union(err_set.index)
     groups = runs.loc[union].to_numpy() if runs is not None else None  # a run goes whole
+    check_bootstrap_size(B, len(union), loss_fit.law.n_params + err_fit.law.n_params)
     counts = resample_counts(len(union), B, np.random.default_rng(seed), groups=groups)
     pos = {lab: i for i, lab in enumerate(union)}
     c_loss = counts[:, [pos[i] for i in loss_set.index]]

@@ -107,11 +107,20 @@ def _expanded_size(root: Any, where: str) -> int:
     return size(root)
 
 
+MAX_SPEC_BYTES = 1_000_000
+
+
 def _parse_yaml(p: Path) -> Any:
     """Plain YAML (safe_load: no Python objects); errors say file:line:column."""
     import yaml
 
     try:
+        size = p.stat().st_size
+        if size > MAX_SPEC_BYTES:  # a 10.9 MB spec kept the YAML parser busy for minutes
+            raise SweepError(
+                f"{p}: {size / 1e6:.1f} MB is far more than a sweep spec needs (at most "
+                f"{MAX_SPEC_BYTES // 1_000_000} MB); write axes as lists of a few values"
+            )
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise SweepError(f"{p}: not a YAML spec (not UTF-8 text)") from None

@@ -80,6 +80,15 @@ def execute(
         c["context"] - c["prompt_length"],
     )
     test = task.test[: c["n_test"]]
+    if not test or not task.dev:
+        from ..train import TestbedError
+
+        name = c.get("task", "translation_en_es")
+        raise TestbedError(
+            f"no {'test' if not test else 'dev'} pairs of task {name} "
+            f"fit the context ({c['context']} tokens, {c['prompt_length']} for a prompt): raise "
+            "context or max_pair_bytes"
+        )
     t0 = time.perf_counter()
     tuned = finetune(
         model,

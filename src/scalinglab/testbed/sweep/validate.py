@@ -320,10 +320,16 @@ def check_finetune_sizes(runs: list[Any]) -> list[str]:
     for (task, limit), sizes in sorted(need.items()):
         size, name = max(sizes)
         try:
-            have = len(get_task(task)(max_pair_bytes=limit).train)
+            data = get_task(task)(max_pair_bytes=limit)
         except CorpusError as exc:
             unchecked.append(f"finetune sizes of task {task} not checked: {exc}")
             continue
+        have = len(data.train)
+        if not data.test or not data.dev:
+            raise SweepError(
+                f"run {name}: no {'test' if not data.test else 'dev'} pairs of task {task} fit "
+                f"{limit} bytes, so nothing could be evaluated; raise context or max_pair_bytes"
+            )
         if size > have:
             over = sorted({s for s, _ in sizes if s > have})
             raise SweepError(
