@@ -481,3 +481,26 @@ def main(debug: bool, encoding: str | None) -> None:
     """Forecast downstream LLM performance from small runs (scaling laws)."""
     ctx = click.get_current_context()
     ctx.with_resource(default_encoding(encoding))
+
+
+_NONNEGATIVE = FiniteRange(min=0.0)
+
+
+def checkpoint_options(fn: Any) -> Any:
+    """--run-col, --final-only, --min-tokens, --min-step: runs and their checkpoints."""
+    fn = click.option(
+        "--min-step",
+        type=_NONNEGATIVE,
+        default=None,
+        help="Drop warm-up checkpoints with step below this (the count is said).",
+    )(fn)
+    fn = click.option(
+        "--min-tokens",
+        type=_NONNEGATIVE,
+        default=None,
+        help="Drop warm-up checkpoints with tokens below this (the count is said).",
+    )(fn)
+    fn = click.option("--final-only", is_flag=True, help="Keep each run's last checkpoint only.")(
+        fn
+    )
+    return fn

@@ -22,10 +22,10 @@ from ..schema import parse_number
 from .common import (
     FORCE_HELP,
     LEVEL,
-    FiniteRange,
     _parse_grids,
     _parse_numbers,
     _parse_pairs,
+    checkpoint_options,
     emit_json,
     handle_errors,
     main,
@@ -531,19 +531,7 @@ def _audit_laws(
     default=None,
     help="Column naming each run [default: run, else model]: folds hold out whole runs.",
 )
-@click.option("--final-only", is_flag=True, help="Keep each run's last checkpoint only.")
-@click.option(
-    "--min-tokens",
-    type=FiniteRange(min=0.0),
-    default=None,
-    help="Drop warm-up checkpoints with tokens below this (the count is said).",
-)
-@click.option(
-    "--min-step",
-    type=FiniteRange(min=0.0),
-    default=None,
-    help="Drop warm-up checkpoints with step below this (the count is said).",
-)
+@checkpoint_options
 @preset_option
 @click.option("--metric", default=None, help="Column to fit and score.")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")

@@ -11,9 +11,9 @@ import numpy as np
 from ..errors import DataError
 from .common import (
     LEVEL,
-    FiniteRange,
     _parse_numbers,
     _targets,
+    checkpoint_options,
     emit_json,
     handle_errors,
     interval_note,
@@ -28,28 +28,6 @@ from .render import (
     render_notes,
     render_task_table,
 )
-
-FLOAT = FiniteRange(min=0.0)
-
-
-def checkpoint_options(fn: Any) -> Any:
-    """--run-col, --final-only, --min-tokens, --min-step: runs and their checkpoints."""
-    fn = click.option(
-        "--min-step",
-        type=FLOAT,
-        default=None,
-        help="Drop warm-up checkpoints with step below this (the count is said).",
-    )(fn)
-    fn = click.option(
-        "--min-tokens",
-        type=FLOAT,
-        default=None,
-        help="Drop warm-up checkpoints with tokens below this (the count is said).",
-    )(fn)
-    fn = click.option("--final-only", is_flag=True, help="Keep each run's last checkpoint only.")(
-        fn
-    )
-    return fn
 
 
 def task_options(fn: Any) -> Any:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import Diagnostic
 from ..errors import ScalingLabError
 from ..fitting import FitResult, fit
 from ..laws.base import Law
@@ -421,3 +422,19 @@ def propagate(
     up2.append((_bounded(s_hi, bounds) - tp) ** 2)
     down, up = np.sqrt(np.sum(down2, axis=0)), np.sqrt(np.sum(up2, axis=0))
     return p, _unbounded(tp - down, bounds), _unbounded(tp + up, bounds)
+
+
+def uncalibrated(calibrated: bool, term: Any) -> list[Diagnostic]:
+    """The `uncalibrated` warning every calibrated workflow gives when its history was too
+    short to learn an extrapolation term (forecast, ladder): said once, the same way."""
+    if not calibrated or term is not None:
+        return []
+    return [
+        Diagnostic(
+            "uncalibrated",
+            "warning",
+            "too few model sizes and compute budgets to learn how the error grows with "
+            "extrapolation: the intervals are the bootstrap's and the scatter's alone and "
+            "likely too narrow",
+        )
+    ]

@@ -35,7 +35,7 @@ from ..laws.base import Law
 from ..results import Result
 from ..schema import add_derived, resolve_column
 from .audit import _mask, run_flops
-from .calibration import calibrated_band, learn_extrapolation, propagate
+from .calibration import calibrated_band, learn_extrapolation, propagate, uncalibrated
 from .checkpoints import (
     check_used,
     describe_runs,
@@ -66,17 +66,7 @@ class ForecastResult(Result):
     calibrated: bool = False  # calibrate=True was asked for
 
     def _own_diagnostics(self) -> list[Diagnostic]:
-        if self.calibrated and self.extrapolation_term is None:
-            return [
-                Diagnostic(
-                    "uncalibrated",
-                    "warning",
-                    "too few model scales in the loss-fit runs to learn how error grows with "
-                    "extrapolation: the loss interval is the bootstrap's and the scatter's "
-                    "alone and likely too narrow",
-                )
-            ]
-        return []
+        return uncalibrated(self.calibrated, self.extrapolation_term)
 
     def to_frame(self) -> pd.DataFrame:
         return self.targets

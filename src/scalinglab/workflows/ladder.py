@@ -31,6 +31,7 @@ from .calibration import (
     learn_chain_extrapolation,
     learn_extrapolation,
     propagate,
+    uncalibrated,
 )
 from .downstream import near_optimal_spread
 from .pretrain_choice import require_columns
@@ -103,17 +104,7 @@ class LadderForecast(Result):
     n_bootstrap: int = 0
 
     def _own_diagnostics(self) -> list[Diagnostic]:
-        if self.calibrated and self.extrapolation_term is None:
-            return [
-                Diagnostic(
-                    "uncalibrated",
-                    "warning",
-                    "too few model sizes and compute budgets to learn how the error grows "
-                    "with extrapolation: the intervals are the bootstrap's and the scatter's "
-                    "alone and likely too narrow",
-                )
-            ]
-        return []
+        return uncalibrated(self.calibrated, self.extrapolation_term)
 
     def to_frame(self) -> pd.DataFrame:
         li, ai = self.loss_interval or (np.nan, np.nan), self.acc_interval or (np.nan, np.nan)
