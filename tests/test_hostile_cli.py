@@ -507,3 +507,25 @@ def test_third_review_of_issue_19(runs_csv, tmp_path, monkeypatch):
     )
     r = invoke("sweep", "plan", spec)
     assert r.exit_code == 2 and "no test pairs" in r.stderr
+
+
+def test_options_given_without_their_use_are_errors(runs_csv, tmp_path):
+    """Second review of issue 19: `report --section-where Q` (or --target-where) without its
+    section was ignored, `forecast --acc-col loss` fitted the loss on itself, and a task
+    column given twice was forecast twice: each is now a named error."""
+    r = invoke("report", runs_csv, "--law", "chinchilla", "--section-where", "zz > 1",
+               "-o", tmp_path / "r.html")  # fmt: skip
+    assert r.exit_code == 2 and "--section-where applies to" in r.stderr
+    assert not (tmp_path / "r.html").exists()
+    df = good_frame()
+    df["accuracy"] = np.exp(-df["loss"])
+    p = tmp_path / "fc.csv"
+    df.to_csv(p, index=False)
+    base = ["forecast", p, "--loss-law", "chinchilla", "--target", "n_params=1e11,tokens=1e12",
+            "--bootstrap", "0"]  # fmt: skip
+    r = invoke(*base, "--acc-col", "loss")
+    assert r.exit_code == 2 and "both step 1's loss and a task metric" in r.stderr
+    r = invoke(*base, "--acc-col", "accuracy", "--acc-col", "accuracy")
+    assert r.exit_code == 2 and "more than once" in r.stderr
+    r = invoke(*base, "--acc-col", "accuracy")
+    assert r.exit_code == 0, r.output

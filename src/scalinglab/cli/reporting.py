@@ -42,6 +42,19 @@ format_option = click.option(
 )
 
 
+def _check_section_options(
+    workflows: tuple[str, ...], given: dict[str, tuple[bool, tuple[str, ...]]]
+) -> None:
+    """An option of a workflow section given without that section was ignored without a
+    word (`report --target-where Q` without `--workflow forecast`): now it is an error."""
+    for option, (used, sections) in given.items():
+        if used and not set(sections) & set(workflows):
+            raise DataError(
+                f"{option} applies to the {' / '.join(sections)} section; add "
+                f"--workflow {sections[0]} (or drop {option})"
+            )
+
+
 @main.command("report")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--law", "law_names", multiple=True, help="Law(s) to fit and plot (repeat).")
@@ -204,6 +217,20 @@ def report_cmd(
             "give one of --holdout or --leave-largest-out, not both: the audit section runs "
             "one kind of audit (write two reports for both)"
         )
+    _check_section_options(
+        workflows,
+        {
+            "--target": (bool(targets), ("forecast",)),
+            "--target-where": (bool(target_where), ("forecast",)),
+            "--error-fit-where": (bool(error_fit_where), ("forecast",)),
+            "--at": (bool(at), ("choose-method",)),
+            "--target-tokens": (bool(target_tokens), ("pretrain-choice",)),
+            "--chance-table": (bool(chance_table), ("select-tasks",)),
+            "--select-at": (bool(select_at), ("select-tasks",)),
+            "--section-where": (bool(section_where), ("transfer", "constant-exponent")),
+            "--by": (bool(by), ("factor-effects", "constant-exponent", "transfer")),
+        },
+    )
     output_path(out_path, inputs=[data], force=force, what="report")
     from ..fitting.prepare import apply_where
     from ..report import build

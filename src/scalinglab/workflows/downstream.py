@@ -274,6 +274,14 @@ def forecast(
                 file=source_of(df),
             )
     loss_col, error_col = str(resolve_column(df, loss_col)), str(resolve_column(df, error_col))
+    if loss_col == error_col:  # `forecast --acc-col loss`: step 2 would fit loss on itself
+        raise DataError(
+            f"column '{loss_col}' is both step 1's loss and step 2's metric: the two-step "
+            "forecast predicts a downstream metric from the loss; name another --error-col / "
+            "--acc-col (or --loss-col)",
+            column=loss_col,
+            file=source_of(df),
+        )
     target_rows, known = _target_frame(df, targets)
     pool = df
     if known:

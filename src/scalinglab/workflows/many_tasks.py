@@ -70,10 +70,13 @@ def _metric_spec(
     """('accuracy' | 'error', the columns), each a name the user gave, resolved."""
     if acc_cols and error_cols:
         raise DataError("give accuracy columns or error columns, not both")
-    if acc_cols:
-        return "accuracy", [user_column(df, c, "--acc-col") for c in acc_cols]
-    if error_cols:
-        return "error", [user_column(df, c, "--error-col") for c in error_cols]
+    for given, what in ((acc_cols, "--acc-col"), (error_cols, "--error-col")):
+        if given:
+            cols = [user_column(df, c, what) for c in given]
+            again = sorted({c for c in cols if cols.count(c) > 1})
+            if again:  # `--acc-col accuracy --acc-col accuracy` forecast one task twice
+                raise DataError(f"{what} names {', '.join(again)} more than once")
+            return ("accuracy" if what == "--acc-col" else "error"), cols
     raise DataError("give the task metric: --acc-col COL or --error-col COL (repeatable)")
 
 
@@ -222,6 +225,12 @@ def forecast_tasks(
     )
     kind, cols = _metric_spec(df, acc_cols, error_cols)
     loss = user_column(df, loss_col, "--loss-col")
+    if loss in cols:  # `forecast --acc-col loss`: step 2 would fit the loss on itself
+        raise DataError(
+            f"column '{loss}' is both step 1's loss and a task metric: the two-step forecast "
+            "predicts a downstream metric from the loss; name another --acc-col / --error-col",
+            column=loss,
+        )
     frames: dict[str, tuple[pd.DataFrame, str]] = {}
     if task_col:
         tc = user_column(df, task_col, "--task-col")
