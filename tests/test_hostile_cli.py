@@ -529,3 +529,15 @@ def test_options_given_without_their_use_are_errors(runs_csv, tmp_path):
     assert r.exit_code == 2 and "more than once" in r.stderr
     r = invoke(*base, "--acc-col", "accuracy")
     assert r.exit_code == 0, r.output
+
+
+def test_constant_exponent_on_a_constant_loss_says_so(tmp_path):
+    """Second review of issue 19: a constant loss got a verdict with exit 0 and no word."""
+    import scalinglab as sl
+
+    n = np.repeat(np.geomspace(1e7, 1e9, 4), 3)
+    df = pd.DataFrame({"n_params": n, "tokens": n * np.tile([5.0, 20.0, 80.0], 4), "loss": 3.0})
+    df = pd.concat([df, df.assign(n_params=df["n_params"] * 1.5)], ignore_index=True)
+    df["tokens"] = df["n_params"] * np.tile([5.0, 20.0, 80.0], 8)
+    res = sl.constant_exponent(df, n_bootstrap=0)
+    assert "constant_target" in [d.code for d in res.flags]

@@ -147,6 +147,9 @@ def constant_exponent(
             )
         res = fit(g, "overtrain", metric=loss_col)
         joint[name] = res
+        for d in res.diagnostics_:  # a degenerate joint fit (constant loss) is said, not judged
+            if d.severity == "error":
+                flags.append(Diagnostic(d.code, d.severity, f"{name}: {d.message}", d.params))
         use = g[g["_M"].isin(ms)]
         # start each M where a fit at the joint E puts it, then free E (shared by all M)
         starts: dict[str, list[float]] = {"E": [min(res.params_["E"], 0.99 * _min(use, loss_col))]}
