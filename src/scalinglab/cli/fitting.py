@@ -35,7 +35,7 @@ from .common import (
     print_diagnostics,
     progress_bar,
 )
-from .render import render_audit, render_fit, render_intervals
+from .render import render_audit, render_fit, render_intervals, render_predictions
 
 
 @main.command("laws")
@@ -416,17 +416,7 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
         obj["diagnostics"] = [d.to_dict() for d in fit_diags + diags]
         emit_json(obj)
         return
-    title = f"{res.law.name} predictions of {res.metric_}"
-    if band is not None:
-        title += f" ({interval:.0%} bootstrap interval, {res.bootstrap_.n_resamples} resamples)"
-    t = Table(title=title)
-    cols = [c for c in rows[0] if c != "beyond_data"] + ["beyond data (orders of magnitude)"]
-    for c in cols:
-        t.add_column(c, justify="right")
-    for r in rows:
-        far = ", ".join(f"{k} {v:.1f}" for k, v in r["beyond_data"].items()) or "inside"
-        t.add_row(*(f"{v:.6g}" for k, v in r.items() if k != "beyond_data"), far)
-    out.print(t)
+    render_predictions(res, rows, interval if band is not None else None)
     print_diagnostics(fit_diags + diags)
 
 

@@ -356,3 +356,19 @@ def render_task_selection(res: Any) -> None:
     """Task selection: per task, accuracy above chance at the reference rows, kept or not."""
     _table(res.tasks, f"tasks judged at {res.reference}")
     render_notes(res.notes)
+
+
+def render_predictions(res: FitResult, rows: list[dict[str, Any]], level: float | None) -> None:
+    """`predict`: one row per query point (inputs, prediction, interval when asked, how far
+    beyond the fitted data), the interval's level and resamples in the title."""
+    title = f"{res.law.name} predictions of {res.metric_}"
+    if level is not None and res.bootstrap_ is not None:
+        title += f" ({level:.0%} bootstrap interval, {res.bootstrap_.n_resamples} resamples)"
+    t = Table(title=escape(title))
+    cols = [c for c in rows[0] if c != "beyond_data"] + ["beyond data (orders of magnitude)"]
+    for c in cols:
+        t.add_column(escape(str(c)), justify="right")
+    for r in rows:
+        far = ", ".join(f"{k} {v:.1f}" for k, v in r["beyond_data"].items()) or "inside"
+        t.add_row(*(f"{v:.6g}" for k, v in r.items() if k != "beyond_data"), escape(far))
+    out.print(t)
