@@ -425,6 +425,39 @@ def test_finetuning_seeds_share_one_pretraining_run(tmp_path):
     assert set(ft["pretrain_loss"]) == {df.loc[df["kind"] == "pretrain", "loss"].iloc[0]}
 
 
+@needs_bibles
+def test_finetuned_models_are_scored_zero_shot_on_the_accuracy_task(tmp_path):
+    """Issue 20 (Zhang et al.'s zero-shot question): every finetuning run also scores the
+    finetuned model on the pretraining runs' cloze, beside the pretrained model's accuracy.
+    Prompt tuning without special rows leaves every weight as it was: its zero-shot accuracy
+    is the pretrained one exactly; FMT moves the weights, so its score is its own."""
+    spec = {
+        "defaults": {
+            **SPEC["defaults"],
+            "pretrain_data": "kjv:0.5,rv1909:0.5",
+            "tokens": 3000,
+            "cloze_items": 40,
+        },
+        "axes": {
+            "model": [SPEC["axes"]["model"][0]],
+            "method": ["fmt", "prompt"],
+            "finetune_size": [16],
+        },
+    }
+    reg = run_sweep(spec, tmp_path / "r.sqlite", tmp_path / "art")
+    df = export(reg.path, keys=None)
+    pre = df[df["kind"] == "pretrain"].iloc[0]
+    ft = df[df["kind"] == "finetune"].set_index("method")
+    assert set(ft["pretrain_accuracy"]) == {pre["accuracy"]}
+    assert ft.loc["prompt", "zeroshot_accuracy"] == pre["accuracy"]
+    acc = ft.loc["fmt", "zeroshot_accuracy"]
+    assert 0 <= acc <= 1 and acc * 40 == round(acc * 40)  # a share of the 40 items
+    se = ft.loc["fmt", "zeroshot_accuracy_se"]
+    assert se == pytest.approx((acc * (1 - acc) / 40) ** 0.5)
+    cols = list(df.columns)
+    assert cols.index("zeroshot_accuracy") == cols.index("pretrain_accuracy") + 1
+
+
 def test_claims_take_the_longest_runnable_run_first(tmp_path):
     model = {"d_model": 16, "n_layers": 1, "n_heads": 2}
     spec = {

@@ -51,6 +51,9 @@ COLUMNS = (
     "loss",
     "accuracy",
     "accuracy_se",
+    "pretrain_accuracy",
+    "zeroshot_accuracy",
+    "zeroshot_accuracy_se",
     "tokens_per_s",
 )
 

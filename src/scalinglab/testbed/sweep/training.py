@@ -108,6 +108,7 @@ def execute(
     )
     hyps = translate(tuned, [s for s, _ in test], tok, dev)
     refs = [t for _, t in test]
+    zero_shot = _zero_shot(tuned, c, tok, dev)
     # The translations themselves: two runs compare by a paired bootstrap over the same
     # test verses (evaluate.paired_bootstrap, sweep.compare_runs).
     path = (artifacts / f"{claim.key}.translations.json").resolve()
@@ -126,8 +127,32 @@ def execute(
             if k in dep["metrics"]
         },
         "pretrain_loss": dep["metrics"]["loss"],
+        "pretrain_accuracy": dep["metrics"].get("accuracy"),
+        **zero_shot,
         "device": dev.type,
     }, str(path)
+
+
+def _zero_shot(tuned: Any, c: dict[str, Any], tok: Any, dev: Any) -> dict[str, float]:
+    """Zhang et al.'s zero-shot question: does the finetuned model still do a related task it
+    was never finetuned on? Measured on the pretraining runs' own accuracy task (the held-out
+    verse cloze), scored without the soft prompt, so `zeroshot_accuracy` minus the pretrained
+    model's `accuracy` (kept beside it as `pretrain_accuracy`) is what finetuning cost or
+    gained there. FMT moves every weight; LoRA adds adapters; prompt tuning leaves the weights
+    frozen (only the special tokens' embeddings move with prompt_specials), so it should keep
+    the pretrained accuracy: the contrast the paper draws."""
+    from ..data import accuracy_items
+    from ..evaluate import cloze_accuracy
+
+    n = int(c.get("cloze_items") or 0)
+    if n <= 0:
+        return {}
+    items = accuracy_items(c["pretrain_data"], tok, n)
+    acc = cloze_accuracy(tuned.model, items, tok, dev)
+    return {
+        "zeroshot_accuracy": acc,
+        "zeroshot_accuracy_se": (acc * (1 - acc) / max(len(items), 1)) ** 0.5,
+    }
 
 
 def _save_translations(test: list[tuple[str, str]], hyps: list[str], path: Path) -> None:
