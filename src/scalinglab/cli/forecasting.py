@@ -375,6 +375,31 @@ def forecast_cmd(
     help="Step 2: trailing moving average over this many checkpoints.",
 )
 @click.option(
+    "--loss-expr",
+    default=None,
+    help="Step 1 as your own law of n_params and tokens (bounds: --loss-param), e.g. "
+    "'E + A/n_params**alpha + B/tokens**beta'.",
+)
+@click.option(
+    "--loss-param", "loss_params", multiple=True, metavar="NAME=LO:HI", help="--loss-expr bounds."
+)
+@click.option(
+    "--acc-expr",
+    default=None,
+    help="Step 2 as your own law of the task loss, written with variable x (e.g. "
+    "'floor + (1 - floor)/(1 + exp(k*(x - x0)))'; bounds: --acc-param).",
+)
+@click.option(
+    "--acc-param", "acc_params", multiple=True, metavar="NAME=LO:HI", help="--acc-expr bounds."
+)
+@click.option(
+    "--fix",
+    "fixes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Hold a parameter of step 1 or step 2 at a value (repeatable), e.g. --fix floor=0.25.",
+)
+@click.option(
     "--bootstrap",
     "n_boot",
     default=0,
@@ -410,6 +435,11 @@ def ladder_cmd(
     last_k,
     skip_frac,
     window,
+    loss_expr,
+    loss_params,
+    acc_expr,
+    acc_params,
+    fixes,
     n_boot,
     interval,
     as_json,
@@ -427,6 +457,9 @@ def ladder_cmd(
       scalinglab ladder tasks.csv --runs runs.csv --task-col task \\
           --where "split == 'test' or task in ('hellaswag', 'piqa')" \\
           --train-where "paper_role == 'train'" --target-where "run == '13B-5T'"
+      scalinglab ladder checkpoints.csv --target n_params=1e9,tokens=2e10 \
+          --acc-expr "floor + (1 - floor)/(1 + exp(k*(x - x0)))" --acc-param k=0:50 \
+          --acc-param x0=0:10 --acc-param floor=0:1 --fix floor=0.25
     """
     from ..workflows.checkpoints import check_used, load, select_checkpoints, user_column
     from ..workflows.ladder import ladder_forecast
@@ -434,6 +467,7 @@ def ladder_cmd(
 
     if (target is None) == (target_where is None):
         raise DataError("give one of --target n_params=...,tokens=... or --target-where QUERY")
+    laws = _ladder_laws(loss_expr, loss_params, acc_expr, acc_params, fixes)
     loss_col = loss_cols[0] if len(loss_cols) == 1 else "bpb"
     acc_col = acc_cols[0] if len(acc_cols) == 1 else "rc_acc"
     many = task_col or target_where or runs_table or len(acc_cols) > 1 or len(loss_cols) > 1
@@ -461,6 +495,7 @@ def ladder_cmd(
             window=window,
             n_bootstrap=n_boot,
             interval=interval,
+            **laws,
         )
         if as_json:
             emit_json(res_many.to_dict())
@@ -490,12 +525,41 @@ def ladder_cmd(
         window=window,
         n_bootstrap=n_boot,
         interval=interval,
+        **laws,
     )
     if as_json:
         emit_json(res.to_dict())
         return
     render_notes(notes)
     render_ladder(res, tgt, loss_col, acc_col)
+
+
+def _ladder_laws(
+    loss_expr: str | None,
+    loss_params: tuple[str, ...],
+    acc_expr: str | None,
+    acc_params: tuple[str, ...],
+    fixes: tuple[str, ...],
+) -> dict[str, Any]:
+    """ladder_forecast's loss_law / acc_law / fixed from the CLI (issue 21: a user-written
+    law and fixed parameters in the ladder as in fit, audit and forecast); checked here, so
+    a bad law fails before any data is read, and once for many tasks."""
+    from ..workflows.ladder import ladder_laws
+    from .fitting import _build_law
+
+    if loss_params and not loss_expr:
+        raise DataError("--loss-param gives the bounds of a --loss-expr law; add --loss-expr")
+    if acc_params and not acc_expr:
+        raise DataError("--acc-param gives the bounds of an --acc-expr law; add --acc-expr")
+    out: dict[str, Any] = {}
+    if loss_expr:
+        out["loss_law"] = _build_law(None, loss_expr, loss_params, "loss", None)
+    if acc_expr:
+        out["acc_law"] = _build_law(None, acc_expr, acc_params, "accuracy", "identity")
+    if fixes:
+        out["fixed"] = _parse_numbers(fixes, "--fix")
+    ladder_laws(**out)  # a --fix neither law has, a step-2 law of two variables: named now
+    return out
 
 
 def _combine(items: tuple[str, ...]) -> dict[str, dict[str, float]] | None:

@@ -6,12 +6,13 @@ by least squares to every checkpoint of the small runs (the first `skip_frac` dr
 trailing moving average of `window` checkpoints), plus the helper point (L=0, accuracy=1).
 A target (N, D) is chained through both. Step 1 is multi-modal on some tasks (MMLU), so the
 spread of predictions over near-optimal step-1 fits is reported along with a bootstrap over
-runs.
+runs. Either step may be a law the user writes (`expression_law`), with parameters held fixed
+(e.g. a logistic with a 0.25 chance floor as step 2), through the same chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ from ..fitting import FitResult, fit
 from ..fitting.predict_inputs import check_prediction_inputs
 from ..fitting.presets import apply_preset
 from ..laws import get_law
+from ..laws.base import Law
 from ..results import Result
 from .calibration import (
     ExtrapolationTerm,
@@ -47,8 +49,11 @@ def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     return out / counts
 
 
-def step1_points(ck: pd.DataFrame, run_col: str, loss_col: str, last_k: int) -> pd.DataFrame:
-    """Per run: tokens of the last checkpoint, loss averaged over the last `last_k`."""
+def step1_points(
+    ck: pd.DataFrame, run_col: str, loss_col: str, last_k: int, extra: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Per run: tokens of the last checkpoint, loss averaged over the last `last_k`; `extra`
+    columns (other inputs of a user-written step-1 law) at the last checkpoint."""
     rows = []
     for run, g in ck.groupby(run_col, sort=False):
         tail = g.tail(last_k)
@@ -57,6 +62,7 @@ def step1_points(ck: pd.DataFrame, run_col: str, loss_col: str, last_k: int) -> 
                 run_col: run,
                 "n_params": float(g["n_params"].iloc[-1]),
                 "tokens": float(tail["tokens"].iloc[-1]),
+                **{c: float(tail[c].iloc[-1]) for c in extra},
                 loss_col: float(tail[loss_col].mean()),
             }
         )
@@ -139,8 +145,11 @@ class LadderForecast(Result):
             "acc_interval": list(self.acc_interval) if self.acc_interval else None,
             "interval": self.interval,
             "n_bootstrap": self.n_bootstrap,
+            "step1_law": self.step1.law.name,
+            "step2_law": self.step2.law.name,
             "step1_params": self.step1.params_,
             "step2_params": self.step2.params_,
+            "fixed": {**self.step1.law.fixed_values, **self.step2.law.fixed_values},
             "notes": self.notes,
             "extrapolation_term": (
                 self.extrapolation_term.to_dict() if self.extrapolation_term else None
@@ -167,6 +176,9 @@ def ladder_forecast(
     interval: float = 0.9,
     seed: int = 0,
     calibrate: bool = True,
+    loss_law: str | Law = "chinchilla",
+    acc_law: str | Law | None = None,
+    fixed: Mapping[str, float] | None = None,
 ) -> LadderForecast:
     """The OLMo model-ladder forecast: a target's task accuracy from small runs' checkpoints.
 
@@ -193,6 +205,12 @@ def ladder_forecast(
     calibrate : add the extrapolation terms learned from leave-largest-out folds (see
         `scalinglab.workflows.calibration`); without enough history the result carries the
         `uncalibrated` diagnostic.
+    loss_law : step 1's law of the run-level inputs (default Chinchilla's); a catalog name
+        or a `Law`, e.g. ``sl.expression_law("E + A/n_params**a + B/tokens**b", ...)``.
+    acc_law : step 2's law of the loss, with one variable (the loss); default the paper's
+        sigmoid with its bounds. Fitted by least squares, as the paper fits step 2.
+    fixed : parameter values held fixed, each in whichever step's law has it (e.g. a
+        chance floor ``{"floor": 0.25}``); a name neither law has is an error.
 
     Returns
     -------
@@ -205,8 +223,12 @@ def ladder_forecast(
     >>> res = sl.ladder(ck, {"n_params": 7e9, "tokens": 4e12})   # doctest: +SKIP
     >>> res.acc_pred, res.acc_interval                         # doctest: +SKIP
     """
+    law1, law2, kw2 = ladder_laws(loss_law, acc_law, fixed)
+    extra = [v for v in law1.variables if v not in ("n_params", "tokens")]
     require_columns(
-        checkpoints, [run_col, "n_params", "tokens", loss_col, acc_col], "model-ladder forecast"
+        checkpoints,
+        [run_col, "n_params", "tokens", *extra, loss_col, acc_col],
+        "model-ladder forecast",
     )
     ck = (
         checkpoints
@@ -217,8 +239,8 @@ def ladder_forecast(
         raise DataError(
             f"the ladder forecast needs at least 4 runs to fit step 1; got {ck[run_col].nunique()}"
         )
-    s1 = step1_points(ck, run_col, loss_col, last_k)
-    step1 = fit(s1, "chinchilla", metric=loss_col, n_refine=64)
+    s1 = step1_points(ck, run_col, loss_col, last_k, extra)
+    step1 = fit(s1, law1, metric=loss_col, n_refine=64)
     s2_runs = step2_points(ck, run_col, loss_col, acc_col, skip_frac, window)
     helper = (
         None
@@ -226,18 +248,14 @@ def ladder_forecast(
         else pd.DataFrame({loss_col: [helper_point[0]], acc_col: [helper_point[1]]})
     )
     s2 = s2_runs if helper is None else pd.concat([s2_runs, helper], ignore_index=True)
-    # The paper's step 2: least squares with a in [-1, 0], x0 >= 0, k >= 0, b in [0, 1].
-    law2, kw2 = apply_preset(get_law("sigmoid"), "paper")
-    law2 = law2.with_parameter("a", lower=-1.0, upper=0.0, grid=(-1.0, -0.75, -0.5, -0.25))
-    law2 = law2.with_parameter("b", lower=0.0, upper=1.0, grid=(0.25, 0.5, 0.75, 1.0))
-    law2 = law2.with_parameter("x0", lower=0.0)
-    step2 = fit(s2, law2, mapping={"x": loss_col}, metric=acc_col, n_refine=16, **kw2)
+    var2 = law2.variables[0]
+    step2 = fit(s2, law2, mapping={var2: loss_col}, metric=acc_col, n_refine=16, **kw2)
     check_prediction_inputs(step1, pd.DataFrame([target]))
-    inputs = {"n_params": np.array([target["n_params"]]), "tokens": np.array([target["tokens"]])}
+    inputs = {v: np.array([float(target[v])]) for v in law1.variables}
     loss_pred = float(step1.law.evaluate(step1.params_, inputs)[0])
-    acc_pred = float(step2.law.evaluate(step2.params_, {"x": [loss_pred]})[0])
+    acc_pred = float(step2.law.evaluate(step2.params_, {var2: [loss_pred]})[0])
     lo, hi, n_near = near_optimal_spread(step1, inputs, rel=near_optimal)
-    acc_ends = step2.law.evaluate(step2.params_, {"x": [lo[0], hi[0]]})
+    acc_ends = step2.law.evaluate(step2.params_, {var2: [lo[0], hi[0]]})
     res = LadderForecast(
         step1,
         step2,
@@ -285,13 +303,13 @@ def ladder_forecast(
         # every loss the small runs reached; the helper point does not count as data there.
         floor = float(s2_runs[loss_col].min())
         gap = max(floor - float(lo[0]), 0.0)
-        extra = (
+        widen = (
             None
             if b2 is None
             else (np.array([b2 * gap]), np.array([b2 * max(floor - float(hi[0]), 0.0)]))
         )
         _, alo, ahi = propagate(
-            step2, "x", np.array([loss_pred]), lo, hi, interval, (0.0, 1.0), extra
+            step2, var2, np.array([loss_pred]), lo, hi, interval, (0.0, 1.0), widen
         )
         res.loss_interval = (float(lo[0]), float(hi[0]))
         res.acc_interval = (float(alo[0]), float(ahi[0]))
@@ -310,3 +328,40 @@ def ladder_forecast(
                 "of magnitude beyond the data (log space)"
             )
     return res
+
+
+def ladder_laws(
+    loss_law: str | Law = "chinchilla",
+    acc_law: str | Law | None = None,
+    fixed: Mapping[str, float] | None = None,
+) -> tuple[Law, Law, dict[str, Any]]:
+    """The ladder's two laws and step 2's fit options. Why a function: `ladder`, its CLI
+    and the report build them the same way. Step 2 defaults to the paper's sigmoid (least
+    squares, a in [-1, 0], x0 >= 0, b in [0, 1]); a user's step-2 law is fitted by least
+    squares too and must have exactly one variable, the loss. `fixed` values go to whichever
+    law has the parameter; a name neither has is an error (never silently ignored)."""
+    law1 = get_law(loss_law)
+    if acc_law is None:
+        law2, kw2 = apply_preset(get_law("sigmoid"), "paper")
+        law2 = law2.with_parameter("a", lower=-1.0, upper=0.0, grid=(-1.0, -0.75, -0.5, -0.25))
+        law2 = law2.with_parameter("b", lower=0.0, upper=1.0, grid=(0.25, 0.5, 0.75, 1.0))
+        law2 = law2.with_parameter("x0", lower=0.0)
+    else:
+        law2, kw2 = apply_preset(get_law(acc_law), "paper")
+    if len(law2.variables) != 1:
+        raise DataError(
+            f"the ladder's step-2 law maps the task loss to accuracy, so it takes one variable; "
+            f"'{law2.name}' has {len(law2.variables)} ({', '.join(law2.variables)})"
+        )
+    if fixed:
+        unused = [n for n in fixed if n not in law1.param_names + law2.param_names]
+        if unused:
+            raise DataError(
+                f"fixed {', '.join(unused)}: neither step's law has such a parameter (step 1 "
+                f"{', '.join(law1.param_names)}; step 2 {', '.join(law2.param_names)})"
+            )
+        fix1 = {k: float(v) for k, v in fixed.items() if k in law1.param_names}
+        fix2 = {k: float(v) for k, v in fixed.items() if k in law2.param_names}
+        law1 = law1.fix(**fix1) if fix1 else law1
+        law2 = law2.fix(**fix2) if fix2 else law2
+    return law1, law2, kw2
