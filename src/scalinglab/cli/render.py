@@ -345,10 +345,38 @@ def render_transfer(res: Any, by: str | None = None) -> None:
     print_diagnostics(res.flags)
 
 
+def _plan_cell(row: dict[str, Any], key: str) -> Any:
+    """A plan value with its interval beside it: '7.319e+10 [5.368e+10, 1.042e+11]'."""
+    v = row.get(key, float("nan"))
+    lo, hi = row.get(f"{key}_lower"), row.get(f"{key}_upper")
+    if lo is None or hi is None or not np.isfinite(v):
+        return v
+    b = [f"{x:.4g}" if np.isfinite(x) else ("inf" if x > 0 else "-") for x in (lo, hi)]
+    return f"{v:.4g} [{b[0]}, {b[1]}]"
+
+
 def render_plan(res: Any) -> None:
-    """A training plan: one row per allocation, the fitted exponents."""
-    _table(pd.DataFrame(res.rows), "plans")
-    out.print(", ".join(f"{k} = {v:.4f}" for k, v in res.exponents.items()))
+    """A training plan: one row per allocation with its intervals (level and resamples in
+    the title), the fitted exponents with theirs."""
+    keys = [
+        k
+        for k in dict.fromkeys(k for r in res.rows for k in r)
+        if not k.endswith(("_lower", "_upper"))
+    ]
+    frame = pd.DataFrame([{k: _plan_cell(r, k) for k in keys} for r in res.rows])
+    title = f"plans (in brackets: {res.interval_label})" if res.interval else "plans"
+    _table(frame, title)
+    ivs = res.exponent_intervals
+    out.print(
+        escape(
+            ", ".join(
+                f"{k} = {v:.4f}" + (f" [{ivs[k][0]:.4f}, {ivs[k][1]:.4f}]" if k in ivs else "")
+                for k, v in res.exponents.items()
+            )
+        )
+    )
+    if res.interval_note:
+        out.print(escape(f"intervals: {res.interval_note}"))
     print_diagnostics(res.diagnostics)
 
 

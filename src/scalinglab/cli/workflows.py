@@ -9,6 +9,7 @@ from ..errors import DataError
 from ..fitting import FitResult
 from .common import (
     FORCE_HELP,
+    LEVEL,
     NUMBER,
     POSITIVE_NUMBER,
     FiniteRange,
@@ -349,15 +350,35 @@ def transfer_cmd(
     type=float,
     help="With --inference-tokens: the loss to reach (default: the budget's optimum).",
 )
+@click.option(
+    "--interval",
+    default=0.9,
+    show_default=True,
+    type=LEVEL,
+    help="Level of the intervals on N, D, loss and FLOPs, from the fit file's bootstrap "
+    "draws (each draw replans).",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Run N bootstrap resamples on the data stored in the fit file first (for a fit "
+    "saved without --bootstrap; replaces its draws, and says so).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
-def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, as_json) -> None:
-    """Compute-optimal and over-trained allocations from a saved chinchilla or overtrain fit;
-    each row says how far it lies beyond the fitted data.
+def plan_cmd(
+    fit_json, budget, tokens_per_param, inference_tokens, target_loss, interval, n_boot, as_json
+) -> None:
+    """Compute-optimal and over-trained allocations from a saved chinchilla or overtrain fit,
+    with intervals from its bootstrap draws; each row says how far it lies beyond the data.
 
     \b
     Example:
-      scalinglab plan fit.json --budget 1e23 --inference-tokens 2T
+      scalinglab fit runs.csv --law chinchilla --bootstrap 1000 --out fit.json
+      scalinglab plan fit.json --budget 1e23 --inference-tokens 2T --interval 0.9
     """
     from ..workflows.planning import plan
 
@@ -367,6 +388,8 @@ def plan_cmd(fit_json, budget, tokens_per_param, inference_tokens, target_loss, 
         tokens_per_param=tokens_per_param,
         inference_tokens=inference_tokens,
         target_loss=target_loss,
+        interval=interval,
+        n_bootstrap=n_boot,
     )
     if as_json:
         emit_json(res.to_dict())

@@ -6,6 +6,9 @@ C = 6 N D gives N* = G (C/6)^a, D* = G^-1 (C/6)^b with a = beta/(alpha+beta),
 b = alpha/(alpha+beta), G = (alpha A / (beta B))^(1/(alpha+beta)). With an inference budget of
 T tokens (2 N FLOPs each), the cheapest (N, D) reaching a target loss minimises
 6 N D + 2 N T along the iso-loss curve D(N) (a 1-D bounded search in log N).
+
+When the fit carries bootstrap draws, every draw replans and the plan states intervals at a
+given level (`plan_intervals`); a fit without draws says so and how to get them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,15 @@ from ..errors import DataError
 from ..fitting import FitResult
 from ..laws.optimum import compute_optimal, loss_at
 from ..results import Result
+from . import plan_intervals as pi
+
+DEFAULT_LEVEL = 0.9
+NO_DRAWS = (
+    "the fit holds no bootstrap draws, so this plan has no intervals: run "
+    "`scalinglab plan FIT.json --bootstrap 1000` (resamples the data stored in the fit file) "
+    "or refit with `scalinglab fit ... --bootstrap 1000 --out FIT.json` "
+    "(in Python: res.bootstrap(1000) before plan, or plan(..., n_bootstrap=1000))"
+)
 
 
 @dataclass
@@ -31,6 +43,25 @@ class Plan(Result):
     exponents: dict[str, float]
     flags: list[Diagnostic] = field(default_factory=list)
     fit: FitResult | None = field(default=None, repr=False)
+    interval: dict[str, Any] | None = None
+    exponent_intervals: dict[str, list[float]] = field(default_factory=dict)
+    interval_note: str = ""
+
+    @property
+    def interval_label(self) -> str:
+        """'90% bootstrap interval, 1000 resamples', or that there is none."""
+        iv = self.interval
+        if not iv:
+            return "no intervals"
+        return f"{iv['level']:.0%} bootstrap interval, {iv['n_resamples']} resamples"
+
+    def summary(self) -> str:
+        """The table, where the intervals come from (or why there are none), diagnostics."""
+        lines = [self.title, self.to_frame().to_string(max_rows=30, max_cols=12)]
+        if self.interval_note:
+            lines.append(f"intervals: {self.interval_note}")
+        lines += [f"{d.severity.upper():<8} [{d.code}] {d.message}" for d in self.diagnostics]
+        return "\n".join(lines)
 
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
@@ -48,6 +79,9 @@ class Plan(Result):
     def to_dict(self) -> dict[str, Any]:
         return {
             "exponents": self.exponents,
+            "exponent_intervals": self.exponent_intervals,
+            "interval": self.interval,
+            "interval_note": self.interval_note,
             "plans": self.rows,
             "diagnostics": [d.to_dict() for d in self.flags],
         }
@@ -71,35 +105,54 @@ def _flag_extrapolation(res: FitResult, plan: Plan) -> Plan:
     return plan
 
 
-def _plan_overtrain(res: FitResult, budget: float | None, multiplier: float | None) -> Plan:
-    """Gadre et al.'s L(C, M): at a budget C and token multiplier M = D/N, N = sqrt(C/(6M))."""
+def _plan_overtrain(
+    res: FitResult,
+    budget: float | None,
+    multiplier: float | None,
+    draws: pi.Draws | None,
+    level: float,
+) -> Plan:
+    """Gadre et al.'s L(C, M): at a budget C and token multiplier M = D/N, N = sqrt(C/(6M)).
+    N and D follow from C and M alone; only the loss (and eta) carry an interval."""
     if budget is None or budget <= 0:
         raise DataError("an over-training plan needs a positive --budget (FLOPs)")
     rows = []
     for m in sorted({20.0, float(multiplier)} if multiplier else {20.0}):
         n = float(np.sqrt(budget / (6 * m)))
-        loss = float(res.law.evaluate(res.params_, {"flops": [budget], "tokens_per_param": [m]})[0])
-        rows.append(
-            {
-                "plan": f"M={m:g} tokens per parameter",
-                "flops": budget,
-                "n_params": n,
-                "tokens": m * n,
-                "tokens_per_param": m,
-                "loss": loss,
-            }
-        )
-    return _flag_extrapolation(res, Plan(rows, {"eta": res.params_["eta"]}, fit=res))
+        at = {"flops": [budget], "tokens_per_param": [m]}
+        loss = float(res.law.evaluate(res.params_, at)[0])
+        row: dict[str, Any] = {
+            "plan": f"M={m:g} tokens per parameter",
+            "flops": budget,
+            "n_params": n,
+            "tokens": m * n,
+            "tokens_per_param": m,
+            "loss": loss,
+        }
+        if draws is not None:
+            pi.add_bounds(row, "loss", res.law.evaluate(draws.theta, at)[:, 0], level)
+        rows.append(row)
+    params = _all_params(res)
+    plan_ = Plan(rows, {"eta": params["eta"]}, fit=res)
+    if draws is not None:
+        plan_.exponent_intervals = {"eta": list(pi.bounds(draws.params["eta"], level))}
+    return plan_
+
+
+def _all_params(res: FitResult) -> dict[str, float]:
+    """Fitted and fixed parameters together (a law with `fix(E=...)` plans as well)."""
+    return {**res.law.fixed_values, **res.params_}
 
 
 def _chinchilla_params(res: FitResult) -> dict[str, float]:
     need = {"E", "A", "B", "alpha", "beta"}
-    if not need <= set(res.params_):
+    params = _all_params(res)
+    if not need <= set(params):
         raise DataError(
             f"planning needs a chinchilla-form fit (parameters {sorted(need)}); "
-            f"got law '{res.law.name}' with {sorted(res.params_)}"
+            f"got law '{res.law.name}' with {sorted(params)}"
         )
-    return res.params_
+    return params
 
 
 def numeric_optimum(params: dict[str, float], budget: float) -> tuple[float, float]:
@@ -140,6 +193,63 @@ def cheapest_for_loss(
     return n, tokens_for_loss(params, n, target), float(r.fun)
 
 
+def _check_level(interval: float | None) -> None:
+    if interval is not None and not (
+        isinstance(interval, (int, float)) and 0 < float(interval) < 1
+    ):
+        raise DataError(f"interval must be a level between 0 and 1 (e.g. 0.9), got {interval!r}")
+
+
+def _draws_for(res: FitResult, interval: float | None, n_bootstrap: int) -> pi.Draws | None:
+    """The draws the plan's intervals come from: the fit's own, or `n_bootstrap` new ones."""
+    if interval is None:
+        return None
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)):
+        raise DataError(f"n_bootstrap must be a whole number, got {n_bootstrap!r}")
+    if n_bootstrap < 0:
+        raise DataError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
+    if n_bootstrap > 0:
+        if res.data_ is None:
+            raise DataError(
+                "the fit holds no data to resample (it was saved without them): refit with "
+                "`scalinglab fit ... --bootstrap N --out FIT.json`"
+            )
+        res.bootstrap(int(n_bootstrap))
+    return pi.usable_draws(res)
+
+
+def _interval_note(
+    res: FitResult, draws: pi.Draws | None, interval: float | None, n_bootstrap: int
+) -> str:
+    """Where the intervals come from, or why there are none (not a diagnostic: a plan from
+    a fit without draws is not defective, it is unqualified, and says so)."""
+    if interval is None:
+        return ""
+    if draws is None:
+        if res.exact_fit_:
+            why = "an exact fit (no more points than parameters) has no intervals"
+        elif res.bootstrap_ is not None:
+            why = "none of the fit's bootstrap draws is usable, so this plan has no intervals"
+        else:
+            why = NO_DRAWS
+        return why
+    src = (
+        f"{n_bootstrap} bootstrap resamples of the fit's rows, run now"
+        if n_bootstrap
+        else f"the fit's {draws.n_resamples} stored bootstrap draws"
+        + (f", resampled by {draws.group_by}" if draws.group_by else "")
+    )
+    used = (
+        ""
+        if draws.n_usable == draws.n_resamples
+        else f"; {draws.n_resamples - draws.n_usable} did not converge and are left out"
+    )
+    return (
+        f"{interval:.0%} percentile intervals over {draws.n_usable} draws ({src}{used}): each "
+        "draw replans; they describe the fit's parameter uncertainty, not a new run's scatter"
+    )
+
+
 def plan(
     res: FitResult,
     budget: float | None = None,
@@ -147,8 +257,11 @@ def plan(
     tokens_per_param: float | None = None,
     inference_tokens: float | None = None,
     target_loss: float | None = None,
+    interval: float | None = DEFAULT_LEVEL,
+    n_bootstrap: int = 0,
 ) -> Plan:
-    """Allocation(s) for a FLOP budget (and/or a target loss with an inference budget).
+    """Allocation(s) for a FLOP budget (and/or a target loss with an inference budget),
+    with bootstrap intervals whenever the fit carries draws.
 
     A Chinchilla-form fit gives the compute-optimal allocation (and a fixed-M one); an
     `overtrain` fit (Gadre et al.) gives the allocation at M = 20 and at `tokens_per_param`.
@@ -157,58 +270,101 @@ def plan(
 
     Parameters
     ----------
-    res : a fitted Chinchilla-form law (E, A, B, alpha, beta) or an `overtrain` law.
+    res : a fitted Chinchilla-form law (E, A, B, alpha, beta; some may be fixed) or an
+        `overtrain` law.
     budget : training FLOPs to allocate.
     tokens_per_param : a fixed tokens-per-parameter ratio M to plan at as well.
     inference_tokens : tokens to be served over the model's life; with `target_loss`, the
         plan minimises training plus inference compute (6ND + 2N per served token).
     target_loss : the loss to reach at least cost.
+    interval : level of the intervals (default 0.9); None for none. Each usable bootstrap
+        draw of the fit replans; a row's uncertain values get `<name>_lower` and
+        `<name>_upper` (the optimum's N and D, the loss at the planned allocation, the
+        inference plan's N, D and FLOPs). Without draws the plan says so in a note.
+    n_bootstrap : when > 0, first run this many bootstrap resamples on the fit's data
+        (replacing any stored draws; `res.bootstrap_` keeps them).
 
     Returns
     -------
     Plan
-        `rows` (one per allocation: N, D, FLOPs, predicted loss, beyond_data), the fitted
-        exponents, and diagnostics for allocations beyond the fitted data.
+        `rows` (one per allocation: N, D, FLOPs, predicted loss, beyond_data, intervals),
+        the fitted exponents with `exponent_intervals`, `interval` (level, kind, number of
+        draws; None without draws), and diagnostics for allocations beyond the fitted data.
 
     Examples
     --------
     >>> import scalinglab as sl
     >>> res = sl.fit("runs.csv", "chinchilla")                  # doctest: +SKIP
-    >>> sl.plan(res, budget=1e22).to_frame()                    # doctest: +SKIP
+    >>> res.bootstrap(1000)                                     # doctest: +SKIP
+    >>> sl.plan(res, budget=1e22, interval=0.9).to_frame()      # doctest: +SKIP
     """
-    if set(res.law.variables) == {"flops", "tokens_per_param"}:
-        return _plan_overtrain(res, budget, tokens_per_param)
-    p = _chinchilla_params(res)
+    _check_level(interval)
+    overtrain = set(res.law.variables) == {"flops", "tokens_per_param"}
+    p = _all_params(res) if overtrain else _chinchilla_params(res)
+    draws = _draws_for(res, interval, n_bootstrap)
+    level = float(interval) if interval is not None else DEFAULT_LEVEL
+    if overtrain:
+        plan_ = _plan_overtrain(res, budget, tokens_per_param, draws, level)
+    else:
+        plan_ = _plan_chinchilla(
+            res, p, budget, tokens_per_param, inference_tokens, target_loss, draws, level
+        )
+    if draws is not None:
+        plan_.interval = draws.describe(level)
+    plan_.interval_note = _interval_note(res, draws, interval, n_bootstrap)
+    return _flag_extrapolation(res, plan_)
+
+
+def _plan_chinchilla(
+    res: FitResult,
+    p: dict[str, float],
+    budget: float | None,
+    tokens_per_param: float | None,
+    inference_tokens: float | None,
+    target_loss: float | None,
+    draws: pi.Draws | None,
+    level: float,
+) -> Plan:
+    """The compute-optimal, fixed-M and inference-aware rows, each with its intervals."""
     ab = p["alpha"] + p["beta"]
+    dp = draws.params if draws is not None else None
     rows: list[dict[str, Any]] = []
     if budget is not None:
         if budget <= 0:
             raise DataError(f"--budget must be positive, got {budget}")
         n, d, loss = compute_optimal(p, budget)
-        rows.append(
-            {
-                "plan": "compute-optimal",
-                "flops": budget,
-                "n_params": n,
-                "tokens": d,
-                "tokens_per_param": d / n,
-                "loss": loss,
-            }
-        )
+        row: dict[str, Any] = {
+            "plan": "compute-optimal",
+            "flops": budget,
+            "n_params": n,
+            "tokens": d,
+            "tokens_per_param": d / n,
+            "loss": loss,
+        }
+        if dp is not None:
+            nb, db, lb = pi.optimum_draws(dp, budget)
+            pi.add_bounds(row, "n_params", nb, level)
+            pi.add_bounds(row, "tokens", db, level)
+            pi.add_bounds(row, "tokens_per_param", db / nb, level)
+            pi.add_bounds(row, "loss", pi.loss_draws(dp, n, d), level)
+        rows.append(row)
         if tokens_per_param:
-            n2 = np.sqrt(budget / (6 * tokens_per_param))
+            n2 = float(np.sqrt(budget / (6 * tokens_per_param)))
             d2 = tokens_per_param * n2
-            rows.append(
-                {
-                    "plan": f"fixed M={tokens_per_param:g}",
-                    "flops": budget,
-                    "n_params": n2,
-                    "tokens": d2,
-                    "tokens_per_param": tokens_per_param,
-                    "loss": loss_at(p, n2, d2),
-                    "loss_vs_optimal": loss_at(p, n2, d2) - loss,
-                }
-            )
+            row = {
+                "plan": f"fixed M={tokens_per_param:g}",
+                "flops": budget,
+                "n_params": n2,
+                "tokens": d2,
+                "tokens_per_param": tokens_per_param,
+                "loss": loss_at(p, n2, d2),
+                "loss_vs_optimal": loss_at(p, n2, d2) - loss,
+            }
+            if dp is not None:
+                l2 = pi.loss_draws(dp, n2, d2)
+                pi.add_bounds(row, "loss", l2, level)
+                pi.add_bounds(row, "loss_vs_optimal", l2 - lb, level)
+            rows.append(row)
     if inference_tokens is not None:
         if target_loss is None:
             if budget is None:
@@ -218,37 +374,57 @@ def plan(
             raise DataError(
                 f"target loss {target_loss} is below the law's irreducible loss E={p['E']:.4g}"
             )
-
-        n, d, tot = cheapest_for_loss(p, target_loss, inference_tokens)
-        rows.append(
-            {
-                "plan": f"train + inference ({inference_tokens:.3g} tokens)",
+        for label, served in (
+            (f"train + inference ({inference_tokens:.3g} tokens)", inference_tokens),
+            ("train-only optimum at the same loss", 0.0),
+        ):
+            n, d, tot = cheapest_for_loss(p, target_loss, served)
+            row = {
+                "plan": label,
                 "flops": 6 * n * d,
                 "inference_flops": 2 * n * inference_tokens,
-                "total_flops": tot,
+                "total_flops": 6 * n * d + 2 * n * inference_tokens,
                 "n_params": n,
                 "tokens": d,
                 "tokens_per_param": d / n,
                 "loss": target_loss,
             }
-        )
-        n0, d0, _ = cheapest_for_loss(p, target_loss, 0.0)
-        rows.append(
-            {
-                "plan": "train-only optimum at the same loss",
-                "flops": 6 * n0 * d0,
-                "inference_flops": 2 * n0 * inference_tokens,
-                "total_flops": 6 * n0 * d0 + 2 * n0 * inference_tokens,
-                "n_params": n0,
-                "tokens": d0,
-                "tokens_per_param": d0 / n0,
-                "loss": target_loss,
-            }
-        )
+            if dp is not None:
+                nb, db, _ = pi.cheapest_draws(dp, target_loss, served)
+                pi.add_bounds(row, "flops", 6 * nb * db, level)
+                pi.add_bounds(row, "inference_flops", 2 * nb * inference_tokens, level)
+                pi.add_bounds(row, "total_flops", 6 * nb * db + 2 * nb * inference_tokens, level)
+                pi.add_bounds(row, "n_params", nb, level)
+                pi.add_bounds(row, "tokens", db, level)
+                with np.errstate(invalid="ignore"):  # unreachable draws: inf, not nan
+                    ratio = np.where(np.isfinite(nb), db / nb, np.inf)
+                pi.add_bounds(row, "tokens_per_param", ratio, level)
+            rows.append(row)
     if not rows:
         raise DataError("give --budget and/or --inference-tokens")
-    plan_ = Plan(rows, {"a (N* ~ C^a)": p["beta"] / ab, "b (D* ~ C^b)": p["alpha"] / ab}, fit=res)
-    return _flag_extrapolation(res, plan_)
+    names = ("a (N* ~ C^a)", "b (D* ~ C^b)")
+    plan_ = Plan(rows, {names[0]: p["beta"] / ab, names[1]: p["alpha"] / ab}, fit=res)
+    if dp is not None:
+        a_b = dp["beta"] / (dp["alpha"] + dp["beta"])
+        plan_.exponent_intervals = {
+            names[0]: list(pi.bounds(a_b, level)),
+            names[1]: list(pi.bounds(1 - a_b, level)),
+        }
+    if dp is not None and inference_tokens is not None:
+        unreachable = int(np.sum(~(dp["E"] < target_loss)))
+        if unreachable:
+            plan_.flags.append(
+                Diagnostic(
+                    "note",
+                    "warning",
+                    f"in {unreachable} of {len(dp['E'])} bootstrap draws the target loss "
+                    f"{target_loss:.4g} is at or below the draw's irreducible loss E: no size "
+                    "reaches it there, so those draws count as unbounded (an upper bound of "
+                    "inf)",
+                    ("E",),
+                )
+            )
+    return plan_
 
 
 def finetune_tradeoff(
