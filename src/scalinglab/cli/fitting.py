@@ -35,7 +35,13 @@ from .common import (
     print_diagnostics,
     progress_bar,
 )
-from .render import render_audit, render_fit, render_intervals, render_predictions
+from .render import (
+    render_audit,
+    render_audit_factors,
+    render_fit,
+    render_intervals,
+    render_predictions,
+)
 
 
 @main.command("laws")
@@ -499,6 +505,15 @@ def _audit_laws(
     help="Fit on all groups of this column but one, predict that one.",
 )
 @click.option(
+    "--largest-per-factor",
+    "per_factor",
+    is_flag=True,
+    help="A joint finetuning law (finetune_joint): hold out each factor's largest value "
+    "(model size, pretraining data, PET size) and report the error per factor (Zhang et al.'s "
+    "Table 2). Takes the finetune_joint table or the factor-tagged one; --by method for one "
+    "fit per method.",
+)
+@click.option(
     "--where",
     default=None,
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10'): rows to use at all "
@@ -555,6 +570,7 @@ def audit_cmd(
     holdout_q,
     axis,
     group,
+    per_factor,
     where,
     fit_where,
     by,
@@ -585,6 +601,7 @@ def audit_cmd(
     Examples:
       scalinglab audit runs.csv --law chinchilla --law kaplan --holdout "n_params > 1e9"
       scalinglab audit runs.csv --law chinchilla --leave-largest-out n_params
+      scalinglab audit finetune.csv --law finetune_joint --largest-per-factor --by method
     """
     from ..workflows import audit
     from ..workflows.checkpoints import user_column
@@ -598,14 +615,19 @@ def audit_cmd(
         axis = user_column(data, axis, "--leave-largest-out")
     if group:
         group = user_column(data, group, "--leave-one-group-out")
-    modes = [m for m in (holdout_q, axis, group) if m]
+    modes = [m for m in (holdout_q, axis, group, per_factor) if m]
     if len(modes) != 1:
         raise DataError(
             "give exactly one of --holdout QUERY, --leave-largest-out COL, "
-            "--leave-one-group-out COL"
+            "--leave-one-group-out COL, --largest-per-factor"
         )
     if n_boot < 0:
         raise DataError(f"--bootstrap must be >= 0, got {n_boot}")
+    if per_factor and fit_where:
+        raise DataError(
+            "--fit-where is not used by --largest-per-factor (its fit set is every run below "
+            "each factor's largest value); use --where"
+        )
     kw = dict(
         preset=preset,
         interval=interval,
@@ -629,6 +651,8 @@ def audit_cmd(
                 if holdout_q
                 else {"leave_largest_out": axis, "fit_where": fit_where}
                 if axis
+                else {"largest_per_factor": True}
+                if per_factor
                 else {"leave_one_group_out": group}
             )
             task_list = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
@@ -639,11 +663,14 @@ def audit_cmd(
             res = audit.holdout(data, laws, holdout_q, fit_where=fit_where, by=by, **kw)
         elif axis:
             if by:
-                raise DataError("--by is for --holdout audits")
+                raise DataError("--by is for --holdout and --largest-per-factor audits")
             res = audit.leave_largest_out(data, laws, axis, fit_where=fit_where, **kw)
+        elif per_factor:
+            res = audit.largest_per_factor(data, laws, by=by, **kw)
         else:
             res = audit.leave_one_group_out(data, laws, group, **kw)
     if as_json:
         emit_json(res.to_dict())
         return
     render_audit(res, interval, n_boot)
+    render_audit_factors(res, interval, n_boot)

@@ -152,6 +152,22 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
             )
 
 
+def render_audit_factors(res: Any, interval: float, n_boot: int) -> None:
+    """A joint finetuning law's held-out error per factor (Zhang et al.'s Table 2), when the
+    audit has one: which factor's extrapolation fails."""
+    bf = res.by_factor() if hasattr(res, "by_factor") else None
+    if bf is None or bf.empty:
+        return
+    keys = list(bf.index.names)
+    t = Table(title=f"held-out error by factor (coverage of {interval_note(interval, n_boot)})")
+    for c in [*keys, *bf.columns]:
+        t.add_column(escape(str(c)), justify="right")
+    for name, r in bf.iterrows():
+        labels = name if isinstance(name, tuple) else (name,)
+        t.add_row(*(escape(str(v)) for v in labels), *(_fmt(r[c], c) for c in bf.columns))
+    out.print(t)
+
+
 def _num(v: Any, fmt: str = ".4f") -> str:
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"

@@ -13,6 +13,7 @@ from ..fitting import fit
 from ..fitting.presets import apply_preset
 from ..inspect import inspect_table
 from ..laws import get_law
+from ..laws.base import Law
 from ..workflows import audit as audit_mod
 from .html import (
     Report,
@@ -80,7 +81,7 @@ def _run_label(df: pd.DataFrame, row: int) -> str:
 def law_section(
     rep: Report,
     df: pd.DataFrame,
-    law_name: str,
+    law_name: str | Law,
     *,
     metric: str | None,
     mapping: Mapping[str, str] | None,
@@ -89,6 +90,8 @@ def law_section(
     n_bootstrap: int,
     seed: int,
 ) -> Any:
+    """One fitted law: its formula, fit quality, curves, residuals and parameters. `law_name`
+    is a catalog name or a `Law` (a user's expression law, a law with fixed parameters)."""
     law, kw = apply_preset(get_law(law_name), preset)
     held = df[audit_mod._mask(df, holdout, "--holdout")] if holdout else None
     train = df.drop(index=held.index) if held is not None else df
@@ -105,6 +108,12 @@ def law_section(
         f"(Huber δ={res.delta_:g}, {law.space} space); converged: "
         f"{'yes' if res.converged_ else '<b>NO</b>'}.</p>"
     )
+    if law.fixed_values:  # held, not fitted: said beside the fitted parameters
+        held_text = ", ".join(f"{k} = {v:g}" for k, v in law.fixed_values.items())
+        sec.parts.append(
+            f"<p class='fixed-params'>Fixed (held at these values, not fitted): "
+            f"{html.escape(held_text)}.</p>"
+        )
     for w in res.warnings_:
         sec.parts.append(f"<div class='warn'>{html.escape(w)}</div>")
     rep.figure(sec, plots.fit_figure(res, held), f"{law.name}-curves")
@@ -121,7 +130,7 @@ def law_section(
 def audit_section(
     rep: Report,
     df: pd.DataFrame,
-    laws: Sequence[str],
+    laws: Sequence[str | Law],
     *,
     holdout: str | None,
     axis: str | None,
@@ -156,6 +165,12 @@ def audit_section(
     cov = {"coverage": coverage_label(level, n_resamples)}
     by_law = aud.by_law().reset_index().rename(columns=cov)
     sec.parts.append("<h3>By law</h3>" + table_html(by_law, "audit-by-law"))
+    by_factor = aud.by_factor()
+    if not by_factor.empty:  # a joint finetuning law: which factor's extrapolation fails
+        sec.parts.append(
+            "<h3>By factor</h3>"
+            + table_html(by_factor.reset_index().rename(columns=cov), "audit-by-factor")
+        )
     folds = aud.folds.drop(columns=["params", "warnings"], errors="ignore").rename(columns=cov)
     sec.parts.append("<h3>Per fold</h3>" + table_html(folds, "audit-summary"))
     sec.parts.append(

@@ -5,6 +5,11 @@ the prediction, the truth, absolute and relative error and whether the truth lie
 bootstrap interval, plus per-fold summaries (mean absolute deviation, the metric of Zhang et
 al.; mean relative error; interval coverage) and the compute ratio of target vs fit set
 ("predicted from N x less compute", as Gadre et al. report it).
+
+A law over several finetuning factors (Zhang et al.'s Eq. 2, catalog `finetune_joint`) is
+scored per factor too (`by_factor()`: model size, pretraining data, PET size), and
+`largest_per_factor` runs the paper's Table 2 check: each factor's largest value held out, so
+a user sees which factor's extrapolation fails.
 """
 
 from __future__ import annotations
@@ -67,11 +72,34 @@ class AuditResult(Result):
             }
         )
 
+    def by_factor(self) -> pd.DataFrame:
+        """Held-out error per fold (the method, with `by`), law and factor of a joint
+        finetuning law (Zhang et al.'s Table 2: which factor's extrapolation fails); empty
+        when no audited law is one."""
+        pts = self.points
+        if "factor" not in pts.columns or pts["factor"].isna().all():
+            return pd.DataFrame()
+        pts = pts[pts["factor"].notna()]
+        has_iv = pts["lower"].notna() & pts["upper"].notna()
+        keys = [k for k in ("task", "fold", "law", "factor") if k in pts.columns]
+        g = pts.assign(inside=pts["inside"].where(has_iv)).groupby(keys, sort=False)
+        return pd.DataFrame(
+            {
+                "n_points": g.size(),
+                "mad": g["abs_error"].mean(),
+                "mean_rel_error": g["rel_error"].mean(),
+                "max_rel_error": g["rel_error"].max(),
+                "coverage": g["inside"].mean(),
+            }
+        )
+
     def to_frame(self) -> pd.DataFrame:
         return self.points
 
     def summary(self) -> str:
         lines = [f"audit ({self.kind}): held-out error by law", self.by_law().to_string()]
+        if not self.by_factor().empty:
+            lines += ["held-out error by factor", self.by_factor().to_string()]
         lines += [f"{d.severity.upper():<8} [{d.code}] {d.message}" for d in self.diagnostics]
         return "\n".join(lines)
 
@@ -104,6 +132,9 @@ class AuditResult(Result):
             "kind": self.kind,
             "summary": json.loads(self.folds.to_json(orient="records")),
             "by_law": json.loads(self.by_law().reset_index().to_json(orient="records")),
+            "by_factor": json.loads(self.by_factor().reset_index().to_json(orient="records"))
+            if not self.by_factor().empty
+            else [],
             "points": json.loads(self.points.to_json(orient="records")),
             "notes": self.notes,
         }
@@ -205,6 +236,9 @@ def _score(
     pts["lower"], pts["upper"] = lo, hi
     pts["inside"] = (truth >= lo) & (truth <= hi)
     pts["compute_ratio"] = ratio
+    factor = factor_labels(test, res.law, res.columns_)
+    if factor is not None:
+        pts["factor"] = factor
     if axis is not None:
         top = train[axis].max()
         pts["distance"] = np.log10(test[axis].to_numpy(dtype=float) / top)
@@ -224,6 +258,31 @@ def _score(
         "params": dict(res.params_),
     }
     return pts, summary
+
+
+# The factors of a joint finetuning law (catalog finetune_joint): a row's own factor's value
+# stands in its x_<factor> column, 0 in the others.
+JOINT_FACTORS = ("model", "data", "pet")
+
+
+def factor_labels(
+    rows: pd.DataFrame, law: Law, columns: Mapping[str, str] | None = None
+) -> np.ndarray | None:
+    """Per row, the factor a joint finetuning law scores it under ('model', 'data', 'pet':
+    the x_<factor> that is > 0); None for a law without those variables."""
+    cols = {
+        f: (columns or {}).get(f"x_{f}", f"x_{f}")
+        for f in JOINT_FACTORS
+        if f"x_{f}" in law.variables
+    }
+    if len(cols) < 2:
+        return None
+    out = np.full(len(rows), None, dtype=object)
+    for f, c in cols.items():
+        if c in rows.columns:
+            on = rows[c].to_numpy(dtype=float) > 0
+            out[on & (out == None)] = f  # noqa: E711 (elementwise)
+    return out
 
 
 def _laws(law: str | Law | Sequence[str | Law], preset: str | None):
@@ -501,6 +560,100 @@ def leave_one_group_out(
     return folds.result("leave_one_group_out")
 
 
+def largest_per_factor(
+    data: pd.DataFrame | str | Path,
+    law: str | Law | Sequence[str | Law] = "finetune_joint",
+    *,
+    by: str | None = None,
+    min_values: int = 3,
+    preset: str | None = None,
+    interval: float = 0.9,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    where: str | None = None,
+    run_col: str | None = None,
+    final_only: bool = False,
+    min_tokens: float | None = None,
+    min_step: float | None = None,
+    progress: Any = None,
+    **fit_kw: Any,
+) -> AuditResult:
+    """Zhang et al.'s Table 2 check of a joint finetuning law: hold out the runs at each
+    factor's largest value (model size, pretraining data, PET size) together, fit the rest,
+    and score the held-out runs per factor (`by_factor()`), so the factor whose extrapolation
+    fails is named rather than averaged away.
+
+    `data` is a finetune_joint table (x_model / x_data / x_pet, 0 where a row is not that
+    factor's run) or the factor-tagged layout of `choose-method` / `factor-effects` (a
+    `factor` column naming n_params, tokens or the PET column), converted here. `by`: one
+    fit per value (e.g. the finetuning method, as the paper fits each method). A factor with
+    fewer than `min_values` values in a group is not held out (the fit left would not
+    determine its exponent), and the note says so.
+    """
+    df, runs, notes = _prepare(data, where, run_col, final_only, min_tokens, min_step)
+    laws = _laws(law, preset)
+    mapping = dict(fit_kw.get("mapping") or {})
+    for lw, _ in laws:
+        if factor_labels(df.head(0), lw, mapping) is None:
+            raise DataError(
+                f"largest per factor audits a joint finetuning law (x_model / x_data / x_pet, "
+                f"e.g. finetune_joint); '{lw.name}' has variables {', '.join(lw.variables)}"
+            )
+    df = _joint_table(df, mapping)
+    folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress, runs, notes)
+    for key, sub in _groups(df, by):
+        within = f"{by} == {plain(key)}: " if by else ""
+        held = np.zeros(len(sub), dtype=bool)
+        for f in JOINT_FACTORS:
+            col = mapping.get(f"x_{f}", f"x_{f}")
+            if col not in sub.columns:
+                continue
+            x = sub[col].to_numpy(dtype=float)
+            on = x > 0
+            n_vals = len(np.unique(x[on]))
+            if n_vals >= min_values:
+                held |= on & np.isclose(x, x[on].max())
+            elif n_vals:
+                folds.notes.append(
+                    f"{within}factor {f} has {n_vals} value(s), fewer than {min_values}: its "
+                    "largest is not held out (the fit left would not determine its exponent)"
+                )
+        if runs is not None:
+            held = whole_runs(held, runs.loc[sub.index])
+        if not held.any():
+            folds.notes.append(f"{within}no factor has {min_values}+ values: nothing held out")
+            continue
+        for lw, kw in laws:
+            folds.score(sub[~held], sub[held], lw, kw, fold=key if by else "largest per factor")
+    if not folds.rows:
+        raise DataError(
+            f"no factor has {min_values} or more values to hold its largest out "
+            f"({'; '.join(folds.notes)})",
+            file=source_of(df),
+        )
+    return folds.result("largest_per_factor")
+
+
+def _joint_table(df: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
+    """A finetune_joint table as it is, or one built from the factor-tagged layout (a
+    `factor` column naming n_params / tokens / a PET column per row)."""
+    if any(mapping.get(f"x_{f}", f"x_{f}") in df.columns for f in JOINT_FACTORS):
+        return df
+    if "factor" not in df.columns:
+        raise MissingColumnError(
+            "a joint finetuning audit needs x_model / x_data / x_pet columns (see "
+            "`factor-effects --joint-out`) or a 'factor' column naming each row's factor",
+            column="factor",
+            file=source_of(df),
+        )
+    from .factor_effects import joint_columns, joint_frame
+
+    factors = [str(f) for f in dict.fromkeys(df["factor"].dropna())]
+    out = joint_frame(df, joint_columns(factors))
+    out.attrs.update(df.attrs)
+    return out
+
+
 def compare_laws(
     data: pd.DataFrame | str | Path, laws: Sequence[str | Law], **kwargs: Any
 ) -> pd.DataFrame:
@@ -521,6 +674,7 @@ _AUDIT_MODES: dict[str, Callable[..., AuditResult]] = {
     "holdout": holdout,
     "leave_largest_out": leave_largest_out,
     "leave_one_group_out": leave_one_group_out,
+    "largest_per_factor": lambda data, law, _flag, **kw: largest_per_factor(data, law, **kw),
 }
 
 
@@ -531,6 +685,7 @@ def audit(
     holdout: str | None = None,
     leave_largest_out: str | None = None,
     leave_one_group_out: str | None = None,
+    largest_per_factor: bool = False,
     task_col: str | None = None,
     tasks: Sequence[str] | None = None,
     **kwargs: Any,
@@ -544,6 +699,8 @@ def audit(
     holdout : query selecting the held-out rows (fit on the rest)
     leave_largest_out : column; fit on the k smallest scales, predict every larger one
     leave_one_group_out : column; fit on all groups but one, for every group
+    largest_per_factor : a joint finetuning law (finetune_joint): each factor's largest
+        value held out, error per factor (Zhang et al.'s Table 2; see `largest_per_factor`)
     task_col : a long table's task column: the same audit per task (its rows only), one
         table with a `task` column (`tasks`: the task values to audit, default all)
     **kwargs : passed on (fit_where, preset, interval, n_bootstrap, seed, fit options)
@@ -562,12 +719,14 @@ def audit(
         "holdout": holdout,
         "leave_largest_out": leave_largest_out,
         "leave_one_group_out": leave_one_group_out,
+        "largest_per_factor": largest_per_factor,
     }
     given = [k for k, v in modes.items() if v]
     if len(given) != 1:
         raise DataError(
             "audit needs exactly one of holdout=QUERY, leave_largest_out=COLUMN, "
-            f"leave_one_group_out=COLUMN (got {', '.join(given) or 'none'})"
+            "leave_one_group_out=COLUMN, largest_per_factor=True "
+            f"(got {', '.join(given) or 'none'})"
         )
     run = _AUDIT_MODES[given[0]]
     if task_col is None:
