@@ -117,8 +117,13 @@ def fit_diagnostics(
             Diagnostic(
                 "at_bound",
                 "warning",
-                f"parameter '{name}' = {v:.6g} sits on its bound [{p.lower:g}, {p.upper:g}]: "
-                "the optimum may lie outside the bounds",
+                (
+                    f"parameter '{name}' = {v:.6g} ran off towards infinity (no upper bound): "
+                    "the data do not pin it; the law degenerates (e.g. into a step)"
+                    if not np.isfinite(p.upper) and v > p.lower + 1.0
+                    else f"parameter '{name}' = {v:.6g} sits on its bound "
+                    f"[{p.lower:g}, {p.upper:g}]: the optimum may lie outside the bounds"
+                ),
                 (name,),
             )
         )
