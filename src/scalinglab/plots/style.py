@@ -90,6 +90,22 @@ def _log_ticks(lo: float, hi: float) -> list[float]:
     return [float(f"{v:.6g}") for v in np.arange(first, hi, step)]
 
 
+def linear_ticks(lo: float, hi: float, target: int = 6) -> list[float]:
+    """Round ticks (a 1-2-2.5-5 step times a power of ten) covering [lo, hi] on a linear
+    axis: for an axis plotly would otherwise tick in step with another one (a right axis
+    overlaying a log left axis got 2.35, 3.36, 4.37 ...)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return []
+    if hi <= lo:
+        return [float(f"{lo:.6g}")]
+    raw = (hi - lo) / max(target - 1, 1)
+    base = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * base for m in (1, 2, 2.5, 5, 10) if m * base >= raw * 0.999)
+    first = np.floor(lo / step + 1e-9) * step
+    n = int(np.ceil((hi - first) / step - 1e-9)) + 1
+    return [float(f"{first + k * step:.10g}") for k in range(n)]
+
+
 def _ticks(values: np.ndarray, log: bool) -> dict[str, Any]:
     """Plain or scientific tick labels, never SI prefixes ('400f' for 4e-13, '2G' for a
     token count): powers of ten on a log axis spanning a decade or more, else 1-2-5 ticks

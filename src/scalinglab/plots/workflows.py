@@ -30,6 +30,8 @@ from .style import (  # noqa: F401
     _hover,
     _layout,
     _num,
+    _sci,
+    linear_ticks,
 )
 
 
@@ -392,14 +394,47 @@ def plan_figure(
     _shade_range(fig, c_lo, c_hi, "fitted runs' compute")
     if budget:
         fig.add_vline(x=budget, line=dict(color="black", dash="dot"), name="budget")
+        fig.add_annotation(  # on a log x axis an annotation's x is log10 of the value
+            x=float(np.log10(budget)),
+            y=1,
+            xref="x",
+            yref="paper",
+            text=f"budget {_sci(float(budget))} FLOPs",
+            showarrow=False,
+            xanchor="right",
+            yanchor="top",
+            font=dict(size=11),
+            name="budget-label",
+        )
     _layout(fig, "compute-optimal frontier", "training FLOPs", "N*, D*", logy=True)
     fig.update_layout(
-        yaxis2=dict(title="loss", overlaying="y", side="right", exponentformat="power"),
+        yaxis2=dict(title="loss at optimum", overlaying="y", side="right", **_loss_axis(loss)),
         # below the plot: on the right it covered the loss axis
         legend=dict(orientation="h", x=0, y=-0.18, xanchor="left", yanchor="top"),
-        margin=dict(l=60, r=60, t=50, b=110),
+        margin=dict(l=60, r=70, t=50, b=110),
     )
     return fig
+
+
+def _loss_axis(loss: np.ndarray) -> dict[str, Any]:
+    """The frontier's right (loss) axis: its own round ticks over the loss range, padded as
+    plotly pads, and no grid of its own. Left to plotly, an axis overlaying the log N*/D*
+    axis was ticked in step with it, at 2.35, 3.36, 4.37 ... (issue 17)."""
+    v = np.asarray(loss, dtype=float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return {}
+    lo, hi = float(v.min()), float(v.max())
+    pad = 0.05 * (hi - lo) if hi > lo else max(abs(lo) * 0.05, 0.05)
+    lo, hi = lo - pad, hi + pad
+    ticks = [t for t in linear_ticks(lo, hi) if lo <= t <= hi]
+    return dict(
+        range=[lo, hi],
+        tickvals=ticks,
+        ticktext=[_sci(t) for t in ticks],
+        showgrid=False,
+        zeroline=False,
+    )
 
 
 def pretrain_figure(res: Any, data: pd.DataFrame) -> go.Figure:
