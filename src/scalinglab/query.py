@@ -319,7 +319,7 @@ def select(df: pd.DataFrame, query: str | None, what: str = "--where") -> pd.Dat
     return df[mask(df, query, what)]
 
 
-_EXPRESSION_CHARS = re.compile(r"[()*/+\-]")
+_EXPRESSION_CHARS = re.compile(r"[()*/+\-<>=!]")
 
 
 def is_expression(text: str) -> bool:

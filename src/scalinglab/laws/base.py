@@ -189,7 +189,12 @@ class Law:
                 raise BoundsError(
                     f"law '{self.name}': fixed value of '{name}' must be a number, got {raw!r}"
                 ) from None
-            if not math.isfinite(v) or not (p.lower <= v <= p.upper) or (p.log and v <= 0):
+            if not math.isfinite(v):
+                raise BoundsError(
+                    f"law '{self.name}': cannot fix '{name}' at {v:g}: a fixed value must be a "
+                    "finite number"
+                )
+            if not (p.lower <= v <= p.upper) or (p.log and v <= 0):
                 raise BoundsError(
                     f"law '{self.name}': cannot fix '{name}' at {v:g}: outside its bounds "
                     f"[{p.lower:g}, {p.upper:g}]" + (" (must be > 0)" if p.log else "")

@@ -157,7 +157,7 @@ def _check_limits(tree: ast.AST, expr: str) -> None:
                 ok = False
             if not ok:
                 raise ExpressionError(f"expression {expr!r}: number {n.value!r:.40} is not finite")
-    for n in nodes:
+    for n in reversed(nodes):  # innermost first: the message names the constant part alone
         if not isinstance(n, (ast.BinOp, ast.Call, ast.UnaryOp)):
             continue
         try:

@@ -1,0 +1,34 @@
+"""Messages that named the wrong problem (third review of issue 19's wording)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglab as sl
+from scalinglab.errors import BoundsError, ExpressionError, QueryError
+
+
+def _points() -> pd.DataFrame:
+    n = np.repeat([1e7, 3e7, 1e8, 3e8], 3)
+    d = np.tile([1e9, 3e9, 1e10], 4)
+    return pd.DataFrame({"N": n, "D": d, "loss": 1.7 + 400 / n**0.34 + 410 / d**0.28})
+
+
+def test_a_condition_in_a_mapping_is_named_as_such_not_as_a_missing_column():
+    with pytest.raises(QueryError, match="if/else is not allowed"):
+        sl.fit(_points(), "chinchilla", mapping={"n_params": "N if N > 0 else 1", "tokens": "D"})
+    with pytest.raises(QueryError, match="a transform is arithmetic, not a condition"):
+        sl.fit(_points(), "chinchilla", mapping={"n_params": "N > 0", "tokens": "D"})
+
+
+def test_fixing_a_parameter_at_nan_says_it_must_be_finite():
+    with pytest.raises(BoundsError, match="must be a finite number") as e:
+        sl.get_law("chinchilla").fix(E=float("nan"))
+    assert "must be > 0" not in str(e.value)
+
+
+def test_an_overflowing_constant_is_named_alone():
+    with pytest.raises(ExpressionError, match=r"constant part '10 \*\* 10 \*\* 10' overflows"):
+        sl.expression_law(
+            "E + A/n_params**alpha * 10**10**10", {"E": (0, 10), "A": (0, 1e6), "alpha": (0, 2)}
+        )
