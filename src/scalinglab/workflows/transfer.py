@@ -6,6 +6,11 @@ is worth D_E from-scratch tokens, where L(N, D_E) = L; the data transferred by p
 D_T = D_E - D_F, and D_T = k D_F^alpha N^beta is fitted. A finetuned run worse than training
 from scratch on the same N and D_F (D_T < 0) is flagged as ossification; one better than the
 from-scratch law's infinite-data limit at its N has D_E = inf and is reported, not fitted.
+
+Everything rests on the from-scratch law, so it is checked before it is used (`yardstick`):
+its in-sample error, its error on the largest model held out, whether it falls with D as the
+measured runs do (a degenerate fit, Dc = 9e36, is flat in D and made every D_E meaningless),
+and measured from-scratch twins that beat it by more than its error are flagged.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from ..diagnostics import Diagnostic
-from ..errors import DataError
+from ..errors import DataError, ScalingLabError
 from ..fitting import FitResult, fit
 from ..laws import get_law
+from ..laws.base import Law
 from ..query import mask
 from ..results import Result
 from .audit import _load
@@ -38,6 +44,8 @@ class TransferResult(Result):
     by_source: dict[str, FitResult] = field(default_factory=dict)
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per source
     flags: list[Diagnostic] = field(default_factory=list)
+    # the from-scratch law's checks: in-sample and held-out error, fall with D (law vs data)
+    yardstick: dict[str, Any] = field(default_factory=dict)
 
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
@@ -66,6 +74,7 @@ class TransferResult(Result):
             "transfer_params": self.transfer_fit.params_ if self.transfer_fit else None,
             "runs": json.loads(self.runs.to_json(orient="records")),
             "by_source": json.loads(self.comparison.to_json(orient="records")),
+            "yardstick": self.yardstick,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "notes": self.notes,
         }
@@ -109,7 +118,7 @@ def invert_data(res: FitResult, n_params: np.ndarray, loss: np.ndarray) -> np.nd
 def effective_data_transferred(
     data: pd.DataFrame | str | Path,
     *,
-    scratch_law: str = "kaplan",
+    scratch_law: str | Law = "kaplan",
     data_col: str = "finetune_size",
     metric: str = "loss",
     scratch_label: str = "none",
@@ -119,6 +128,7 @@ def effective_data_transferred(
     high_data_gain: float = 0.01,
     n_bootstrap: int = 200,
     interval: float = 0.9,
+    pretrain_tokens_col: str = "pretrain_tokens",
 ) -> TransferResult:
     """Hernandez et al.'s effective data transferred: what pretraining is worth in target data.
 
@@ -130,7 +140,8 @@ def effective_data_transferred(
     ----------
     data : one row per run with `data_col`, the metric, the parameter count and a
         ``pretrain_data`` column (`scratch_label` marks runs without pretraining).
-    scratch_law : the from-scratch law (``kaplan``: Kaplan et al.'s L(N, D)).
+    scratch_law : the from-scratch law (``kaplan``: Kaplan et al.'s L(N, D)); a name or a
+        `Law` (e.g. with fixed parameters).
     data_col : the finetuning data size column.
     metric : the loss column.
     scratch_label : the ``pretrain_data`` value of from-scratch runs.
@@ -143,6 +154,10 @@ def effective_data_transferred(
     high_data_gain : a run is in the high-data regime when 10x its D_F would lower the
         from-scratch loss by less than this fraction (or than the yardstick's median error).
     n_bootstrap, interval : intervals on k, alpha, beta.
+    pretrain_tokens_col : pretraining tokens per run; where the column exists, the compute
+        of pretraining + finetuning is set beside that of training from scratch to the same
+        loss (6 N D each: `compute_ratio` < 1 means pretraining was the cheaper way there,
+        counting its own cost).
 
     Returns
     -------
@@ -173,6 +188,7 @@ def effective_data_transferred(
     # the law's D is the target data, never a `tokens` column (tokens trained: several epochs
     # of D_F in an early-stopped run)
     scratch_fit = fit(scratch, get_law(scratch_law), metric=metric, mapping={"tokens": data_col})
+    scratch_law = scratch_fit.law.name
     n = tuned["n_params"].to_numpy(dtype=float)
     d_f = tuned[data_col].to_numpy(dtype=float)
     loss = tuned[metric].to_numpy(dtype=float)
@@ -190,7 +206,16 @@ def effective_data_transferred(
         }
     )
     runs["transferred"] = d_e - d_f
+    runs["multiplier"] = d_e / d_f  # D_E / D_F: how many times its target data a run is worth
     runs["fraction_transferred"] = np.where(np.isfinite(d_e), runs["transferred"] / d_e, 1.0)
+    if pretrain_tokens_col in tuned.columns:
+        p_tok = tuned[pretrain_tokens_col].to_numpy(dtype=float)
+        runs["pretrain_compute"] = 6.0 * n * p_tok
+        runs["finetune_compute"] = 6.0 * n * d_f
+        runs["scratch_compute"] = 6.0 * n * d_e  # from scratch to the same loss
+        runs["compute_ratio"] = (runs["pretrain_compute"] + runs["finetune_compute"]) / runs[
+            "scratch_compute"
+        ]
     runs["ossified"] = runs["transferred"] < 0
     # Judge ossification against a measured from-scratch twin (same N and D_F) where one
     # exists: the fitted law is only a yardstick, with its own error.
@@ -207,6 +232,13 @@ def effective_data_transferred(
         if scratch_fit.law.space == "log"
         else float(np.median(rel))
     )
+    checks, yard_flags = check_yardstick(scratch, scratch_fit, scratch_law, data_col, metric, yard)
+    # a measured twin that beats the law by more than the law's error: the law understates
+    # what training from scratch reaches there, so that run's D_E (and D_T) is overstated
+    law_at_twin = runs["scratch_loss"].to_numpy()
+    runs["twin_beats_law"] = has_twin & (
+        runs["scratch_measured"] < law_at_twin * (1 - max(yard, checks["heldout_error"] or 0))
+    )
     # the high-data regime: the from-scratch loss has flattened in D at this N
     at_10x = scratch_fit.law.evaluate(scratch_fit.params_, {"n_params": n, "tokens": 10 * d_f})
     runs["scratch_gain_10x"] = 1 - at_10x / runs["scratch_loss"].to_numpy()
@@ -218,7 +250,14 @@ def effective_data_transferred(
         runs["in_fit"] = mask(frame, where, "--where")
     notes = [
         f"from-scratch yardstick ({scratch_law}): median in-sample error {yard:.2%} on "
-        f"{scratch_fit.n_points_} runs; ossification judged against measured twins for "
+        f"{scratch_fit.n_points_} runs"
+        + (
+            f", {checks['heldout_error']:.2%} on its largest model held out"
+            if checks["heldout_error"] is not None
+            else ""
+        )
+        + f"; falls with D as the runs do: {'yes' if checks['falls_with_d'] else 'NO'}"
+        + "; ossification judged against measured twins for "
         f"{int(has_twin.sum())} of {len(runs)} finetuned runs, against the law otherwise"
     ]
     if runs["ossified"].any():
@@ -234,7 +273,21 @@ def effective_data_transferred(
             f"{int(inf.sum())} run(s) beat the from-scratch law's infinite-data limit "
             "at their size: D_E is infinite, left out of the transfer fit"
         )
-    flags: list[Diagnostic] = []
+    flags: list[Diagnostic] = list(yard_flags)
+    if runs["twin_beats_law"].any():
+        t = runs[runs["twin_beats_law"]]
+        flags.append(
+            Diagnostic(
+                "note",
+                "warning",
+                f"{len(t)} finetuned run(s) have a measured from-scratch twin (same N and D_F) "
+                "that beats the fitted from-scratch law by more than its error (e.g. N="
+                f"{t['n_params'].iloc[0]:.3g}, D_F={t['finetune_size'].iloc[0]:.3g}: measured "
+                f"{t['scratch_measured'].iloc[0]:.4g} vs law {t['scratch_loss'].iloc[0]:.4g}); "
+                "their D_E and D_T are overstated (column twin_beats_law)",
+                ("yardstick",),
+            )
+        )
     high = runs["high_data"]
     if high.any():
         h = runs[high]
@@ -274,7 +327,7 @@ def effective_data_transferred(
             f"only {len(fit_rows)} run(s) with positive finite D_T: the transfer law "
             "needs >= 4 over >= 2 model sizes"
         )
-    res = TransferResult(scratch_fit, transfer_fit, runs, notes, flags=flags)
+    res = TransferResult(scratch_fit, transfer_fit, runs, notes, flags=flags, yardstick=checks)
     sources = sorted(map(str, tuned["pretrain_data"].unique()))
     if by is None and len(sources) > 1:
         res.flags.append(
@@ -331,3 +384,94 @@ def _fit_by(
         row["clean"] = f.clean_
         rows.append(row)
     res.comparison = pd.DataFrame(rows)
+
+
+def check_yardstick(
+    scratch: pd.DataFrame,
+    scratch_fit: FitResult,
+    scratch_law: str,
+    data_col: str,
+    metric: str,
+    in_sample: float,
+) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The from-scratch law's checks, and a warning for each that fails. Why: every D_E is
+    read off this law; a degenerate fit (Dc = 9e36, flat in D) silently gave k = 4.7e-12,
+    alpha = 1.57, and ossification verdicts against a curve no run follows.
+
+    - held-out error: the law fitted without the largest model's runs, its median relative
+      error on them (None with fewer than 3 sizes);
+    - fall with D: per model size, the relative loss drop from the smallest to the largest D
+      of its runs, measured and by the law; the law must show at least half the measured
+      drop (median over sizes), else it is flat in D where the runs are not;
+    - the fit's own warnings (parameters at bounds, not converged).
+    """
+    flags: list[Diagnostic] = []
+    heldout: float | None = None
+    sizes = np.sort(scratch["n_params"].unique())
+    if len(sizes) >= 3:
+        small = scratch[scratch["n_params"] < sizes[-1]]
+        big = scratch[scratch["n_params"] == sizes[-1]]
+        try:
+            part = fit(small, scratch_fit.law, metric=metric, mapping={"tokens": data_col})
+            pred = part.law.evaluate(
+                part.params_,
+                {
+                    "n_params": big["n_params"].to_numpy(float),
+                    "tokens": big[data_col].to_numpy(float),
+                },
+            )
+            truth = big[metric].to_numpy(float)
+            heldout = float(np.median(np.abs(pred - truth) / np.abs(truth)))
+        except ScalingLabError:
+            heldout = None
+    drops_m, drops_l = [], []
+    for n, g in scratch.groupby("n_params"):
+        if g[data_col].nunique() < 2:
+            continue
+        lo, hi = g.loc[g[data_col].idxmin()], g.loc[g[data_col].idxmax()]
+        drops_m.append(1 - float(hi[metric]) / float(lo[metric]))
+        law = scratch_fit.law.evaluate(
+            scratch_fit.params_,
+            {"n_params": [float(n)] * 2, "tokens": [float(lo[data_col]), float(hi[data_col])]},
+        )
+        drops_l.append(1 - float(law[1]) / float(law[0]))
+    measured_drop = float(np.median(drops_m)) if drops_m else float("nan")
+    law_drop = float(np.median(drops_l)) if drops_l else float("nan")
+    falls = not (measured_drop > 0 and law_drop < 0.5 * measured_drop)
+    if not falls:
+        flags.append(
+            Diagnostic(
+                "flat",
+                "warning",
+                f"the from-scratch law ({scratch_law}) does not fall with D as the runs do: "
+                f"over each size's D range the runs' loss drops {measured_drop:.1%} (median), "
+                f"the law's {law_drop:.1%}; every D_E read off it is unreliable (params "
+                + ", ".join(f"{k}={v:.3g}" for k, v in scratch_fit.params_.items())
+                + ")",
+                ("yardstick",),
+            )
+        )
+    if heldout is not None and heldout > max(3 * in_sample, 0.02):
+        flags.append(
+            Diagnostic(
+                "note",
+                "warning",
+                f"the from-scratch law predicts its largest model ({sizes[-1]:.3g}) held out "
+                f"with {heldout:.1%} median error, against {in_sample:.1%} in sample: D_E at "
+                "sizes beyond the from-scratch runs is uncertain",
+                ("yardstick",),
+            )
+        )
+    for w in scratch_fit.warnings_:
+        flags.append(Diagnostic("note", "warning", f"from-scratch fit: {w}", ("yardstick",)))
+    checks = {
+        "law": scratch_law,
+        "n_runs": int(scratch_fit.n_points_),
+        "in_sample_error": in_sample,
+        "heldout_error": heldout,
+        "heldout_size": float(sizes[-1]) if heldout is not None else None,
+        "measured_drop_over_d": measured_drop,
+        "law_drop_over_d": law_drop,
+        "falls_with_d": bool(falls),
+    }
+    return checks, flags
