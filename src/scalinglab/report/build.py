@@ -352,12 +352,18 @@ def transfer_section(
     return res
 
 
-def pretrain_section(rep: Report, df: pd.DataFrame, target_tokens: float) -> Any:
+def pretrain_section(
+    rep: Report, df: pd.DataFrame, target_tokens: float, metric: str = "bleu"
+) -> Any:
+    """Isik et al.: rank pretraining sources by the forecast score (`metric`) and CE, with
+    the misalignment verdict per finetuning size written on the figure."""
+    from ..plots.papers_isik import isik_figure
     from ..workflows.pretrain_choice import choose_pretraining_data
 
-    res = choose_pretraining_data(df, target_tokens)
+    res = choose_pretraining_data(df, target_tokens, metric=metric)
     sec = rep.section("pretrain-choice", "Pretraining-data choice")
-    rep.figure(sec, plots.pretrain_figure(res, df), "pretrain-bleu")
+    # Isik et al.'s figures: score and CE side by side, measured and fitted, every size
+    rep.figure(sec, isik_figure(res, df), f"pretrain-{res.metric}")
     sec.parts.append(
         table_html(
             res.ranking.drop(
