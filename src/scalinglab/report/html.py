@@ -30,12 +30,24 @@ main{padding:8px 32px 32px;max-width:1200px}
 section{background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:16px 20px;
 margin:16px 0}
 h2{margin-top:0;font-size:18px;color:#17324d} h3{font-size:15px;margin:14px 0 6px}
-table{border-collapse:collapse;font-size:13px;margin:0;overflow-wrap:normal}
-.table-wrap{max-width:100%;overflow-x:auto;margin:8px 0}
+table{border-collapse:separate;border-spacing:0;font-size:13px;margin:0;overflow-wrap:normal}
+.table-wrap{max-width:100%;overflow:auto;margin:8px 0;
+background:linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left/40px 100% no-repeat local,
+linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right/40px 100% no-repeat local,
+radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.2),rgba(0,0,0,0)) left/12px 100% no-repeat
+scroll,radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.2),rgba(0,0,0,0)) right/12px 100%
+no-repeat scroll}
+.table-wrap.tall{max-height:32em;border-bottom:1px solid #d5dae0}
+.table-wrap::-webkit-scrollbar{width:10px;height:10px}
+.table-wrap::-webkit-scrollbar-thumb{background:#c3cad3;border-radius:5px}
+.table-wrap::-webkit-scrollbar-track{background:#f1f3f5}
+.table-wrap.tall thead th{position:sticky;top:0;z-index:1}
+.rows{font-size:12px;color:#555;margin:2px 0 0}
 .fig{max-width:100%;overflow-x:auto} section{min-width:0;overflow-wrap:anywhere}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
 th{vertical-align:bottom;min-width:4ch} td.num{white-space:nowrap}
-td.txt{max-width:34ch;overflow-wrap:break-word}
+td.txt{white-space:nowrap} td.txt.long{white-space:normal;min-width:14ch;max-width:34ch;
+overflow-wrap:anywhere}
 th{background:#f4f6f8} td:first-child,th:first-child{text-align:left}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px;margin:6px 0;
 font-size:13px}
@@ -157,13 +169,26 @@ def _header(col: Any) -> str:
     return html.escape(str(col)).replace("_", "_<wbr>")
 
 
+LONG_TEXT = 24  # characters: text longer than this (run ids, notes) may wrap in its cell
+TALL_ROWS = 15  # rows: a longer table scrolls inside its own box, its header kept in view
+
+
 def _cell(v: Any, col: Any) -> str:
-    """Numbers never wrap ('1.724e+1 / 3'); long text (run ids, notes) wraps anywhere."""
+    """Numbers never wrap ('1.724e+1 / 3'); short text (a model name, a fold) never breaks
+    ('pythia-' / '1b'); long text (run ids, notes) wraps anywhere."""
     numeric = isinstance(v, (int, float, np.integer, np.floating, bool, np.bool_))
-    return f"<td class='{'num' if numeric else 'txt'}'>{_fmt(v, col)}</td>"
+    if numeric:
+        return f"<td class='num'>{_fmt(v, col)}</td>"
+    cls = "txt long" if len(str(v)) > LONG_TEXT else "txt"
+    return f"<td class='{cls}'>{_fmt(v, col)}</td>"
 
 
-def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 200) -> str:
+def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 2000) -> str:
+    """A table that fits its card: wider than the card, it scrolls sideways inside it (with
+    shadows at the hidden edge), never the page; longer than TALL_ROWS rows (held-out
+    points, forecast targets), it scrolls inside a box of about 20 rows with its header
+    row kept in view, so its horizontal scrollbar is on screen rather than below hundreds of
+    rows. Rows past max_rows are left out and the table says how many."""
     head = "".join(f"<th>{_header(c)}</th>" for c in df.columns)
     body = []
     for _, r in df.head(max_rows).iterrows():
@@ -175,9 +200,11 @@ def table_html(df: pd.DataFrame, table_id: str | None = None, max_rows: int = 20
         else ""
     )
     tid = f" id='{slug(table_id)}'" if table_id else ""
+    tall = len(body) > TALL_ROWS
+    count = f"<p class='rows'>{len(df)} rows; the table scrolls</p>" if tall else ""
     return (
-        f"<div class='table-wrap'><table{tid}><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table></div>{more}"
+        f"<div class='table-wrap{' tall' if tall else ''}'><table{tid}><thead><tr>{head}"
+        f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>{count}{more}"
     )
 
 
