@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from ..errors import DataError
 from ..io import read_table
@@ -14,7 +12,6 @@ from .common import (
     _parse_pairs,
     _write,
     emit_json,
-    err,
     handle_errors,
     main,
     out,
@@ -52,79 +49,13 @@ def inspect_cmd(data, no_outliers, metric, where, as_json) -> None:
       scalinglab inspect runs.csv --where "tokens > 0" --no-outliers --json
     """
     from ..inspect import inspect_file
+    from .render_data import render_inspect
 
     rep = inspect_file(data, where=where, outliers=not no_outliers, metric=metric)
     if as_json:
         emit_json(rep)
         return
-    sel = rep.get("where")
-    out.print(
-        f"[bold]{escape(str(rep['source']))}[/]: {rep['rows']} rows"
-        + (f" (of {sel['rows_before']}, --where {escape(repr(sel['query']))})" if sel else "")
-        + f", {len(rep['columns'])} columns"
-    )
-    ident = rep.get("runs")
-    if ident:
-        out.print(ident["text"], highlight=False)
-    t = Table(title="columns")
-    for c in ("column", "from", "role", "unit", "missing"):
-        t.add_column(c)
-    for c in rep["columns"]:
-        if c["role"] == "other" and len(rep["columns"]) > 30:
-            continue
-        name = c["column"] + (" (derived)" if c["derived"] else "")
-        t.add_row(
-            name,
-            c["from"] if c["from"] != c["column"] else "",
-            c["role"],
-            c["unit"],
-            str(c["missing"]) if c["missing"] else "",
-        )
-    out.print(t)
-    others = [c["column"] for c in rep["columns"] if c["role"] == "other"]
-    if others:
-        out.print(
-            f"other columns ({len(others)}): {', '.join(others[:40])}"
-            + (" ..." if len(others) > 40 else "")
-        )
-    t = Table(title="ranges")
-    for c in ("column", "min", "max", "unique", "orders of magnitude"):
-        t.add_column(c, justify="right")
-    for r in rep["ranges"]:
-        oom = r["orders_of_magnitude"]
-        t.add_row(
-            r["column"],
-            f"{r['min']:.4g}",
-            f"{r['max']:.4g}",
-            str(r["unique"]),
-            f"{oom:.2f}" if oom is not None else "-",
-        )
-    out.print(t)
-    dk = rep["duplicate_keys"]
-    out.print(
-        f"duplicate rows: {rep['duplicate_rows']}; rows repeating the same "
-        f"({', '.join(dk['columns'])}): {dk['count']}"
-    )
-    o = rep.get("outliers")
-    if o:
-        if o["rows"]:
-            out.print(
-                f"suspected outliers ({o['law']} fit of {o['metric']}, robust |z| > "
-                f"{o['threshold_z']:g}): "
-                + ", ".join(
-                    f"row {r} ({v:.4g}, z={z:+.1f})"
-                    for r, v, z in zip(o["rows"], o["values"], o["z"], strict=True)
-                )
-            )
-        else:
-            out.print(f"no suspected outliers ({o['law']} fit of {o['metric']})")
-    for b in rep.get("bad_values", []):
-        err.print(f"[bold yellow]finding[/]: {escape(b['text'])}", highlight=False)
-    for msg in rep.get("plausibility", []):
-        err.print(f"[bold yellow]check[/]: {escape(msg)}", highlight=False)
-    out.print("laws this data can feed:")
-    for law in rep["laws"]:
-        out.print(f"  {law['law']:<24} " + ("ready" if law["ready"] else law["note"]))
+    render_inspect(rep)
 
 
 @main.command("import-harness")
@@ -226,6 +157,7 @@ def import_harness_cmd(
     """
     from ..io import aggregate_error, read_harness
     from ..io.harness import summary_lines
+    from .render_data import render_harness_long, render_import_harness
 
     inputs = [*paths, side_table, chance_table]
     output_path(out_path, inputs=inputs, force=force)
@@ -233,8 +165,7 @@ def import_harness_cmd(
     set_values = {k: parse_number(v) for k, v in _parse_pairs(sets, "--set").items()}
     long = read_harness(list(paths), side_table=side_table, on=on, set_values=set_values)
     if long_format:
-        for line in _file_lines(long):
-            out.print(line, highlight=False)
+        render_harness_long(long)
         _write(long, out_path, force=force, inputs=inputs)
         return
     prefer, per_task = [], {}
@@ -276,44 +207,8 @@ def import_harness_cmd(
         level=level,
         shots=shots,
     )
-    for line in summary_lines(agg):
-        out.print(line, highlight=False, markup=False)
-    for col in ("n_params", "tokens"):
-        missing = agg[col].isna() if col in agg else None
-        if missing is not None and f"{col}_source" in agg:  # step 0 is said in the summary
-            missing &= ~agg[f"{col}_source"].astype(str).str.startswith("0 at step 0")
-        if missing is None or missing.any():
-            k = int(missing.sum()) if missing is not None else len(agg)
-            err.print(
-                f"[yellow]warning[/]: {k} row(s) have no {col}: "
-                f"give --side-table, --set {col}=... or --set tokens_per_step=...",
-                highlight=False,
-            )
-    below = agg["accuracy"] < 0
-    if chance_correct and below.any():
-        err.print(
-            f"[yellow]warning[/]: {int(below.sum())} row(s) are below chance after "
-            "--chance-correct (accuracy < 0, error > 1); scalinglab's table readers refuse "
-            "accuracy outside [0, 1], so filter them before fitting",
-            highlight=False,
-        )
+    render_import_harness(agg, summary_lines(agg), chance_correct)
     _write(agg, out_path, force=force, inputs=inputs)
-
-
-def _file_lines(long) -> list[str]:
-    a = long.attrs
-    lines = [
-        f"read {len(a.get('harness_files', []))} results file(s); "
-        f"{len(a.get('harness_skipped', []))} other .json file(s) skipped"
-    ]
-    if a.get("harness_side_match") is not None:
-        lines.extend(a["harness_side_match"].lines())
-    from ..io.harness import DUPLICATE_RULE
-
-    if a.get("harness_duplicates"):
-        lines.append(f"duplicate results; rule: {DUPLICATE_RULE}:")
-        lines.extend(f"  {d}" for d in a["harness_duplicates"])
-    return lines
 
 
 @main.command("import-tracker")
@@ -402,11 +297,9 @@ def merge_cmd(evals, meta, on, out_path, how, strict, where, force) -> None:
       scalinglab merge tasks.csv checkpoints.csv --on run,step --where "tokens > 0" -o t.csv
     """
     from ..workflows.merge_files import merge_files
+    from .render_data import render_merge
 
     output_path(out_path, inputs=[evals, meta], force=force)
     merged, report = merge_files(evals, meta, on, how=how, strict=strict, where=where)
-    for line in report.lines():
-        (out if report.complete else err).print(line, highlight=False, markup=False)
-    for line in report.finding_lines():
-        err.print(escape(line), highlight=False)
+    render_merge(report)
     _write(merged, out_path, force=force, inputs=[evals, meta])

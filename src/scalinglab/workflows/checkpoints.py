@@ -11,7 +11,7 @@ out with all its checkpoints. The run of a row is the `run` column (or `--run-co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +67,29 @@ def load(
     data: pd.DataFrame | str | Path, where: str | None = None, what: str = "--where"
 ) -> pd.DataFrame:
     """`data` as a table, `where` applied first (a bad row outside the selection is no error)."""
-    df = read_unvalidated(data) if isinstance(data, (str, Path)) else data
+    if isinstance(data, (str, Path)):
+        df = read_unvalidated(data)
+    else:  # a DataFrame gets what a file gets (canonical names, derived columns): CLI = API
+        attrs = dict(data.attrs)
+        df = canonicalise(data, file=attrs.get("scalinglab_source"))
+        missing = _derivable(df)
+        if missing:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                df = add_derived(df.copy())
+        df.attrs = attrs
     return apply_where(df, where, what) if where else df
+
+
+def _derivable(df: pd.DataFrame) -> bool:
+    """Whether `add_derived` would add a column (a table already complete is not copied)."""
+    cols = set(df.columns)
+    return bool(
+        ({"n_params", "tokens"} <= cols and not {"flops", "tokens_per_param"} <= cols)
+        or ({"n_params", "flops"} <= cols and "tokens" not in cols)
+        or ("accuracy" in cols and "error" not in cols)
+        or ("perplexity" in cols and "loss" not in cols)
+        or ("loss" in cols and "perplexity" not in cols)
+    )
 
 
 def plain(v: object) -> str:
@@ -78,20 +99,34 @@ def plain(v: object) -> str:
     return repr(str(v))
 
 
-def check_used(df: pd.DataFrame, columns: Iterable[str]) -> None:
-    """Range checks of the schema, on the given columns of these rows only."""
+def check_used(
+    df: pd.DataFrame, columns: Iterable[str], roles: Mapping[str, str] | None = None
+) -> None:
+    """Range checks of the schema, on the given columns of these rows only.
+
+    `roles`: column -> the canonical column whose rule it follows, for columns a command uses
+    in a role whatever their name (an --acc-col is an accuracy, in [0, 1]; a --loss-col a
+    loss, > 0). A derived `error` (1 - accuracy) is checked as the `accuracy` the user wrote,
+    so the message names their column and value (and says when it looks like percent).
+    """
     src = source_of(df)
     rows = row_numbers(df)
+    roles = dict(roles or {})
     for col in dict.fromkeys(columns):
         if col not in df.columns or not pd.api.types.is_numeric_dtype(df[col]):
             continue
+        rule = roles.get(col, col)
+        if rule == "error" and _is_derived_error(df, col):
+            col, rule = "accuracy", "accuracy"
         v = df[col].to_numpy(dtype=float)
         checks: list[tuple[type[DataError], np.ndarray, str]] = []
-        if col in POSITIVE:
+        if rule in POSITIVE:
             checks.append((NonPositiveValueError, v <= 0, f"is not positive; '{col}' must be > 0"))
-        if col in RANGES:
-            lo, hi = RANGES[col]
+        if rule in RANGES:
+            lo, hi = RANGES[rule]
             why = f"is outside [{lo:g}, {hi:g}] for '{col}'"
+            if rule != col:
+                why += f" (used as {'an' if rule[0] in 'aeiou' else 'a'} {rule})"
             if hi == 1.0 and np.nanmax(v, initial=0) <= 100 and (v > 1).any():
                 why += " (looks like percent: divide by 100)"
             checks.append((OutOfRangeError, (v < lo) | (v > hi), why))
@@ -104,6 +139,15 @@ def check_used(df: pd.DataFrame, columns: Iterable[str]) -> None:
                     row=int(rows[i]),
                     column=col,
                 )
+
+
+def _is_derived_error(df: pd.DataFrame, col: str) -> bool:
+    """`col` is 1 - accuracy row for row (the schema's derived error)."""
+    if "accuracy" not in df.columns or not pd.api.types.is_numeric_dtype(df["accuracy"]):
+        return False
+    acc = df["accuracy"].to_numpy(dtype=float)
+    err = df[col].to_numpy(dtype=float)
+    return bool(np.allclose(1.0 - acc, err, equal_nan=True))
 
 
 def user_column(df: pd.DataFrame, name: str, option: str) -> str:

@@ -245,7 +245,7 @@ def forecast_tasks(
     rows, results = [], {}
     step1: dict[Any, Any] = {}  # one step-1 fit for tasks that share the loss rows
     for task, (sub, col) in frames.items():
-        check_used(sub, [col])
+        check_used(sub, [loss, col], roles={loss: "loss", col: kind})
         err_col = col
         if kind == "accuracy":
             err_col = f"error_of_{col}"
@@ -349,6 +349,7 @@ def ladder_tasks(
     min_tokens: float | None = None,
     min_step: float | None = None,
     last_k: int = 5,
+    params_col: str | None = None,
     **ladder_kw: Any,
 ) -> TaskForecasts:
     """The model-ladder forecast (Bhagia et al. 2024) for each task; one table.
@@ -360,7 +361,8 @@ def ladder_tasks(
     Targets: `target` (n_params, tokens), or `target_where` selecting target runs of the
     table; each such run is predicted at its last checkpoint's tokens and its truth is the
     mean of its last `last_k` checkpoints (the paper's convention). Training runs:
-    `train_where` (default: every run that is not a target).
+    `train_where` (default: every run that is not a target). `params_col`: the parameter
+    count used as N (e.g. ``n_params_nonembedding``); which one was used is in the notes.
     """
     from ..fitting.prepare import apply_where
     from .ladder import ladder_forecast
@@ -376,6 +378,8 @@ def ladder_tasks(
     df, notes = select_checkpoints(
         df, run_col=rc, final_only=final_only, min_tokens=min_tokens, min_step=min_step
     )
+    df, n_note = _params_as_n(df, params_col)
+    notes += n_note
     order = [c for c in ("step", "tokens") if c in df.columns]
     if order:  # the ladder reads each run's checkpoints in training order
         df = df.sort_values([rc, *order], kind="stable")
@@ -417,7 +421,7 @@ def ladder_tasks(
             tgt_runs, train = sub.iloc[:0], sub
         if train_where:
             train = apply_where(train, train_where, "--train-where")
-        check_used(train, [lc, ac])
+        check_used(train, [lc, ac], roles={lc: "loss", ac: "accuracy"})
         goals: list[tuple[str, dict[str, float], float, float]] = []
         if target is not None:
             goals.append(("target", dict(target), np.nan, np.nan))
@@ -468,6 +472,27 @@ def ladder_tasks(
             "averages the training runs), at the tokens of its last checkpoint"
         )
     return TaskForecasts(table, "ladder", "accuracy", notes, results)
+
+
+def _params_as_n(df: pd.DataFrame, params_col: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """The table with `params_col` as N, and a note saying which count N is (a table with
+    total and non-embedding counts must say which one the fit used)."""
+    from ..schema import add_derived
+
+    if params_col:
+        pc = user_column(df, params_col, "--params-col")
+        if pc != "n_params":
+            attrs = dict(df.attrs)
+            df = add_derived(
+                df.drop(columns=["flops", "tokens_per_param"], errors="ignore")
+                .assign(n_params=df[pc])
+                .copy()
+            )
+            df.attrs = attrs
+        return df, [f"N is the '{pc}' column (--params-col)"]
+    if {"n_params", "n_params_nonembedding"} <= set(df.columns):
+        return df, ["N is the 'n_params' column (total); --params-col picks another"]
+    return df, []
 
 
 def _query(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
