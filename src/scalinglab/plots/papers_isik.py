@@ -41,7 +41,10 @@ def isik_figure(res: Any, data: pd.DataFrame) -> Any:
         verdict = f"misaligned: {', '.join(bad)}" if bad else "aligned (CE tracks the score)"
         titles += [f"{label}, finetune_size={f:g} — {verdict}", f"downstream CE, {f:g}"]
     fig = make_subplots(
-        rows=len(sizes), cols=2, subplot_titles=[_esc(t) for t in titles], vertical_spacing=0.08
+        rows=len(sizes),
+        cols=2,
+        subplot_titles=[_esc(t) for t in titles],
+        vertical_spacing=min(0.14, 0.9 / max(len(sizes) - 1, 1)),
     )
     for i, f in enumerate(sizes, start=1):
         sub = data[data["finetune_size"] == f]
@@ -98,7 +101,9 @@ def isik_figure(res: Any, data: pd.DataFrame) -> Any:
                     )
         fig.update_yaxes(title_text=_esc(label), row=i, col=1)
         fig.update_yaxes(title_text="downstream CE", row=i, col=2)
-    fig.update_xaxes(type="log", title_text="pretraining tokens")
+    fig.update_xaxes(type="log")
+    for col in (1, 2):  # on the bottom row only: above, it ran into the next row's titles
+        fig.update_xaxes(title_text="pretraining tokens", row=len(sizes), col=col)
     fig.update_layout(
         title=_esc(
             f"{label} and downstream CE vs pretraining tokens (points measured, lines fitted; "

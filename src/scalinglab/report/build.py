@@ -337,12 +337,32 @@ def constant_exponent_section(
 def transfer_section(
     rep: Report, df: pd.DataFrame, *, by: str | None = None, where: str | None = None
 ) -> Any:
+    """Hernandez et al.: the loss per N from scratch and pretrained (measured and fitted),
+    D_E and D_T vs D_F, the fraction transferred, the from-scratch yardstick's checks."""
+    from ..plots.papers_hernandez import fraction_transferred_figure, transfer_loss_figure
     from ..workflows.transfer import effective_data_transferred
 
     res = effective_data_transferred(df, by=by, where=where)
     sec = rep.section("transfer", "Effective data transferred")
+    rep.figure(sec, transfer_loss_figure(res, df), "transfer-loss")
     rep.figure(sec, plots.effective_data_figure(res), "transfer-effective")
     rep.figure(sec, plots.transfer_figure(res), "transfer")
+    rep.figure(sec, fraction_transferred_figure(res), "transfer-fraction")
+    y = res.yardstick
+    if y:
+        held = (
+            f"{y['heldout_error']:.2%} on its largest model ({y['heldout_size']:.3g}) held out"
+            if y.get("heldout_error") is not None
+            else "no held-out check (fewer than 3 model sizes)"
+        )
+        sec.parts.append(
+            f"<p>From-scratch yardstick ({html.escape(str(y['law']))}, {y['n_runs']} runs): "
+            f"median error {y['in_sample_error']:.2%} in sample, {held}; over each size's "
+            f"D range the runs' loss falls {y['measured_drop_over_d']:.1%}, the law's "
+            f"{y['law_drop_over_d']:.1%}"
+            + ("" if y["falls_with_d"] else " — <b>the law does not follow the runs in D</b>")
+            + ".</p>"
+        )
     if not res.comparison.empty:
         sec.parts.append(
             "<h3>Per pretraining source</h3>" + table_html(res.comparison, "transfer-sources")
