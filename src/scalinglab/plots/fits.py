@@ -60,6 +60,8 @@ def _inputs_along(
             data[v] = np.full_like(xs, s)
         elif v == "tokens" and svar == "tokens_per_param" and xvar == "n_params":
             data[v] = xs * s
+        elif v == "tokens_per_param" and svar == "n_params" and xvar == "flops":
+            data[v] = xs / (6.0 * s * s)  # C = 6ND, so M = D/N = C/(6N^2) along a model
         else:
             data[v] = np.full_like(xs, fixed.get(v, np.nan))
     return data
@@ -74,7 +76,25 @@ CANDIDATES = {
         ("tokens", "n_params"),
     ],
     "kaplan": [("n_params", "tokens"), ("n_params", "tokens_per_param"), ("tokens", "n_params")],
+    # a checkpoint suite (Pythia: a few models, each at many steps) has as many M values as
+    # rows, but few model sizes: one curve per model along its own compute
+    "overtrain": [("flops", "tokens_per_param"), ("flops", "n_params")],
 }
+
+
+def _pair_usable(frame: pd.DataFrame, xvar: str, svar: str | None) -> bool:
+    """Can the law be drawn along x at each series value? Both columns present; and a model
+    size series along compute needs C = 6ND in the data (M is then C/(6N^2) on the curve)."""
+    if xvar not in frame.columns or (svar is not None and svar not in frame.columns):
+        return False
+    if (xvar, svar) == ("flops", "n_params"):
+        if "tokens_per_param" not in frame.columns:
+            return False
+        n = frame["n_params"].to_numpy(dtype=float)
+        want = 6.0 * n * n * frame["tokens_per_param"].to_numpy(dtype=float)
+        with np.errstate(all="ignore"):
+            return bool(np.allclose(frame["flops"].to_numpy(dtype=float), want, rtol=0.01))
+    return True
 
 
 def _choose_axes(res: FitResult, frame: pd.DataFrame, max_series: int) -> tuple[str, str | None]:
@@ -82,7 +102,7 @@ def _choose_axes(res: FitResult, frame: pd.DataFrame, max_series: int) -> tuple[
     `max_series` distinct values in the data; else the law's default axes (binned)."""
     default = AXES.get(res.law.name, (res.law.variables[0], None))
     for xvar, svar in [*CANDIDATES.get(res.law.name, []), default]:
-        if xvar in frame.columns and (svar is None or svar in frame.columns):
+        if _pair_usable(frame, xvar, svar):
             if svar is None or frame[svar].nunique() <= max_series:
                 return xvar, svar
     xvar, svar = default
@@ -334,8 +354,10 @@ def _scale_axes(res: FitResult, both: pd.DataFrame, xvar: str, svar: str) -> tup
     ok = [
         (int(both[sv].nunique()), i, xv, sv)
         for i, (xv, sv) in enumerate(pairs)
-        if xv in both.columns and sv in both.columns
+        if _pair_usable(both, xv, sv)
     ]
+    if not ok:
+        return None
     n_values, _, xv, sv = min(ok)
     return (xv, sv) if n_values <= MAX_CURVES else None
 

@@ -124,12 +124,18 @@ def _ticks(values: np.ndarray, log: bool) -> dict[str, Any]:
     return kw
 
 
-def _layout(fig, title: str, x: str, y: str, logx: bool = True, logy: bool = False) -> None:
+def legend_height(fig) -> int:
+    """A figure height at which its legend (on the right) fits, never one that scrolls:
+    call again after adding traces to a laid-out figure (forecast targets)."""
     shown = sum(1 for t in fig.data if t.name and t.showlegend is not False)
+    return max(430, 130 + 30 * shown)
+
+
+def _layout(fig, title: str, x: str, y: str, logx: bool = True, logy: bool = False) -> None:
     fig.update_layout(
         title=title,
         template="plotly_white",
-        height=max(430, 130 + 30 * shown),  # a legend that fits, never one that scrolls
+        height=legend_height(fig),  # a legend that fits, never one that scrolls
         margin=dict(l=60, r=20, t=50, b=50),
         legend=dict(font=dict(size=10)),
         hovermode="closest",

@@ -31,6 +31,7 @@ from .style import (  # noqa: F401
     _layout,
     _num,
     _sci,
+    legend_height,
     linear_ticks,
 )
 
@@ -80,6 +81,8 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
     xcol = lf.columns_.get(xvar, xvar)
     if xcol in t.columns:
         _add_targets(fig1, t[xcol], t, "loss")
+        if fig1.layout.legend.orientation != "h":  # two more legend entries: room for them
+            fig1.update_layout(height=max(fig1.layout.height or 0, legend_height(fig1)))
     e = _frame_for(ef, ef.frame_)
     var = ef.law.variables[0]
     xs = np.linspace(
