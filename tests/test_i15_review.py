@@ -165,3 +165,27 @@ def test_ladder_says_which_parameter_count_is_n():
     assert "N is the 'n_params_nonembedding' column (--params-col)" in nonemb.notes
     assert nonemb.table["n_params"].iloc[0] == pytest.approx(2.4e9)
     assert nonemb.table["pred"].iloc[0] != total.table["pred"].iloc[0]
+
+
+# -- items 1 and 2: what the averaged columns are made of is said --------------------------------
+
+
+def test_import_summary_states_chance_levels_and_a_dominant_family(tmp_path):
+    """Old: the chance column was a mean of built-in levels the summary never showed (only
+    the tasks without one), and Pythia's accuracy column, a mean over 65 tasks of which 57
+    are MMLU subjects (no group in v0.3-era files), was presented as a plain task average."""
+    from scalinglab.io import aggregate_error, read_harness
+    from scalinglab.io.harness import summary_lines
+
+    long = read_harness(shared_file("harness", "pythia-v1", "pythia-70m"))
+    lines = summary_lines(aggregate_error(long))
+    text = "\n".join(lines)
+    assert "chance accuracy per averaged task (the chance column is their mean):" in text
+    assert "  0.5 (built-in: 2 candidate solutions): piqa" in lines
+    assert (
+        "  0 (built-in: open vocabulary: the target word must be the greedy continuation): "
+        "lambada_openai" in lines
+    )
+    assert "hendrycksTest-* holds 57 of the 65 averaged tasks" in text
+    few = summary_lines(aggregate_error(long, tasks=["piqa", "arc_easy", "lambada_openai"]))
+    assert not any("holds" in line for line in few)

@@ -27,6 +27,23 @@ def _names(ts: Sequence[str], k: int = 12) -> str:
     return ", ".join(parts[:k]) + (f", ... ({len(ts)} tasks in all)" if len(parts) > k else "")
 
 
+def _dominant_family(avg: Sequence[str], parents: dict[str, str]) -> tuple[str, int] | None:
+    """A family of ungrouped tasks (hendrycksTest-*, the v0.3-era MMLU) holding more than
+    half of the averaged tasks, and its size; None when there is none."""
+    fam: dict[str, int] = {}
+    for t in avg:
+        if parents.get(t):
+            continue
+        head = re.split(r"[-_]", t, maxsplit=1)[0]
+        sep = t[len(head) : len(head) + 1]
+        if sep:
+            fam[head + sep + "*"] = fam.get(head + sep + "*", 0) + 1
+    if not fam:
+        return None
+    name, k = max(fam.items(), key=lambda kv: kv[1])
+    return (name, k) if k >= 5 and 2 * k > len(avg) else None
+
+
 def summary_lines(agg: pd.DataFrame) -> list[str]:
     """What was read, matched, chosen and left out: lines for the import summary."""
     a = agg.attrs
@@ -96,7 +113,23 @@ def summary_lines(agg: pd.DataFrame) -> list[str]:
         f"accuracy / error: mean over {len(avg)} {what}: {_names(avg)}"
         + (f"; groups: {', '.join(groups)}" if groups else "")
     )
+    heavy = _dominant_family(avg, parents)
+    if heavy:
+        fam, k = heavy
+        lines.append(
+            f"  note: {fam} holds {k} of the {len(avg)} averaged tasks, each weighted as one "
+            "task (the files give no group for them): accuracy / error are mostly that "
+            "family; choose with --tasks, or use the score_<task> columns"
+        )
     used = a.get("chance_used", {})
+    by_chance: dict[tuple[float, str], list[str]] = {}
+    for t, c in sorted(used.items()):
+        if c is not None:
+            by_chance.setdefault((float(c[0]), str(c[1])), []).append(t)
+    if by_chance:  # the chance column is a mean of these: say each level and its source
+        lines.append("chance accuracy per averaged task (the chance column is their mean):")
+        for (value, src), ts in sorted(by_chance.items()):
+            lines.append(f"  {value:.4g} ({src}): {_names(ts)}")
     no_chance = [t for t, c in used.items() if c is None]
     if no_chance:
         lines.append(
