@@ -61,7 +61,7 @@ def _inputs_along(
         elif v == "tokens" and svar == "tokens_per_param" and xvar == "n_params":
             data[v] = xs * s
         elif v == "tokens_per_param" and svar == "n_params" and xvar == "flops":
-            data[v] = xs / (6.0 * s * s)  # C = 6ND, so M = D/N = C/(6N^2) along a model
+            data[v] = xs / s / s / 6.0  # C = 6ND: M = D/N = C/(6N^2) along a model
         else:
             data[v] = np.full_like(xs, fixed.get(v, np.nan))
     return data
