@@ -184,3 +184,52 @@ def test_cli_plan_without_draws_says_so_and_bootstrap_refits(chinchilla_240, tmp
     obj = json.loads(r.stdout)
     assert obj["interval"]["n_draws"] == 40 and obj["plans"][0]["n_params_lower"] > 0
     assert "40 bootstrap resamples" in obj["interval_note"]
+
+
+def test_plan_inputs_parse_unit_suffixes_and_refuse_non_finite(chin_fit):
+    """Issue 23 item 2 (suffixes parse everywhere in the API) and bad values as named errors:
+    budget='5.76e23' raised TypeError, nan gave a row of nan, a negative M a nan plan."""
+    a = plan(chin_fit, "5.76e23", inference_tokens="2T", interval=None)
+    b = plan(chin_fit, 5.76e23, inference_tokens=2e12, interval=None)
+    assert a.rows == b.rows
+    for kw in (
+        {"budget": float("nan")},
+        {"budget": 1e24, "tokens_per_param": -5},
+        {"budget": 1e24, "inference_tokens": -1e12},
+        {"budget": 1e24, "inference_tokens": 1e12, "target_loss": float("inf")},
+        {"budget": "lots"},
+    ):
+        with pytest.raises(DataError, match=r"\(--[a-z-]+\)"):
+            plan(chin_fit, **kw)
+    with pytest.raises(DataError, match="--inference-tokens 0"):
+        plan(chin_fit, 1e24, target_loss=2.0)  # was silently ignored
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--inference-tokens", "2T", "--target-loss", "nan"],  # was an internal error (exit 3)
+        ["--inference-tokens", "2T", "--target-loss", "inf"],
+        ["--tokens-per-param", "-5"],  # was a plan of nan
+        ["--tokens-per-param", "0"],
+        ["--inference-tokens", "-1T"],
+    ],
+)
+def test_cli_plan_refuses_bad_numbers_with_exit_2(chin_file, extra):
+    r = CliRunner().invoke(main, ["plan", str(chin_file), "--budget", "1e24", *extra])
+    assert r.exit_code == 2, r.output
+    assert "internal error" not in r.output
+
+
+def test_overtrain_fit_refuses_the_inference_plan():
+    law = sl.get_law("overtrain")
+    import pandas as pd
+
+    c = np.repeat(np.geomspace(1e17, 1e20, 5), 3)
+    m = np.tile([5.0, 20.0, 80.0], 5)
+    y = law.evaluate(
+        {"E": 1.7, "a": 30.0, "b": 300.0, "eta": 0.1}, {"flops": c, "tokens_per_param": m}
+    )
+    res = sl.fit(pd.DataFrame({"flops": c, "tokens_per_param": m, "loss": y}), law)
+    with pytest.raises(DataError, match="chinchilla-form"):
+        plan(res, 1e21, inference_tokens=1e12)  # was silently ignored

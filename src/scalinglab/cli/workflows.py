@@ -337,7 +337,9 @@ def transfer_cmd(
 @main.command("plan")
 @click.argument("fit_json", type=click.Path(exists=True, dir_okay=False))
 @click.option("--budget", default=None, type=POSITIVE_NUMBER, help="Training FLOPs, e.g. 1e23.")
-@click.option("--tokens-per-param", default=None, type=float, help="Fixed over-training ratio M.")
+@click.option(
+    "--tokens-per-param", default=None, type=POSITIVE_NUMBER, help="Fixed over-training ratio M."
+)
 @click.option(
     "--inference-tokens",
     default=None,
@@ -347,7 +349,7 @@ def transfer_cmd(
 @click.option(
     "--target-loss",
     default=None,
-    type=float,
+    type=POSITIVE_NUMBER,
     help="With --inference-tokens: the loss to reach (default: the budget's optimum).",
 )
 @click.option(

@@ -25,6 +25,7 @@ from ..errors import DataError
 from ..fitting import FitResult
 from ..laws.optimum import compute_optimal, loss_at
 from ..results import Result
+from ..schema import parse_number
 from . import plan_intervals as pi
 
 DEFAULT_LEVEL = 0.9
@@ -193,6 +194,23 @@ def cheapest_for_loss(
     return n, tokens_for_loss(params, n, target), float(r.fun)
 
 
+def _number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = True) -> float | None:
+    """A plan input as a float: unit suffixes parse as on the command line ('2T', '5.76e23');
+    nan, inf and out-of-range values are named errors, never a row of nan."""
+    if value is None:
+        return None
+    try:
+        v = parse_number(value)
+    except ValueError as exc:
+        raise DataError(f"{name} (--{name.replace('_', '-')}): {exc}") from None
+    if not np.isfinite(v) or (v <= minimum if strict else v < minimum):
+        need = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise DataError(
+            f"{name} (--{name.replace('_', '-')}) must be a finite number {need}, got {value!r}"
+        )
+    return v
+
+
 def _check_level(interval: float | None) -> None:
     if interval is not None and not (
         isinstance(interval, (int, float)) and 0 < float(interval) < 1
@@ -299,7 +317,22 @@ def plan(
     >>> sl.plan(res, budget=1e22, interval=0.9).to_frame()      # doctest: +SKIP
     """
     _check_level(interval)
+    budget = _number(budget, "budget")
+    tokens_per_param = _number(tokens_per_param, "tokens_per_param")
+    inference_tokens = _number(inference_tokens, "inference_tokens", strict=False)
+    target_loss = _number(target_loss, "target_loss")
     overtrain = set(res.law.variables) == {"flops", "tokens_per_param"}
+    if target_loss is not None and inference_tokens is None:
+        raise DataError(
+            "target_loss (--target-loss) plans with inference_tokens (--inference-tokens); "
+            "give --inference-tokens 0 for the cheapest training run that reaches it"
+        )
+    if overtrain and inference_tokens is not None:
+        raise DataError(
+            f"law '{res.law.name}' plans at a budget and a token multiplier (--budget, "
+            "--tokens-per-param); the inference-aware plan (--inference-tokens, --target-loss) "
+            "needs a chinchilla-form fit of N and D"
+        )
     p = _all_params(res) if overtrain else _chinchilla_params(res)
     draws = _draws_for(res, interval, n_bootstrap)
     level = float(interval) if interval is not None else DEFAULT_LEVEL
