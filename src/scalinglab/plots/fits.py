@@ -60,8 +60,8 @@ def _inputs_along(
             data[v] = np.full_like(xs, s)
         elif v == "tokens" and svar == "tokens_per_param" and xvar == "n_params":
             data[v] = xs * s
-        elif v == "tokens_per_param" and svar == "n_params" and xvar == "flops":
-            data[v] = xs / s / s / 6.0  # C = 6ND: M = D/N = C/(6N^2) along a model
+        elif v == "tokens_per_param" and svar == "n_params" and xvar == "flops" and s:
+            data[v] = xs / (6.0 * s * s)  # C = 6ND: M = D/N = C/(6N^2) along a model
         else:
             data[v] = np.full_like(xs, fixed.get(v, np.nan))
     return data
