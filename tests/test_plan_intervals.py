@@ -112,6 +112,7 @@ def test_no_draws_is_said_with_how_to_get_them(chinchilla_240):
     assert "--bootstrap 1000" in note and "res.bootstrap(1000)" in note
     assert pl.diagnostics == []  # unqualified, not defective
     assert f"intervals: {note}" in pl.summary()
+    assert "intervals: the fit holds no bootstrap draws" in pl._repr_html_()
     assert plan(res, BUDGET, interval=None).interval_note == ""  # asked for none: no note
     pl2 = plan(res, BUDGET, n_bootstrap=50)
     assert pl2.interval["n_draws"] == 50 and pl2.rows[0]["n_params_lower"] > 0

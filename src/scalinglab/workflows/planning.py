@@ -64,6 +64,16 @@ class Plan(Result):
         lines += [f"{d.severity.upper():<8} [{d.code}] {d.message}" for d in self.diagnostics]
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """The base table, and where its intervals come from (level, draws) or why none."""
+        import html
+
+        text = super()._repr_html_()
+        if not self.interval_note:
+            return text
+        note = f"<p>intervals: {html.escape(self.interval_note)}</p>"
+        return text[: -len("</div>")] + note + "</div>"
+
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
 
