@@ -189,3 +189,61 @@ def test_import_summary_states_chance_levels_and_a_dominant_family(tmp_path):
     assert "hendrycksTest-* holds 57 of the 65 averaged tasks" in text
     few = summary_lines(aggregate_error(long, tasks=["piqa", "arc_easy", "lambada_openai"]))
     assert not any("holds" in line for line in few)
+
+
+# -- item 1: a group without a value of its own -------------------------------------------------
+
+
+def _group_file(tmp_path, name, results, subtasks):
+    import json
+
+    obj = {
+        "results": results,
+        "group_subtasks": subtasks,
+        "n-shot": {t: 0 for t in results},
+        "config": {"model_args": "pretrained=org/m-1b"},
+        "date": 1.7e9,
+    }
+    p = tmp_path / name
+    p.write_text(json.dumps(obj))
+    return p
+
+
+def test_group_without_its_own_value_is_replaced_by_its_tasks(tmp_path):
+    """Old: a v0.4 group the harness reports with an alias only (no aggregate value) took its
+    sub-tasks out of the top-level average without a word: accuracy 0.7 from piqa alone,
+    sub_a and sub_b neither averaged nor named as left out."""
+    from scalinglab.io import aggregate_error, read_harness
+    from scalinglab.io.harness import summary_lines
+
+    results = {
+        "grp": {"alias": "grp"},
+        "sub_a": {"alias": " - sub_a", "acc,none": 0.3},
+        "sub_b": {"alias": " - sub_b", "acc,none": 0.5},
+        "piqa": {"alias": "piqa", "acc,none": 0.7},
+    }
+    p = _group_file(tmp_path, "r.json", results, {"grp": ["sub_a", "sub_b"], "piqa": []})
+    agg = aggregate_error(read_harness(p))
+    assert agg.attrs["tasks"] == ["piqa", "sub_a", "sub_b"]
+    assert agg["accuracy"].iloc[0] == pytest.approx((0.3 + 0.5 + 0.7) / 3)
+    assert agg["n_tasks"].iloc[0] == 3
+    assert (
+        "  note: group grp has no value of its own in the files: its 2 task(s) (sub_a, sub_b) "
+        "are averaged in its place" in summary_lines(agg)
+    )
+    # a valued group above an unvalued sub-group: the group's own value, never both
+    results = {
+        "top": {"alias": "top", "acc,none": 0.9},
+        "mid": {"alias": " - mid"},
+        "a": {"alias": "  - a", "acc,none": 0.2},
+        "b": {"alias": "  - b", "acc,none": 0.4},
+        "piqa": {"alias": "piqa", "acc,none": 0.7},
+    }
+    q = tmp_path / "q"
+    q.mkdir()
+    p = _group_file(q, "r.json", results, {"top": ["mid"], "mid": ["a", "b"], "piqa": []})
+    agg = aggregate_error(read_harness(p))
+    assert agg.attrs["tasks"] == ["piqa", "top"]
+    assert agg["accuracy"].iloc[0] == pytest.approx((0.9 + 0.7) / 2)
+    with pytest.raises(Exception, match="group and its own sub-task"):
+        aggregate_error(read_harness(p), tasks=["top", "a"])

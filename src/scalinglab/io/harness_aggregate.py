@@ -37,6 +37,40 @@ def _fmt(m: tuple[str, str]) -> str:
     return m[0] if m[1] == "none" else f"{m[0]},{m[1]}"
 
 
+def _top_level(
+    chosen: Mapping[str, object], parent: Mapping[str, str]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """The top-level tasks to average: every root of the group tree by its own value; a group
+    the files give no value for (only an alias) is replaced by its sub-tasks, recursively,
+    so neither it nor they vanish from the average. Returns the tasks and, per such group,
+    the tasks that stand in for it."""
+    children: dict[str, list[str]] = {}
+    for t, p in parent.items():
+        if p:
+            children.setdefault(p, []).append(t)
+    names = set(chosen) | set(children)
+    roots = sorted(t for t in names if not parent.get(t, ""))
+    avg: list[str] = []
+    unvalued: dict[str, list[str]] = {}
+
+    def take(t: str, seen: frozenset[str], top: str | None) -> None:
+        if t in chosen:
+            avg.append(t)
+            if top is not None:
+                unvalued.setdefault(top, []).append(t)
+            return
+        if t in seen:
+            return
+        for k in sorted(children.get(t, [])):
+            take(k, seen | {t}, top if top is not None else t)
+
+    for r in roots:
+        take(r, frozenset(), None)
+    order = {t: i for i, t in enumerate(chosen)}
+    avg.sort(key=lambda t: order.get(t, len(order)))
+    return avg, unvalued
+
+
 def aggregate_error(
     long: pd.DataFrame,
     *,
@@ -175,8 +209,12 @@ def aggregate_error(
         )
 
     # what is averaged
-    parent = df.groupby("task")["parent"].agg(lambda s: next((p for p in s if p), ""))
+    parent = dict(long.attrs.get("harness_group_parents") or {})  # groups without values too
+    for t, p in df.groupby("task")["parent"].agg(lambda s: next((p for p in s if p), "")).items():
+        if p:
+            parent[str(t)] = str(p)
     is_group = df.groupby("task")["is_group"].any()
+    unvalued: dict[str, list[str]] = {}
     if tasks is not None:
         tasks = list(tasks)
         missing = sorted(set(tasks) - set(chosen))
@@ -203,7 +241,7 @@ def aggregate_error(
             )
         avg = tasks
     elif level == "top":
-        avg = [t for t in chosen if not parent.get(t, "")]
+        avg, unvalued = _top_level(chosen, parent)
     else:
         avg = [t for t in chosen if not is_group.get(t, False)]
 
@@ -310,4 +348,5 @@ def aggregate_error(
     out.attrs["shots"] = {t: sorted(float(x) for x in shot_sets.get(t, [])) for t in chosen}
     out.attrs["level"] = "given" if tasks is not None else level
     out.attrs["parents"] = {t: parent.get(t, "") for t in chosen if parent.get(t, "")}
+    out.attrs["unvalued_groups"] = unvalued
     return out

@@ -72,15 +72,18 @@ def _file_date(obj: Mapping[str, Any], p: Path) -> tuple[float, str]:
 
 def read_harness_file(path: str | Path, obj: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One results file -> long rows: model, task, metric, filter, value, stderr, ..."""
-    cols, notes = _file_columns(path, obj)
+    cols, notes, parents = _file_columns(path, obj)
     df = pd.DataFrame(cols)
     df.attrs["harness_notes"] = notes
+    df.attrs["harness_group_parents"] = parents
     return df
 
 
 def _file_columns(
     path: str | Path, obj: Mapping[str, Any] | None = None
-) -> tuple[dict[str, list[Any]], list[str]]:
+) -> tuple[dict[str, list[Any]], list[str], dict[str, str]]:
+    """Columns of the long rows, notes, and sub-task -> group for every group of the file
+    (`group_subtasks`), including groups that report no value of their own."""
     p = Path(path)
     if obj is None:
         obj, why = _load(p)
@@ -187,4 +190,4 @@ def _file_columns(
         "date_source": [date_source] * k,
         "source_file": [str(p)] * k,
     }
-    return cols, notes
+    return cols, notes, parent

@@ -120,9 +120,12 @@ def read_harness(
         paths = [paths]
     files, skipped, objs = _discover(paths)
     notes: dict[str, int] = {}
+    group_parents: dict[str, str] = {}
     columns: dict[str, list[Any]] = {}
     for f in files:
-        cols, file_notes = _file_columns(f, objs.pop(f))
+        cols, file_notes, file_parents = _file_columns(f, objs.pop(f))
+        for child, group in file_parents.items():
+            group_parents.setdefault(child, group)
         for n in file_notes:
             notes[n] = notes.get(n, 0) + 1
         for c, v in cols.items():
@@ -215,5 +218,6 @@ def read_harness(
     df.attrs["harness_skipped"] = [(str(f), why) for f, why in skipped]
     df.attrs["harness_duplicates"] = duplicates
     df.attrs["harness_side_match"] = match
+    df.attrs["harness_group_parents"] = group_parents
     df.attrs["harness_notes"] = [f"{n} ({k} files)" if k > 1 else n for n, k in notes.items()]
     return df

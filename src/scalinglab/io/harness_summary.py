@@ -113,6 +113,11 @@ def summary_lines(agg: pd.DataFrame) -> list[str]:
         f"accuracy / error: mean over {len(avg)} {what}: {_names(avg)}"
         + (f"; groups: {', '.join(groups)}" if groups else "")
     )
+    for g, ts in sorted(a.get("unvalued_groups", {}).items()):
+        lines.append(
+            f"  note: group {g} has no value of its own in the files: its {len(ts)} "
+            f"task(s) ({_names(ts, 8)}) are averaged in its place"
+        )
     heavy = _dominant_family(avg, parents)
     if heavy:
         fam, k = heavy
