@@ -1,4 +1,5 @@
-"""Testbed: model, finetuning methods, evaluation, corpora errors and the smoke preset."""
+"""Testbed: model, finetuning methods, evaluation, corpora errors and the smoke preset (a
+sweep, like every preset)."""
 
 import os
 import socket
@@ -196,18 +197,34 @@ def test_cloze_items_are_well_formed():
     "sword-text-kjv sword-text-sparv diatheke",
 )
 def test_smoke_preset_end_to_end(tmp_path):
+    """`testbed run --preset smoke` runs specs/smoke.yaml through the sweep runner (issue 16:
+    it was a loop of its own, without resume): 2 models x 2 budgets, every method after
+    every pretraining run, rows in the one schema, resumable."""
+    from scalinglab.testbed.registry import Registry
+    from scalinglab.testbed.rows import COLUMNS
+    from scalinglab.testbed.sweep import expand, load_spec
+
     r = CliRunner().invoke(
         main, ["testbed", "run", "--preset", "smoke", "--out", str(tmp_path), "--quiet"]
     )
     assert r.exit_code == 0, r.output
+    assert f"16 runs written to {tmp_path / 'runs.csv'}" in r.output
     df = sl.read_table(tmp_path / "runs.csv")  # rows validate against the schema
     assert len(df) == 2 * 2 * (1 + 3)
-    pre = df[df["method"] == "none"]
-    assert set(pre["tokens"]) == {30720, 61440}
+    pre = df[df["method"] == "none"].sort_values("tokens")
+    assert set(pre["tokens"]) == {30720, 61440}  # whole steps of 8 x 192 tokens
     ft = df[df["method"] != "none"]
     assert set(ft["method"]) == {"fmt", "lora", "prompt"}
     assert ft["bleu"].between(0, 100).all() and (ft["downstream_ce"] > 0).all()
+    assert ft["dev_ce"].notna().all() and (ft["ft_steps"] == 20).all()
     assert (pre.groupby("n_params")["loss"].apply(lambda s: s.iloc[-1] < s.iloc[0])).all()
+    assert (ft.set_index("method").loc["lora", "lora_rank"] == 4).all()
+    assert (ft.set_index("method").loc["prompt", "prompt_length"] == 16).all()
+    # the sweep's rows: its names and keys, the columns in the one schema's order
+    runs = expand(load_spec("smoke"))
+    assert sorted(df["run_id"]) == sorted(r.name for r in runs)
+    assert sorted(df["key"]) == sorted(r.key for r in runs)
+    assert list(df.columns)[: len(COLUMNS)] == [c for c in COLUMNS if c in df.columns]
     assert {
         "n_params_nonembedding",
         "flops",
@@ -218,7 +235,30 @@ def test_smoke_preset_end_to_end(tmp_path):
         "wall_time_s",
         "device",
     } <= set(df.columns)
-    assert isinstance(pd.read_json(tmp_path / "preset.json", typ="series")["preset"], str)
+    meta = pd.read_json(tmp_path / "preset.json", typ="series")
+    assert meta["preset"] == "smoke" and len(meta["invocations"]) == 1
+    # Resume: a run a crash left unfinished is the only one trained again; the others kept.
+    reg = Registry(tmp_path / "registry.sqlite", create=False)
+    before = {row["name"]: row["finished"] for row in reg.rows()}
+    lost = "ft-d48L2-kjv:0.5,rv1909:0.5-60000-s0-prompt-p16-64"
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "registry.sqlite") as db:
+        sql = "UPDATE runs SET status = 'pending', metrics = NULL, finished = NULL WHERE name = ?"
+        assert db.execute(sql, (lost,)).rowcount == 1
+    r = CliRunner().invoke(
+        main, ["testbed", "run", "--preset", "smoke", "--out", str(tmp_path), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    after = {row["name"]: row["finished"] for row in reg.rows()}
+    assert set(after) == set(before) and after[lost] != before[lost]
+    assert {k: v for k, v in after.items() if k != lost} == {
+        k: v for k, v in before.items() if k != lost
+    }
+    again = sl.read_table(tmp_path / "runs.csv")
+    assert len(again) == 16 and set(again["key"]) == set(df["key"])
+    meta = pd.read_json(tmp_path / "preset.json", typ="series")
+    assert [i["runs_done"] for i in meta["invocations"]] == [16, 16]
 
 
 def test_gpu_preset_is_refused_without_a_gpu(tmp_path, monkeypatch):
@@ -228,16 +268,25 @@ def test_gpu_preset_is_refused_without_a_gpu(tmp_path, monkeypatch):
     assert r.exit_code != 0
     assert "preset 'gpu' is sized for a GPU" in r.output and "--device cpu" in r.output
     assert not (tmp_path / "registry.sqlite").exists()  # refused before anything ran
-    r = CliRunner().invoke(main, ["testbed", "run", "--preset", "smoke", "--set", "lr=1e-3"])
-    assert r.exit_code != 0 and "--set applies to the sweep presets (cpu, gpu)" in r.output
 
 
-def test_preset_rejects_unknown_corpus_before_training():
-    p = get_preset("smoke")
-    from dataclasses import replace
+def test_preset_rejects_unknown_corpus_before_training(tmp_path):
+    """--set applies to every preset now that smoke is a sweep too (it was refused for smoke);
+    a bad value is refused before any run is registered."""
+    from scalinglab.testbed.sweep import SweepError
 
-    with pytest.raises(corpora.CorpusError, match="unknown corpus"):
-        run_preset(replace(p, pretrain_data=["klingon"]))
+    with pytest.raises(SweepError, match="unknown corpus 'klingon'"):
+        run_preset("smoke", tmp_path / "lib", overrides={"pretrain_data": "klingon"})
+    assert not (tmp_path / "lib").exists()
+    r = CliRunner().invoke(
+        main,
+        ["testbed", "run", "--preset", "smoke", "--out", str(tmp_path / "cli"),
+         "--set", "pretrain_data=klingon"],
+    )  # fmt: skip
+    assert r.exit_code == 2 and "unknown corpus 'klingon'" in r.output
+    assert not (tmp_path / "cli").exists()
+    r = CliRunner().invoke(main, ["testbed", "run", "--preset", "laptop", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "unknown preset 'laptop'; choose from cpu, gpu, smoke" in r.output
 
 
 @pytest.mark.parametrize("lang", ["de", "fr"])
@@ -363,27 +412,32 @@ def test_transfer_experiment_rows_feed_the_transfer_workflow(tmp_path):
     reason="SWORD Bibles not installed: apt-get install -y "
     "sword-text-kjv sword-text-sparv diatheke",
 )
-def test_one_run_per_budget_trains_each_budget_separately():
-    from dataclasses import replace
+def test_each_budget_is_its_own_cosine_run(tmp_path):
+    """A preset trains one run per budget, each with its full warm-up and cosine decay (what
+    scaling laws are fitted to), not checkpoints of one longer run. The smoke loop offered
+    both; the sweep path, now the only runner, always does this."""
+    from scalinglab.testbed.data import token_stream
 
-    p = replace(
-        get_preset("smoke"),
-        models=[dict(d_model=16, n_layers=1, n_heads=2)],
-        token_budgets=[12_000, 24_000],
-        methods=["fmt"],
-        ft_steps=2,
-        n_test=2,
-        cloze_items=5,
-        max_chars=60_000,
-        one_run_per_budget=True,
-    )
-    sep = run_preset(p)
-    ckpt = run_preset(replace(p, one_run_per_budget=False))
-    a = sep[sep["method"] == "none"].sort_values("tokens")["loss"].to_numpy()
-    b = ckpt[ckpt["method"] == "none"].sort_values("tokens")["loss"].to_numpy()
-    assert sep[sep["method"] == "none"]["tokens"].sort_values().tolist() == [12288, 24576]
-    assert a[1] == pytest.approx(b[1], abs=1e-6)  # the longest budget is the same run
-    assert a[0] != pytest.approx(b[0], abs=1e-6)  # a short run anneals; a checkpoint has not
+    torch.set_num_threads(1)
+    model = dict(d_model=16, n_layers=1, n_heads=2)
+    defaults = {"context": 192, "batch_size": 8, "lr": 3e-3, "max_chars": 60_000,
+                "cloze_items": 5, "pretrain_data": "kjv:0.5,rv1909:0.5"}  # fmt: skip
+    spec = {"name": "budgets", "defaults": defaults,
+            "axes": {"model": [model], "tokens": [12_000, 24_000]}}  # fmt: skip
+    df = run_preset(spec, tmp_path, workers=1).sort_values("tokens")
+    assert df["tokens"].tolist() == [12288, 24576]  # whole steps of 8 x 192 tokens
+    tok = ByteTokenizer()
+    train, val = token_stream(defaults["pretrain_data"], tok, defaults["max_chars"])
+    cfg = GPTConfig(vocab_size=tok.vocab_size, context=192, **model)
+    tc = TrainConfig(batch_size=8, lr=3e-3, seed=0)
+    short = pretrain(cfg, train, val, 12_000, tc, device="cpu")
+    long = pretrain(cfg, train, val, 24_000, tc, checkpoints=[12_000], device="cpu")
+    a, b = df["loss"].tolist(), [h["val_loss"] for h in long.history]
+    assert a[0] == pytest.approx(short.history[-1]["val_loss"], abs=1e-5)  # its own run
+    assert a[1] == pytest.approx(b[1], abs=1e-5)  # the longest budget is the same run
+    # the short run has its own schedule (warm-up and decay over 8 steps), not the
+    # checkpoint's point on a 16-step schedule (measured: 5.218 vs 5.091)
+    assert abs(a[0] - b[0]) > 1e-2
 
 
 @pytest.mark.skipif(_bibles_missing(), reason="SWORD Bibles not installed (see testbed corpora)")

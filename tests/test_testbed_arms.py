@@ -111,42 +111,36 @@ def test_run_names_tell_lora_ranks_prompt_lengths_and_other_axes_apart():
 @needs_bibles
 def test_preset_runner_and_sweep_write_one_row_schema(tmp_path):
     """`run_preset` and the sweep built their rows apart: `dev_ce` in one only (issue 16).
-    Both now go through `testbed.rows.run_row`: the same columns in the same order, and the
-    same name and key for the same pretraining run."""
-    from dataclasses import replace
-
+    Now a preset is a sweep: `run_preset` registers the spec's runs, executes them and
+    writes `sweep export`'s table (testbed.rows.run_row): the same columns in the same order,
+    the same names and keys as the spec expands to."""
     import torch
 
-    from scalinglab.testbed.presets import get_preset, run_preset
+    from scalinglab.testbed.presets import run_preset
 
     torch.set_num_threads(1)
-    p = replace(
-        get_preset("smoke"),
-        models=[MODEL],
-        token_budgets=[3000],
-        ft_steps=2,
-        n_test=2,
-        cloze_items=5,
-        max_chars=60000,
-        context=160,
-        batch_size=4,
-        finetune_sizes=[16],
-    )
-    a = run_preset(p)
     spec = {
+        "name": "tiny",
         "defaults": {**TINY, "ft_steps": 2, "n_test": 2, "tokens": 3000},
         "axes": {"model": [MODEL], "method": ["fmt", "lora", "prompt"], "ft_seed": [0]},
     }
-    reg = run_sweep(spec, tmp_path / "r.sqlite", tmp_path / "art")
-    b = export(reg.path)
+    a = run_preset(spec, tmp_path, workers=1)
+    b = export(tmp_path / "registry.sqlite")
     assert list(a.columns) == list(b.columns)
+    assert a.drop(columns="wall_time_s").equals(b.drop(columns="wall_time_s"))
+    import scalinglab as sl
+
+    written = sl.read_table(tmp_path / "runs.csv")  # OUT/runs.csv, valid in the schema
+    assert sorted(written["run_id"]) == sorted(a["run_id"]) and len(written) == 4
     for col in ("dev_ce", "tokens_per_param", "epochs", "pretrain_loss", "run_id", "key"):
         assert col in a.columns, col
-    pa, pb = (df[df["kind"] == "pretrain"].iloc[0] for df in (a, b))
-    assert (pa["run_id"], pa["key"]) == (pb["run_id"], pb["key"])
+    runs = expand(spec)
+    assert sorted(a["run_id"]) == sorted(r.name for r in runs)
+    assert sorted(a["key"]) == sorted(r.key for r in runs)
     fa = a[a["kind"] == "finetune"].set_index("method")
     assert fa["dev_ce"].notna().all() and set(fa.index) == {"fmt", "lora", "prompt"}
     assert fa.loc["lora", "lora_rank"] == 4 and fa.loc["prompt", "prompt_length"] == 16
+    assert (fa["pretrain_loss"] == a.loc[a["kind"] == "pretrain", "loss"].iloc[0]).all()
 
 
 def test_tokens_per_param_sets_each_models_budget():

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
-from rich.table import Table
+from click.core import ParameterSource
 
-from ..errors import DataError, FileFormatError
+from ..errors import DataError, FileFormatError, ScalingLabError
 from ..schema import parse_number
+from . import render_testbed as render
 from .common import (
     FORCE_HELP,
-    _table,
     emit_json,
-    err,
     handle_errors,
     main,
-    out,
     output_path,
     progress_bar,
     redact_url,
@@ -55,22 +53,7 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    t = Table(title="testbed corpora")
-    for c in ("name", "language", "installed", "license", "install"):
-        t.add_column(c)
-    for r in rows:
-        t.add_row(
-            r["name"],
-            r["language"],
-            "[green]yes[/]" if r["installed"] else "[red]no[/]",
-            r["license"],
-            "" if r["installed"] else r["install"],
-        )
-    out.print(t)
-    out.print(
-        "Your own text: pretrain_data=text:/path/file.txt (or a folder of *.txt), alone or in a "
-        "mixture ('text:/data/web.txt:0.8,python:0.2')."
-    )
+    render.render_corpora(rows)
 
 
 @testbed_group.command("run")
@@ -78,7 +61,7 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     "--preset",
     default="smoke",
     show_default=True,
-    help="smoke (CI, minutes), cpu (2 cores, < 1 h) or gpu (one H100, ~1 h).",
+    help="smoke (CI, minutes), cpu (2 cores, < 1.5 h) or gpu (one H100, ~1 h).",
 )
 @click.option(
     "--out",
@@ -86,7 +69,7 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     default="testbed-runs",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder for runs.csv, checkpoints and (sweep presets) the run registry.",
+    help="Folder for the run registry, checkpoints, runs.csv and preset.json.",
 )
 @click.option("--device", default=None, help="cpu or cuda (default: cuda when available).")
 @click.option(
@@ -94,52 +77,49 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     default=2,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Worker processes (1 thread each) for presets run as sweeps (cpu).",
+    help="Worker processes, 1 torch thread each.",
 )
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " (cpu, gpu)")
-@click.option("--quiet", is_flag=True, help="No progress bar or per-run messages.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--quiet", is_flag=True, help="No progress line.")
 @handle_errors
 def testbed_run_cmd(
     preset: str, out_dir: str, device: str | None, workers: int, sets: tuple[str, ...], quiet: bool
 ) -> None:
-    """Pretrain, finetune (FMT, LoRA, prompt tuning) and evaluate a preset's ladder.
+    """Pretrain, finetune (FMT, LoRA, prompt tuning) and evaluate a preset's runs.
 
-    The cpu preset runs as a resumable sweep (registry and checkpoints under --out): after a
-    crash, the same command finishes only what is missing.
+    Every preset (testbed/specs/NAME.yaml) runs as a resumable sweep, its registry and
+    checkpoints under --out: after a crash, the same command finishes only what is missing.
+    `scalinglab sweep plan NAME` lists a preset's runs and their estimated time.
 
     \b
     Examples:
       scalinglab testbed run --preset smoke --out smoke-runs
       scalinglab testbed run --preset cpu --workers 2 --set pretrain_data=text:/data/web.txt
     """
-    from ..testbed.presets import SWEEP_PRESETS, run_preset
+    from ..testbed.presets import run_preset
 
-    if preset in SWEEP_PRESETS:
-        from ..testbed.presets import run_sweep_preset
-
-        if device:
-            os.environ["SCALINGLAB_DEVICE"] = device  # inherited by the worker processes
-        df = run_sweep_preset(
-            preset, out_dir, workers=workers, quiet=quiet, overrides=_key_values(sets, "--set")
-        )
-        out.print(f"{len(df)} runs written to {Path(out_dir) / 'runs.csv'}")
-        return
-
-    if sets:
-        raise click.BadParameter(f"--set applies to the sweep presets ({', '.join(SWEEP_PRESETS)})")
-    with progress_bar(None, f"testbed {preset}", quiet) as advance:
-
-        def prog(k, msg=None):
-            if advance is not None and k:
-                advance(k)
-            if msg and not quiet:
-                err.print(msg, highlight=False)
-
-        df = run_preset(preset, out_dir, device=device, progress=prog)
-    out.print(f"{len(df)} runs written to {Path(out_dir) / 'runs.csv'}")
+    progress = None if quiet else render.ProgressLine()
+    df = run_preset(
+        preset,
+        out_dir,
+        workers=workers,
+        overrides=_key_values(sets, "--set"),
+        device=device,
+        progress=progress,
+    )
+    if progress is not None:
+        progress.close()
+    render.render_runs_written(len(df), out_dir)
 
 
 @testbed_group.command("transfer")
+@click.option(
+    "--preset",
+    default=None,
+    help="A named design (cpu: 3 sizes x 4 D_F, kjv -> python; see "
+    "scalinglab.testbed.transfer_presets): its values replace the defaults below, and any "
+    "option given here replaces the preset's.",
+)
 @click.option("--source", default="kjv", show_default=True, help="Pretraining corpus.")
 @click.option("--target", default="python", show_default=True, help="Target corpus.")
 @click.option(
@@ -164,6 +144,7 @@ def testbed_run_cmd(
     "--min-epochs",
     default=0.0,
     show_default=True,
+    type=click.FloatRange(min=0),
     help="Train at least this many passes over each D_F (so early stopping sees overfitting).",
 )
 @click.option(
@@ -171,7 +152,12 @@ def testbed_run_cmd(
     default=None,
     help="Early stopping: evaluate every this many tokens (constant rate; --train-tokens caps).",
 )
-@click.option("--patience", default=None, type=int, help="Early stopping: evaluations to wait.")
+@click.option(
+    "--patience",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Early stopping: evaluations to wait.",
+)
 @click.option(
     "--d-models",
     default="32,64",
@@ -191,31 +177,22 @@ def testbed_run_cmd(
     help="Continue the experiment in --out: its runs are kept and not repeated.",
 )
 @handle_errors
-def testbed_transfer_cmd(
-    source,
-    target,
-    source_tokens,
-    finetune_sizes,
-    train_tokens,
-    min_epochs,
-    eval_every,
-    patience,
-    d_models,
-    out_path,
-    resume,
-) -> None:
+def testbed_transfer_cmd(preset: str | None, out_path: str, resume: bool, **options: Any) -> None:
     """Hernandez et al.'s experiment: from scratch vs pretrained on SOURCE, trained on D_F
     tokens of TARGET. Feed the output to `scalinglab transfer`. Each run is written to --out
     as soon as it is measured; after a crash, the same command with --resume goes on.
 
     \b
     Examples:
+      scalinglab testbed transfer --preset cpu --out transfer_runs.csv
+      scalinglab testbed transfer --preset cpu --d-models 32,64 --out two_sizes.csv
       scalinglab testbed transfer --source kjv --target python --out transfer_runs.csv
       scalinglab testbed transfer --out transfer_runs.csv --resume
     """
     from ..io.tables import read_table, write_table
     from ..testbed.transfer_exp import run_transfer
 
+    design = _transfer_design(preset, options)
     prior = pd.DataFrame()
     if Path(out_path).exists():
         if not resume:
@@ -231,33 +208,74 @@ def testbed_transfer_cmd(
     def measured(r: dict) -> None:
         rows.append(r)
         write_table(pd.DataFrame(rows), out_path)  # atomic: a crash keeps every finished run
-        out.print(
-            f"N={r['n_params']:,} D_F={r['finetune_size']:,} "
-            f"{'from scratch' if r['pretrain_data'] == 'none' else 'pretrained'}: "
-            f"loss {r['loss']:.4f} ({r['wall_time_s']:.0f} s)"
-        )
+        render.render_transfer_run(r)
 
-    models = [dict(d_model=int(d), n_layers=2, n_heads=2) for d in d_models.split(",")]
+    render.render_transfer_design(design.settings(), preset)
     try:
         new = run_transfer(
-            models,
-            source,
-            target,
-            int(parse_number(source_tokens)),
-            [int(parse_number(x)) for x in finetune_sizes.split(",")],
-            int(parse_number(train_tokens)),
-            min_epochs=min_epochs,
-            eval_every=int(parse_number(eval_every)) if eval_every else None,
-            patience=patience,
+            design.models(),
+            design.source,
+            design.target,
+            design.source_tokens,
+            list(design.finetune_sizes),
+            design.train_tokens,
+            min_epochs=design.min_epochs,
+            eval_every=design.eval_every,
+            patience=design.patience,
+            context=design.context,
+            batch_size=design.batch_size,
+            n_evals=design.n_evals,
+            eval_batches=design.eval_batches,
             progress=measured,
             prior=prior,
         )
     except ValueError as exc:  # settings that differ from the resumed file's
+        if isinstance(exc, ScalingLabError):
+            raise
         raise DataError(str(exc)) from None
-    out.print(
-        f"{len(new)} new runs, {len(rows)} in {out_path}; next: "
-        f"scalinglab transfer {out_path} --params-col n_params_nonembedding"
-    )
+    render.render_transfer_done(len(new), len(rows), out_path)
+
+
+def _transfer_design(preset: str | None, options: dict[str, Any]):
+    """The transfer design to run: the preset's (when --preset is given) with the options
+    the user set on the command line; without --preset, every option's value. Parsing only:
+    the design checks its own values (`TransferPreset.check`)."""
+    from ..testbed.transfer_presets import TransferPreset, get_transfer_preset, with_options
+
+    ctx = click.get_current_context()
+    given = {
+        k: v
+        for k, v in options.items()
+        if preset is None or ctx.get_parameter_source(k) is not ParameterSource.DEFAULT
+    }
+    parsed: dict[str, Any] = {}
+    for key, value in given.items():
+        flag = "--" + key.replace("_", "-")
+        if key in ("source_tokens", "train_tokens", "eval_every"):
+            parsed[key] = None if value is None else _count(value, flag)
+        elif key in ("finetune_sizes", "d_models"):
+            parsed[key] = tuple(_count(x, flag) for x in str(value).split(","))
+        else:
+            parsed[key] = value
+    if preset is None:
+        design = TransferPreset(name="custom", **parsed)
+    else:
+        design = with_options(get_transfer_preset(preset), **parsed)
+    design.check()
+    return design
+
+
+def _count(text: str, flag: str) -> int:
+    """A token or size count ('50K', '2M', '800000'): a whole number, refused otherwise."""
+    try:
+        value = parse_number(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a number (suffixes K, M, B)", param_hint=flag
+        ) from None
+    if not value == value or value in (float("inf"), float("-inf")) or value != int(value):
+        raise click.BadParameter(f"{text!r} is not a whole number", param_hint=flag)
+    return int(value)
 
 
 @main.group("sweep")
@@ -316,15 +334,7 @@ def sweep_plan_cmd(spec: str, sets: tuple[str, ...], tflops: float | None, as_js
     if as_json:
         emit_json(rows)
         return
-    for note in unchecked:
-        err.print(f"note: {note}", markup=False, highlight=False)
-    _table(pd.DataFrame(rows), f"{len(rows)} runs")
-    where = f"at {tflops:g} TFLOP/s" if tflops else "on one CPU worker"
-    total_s = sum(r["est_seconds"] for r in rows)
-    out.print(
-        f"total: {sum(r['flops'] for r in rows):.3g} FLOPs, about {total_s / 60:.1f} min {where}"
-        + ("" if tflops else f" (about {total_s / 120:.1f} min on 2 workers x 1 thread)")
-    )
+    render.render_plan(rows, unchecked, tflops)
 
 
 @sweep_group.command("run")
@@ -415,29 +425,9 @@ def sweep_run_cmd(
             progress=None if quiet else prog,
             slurm=_key_values(slurm_opts, "--slurm"),
         )
-    out.print(f"registry {redact_url(registry)}: {reg.counts()}", markup=False)
     info = summary(reg, [r.key for r in expand(spec)])
+    render.render_sweep_end(redact_url(registry), reg.counts(), info)
     if not info["all_done"]:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(info["counts"].items()))
-        err.print(
-            f"sweep incomplete: {info['counts'].get('done', 0)} of {info['total']} runs done "
-            f"({counts})",
-            highlight=False,
-            markup=False,
-        )
-        for f in info["failed"]:
-            err.print(
-                f"failed {f['name']} (attempts {f['attempts']}): {f['error']}",
-                highlight=False,
-                markup=False,
-            )
-        if not info["failed"]:
-            err.print(
-                "no run failed, yet some are not done: did every worker die? "
-                "(`scalinglab sweep status` shows the registry)",
-                highlight=False,
-                markup=False,
-            )
         sys.exit(1)
 
 
@@ -489,10 +479,7 @@ def sweep_status_cmd(registry, as_json) -> None:
     if as_json:
         emit_json({"counts": reg.counts(), "eta_s": info["eta_s"], "failed": fails})
         return
-    left = f", about {info['eta_s'] / 60:.1f} min left (one worker)" if info["eta_s"] else ""
-    out.print(f"{len(rows)} runs: {reg.counts()}{left}")
-    for f in fails:
-        out.print(f"failed {f['name']} (attempts {f['attempts']}): {f['error'][0]}")
+    render.render_sweep_status(len(rows), reg.counts(), info["eta_s"], fails)
 
 
 @sweep_group.command("export")
@@ -519,7 +506,7 @@ def sweep_export_cmd(registry, to_path, force) -> None:
     output_path(to_path, inputs=[registry], force=force)
 
     df = export(registry, to_path)
-    out.print(f"wrote {len(df)} runs to {to_path}")
+    render.render_exported(len(df), to_path)
 
 
 @sweep_group.command("compare")
@@ -552,10 +539,4 @@ def sweep_compare_cmd(run_a: str, run_b: str, registry: str, metric: str, as_jso
     if as_json:
         emit_json(r)
         return
-    out.print(
-        f"{metric}: {r['a']:.2f} -> {r['b']:.2f}, difference {r['delta']:+.2f} "
-        f"[{r['lo']:+.2f}, {r['hi']:+.2f}] (95% paired bootstrap over {r['n']} verses, "
-        f"one-sided p = {r['p']:.3f})",
-        markup=False,
-        highlight=False,
-    )
+    render.render_compare(r, metric)

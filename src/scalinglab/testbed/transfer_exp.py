@@ -34,6 +34,7 @@ def run_transfer(
     batch_size: int = 16,
     lr: float = 3e-3,
     n_evals: int = 6,
+    eval_batches: int = 32,
     min_epochs: float = 0.0,
     eval_every: int | None = None,
     patience: int | None = None,
@@ -64,12 +65,13 @@ def run_transfer(
     tgt_train, tgt_val = token_stream(target, tok, max_chars)
     rows: list[dict[str, Any]] = []
     # 32 fixed validation batches (65k tokens at the defaults): the min over evaluations is
-    # what the laws are fitted to, so its noise matters
-    tc = TrainConfig(batch_size=batch_size, lr=lr, seed=seed, eval_batches=32)
+    # what the laws are fitted to, so its noise matters (fewer only for scaled-down checks)
+    tc = TrainConfig(batch_size=batch_size, lr=lr, seed=seed, eval_batches=eval_batches)
     if patience is not None and not eval_every:
         raise ValueError("patience needs eval_every (tokens between evaluations)")
     settings = settings_of(source, target, source_tokens, train_tokens, context, batch_size, lr,
-                           n_evals, min_epochs, eval_every, patience, seed, max_chars)  # fmt: skip
+                           n_evals, min_epochs, eval_every, patience, seed, max_chars,
+                           eval_batches)  # fmt: skip
     done = _done_runs(prior, settings)
     for m in models:
         todo = [
@@ -140,6 +142,9 @@ def _done_runs(prior: pd.DataFrame | None, settings: dict[str, Any]) -> set[tupl
     if prior is None or prior.empty:
         return set()
     source = prior.attrs.get("scalinglab_source", "the prior runs")
+    prior = prior.copy()
+    for key, value in _ADDED_LATER.items():  # rows made before the setting was recorded
+        prior[key] = prior[key].fillna(value) if key in prior.columns else value
     for key, want in settings.items():
         if key not in prior.columns:
             raise ValueError(
@@ -171,6 +176,7 @@ def settings_of(
     patience: int | None,
     seed: int,
     max_chars: int | None,
+    eval_batches: int = 32,
 ) -> dict[str, Any]:
     """The experiment-wide settings each row records (prefixed `exp_`): runs made with
     different ones must not be mixed in one table."""
@@ -188,4 +194,9 @@ def settings_of(
         "exp_patience": int(patience or 0),
         "exp_seed": int(seed),
         "exp_max_chars": int(max_chars or 0),
+        "exp_eval_batches": int(eval_batches),
     }
+
+
+# Settings added after files were written without them: such a file was made with this value.
+_ADDED_LATER = {"exp_eval_batches": 32}
