@@ -27,6 +27,7 @@ from .common import (
     _parse_pairs,
     checkpoint_options,
     emit_json,
+    err,
     handle_errors,
     main,
     out,
@@ -352,12 +353,21 @@ def _check_set_names(res: FitResult, pairs: dict[str, str]) -> None:
     "--interval",
     type=LEVEL,
     default=None,
-    help="Interval level, e.g. 0.9: from the bootstrap stored in the fit file "
-    "(fit --bootstrap N --out FIT.json).",
+    help="Interval level (default 0.9 whenever the fit file holds bootstrap draws, from "
+    "`fit --bootstrap N --out FIT.json`, or with --bootstrap).",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Run N bootstrap resamples of the rows stored in the fit file first (for a fit "
+    "saved without draws; replaces any, and says so).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
 @handle_errors
-def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
+def predict_cmd(fit_json, at_path, sets, interval, n_boot, as_json) -> None:
     """Predict with a saved fit at new points; says how far each point lies beyond the data.
 
     \b
@@ -381,6 +391,13 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
         df = add_derived(canonicalise(df))
     if interval is not None and not (0 < interval < 1):
         raise DataError(f"--interval must be between 0 and 1 (e.g. 0.9), got {interval}")
+    if n_boot:
+        if res.data_ is None:
+            raise DataError(f"{fit_json} holds no data to resample: refit with --bootstrap N")
+        res.bootstrap(n_boot)
+        err.print(f"{n_boot} bootstrap resamples of the fit's rows run now (--bootstrap)")
+    if interval is None and res.bootstrap_ is not None and not res.exact_fit_:
+        interval = 0.9  # the draws are there: use them (issue 23 item 1)
     if interval is not None and res.bootstrap_ is None:
         raise DataError(
             f"{fit_json} holds no bootstrap, so no interval: refit with "
@@ -417,7 +434,7 @@ def predict_cmd(fit_json, at_path, sets, interval, as_json) -> None:
             obj["interval"] = {
                 "level": interval,
                 "kind": "confidence (bootstrap of the fit's parameters)",
-                "n_resamples": res.bootstrap_.n_resamples,
+                "n_resamples": int(band.attrs["n_resamples"]),  # the usable draws
             }
         obj["diagnostics"] = [d.to_dict() for d in fit_diags + diags]
         emit_json(obj)

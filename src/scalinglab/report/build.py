@@ -404,7 +404,21 @@ def plan_section(rep: Report, res: Any, budget: float) -> Any:
     sec = rep.section("plan", "Planning: compute-optimal frontier")
     rep.figure(sec, plots.plan_figure(res, budget=budget), "plan-frontier")
     sec.parts.append(table_html(pd.DataFrame(pl.rows), "plan-table"))
-    sec.parts.append("<p>" + ", ".join(f"{k} = {v:.4f}" for k, v in pl.exponents.items()) + "</p>")
+    ivs = pl.exponent_intervals
+    sec.parts.append(
+        "<p>"
+        + html.escape(
+            ", ".join(
+                f"{k} = {v:.4f}" + (f" [{ivs[k][0]:.4f}, {ivs[k][1]:.4f}]" if k in ivs else "")
+                for k, v in pl.exponents.items()
+            )
+        )
+        + "</p>"
+    )
+    if pl.interval_note:  # the level and draws behind the *_lower/*_upper columns, or why none
+        sec.parts.append(
+            f"<p class='note'>{html.escape(pl.interval_label)}: {html.escape(pl.interval_note)}</p>"
+        )
     return pl
 
 
