@@ -58,6 +58,27 @@ def _check_section_options(
 @main.command("report")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--law", "law_names", multiple=True, help="Law(s) to fit and plot (repeat).")
+@click.option(
+    "--expr",
+    default=None,
+    help="A law written as an expression, fitted, plotted and audited beside the --law ones "
+    "(bounds: --param).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=LO:HI",
+    help="Bounds of an --expr parameter (repeatable), as for `fit`.",
+)
+@click.option(
+    "--fix",
+    "fixes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Hold a parameter at a value in every law that has it (repeatable); the report "
+    "names it as fixed.",
+)
 @click.option("--metric", default=None, help="Column to fit (default: the law's metric).")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
 @click.option(
@@ -175,6 +196,9 @@ def _check_section_options(
 def report_cmd(
     data,
     law_names,
+    expr,
+    params,
+    fixes,
     metric,
     maps,
     where,
@@ -211,6 +235,8 @@ def report_cmd(
     Examples:
       scalinglab report runs.csv --law chinchilla --leave-largest-out n_params -o report.html
       scalinglab report runs.csv --law chinchilla --holdout "n_params > 1e9" --plotly cdn
+      scalinglab report runs.csv --expr "E + A/n_params**alpha" --param E=0:10 \
+          --param A=1:1e6 --param alpha=0:2 --fix E=1.7 --leave-largest-out n_params
     """
     if holdout_q and axis:
         raise DataError(
@@ -231,6 +257,9 @@ def report_cmd(
             "--by": (bool(by), ("factor-effects", "constant-exponent", "transfer")),
         },
     )
+    from .fitting import _audit_laws
+
+    laws = _audit_laws(law_names, expr, params, fixes, metric) if (law_names or expr) else []
     output_path(out_path, inputs=[data], force=force, what="report")
     from ..fitting.prepare import apply_where
     from ..report import build
@@ -244,11 +273,11 @@ def report_cmd(
     build.overview_section(rep, df, metric=metric)
     mapping = _parse_pairs(maps, "--map")
     fits = {}
-    for name in law_names:
-        fits[name] = build.law_section(
+    for law in laws:
+        fits[law.name] = build.law_section(
             rep,
             df,
-            name,
+            law,
             metric=metric,
             mapping=mapping,
             holdout=holdout_q,
@@ -256,11 +285,11 @@ def report_cmd(
             n_bootstrap=n_boot,
             seed=seed,
         )
-    if law_names and (holdout_q or axis):
+    if laws and (holdout_q or axis):
         build.audit_section(
             rep,
             df,
-            law_names,
+            laws,
             holdout=holdout_q,
             axis=axis,
             metric=metric,
@@ -316,7 +345,7 @@ def report_cmd(
         elif wf == "pretrain-choice":
             if not target_tokens:
                 raise DataError("the pretrain-choice section needs --target-tokens")
-            build.pretrain_section(rep, df, target_tokens)
+            build.pretrain_section(rep, df, target_tokens, metric=metric or "bleu")
         elif wf == "plan":
             if "chinchilla" not in fits:
                 raise DataError("the plan section needs --law chinchilla")
