@@ -27,6 +27,7 @@ from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..results import Result
+from ..schema import POSITIVE
 from .calibration import (
     ExtrapolationTerm,
     calibrated_band,
@@ -242,14 +243,22 @@ def ladder_forecast(
     s1 = step1_points(ck, run_col, loss_col, last_k, extra)
     step1 = fit(s1, law1, metric=loss_col, n_refine=64)
     s2_runs = step2_points(ck, run_col, loss_col, acc_col, skip_frac, window)
+    if loss_col in POSITIVE:
+        # The helper point's loss is 0, which the schema rightly refuses in a column named
+        # `loss` (a ladder with its loss column named so failed with "value 0 is not
+        # positive"): step 2 reads the loss under a name that carries no such rule.
+        x2_col = f"{loss_col}_x"
+        s2_runs = s2_runs.rename(columns={loss_col: x2_col})
+    else:
+        x2_col = loss_col
     helper = (
         None
         if helper_point is None
-        else pd.DataFrame({loss_col: [helper_point[0]], acc_col: [helper_point[1]]})
+        else pd.DataFrame({x2_col: [helper_point[0]], acc_col: [helper_point[1]]})
     )
     s2 = s2_runs if helper is None else pd.concat([s2_runs, helper], ignore_index=True)
     var2 = law2.variables[0]
-    step2 = fit(s2, law2, mapping={var2: loss_col}, metric=acc_col, n_refine=16, **kw2)
+    step2 = fit(s2, law2, mapping={var2: x2_col}, metric=acc_col, n_refine=16, **kw2)
     check_prediction_inputs(step1, pd.DataFrame([target]))
     inputs = {v: np.array([float(target[v])]) for v in law1.variables}
     loss_pred = float(step1.law.evaluate(step1.params_, inputs)[0])
@@ -296,12 +305,12 @@ def ladder_forecast(
         if calibrate:
             compute = dict(zip(s1[run_col], 6.0 * s1["n_params"] * s1["tokens"], strict=True))
             b2 = learn_chain_extrapolation(
-                s2_runs, law2, loss_col, acc_col, run_col, compute, fixed=helper,
+                s2_runs, law2, x2_col, acc_col, run_col, compute, fixed=helper,
                 level=interval, n_refine=16, **kw2,
             )  # fmt: skip
         # Step 2 extrapolates where the target's loss (its interval's low end) lies below
         # every loss the small runs reached; the helper point does not count as data there.
-        floor = float(s2_runs[loss_col].min())
+        floor = float(s2_runs[x2_col].min())
         gap = max(floor - float(lo[0]), 0.0)
         widen = (
             None

@@ -1,0 +1,30 @@
+"""A ladder whose loss column is named `loss` (issue 15 review: the helper point at loss 0
+was validated as data and the whole forecast refused with "value 0 is not positive")."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglab as sl
+
+
+def _ladder() -> pd.DataFrame:
+    rows = []
+    for i, n in enumerate([1e7, 3e7, 1e8, 3e8, 1e9]):
+        for t in np.geomspace(1e9, 2e10, 8):
+            loss = 1.8 + 480 / n**0.35 + 2100 / t**0.37
+            acc = 0.25 + 0.7 / (1 + np.exp(4 * (loss - 3)))
+            rows.append({"run": f"r{i}", "n_params": n, "tokens": t, "loss": loss, "acc": acc})
+    return pd.DataFrame(rows)
+
+
+def test_a_loss_column_named_loss_forecasts_as_any_other_name():
+    target = {"n_params": 3e9, "tokens": 6e10}
+    df = _ladder()
+    named_loss = sl.ladder(df, target, run_col="run", loss_col="loss", acc_col="acc")
+    other = sl.ladder(
+        df.rename(columns={"loss": "bpb"}), target, run_col="run", loss_col="bpb", acc_col="acc"
+    )
+    assert named_loss.acc_pred == pytest.approx(other.acc_pred, rel=1e-9)
+    assert named_loss.loss_pred == pytest.approx(other.loss_pred, rel=1e-9)
+    assert 0.8 < named_loss.acc_pred < 0.95
