@@ -242,8 +242,8 @@ def render_many_warnings(many: Any) -> None:
 def render_forecast(res: Any) -> None:
     """A two-step forecast: one line per target (loss and error, intervals, truth, compute)."""
     out.print(
-        f"step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} runs; step 2: "
-        f"{res.error_fit.law.name} on {res.error_fit.n_points_} runs; "
+        f"step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} rows; step 2: "
+        f"{res.error_fit.law.name} on {res.error_fit.n_points_} rows; "
         f"{interval_note(res.interval, res.n_bootstrap)}; relative errors in %"
     )
     t = res.targets

@@ -185,15 +185,17 @@ def forecast_section(rep: Report, df: pd.DataFrame, opts: Mapping[str, Any]) -> 
     res = forecast(df, **opts)
     sec = rep.section("forecast", "Two-step downstream forecast")
     sec.parts.append(
-        f"<p>Step 1: {html.escape(res.loss_fit.law.name)} on {res.loss_fit.n_points_} runs; "
-        f"step 2: {html.escape(res.error_fit.law.name)} on {res.error_fit.n_points_} runs; "
+        f"<p>Step 1: {html.escape(res.loss_fit.law.name)} on {res.loss_fit.n_points_} rows; "
+        f"step 2: {html.escape(res.error_fit.law.name)} on {res.error_fit.n_points_} rows; "
         f"{res.interval:.0%} intervals from {res.n_bootstrap} joint bootstrap "
         "resamples.</p>"
     )
     f1, f2 = plots.forecast_figures(res)
     rep.figure(sec, f1, "forecast-loss")
     rep.figure(sec, f2, "forecast-error")
-    sec.parts.append("<h3>Targets</h3>" + table_html(res.targets, "forecast-targets"))
+    sec.parts.append(
+        "<h3>Targets</h3>" + table_html(with_run_ids(res.targets, df), "forecast-targets")
+    )
     for n in res.notes:
         sec.parts.append(f"<div class='note'>{html.escape(n)}</div>")
     return res

@@ -1,5 +1,5 @@
-"""One exported row per testbed run, the same from every runner (issue 16: `run_preset`'s
-loop and the sweep wrote different columns, `dev_ce` in one only).
+"""One exported row per testbed run, the same from every runner (issue 16: the old sequential
+loop and the sweep wrote different columns, `dev_ce` in one only; now there is one runner).
 
 A row is the run's identity and settings (from its config) plus its metrics, with the derived
 columns scaling-law fits read: `flops` = 6 N D of the pretraining (N non-embedding),
