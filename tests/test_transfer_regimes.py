@@ -83,3 +83,36 @@ def test_transfer_where_on_the_cli(tmp_path):
     assert sum(row["high_data"] for row in d["runs"]) == 4
     r = CliRunner().invoke(main, ["transfer", str(path), "--where", "__import__('os')"])
     assert r.exit_code != 0 and "Traceback" not in r.output
+
+
+def test_predict_loss_on_the_command_line(tmp_path):
+    """Issue 21: what users read off the paper, `predict-loss`, on the CLI: the from-scratch
+    law at D_F + D_T. On runs from the true law (low-data regime only), the forecast at an
+    unseen (N, D_F) is the true pretrained loss, and below the from-scratch loss at D_F."""
+    df = _runs()
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    args = ["transfer", str(path), "--where", "not high_data", "--json"]
+    args += ["--predict-loss", "n_params=3e8,finetune_size=3e6"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    (p,) = json.loads(r.stdout)["predictions"]
+    law = sl.get_law("kaplan")
+    d_e = 3e6 + K * 3e6**A * 3e8**B
+    truth = law.evaluate(SP, {"n_params": [3e8], "tokens": [d_e]})[0]
+    assert p["loss_pretrained"] == pytest.approx(truth, rel=2e-3)
+    assert p["loss_from_scratch"] > p["loss_pretrained"]
+    bad = CliRunner().invoke(main, ["transfer", str(path), "--predict-loss", "n_params=3e8"])
+    assert bad.exit_code == 2 and "n_params=N,finetune_size=D_F" in bad.output
+    both = CliRunner().invoke(
+        main,
+        [
+            "transfer",
+            str(path),
+            "--by",
+            "pretrain_data",
+            "--predict-loss",
+            "n_params=1,finetune_size=1",
+        ],
+    )
+    assert both.exit_code == 2 and "one transfer law" in both.output

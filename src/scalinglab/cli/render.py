@@ -361,9 +361,12 @@ def render_constant_exponent(res: Any) -> None:
     print_diagnostics(res.flags)
 
 
-def render_transfer(res: Any, by: str | None = None) -> None:
-    """Effective data transferred: per-run D_E, the per-source comparison, notes."""
+def render_transfer(res: Any, by: str | None = None, forecasts: Any = None) -> None:
+    """Effective data transferred: per-run D_E, the per-source comparison, notes, and the
+    loss forecasts asked for with --predict-loss."""
     _table(res.runs, "finetuned runs: effective data from the from-scratch law")
+    if forecasts is not None:
+        _table(forecasts, "forecast loss: pretrained then finetuned vs from scratch at D_F")
     if not res.comparison.empty:
         _table(res.comparison, f"one transfer law per {by} (90% bootstrap intervals)")
     for note in res.notes:

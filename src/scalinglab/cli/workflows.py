@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import click
+import numpy as np
+import pandas as pd
 
 from ..errors import DataError
 from ..fitting import FitResult
@@ -304,19 +306,51 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
     type=FiniteRange(0, 1),
     help="High-data regime: 10x D_F would lower the from-scratch loss by less than this.",
 )
+@click.option(
+    "--predict-loss",
+    "predict_at",
+    multiple=True,
+    metavar="n_params=N,finetune_size=D_F",
+    help="Forecast a pretrained-then-finetuned run's loss at this size and D_F (repeatable): "
+    "the from-scratch law at D_F + D_T, beside the from-scratch loss at D_F alone.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def transfer_cmd(
-    data, scratch_law, data_col, metric, params_col, by, where, high_data_gain, as_json
+    data,
+    scratch_law,
+    data_col,
+    metric,
+    params_col,
+    by,
+    where,
+    high_data_gain,
+    predict_at,
+    as_json,
 ) -> None:
     """Effective data transferred by pretraining (Hernandez et al.).
 
     \b
-    Example:
+    Examples:
       scalinglab transfer transfer.csv --scratch-law kaplan --by pretrain_data \\
           --where "not high_data"
+      scalinglab transfer transfer.csv --predict-loss n_params=400K,finetune_size=100K
     """
     from ..workflows.transfer import effective_data_transferred
+
+    if predict_at and by:
+        raise click.BadParameter(
+            "--predict-loss uses one transfer law: run it without --by, on one source "
+            "(e.g. --where \"pretrain_data == 'kjv'\")",
+            param_hint="--predict-loss",
+        )
+    points = [_parse_numbers((p,), "--predict-loss") for p in predict_at]
+    for p in points:
+        if set(p) != {"n_params", "finetune_size"} or min(p.values()) <= 0:
+            raise click.BadParameter(
+                f"give n_params=N,finetune_size=D_F, both > 0 (got {p})",
+                param_hint="--predict-loss",
+            )
 
     res = effective_data_transferred(
         data,
@@ -328,10 +362,28 @@ def transfer_cmd(
         where=where,
         high_data_gain=high_data_gain,
     )
+    forecasts = None
+    if points:
+        n = [p["n_params"] for p in points]
+        d_f = [p["finetune_size"] for p in points]
+        scratch = res.scratch_fit.law.evaluate(
+            res.scratch_fit.params_, {"n_params": np.asarray(n), "tokens": np.asarray(d_f)}
+        )
+        forecasts = pd.DataFrame(
+            {
+                "n_params": n,
+                "finetune_size": d_f,
+                "loss_pretrained": res.predict_loss(n, d_f),
+                "loss_from_scratch": scratch,
+            }
+        )
     if as_json:
-        emit_json(res.to_dict())
+        obj = res.to_dict()
+        if forecasts is not None:
+            obj["predictions"] = forecasts.to_dict("records")
+        emit_json(obj)
         return
-    render_transfer(res, by)
+    render_transfer(res, by, forecasts)
 
 
 @main.command("plan")
