@@ -269,7 +269,7 @@ def report_cmd(
     from ..report.html import Report
 
     df = apply_where(read_table(data), where)
-    rep = Report(f"scalinglab report: {Path(data).name}", f"{len(df)} runs")
+    rep = Report(f"scalinglab report: {Path(data).name}", f"{len(df)} rows")
     build.overview_section(rep, df, metric=metric)
     mapping = _parse_pairs(maps, "--map")
     fits = {}

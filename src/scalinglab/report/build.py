@@ -32,7 +32,13 @@ def overview_section(rep: Report, df: pd.DataFrame, metric: str | None = None) -
     sec = rep.section("overview", "Data overview")
     sec.parts.append(
         f"<p>{info['rows']} rows from <code>{html.escape(str(info['source']))}"
-        f"</code>; duplicate rows: {info['duplicate_rows']}.</p>"
+        f"</code>; duplicate rows: {info['duplicate_rows']}."
+        + (
+            f" {html.escape(str(info['runs']['text']))}."
+            if isinstance(info.get("runs"), dict) and info["runs"].get("text")
+            else ""
+        )
+        + "</p>"
     )
     cols = pd.DataFrame([c for c in info["columns"] if c["role"] != "other"])
     if not cols.empty:
