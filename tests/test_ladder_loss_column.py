@@ -28,3 +28,31 @@ def test_a_loss_column_named_loss_forecasts_as_any_other_name():
     assert named_loss.acc_pred == pytest.approx(other.acc_pred, rel=1e-9)
     assert named_loss.loss_pred == pytest.approx(other.loss_pred, rel=1e-9)
     assert 0.8 < named_loss.acc_pred < 0.95
+
+
+def test_ladder_cli_params_col_and_a_percent_accuracy(tmp_path):
+    """Issue 15 review: the single-task ladder took no --params-col (the many-task one did)
+    and an --acc-col in percent was fitted without a word."""
+    import json
+
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    df = _ladder().assign(n_ne=lambda d: d["n_params"] * 0.8)
+    df.to_csv(tmp_path / "l.csv", index=False)
+    df.assign(n_params=df["n_ne"]).to_csv(tmp_path / "swapped.csv", index=False)
+
+    def run(path, *extra):
+        args = ["ladder", str(path), "--target", "n_params=3e9,tokens=6e10", "--loss-col"]
+        args += ["loss", "--acc-col", "acc", *extra]
+        return CliRunner().invoke(main, args)
+
+    a = run(tmp_path / "l.csv", "--params-col", "n_ne", "--json")
+    b = run(tmp_path / "swapped.csv", "--json")
+    assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
+    pa, pb = json.loads(a.stdout), json.loads(b.stdout)
+    assert pa["loss_pred"] == pytest.approx(pb["loss_pred"], rel=1e-9)
+    df.assign(acc=df["acc"] * 100).to_csv(tmp_path / "pct.csv", index=False)
+    r = run(tmp_path / "pct.csv")
+    assert r.exit_code == 2 and "percent" in r.output

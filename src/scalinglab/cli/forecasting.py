@@ -326,6 +326,11 @@ def forecast_cmd(
 )
 @click.option("--run-col", default="run", show_default=True, help="Column naming each run.")
 @click.option(
+    "--params-col",
+    default=None,
+    help="Parameter count to use as N (e.g. n_params_nonembedding) [default: n_params].",
+)
+@click.option(
     "--runs",
     "runs_table",
     type=click.Path(dir_okay=False),
@@ -423,6 +428,7 @@ def ladder_cmd(
     train_where,
     where,
     run_col,
+    params_col,
     runs_table,
     loss_cols,
     acc_cols,
@@ -484,6 +490,7 @@ def ladder_cmd(
             acc_col=acc_col,
             loss_col=loss_col,
             run_col=run_col,
+            params_col=params_col,
             runs_table=runs_table,
             combine=_combine(combines),
             where=where,
@@ -511,8 +518,12 @@ def ladder_cmd(
     )
     loss_col = user_column(df, loss_col, "--loss-col")
     acc_col = user_column(df, acc_col, "--acc-col")
+    if params_col and params_col != "n_params":
+        n_col = user_column(df, params_col, "--params-col")
+        df = df.assign(n_params=df[n_col])
+        notes = [*notes, f"N is '{n_col}' (--params-col), not the table's n_params"]
     train = load(df, train_where, "--train-where")
-    check_used(train, [loss_col, acc_col])
+    check_used(train, [loss_col, acc_col], roles={loss_col: "loss", acc_col: "accuracy"})
     tgt = _targets((target,))[0]
     res = ladder_forecast(
         train,
