@@ -32,3 +32,11 @@ def test_an_overflowing_constant_is_named_alone():
         sl.expression_law(
             "E + A/n_params**alpha * 10**10**10", {"E": (0, 10), "A": (0, 1e6), "alpha": (0, 2)}
         )
+
+
+def test_a_missing_variable_hint_names_the_python_keyword_first():
+    """Issue 23 item 2: in Python the hint led with a CLI flag (--map)."""
+    from scalinglab.errors import MissingColumnError
+
+    with pytest.raises(MissingColumnError, match=r"mapping=\{'n_params': 'COLUMN'\} in Python"):
+        sl.fit(_points().rename(columns={"N": "size", "D": "tokens"}), "chinchilla")

@@ -143,7 +143,8 @@ def prepare(
     for var in law.variables:
         col = mapping.get(var, var)
         hint = (
-            f"Map it with --map {var}=COLUMN (in Python: mapping={{'{var}': 'COLUMN'}})."
+            f"Map it: mapping={{'{var}': 'COLUMN'}} in Python, --map {var}=COLUMN on the "
+            "command line."
             if var not in mapping
             else "Check the --map option (mapping= in Python)."
         )
