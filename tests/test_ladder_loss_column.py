@@ -56,3 +56,19 @@ def test_ladder_cli_params_col_and_a_percent_accuracy(tmp_path):
     df.assign(acc=df["acc"] * 100).to_csv(tmp_path / "pct.csv", index=False)
     r = run(tmp_path / "pct.csv")
     assert r.exit_code == 2 and "percent" in r.output
+
+
+def test_ladder_text_uses_the_users_column_names_and_never_prints_nan(tmp_path):
+    """Issue 23 item 2: an --acc-col 'acc' was shown as 'accuracy'; an exact step-1 fit
+    printed its interval as 'nan-nan'."""
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    _ladder().to_csv(tmp_path / "l.csv", index=False)
+    args = ["ladder", str(tmp_path / "l.csv"), "--target", "n_params=3e9,tokens=6e10"]
+    r = CliRunner().invoke(main, [*args, "--loss-col", "loss", "--acc-col", "acc"])
+    assert r.exit_code == 0, r.output
+    first = r.output.splitlines()[0]
+    assert "-> acc 0." in first and "accuracy" not in first
+    assert "nan" not in r.output

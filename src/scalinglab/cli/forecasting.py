@@ -542,7 +542,10 @@ def ladder_cmd(
         emit_json(res.to_dict())
         return
     render_notes(notes)
-    render_ladder(res, tgt, loss_col, acc_col)
+    # the user's own names (an --acc-col 'acc' is read as the canonical 'accuracy')
+    render_ladder(
+        res, tgt, loss_cols[0] if loss_cols else loss_col, acc_cols[0] if acc_cols else acc_col
+    )
 
 
 def _ladder_laws(

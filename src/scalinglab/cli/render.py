@@ -288,12 +288,18 @@ def render_ladder(res: Any, tgt: dict[str, float], loss_col: str, acc_col: str) 
         f"{res.acc_spread[1]:.4f} ({res.n_near_optimal} fits)"
     )
     iv = ladder_interval_note(getattr(res, "interval", 0.9), getattr(res, "n_bootstrap", 0))
-    if res.loss_interval:
-        lo, hi = res.loss_interval
-        out.print(f"{loss_col} interval: {lo:.4f}-{hi:.4f} ({iv})", highlight=False)
-    if res.acc_interval:
-        lo, hi = res.acc_interval
-        out.print(f"{acc_col} interval: {lo:.4f}-{hi:.4f} ({iv})", highlight=False)
+    for name, band in ((loss_col, res.loss_interval), (acc_col, res.acc_interval)):
+        if not band:
+            continue
+        lo, hi = band
+        if np.isfinite(lo) and np.isfinite(hi):
+            out.print(f"{name} interval: {lo:.4f}-{hi:.4f} ({iv})", highlight=False)
+        else:  # an exact step fit: no scatter and no draws to size it ("nan-nan" before)
+            out.print(
+                f"{name} interval: none (the fit reproduces its points exactly: nothing to "
+                "size an interval from: no scatter, no spread of draws)",
+                highlight=False,
+            )
     render_notes(res.notes)
     print_diagnostics(res._own_diagnostics())
 
