@@ -9,7 +9,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from scalinglab.cli import main
-from scalinglab.cli.render import _audit_cell
+from scalinglab.cli.common import _fmt as _audit_cell
 
 
 def test_audit_cell_keeps_small_ratios():

@@ -40,3 +40,11 @@ def test_a_missing_variable_hint_names_the_python_keyword_first():
 
     with pytest.raises(MissingColumnError, match=r"mapping=\{'n_params': 'COLUMN'\} in Python"):
         sl.fit(_points().rename(columns={"N": "size", "D": "tokens"}), "chinchilla")
+
+
+def test_small_compute_ratios_keep_their_digits():
+    """Issue 17 review: a held-out checkpoint at 1.4% of the fit set's compute read '0x'."""
+    from scalinglab.cli.common import _fmt
+
+    assert _fmt(0.0142, "compute_ratio") == "0.014x"
+    assert _fmt(2.5, "compute_ratio_max") == "2.5x" and _fmt(330.4, "compute_ratio") == "330x"

@@ -408,7 +408,8 @@ def _fmt(v: Any, col: str) -> str:
         if is_percent_column(col):
             return f"{v:.2%}"
         if col == "compute_ratio" or col == "compute_ratio_max":
-            return f"{v:.0f}x"
+            # 330x as Gadre et al. write it; below 10 the digits matter (0.014x is not "0x")
+            return f"{v:.0f}x" if v >= 10 else f"{v:.2g}x"
         return f"{v:.5g}"
     return escape(str(v))  # user text (law, fold, task names) is never rich markup
 

@@ -86,16 +86,6 @@ def render_intervals(res: FitResult, level: float) -> None:
         )
 
 
-def _audit_cell(v: Any, col: str) -> str:
-    """An audit table cell: a compute ratio under 10 keeps its digits ('0.014x', '2.3x'),
-    as the report shows it; common._fmt rounded 0.0139 to '0x' (issue 17: one number, one
-    format in the CLI and the report)."""
-    if col in ("compute_ratio", "compute_ratio_max") and isinstance(v, (float, np.floating)):
-        if np.isfinite(v) and 0 < v < 10:
-            return f"{v:.2g}x"
-    return _fmt(v, col)
-
-
 def render_audit(res: Any, interval: float, n_boot: int) -> None:
     """An audit: held-out points (first 60), one row per fold, one per law, notes."""
     pts = res.points
@@ -120,7 +110,7 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
     for c in show:
         t.add_column(c, justify="right")
     for _, r in pts.head(60).iterrows():
-        t.add_row(*(_audit_cell(r[c], c) for c in show))
+        t.add_row(*(_fmt(r[c], c) for c in show))
     out.print(t)
     if len(pts) > 60:
         out.print(f"... {len(pts) - 60} more points (use --json for all)")
@@ -142,7 +132,7 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
     for c in cols:
         t.add_column(c, justify="right")
     for _, r in res.folds.iterrows():
-        t.add_row(*(_audit_cell(r[c], c) for c in cols))
+        t.add_row(*(_fmt(r[c], c) for c in cols))
     out.print(t)
     bl = res.by_law()
     t = Table(title=f"held-out error by law (coverage of {ivs})")
