@@ -48,3 +48,14 @@ def test_small_compute_ratios_keep_their_digits():
 
     assert _fmt(0.0142, "compute_ratio") == "0.014x"
     assert _fmt(2.5, "compute_ratio_max") == "2.5x" and _fmt(330.4, "compute_ratio") == "330x"
+
+
+def test_tokens_written_in_billions_are_named_by_inspect():
+    """Issue 15 item 7: tokens in billions got only a generic flops message."""
+    df = pd.DataFrame(
+        {"n_params": [1e8, 4e8, 1e9], "tokens": [2.0, 8.0, 20.0], "loss": [3, 2.8, 2.6]}
+    )
+    info = sl.inspect_table(df)
+    assert any("tokens in billions or millions?" in m for m in info["plausibility"])
+    clean = sl.inspect_table(df.assign(tokens=df["tokens"] * 1e9))
+    assert not any("'tokens'" in m for m in clean["plausibility"])

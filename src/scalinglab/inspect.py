@@ -347,6 +347,18 @@ def plausibility(df: pd.DataFrame) -> list[str]:
             f"'n_params' is at most {df['n_params'].max():.4g}: counts in millions or "
             "billions? write them with a suffix (70M, 1.4B) or as plain counts"
         )
+    if {"n_params", "tokens"} <= num:
+        # Tokens below a thousandth of the parameters: no real run trains on so little (even
+        # a checkpoint's first logged step has more), but tokens written in billions or
+        # millions look exactly so (issue 15: 2.6 tokens for a 1B model).
+        with np.errstate(all="ignore"):
+            m = df["tokens"] / df["n_params"]
+        pos = m[(df["tokens"] > 0) & (df["n_params"] > 0)]
+        if len(pos) and float(pos.median()) < 1e-3:
+            out.append(
+                f"'tokens' is a median {float(pos.median()):.3g}x 'n_params': tokens in "
+                "billions or millions? write them with a suffix (300B, 1.4T) or as plain counts"
+            )
     for col in ("accuracy", "error"):
         if col in num and df[col].max() > 1:
             out.append(f"'{col}' exceeds 1 (max {df[col].max():.4g}): percent? divide by 100")
