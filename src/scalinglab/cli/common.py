@@ -505,3 +505,39 @@ def checkpoint_options(fn: Any) -> Any:
         fn
     )
     return fn
+
+
+def refit_bootstrap_option(fn: Any) -> Any:
+    """--bootstrap N for commands that read a saved fit (predict, plan): resample the rows
+    the fit file stores, for a file saved without draws."""
+    return click.option(
+        "--bootstrap",
+        "n_boot",
+        default=0,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help="Run N bootstrap resamples of the rows stored in the fit file first (for a fit "
+        "saved without draws; replaces any, and says so).",
+    )(fn)
+
+
+def expression_law_options(fix_help: str) -> Any:
+    """--expr, --param and --fix, the user-written law of fit-like commands (audit, report):
+    one declaration, so every command reads them alike."""
+
+    def decorate(fn: Any) -> Any:
+        fn = click.option("--fix", "fixes", multiple=True, metavar="NAME=VALUE", help=fix_help)(fn)
+        fn = click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="NAME=LO:HI",
+            help="Bounds of an --expr parameter (repeatable), as for `fit`.",
+        )(fn)
+        return click.option(
+            "--expr",
+            default=None,
+            help="A law written as an expression, fitted beside the --law ones (bounds: --param).",
+        )(fn)
+
+    return decorate

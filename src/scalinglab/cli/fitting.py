@@ -28,6 +28,7 @@ from .common import (
     checkpoint_options,
     emit_json,
     err,
+    expression_law_options,
     handle_errors,
     main,
     out,
@@ -35,6 +36,7 @@ from .common import (
     preset_option,
     print_diagnostics,
     progress_bar,
+    refit_bootstrap_option,
 )
 from .render import (
     render_audit,
@@ -356,15 +358,7 @@ def _check_set_names(res: FitResult, pairs: dict[str, str]) -> None:
     help="Interval level (default 0.9 whenever the fit file holds bootstrap draws, from "
     "`fit --bootstrap N --out FIT.json`, or with --bootstrap).",
 )
-@click.option(
-    "--bootstrap",
-    "n_boot",
-    default=0,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Run N bootstrap resamples of the rows stored in the fit file first (for a fit "
-    "saved without draws; replaces any, and says so).",
-)
+@refit_bootstrap_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
 @handle_errors
 def predict_cmd(fit_json, at_path, sets, interval, n_boot, as_json) -> None:
@@ -484,24 +478,8 @@ def _audit_laws(
     multiple=True,
     help="Catalog law(s) to audit on the same splits (repeat to compare).",
 )
-@click.option(
-    "--expr",
-    default=None,
-    help="A law written as an expression, audited beside the --law ones (bounds: --param).",
-)
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=LO:HI",
-    help="Bounds of an --expr parameter (repeatable), as for `fit`.",
-)
-@click.option(
-    "--fix",
-    "fixes",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Hold a parameter at a value in every audited law that has it (repeatable).",
+@expression_law_options(
+    "Hold a parameter at a value in every audited law that has it (repeatable)."
 )
 @click.option(
     "--holdout",

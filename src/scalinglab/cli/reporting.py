@@ -15,6 +15,7 @@ from .common import (
     _parse_numbers,
     _parse_pairs,
     _targets,
+    expression_law_options,
     handle_errors,
     main,
     out,
@@ -58,26 +59,9 @@ def _check_section_options(
 @main.command("report")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--law", "law_names", multiple=True, help="Law(s) to fit and plot (repeat).")
-@click.option(
-    "--expr",
-    default=None,
-    help="A law written as an expression, fitted, plotted and audited beside the --law ones "
-    "(bounds: --param).",
-)
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=LO:HI",
-    help="Bounds of an --expr parameter (repeatable), as for `fit`.",
-)
-@click.option(
-    "--fix",
-    "fixes",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Hold a parameter at a value in every law that has it (repeatable); the report "
-    "names it as fixed.",
+@expression_law_options(
+    "Hold a parameter at a value in every law that has it (repeatable); the report names it "
+    "as fixed."
 )
 @click.option("--metric", default=None, help="Column to fit (default: the law's metric).")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")

@@ -21,6 +21,7 @@ from .common import (
     handle_errors,
     main,
     output_path,
+    refit_bootstrap_option,
 )
 from .render import (
     render_constant_exponent,
@@ -412,15 +413,7 @@ def transfer_cmd(
     help="Level of the intervals on N, D, loss and FLOPs, from the fit file's bootstrap "
     "draws (each draw replans).",
 )
-@click.option(
-    "--bootstrap",
-    "n_boot",
-    default=0,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Run N bootstrap resamples on the data stored in the fit file first (for a fit "
-    "saved without --bootstrap; replaces its draws, and says so).",
-)
+@refit_bootstrap_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def plan_cmd(
@@ -430,9 +423,10 @@ def plan_cmd(
     with intervals from its bootstrap draws; each row says how far it lies beyond the data.
 
     \b
-    Example:
-      scalinglab fit runs.csv --law chinchilla --bootstrap 1000 --out fit.json
+    Examples:
       scalinglab plan fit.json --budget 1e23 --inference-tokens 2T --interval 0.9
+      scalinglab plan fit.json --budget 1e23 --tokens-per-param 200
+      (fit.json from: scalinglab fit runs.csv --law chinchilla --bootstrap 1000 --out fit.json)
     """
     from ..workflows.planning import plan
 
