@@ -45,6 +45,23 @@ from .checkpoints import (
 )
 
 
+def _held_out_summary(pts: pd.DataFrame, keys: str | list[str]) -> pd.DataFrame:
+    """Held-out points grouped by `keys`: count, mean absolute error, mean and max relative
+    error, coverage. A point without an interval (--bootstrap 0) has unknown coverage, not
+    0% (the per-fold table's '-')."""
+    has_iv = pts["lower"].notna() & pts["upper"].notna()
+    g = pts.assign(inside=pts["inside"].where(has_iv)).groupby(keys, sort=False)
+    return pd.DataFrame(
+        {
+            "n_points": g.size(),
+            "mad": g["abs_error"].mean(),
+            "mean_rel_error": g["rel_error"].mean(),
+            "max_rel_error": g["rel_error"].max(),
+            "coverage": g["inside"].mean(),
+        }
+    )
+
+
 @dataclass
 class AuditResult(Result):
     """`points`: one row per (fold, law, held-out point); `folds`: one row per (fold, law)."""
@@ -58,19 +75,8 @@ class AuditResult(Result):
     def by_law(self) -> pd.DataFrame:
         """Held-out error per law across all folds: pick a law by this, not in-sample fit."""
         pts = self.points
-        # no interval (--bootstrap 0): coverage is unknown, not 0% (the per-fold table's '-')
-        has_iv = pts["lower"].notna() & pts["upper"].notna()
         keys = ["task", "law"] if "task" in pts.columns else "law"
-        g = pts.assign(inside=pts["inside"].where(has_iv)).groupby(keys, sort=False)
-        return pd.DataFrame(
-            {
-                "n_points": g.size(),
-                "mad": g["abs_error"].mean(),
-                "mean_rel_error": g["rel_error"].mean(),
-                "max_rel_error": g["rel_error"].max(),
-                "coverage": g["inside"].mean(),
-            }
-        )
+        return _held_out_summary(pts, keys)
 
     def by_factor(self) -> pd.DataFrame:
         """Held-out error per fold (the method, with `by`), law and factor of a joint
@@ -80,18 +86,8 @@ class AuditResult(Result):
         if "factor" not in pts.columns or pts["factor"].isna().all():
             return pd.DataFrame()
         pts = pts[pts["factor"].notna()]
-        has_iv = pts["lower"].notna() & pts["upper"].notna()
         keys = [k for k in ("task", "fold", "law", "factor") if k in pts.columns]
-        g = pts.assign(inside=pts["inside"].where(has_iv)).groupby(keys, sort=False)
-        return pd.DataFrame(
-            {
-                "n_points": g.size(),
-                "mad": g["abs_error"].mean(),
-                "mean_rel_error": g["rel_error"].mean(),
-                "max_rel_error": g["rel_error"].max(),
-                "coverage": g["inside"].mean(),
-            }
-        )
+        return _held_out_summary(pts, keys)
 
     def to_frame(self) -> pd.DataFrame:
         return self.points
