@@ -105,12 +105,14 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
     ]
     if "distance" in pts.columns:
         show.insert(3, "distance")
+    for k, c in enumerate(c for c in ("run", "step") if c in pts.columns):
+        show.insert(show.index("row") + 1 + k, c)  # the run beside its row number
     if "task" in pts.columns:
         show.insert(0, "task")
     for c in show:
-        t.add_column(c, justify="right")
+        t.add_column(c, justify="left" if c == "run" else "right", overflow="fold")
     for _, r in pts.head(60).iterrows():
-        t.add_row(*(_fmt(r[c], c) for c in show))
+        t.add_row(*(escape(str(r[c])) if c == "run" else _fmt(r[c], c) for c in show))
     out.print(t)
     if len(pts) > 60:
         out.print(f"... {len(pts) - 60} more points (use --json for all)")
@@ -210,6 +212,8 @@ def render_task_table(res: Any, interval_text: str) -> None:
                 + (f", inside {int(g['inside'].sum())} of {len(g)}" if "inside" in g else ""),
                 highlight=False,
             )
+    for line in res.law_lines():  # the laws behind every row (their values: --json)
+        out.print(escape(line), highlight=False)
     render_notes(res.notes)
 
 

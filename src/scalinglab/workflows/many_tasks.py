@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, MissingColumnError
+from ..fitting import FitResult
 from ..fitting.prepare import row_numbers, source_of
 from ..results import Result
 from .checkpoints import (
@@ -50,6 +51,32 @@ class TaskForecasts(Result):
         first = next(iter(self.results.values()), None)
         return first.plot() if first is not None else None
 
+    @property
+    def laws(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per task (per task @ target run for a ladder with several targets): the step-1
+        and step-2 law actually fitted, each as `law_record` gives it. Why: a table of
+        forecasts is only reproducible, and only comparable across tasks, with the laws,
+        their fitted and fixed parameters and a user-written law's expression beside it."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for task, res in self.results.items():
+            one, two = _step_fits(res)
+            out[task] = {"step1": law_record(one), "step2": law_record(two)}
+        return out
+
+    def law_lines(self) -> list[str]:
+        """The laws in words, one line per step when every task used the same law (else
+        one per task and step): name, formula and fixed parameters; values are in --json."""
+        laws = self.laws
+        lines = []
+        for step, what in (("step1", "step 1"), ("step2", "step 2")):
+            seen: dict[str, list[str]] = {}
+            for task, rec in laws.items():
+                seen.setdefault(_law_words(rec[step]), []).append(task)
+            for words, tasks in seen.items():
+                who = "" if len(seen) == 1 else f" ({', '.join(tasks)})"
+                lines.append(f"{what}{who}: {words}")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         import json
 
@@ -57,8 +84,48 @@ class TaskForecasts(Result):
             "method": self.method,
             "metric": self.metric,
             "rows": json.loads(self.table.to_json(orient="records")),
+            "laws": self.laws,
             "notes": self.notes,
         }
+
+
+def _step_fits(res: Any) -> tuple[FitResult, FitResult]:
+    """(step 1, step 2) fits of a two-step forecast or of a ladder forecast."""
+    if hasattr(res, "loss_fit"):
+        return res.loss_fit, res.error_fit
+    return res.step1, res.step2
+
+
+def law_record(f: FitResult) -> dict[str, Any]:
+    """One fitted law as a JSON-ready record: its name, formula (a user-written law's
+    expression as written), variables and the columns they were read from, the column it
+    was fitted to, fitted and fixed parameters, those on a bound, the points fitted, and
+    `spec` (the law's own serialisation, which rebuilds it: `Law.to_dict`)."""
+    law = f.law
+    spec = law.to_dict()
+    rec: dict[str, Any] = {
+        "name": law.name,
+        "formula": law.formula_text,
+        "user_written": "expression" in spec,
+        "variables": list(law.variables),
+        "columns": dict(f.columns_),
+        "fitted_to": f.metric_,
+        "space": law.space,
+        "params": {k: float(v) for k, v in f.params_.items()},
+        "fixed": {k: float(v) for k, v in law.fixed_values.items()},
+        "at_bounds": list(f.at_bounds_),
+        "n_points": int(f.n_points_),
+        "spec": spec,
+    }
+    if "expression" in spec:
+        rec["expression"] = str(spec["expression"])
+    return rec
+
+
+def _law_words(rec: Mapping[str, Any]) -> str:
+    """'chinchilla: loss = E + A/n_params^alpha + ...' (the formula names fixed values)."""
+    name = "your law" if rec["user_written"] else rec["name"].split("[")[0]
+    return f"{name}: {rec['fitted_to']} = {rec['formula']}"
 
 
 # -- tasks from a long or a wide table ----------------------------------------------------
@@ -241,7 +308,9 @@ def forecast_tasks(
     else:
         if tasks:
             raise DataError("--tasks selects values of --task-col; give --task-col too")
-        frames = {c: (df, c) for c in cols}
+        # each task is named as the user named its column (an 'acc' read as 'accuracy')
+        given = list(acc_cols or error_cols or cols)
+        frames = {str(g): (df, c) for g, c in zip(given, cols, strict=True)}
     rows, results = [], {}
     step1: dict[Any, Any] = {}  # one step-1 fit for tasks that share the loss rows
     for task, (sub, col) in frames.items():
@@ -406,7 +475,8 @@ def ladder_tasks(
             raise DataError(
                 f"give one --loss-col per --acc-col (or one for all): {len(lcs)} and {len(acs)}"
             )
-        pairs = {a: (df, lc, a) for lc, a in zip(lcs, acs, strict=True)}
+        names = [str(a) for a in (acc_cols or [acc_col])]  # the user's names, not aliases
+        pairs = {n: (df, lc, a) for n, lc, a in zip(names, lcs, acs, strict=True)}
     rows, results = [], {}
     for task, (sub, lc, ac) in pairs.items():
         runs = sub[rc].astype(str)
