@@ -38,11 +38,20 @@ from .common import (
     progress_bar,
     refit_bootstrap_option,
 )
+from .n_choice import (
+    check_no_map_conflict,
+    choose_n,
+    fit_n_column,
+    n_phrase,
+    params_col_option,
+    replace_n,
+)
 from .render import (
     render_audit,
     render_audit_factors,
     render_fit,
     render_intervals,
+    render_notes,
     render_predictions,
 )
 
@@ -168,6 +177,7 @@ def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
     default=None,
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10') selecting the rows to fit.",
 )
+@params_col_option
 @click.option("--delta", default=1e-3, show_default=True, type=float, help="Huber delta.")
 @click.option("--weights", default=None, help="Column of per-point weights.")
 @click.option("--grid", "grids", multiple=True, help="NAME=v1,v2,...: replace a start grid.")
@@ -244,6 +254,7 @@ def fit_cmd(
     metric,
     maps,
     where,
+    params_col,
     delta,
     weights,
     grids,
@@ -285,12 +296,17 @@ def fit_cmd(
         law = law.fix(**_parse_numbers(fixes, "--fix"))
     law, preset_kw = apply_preset(law, preset)
     delta = preset_kw.get("delta", delta)
+    from ..workflows.checkpoints import load
+
+    mapping = _parse_pairs(maps, "--map")
+    check_no_map_conflict(params_col, mapping)
+    table = load(data, where)  # --where first; fit then checks only the columns it uses
+    mapping, n_col, n_notes = choose_n(table, params_col, law.variables, mapping)
     res = fit(
-        data,
+        table,
         law,
         metric=metric,
-        mapping=_parse_pairs(maps, "--map"),
-        where=where,
+        mapping=mapping,
         delta=delta,
         weights=weights,
         grid=_parse_grids(grids),
@@ -310,11 +326,14 @@ def fit_cmd(
             res.starts_.to_csv(fh, index=False)
     if as_json:
         obj = _fit_json(res)
+        obj["n_params_col"] = n_col
+        obj["notes"] = n_notes
         if res.bootstrap_ is not None:
             obj["intervals"] = _intervals_json(res, interval)
         emit_json(obj)
         return
     render_fit(res)
+    render_notes(n_notes)
     if res.bootstrap_ is not None:
         render_intervals(res, interval)
     if out_path:
@@ -339,6 +358,28 @@ def _check_set_names(res: FitResult, pairs: dict[str, str]) -> None:
             f"--set {', '.join(unknown)}: law '{res.law.name}' does not use "
             f"{'it' if len(unknown) == 1 else 'them'}; it takes {', '.join(dict.fromkeys(cols))}"
         )
+
+
+def _predict_n(res: FitResult, df: pd.DataFrame, table: bool) -> tuple[pd.DataFrame, list[str]]:
+    """Say which parameter count the fit's N is, and read the same one: a fit on
+    n_params_nonembedding given an --at table with only n_params would have read the total
+    count as N without a word; now that is an error. A --set n_params=V is N itself."""
+    col = fit_n_column(res.columns_, res.law.variables)
+    if col is None:
+        return df, []
+    note = f"N is the fit's {n_phrase(col)} column"
+    if col == "n_params" or col in df.columns:
+        return df, [note]
+    if "n_params" not in df.columns:
+        return df, [note]  # the prediction names the missing column
+    if table:
+        raise DataError(
+            f"the fit's N is {n_phrase(col)}, and the --at table has only n_params: add a "
+            f"'{col}' column (or refit with the count this table holds)",
+            column=col,
+        )
+    df = df.assign(**{col: df["n_params"]})
+    return df, [f"{note}: --set n_params is read as {col}"]
 
 
 @main.command("predict")
@@ -397,6 +438,7 @@ def predict_cmd(fit_json, at_path, sets, interval, n_boot, as_json) -> None:
             f"{fit_json} holds no bootstrap, so no interval: refit with "
             "`scalinglab fit ... --bootstrap 1000 --out FIT.json`"
         )
+    df, n_notes = _predict_n(res, df, bool(at_path))
     for v in res.law.variables:  # a --map transform (log10(flops)) as its own column
         c = res.columns_.get(v, v)
         if c not in df.columns and v not in df.columns and is_expression(c):
@@ -424,6 +466,8 @@ def predict_cmd(fit_json, at_path, sets, interval, n_boot, as_json) -> None:
     fit_diags = [d for d in res.diagnostics_ if d.severity != "info"]
     if as_json:
         obj: dict[str, Any] = {"law": res.law.name, "metric": res.metric_, "predictions": rows}
+        obj["n_params_col"] = fit_n_column(res.columns_, res.law.variables)
+        obj["notes"] = n_notes
         if band is not None:
             obj["interval"] = {
                 "level": interval,
@@ -434,6 +478,7 @@ def predict_cmd(fit_json, at_path, sets, interval, n_boot, as_json) -> None:
         emit_json(obj)
         return
     render_predictions(res, rows, interval if band is not None else None)
+    render_notes(n_notes)
     print_diagnostics(fit_diags + diags)
 
 
@@ -468,6 +513,32 @@ def _audit_laws(
             for lw in laws
         ]
     return laws
+
+
+def _points_with_runs(
+    points: pd.DataFrame, data: pd.DataFrame, run_col: str | None
+) -> pd.DataFrame:
+    """The held-out points with the run (and checkpoint step) of each row beside its row
+    number, as the report's table has them: a row number alone sends the user to the file."""
+    from ..workflows.checkpoints import run_ids
+
+    if "row" not in points.columns or "run" in points.columns or points.empty:
+        return points
+    runs = run_ids(data, run_col)
+    if runs is None:
+        named = next((c for c in ("model", "name", "model_id") if c in data.columns), None)
+        if named is None:
+            return points
+        runs = data[named].astype(str)
+    rows = pd.Index(points["row"].to_numpy()) - 1
+    out = points.copy()
+    at = list(out.columns).index("row") + 1
+    out.insert(at, "run", runs.reindex(rows).to_numpy())
+    if "step" in data.columns and "step" not in out.columns:
+        step = pd.to_numeric(data["step"].reindex(rows), errors="coerce")
+        whole = step.dropna().apply(float.is_integer).all()
+        out.insert(at + 1, "step", (step.astype("Int64") if whole else step).to_numpy())
+    return out
 
 
 @main.command("audit")
@@ -532,6 +603,7 @@ def _audit_laws(
     help="Column naming each run [default: run, else model]: folds hold out whole runs.",
 )
 @checkpoint_options
+@params_col_option
 @preset_option
 @click.option("--metric", default=None, help="Column to fit and score.")
 @click.option("--map", "maps", multiple=True, help="VAR=COLUMN: law variable from a column.")
@@ -575,6 +647,7 @@ def audit_cmd(
     final_only,
     min_tokens,
     min_step,
+    params_col,
     preset,
     metric,
     maps,
@@ -636,6 +709,9 @@ def audit_cmd(
         min_step=min_step,
     )
     laws = _audit_laws(law_names, expr, params, fixes, metric)
+    check_no_map_conflict(params_col, kw["mapping"])
+    variables = [v for lw in laws for v in lw.variables if v not in kw["mapping"]]
+    data, n_col, n_notes = replace_n(data, params_col, variables)
     with progress_bar(None, "audit folds", quiet or as_json) as advance:
         kw["progress"] = advance
         if task_col:
@@ -664,8 +740,10 @@ def audit_cmd(
             res = audit.largest_per_factor(data, laws, by=by, **kw)
         else:
             res = audit.leave_one_group_out(data, laws, group, **kw)
+    res.points = _points_with_runs(res.points, data, run_col)
+    res.notes = [*res.notes, *n_notes]
     if as_json:
-        emit_json(res.to_dict())
+        emit_json({**res.to_dict(), "n_params_col": n_col})
         return
     render_audit(res, interval, n_boot)
     render_audit_factors(res, interval, n_boot)
