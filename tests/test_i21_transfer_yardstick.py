@@ -14,7 +14,7 @@ from tests.test_workflows import _two_source_runs
 
 
 def _codes(res):
-    return [d for d in res.flags if d.params == ("yardstick",)]
+    return [d for d in res.flags if d.code == "yardstick"]
 
 
 def test_a_sound_yardstick_passes_its_checks_and_runs_get_multiplier_and_compute():

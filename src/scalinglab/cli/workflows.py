@@ -276,6 +276,13 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
     help="Law fitted to the from-scratch runs (see `scalinglab laws`).",
 )
 @click.option(
+    "--fix",
+    "fixes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Hold a parameter of the from-scratch law at a value (repeatable), e.g. --fix Dc=5.4e13.",
+)
+@click.option(
     "--data-col",
     default="finetune_size",
     show_default=True,
@@ -320,6 +327,7 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
 def transfer_cmd(
     data,
     scratch_law,
+    fixes,
     data_col,
     metric,
     params_col,
@@ -337,6 +345,7 @@ def transfer_cmd(
           --where "not high_data"
       scalinglab transfer transfer.csv --predict-loss n_params=400K,finetune_size=100K
     """
+    from ..laws import get_law
     from ..workflows.transfer import effective_data_transferred
 
     if predict_at and by:
@@ -353,9 +362,12 @@ def transfer_cmd(
                 param_hint="--predict-loss",
             )
 
+    law = get_law(scratch_law)
+    if fixes:  # a named error for a parameter the law lacks (issue 21: --fix on every law)
+        law = law.fix(**_parse_numbers(fixes, "--fix"))
     res = effective_data_transferred(
         data,
-        scratch_law=scratch_law,
+        scratch_law=law,
         data_col=data_col,
         metric=metric,
         params_col=params_col,

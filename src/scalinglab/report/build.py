@@ -240,8 +240,9 @@ def method_section(rep: Report, df: pd.DataFrame, factor: str, at: Mapping[str, 
 def _diagnostics(sec: Section, res: Any) -> None:
     """A result's warnings, then its notes, escaped."""
     for d in getattr(res, "flags", []):
-        kind = "warn" if d.severity == "warning" else "note"
-        sec.parts.append(f"<div class='{kind}'>{html.escape(d.message)}</div>")
+        kind = "warn" if d.severity in ("warning", "error") else "note"
+        code = html.escape(d.code, quote=True)  # which check, for a reader and a script
+        sec.parts.append(f"<div class='{kind}' data-code='{code}'>{html.escape(d.message)}</div>")
     for n in getattr(res, "notes", []):
         sec.parts.append(f"<div class='note'>{html.escape(n)}</div>")
 
