@@ -426,10 +426,24 @@ def transfer_cmd(
     "draws (each draw replans).",
 )
 @refit_bootstrap_option
+@click.option(
+    "--group-by",
+    default=None,
+    help="With --bootstrap: resample whole groups of this column (a variable the fit file "
+    "keeps, e.g. n_params when each size is one run) [default: runs where the fit names them].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def plan_cmd(
-    fit_json, budget, tokens_per_param, inference_tokens, target_loss, interval, n_boot, as_json
+    fit_json,
+    budget,
+    tokens_per_param,
+    inference_tokens,
+    target_loss,
+    interval,
+    n_boot,
+    group_by,
+    as_json,
 ) -> None:
     """Compute-optimal and over-trained allocations from a saved chinchilla or overtrain fit,
     with intervals from its bootstrap draws; each row says how far it lies beyond the data.
@@ -450,6 +464,7 @@ def plan_cmd(
         target_loss=target_loss,
         interval=interval,
         n_bootstrap=n_boot,
+        group_by=group_by,
     )
     if as_json:
         emit_json(res.to_dict())

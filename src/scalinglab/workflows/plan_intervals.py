@@ -78,6 +78,46 @@ def usable_draws(res: FitResult) -> Draws | None:
     )
 
 
+def run_groups(res: FitResult, group_by: str | None = None) -> tuple[Any, str]:
+    """What a fresh bootstrap of the fit resamples whole, and how to say it: `group_by` if
+    given (a column of the fitted rows, or a law variable a fit file keeps, e.g. n_params),
+    else the fitted rows' runs where several rows share one (a `run` column, or the model of
+    a table of checkpoints: `checkpoints.run_ids`, as forecast, ladder and audit resample),
+    else the rows. Why: a run's checkpoints are not independent observations; resampling them
+    one by one as if they were makes the intervals too narrow.
+
+    Returns (what to pass to `FitResult.bootstrap(group_by=...)`, or None for rows; words)."""
+    from ..errors import DataError
+    from .checkpoints import run_ids
+
+    if group_by:
+        return group_by, f"whole groups of '{group_by}'"
+    frame = res.frame_
+    if frame is not None and len(frame) == res.n_points_:
+        runs = run_ids(frame)
+        if runs is not None and runs.duplicated().any():
+            return runs, f"whole runs ({runs.nunique()} runs, by '{runs.name}')"
+    stored = res.bootstrap_.group_by if res.bootstrap_ is not None else None
+    kept = set(frame.columns) if frame is not None else set()
+    if res.data_ is not None:
+        kept |= set(res.columns_) | set(res.columns_.values())
+    if stored in kept:  # as the stored draws were grouped
+        return stored, f"whole groups of '{stored}', as the fit's stored draws"
+    if stored:
+        raise DataError(
+            f"the fit's stored draws resample whole groups ('{stored}'), but the fit file "
+            "keeps no group labels to resample that way again: use its stored draws (leave "
+            "out --bootstrap / n_bootstrap), or give --group-by COLUMN (group_by=) with a "
+            "variable the file keeps (e.g. n_params when each size is one run)"
+        )
+    if frame is None:
+        return None, (
+            "rows (the fit file keeps no run column: if its rows are checkpoints of fewer "
+            "runs, resample them whole with --group-by n_params, group_by= in Python)"
+        )
+    return None, "rows (each row its own run)"
+
+
 def bounds(values: np.ndarray, level: float) -> tuple[float, float]:
     """Percentile interval of per-draw values; a draw with no answer (+inf: the target
     is out of its reach) counts as unbounded above, so a bound it reaches is inf."""

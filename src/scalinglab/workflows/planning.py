@@ -228,10 +228,14 @@ def _check_level(interval: float | None) -> None:
         raise DataError(f"interval must be a level between 0 and 1 (e.g. 0.9), got {interval!r}")
 
 
-def _draws_for(res: FitResult, interval: float | None, n_bootstrap: int) -> pi.Draws | None:
-    """The draws the plan's intervals come from: the fit's own, or `n_bootstrap` new ones."""
+def _draws_for(
+    res: FitResult, interval: float | None, n_bootstrap: int, group_by: str | None = None
+) -> tuple[pi.Draws | None, str]:
+    """The draws the plan's intervals come from: the fit's own, or `n_bootstrap` new ones
+    (resampling whole runs where the fitted rows name them, `plan_intervals.run_groups`);
+    and, for new ones, what they resampled."""
     if interval is None:
-        return None
+        return None, ""
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)):
         raise DataError(f"n_bootstrap must be a whole number, got {n_bootstrap!r}")
     if n_bootstrap < 0:
@@ -242,12 +246,23 @@ def _draws_for(res: FitResult, interval: float | None, n_bootstrap: int) -> pi.D
                 "the fit holds no data to resample (it was saved without them): refit with "
                 "`scalinglab fit ... --bootstrap N --out FIT.json`"
             )
-        res.bootstrap(int(n_bootstrap))
-    return pi.usable_draws(res)
+        groups, what = pi.run_groups(res, group_by)
+        res.bootstrap(int(n_bootstrap), group_by=groups)
+        return pi.usable_draws(res), what
+    if group_by:
+        raise DataError(
+            "group_by (--group-by) says what a new bootstrap resamples whole: add "
+            "n_bootstrap (--bootstrap N)"
+        )
+    return pi.usable_draws(res), ""
 
 
 def _interval_note(
-    res: FitResult, draws: pi.Draws | None, interval: float | None, n_bootstrap: int
+    res: FitResult,
+    draws: pi.Draws | None,
+    interval: float | None,
+    n_bootstrap: int,
+    resampled: str = "",
 ) -> str:
     """Where the intervals come from, or why there are none (not a diagnostic: a plan from
     a fit without draws is not defective, it is unqualified, and says so)."""
@@ -262,7 +277,7 @@ def _interval_note(
             why = NO_DRAWS
         return why
     src = (
-        f"{n_bootstrap} bootstrap resamples of the fit's rows, run now"
+        f"{n_bootstrap} bootstrap resamples of the fit's data, run now, each drawing {resampled}"
         if n_bootstrap
         else f"the fit's {draws.n_resamples} stored bootstrap draws"
         + (f", resampled by {draws.group_by}" if draws.group_by else "")
@@ -287,6 +302,7 @@ def plan(
     target_loss: float | None = None,
     interval: float | None = DEFAULT_LEVEL,
     n_bootstrap: int = 0,
+    group_by: str | None = None,
 ) -> Plan:
     """Allocation(s) for a FLOP budget (and/or a target loss with an inference budget),
     with bootstrap intervals whenever the fit carries draws.
@@ -310,7 +326,11 @@ def plan(
         `<name>_upper` (the optimum's N and D, the loss at the planned allocation, the
         inference plan's N, D and FLOPs). Without draws the plan says so in a note.
     n_bootstrap : when > 0, first run this many bootstrap resamples on the fit's data
-        (replacing any stored draws; `res.bootstrap_` keeps them).
+        (replacing any stored draws; `res.bootstrap_` keeps them). Each resample draws
+        whole runs where the fitted rows name them (a `run` column, or a model's
+        checkpoints), as forecast, ladder and audit do; the note says what was drawn.
+    group_by : with `n_bootstrap`, resample whole groups of this column instead (a column
+        of the fitted rows, or a variable a fit file keeps, e.g. ``n_params``).
 
     Returns
     -------
@@ -344,7 +364,7 @@ def plan(
             "needs a chinchilla-form fit of N and D"
         )
     p = _all_params(res) if overtrain else _chinchilla_params(res)
-    draws = _draws_for(res, interval, n_bootstrap)
+    draws, resampled = _draws_for(res, interval, n_bootstrap, group_by)
     level = float(interval) if interval is not None else DEFAULT_LEVEL
     if overtrain:
         plan_ = _plan_overtrain(res, budget, tokens_per_param, draws, level)
@@ -354,7 +374,7 @@ def plan(
         )
     if draws is not None:
         plan_.interval = draws.describe(level)
-    plan_.interval_note = _interval_note(res, draws, interval, n_bootstrap)
+    plan_.interval_note = _interval_note(res, draws, interval, n_bootstrap, resampled)
     return _flag_extrapolation(res, plan_)
 
 
