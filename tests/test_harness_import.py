@@ -143,8 +143,9 @@ def test_pythia_import_gives_models_by_27_checkpoints(pythia_cli, tmp_path):
     pos = df["step"] > 0
     assert (df.loc[pos, "tokens"] == df.loc[pos, "step"] * TOKENS_PER_STEP).all()
     assert (df.loc[pos, "tokens_source"] == "step x tokens_per_step (side table)").all()
-    assert df.loc[~pos, "tokens"].isna().all()  # step 0: 0 tokens, left empty (stated)
-    assert "0 training tokens (step 0" in text
+    # step 0: 0 tokens is the truth and is written (issue 15: it used to be left empty)
+    assert (df.loc[~pos, "tokens"] == 0).all() and (~pos).sum() == 8
+    assert "0 training tokens (step 0" in text and "--where 'tokens > 0'" in text
     big = df[df["model"] == "EleutherAI/pythia-v1.1-12b"].iloc[0]
     assert big["n_params"] == 11_846_072_320 and big["n_params_nonembedding"] == 11_327_027_200
     assert (df["n_params_source"] == "side_table").all()
@@ -156,9 +157,11 @@ def test_pythia_import_gives_models_by_27_checkpoints(pythia_cli, tmp_path):
     assert "matched 8 of 8 models" in text
     # one run per model (the id without its revision), 27 checkpoints each
     assert (df["run"] == df["model"]).all() and df["run"].nunique() == 8
-    # the table reads back into scalinglab (tokens > 0 everywhere it is given)
+    # the table reads back into scalinglab: a fit filters step 0 out before it checks
     df.to_csv(tmp_path / "p.csv", index=False)
-    assert len(sl.read_table(tmp_path / "p.csv")) == 216
+    res = sl.fit(tmp_path / "p.csv", "downstream_ce", metric="ce_lambada_openai",
+                 where="tokens > 0")  # fmt: skip
+    assert res.n_points_ == 208
 
 
 # -- v0.4: groups, shots, metrics --------------------------------------------------------

@@ -253,7 +253,7 @@ def inspect_table(
         "ranges": _ranges(df),
         "duplicate_rows": dup_rows,
         "duplicate_keys": {"columns": keys, "count": dup_keys},
-        "bad_values": [{**b.to_dict(), "text": b.message()} for b in bad],
+        "bad_values": [{**b.to_dict(), "text": _finding_text(b)} for b in bad],
         "laws": feedable_laws(df),
         "unrecognised": [
             c
@@ -267,6 +267,18 @@ def inspect_table(
     if outliers:
         report["outliers"] = _outliers(df, metric)
     return report
+
+
+def _finding_text(b: Any) -> str:
+    """A finding with its way out: 0 tokens are untrained checkpoints (step 0 of a suite such
+    as Pythia's), true values a law of tokens cannot use; say how to leave them out."""
+    text = str(b.message())
+    if b.column == "tokens" and all(float(v) == 0 for v in b.values):
+        text += (
+            " (0 tokens: untrained checkpoints, e.g. step 0; leave them out with "
+            "--where 'tokens > 0', which every command applies before it checks)"
+        )
+    return text
 
 
 def inspect_file(

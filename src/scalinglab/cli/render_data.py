@@ -142,13 +142,11 @@ def render_harness_long(long: pd.DataFrame) -> None:
 def missing_size_warnings(agg: pd.DataFrame) -> list[str]:
     """Rows without n_params or tokens, with the way to fill them. With a side table given,
     the models it did not provide for are named (asking for --side-table again would send the
-    user in a circle); step 0's empty tokens are said in the summary, not here."""
+    user in a circle)."""
     match = agg.attrs.get("harness_side_match")
     lines = []
     for col in ("n_params", "tokens"):
         missing = agg[col].isna() if col in agg else None
-        if missing is not None and f"{col}_source" in agg:
-            missing &= ~agg[f"{col}_source"].astype(str).str.startswith("0 at step 0")
         if missing is not None and not missing.any():
             continue
         k = int(missing.sum()) if missing is not None else len(agg)

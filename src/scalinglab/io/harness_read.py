@@ -205,14 +205,14 @@ def read_harness(
         df.loc[need, "tokens"] = tok[need].map(lambda x: x[0]).astype(float)
         df.loc[need, "tokens_source"] = tok[need].map(lambda x: x[1])
     zero = df["tokens"].notna() & (df["tokens"] <= 0)
-    if zero.any():  # step 0: the random initialisation; scalinglab's tables need tokens > 0
+    if zero.any():  # step 0, the random initialisation: 0 tokens is the truth, so written
         n_ck = df.loc[zero, ["model", "revision", "step"]].drop_duplicates().shape[0]
         notes[
             f"{n_ck} checkpoint(s) with 0 training tokens (step 0, the random initialisation): "
-            "tokens left empty, since scalinglab's tables require tokens > 0 (scores kept)"
+            "tokens = 0 written as it is; a law of tokens cannot use them, so leave them out "
+            "with --where 'tokens > 0' (inspect, fit, audit, forecast and merge filter before "
+            "they check)"
         ] = 1
-        df.loc[zero, "tokens_source"] = "0 at step 0: left empty"
-        df.loc[zero, "tokens"] = np.nan
     df.attrs["scalinglab_source"] = ", ".join(map(str, paths))
     df.attrs["harness_files"] = [str(f) for f in files]
     df.attrs["harness_skipped"] = [(str(f), why) for f, why in skipped]

@@ -291,7 +291,7 @@ def to_schema(
                 pass
     validate(df, file=source, line_offset=line_offset)
     before = set(df.columns)
-    df = add_derived(df)
+    df = add_derived(df.copy())  # one block again after the column-by-column conversion
     df.attrs["scalinglab_source"] = source
     df.attrs["scalinglab_original"] = renamed
     df.attrs["scalinglab_derived"] = [c for c in df.columns if c not in before]
