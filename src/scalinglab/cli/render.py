@@ -361,6 +361,15 @@ def render_constant_exponent(res: Any) -> None:
     print_diagnostics(res.flags)
 
 
+def render_pet_size(res: Any, level: float, n_boot: int) -> None:
+    """The PET-size recipe: every parameter with its interval and where it comes from."""
+    ivs = f"{level:.0%} bootstrap intervals, {n_boot} resamples" if n_boot else "no intervals"
+    _table(res.table, f"PET-size scaling of {res.pet} ({ivs})")
+    for note in res.notes:
+        out.print(f"note: {escape(note)}", highlight=False)
+    print_diagnostics([d for d in res.diagnostics if d.message not in res.notes])
+
+
 def render_transfer(res: Any, by: str | None = None, forecasts: Any = None) -> None:
     """Effective data transferred: per-run D_E, the per-source comparison, notes, and the
     loss forecasts asked for with --predict-loss."""

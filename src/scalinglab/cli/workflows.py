@@ -27,6 +27,7 @@ from .render import (
     render_constant_exponent,
     render_factor_effects,
     render_method_choice,
+    render_pet_size,
     render_plan,
     render_pretrain_choice,
     render_task_selection,
@@ -265,6 +266,63 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
         emit_json(res.to_dict())
         return
     render_constant_exponent(res)
+
+
+@main.command("pet-size")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--pet",
+    default="lora_rank",
+    show_default=True,
+    help="The PET-size column (lora_rank, prompt_length, a PET parameter count); its rows "
+    "are those whose 'factor' names it.",
+)
+@click.option(
+    "--factor",
+    "factors",
+    multiple=True,
+    help="A factor whose rows fix beta and E (repeatable) [default: n_params and tokens].",
+)
+@click.option("--metric", default="loss", show_default=True, help="Column of the loss.")
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Bootstrap resamples for the intervals (0: none).",
+)
+@click.option("--interval", default=0.9, show_default=True, type=LEVEL, help="Interval level.")
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Random seed of the resamples."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
+@handle_errors
+def pet_size_cmd(data, pet, factors, metric, n_boot, interval, seed, as_json) -> None:
+    """How finetuning loss scales with the PET size (Zhang et al.'s recipe): fit the joint
+    law's beta and E on the rows varying model size / pretraining data, hold them fixed,
+    then fit the PET exponent on the rows varying the PET size (a 'factor' column tags which
+    factor each row varies).
+
+    \b
+    Example:
+      scalinglab pet-size lora.csv --pet lora_rank --factor n_params --factor tokens
+    """
+    from ..workflows.pet_size import pet_size_recipe
+
+    res = pet_size_recipe(
+        data,
+        pet=pet,
+        factors=list(factors) or ("n_params", "tokens"),
+        metric=metric,
+        n_bootstrap=n_boot,
+        interval=interval,
+        seed=seed,
+    )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    render_pet_size(res, interval, n_boot)
 
 
 @main.command("transfer")
