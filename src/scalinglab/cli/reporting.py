@@ -251,8 +251,11 @@ def report_cmd(
 
     static = check_formats(formats)  # a missing kaleido is named before the fits
     from ..report.html import Report
+    from ..schema import validation_deferred
 
-    df = apply_where(read_table(data), where)
+    with validation_deferred():  # --where first; each section checks the columns it uses
+        df = read_table(data)
+    df = apply_where(df, where)
     rep = Report(f"scalinglab report: {Path(data).name}", f"{len(df)} rows")
     build.overview_section(rep, df, metric=metric)
     mapping = _parse_pairs(maps, "--map")

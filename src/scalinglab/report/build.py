@@ -114,6 +114,15 @@ def law_section(
         f"(Huber δ={res.delta_:g}, {law.space} space); converged: "
         f"{'yes' if res.converged_ else '<b>NO</b>'}.</p>"
     )
+    n_col = res.columns_.get("n_params", "n_params") if "n_params" in law.variables else None
+    if n_col and {"n_params", "n_params_nonembedding"} <= set(df.columns):  # issue 15 item 3
+        other = "n_params_nonembedding" if n_col == "n_params" else "n_params"
+        kind = {"n_params": "total", "n_params_nonembedding": "non-embedding"}.get(n_col, "")
+        sec.parts.append(
+            f"<p class='n-note'>N is the <code>{html.escape(n_col)}</code> column "
+            f"({kind + ' ' if kind else ''}parameters); the table also has <code>{other}"
+            f"</code> (<code>--map n_params={other}</code> fits on that one).</p>"
+        )
     if law.fixed_values:  # held, not fitted: said beside the fitted parameters
         held_text = ", ".join(f"{k} = {v:g}" for k, v in law.fixed_values.items())
         sec.parts.append(
