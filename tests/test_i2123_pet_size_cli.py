@@ -29,5 +29,5 @@ def test_pet_size_command_recovers_known_parameters(tmp_path):
     text = CliRunner().invoke(main, ["pet-size", str(p), "--bootstrap", "0"])
     assert text.exit_code == 0, text.output
     flat = " ".join(text.output.split())
-    assert "PET-size scaling of lora_rank (no intervals)" in flat
+    assert "PET-size scaling of lora_rank (no intervals (--bootstrap 0))" in flat
     assert "fixed in step 2" in flat and "note: step 1: beta = 0.15" in flat

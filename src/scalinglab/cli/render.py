@@ -343,9 +343,9 @@ def render_method_choice(res: Any) -> None:
     print_diagnostics(res.flags)
 
 
-def render_factor_effects(res: Any, joint_out: str | None = None) -> None:
+def render_factor_effects(res: Any, joint_out: str | None = None, n_boot: int = 0) -> None:
     """Factor effects: exponents per factor and method, one verdict per method."""
-    _table(res.table, f"exponent per factor ({res.interval:.0%} bootstrap intervals)")
+    _table(res.table, f"exponent per factor ({interval_note(res.interval, n_boot)})")
     for m, v in res.verdicts.items():
         out.print(f"{escape(m)}: {escape(v)}")
     if joint_out:
@@ -353,9 +353,10 @@ def render_factor_effects(res: Any, joint_out: str | None = None) -> None:
     print_diagnostics(res.flags)
 
 
-def render_constant_exponent(res: Any) -> None:
+def render_constant_exponent(res: Any, n_boot: int = 0) -> None:
     """The constant-exponent test: eta per token multiplier, a verdict per group."""
-    _table(res.table, f"compute exponent per token multiplier ({res.interval:.0%} intervals)")
+    ivs = interval_note(res.interval, n_boot)
+    _table(res.table, f"compute exponent per token multiplier ({ivs})")
     for g, v in res.verdicts.items():
         out.print(f"{escape(g)}: {escape(v)}")
     print_diagnostics(res.flags)
@@ -363,8 +364,7 @@ def render_constant_exponent(res: Any) -> None:
 
 def render_pet_size(res: Any, level: float, n_boot: int) -> None:
     """The PET-size recipe: every parameter with its interval and where it comes from."""
-    ivs = f"{level:.0%} bootstrap intervals, {n_boot} resamples" if n_boot else "no intervals"
-    _table(res.table, f"PET-size scaling of {res.pet} ({ivs})")
+    _table(res.table, f"PET-size scaling of {res.pet} ({interval_note(level, n_boot)})")
     for note in res.notes:
         out.print(f"note: {escape(note)}", highlight=False)
     print_diagnostics([d for d in res.diagnostics if d.message not in res.notes])
@@ -377,7 +377,8 @@ def render_transfer(res: Any, by: str | None = None, forecasts: Any = None) -> N
     if forecasts is not None:
         _table(forecasts, "forecast loss: pretrained then finetuned vs from scratch at D_F")
     if not res.comparison.empty:
-        _table(res.comparison, f"one transfer law per {by} (90% bootstrap intervals)")
+        ivs = interval_note(res.interval, res.n_bootstrap)
+        _table(res.comparison, f"one transfer law per {by} ({ivs})")
     for note in res.notes:
         out.print(f"note: {escape(note)}", highlight=False)
     print_diagnostics(res.flags)

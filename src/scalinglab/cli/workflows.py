@@ -170,7 +170,7 @@ def factor_effects_cmd(data, factors, metric, by, n_boot, joint_out, force, as_j
     if as_json:
         emit_json(res.to_dict())
         return
-    render_factor_effects(res, joint_out)
+    render_factor_effects(res, joint_out, n_boot)
 
 
 @main.command("select-tasks")
@@ -265,7 +265,7 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
     if as_json:
         emit_json(res.to_dict())
         return
-    render_constant_exponent(res)
+    render_constant_exponent(res, n_boot)
 
 
 @main.command("pet-size")
@@ -380,6 +380,17 @@ def pet_size_cmd(data, pet, factors, metric, n_boot, interval, seed, as_json) ->
     help="Forecast a pretrained-then-finetuned run's loss at this size and D_F (repeatable): "
     "the from-scratch law at D_F + D_T, beside the from-scratch loss at D_F alone.",
 )
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="With --by: bootstrap resamples for the intervals on k, alpha, beta (0: none).",
+)
+@click.option(
+    "--interval", default=0.9, show_default=True, type=LEVEL, help="With --by: interval level."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def transfer_cmd(
@@ -393,6 +404,8 @@ def transfer_cmd(
     where,
     high_data_gain,
     predict_at,
+    n_boot,
+    interval,
     as_json,
 ) -> None:
     """Effective data transferred by pretraining (Hernandez et al.).
@@ -432,6 +445,8 @@ def transfer_cmd(
         by=by,
         where=where,
         high_data_gain=high_data_gain,
+        n_bootstrap=n_boot,
+        interval=interval,
     )
     forecasts = None
     if points:

@@ -383,7 +383,8 @@ def transfer_section(
         )
     if not res.comparison.empty:
         sec.parts.append(
-            "<h3>Per pretraining source</h3>" + table_html(res.comparison, "transfer-sources")
+            f"<h3>Per pretraining source ({interval_note(res.interval, res.n_bootstrap)} on k, "
+            "alpha, beta)</h3>" + table_html(res.comparison, "transfer-sources")
         )
     sec.parts.append("<h3>Finetuned runs</h3>" + table_html(res.runs, "transfer-runs"))
     _diagnostics(sec, res)

@@ -55,6 +55,8 @@ class TransferResult(Result):
     flags: list[Diagnostic] = field(default_factory=list)
     # the from-scratch law's checks: in-sample and held-out error, fall with D (law vs data)
     yardstick: dict[str, Any] = field(default_factory=dict)
+    interval: float = 0.9  # the level of the comparison's intervals on k, alpha, beta
+    n_bootstrap: int = 0  # the resamples behind them (0: none, or no --by)
 
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
@@ -83,6 +85,8 @@ class TransferResult(Result):
             "transfer_params": self.transfer_fit.params_ if self.transfer_fit else None,
             "runs": json.loads(self.runs.to_json(orient="records")),
             "by_source": json.loads(self.comparison.to_json(orient="records")),
+            "interval": self.interval,
+            "n_bootstrap": self.n_bootstrap,
             "yardstick": self.yardstick,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "notes": self.notes,
@@ -351,6 +355,7 @@ def effective_data_transferred(
         )
     if by is not None:
         _fit_by(res, tuned, by, n_bootstrap, interval)
+        res.interval, res.n_bootstrap = float(interval), int(n_bootstrap)
     return res
 
 
