@@ -103,3 +103,20 @@ def test_the_result_object_carries_the_laws():
     assert rec["step1"]["fixed"] == {"E": 1.7}
     assert rec["step2"]["name"] == "loss_to_error"
     assert rec["step2"]["params"] == res.results["error"].error_fit.params_
+
+
+def test_api_hints_name_the_python_keyword_too():
+    """Issue 23 item 2: a hint names the option of the interface in use; the many-task
+    functions serve both, and named only the CLI flags (--acc-col, --task-col)."""
+    from scalinglab.errors import DataError, MissingColumnError
+    from scalinglab.workflows.many_tasks import forecast_tasks, ladder_tasks
+
+    df = checkpoints_table()
+    with pytest.raises(DataError, match=r"acc_cols=\[COL\] or error_cols=\[COL\] in Python"):
+        forecast_tasks(df, [{"n_params": 1e10, "tokens": 2e11}])
+    with pytest.raises(MissingColumnError, match=r"--acc-col \(acc_cols= in Python\) 'acc'"):
+        forecast_tasks(df, [{"n_params": 1e10, "tokens": 2e11}], acc_cols=["acc"])
+    with pytest.raises(DataError, match=r"--tasks \(tasks=\)"):
+        forecast_tasks(df, [{"n_params": 1e10, "tokens": 2e11}], error_cols=["error"], tasks=["a"])
+    with pytest.raises(DataError, match="target= or target_where= in Python"):
+        ladder_tasks(_ladder_table())

@@ -137,14 +137,20 @@ def _metric_spec(
     """('accuracy' | 'error', the columns), each a name the user gave, resolved."""
     if acc_cols and error_cols:
         raise DataError("give accuracy columns or error columns, not both")
-    for given, what in ((acc_cols, "--acc-col"), (error_cols, "--error-col")):
+    for given, what in (
+        (acc_cols, _opt("--acc-col", "acc_cols")),
+        (error_cols, _opt("--error-col", "error_cols")),
+    ):
         if given:
             cols = [user_column(df, c, what) for c in given]
             again = sorted({c for c in cols if cols.count(c) > 1})
             if again:  # `--acc-col accuracy --acc-col accuracy` forecast one task twice
                 raise DataError(f"{what} names {', '.join(again)} more than once")
-            return ("accuracy" if what == "--acc-col" else "error"), cols
-    raise DataError("give the task metric: --acc-col COL or --error-col COL (repeatable)")
+            return ("accuracy" if given is acc_cols else "error"), cols
+    raise DataError(
+        "give the task metric: --acc-col COL or --error-col COL, repeatable (acc_cols=[COL] "
+        "or error_cols=[COL] in Python)"
+    )
 
 
 def task_names(
@@ -224,7 +230,7 @@ def join_runs(
     """Run-level columns (n_params, roles, ...) from a table with one row per run, joined on
     the run column; the checkpoints' own columns win."""
     runs = load(runs_table)
-    rc = user_column(runs, run_col, "--run-col (in the runs table)")
+    rc = user_column(runs, run_col, _opt("--run-col", "run_col") + " (in the runs table)")
     dup = runs[rc][runs[rc].duplicated()]
     if len(dup):
         raise DataError(
@@ -291,7 +297,7 @@ def forecast_tasks(
         df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step
     )
     kind, cols = _metric_spec(df, acc_cols, error_cols)
-    loss = user_column(df, loss_col, "--loss-col")
+    loss = user_column(df, loss_col, _opt("--loss-col", "loss_col"))
     if loss in cols:  # `forecast --acc-col loss`: step 2 would fit the loss on itself
         raise DataError(
             f"column '{loss}' is both step 1's loss and a task metric: the two-step forecast "
@@ -300,14 +306,19 @@ def forecast_tasks(
         )
     frames: dict[str, tuple[pd.DataFrame, str]] = {}
     if task_col:
-        tc = user_column(df, task_col, "--task-col")
+        tc = user_column(df, task_col, _opt("--task-col", "task_col"))
         if len(cols) != 1:
-            raise DataError("with --task-col give one metric column (--acc-col or --error-col)")
+            raise DataError(
+                "with --task-col (task_col=) give one metric column: --acc-col or --error-col "
+                "(one name in acc_cols= or error_cols= in Python)"
+            )
         for t in task_names(df, tc, tasks):
             frames[t] = (df[df[tc].astype(str) == t], cols[0])
     else:
         if tasks:
-            raise DataError("--tasks selects values of --task-col; give --task-col too")
+            raise DataError(
+                "--tasks (tasks=) selects values of --task-col (task_col=); give it too"
+            )
         # each task is named as the user named its column (an 'acc' read as 'accuracy')
         given = list(acc_cols or error_cols or cols)
         frames = {str(g): (df, c) for g, c in zip(given, cols, strict=True)}
@@ -437,9 +448,12 @@ def ladder_tasks(
     from .ladder import ladder_forecast
 
     if (target is None) == (target_where is None):
-        raise DataError("give one of --target n_params=...,tokens=... or --target-where QUERY")
+        raise DataError(
+            "give one of --target n_params=...,tokens=... or --target-where QUERY (target= or "
+            "target_where= in Python)"
+        )
     df = load(checkpoints)
-    rc = user_column(df, run_col, "--run-col")
+    rc = user_column(df, run_col, _opt("--run-col", "run_col"))
     if runs_table is not None:
         df = join_runs(df, runs_table, rc)
     if where:
@@ -454,9 +468,9 @@ def ladder_tasks(
         df = df.sort_values([rc, *order], kind="stable")
     pairs: dict[str, tuple[pd.DataFrame, str, str]] = {}
     if task_col:
-        tc = user_column(df, task_col, "--task-col")
-        lc = user_column(df, loss_col, "--loss-col")
-        ac = user_column(df, acc_col, "--acc-col")
+        tc = user_column(df, task_col, _opt("--task-col", "task_col"))
+        lc = user_column(df, loss_col, _opt("--loss-col", "loss_col"))
+        ac = user_column(df, acc_col, _opt("--acc-col", "acc_col"))
         consumed: set[str] = set()
         if combine:
             df, more = combine_tasks(df, tc, combine, [lc, ac], rc)
@@ -466,9 +480,14 @@ def ladder_tasks(
             pairs[t] = (df[df[tc].astype(str) == t], lc, ac)
     else:
         if tasks or combine:
-            raise DataError("--tasks and --combine select values of --task-col; give it too")
-        lcs = [user_column(df, c, "--loss-col") for c in (loss_cols or [loss_col])]
-        acs = [user_column(df, c, "--acc-col") for c in (acc_cols or [acc_col])]
+            raise DataError(
+                "--tasks and --combine (tasks=, combine=) select values of --task-col "
+                "(task_col=); give it too"
+            )
+        lcs = [
+            user_column(df, c, _opt("--loss-col", "loss_cols")) for c in (loss_cols or [loss_col])
+        ]
+        acs = [user_column(df, c, _opt("--acc-col", "acc_cols")) for c in (acc_cols or [acc_col])]
         if len(lcs) == 1:
             lcs = lcs * len(acs)
         if len(lcs) != len(acs):
@@ -550,7 +569,7 @@ def _params_as_n(df: pd.DataFrame, params_col: str | None) -> tuple[pd.DataFrame
     from ..schema import add_derived
 
     if params_col:
-        pc = user_column(df, params_col, "--params-col")
+        pc = user_column(df, params_col, _opt("--params-col", "params_col"))
         if pc != "n_params":
             attrs = dict(df.attrs)
             df = add_derived(
@@ -563,6 +582,12 @@ def _params_as_n(df: pd.DataFrame, params_col: str | None) -> tuple[pd.DataFrame
     if {"n_params", "n_params_nonembedding"} <= set(df.columns):
         return df, ["N is the 'n_params' column (total); --params-col picks another"]
     return df, []
+
+
+def _opt(cli: str, python: str) -> str:
+    """An option as both interfaces spell it (issue 23: a hint names the option of the
+    interface in use; this module serves both): '--acc-col (acc_cols= in Python)'."""
+    return f"{cli} ({python}= in Python)"
 
 
 def _query(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
