@@ -254,3 +254,15 @@ def test_pretrain_figure_plots_the_score_the_choice_was_made_on():
         want = df[(df["pretrain_data"] == src) & (df["finetune_size"] == small)]
         want = want.groupby("tokens")["chrf"].mean()
         assert np.allclose(np.asarray(tr.y, dtype=float), want.to_numpy())
+
+
+def test_a_log_axis_of_one_or_two_decades_gets_more_than_one_label():
+    """Issue 17 review (demo screenshot): residuals over tokens 2.4e5-7.9e6 had one labelled
+    tick, '10^6', because only powers of ten were labelled; now 1-2-5 ticks."""
+    go = plots._go()
+    fig = go.Figure(go.Scatter(x=[2.4e5, 1e6, 7.9e6], y=[1, 2, 3]))
+    plots._layout(fig, "t", "x", "y", logx=True)
+    assert list(fig.layout.xaxis.tickvals) == [5e5, 1e6, 2e6, 5e6]
+    assert list(fig.layout.xaxis.ticktext) == [
+        "5×10<sup>5</sup>", "10<sup>6</sup>", "2×10<sup>6</sup>", "5×10<sup>6</sup>"
+    ]  # fmt: skip

@@ -109,12 +109,16 @@ def linear_ticks(lo: float, hi: float, target: int = 6) -> list[float]:
 def _ticks(values: np.ndarray, log: bool) -> dict[str, Any]:
     """Plain or scientific tick labels, never SI prefixes ('400f' for 4e-13, '2G' for a
     token count): powers of ten on a log axis spanning a decade or more, else 1-2-5 ticks
-    labelled 2×10^5 (no '2 3 4 ... 9 0.1' minor digits, no crowded '9e+5 1e+6')."""
+    labelled 2×10^5 (no '2 3 4 ... 9 0.1' minor digits, no crowded '9e+5 1e+6'); so does an
+    axis of one or two decades, where powers of ten alone left a single labelled tick
+    (the demo's residuals: tokens 2.4e5-7.9e6 read '10^6' and nothing else)."""
     kw: dict[str, Any] = dict(exponentformat="power", showexponent="all")
     if log:
         pos = values[values > 0]
         span = np.log10(pos.max() / pos.min()) if pos.size else 0.0
-        if span >= 1:
+        lo, hi = (pos.min() / 1.06, pos.max() * 1.06) if pos.size else (1.0, 1.0)
+        decades = int(np.floor(np.log10(hi))) - int(np.ceil(np.log10(lo))) + 1
+        if span >= 1 and decades >= 3:
             kw.update(dtick=1 if span <= 10 else 2, minorloglabels="none")
         elif pos.size:
             vals = _log_ticks(float(pos.min()), float(pos.max()))
