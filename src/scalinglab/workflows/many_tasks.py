@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, MissingColumnError
+from ..errors import DataError, MissingColumnError, NonNumericValueError
 from ..fitting import FitResult
 from ..fitting.prepare import row_numbers, source_of
 from ..results import Result
@@ -292,6 +292,7 @@ def forecast_tasks(
     """
     from .downstream import forecast
 
+    targets = _parse_targets(targets)
     df = load(data, where)
     df, notes = select_checkpoints(
         df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step
@@ -452,6 +453,8 @@ def ladder_tasks(
             "give one of --target n_params=...,tokens=... or --target-where QUERY (target= or "
             "target_where= in Python)"
         )
+    if target is not None:
+        target = _numbers(target, "target")
     df = load(checkpoints)
     rc = user_column(df, run_col, _opt("--run-col", "run_col"))
     if runs_table is not None:
@@ -582,6 +585,38 @@ def _params_as_n(df: pd.DataFrame, params_col: str | None) -> tuple[pd.DataFrame
     if {"n_params", "n_params_nonembedding"} <= set(df.columns):
         return df, ["N is the 'n_params' column (total); --params-col picks another"]
     return df, []
+
+
+def _numbers(point: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """A target's values with unit suffixes parsed ('70B' -> 7e10), as the CLI parses them
+    (issue 23: suffixes parse everywhere in the API); a value that is no number is named."""
+    from ..schema import parse_number
+
+    out: dict[str, Any] = {}
+    for k, v in point.items():
+        try:
+            out[k] = parse_number(v) if isinstance(v, str) else v
+        except ValueError as exc:
+            raise NonNumericValueError(f"{what} '{k}': {exc}", column=str(k)) from None
+    return out
+
+
+def _parse_targets(
+    targets: pd.DataFrame | Sequence[Mapping[str, Any]] | str,
+) -> pd.DataFrame | Sequence[Mapping[str, Any]] | str:
+    """Targets with unit suffixes parsed: a query stays a query; a table's text columns and
+    each mapping's text values become numbers."""
+    if isinstance(targets, str):
+        return targets
+    if isinstance(targets, pd.DataFrame):
+        from ..schema import numeric_column
+
+        out = targets.copy()
+        for c in out.columns:
+            if not pd.api.types.is_numeric_dtype(out[c]):
+                out[c] = numeric_column(out[c], str(c))
+        return out
+    return [_numbers(t, f"target {i + 1}") for i, t in enumerate(targets)]
 
 
 def _opt(cli: str, python: str) -> str:
