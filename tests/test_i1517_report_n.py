@@ -48,3 +48,23 @@ def test_report_applies_where_before_checking_and_names_n(tmp_path):
     # without --where the step-0 rows reach the fit, which names them
     r = CliRunner().invoke(main, [*args, "--force"])
     assert r.exit_code == 2 and "column 'tokens'" in r.output and "6 such rows" in r.output
+
+
+def test_an_exact_fit_shows_no_interval_in_the_report():
+    """Demo screenshot: downstream_ce on 3 points (3 parameters) said 'no interval can be
+    given', then showed '90% intervals from 500 bootstrap resamples' with lower = upper =
+    value for every parameter, which reads as certainty."""
+    from scalinglab.report import build
+    from scalinglab.report.html import Report, params_table
+
+    df = pd.DataFrame({"tokens": [1e6, 2e6, 4e6], "downstream_ce": [4.7, 4.3, 4.0]})
+    rep = Report("t", "s")
+    res = build.law_section(
+        rep, df, "downstream_ce", metric=None, mapping=None, holdout=None, preset=None,
+        n_bootstrap=50, seed=0,
+    )  # fmt: skip
+    assert res.exact_fit_ and res.bootstrap_ is not None
+    assert list(params_table(res).columns) == ["parameter", "value", "bounds", "at bound"]
+    page = "".join(rep.sections[-1].parts)
+    assert "Parameter intervals and the curves' bands" not in page
+    assert "90% lower" not in page

@@ -133,7 +133,7 @@ def law_section(
         sec.parts.append(f"<div class='warn'>{html.escape(w)}</div>")
     rep.figure(sec, plots.fit_figure(res, held), f"{law.name}-curves")
     rep.figure(sec, plots.residual_figure(res, held), f"{law.name}-residuals")
-    if res.bootstrap_ is not None:
+    if res.bootstrap_ is not None and not res.exact_fit_:  # an interpolation has none
         sec.parts.append(
             f"<p class='interval-note'>Parameter intervals and the curves' bands: "
             f"{interval_note(0.9, res.bootstrap_.n_resamples)}.</p>"

@@ -347,7 +347,10 @@ def plotly_js(mode: str) -> str:
 
 def params_table(res: Any, level: float = 0.9) -> pd.DataFrame:
     rows = []
-    iv = res.bootstrap_.intervals(level) if res.bootstrap_ is not None else None
+    # an exact fit (no more points than parameters) has no interval: its resamples refit the
+    # same interpolation and gave lower = upper = value, which read as certainty
+    exact = bool(getattr(res, "exact_fit_", False))
+    iv = res.bootstrap_.intervals(level) if res.bootstrap_ is not None and not exact else None
     for p in res.law.parameters:
         row = {
             "parameter": p.name,
