@@ -30,3 +30,18 @@ def test_ladder_tasks_target_with_suffixes_and_a_named_error():
     assert a["pred"].iloc[0] == pytest.approx(b["pred"].iloc[0], rel=1e-12)
     with pytest.raises(NonNumericValueError, match="target 'n_params': 'big' is not a number"):
         ladder_tasks(df, target={"n_params": "big", "tokens": "32B"}, acc_col="acc")
+
+
+def test_transfer_predict_loss_reads_suffixes_and_names_bad_sizes():
+    """TransferResult.predict_loss('400K', '100K') raised a bare ValueError; 0 gave nan."""
+    from scalinglab.errors import NonPositiveValueError
+    from scalinglab.workflows.transfer import effective_data_transferred
+    from tests.test_workflows import _two_source_runs
+
+    df, _ = _two_source_runs()
+    res = effective_data_transferred(df[df["pretrain_data"] != "text+code"], n_bootstrap=0)
+    assert res.predict_loss("400K", "100K")[0] == res.predict_loss(4e5, 1e5)[0]
+    with pytest.raises(NonNumericValueError, match="n_params: 'x' is not a number"):
+        res.predict_loss("x", "1K")
+    with pytest.raises(NonPositiveValueError, match="finetune_size must be finite and > 0"):
+        res.predict_loss(4e5, 0)

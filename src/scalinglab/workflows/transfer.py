@@ -98,14 +98,32 @@ class TransferResult(Result):
         checked): "what will pretraining buy a model of size N with D_F target tokens"."""
         if self.transfer_fit is None:
             raise DataError("no transfer law was fitted (see the notes): nothing to forecast with")
-        n = np.atleast_1d(np.asarray(n_params, dtype=float))
-        d_f = np.atleast_1d(np.asarray(finetune_size, dtype=float))
+        n, d_f = _sizes(n_params, "n_params"), _sizes(finetune_size, "finetune_size")
         d_t = self.transfer_fit.law.evaluate(
             self.transfer_fit.params_, {"finetune_size": d_f, "n_params": n}
         )
         return self.scratch_fit.law.evaluate(
             self.scratch_fit.params_, {"n_params": n, "tokens": d_f + d_t}
         )
+
+
+def _sizes(values: Any, name: str) -> np.ndarray:
+    """Sizes as floats, unit suffixes parsed ('400K' -> 4e5, as the CLI reads them); each
+    must be a finite number > 0 (a NonPositiveValueError / NonNumericValueError names it)."""
+    from ..errors import NonNumericValueError, NonPositiveValueError
+    from ..schema import parse_number
+
+    raw = np.atleast_1d(np.asarray(values, dtype=object)).ravel()
+    try:
+        out = np.array([parse_number(v) for v in raw], dtype=float)
+    except ValueError as exc:
+        raise NonNumericValueError(f"{name}: {exc}", column=name) from None
+    bad = ~(np.isfinite(out) & (out > 0))
+    if bad.any():
+        raise NonPositiveValueError(
+            f"{name} must be finite and > 0; got {raw[bad][0]!r}", column=name
+        )
+    return out
 
 
 def invert_data(res: FitResult, n_params: np.ndarray, loss: np.ndarray) -> np.ndarray:
