@@ -83,7 +83,7 @@ class TaskForecasts(Result):
         return {
             "method": self.method,
             "metric": self.metric,
-            "rows": json.loads(self.table.to_json(orient="records")),
+            "rows": json.loads(self.table.to_json(orient="records", double_precision=15)),
             "laws": self.laws,
             "notes": self.notes,
         }
