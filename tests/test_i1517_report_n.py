@@ -17,7 +17,7 @@ def _suite(tmp_path):
             d = step * 2_097_152.0
             loss = 1.7 + 400 / (0.8 * n) ** 0.34 + 410 / max(d, 1e6) ** 0.28
             rows.append(
-                {"model": f"pythia-{n:.0e}", "step": step, "tokens": d, "n_params": n,
+                {"model": f"pythia-{n:.2g}", "step": step, "tokens": d, "n_params": n,
                  "n_params_nonembedding": 0.8 * n, "loss": loss}
             )  # fmt: skip
     p = tmp_path / "suite.csv"
@@ -32,7 +32,9 @@ def test_report_applies_where_before_checking_and_names_n(tmp_path):
     r = CliRunner().invoke(main, [*args, "--where", "step >= 1000"])
     assert r.exit_code == 0, r.output
     page = out.read_text()
-    assert "36 rows from" in page
+    # the selection is said: '36 rows' alone read as the whole file
+    assert "36 rows (of 42, selected by <code>--where step &gt;= 1000</code>) from" in page
+    assert "<p>6 runs, 36 checkpoints (--where step &gt;= 1000)</p>" in page
     assert (
         "N is the <code>n_params</code> column (total parameters); the table also has "
         "<code>n_params_nonembedding</code>"

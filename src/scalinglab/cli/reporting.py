@@ -255,9 +255,16 @@ def report_cmd(
 
     with validation_deferred():  # --where first; each section checks the columns it uses
         df = read_table(data)
+    n_file = len(df)
     df = apply_where(df, where)
-    rep = Report(f"scalinglab report: {Path(data).name}", f"{len(df)} rows")
-    build.overview_section(rep, df, metric=metric)
+    from ..workflows.checkpoints import describe_runs, run_ids
+
+    runs = run_ids(df)
+    subtitle = f"{len(df)} rows" + (f" of {n_file} (--where {where})" if where else "")
+    if runs is not None and runs.duplicated().any():  # '8 runs, 128 checkpoints'
+        subtitle = describe_runs(df, runs) + (f" (--where {where})" if where else "")
+    rep = Report(f"scalinglab report: {Path(data).name}", subtitle)
+    build.overview_section(rep, df, metric=metric, where=(where, n_file) if where else None)
     mapping = _parse_pairs(maps, "--map")
     fits = {}
     for law in laws:

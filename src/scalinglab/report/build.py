@@ -27,11 +27,20 @@ from .html import (
 )
 
 
-def overview_section(rep: Report, df: pd.DataFrame, metric: str | None = None) -> None:
+def overview_section(
+    rep: Report, df: pd.DataFrame, metric: str | None = None, where: tuple[str, int] | None = None
+) -> None:
+    """The data at a glance; `where` = (the --where query, the file's row count), so '128
+    rows' is not read as the whole file."""
     info = inspect_table(df, metric=metric)
     sec = rep.section("overview", "Data overview")
+    sel = (
+        f" (of {where[1]}, selected by <code>--where {html.escape(where[0])}</code>)"
+        if where
+        else ""
+    )
     sec.parts.append(
-        f"<p>{info['rows']} rows from <code>{html.escape(str(info['source']))}"
+        f"<p>{info['rows']} rows{sel} from <code>{html.escape(str(info['source']))}"
         f"</code>; duplicate rows: {info['duplicate_rows']}."
         + (
             f" {html.escape(str(info['runs']['text']))}."
