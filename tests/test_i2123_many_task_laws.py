@@ -120,3 +120,26 @@ def test_api_hints_name_the_python_keyword_too():
         forecast_tasks(df, [{"n_params": 1e10, "tokens": 2e11}], error_cols=["error"], tasks=["a"])
     with pytest.raises(DataError, match="target= or target_where= in Python"):
         ladder_tasks(_ladder_table())
+
+
+def test_single_task_json_records_the_laws_too(tmp_path):
+    """One task's --json named a user-written law only 'expression'; now as many tasks do."""
+    p = tmp_path / "ck.csv"
+    checkpoints_table().to_csv(p, index=False)
+    r = _run("forecast", p, "--target", "n_params=1e10,tokens=2e11", "--loss-law", "chinchilla",
+             "--fix", "E=1.7", "--error-expr", ERROR_EXPR, "--error-param", "a=0:2",
+             "--error-param", "b=0:10", "--error-param", "c=0:2", "--bootstrap", "0",
+             "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    laws = json.loads(r.output)["laws"]
+    assert laws["step1"]["fixed"] == {"E": 1.7} and laws["step2"]["expression"] == ERROR_EXPR
+    lp = tmp_path / "ladder.csv"
+    _ladder_table().to_csv(lp, index=False)
+    expr = "floor + (1 - floor)/(1 + exp(k*(x - x0)))"
+    r = _run("ladder", lp, "--acc-col", "acc", "--target", "n_params=1.6e9,tokens=3.2e10",
+             "--acc-expr", expr, "--acc-param", "k=0:50", "--acc-param", "x0=0:10",
+             "--acc-param", "floor=0:1", "--fix", "floor=0.25", "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    laws = json.loads(r.output)["laws"]
+    assert laws["step2"]["expression"] == expr and laws["step2"]["fixed"] == {"floor": 0.25}
+    assert laws["step1"]["name"] == "chinchilla"

@@ -302,7 +302,7 @@ def forecast_cmd(
         **common,
     )
     if as_json:
-        emit_json(res.to_dict())
+        emit_json({**res.to_dict(), "laws": _laws_json(res.loss_fit, res.error_fit)})
         return
     render_forecast(res)
 
@@ -539,13 +539,21 @@ def ladder_cmd(
         **laws,
     )
     if as_json:
-        emit_json(res.to_dict())
+        emit_json({**res.to_dict(), "laws": _laws_json(res.step1, res.step2)})
         return
     render_notes(notes)
     # the user's own names (an --acc-col 'acc' is read as the canonical 'accuracy')
     render_ladder(
         res, tgt, loss_cols[0] if loss_cols else loss_col, acc_cols[0] if acc_cols else acc_col
     )
+
+
+def _laws_json(step1: Any, step2: Any) -> dict[str, Any]:
+    """Both steps' laws as the many-task --json records them (a user-written law's
+    expression, fitted and fixed parameters), so one task's JSON says as much as many."""
+    from ..workflows.many_tasks import law_record
+
+    return {"step1": law_record(step1), "step2": law_record(step2)}
 
 
 def _ladder_laws(
