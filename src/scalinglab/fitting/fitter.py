@@ -16,7 +16,7 @@ from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
 from ..schema import validate
 from .diagnose import data_diagnostics, fit_diagnostics
-from .prepare import apply_where, prepare, source_of
+from .prepare import Prepared, apply_where, prepare, source_of
 from .result import FitResult
 from .search import SearchResult, multistart, screening_diagnostics
 
@@ -222,6 +222,22 @@ def fit(
         max_iter=max_iter,
     )
     elapsed = time.perf_counter() - t0
+    return fit_result(law, prep, df, res, cols, delta, max_iter, elapsed)
+
+
+def fit_result(
+    law: Law,
+    prep: Prepared,
+    df: pd.DataFrame,
+    res: SearchResult,
+    cols: Mapping[str, np.ndarray],
+    delta: float,
+    max_iter: int,
+    elapsed: float,
+) -> FitResult:
+    """The FitResult of one search on one prepared table: the best start, its diagnostics
+    (data, fit, screening) and the table of every start. Shared by `fit` and the batched
+    fold fits (`fit_folds`), so a fold's result is built exactly as a separate fit's."""
     best = res.ends[res.best]
     names = law.param_names
     table = _starts_table(res, names)

@@ -150,6 +150,7 @@ class Problem:
         with np.errstate(all="ignore"):
             self.target = np.log(y) if self.space == "log" else y
         self.w = np.asarray(w, dtype=float)
+        self._unit_w = bool(np.all(self.w == 1.0))
         self.second_order: bool | None = None  # Dual2 works for this law (tried on first use)
         self._curv_z: np.ndarray | None = None
         self._curv: np.ndarray | None = None
@@ -219,48 +220,52 @@ class Problem:
         return self._chunk_cache[rows]
 
     # -- evaluation -------------------------------------------------------------------------
-    def _eval(self, z: np.ndarray, cols: Mapping[str, np.ndarray], order: int):
-        """pred (K, m); for order >= 1 the dense Jacobian (K, P, m) (laid out per start, so
-        the batched J^T W J products run as BLAS matrix products); for order 2 the sparse
-        second derivatives {(i, j): array broadcastable to (K, m)}. Called with numpy's
+    def _eval_sparse(self, z: np.ndarray, cols: Mapping[str, np.ndarray], order: int):
+        """pred (K, m); for order >= 1 the sparse first derivatives {j: array broadcastable
+        to (K, m)} (None: the formula ignores its parameters); for order 2 the sparse second
+        derivatives {(i, j): array broadcastable to (K, m)}. Called with numpy's
         floating-point warnings silenced (invalid predictions become an infinite objective)."""
-        K, P = z.shape
+        K = z.shape[0]
         m = next(iter(cols.values())).shape[1] if cols else 1
         mask, names = self._mask, self._names
         pub = z.copy()
         pub[:, mask] = np.exp(z[:, mask])
-        params: dict[str, Any] = {}
+        kw: dict[str, Any] = dict(cols)
         if order == 0:
             for j, name in enumerate(names):
-                params[name] = pub[:, j : j + 1]
-        else:
-            ones = np.ones((K, 1))
-            for j, name in enumerate(names):
-                p = pub[:, j : j + 1]
-                d = p if mask[j] else ones  # d public / d internal
-                if order == 1:
-                    params[name] = Dual(p, {j: d})
-                else:  # second derivative: public for log-scale parameters, 0 otherwise
-                    params[name] = Dual2(p, {j: d}, {(j, j): p} if mask[j] else {})
-        kw = dict(cols)
-        kw.update(params)
-        out = self.law.formula(**kw)
-        if order == 0:
-            out = value(out)
+                kw[name] = pub[:, j : j + 1]
+            out = value(self.law.formula(**kw))
             return (out if out.shape == (K, m) else np.broadcast_to(out, (K, m))), None, None
-        J = np.zeros((K, P, m))
+        ones = np.ones((K, 1))
+        for j, name in enumerate(names):
+            p = pub[:, j : j + 1]
+            d = p if mask[j] else ones  # d public / d internal
+            if order == 1:
+                kw[name] = Dual(p, {j: d})
+            else:  # second derivative: public for log-scale parameters, 0 otherwise
+                kw[name] = Dual2(p, {j: d}, {(j, j): p} if mask[j] else {})
+        out = self.law.formula(**kw)
         if not isinstance(out, (Dual, Dual2)):  # the formula ignores its parameters
-            return np.broadcast_to(out, (K, m)), J, {}
-        for j, tj in out.t.items():
-            J[:, j, :] = tj
+            return np.broadcast_to(out, (K, m)), None, {}
         v = out.v if out.v.shape == (K, m) else np.broadcast_to(out.v, (K, m))
-        return v, J, (out.h if isinstance(out, Dual2) else None)
+        return v, out.t, (out.h if isinstance(out, Dual2) else None)
+
+    def _eval(self, z: np.ndarray, cols: Mapping[str, np.ndarray], order: int):
+        """pred (K, m); for order >= 1 the dense Jacobian (K, P, m); for order 2 the sparse
+        second derivatives (see `_eval_sparse`)."""
+        pred, t, Hp = self._eval_sparse(z, cols, order)
+        if order == 0:
+            return pred, None, None
+        J = np.zeros((z.shape[0], self.P, pred.shape[1]))
+        for j, tj in (t or {}).items():
+            J[:, j, :] = tj
+        return pred, J, Hp
 
     def _second_order_ok(self) -> bool:
         if self.second_order is None:
             lo, hi = self.law.internal_bounds()
             z = np.clip(np.zeros((1, self.P)), lo, hi)
-            cols = {k: v[:, :2] for k, v in self.cols.items()}
+            cols = {k: v[:1, :2] for k, v in self.cols.items()}
             try:
                 with np.errstate(all="ignore"):
                     self._eval(z, cols, 2)
@@ -269,9 +274,41 @@ class Problem:
                 self.second_order = False
         return bool(self.second_order)
 
-    def value(self, z: np.ndarray, W: np.ndarray | None = None, delta: float | None = None):
+    def value(
+        self,
+        z: np.ndarray,
+        W: np.ndarray | None = None,
+        delta: float | None = None,
+        which: np.ndarray | None = None,
+    ):
         """Objective (K,) at z (K, P); +inf where any residual is invalid."""
-        return self.reduce(z, W, delta, order=0).f
+        return self.reduce(z, W, delta, order=0, which=which).f
+
+    @classmethod
+    def blocks(
+        cls,
+        law: Law,
+        cols: Mapping[str, np.ndarray],
+        y: np.ndarray,
+        w: np.ndarray,
+        delta: float,
+        *,
+        block: int = ROW_BLOCK,
+    ) -> Problem:
+        """F independent tables of m rows each, as (F, m) arrays: start k is scored on block
+        which[k] (`reduce(..., which=)`), so starts fitted on different row sets (audit
+        folds, each on its own row subsample) share one batched evaluation without any start
+        evaluating another's rows."""
+        y = np.asarray(y, dtype=float)
+        self = cls(law, {k: np.asarray(v)[0] for k, v in cols.items()}, y[0], w[0], delta,
+                   aggregate=False, block=block)  # fmt: skip
+        self.cols = _columns_2d(cols)
+        self.y = y
+        with np.errstate(all="ignore"):
+            self.target = np.log(y) if self.space == "log" else y
+        self.w = np.asarray(w, dtype=float)
+        self._unit_w = bool(np.all(self.w == 1.0))
+        return self
 
     def reduce(
         self,
@@ -279,20 +316,25 @@ class Problem:
         W: np.ndarray | None = None,
         delta: float | None = None,
         order: int | str = 1,
+        which: np.ndarray | None = None,
     ) -> Reduction:
         """Objective and, for order >= 1, gradient and IRLS matrix; order 2 adds the exact
         Newton Hessian (Dual2), order "frozen" the Newton Hessian with residual curvature
         frozen at `set_curvature`'s point. W: per-start weights (K, n) in internal order
-        (see `row_weights`), else the problem's own weights."""
+        (see `row_weights`), else the problem's own weights. which: (K,) the block of each
+        start (a `blocks` problem only)."""
         delta = self.delta if delta is None else float(delta)
         z = np.asarray(z, dtype=float)
         K, P = z.shape
         frozen = order == "frozen"
         o = 1 if frozen else int(order)
         if o == 2 and not self._second_order_ok():
-            red = self.reduce(z, W, delta, 1)
-            red.Hn = self._fd_newton(z, W, delta, red.g)
+            red = self.reduce(z, W, delta, 1, which)
+            red.Hn = self._fd_newton(z, W, delta, red.g, which)
             return red
+        target, w_own = self.target, self.w
+        if which is not None:  # a blocks problem: each start its own block's rows
+            target, w_own = target[which], w_own[which]
         newton = o == 2 or frozen
         quadratic = delta >= 1e5  # least squares: every residual in the quadratic zone
         f = np.zeros(K)
@@ -301,19 +343,25 @@ class Problem:
         Hn = np.zeros((K, P, P)) if newton else None
         bad = np.zeros(K, dtype=bool)
         log = self.space == "log"
+        unit = W is None and self._unit_w
         with np.errstate(all="ignore"):
             for a, b, g0, g1, loc, starts in self._chunks(K):
-                if g0 == 0 and g1 == self.m:
+                if which is not None:
+                    cols = {k: v[which, g0:g1] for k, v in self.cols.items()}
+                elif g0 == 0 and g1 == self.m:
                     cols = self.cols
                 else:
                     cols = {k: v[:, g0:g1] for k, v in self.cols.items()}
-                pred, J, Hp = self._eval(z, cols, o)
-                wc = self.w[a:b] if W is None else W[:, a:b]
+                pred, T, Hp = self._eval_sparse(z, cols, o)
+                wc = w_own[..., a:b] if W is None else W[:, a:b]
+                drop = None if W is None and which is None else _dropped(pred, wc, loc, starts, log)
+                if drop is not None:  # invalid only where the start's weight is 0: absent
+                    pred = np.where(drop, 1.0, pred)
                 # log of a non-positive prediction is NaN or -inf: an infinite objective
                 r = np.log(pred) if log else np.array(pred)
                 if loc is not None:
                     r = r[:, loc]
-                r -= self.target[a:b]
+                r -= target[..., a:b]
                 if quadratic:
                     psi = r
                     hub = 0.5 * r * r
@@ -327,8 +375,9 @@ class Problem:
                     continue
                 wpsi = wc * psi
                 if quadratic:
-                    wirls = np.broadcast_to(wc, r.shape)
-                    inside = wirls
+                    # unit weights: J^T W J is J^T J (skip a pass that multiplies by 1)
+                    inside = np.broadcast_to(wc, r.shape)
+                    wirls: np.ndarray | None = None if unit and loc is None else inside
                 else:
                     ar = np.abs(r)
                     wirls = wc * (delta / np.maximum(ar, delta))  # psi(r)/r
@@ -336,13 +385,23 @@ class Problem:
                         inside = wc * (ar <= delta)
                 if loc is not None:  # sum row weights within each group
                     wpsi = np.add.reduceat(wpsi, starts, axis=1)
-                    wirls = np.add.reduceat(wirls, starts, axis=1)
+                    wirls = np.add.reduceat(inside if wirls is None else wirls, starts, axis=1)
                     if newton:
                         inside = np.add.reduceat(inside, starts, axis=1)
-                Jr = J / pred[:, None, :] if log else J  # (K, P, m)
+                # The residual Jacobian (K, P, m), written straight from the sparse tangents
+                # (one pass per parameter: no dense J to fill and divide).
+                Jr = np.empty((K, P, pred.shape[1]))
+                for j in range(P):
+                    tj = 0.0 if T is None else T.get(j, 0.0)
+                    if log:
+                        np.divide(tj, pred, out=Jr[:, j, :])
+                    else:
+                        Jr[:, j, :] = tj
+                if drop is not None:
+                    Jr[np.broadcast_to(drop[:, None, :], Jr.shape)] = 0.0
                 JrT = np.swapaxes(Jr, 1, 2)
                 g += np.matmul(Jr, wpsi[:, :, None])[:, :, 0]
-                H += np.matmul(Jr * wirls[:, None, :], JrT)
+                H += np.matmul(Jr if wirls is None else Jr * wirls[:, None, :], JrT)
                 if o == 2:
                     Hn += np.matmul(Jr * (inside - wpsi if log else inside)[:, None, :], JrT)
                     if Hp:
@@ -351,6 +410,8 @@ class Problem:
                         stack = np.empty((len(pairs), *coef.shape))
                         for e, ij in enumerate(pairs):
                             stack[e] = Hp[ij]
+                        if drop is not None:
+                            stack[:, drop] = 0.0
                         S = np.einsum("km,ekm->ke", coef, stack)
                         ii, jj = np.array(pairs).T
                         Hn[:, ii, jj] += S
@@ -363,7 +424,7 @@ class Problem:
         f[bad | ~np.isfinite(f)] = np.inf
         return Reduction(f=f, g=g, H=H, Hn=Hn)
 
-    def _fd_newton(self, z, W, delta, g):
+    def _fd_newton(self, z, W, delta, g, which=None):
         """Newton Hessian by forward differences of the exact gradient (P extra gradient
         evaluations per start), for formulas that second-order duals cannot run."""
         K, P = z.shape
@@ -371,7 +432,8 @@ class Problem:
         h = 1e-6 * (1.0 + np.abs(z))
         zp = (z[:, None, :] + h[:, None, :] * eye[None]).reshape(K * P, P)
         Wp = None if W is None else np.repeat(W, P, axis=0)
-        gp = self.reduce(zp, Wp, delta, 1).g.reshape(K, P, P)  # [start, shifted, grad]
+        wp = None if which is None else np.repeat(which, P)
+        gp = self.reduce(zp, Wp, delta, 1, wp).g.reshape(K, P, P)  # [start, shifted, grad]
         Hn = (gp - g[:, None, :]) / h[:, :, None]
         return 0.5 * (Hn + np.swapaxes(Hn, 1, 2))
 
@@ -417,6 +479,29 @@ class Problem:
         return np.ascontiguousarray(np.transpose(C, (2, 0, 1)).reshape(m, P * P))
 
 
+def _dropped(pred, wc, loc, starts, log: bool) -> np.ndarray | None:
+    """(K, m) rows (groups) whose prediction is invalid but whose weight for that start is
+    0, or None: a row a resample or an audit fold leaves out must not make its objective
+    infinite (it is absent, as in a fit on a copy of the other rows)."""
+    inval = ~np.isfinite(pred)
+    if log:
+        inval |= pred <= 0
+    if not inval.any():
+        return None
+    gw = wc if loc is None else np.add.reduceat(wc, starts, axis=1)
+    drop = inval & (gw == 0)
+    return drop if drop.any() else None
+
+
+def _columns_2d(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """(F, m) arrays; strictly positive ones cache their log."""
+    out = {}
+    for k, v in x.items():
+        v = np.asarray(v, dtype=float)
+        out[k] = PositiveColumn(v) if np.all(v > 0) else v
+    return out
+
+
 def _plain(v: np.ndarray) -> np.ndarray:
     return v.view(np.ndarray) if isinstance(v, PositiveColumn) else np.asarray(v)
 
@@ -445,6 +530,8 @@ def levenberg_marquardt(
     newton_below: float = 1e-1,
     prune_ratio: float | None = None,
     frozen: bool = False,
+    groups: np.ndarray | None = None,
+    which: np.ndarray | None = None,
 ) -> LMResult:
     """Minimise problem's sum_i w_i Huber(r_i(z)) for every row of z0 at once.
 
@@ -463,7 +550,10 @@ def levenberg_marquardt(
     at `problem.set_curvature` (the bootstrap: resample optima sit close to the reference).
 
     `prune_ratio`: once some start has converged, stop starts whose objective is above
-    prune_ratio x the best converged objective (they are flagged `pruned`).
+    prune_ratio x the best converged objective (they are flagged `pruned`). `groups` (K,)
+    ints: starts of independent problems solved in one batch (audit folds, each its own row
+    weights); a start is then compared with the best converged start of its own group.
+    `which` (K,): each start's block of a `Problem.blocks` problem.
     """
     z = np.clip(np.array(z0, dtype=float), lower, upper)
     K, P = z.shape
@@ -476,7 +566,8 @@ def levenberg_marquardt(
 
     def evaluate(zz, idx, near):
         Wi = None if W is None else W[idx]
-        return problem.reduce(zz, Wi, delta, order_for(near))
+        wh = None if which is None else which[idx]
+        return problem.reduce(zz, Wi, delta, order_for(near), wh)
 
     start_near = newton and newton_below == np.inf  # Newton steps from the first iteration
     last_rel = np.full(K, 0.0 if start_near else np.inf)
@@ -513,7 +604,11 @@ def levenberg_marquardt(
                 if use.any():
                     sel = idx[use]
                     Hn[sel] = problem._fd_newton(
-                        z[sel], None if W is None else W[sel], delta, g[sel]
+                        z[sel],
+                        None if W is None else W[sel],
+                        delta,
+                        g[sel],
+                        None if which is None else which[sel],
                     )
             if use.any():
                 Hstep[use] = _pd_or(Hn[idx[use]], Hi[use], diag_irls[use])
@@ -571,6 +666,12 @@ def levenberg_marquardt(
         if red_new.Hn is not None:
             Hn[acc] = red_new.Hn[better]
         hn_ok[acc] = red_new.Hn is not None
+        if groups is not None and red_new.Hn is not None:
+            # The Hessian came with this evaluation because some start was near; a group
+            # (an independent fold) with none near would not have had it: as if alone.
+            g_near = np.zeros(int(groups.max()) + 1, dtype=bool)
+            g_near[groups[idx[near]]] = True
+            hn_ok[acc] = g_near[groups[acc]]
         lam[acc] = np.maximum(lam[acc] / 5.0, 1e-12)
         last_rel[acc] = rel[better]
         rej = idx[~better]
@@ -584,7 +685,12 @@ def levenberg_marquardt(
         active[idx[finished]] = False
         active[stuck] = False
         if prune_ratio is not None and converged.any():
-            f_best = f[converged].min()
+            if groups is None:
+                f_best = f[converged].min()
+            else:
+                fg = np.full(int(groups.max()) + 1, np.inf)
+                np.minimum.at(fg, groups[converged], f[converged])
+                f_best = fg[groups]
             bad = active & (f > prune_ratio * f_best + 1e-300)
             pruned |= bad
             active &= ~bad

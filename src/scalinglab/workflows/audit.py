@@ -25,6 +25,7 @@ import pandas as pd
 from ..diagnostics import Diagnostic
 from ..errors import DataError, MissingColumnError, QueryError, ScalingLabError
 from ..fitting import FitResult, fit
+from ..fitting.fold_fits import fit_folds
 from ..fitting.prepare import apply_where, row_numbers, source_of
 from ..fitting.presets import apply_preset
 from ..laws import get_law
@@ -186,8 +187,9 @@ def _score(
     seed: int,
     axis: str | None = None,
     runs: pd.Series | None = None,
+    fitted: FitResult | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    res = fit(train, law, **fit_kw)
+    res = fitted if fitted is not None else fit(train, law, **fit_kw)
     check_used(train, [res.metric_])
     check_used(test, [res.metric_])
     train_runs = None if runs is None else runs.loc[train.index]
@@ -328,6 +330,7 @@ class _Folds:
         law_kw: Mapping[str, Any],
         fold: Any,
         axis: str | None = None,
+        fitted: FitResult | None = None,
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
         pts, summ = _score(
             train,
@@ -337,6 +340,7 @@ class _Folds:
             fit_kw={**self.fit_kw, **law_kw},
             axis=axis,
             runs=self.runs,
+            fitted=fitted,
             **self.score_kw,
         )
         self.points.append(pts)
@@ -477,17 +481,28 @@ def leave_largest_out(
         scale = scale.groupby(runs.to_numpy()).transform("max")
     for lw, kw in _laws(law, preset):
         need = min_fit_points or lw.n_params + 1
+        splits = []
         for k, cut in enumerate(cuts):
-            train = df[scale <= cut]
+            on = np.array(scale <= cut, dtype=bool)
+            train = df[on]
             if fit_where:
-                train = train[_mask(train, fit_where, "--fit-where")]
+                keep = _mask(train, fit_where, "--fit-where")
+                train, on[on] = train[keep], np.asarray(keep, dtype=bool)
             if len(train) < need or train[axis].nunique() < min_fit_scales:
                 continue
             test = df[scale > cut]
             if test.empty:
                 continue
+            splits.append((k, cut, train, test, on))
+        # Every fold's fit in one batched search (fitting.fold_fits: the folds' starts share
+        # each optimiser iteration, as bootstrap resamples do): equal to one fit() per fold.
+        masks = np.array([sp[4] for sp in splits]).reshape(-1, len(df))
+        fits = fit_folds(df, lw, masks, **{**fit_kw, **kw}) if splits else []
+        for (k, cut, train, test, _), res in zip(splits, fits, strict=True):
             nxt_hi = cuts[k + 1] if k + 1 < len(cuts) else np.inf
-            pts, summ = folds.score(train, test, lw, kw, fold=f"{axis}<={cut:.4g}", axis=axis)
+            pts, summ = folds.score(
+                train, test, lw, kw, fold=f"{axis}<={cut:.4g}", axis=axis, fitted=res
+            )
             nxt = pts[(test[axis].to_numpy(dtype=float) <= nxt_hi)]
             summ["fit_max_scale"] = float(cut)
             summ["next_scale_rel_error"] = float(nxt["rel_error"].mean())
