@@ -125,7 +125,17 @@ def test_demo_runs(tmp_path):
     pattern = r"held-out largest model .*, 4 budgets\): mean relative error ([\d.]+)%"
     held = re.search(pattern, r.stdout)
     assert held and float(held.group(1)) < 3
-    assert "fmt vs lora: lora at 250 " in r.stdout  # method choice checked against runs
+    assert "fmt vs prompt: prompt at 250 " in r.stdout  # method choice checked against runs
+    # each paper's law on the built-in runs, with its held-out check
+    over = re.search(r"held-out over-trained run .* measured \(\+([\d.]+)%\)", r.stdout)
+    assert over and float(over.group(1)) < 3.5
+    l2e = re.search(r"largest model's 5 runs within ([\d.]+) absolute error", r.stdout)
+    assert l2e and float(l2e.group(1)) < 0.03
+    assert "the aligned corpus (parallel verses) lifts chrF from" in r.stdout
+    zs = re.search(
+        r"zero-shot .*: fmt ([\d.]+) -> ([\d.]+), .*prompt ([\d.]+) -> ([\d.]+)", r.stdout
+    )
+    assert zs and float(zs.group(3)) - float(zs.group(4)) < float(zs.group(1)) - float(zs.group(2))
     assert (tmp_path / "demo" / "chinchilla_fit.json").exists()
 
 

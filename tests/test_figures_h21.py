@@ -50,17 +50,21 @@ def test_method_figure_draws_held_out_curves_dashed_and_both_crossings(method_ch
     cross = _role(fig, "crossing")
     ins = {t.meta["pair"]: t for t in cross if t.meta["kind"] == "in-sample"}
     out = {t.meta["pair"]: t for t in cross if t.meta["kind"] == "heldout"}
-    for _, r in res.crossings.iterrows():
+    crossing = res.crossings[np.isfinite(res.crossings["critical_finetune_size"])]
+    pairs = zip(crossing["method_a"], crossing["method_b"], strict=True)
+    assert set(ins) == {f"{a}/{b}" for a, b in pairs}
+    for _, r in crossing.iterrows():  # a pair whose curves never cross has no marker
         t = ins[f"{r['method_a']}/{r['method_b']}"]
         assert t.x[0] == pytest.approx(r["critical_finetune_size"])
         lo, hi = _bar_ends(t)
         assert (lo[0], hi[0]) == pytest.approx((r["critical_lo"], r["critical_hi"]))
-    for _, r in res.heldout.iterrows():
+    held_cross = res.heldout[np.isfinite(res.heldout["critical_heldout"])]
+    for _, r in held_cross.iterrows():
         t = out[f"{r['method_a']}/{r['method_b']}"]
         assert t.x[0] == pytest.approx(r["critical_heldout"])
         lo, hi = _bar_ends(t)
         assert (lo[0], hi[0]) == pytest.approx((r["heldout_lo"], r["heldout_hi"]))
-    assert len(out) == len(res.heldout) > 0
+    assert len(out) == len(held_cross) > 0
     # the law used and why are written on it
     title = fig.layout.title.text
     assert res.law in title and "held-out MAD" in title

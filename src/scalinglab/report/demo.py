@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .._version import __version__
 from ..errors import OptionError, OutputPathError
 
+OVERTRAINED_M = 10  # tokens per (non-embedding) parameter: the preset's over-trained runs
 # file name -> the demo's frame it holds (examples.split), written beside the report
 DEMO_TABLES = {
     "runs": "all",
@@ -66,8 +68,10 @@ class DemoResult:
     chinchilla: Any  # FitResult, largest model held out
     audit: Any  # AuditResult, leave-largest-out
     downstream_ce: Any  # FitResult, largest budget held out
-    alignment: Any  # pretraining-data choice
+    alignment: Any  # pretraining-data choice (ranked by chrF)
     methods: Any  # finetuning-method choice
+    overtrain: Any = None  # FitResult, the over-trained run held out
+    loss_to_error: Any = None  # FitResult, the largest model held out
     figures: list[Path] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -75,15 +79,18 @@ class DemoResult:
 
 ABOUT = (
     "<p>Measured, not simulated: every row is a model trained by <code>scalinglab testbed "
-    "run --preset cpu</code> on 2 CPU cores. Loss and downstream CE are nats per token of "
-    "a shared 2,048-token BPE vocabulary; BLEU and chrF are greedy en&rarr;es "
-    "translations of 100 held-out Bible verses (sacrebleu).</p>"
-    "<p>The laws are fitted on budgets of at least {min_fit:,} tokens (60 "
+    "run --preset cpu</code> on 2 CPU cores, in one invocation. Loss and downstream CE are "
+    "nats per token of a shared 2,048-token BPE vocabulary; accuracy is a 4-choice verse "
+    "cloze on 1,000 held-out verses (chance 0.25, standard error at most 0.016); BLEU and "
+    "chrF are greedy en&rarr;es translations of 156 held-out Bible verses (sacrebleu).</p>"
+    "<p>The pretraining laws are fitted on budgets of at least {min_fit:,} tokens (60 "
     "optimizer steps): at the preset's smallest budget (31 steps) the larger models are "
     "still worse than smaller ones, an optimisation transient rather than scaling. The "
     "downstream-CE law is fitted from {min_down:,} pretraining tokens on: "
-    "below that, downstream CE after finetuning is flat (the finetuning set dominates), "
-    "and the largest budget is held out to check the forecast.</p>"
+    "below that, downstream CE after finetuning is dominated by the finetuning set. Each "
+    "law's section holds out the runs it is checked on: the largest model (Chinchilla, "
+    "loss &rarr; error), the over-trained run of the second-largest model (over-training), "
+    "the largest pretraining budget (downstream CE).</p>"
 )
 
 
@@ -104,7 +111,6 @@ def run_demo(
     from ..examples import (
         DOWNSTREAM_MIN_TOKENS,
         MIN_FIT_TOKENS,
-        MIXTURE,
         TESTBED_FILE,
         example_path,
         testbed_runs,
@@ -147,6 +153,10 @@ def run_demo(
     aud = build.audit_section(
         rep, lad, ["chinchilla"], holdout=None, axis="n_params", n_bootstrap=200, **common
     )
+    ot_run, ot_held = overtrained_holdout(lad)
+    over = build.law_section(rep, lad, "overtrain", holdout=ot_held, n_bootstrap=200, **common)
+    gadre = loss_error_runs(parts["all"])
+    l2e = build.law_section(rep, gadre, "loss_to_error", holdout=held, n_bootstrap=200, **common)
     down_law = down[down["tokens"] >= DOWNSTREAM_MIN_TOKENS]
     top = down_law["tokens"].max()
     dce = build.law_section(
@@ -157,7 +167,7 @@ def run_demo(
         n_bootstrap=500,
         **common,
     )
-    align = build.pretrain_section(rep, parts["alignment"], 4e6)
+    align = build.pretrain_section(rep, parts["alignment"], 4e6, metric="chrf")
     methods = parts["methods"]
     # decide at the largest model finetuned with every method: the law's crossing can be
     # checked against the runs there (a larger, unmeasured size is pure extrapolation)
@@ -192,10 +202,13 @@ def run_demo(
         f"relative error {rel.mean():.2%} (max {rel.max():.2%}); leave-largest-out "
         f"next-scale error {nxt.mean():.2%} on average"
     )
+    for line in _overtrain_lines(over, lad, ot_run):
+        say(line)
+    for line in _loss_error_lines(l2e, gadre, held):
+        say(line)
     last = down_law[down_law["tokens"] == top]
     pred = float(np.asarray(dce.predict(last))[0])
     measured = float(last["downstream_ce"].iloc[0])
-    flat = down[down["tokens"] < DOWNSTREAM_MIN_TOKENS].sort_values("tokens")["downstream_ce"]
     say(
         f"downstream CE after FMT (1,000 pairs) vs pretraining tokens, Isik et al.'s law fitted "
         f"on {dce.n_points_} budgets from {DOWNSTREAM_MIN_TOKENS / 1e6:g}M: "
@@ -209,39 +222,12 @@ def run_demo(
             else ""
         )
     )
-    say(
-        f"  below {DOWNSTREAM_MIN_TOKENS / 1e6:g}M pretraining tokens it is flat "
-        f"({flat.iloc[0]:.2f} -> {flat.iloc[-1]:.2f}): the finetuning set dominates what the "
-        "weak base model brings"
-    )
-    al = parts["alignment"]
-    at = al[al["tokens"] == al["tokens"].max()].set_index("pretrain_data")
-    say(
-        f"pretraining corpus -> en->es after FMT at {at['tokens'].iloc[0] / 1e6:.1f}M tokens: "
-        + "; ".join(
-            f"{k}: CE {r['downstream_ce']:.3f}, chrF {r['chrf']:.1f}, BLEU {r['bleu']:.2f}"
-            for k, r in at.sort_values("downstream_ce").iterrows()
-        )
-    )
-    for note in align.notes:
-        if "too low to rank" in note:
-            say(f"  {note}")
-    # the mixture was also pretrained to the forecast's target (downstream experiment): the
-    # alignment forecast can be scored against a run it never saw
-    mix = align.ranking.set_index("pretrain_data").loc[MIXTURE]
-    nearest = (down["tokens"] - align.target_tokens).abs().idxmin()
-    budgets = parts["alignment"]["tokens"]
-    say(
-        "  Isik et al.'s CE law fitted per corpus on these budgets "
-        f"({budgets.min() / 1e3:.0f}k-{budgets.max() / 1e6:.1f}M) misses its own "
-        f"data by up to {align.ranking['ce_fit_max_rel_error'].max():.1%}; its "
-        f"{align.target_tokens / 1e6:g}M forecast for {MIXTURE} is {mix['ce_forecast']:.3f} vs "
-        f"{down.loc[nearest, 'downstream_ce']:.3f} measured. The tool flags such forecasts "
-        "(the report's notes); the law holds from 1M on (above)"
-    )
+    for line in _alignment_lines(align, parts["alignment"]):
+        say(line)
     for note in mc.notes:
-        if "fmt vs lora" in note or "lora is better below" in note:
+        if note.startswith("law:") or "fmt vs prompt" in note and note.startswith("measured"):
             say(f"  {note}")
+    say(_zeroshot_line(parts["methods"]))
     seconds = time.perf_counter() - t0
     say(f"report: {path.resolve()}  ({seconds:.1f} s)")
     if figures:
@@ -259,7 +245,89 @@ def run_demo(
         downstream_ce=dce,
         alignment=align,
         methods=mc,
+        overtrain=over,
+        loss_to_error=l2e,
         figures=figures,
         lines=lines,
         seconds=seconds,
+    )
+
+
+def overtrained_holdout(ladder: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Gadre et al.'s check: the largest model's over-trained run (the preset trains it at
+    M = 10 tokens per parameter, past its ladder's 0.2-2.5), held out of the fit."""
+    over = ladder[ladder["tokens_per_param"] >= 0.95 * OVERTRAINED_M]  # tokens are rounded
+    runs = over[over["n_params"] == over["n_params"].max()]
+    run = runs.loc[runs["tokens"].idxmax()]
+    return run, f"d_model == {int(run['d_model'])} and tokens >= {int(run['tokens'])}"
+
+
+def loss_error_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The mixture's pretraining runs with their cloze error, the untrained model included:
+    Gadre et al.'s law maps loss to error, and a random initialisation is the ladder's
+    high-loss end (error at chance), measured like every other run."""
+    from ..examples import MIXTURE
+
+    pre = runs[(runs["method"] == "none") & (runs["pretrain_data"] == MIXTURE)]
+    return pre.assign(error=1 - pre["accuracy"])
+
+
+def _overtrain_lines(over: Any, ladder: pd.DataFrame, run: pd.Series) -> list[str]:
+    pred = float(np.asarray(over.predict(ladder.loc[[run.name]]))[0])
+    m = ladder["tokens_per_param"]
+    return [
+        f"over-training (Gadre et al.'s L(C, M)) fitted on {over.n_points_} runs with M = "
+        f"{m.min():.1f}-{m.max():.0f} tokens per parameter: predicts the held-out over-trained "
+        f"run (d_model {int(run['d_model'])}, {run['tokens'] / 1e6:.1f}M tokens, M = "
+        f"{run['tokens_per_param']:.0f}) at {pred:.3f} vs {run['loss']:.3f} measured "
+        f"({pred / run['loss'] - 1:+.1%})"
+    ]
+
+
+def _loss_error_lines(l2e: Any, runs: pd.DataFrame, held: str) -> list[str]:
+    from ..query import select
+
+    test = select(runs, held)
+    err = np.asarray(l2e.predict(test)) - test["error"].to_numpy()
+    acc = runs["accuracy"]
+    return [
+        f"cloze accuracy spans {acc.min():.2f}-{acc.max():.2f} over the pretraining runs "
+        f"(chance 0.25; r(error, loss) = {np.corrcoef(runs['error'], runs['loss'])[0, 1]:.2f}); "
+        f"Gadre et al.'s loss -> error law fitted on the smaller models predicts the largest "
+        f"model's {len(test)} runs within {np.abs(err).max():.3f} absolute error "
+        f"(mean {np.abs(err).mean():.3f})"
+    ]
+
+
+def _alignment_lines(align: Any, alignment: pd.DataFrame) -> list[str]:
+    r = align.ranking.sort_values("rank")
+    lines = [
+        f"pretraining corpus -> en->es chrF after FMT (1,000 pairs), forecast at "
+        f"{align.target_tokens / 1e6:g}M tokens: "
+        + "; ".join(
+            f"{row['pretrain_data']}: chrF {row['chrf_forecast']:.1f} (best measured "
+            f"{row['chrf_observed_best']:.1f}), CE {row['ce_forecast']:.2f}"
+            for _, row in r.iterrows()
+        )
+    ]
+    par = alignment[alignment["pretrain_data"] == "bible-parallel"].sort_values("tokens")
+    if len(par) >= 2:
+        lo, hi = par.iloc[0], par.iloc[-1]
+        lines.append(
+            f"  the aligned corpus (parallel verses) lifts chrF from {lo['chrf']:.1f} at "
+            f"{lo['tokens'] / 1e3:.0f}k to {hi['chrf']:.1f} at {hi['tokens'] / 1e6:.0f}M "
+            f"pretraining tokens; BLEU stays {par['bleu'].min():.1f}-{par['bleu'].max():.1f} "
+            "at this scale"
+        )
+    lines += [f"  {n}" for n in align.notes if "not a reliable proxy" in n][:2]
+    return lines
+
+
+def _zeroshot_line(methods: pd.DataFrame) -> str:
+    z = methods.groupby("method")[["pretrain_accuracy", "zeroshot_accuracy"]].mean()
+    return "zero-shot cloze accuracy after finetuning (before -> after, mean over runs): " + (
+        ", ".join(
+            f"{m} {r['pretrain_accuracy']:.3f} -> {r['zeroshot_accuracy']:.3f}"
+            for m, r in z.iterrows()
+        )
     )
