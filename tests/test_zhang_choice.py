@@ -18,52 +18,67 @@ def demo():
     return m, {"n_params": float(m["n_params"].max())}
 
 
-def test_demo_multiplicative_decision_moves_when_held_out(demo):
-    """The issue's numbers: fitted on all three sizes the FMT/LoRA crossing is at ~334 pairs
-    and the laws get 3 of 3 measured winners; without the largest model it moves to ~1,030
-    pairs and the laws get 2 of 3. The additive law wins held out, which is said."""
+def test_demo_multiplicative_decision_checked_held_out(demo):
+    """On the built-in runs (2M pretraining tokens, 3 sizes): prompt tuning beats FMT below a
+    few hundred pairs and FMT wins above, in-sample and held out (fitted without the largest
+    model); the laws get 2 of 3 measured winners either way. The additive law has the lower
+    mean held-out MAD, and a request for the multiplicative one says so."""
     m, at = demo
     res = choose_method(
         m, "n_params", at, metric="downstream_ce", law="finetune_multiplicative", n_bootstrap=60
     )
     assert res.law == "finetune_multiplicative"
-    row = res.heldout.set_index(["method_a", "method_b"]).loc[("fmt", "lora")]
-    assert row["critical_in_sample"] == pytest.approx(334, rel=0.03)
-    assert row["critical_heldout"] == pytest.approx(1030, rel=0.05)
-    assert row["heldout_lo"] < row["critical_heldout"] < row["heldout_hi"]
-    assert row["winners_right_in_sample"] == 3 and row["winners_right_heldout"] == 2
+    row = res.heldout.set_index(["method_a", "method_b"]).loc[("fmt", "prompt")]
+    assert 250 < row["critical_in_sample"] < 1000 and 100 < row["critical_heldout"] < 1000
+    assert row["heldout_lo"] <= row["critical_heldout"] <= row["heldout_hi"]
+    assert row["winners_right_in_sample"] == 2 and row["winners_right_heldout"] == 2
+    cross = res.crossings.set_index(["method_a", "method_b"]).loc[("fmt", "prompt")]
+    assert cross["better_at_small_df"] == "prompt" and cross["better_at_large_df"] == "fmt"
     # the held-out curves cross where the table says (for the figure beside the in-sample)
     hc = res.heldout_curves
     near = hc.iloc[(hc["finetune_size"] - row["critical_heldout"]).abs().argsort()[:1]]
-    assert abs(float(near["fmt"].iloc[0] - near["lora"].iloc[0])) < 5e-3
-    held = [n for n in res.notes if n.startswith("held out") and "fmt vs lora" in n]
-    assert "moves from 334 (in-sample) to 1,032" in held[0]
+    assert abs(float(near["fmt"].iloc[0] - near["prompt"].iloc[0])) < 5e-3
+    held = [n for n in res.notes if n.startswith("held out") and "fmt vs prompt" in n]
     assert held[0].endswith("measured winner at 2 of 3 sizes")
     warn = [d for d in res.diagnostics if d.code == "note" and d.severity == "warning"]
-    assert len(warn) == 1 and "additive law vs 0.1723" in warn[0].message
-    assert "21% lower; lower for 3 of 3 methods" in warn[0].message
+    assert len(warn) == 1 and "the requested multiplicative law loses held out" in warn[0].message
+    assert "lower for 1 of 3 methods" in warn[0].message  # the mean, said with its spread
     assert res.to_dict()["law"] == "finetune_multiplicative"
-    assert res.to_dict()["diagnostics"][0]["severity"] == "warning"
 
 
 def test_demo_default_decides_with_the_law_that_wins_held_out(demo):
-    """Issue 23 item 3: the additive law has the lower held-out MAD for all three methods,
-    so it decides by default; prompt tuning's beta = 0 on its bound is flagged."""
+    """Issue 23 item 3: the law with the lower mean held-out MAD decides by default (the
+    additive law here), and the reason says for how many methods it is lower."""
     m, at = demo
     res = choose_method(m, "n_params", at, metric="downstream_ce", n_bootstrap=0)
     assert res.law == "finetune_additive"
     comp = res.comparison.set_index("method")
-    assert (comp["heldout_mad_additive"] < comp["heldout_mad_multiplicative"]).all()
-    assert comp.loc["lora", "heldout_mad_additive"] == pytest.approx(0.1804, abs=2e-3)
+    assert comp["heldout_mad_additive"].mean() < comp["heldout_mad_multiplicative"].mean()
+    lower = int((comp["heldout_mad_additive"] < comp["heldout_mad_multiplicative"]).sum())
     assert res.law_reason.startswith("additive law: held-out MAD")
+    assert f"lower for {lower} of 3 methods" in res.law_reason
     assert not [d for d in res.flags if d.code == "note"]  # nothing to warn about
-    bound = [d for d in res.flags if d.code == "at_bound"]
-    assert len(bound) == 1 and bound[0].message.startswith("prompt: beta = 0 sits on its lower")
-    assert comp.loc["prompt", "at_bound"] == "beta"
-    # the decision that matters (between the measured sizes), checked held out
-    row = res.heldout.set_index(["method_a", "method_b"]).loc[("fmt", "lora")]
-    assert 250 < row["critical_in_sample"] < 1000 and 250 < row["critical_heldout"] < 1000
-    assert row["winners_right_heldout"] == 3
+
+
+def test_crossing_intervals_contain_the_crossing_they_are_quoted_beside(demo):
+    """A percentile interval of resampled crossings can miss the fit's own crossing (here
+    the held-out FMT/LoRA crossing ~550 pairs, its draws ~370-530): it is stretched to the
+    point and the note says so, never '549 (90% 373-530)'."""
+    m, at = demo
+    res = choose_method(m, "n_params", at, metric="downstream_ce", n_bootstrap=60)
+    h = res.heldout[np.isfinite(res.heldout["critical_heldout"])]
+    assert len(h) >= 2
+    assert (h["heldout_lo"] <= h["critical_heldout"]).all()
+    assert (h["critical_heldout"] <= h["heldout_hi"]).all()
+    c = res.crossings[np.isfinite(res.crossings["critical_finetune_size"])]
+    assert (c["critical_lo"] <= c["critical_finetune_size"]).all()
+    assert (c["critical_finetune_size"] <= c["critical_hi"]).all()
+    stretched = h[h["heldout_interval_stretched"]]
+    assert len(stretched)  # on these runs at least one was stretched, and said
+    for _, r in stretched.iterrows():
+        pair = f"{r['method_a']} vs {r['method_b']}"
+        note = next(n for n in res.notes if n.startswith("held out") and pair in n)
+        assert "stretched to include the fit's crossing" in note
 
 
 def _mult_data(seed=0, noise=0.002):

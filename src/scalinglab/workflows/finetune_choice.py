@@ -261,10 +261,31 @@ def _pair_crossing(
         ok = np.isfinite(arr)
         q = [50 * (1 - st.interval), 50 * (1 + st.interval)]
         lo, hi = np.percentile(arr[ok], q) if ok.any() else (np.nan, np.nan)
+        # The resampled fits can put the crossing away from the fit's own (few runs, a
+        # shallow angle between the curves): a percentile interval that excludes the point
+        # it is quoted beside would read as certainty. Stretch it to the point and say so.
+        stretched = bool(np.isfinite(crit) and np.isfinite(lo) and not lo <= crit <= hi)
+        if stretched:
+            lo, hi = min(lo, crit), max(hi, crit)
         row.update(
-            critical_lo=float(lo), critical_hi=float(hi), draws_with_crossing=float(ok.mean())
+            critical_lo=float(lo),
+            critical_hi=float(hi),
+            draws_with_crossing=float(ok.mean()),
+            interval_stretched=stretched,
         )
     return row
+
+
+def _interval_caveat(row: Mapping[str, Any]) -> str:
+    """What a crossing's interval does not say by itself: that it was stretched to reach the
+    fit's own crossing, or that many resampled fits do not cross at all."""
+    out = ""
+    if row.get("interval_stretched"):
+        out += ", stretched to include the fit's crossing: the resampled fits put it elsewhere"
+    share = row.get("draws_with_crossing", 1.0)
+    if np.isfinite(share) and share < 0.9:
+        out += f"; only {share:.0%} of resampled fits cross at all"
+    return out
 
 
 def _primary(xs: Sequence[float], df_range: tuple[float, float]) -> float:
@@ -554,7 +575,8 @@ def _crossing_note(row: dict[str, Any], st: _Setup, df_lo: float, df_hi: float) 
         f"at {st.main}={st.x_at:g}: {row['better_at_small_df']} is better below "
         f"D_f ~ {_num(row['critical_finetune_size'])}"
         + (
-            f" ({st.interval:.0%} interval {row['critical_lo']:.3g}-{row['critical_hi']:.3g})"
+            f" ({st.interval:.0%} interval {row['critical_lo']:.3g}-{row['critical_hi']:.3g}"
+            f"{_interval_caveat(row)})"
             if np.isfinite(row.get("critical_lo", np.nan))
             else ""
         )
@@ -612,6 +634,7 @@ def _heldout_check(
             "critical_heldout": r["critical_finetune_size"],
             "heldout_lo": r.get("critical_lo", np.nan),
             "heldout_hi": r.get("critical_hi", np.nan),
+            "heldout_interval_stretched": r.get("interval_stretched", False),
             "winners_right_in_sample": right_in,
             "winners_right_heldout": right,
             "n_measured_sizes": len(pair) if pair is not None else 0,
@@ -621,7 +644,8 @@ def _heldout_check(
             continue
         c_in, c_out = row["critical_in_sample"], row["critical_heldout"]
         iv = (
-            f" ({st.interval:.0%} {_num(row['heldout_lo'])}-{_num(row['heldout_hi'])})"
+            f" ({st.interval:.0%} {_num(row['heldout_lo'])}-{_num(row['heldout_hi'])}"
+            f"{_interval_caveat(r)})"
             if np.isfinite(row["heldout_lo"])
             else ""
         )
