@@ -40,7 +40,7 @@ def test_demo_multiplicative_decision_checked_held_out(demo):
     assert abs(float(near["fmt"].iloc[0] - near["prompt"].iloc[0])) < 5e-3
     held = [n for n in res.notes if n.startswith("held out") and "fmt vs prompt" in n]
     assert held[0].endswith("measured winner at 2 of 3 sizes")
-    warn = [d for d in res.diagnostics if d.code == "note" and d.severity == "warning"]
+    warn = [d for d in res.diagnostics if d.code == "law_choice" and d.severity == "warning"]
     assert len(warn) == 1 and "the requested multiplicative law loses held out" in warn[0].message
     assert "lower for 1 of 3 methods" in warn[0].message  # the mean, said with its spread
     assert res.to_dict()["law"] == "finetune_multiplicative"
@@ -57,7 +57,7 @@ def test_demo_default_decides_with_the_law_that_wins_held_out(demo):
     lower = int((comp["heldout_mad_additive"] < comp["heldout_mad_multiplicative"]).sum())
     assert res.law_reason.startswith("additive law: held-out MAD")
     assert f"lower for {lower} of 3 methods" in res.law_reason
-    assert not [d for d in res.flags if d.code == "note"]  # nothing to warn about
+    assert not [d for d in res.flags if d.code == "law_choice"]  # nothing to warn about
 
 
 def test_crossing_intervals_contain_the_crossing_they_are_quoted_beside(demo):
@@ -103,7 +103,7 @@ def test_requested_additive_law_that_loses_held_out_is_said():
         df, "n_params", {"n_params": 1.6e10}, law="finetune_additive", n_bootstrap=0
     )
     assert asked.law == "finetune_additive" and "B" in asked.fits["fmt"].params_
-    (w,) = [d for d in asked.flags if d.code == "note"]
+    (w,) = [d for d in asked.flags if d.code == "law_choice"]
     assert "requested additive law loses held out" in w.message
     assert "--law finetune_multiplicative" in w.message
     # held out, the true law still finds the true crossing, (400/60)^(1/0.15)

@@ -43,6 +43,8 @@ CODES: dict[str, str] = {
     "wins held out (or was chosen for that reason)",
     "regime": "runs lie where the law is not meant to apply (e.g. the high-data regime of "
     "transfer)",
+    "yardstick": "the from-scratch law that effective data are read off fails a check (flat "
+    "in D, large held-out error, beaten by measured from-scratch runs, a fit warning)",
 }
 
 

@@ -356,7 +356,7 @@ def _pick_law(
         return best, why, []
     why = f"{_short(requested)} law, as requested, although the {_short(best)} law wins held out: "
     flag = Diagnostic(
-        "note",
+        "law_choice",
         "warning",
         f"the requested {_short(requested)} law loses held out: {evidence}; "
         f"--law {best} would decide with the better-checked law",

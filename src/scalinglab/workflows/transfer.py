@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from ..diagnostics import CODES, Diagnostic
+from ..diagnostics import Diagnostic
 from ..errors import DataError, ScalingLabError
 from ..fitting import FitResult, fit
 from ..laws import get_law
@@ -33,14 +33,6 @@ from ..query import mask
 from ..results import Result
 from .audit import _load
 from .pretrain_choice import require_columns
-
-# The code of every finding about the from-scratch law. Registered here until
-# scalinglab.diagnostics.CODES lists it (setdefault: a no-op once it does).
-CODES.setdefault(
-    "yardstick",
-    "the from-scratch law that effective data are read off fails a check (flat in D, large "
-    "held-out error, beaten by measured from-scratch runs, a fit warning)",
-)
 
 
 @dataclass
