@@ -495,3 +495,12 @@ def test_builtin_chance_fills_the_chance_column():
     one = long[long["task"] == "arc_easy"].assign(task="hendrycksTest-anatomy")
     mmlu = aggregate_error(one, metric="acc")
     assert mmlu["chance"].iloc[0] == 0.25
+
+
+def test_rows_without_a_size_name_their_models(v04_cli):
+    """Old: '2 row(s) have no n_params: give --side-table' without saying which: the two
+    models whose names carry no size to parse (a 4x7B mixture is not guessed)."""
+    text, _ = v04_cli
+    assert (
+        "2 row(s) have no n_params (meraGPT/mera-mix-4x7B, saucam/llama-airo-3): give --side-table"
+    ) in text

@@ -139,6 +139,10 @@ def render_harness_long(long: pd.DataFrame) -> None:
     _lines(harness_file_lines(long))
 
 
+def _names(ms: list[str]) -> str:
+    return ", ".join(ms[:5]) + (f" and {len(ms) - 5} more" if len(ms) > 5 else "")
+
+
 def missing_size_warnings(agg: pd.DataFrame) -> list[str]:
     """Rows without n_params or tokens, with the way to fill them. With a side table given,
     the models it did not provide for are named (asking for --side-table again would send the
@@ -151,16 +155,17 @@ def missing_size_warnings(agg: pd.DataFrame) -> list[str]:
             continue
         k = int(missing.sum()) if missing is not None else len(agg)
         per_step = " or --set tokens_per_step=..." if col == "tokens" else ""
-        if match is None:
-            lines.append(f"{k} row(s) have no {col}: give --side-table, --set {col}=...{per_step}")
-            continue
         models = sorted(agg.loc[missing, "model"].astype(str).unique()) if k < len(agg) else []
+        if match is None:  # which models: 'mera-mix-4x7B' is not a size to guess from
+            which = f" ({_names(models)})" if models else ""
+            lines.append(
+                f"{k} row(s) have no {col}{which}: give --side-table, --set {col}=...{per_step}"
+            )
+            continue
         if missing is None or not models:
             models = sorted(agg["model"].astype(str).unique())
         unmatched = [m for m in models if m in match.unmatched]
-
-        def names(ms: list[str]) -> str:
-            return ", ".join(ms[:5]) + (f" and {len(ms) - 5} more" if len(ms) > 5 else "")
+        names = _names
 
         if unmatched:
             lines.append(
