@@ -141,3 +141,24 @@ def test_audit_says_which_n_and_names_the_run_of_each_point(tmp_path):
     data = pd.read_csv(p)
     assert (pts["run"].to_numpy() == data["run"].to_numpy()[pts["row"].to_numpy() - 1]).all()
     assert np.allclose(pts["truth"], data["loss"].to_numpy()[pts["row"].to_numpy() - 1])
+
+
+def test_fit_bootstrap_resamples_whole_runs_of_a_checkpoint_table(tmp_path):
+    """Issue 15 item 4 ('bootstrap resamples runs'): `fit --bootstrap` on 6 runs x 4
+    checkpoints resampled the 24 rows as independent points (group_by None)."""
+    rows = []
+    for n in (2e7, 5e7, 1e8, 2e8, 5e8, 1e9):
+        for step in (1000, 3000, 10000, 30000):
+            d = step * 1e6
+            rows.append({"model": f"m-{n:.0e}", "step": step, "n_params": n, "tokens": d,
+                         "loss": 1.7 + 400 / n**0.34 + 410 / d**0.28})  # fmt: skip
+    p = tmp_path / "ck.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    r = _run("fit", p, "--law", "chinchilla", "--bootstrap", "20", "--json")
+    assert r.exit_code == 0, r.output
+    obj = json.loads(r.stdout)
+    assert obj["intervals"]["group_by"] == "run"
+    assert "the bootstrap resamples whole runs (6 runs, 24 checkpoints" in obj["notes"][0]
+    r = _run("fit", p, "--law", "chinchilla", "--bootstrap", "20", "--group-by", "step",
+             "--json")  # fmt: skip
+    assert json.loads(r.stdout)["intervals"]["group_by"] == "step"

@@ -315,9 +315,11 @@ def fit_cmd(
         seed=seed,
     )
     if n_boot:
+        groups, run_note = _bootstrap_groups(res, group_by)
+        n_notes += run_note
         with progress_bar(n_boot, "bootstrap", quiet or as_json) as advance:
             res.bootstrap(
-                n_boot, group_by=group_by, method=bootstrap_method, seed=seed, progress=advance
+                n_boot, group_by=groups, method=bootstrap_method, seed=seed, progress=advance
             )
     if out_path:
         res.to_json(out_path)
@@ -338,6 +340,25 @@ def fit_cmd(
         render_intervals(res, interval)
     if out_path:
         out.print(f"fit written to {out_path}")
+
+
+def _bootstrap_groups(res: FitResult, group_by: str | None) -> tuple[Any, list[str]]:
+    """What the bootstrap resamples: --group-by, else whole runs when the fitted rows are
+    checkpoints of runs (issue 15 item 4: resampling a run's checkpoints as independent
+    points made its intervals too narrow), else rows."""
+    from ..workflows.checkpoints import describe_runs, run_ids
+
+    frame = res.frame_
+    if group_by or frame is None or len(frame) != res.n_points_:
+        return group_by, []
+    runs = run_ids(frame)
+    if runs is None or not runs.duplicated().any():
+        return None, []
+    labels = pd.Series(runs.to_numpy(), name="run")
+    return labels, [
+        f"the bootstrap resamples whole runs ({describe_runs(frame, runs)}; --group-by picks "
+        "another grouping)"
+    ]
 
 
 def _check_set_names(res: FitResult, pairs: dict[str, str]) -> None:
