@@ -101,7 +101,7 @@ def _starts_table(res: SearchResult, names: Sequence[str]) -> pd.DataFrame:
         status=res.status,
         n_iter=res.n_iter,
     )
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)
 
 
 def _stop_reason(res: SearchResult, max_iter: int) -> str:

@@ -53,6 +53,7 @@ from .search import (
     SearchResult,
     _subsample,
     screen_objective,
+    smallest,
 )
 
 # fit() options the batched search runs itself; any other option (a user grid, random
@@ -168,11 +169,10 @@ def _search(law: Law, prep: Prepared, fold_rows: list[np.ndarray], delta, n_refi
             delta, aggregate=False,
         )  # fmt: skip
         screen = screen_objective(scr, z0) * (n / rows.size)
-        order = np.argsort(screen, kind="stable")
-        warm = order[: min(N_WARM, G)]
-        warm = warm[np.isfinite(screen[warm])]
+        top = smallest(screen, min(N_WARM, G))
+        warm = top[np.isfinite(screen[top])]
         if warm.size == 0:
-            warm = order[: min(N_WARM, G)]
+            warm = top
         folds.append(
             _Fold(
                 idx=idx,
