@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..laws.autodiff import Dual, Dual2, PositiveColumn, value
+from ..laws.autodiff import UNIT, Dual, Dual2, PositiveColumn, value
 from ..laws.base import Law
 
 # One evaluation works on blocks of at most this many (start x row) pairs. Memory is then
@@ -236,10 +236,9 @@ class Problem:
                 kw[name] = pub[:, j : j + 1]
             out = value(self.law.formula(**kw))
             return (out if out.shape == (K, m) else np.broadcast_to(out, (K, m))), None, None
-        ones = np.ones((K, 1))
         for j, name in enumerate(names):
             p = pub[:, j : j + 1]
-            d = p if mask[j] else ones  # d public / d internal
+            d = p if mask[j] else UNIT  # d public / d internal
             if order == 1:
                 kw[name] = Dual(p, {j: d})
             else:  # second derivative: public for log-scale parameters, 0 otherwise
