@@ -1,7 +1,16 @@
 """Command line: thin commands over the API, grouped by area. The JSON printed with --json is
 a contract other tools script against."""
 
-from . import data, fitting, forecasting, reporting, testbed, workflows  # noqa: F401  (register)
+from . import (  # noqa: F401  (register)
+    auditing,
+    data,
+    fitting,
+    forecasting,
+    predicting,
+    reporting,
+    testbed,
+    workflows,
+)
 from .common import main
 
 __all__ = ["main"]

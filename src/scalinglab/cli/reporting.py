@@ -241,7 +241,7 @@ def report_cmd(
             "--by": (bool(by), ("factor-effects", "constant-exponent", "transfer")),
         },
     )
-    from .fitting import _audit_laws
+    from .auditing import _audit_laws
 
     laws = _audit_laws(law_names, expr, params, fixes, metric) if (law_names or expr) else []
     output_path(out_path, inputs=[data], force=force, what="report")
