@@ -2,13 +2,19 @@
 
 The same functions back the HTML report and the notebook API (`FitResult.plot()`).
 The package in rooms with one job each (every name importable from `scalinglab.plots`, as
-before the split): `style` (palette, ticks, layout), `fits` (fit, residual and audit
-figures), `workflows` (forecast, method choice, transfer, plan, pretraining choice) and
-`papers` (factor effects, task selection, constant exponent, effective data).
+before the split): `style` (palette, ticks, layout), `fits` (fit figures), `diagnostics`
+(residual and audit figures), `workflows` (forecast, method choice, transfer, plan,
+pretraining choice) and `papers` (factor effects, task selection, constant exponent,
+effective data).
 """
 
 from __future__ import annotations
 
+from .diagnostics import (  # noqa: F401
+    _residuals_continuous,
+    audit_figure,
+    residual_figure,
+)
 from .fits import (  # noqa: F401
     CANDIDATES,
     COLORSCALE,
@@ -20,16 +26,13 @@ from .fits import (  # noqa: F401
     _frame_for,
     _inputs_along,
     _law_inputs,
-    _residuals_continuous,
     _scale_axes,
     _scale_values,
     _series_name,
     _shade_range,
-    audit_figure,
     fit_figure,
     fit_ranges,
     inside_fit_range,
-    residual_figure,
     scale_color,
 )
 from .papers import (  # noqa: F401
