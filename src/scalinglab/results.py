@@ -17,9 +17,11 @@ file, so loading a result a colleague sent cannot run code.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
 import io
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .diagnostics import Diagnostic
-from .errors import FileFormatError
+from .errors import DuplicateColumnError, FileFormatError
 
 # name -> (class, to_state, from_state): the only types a result file may contain.
 _TYPES: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {}
@@ -59,6 +61,45 @@ def encode(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON-ready rows (`--json`, `to_dict()`), every number exactly as stored.
+
+    pandas' ``to_json`` rounds to 10 significant digits by default (15 at most), so the CLI
+    disagreed with the Python API past 1e-10; here floats stay Python floats (17 digits on
+    the wire). JSON has no NaN or infinity: they, None, pd.NA and NaT become null, as the
+    CLI's own output does. Numpy scalars become Python numbers, nested lists and dicts in
+    cells are converted too, timestamps become ISO text and keys become strings. The index
+    is not written (reset it first to keep it), as with ``to_json(orient="records")``.
+    """
+    names = [str(c) for c in frame.columns]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DuplicateColumnError(
+            f"a table written as records has two columns named {', '.join(map(repr, dup))}"
+        )
+    columns = [[_plain(v) for v in frame.iloc[:, i].tolist()] for i in range(frame.shape[1])]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _plain(v: Any) -> Any:
+    """One cell as a JSON value without loss (see `records`)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple | np.ndarray):
+        return [_plain(x) for x in v]
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    return str(v)
 
 
 def decode(value: Any) -> Any:

@@ -31,7 +31,7 @@ from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..query import mask as query_mask
-from ..results import Result
+from ..results import Result, records
 from ..schema import canonical_name, resolve_column
 from .calibration import calibrated_band, learn_extrapolation
 from .checkpoints import (
@@ -123,16 +123,14 @@ class AuditResult(Result):
         return audit_figure(self.points)
 
     def to_dict(self) -> dict[str, Any]:
-        import json
-
         return {
             "kind": self.kind,
-            "summary": json.loads(self.folds.to_json(orient="records")),
-            "by_law": json.loads(self.by_law().reset_index().to_json(orient="records")),
-            "by_factor": json.loads(self.by_factor().reset_index().to_json(orient="records"))
+            "summary": records(self.folds),
+            "by_law": records(self.by_law().reset_index()),
+            "by_factor": records(self.by_factor().reset_index())
             if not self.by_factor().empty
             else [],
-            "points": json.loads(self.points.to_json(orient="records")),
+            "points": records(self.points),
             "notes": self.notes,
         }
 

@@ -25,7 +25,7 @@ from ..fitting import FitResult, fit
 from ..laws import get_law
 from ..laws.base import Law, Parameter
 from ..query import select
-from ..results import Result
+from ..results import Result, records
 from .audit import _load
 from .pretrain_choice import require_columns
 
@@ -60,11 +60,9 @@ class ConstantExponent(Result):
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        import json
-
         return {
             "interval": self.interval,
-            "table": json.loads(self.table.to_json(orient="records")),
+            "table": records(self.table),
             "joint": {g: r.params_ for g, r in self.joint.items()},
             "verdicts": self.verdicts,
             "diagnostics": [d.to_dict() for d in self.flags],

@@ -25,7 +25,7 @@ import pandas as pd
 from ..diagnostics import Diagnostic
 from ..errors import DataError, ScalingLabError
 from ..fitting import FitResult, fit
-from ..results import Result
+from ..results import Result, records
 from .audit import _load
 from .finetune_choice import _joint_frame, joint_multiplicative_law
 from .pretrain_choice import require_columns
@@ -75,12 +75,10 @@ class FactorEffects(Result):
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        import json
-
         return {
             "factors": self.factors,
             "interval": self.interval,
-            "table": json.loads(self.table.to_json(orient="records")),
+            "table": records(self.table),
             "verdicts": self.verdicts,
             "diagnostics": [d.to_dict() for d in self.flags],
         }

@@ -34,7 +34,7 @@ from ..errors import DataError, OptionError
 from ..fitting import FitResult, fit
 from ..laws import get_law
 from ..laws.base import Law, Parameter
-from ..results import Result
+from ..results import Result, records
 from .audit import _load, holdout
 from .pretrain_choice import require_columns
 
@@ -126,17 +126,15 @@ class MethodChoice(Result):
         return method_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
-        import json
-
         return {
             "factor": self.factor,
             "at": self.at,
             "law": self.law,
             "law_reason": self.law_reason,
-            "comparison": json.loads(self.comparison.to_json(orient="records")),
-            "crossings": json.loads(self.crossings.to_json(orient="records")),
-            "heldout": json.loads(self.heldout.to_json(orient="records")),
-            "measured": json.loads(self.measured.reset_index().to_json(orient="records")),
+            "comparison": records(self.comparison),
+            "crossings": records(self.crossings),
+            "heldout": records(self.heldout),
+            "measured": records(self.measured.reset_index()),
             "diagnostics": [d.to_dict() for d in self.flags],
             "notes": self.notes,
         }

@@ -28,7 +28,7 @@ from ..diagnostics import Diagnostic
 from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..laws import get_law
-from ..results import Result
+from ..results import Result, records
 from .audit import _load
 from .finetune_choice import _joint_frame, joint_multiplicative_law
 from .pretrain_choice import require_columns
@@ -50,12 +50,10 @@ class PetSizeFit(Result):
         return self.table
 
     def to_dict(self) -> dict[str, Any]:
-        import json
-
         return {
             "pet": self.pet,
             "fixed": self.fixed,
-            "table": json.loads(self.table.to_json(orient="records")),
+            "table": records(self.table),
             "pet_law": self.pet_fit.law.to_dict(),
             "notes": self.notes,
         }

@@ -43,7 +43,7 @@ import pandas as pd
 
 from ..errors import DataError, MissingColumnError, OptionError, ScalingLabError
 from ..fitting import fit
-from ..results import Result
+from ..results import Result, records
 from .audit import _load
 
 NEEDED = ("pretrain_data", "tokens", "finetune_size", "downstream_ce")
@@ -89,13 +89,11 @@ class PretrainChoice(Result):
         return pretrain_figure(self, self.data)
 
     def to_dict(self) -> dict[str, Any]:
-        import json
-
         return {
             "metric": self.metric,
             "target_tokens": self.target_tokens,
             "flat_finetune_sizes": self.flat_sizes,
-            "ranking": json.loads(self.ranking.to_json(orient="records")),
+            "ranking": records(self.ranking),
             "notes": self.notes,
         }
 

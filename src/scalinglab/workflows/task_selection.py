@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import DataError, MissingColumnError
 from ..query import mask
-from ..results import Result
+from ..results import Result, records
 from ..schema import numeric_column
 from .audit import _load
 
@@ -59,8 +59,6 @@ class TaskSelection(Result):
         return task_selection_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
-        import json
-
         return {
             "reference": self.reference,
             "n_reference_rows": self.n_reference_rows,
@@ -69,7 +67,7 @@ class TaskSelection(Result):
             "n_selected": len(self.selected),
             "n_tasks": len(self.tasks),
             "err_col": self.err_col,
-            "tasks": json.loads(self.tasks.to_json(orient="records")),
+            "tasks": records(self.tasks),
             "notes": self.notes,
         }
 
