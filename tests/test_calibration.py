@@ -64,7 +64,13 @@ def test_too_few_scales_is_said_not_hidden():
     df = pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.8 + 480 / n**0.35 + 2100 / d**0.37})
     law = sl.get_law("chinchilla")
     assert learn_extrapolation(df, law, "n_params", axes=["n_params"]) is None
-    # ...but the runs' 12 compute budgets are distinct: folds along compute still learn
+    # on a full grid, folds along compute hold out only rows inside the kept rows' size and
+    # token ranges: they show no slope either (they once scored 0 and "learned" b = 0)
+    assert learn_extrapolation(df, law, "n_params") is None
+    # ...but where bigger models train on more tokens (as ladders do), the runs' 12 compute
+    # budgets hold out rows beyond the kept tokens: folds along compute still learn
+    df = df.assign(tokens=d * (n / 1e7) ** 0.5)
+    df = df.assign(loss=1.8 + 480 / n**0.35 + 2100 / df["tokens"] ** 0.37)
     term = learn_extrapolation(df, law, "n_params")
     assert term is not None and term.axis == "n_params+compute" and term.n_folds >= 2
 

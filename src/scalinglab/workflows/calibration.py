@@ -9,10 +9,11 @@ So the interval here has two parts, taken side by side (the wider wins on each s
    gives groups), and
 2. a conformal-style term learned from the fit set itself: leave-largest-out folds along a
    scale axis and along compute give held-out residuals r_i at distances d_i (orders of
-   magnitude beyond the fold's fitted range). The half-width is h(d) = s + b·d, with s the
-   local conformal quantile of |residuals| of the fitted points nearest the query
-   (inflated by sqrt(n / dof)) and b the smallest slope under which 90% of the held-out
-   rows lie within their fold's s + b·d.
+   magnitude beyond the fold's fitted range). The half-width is h(d) = s + b·max(d, d_min)
+   beyond the data (s alone inside it), with s the local conformal quantile of |residuals|
+   of the fitted points nearest the query (inflated by sqrt(n / dof)) and b the smallest
+   slope under which 90% of the held-out rows at least d_min beyond their fold's data lie
+   within that fold's s + b·d. Nearer rows are the scatter's regime and do not set b.
 
 A chained forecast adds step 2's own drift where the target's loss lies below every loss
 the fitted runs reached (learn_chain_extrapolation), and combines the loss interval, the
@@ -38,6 +39,9 @@ from ..fitting import FitResult, fit
 from ..laws.base import Law
 from ..results import register
 
+# d_min (orders of magnitude): a held-out row nearer than this to its fold's data tells the
+# scatter, not a slope (an excess of 0.02 at 0.05 decades would read as 0.4 per decade),
+# and a query beyond the data but nearer than this gets the width at d_min.
 MIN_DISTANCE = 0.25
 
 
@@ -95,6 +99,15 @@ def distance(res: FitResult, inputs: Mapping[str, Any]) -> np.ndarray:
     return ext.max(axis=1).to_numpy() if len(ext.columns) else np.zeros(len(ext))
 
 
+def extrapolated_distance(d: np.ndarray) -> np.ndarray:
+    """The distance the extrapolation term is charged at: 0 inside the data, else at least
+    MIN_DISTANCE. The slope is learned only from rows that far out, so a query just past
+    the edge gets the width measured there, not a linear shrink to the scatter alone that
+    no fold showed (Chinchilla's held-out sizes lie 0.06-0.7 decades out)."""
+    d = np.maximum(np.asarray(d, dtype=float), 0.0)
+    return np.where(d > 0, np.maximum(d, MIN_DISTANCE), 0.0)
+
+
 def _predicted(res: FitResult, inputs: Any) -> np.ndarray:
     """The fit's predictions as a bare array, by position: the bands below do array
     arithmetic with them, whatever index the query carried."""
@@ -145,10 +158,15 @@ def learn_extrapolation(
     handful of the smallest runs extrapolates far worse than the forecast's own fit on all
     of them, and would make every interval needlessly wide (no floor: Chinchilla's
     held-out coverage 0.84 at 3.4x the error), while folds that hold out only the top
-    half see too little distance (0.82 at 2.2x; 0.35: 0.89 at 2.6x). Each held-out row scores
-    (|r| - s)+ / d, with s the fold fit's local conformal scatter at that row (what
-    calibrated_band adds anyway) and d its distance beyond the fold's data; b is the
-    conformal quantile of the scores. None when no fold yields three scored rows."""
+    half see too little distance. Each held-out row at least MIN_DISTANCE beyond the fold's
+    data scores (|r| - s)+ / d, with s the fold fit's local conformal scatter at that row
+    (what calibrated_band adds anyway) and d its distance beyond the fold's data; b is the
+    conformal quantile of the scores. Nearer rows (inside the fold's range in every
+    variable, or just past its edge) do not score: a miss there is the scatter's, and no
+    slope covers it. Counted as infinite slopes, they made b the largest slope of any row
+    whenever over 10% of rows were such misses (a 90% scatter misses ~10% by construction;
+    Chinchilla and OLMo intervals were 2.6x the error). None when no fold yields three
+    scored rows."""
     directions = axes if axes is not None else fold_axes(data, axis)
     if not directions:
         return None
@@ -189,20 +207,12 @@ def learn_extrapolation(
             r = np.abs(_space(_predicted(res, test), law.space) - _space(truth, law.space))
             excess = np.maximum(r - local_scatter(res, test, level), 0.0)
             d = distance(res, test)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scores.extend(
-                    np.where(excess > 0, np.where(d >= MIN_DISTANCE, excess / d, np.inf), 0.0)
-                )
+            far = d >= MIN_DISTANCE
+            scores.extend(excess[far] / d[far])
     if n_folds < 1 or len(scores) < 3 or not math.isfinite(a):
         return None
-    # The smallest b under which `level` of the held-out rows lie within s + b·d; a row
-    # inside the fitted range that the scatter misses (d = 0) no b can cover: it counts
-    # as a miss, not as an infinite slope.
-    sc = np.asarray(scores)
-    k = min(math.ceil((sc.size + 1) * level), sc.size)
-    b = float(np.sort(sc)[k - 1])
-    if not math.isfinite(b):
-        b = float(np.max(sc[np.isfinite(sc)], initial=0.0))
+    # the smallest b under which `level` of the scored rows lie within s + b·d
+    b = conformal_quantile(np.asarray(scores), level)
     return ExtrapolationTerm(a, b, level, "+".join(directions), n_folds, len(scores), law.space)
 
 
@@ -326,7 +336,8 @@ def calibrated_band(
     sqrt(bootstrap half-width^2 + scatter^2). The bootstrap half-width is the parameter
     uncertainty (robust spread of the refits), scatter the local conformal residual
     quantile (a new run's own noise), b·d the extrapolation term at the query's distance
-    beyond the data. An exact fit gets NaN."""
+    beyond the data (at least MIN_DISTANCE, the nearest the slope was learned at; none
+    inside the data). An exact fit gets NaN."""
     pred = _predicted(res, inputs)
     n = pred.shape[0]
     if res.exact_fit_:
@@ -337,7 +348,7 @@ def calibrated_band(
         down = up = robust_spread(res, inputs, level)
     h = local_scatter(res, inputs, level)
     if term is not None:
-        h = h + term.b * np.maximum(distance(res, inputs), 0.0)
+        h = h + term.b * extrapolated_distance(distance(res, inputs))
     if term is None:  # no history to learn from: parameter and noise terms add up
         down, up = np.sqrt(down**2 + h**2), np.sqrt(up**2 + h**2)
     else:  # the folds' errors already hold parameter uncertainty: the wider side wins

@@ -366,7 +366,10 @@ def forecast(
         )
     term = None
     if calibrate:
-        axis = "flops" if "flops" in loss_set.columns else "n_params"
+        # folds along size (and compute, see fold_axes): a forecast goes to bigger models,
+        # and compute folds alone hold out only rows inside the size and token ranges
+        # (Pythia: every size's early checkpoints are kept), which teach no slope
+        axis = "n_params" if "n_params" in loss_set.columns else "flops"
         if "term" not in step1:
             step1["term"] = learn_extrapolation(
                 loss_set, l_law, axis, level=interval, full_fit=loss_fit, metric=loss_col,
