@@ -133,3 +133,19 @@ def test_records_refuses_columns_it_cannot_tell_apart():
     df = pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])
     with pytest.raises(DuplicateColumnError, match="'a'"):
         records(df)
+
+
+def test_select_tasks_cli_json_equals_api_exactly(tmp_path):
+    """End to end on Gadre et al.'s published runs: `select-tasks --json` is the API's table
+    to the last bit (it was rounded to 10 digits)."""
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+    from tests.conftest import shared_file
+
+    runs, tasks = shared_file("gadre2024", "runs.csv"), shared_file("gadre2024", "tasks.csv")
+    args = ["--chance-table", str(tasks), "--select-at", "n_params=154M"]
+    r = CliRunner().invoke(main, ["select-tasks", str(runs), *args, "--json"])
+    assert r.exit_code == 0, r.output
+    api = select_tasks(runs, tasks, select_at="n_params=154M")
+    assert _check(json.loads(r.stdout)["tasks"], api.tasks) > 0
