@@ -149,3 +149,27 @@ def test_select_tasks_cli_json_equals_api_exactly(tmp_path):
     assert r.exit_code == 0, r.output
     api = select_tasks(runs, tasks, select_at="n_params=154M")
     assert _check(json.loads(r.stdout)["tasks"], api.tasks) > 0
+
+
+def test_saved_results_come_back_exactly():
+    """`Result.to_json()` / `from_json()` promise a lossless round trip; the tables inside
+    were written by pandas' `to_json` (10 digits) and read without `precise_float`, so an
+    audit saved and loaded came back with its errors changed past the 10th digit."""
+    from scalinglab.results import Result, decode, encode
+
+    df = pd.DataFrame({"x": [1 / 3, np.nan, 2e-300, -7.123456789012345], "s": list("abcd")})
+    back = decode(json.loads(json.dumps(encode(df))))
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    noise = np.exp(0.01 * np.random.default_rng(0).standard_normal(36))
+    runs = pd.DataFrame({"n_params": n, "tokens": d, "loss": (1.7 + 400 / n**0.34) * noise})
+    res = audit.holdout(runs, ["chinchilla"], "n_params > 3e9", n_bootstrap=0)
+    again = Result.from_json(res.to_json())
+    for name in ("folds", "points"):
+        pd.testing.assert_frame_equal(
+            getattr(again, name).reset_index(drop=True),
+            getattr(res, name).reset_index(drop=True),
+            check_exact=True,
+            check_dtype=False,
+        )

@@ -44,7 +44,7 @@ def register(cls: type, to_state: Callable[[Any], Any], from_state: Callable[[An
 def encode(value: Any) -> Any:
     """JSON-ready form of a result field, with type tags for tables and registered types."""
     if isinstance(value, pd.DataFrame):
-        return {"__frame__": json.loads(value.to_json(orient="split", default_handler=str))}
+        return {"__frame__": _split(value)}
     if isinstance(value, Diagnostic):
         return {"__diagnostic__": value.to_dict()}
     for name, (cls, to_state, _) in _TYPES.items():
@@ -83,6 +83,24 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
+def _split(frame: pd.DataFrame) -> dict[str, Any]:
+    """A table in pandas' "split" layout with every number exact: ``to_json`` rounds to 10
+    significant digits, so a saved result came back different from the one saved."""
+    return {
+        "columns": [_plain(c) for c in frame.columns],
+        "index": [_plain(i) for i in frame.index],
+        "data": [
+            list(r)
+            for r in zip(
+                *(map(_plain, frame.iloc[:, i].tolist()) for i in range(frame.shape[1])),
+                strict=True,
+            )
+        ]
+        if frame.shape[1]
+        else [[] for _ in range(len(frame))],
+    }
+
+
 def _plain(v: Any) -> Any:
     """One cell as a JSON value without loss (see `records`)."""
     if v is None or v is pd.NA or v is pd.NaT:
@@ -106,7 +124,7 @@ def decode(value: Any) -> Any:
     if isinstance(value, dict):
         if "__frame__" in value:
             text = json.dumps(value["__frame__"])
-            return pd.read_json(io.StringIO(text), orient="split")
+            return pd.read_json(io.StringIO(text), orient="split", precise_float=True)
         if "__diagnostic__" in value:
             return Diagnostic.from_dict(value["__diagnostic__"])
         if "__type__" in value:
