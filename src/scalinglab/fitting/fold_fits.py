@@ -8,7 +8,8 @@ are: one evaluation per iteration serves all folds.
 
 Where each start's rows live: the warm-up and refinement run on a `Problem.blocks` (fold k's
 rows, or its 4,096-row search subsample on a long fold, as block k; shorter blocks padded
-with zero-weight rows), so no start evaluates another fold's rows. The all-rows stage of
+with zero-weight rows), so no start evaluates another fold's rows; the optimiser's
+iterations are shared, each block evaluated as its own chunked problem. The all-rows stage of
 long folds uses one copy of the table with each fold as a row-weight vector (0 outside the
 fold). Row weights over the whole table for every stage were tried first: a start of a small
 fold then evaluated the largest fold's rows, and an audit of 24,000 rows in 8 folds took

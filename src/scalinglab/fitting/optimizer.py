@@ -155,6 +155,7 @@ class Problem:
         self._curv_z: np.ndarray | None = None
         self._curv: np.ndarray | None = None
         self._chunk_cache: dict[int, list[tuple]] = {}
+        self._parts: list[Problem] = []  # the blocks of a `blocks` problem
 
     # -- construction helpers -----------------------------------------------------------
     @property
@@ -238,7 +239,7 @@ class Problem:
             return (out if out.shape == (K, m) else np.broadcast_to(out, (K, m))), None, None
         for j, name in enumerate(names):
             p = pub[:, j : j + 1]
-            d = p if mask[j] else UNIT  # d public / d internal
+            d: Any = p if mask[j] else UNIT  # d public / d internal
             if order == 1:
                 kw[name] = Dual(p, {j: d})
             else:  # second derivative: public for log-scale parameters, 0 otherwise
@@ -264,7 +265,7 @@ class Problem:
         if self.second_order is None:
             lo, hi = self.law.internal_bounds()
             z = np.clip(np.zeros((1, self.P)), lo, hi)
-            cols = {k: v[:1, :2] for k, v in self.cols.items()}
+            cols = {k: v[:, :2] for k, v in self.cols.items()}
             try:
                 with np.errstate(all="ignore"):
                     self._eval(z, cols, 2)
@@ -296,18 +297,45 @@ class Problem:
     ) -> Problem:
         """F independent tables of m rows each, as (F, m) arrays: start k is scored on block
         which[k] (`reduce(..., which=)`), so starts fitted on different row sets (audit
-        folds, each on its own row subsample) share one batched evaluation without any start
-        evaluating another's rows."""
-        y = np.asarray(y, dtype=float)
-        self = cls(law, {k: np.asarray(v)[0] for k, v in cols.items()}, y[0], w[0], delta,
-                   aggregate=False, block=block)  # fmt: skip
-        self.cols = _columns_2d(cols)
-        self.y = y
-        with np.errstate(all="ignore"):
-            self.target = np.log(y) if self.space == "log" else y
-        self.w = np.asarray(w, dtype=float)
-        self._unit_w = bool(np.all(self.w == 1.0))
-        return self
+        folds, each on its own row subsample) share one optimiser batch without any start
+        evaluating another's rows. Each block is evaluated as its own Problem (views of the
+        arrays, chunked alike): gathering every start's rows per chunk instead cost 6 array
+        copies per chunk and made 8 folds of 24,000 rows slower than separate fits."""
+        y, w = np.asarray(y, dtype=float), np.asarray(w, dtype=float)
+        parts = [
+            cls(
+                law,
+                {k: np.asarray(v, dtype=float)[f] for k, v in cols.items()},
+                y[f],
+                w[f],
+                delta,
+                aggregate=False,
+                block=block,
+            )  # fmt: skip
+            for f in range(y.shape[0])
+        ]
+        parts[0]._parts = parts
+        return parts[0]
+
+    def _reduce_blocks(self, z, W, delta, order, which) -> Reduction:
+        """`reduce` of a `blocks` problem: each block's starts on its own Problem."""
+        K, P = z.shape
+        f = np.empty(K)
+        g = H = Hn = None
+        for b in np.unique(which):
+            sel = np.flatnonzero(which == b)
+            red = self._parts[int(b)].reduce(z[sel], None if W is None else W[sel], delta, order)
+            f[sel] = red.f
+            if red.g is not None:
+                g = np.empty((K, P)) if g is None else g
+                g[sel] = red.g
+            if red.H is not None:
+                H = np.empty((K, P, P)) if H is None else H
+                H[sel] = red.H
+            if red.Hn is not None:
+                Hn = np.empty((K, P, P)) if Hn is None else Hn
+                Hn[sel] = red.Hn
+        return Reduction(f=f, g=g, H=H, Hn=Hn)
 
     def reduce(
         self,
@@ -324,16 +352,15 @@ class Problem:
         start (a `blocks` problem only)."""
         delta = self.delta if delta is None else float(delta)
         z = np.asarray(z, dtype=float)
+        if which is not None:
+            return self._reduce_blocks(z, W, delta, order, which)
         K, P = z.shape
         frozen = order == "frozen"
         o = 1 if frozen else int(order)
         if o == 2 and not self._second_order_ok():
-            red = self.reduce(z, W, delta, 1, which)
-            red.Hn = self._fd_newton(z, W, delta, red.g, which)
+            red = self.reduce(z, W, delta, 1)
+            red.Hn = self._fd_newton(z, W, delta, red.g)
             return red
-        target, w_own = self.target, self.w
-        if which is not None:  # a blocks problem: each start its own block's rows
-            target, w_own = target[which], w_own[which]
         newton = o == 2 or frozen
         quadratic = delta >= 1e5  # least squares: every residual in the quadratic zone
         f = np.zeros(K)
@@ -345,22 +372,20 @@ class Problem:
         unit = W is None and self._unit_w
         with np.errstate(all="ignore"):
             for a, b, g0, g1, loc, starts in self._chunks(K):
-                if which is not None:
-                    cols = {k: v[which, g0:g1] for k, v in self.cols.items()}
-                elif g0 == 0 and g1 == self.m:
+                if g0 == 0 and g1 == self.m:
                     cols = self.cols
                 else:
                     cols = {k: v[:, g0:g1] for k, v in self.cols.items()}
                 pred, T, Hp = self._eval_sparse(z, cols, o)
-                wc = w_own[..., a:b] if W is None else W[:, a:b]
-                drop = None if W is None and which is None else _dropped(pred, wc, loc, starts, log)
+                wc = self.w[a:b] if W is None else W[:, a:b]
+                drop = None if W is None else _dropped(pred, wc, loc, starts, log)
                 if drop is not None:  # invalid only where the start's weight is 0: absent
                     pred = np.where(drop, 1.0, pred)
                 # log of a non-positive prediction is NaN or -inf: an infinite objective
                 r = np.log(pred) if log else np.array(pred)
                 if loc is not None:
                     r = r[:, loc]
-                r -= target[..., a:b]
+                r -= self.target[a:b]
                 if quadratic:
                     psi = r
                     hub = 0.5 * r * r
@@ -490,15 +515,6 @@ def _dropped(pred, wc, loc, starts, log: bool) -> np.ndarray | None:
     gw = wc if loc is None else np.add.reduceat(wc, starts, axis=1)
     drop = inval & (gw == 0)
     return drop if drop.any() else None
-
-
-def _columns_2d(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """(F, m) arrays; strictly positive ones cache their log."""
-    out = {}
-    for k, v in x.items():
-        v = np.asarray(v, dtype=float)
-        out[k] = PositiveColumn(v) if np.all(v > 0) else v
-    return out
 
 
 def _plain(v: np.ndarray) -> np.ndarray:
