@@ -6,7 +6,8 @@ Each measurement runs in its own subprocess, so its peak resident memory (ru_max
 own: "peak" is the process's high-water mark, "data" the resident size before the fit (the
 table and imports), so peak - data is what fitting added.
 
-(c) scalinglab.fit(df, "chinchilla"): the whole call, and the search alone (fit_time_s_);
+(c) scalinglab.fit(df, "chinchilla"): the whole call, and the search alone (fit_time_s_),
+    each the best of 3 fits in the process;
 (b) scipy with scalinglab's screening: all 4,500 starts scored on the same 48-row subsample,
     L-BFGS-B (analytic gradient) from the best 8 on all rows (references.scipy_screened);
 floor: one batched evaluation of the law (value only / with its Jacobian) on all rows at the
@@ -58,11 +59,17 @@ def worker(which: str, rows: int, extra: bool) -> dict:
         sl.fit(synthetic(240, seed=1), "chinchilla")  # imports and first-call costs
     df = synthetic(rows)
     out["data_mb"] = _rss_mb()
-    t = time.perf_counter()
     if which == "sl":
-        res = sl.fit(df, "chinchilla")
-        out["time_s"] = time.perf_counter() - t
-        out["search_s"] = res.fit_time_s_
+        # The best of 3 fits: a single one carries first-touch costs of its arrays and
+        # whatever else the machine does in that second (the 24,000 -> 240,000 growth read
+        # 1.45x and 4.6x in two single-shot runs).
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            res = sl.fit(df, "chinchilla")
+            runs.append((time.perf_counter() - t, res.fit_time_s_))
+        out["time_s"] = min(r[0] for r in runs)
+        out["search_s"] = min(r[1] for r in runs)
         out["objective"] = res.objective_
         out["converged"] = bool(res.converged_)
         out["peak_mb"] = _peak_mb()

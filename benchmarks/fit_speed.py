@@ -21,6 +21,10 @@ floor: what (c) cannot avoid with this algorithm: the screening (one batched eva
     and diagnostics. (b)'s own parts are printed alike: its screening and its L-BFGS-B
     iterations times one objective-and-gradient call.
 
+audit folds: leave-largest-out's fits (8 folds along n_params, as `audit` makes them) by
+    `fit_folds` (one batched search) against one `fit()` per fold, and the largest relative
+    parameter difference between the two.
+
     python benchmarks/fit_speed.py [--ref-starts N] [--repeats R]
 
 Targets (issue 18): (c) >= 1,000x faster than (a) and >= 10x faster than (b), objective no
@@ -172,6 +176,34 @@ def main() -> None:
         f"(b)'s parts: screening {f['b_screen'] * 1e3:.2f} ms + {nit_b} L-BFGS-B iterations "
         f"x {f['b_iter'] * 1e3:.3f} ms (objective and gradient) = {b_floor * 1e3:.1f} ms;"
         f" the rest of its {t_b * 1e3:.0f} ms is scipy's per-iteration overhead"
+    )
+    folds(df, max(3, args.repeats // 3))
+
+
+def folds(df, repeats: int) -> None:
+    """Audit folds: fit_folds (batched) against one fit() per fold, interleaved."""
+    from scalinglab.fitting.fold_fits import fit_folds
+
+    n = df["n_params"].to_numpy()
+    scales = np.unique(n)
+    cuts = scales[np.unique(np.linspace(0, scales.size - 1, 10).round().astype(int))[:-1]]
+    masks = np.array([n <= c for c in cuts])
+    masks = masks[masks.sum(axis=1) >= 6]
+    tb, ts = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        bat = fit_folds(df, "chinchilla", masks)
+        tb.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        sep = [sl.fit(df[m], "chinchilla") for m in masks]
+        ts.append(time.perf_counter() - t)
+    pairs = zip(sep, bat, strict=True)
+    diff = max(abs(b.params_[k] - v) / abs(v) for a, b in pairs for k, v in a.params_.items())
+    t_b, t_s = statistics.median(tb), statistics.median(ts)
+    print(
+        f"audit folds ({len(masks)} leave-largest-out fits): batched {t_b * 1e3:.0f} ms, "
+        f"one fit() per fold {t_s * 1e3:.0f} ms ({t_s / t_b:.2f}x); largest parameter "
+        f"difference {diff:.1e}"
     )
 
 
