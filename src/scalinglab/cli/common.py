@@ -387,8 +387,9 @@ def _parse_grids(grids: tuple[str, ...]) -> dict[str, list[float]] | None:
 
 
 @contextmanager
-def progress_bar(total: int, label: str, quiet: bool):
-    """A rich progress bar on a terminal; nothing when quiet or not a TTY."""
+def progress_bar(total: int | None, label: str, quiet: bool):
+    """A rich progress bar on a terminal; nothing when quiet or not a TTY. `total=None`: a
+    count not known in advance (audit folds), shown as a pulsing bar."""
     if quiet or not sys.stderr.isatty() or (total is not None and total <= 0):
         yield None
         return
