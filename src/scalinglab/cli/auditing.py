@@ -264,7 +264,7 @@ def audit_cmd(
     check_no_map_conflict(params_col, kw["mapping"])
     variables = [v for lw in laws for v in lw.variables if v not in kw["mapping"]]
     data, n_col, n_notes = replace_n(data, params_col, variables)
-    # an open-ended bar (progress_bar takes None; its hint says int: common.py's to widen)
+    # an open-ended bar: the number of folds is known only once the audit splits the data
     with progress_bar(None, "audit folds", quiet or as_json) as advance:
         kw["progress"] = advance
         if task_col:
