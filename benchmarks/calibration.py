@@ -7,7 +7,8 @@ error and their ratio. An interval that covers everything by being enormous is n
 calibrated, so the ratio matters as much as the coverage (aim: coverage 85-95%, half-width at
 most 2.5x the error).
 
-    python benchmarks/calibration.py [--quick] [--only olmo,pythia,gadre,chinchilla,synthetic]
+    python benchmarks/calibration.py [--quick] [--only olmo,pythia,gadre,chinchilla,synthetic,
+                                                       synthetic_calibrated]
 
 Uses only the public workflow API, so the same script measures an older checkout
 (`PYTHONPATH=/path/to/old/src python benchmarks/calibration.py`).
@@ -197,6 +198,34 @@ def synthetic(quick: bool) -> list[dict]:
     return out
 
 
+def synthetic_calibrated(quick: bool) -> list[dict]:
+    """The same known law and noise as `synthetic`, through the calibrated band a forecast
+    or audit gives (bootstrap, local scatter, extrapolation term learned from the fit set's
+    own leave-largest-out folds): the law is right, so the term must not widen the interval
+    beyond what the noise needs."""
+    from scalinglab.workflows.calibration import calibrated_band, learn_extrapolation
+
+    truth = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+    rng = np.random.default_rng(2)
+    n = np.repeat(np.geomspace(1e7, 1e9, 5), 5)
+    d = np.tile(np.geomspace(1e9, 1e11, 5), 5)
+    law = sl.get_law("chinchilla")
+    out = []
+    for rep in range(40 if quick else 200):
+        y = law.evaluate(truth, {"n_params": n, "tokens": d}) * np.exp(
+            0.01 * rng.standard_normal(n.size)
+        )
+        df = pd.DataFrame({"n_params": n, "tokens": d, "loss": y})
+        res = sl.fit(df, "chinchilla")
+        res.bootstrap(200, seed=rep)
+        term = learn_extrapolation(df, res.law, "n_params", level=LEVEL, full_fit=res)
+        tgt = {"n_params": np.array([4e9]), "tokens": np.array([8e10])}
+        y_new = law.evaluate(truth, tgt)[0] * np.exp(0.01 * rng.standard_normal())
+        p, lo, hi = calibrated_band(res, tgt, LEVEL, term)
+        out.append(_rec("synthetic_cal", "loss", str(rep), y_new, p[0], (lo[0], hi[0])))
+    return out
+
+
 def _rec(ds: str, quantity: str, case: str, truth, pred, iv) -> dict:
     lo, hi = (np.nan, np.nan) if iv is None else (float(iv[0]), float(iv[1]))
     return {
@@ -241,7 +270,7 @@ def summarise(rec: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="200 resamples, 40 synthetic reps")
-    ap.add_argument("--only", default="olmo,pythia,gadre,chinchilla,synthetic")
+    ap.add_argument("--only", default="olmo,pythia,gadre,chinchilla,synthetic,synthetic_calibrated")
     ap.add_argument("--out", default=None, help="also write every case to this CSV")
     args = ap.parse_args()
     if not DATA.exists():
