@@ -95,3 +95,29 @@ def test_os_system_in_where_runs_nothing_in_any_entry_point(tmp_path):
     with pytest.raises(QueryError):
         sl.fit(data, law="chinchilla", where=payload)
     assert not flag.exists()
+
+
+def test_unknown_column_lists_the_closest_first_and_at_most_20_names():
+    """Issue 17 review: a --where typo on Pythia's imported table (147 columns) listed every
+    column in table order; now the likeliest come first and at most 20 names are listed."""
+    cols = ["model", "step", "run"] + [f"score_task{k:03d}" for k in range(140)]
+    cols += ["ce_lambada_openai", "score_lambada_openai", "n_params", "tokens"]
+    wide = pd.DataFrame([[1.0] * len(cols)], columns=cols)
+    with pytest.raises(QueryError) as err:
+        select(wide, "lambada > 0")
+    msg = str(err.value)
+    assert "did you mean 'ce_lambada_openai'?" in msg
+    assert (
+        "(closest: ce_lambada_openai, score_lambada_openai; other columns: model, step, run," in msg
+    )
+    listed = msg.split("closest: ")[1].replace("; other columns:", ",").split(", and ")[0]
+    assert len(listed.split(", ")) == 20
+    assert msg.endswith(f", and {len(cols) - 20} more)")
+    with pytest.raises(QueryError) as err:  # nothing close: the first 20, and how many more
+        select(wide, "zzz > 0")
+    assert str(err.value).endswith("score_task016, and 127 more)")
+    with pytest.raises(QueryError) as err:  # a small table: every column, no "more"
+        select(DF, "toknes > 1")
+    assert str(err.value).endswith(
+        "(closest: tokens; other columns: n_params, pretrain_data, val loss)"
+    )

@@ -85,6 +85,41 @@ def _substitute_backticks(query: str) -> tuple[str, dict[str, str]]:
     return _BACKTICK.sub(repl, query), names
 
 
+MAX_LISTED_COLUMNS = 20
+
+
+def unknown_column_message(name: str, columns: list[str], limit: int = MAX_LISTED_COLUMNS) -> str:
+    """ "no column 'X' — did you mean 'Y'? (columns: ...)" with the likeliest names first and at
+    most `limit` of them: an imported harness table has ~150 columns, and listing them all
+    in table order buried the one the user meant."""
+    likely = close_columns(name, columns)
+    hint = f" — did you mean '{likely[0]}'?" if likely else ""
+    others = [c for c in columns if c not in likely][: max(limit - len(likely), 0)]
+    more = len(columns) - len(likely) - len(others)
+    listed = ", ".join(others) + (f", and {more} more" if more > 0 else "")
+    if not likely:
+        return f"no column '{name}' (columns: {listed})"
+    return f"no column '{name}'{hint} (closest: {', '.join(likely)}; other columns: {listed})"
+
+
+def close_columns(name: str, columns: list[str], n: int = 8) -> list[str]:
+    """Columns a mistyped or partial name most likely meant, best first: close spellings
+    (difflib, case-insensitive), then columns containing the name or contained in it
+    ('lambada' -> 'ce_lambada_openai', 'score_lambada_openai')."""
+    import difflib
+
+    lower = {c.lower(): c for c in reversed(columns)}  # first of case-duplicates wins
+    key = name.lower()
+    out = [lower[c] for c in difflib.get_close_matches(key, list(lower), n=n, cutoff=0.6)]
+    if len(key) >= 3:
+        out += [
+            c
+            for c in columns
+            if c not in out and (key in c.lower() or (len(c) >= 3 and c.lower() in key))
+        ]
+    return out[:n]
+
+
 class _Evaluator:
     def __init__(self, df: pd.DataFrame, query: str, what: str, names: dict[str, str]):
         self.df, self.query, self.what, self.names = df, query, what, names
@@ -99,12 +134,7 @@ class _Evaluator:
 
             found = resolve_column(self.df, col)
             if found is None:
-                import difflib
-
-                close = difflib.get_close_matches(col, [str(c) for c in self.df.columns], n=1)
-                hint = f" — did you mean '{close[0]}'?" if close else ""
-                cols = ", ".join(map(str, self.df.columns))
-                raise self.fail(f"no column '{col}'{hint} (columns: {cols})")
+                raise self.fail(unknown_column_message(col, [str(c) for c in self.df.columns]))
             col = found
         values = self.df[col]
         if isinstance(values, pd.DataFrame):
