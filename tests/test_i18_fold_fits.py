@@ -137,3 +137,26 @@ def test_leave_largest_out_audit_uses_the_batched_fits(chinchilla_240, monkeypat
         for name, v in a["params"].items():
             assert b["params"][name] == pytest.approx(v, rel=1e-6), (a["fold"], name)
     np.testing.assert_allclose(new.points["prediction"], old.points["prediction"], rtol=1e-6)
+
+
+def test_leave_one_group_out_folds_equal_separate_fits(chinchilla_240, monkeypatch):
+    from scalinglab.workflows import audit as audit_mod
+
+    df = chinchilla_240.assign(size=pd.qcut(chinchilla_240["n_params"], 4, labels=False))
+    new = audit_mod.leave_one_group_out(df, "chinchilla", "size", n_bootstrap=0)
+    monkeypatch.setattr(
+        audit_mod, "fit_folds", lambda d, law, masks, **kw: [sl.fit(d[m], law, **kw) for m in masks]
+    )
+    old = audit_mod.leave_one_group_out(df, "chinchilla", "size", n_bootstrap=0)
+    assert len(new.folds) == 4
+    for (_, a), (_, b) in zip(old.folds.iterrows(), new.folds.iterrows(), strict=True):
+        assert a["fold"] == b["fold"] and a["n_fit"] == b["n_fit"]
+        for name, v in a["params"].items():
+            assert b["params"][name] == pytest.approx(v, rel=1e-6), (a["fold"], name)
+
+
+def test_a_fold_with_too_few_rows_is_the_named_error_fit_gives(chinchilla_240):
+    n = chinchilla_240["n_params"].to_numpy()
+    masks = np.array([n <= np.sort(n)[3], n <= np.median(n)])  # 4 rows < 5 parameters
+    with pytest.raises(sl.errors.TooFewPointsError):
+        fit_folds(chinchilla_240, "chinchilla", masks)

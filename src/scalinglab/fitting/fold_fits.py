@@ -122,6 +122,8 @@ def fit_folds(
     prep = prepare(df, law, **opts)
     validate(df, file=source_of(df), columns=[*prep.columns.values(), prep.metric])
     fold_rows = [np.flatnonzero(m[union]) for m in masks]
+    if min(r.size for r in fold_rows) < law.n_params:  # fit() names the error for that fold
+        return [fit(data[m], law, **fit_kw) for m in masks]
     t0 = time.perf_counter()
     try:
         folds, cols_of = _search(law, prep, fold_rows, delta, n_refine, max_iter)

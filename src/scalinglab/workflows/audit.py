@@ -549,12 +549,17 @@ def leave_one_group_out(
     folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress, runs, notes)
     skipped = []
     for lw, kw in _laws(law, preset):
+        splits = []
         for v in values:
             held = whole_runs((df[group] == v).to_numpy(), runs)
             if held.all():
                 skipped.append(f"{group}={v}")
                 continue
-            folds.score(df[~held], df[held], lw, kw, fold=f"{group}={v}")
+            splits.append((v, held))
+        masks = np.array([~h for _, h in splits]).reshape(-1, len(df))
+        fits = fit_folds(df, lw, masks, **{**fit_kw, **kw}) if splits else []  # one batch
+        for (v, held), res in zip(splits, fits, strict=True):
+            folds.score(df[~held], df[held], lw, kw, fold=f"{group}={v}", fitted=res)
     if skipped:
         folds.notes.append(
             f"{len(skipped)} fold(s) hold out every run with all its checkpoints, leaving "
