@@ -266,3 +266,32 @@ def test_a_log_axis_of_one_or_two_decades_gets_more_than_one_label():
     assert list(fig.layout.xaxis.ticktext) == [
         "5×10<sup>5</sup>", "10<sup>6</sup>", "2×10<sup>6</sup>", "5×10<sup>6</sup>"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "target, want",
+    [
+        (1e11, None),  # 1e9-1e11: three decades, powers of ten
+        (3.2e10, [1e9, 2e9, 5e9, 1e10, 2e10]),  # one and a half: 1-2-5 ticks
+    ],
+)
+def test_isik_token_axes_use_the_shared_ticks_not_si_prefixes(target, want):
+    """Issue 17 review (Pythia/demo screenshots): the Isik figure's tokens axes read
+    '100k 1M' with '2 5' minor digits (plotly's own log axis); now the shared ticks."""
+    from scalinglab.plots.papers_isik import isik_figure
+    from scalinglab.workflows.pretrain_choice import choose_pretraining_data
+    from tests.test_i21_isik_figure import _two_sizes
+
+    df = _two_sizes()
+    fig = isik_figure(choose_pretraining_data(df, target, metric="chrf"), df)
+    axes = [fig.layout[k] for k in ("xaxis", "xaxis2", "xaxis3", "xaxis4")]
+    for ax in axes:
+        assert ax.type == "log" and ax.exponentformat == "power"
+        if want is None:
+            assert ax.dtick == 1 and ax.minorloglabels == "none" and ax.tickvals is None
+        else:
+            assert list(ax.tickvals) == want
+            assert list(ax.ticktext) == [
+                "10<sup>9</sup>", "2×10<sup>9</sup>", "5×10<sup>9</sup>", "10<sup>10</sup>",
+                "2×10<sup>10</sup>",
+            ]  # fmt: skip

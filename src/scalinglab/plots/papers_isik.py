@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..laws import get_law
-from .style import PALETTE, _esc, _go
+from .style import PALETTE, _esc, _go, _ticks
 
 
 def _curve(law: str, params: Any, tokens: np.ndarray) -> np.ndarray | None:
@@ -20,6 +20,17 @@ def _curve(law: str, params: Any, tokens: np.ndarray) -> np.ndarray | None:
     if not isinstance(params, dict) or "error" in params:
         return None
     return np.asarray(get_law(law).evaluate(params, {"tokens": tokens}), dtype=float)
+
+
+def _token_axes(fig: Any) -> None:
+    """Every panel's tokens axis log-scaled with the shared tick labels (plots.style._ticks:
+    10^9, 2×10^9 ...), each over its own panel's values: plotly's own read '100k 1M' (SI
+    prefixes) with '2 5' minor digits, unlike every other figure (issue 17 review)."""
+    fig.update_xaxes(type="log")
+    for name in sorted({t.xaxis or "x" for t in fig.data}):
+        xs = [np.asarray(t.x, dtype=float) for t in fig.data if (t.xaxis or "x") == name]
+        x = np.concatenate(xs)
+        fig.layout["xaxis" + name[1:]].update(**_ticks(x[np.isfinite(x)], True))
 
 
 def isik_figure(res: Any, data: pd.DataFrame) -> Any:
@@ -101,7 +112,7 @@ def isik_figure(res: Any, data: pd.DataFrame) -> Any:
                     )
         fig.update_yaxes(title_text=_esc(label), row=i, col=1)
         fig.update_yaxes(title_text="downstream CE", row=i, col=2)
-    fig.update_xaxes(type="log")
+    _token_axes(fig)
     for col in (1, 2):  # on the bottom row only: above, it ran into the next row's titles
         fig.update_xaxes(title_text="pretraining tokens", row=len(sizes), col=col)
     fig.update_layout(
