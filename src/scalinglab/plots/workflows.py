@@ -35,52 +35,179 @@ from .style import (  # noqa: F401
     linear_ticks,
 )
 
+# one colour per forecast target, none of them the fit series' PALETTE colours (a target
+# coloured like a fit curve would read as one of its runs); more targets than these get
+# evenly spaced colours of a continuous scale, in the order of the figure's x
+TARGET_COLOURS = ["#e6ab02", "#1b9e77", "#e7298a", "#7570b3", "#a6761d", "#66a61e", "#666666"]
+_TARGET_LABEL_COLUMNS = ("run_id", "run", "name", "model")
 
-def _add_targets(fig: go.Figure, x: Any, t: pd.DataFrame, stem: str, x_true: Any = None) -> None:
-    """The forecast targets on a figure: `{stem}_pred` with its interval as asymmetric error
-    bars (`{stem}_lo`/`{stem}_hi`, when bootstrapped) and `{stem}_true` where it is known."""
+
+def target_labels(t: pd.DataFrame, data: pd.DataFrame | None = None) -> list[str]:
+    """A name per forecast target: its run id (from the targets, else from `data` by its
+    1-based `row`), else its source row, else its inputs ('N=2.5e9, D=3e11'). Repeated
+    names get their step or row appended: two targets must never share a legend entry."""
+    col = next((c for c in _TARGET_LABEL_COLUMNS if c in t.columns), None)
+    ids: list[Any] = list(t[col]) if col else [None] * len(t)
+    if col is None and data is not None and "row" in t.columns:
+        dcol = next((c for c in _TARGET_LABEL_COLUMNS if c in data.columns), None)
+        if dcol is not None:
+            rows = pd.Index(pd.to_numeric(t["row"], errors="coerce")) - 1
+            ids = list(data[dcol].reindex(rows))
+    out = []
+    for i in range(len(t)):
+        r = t.iloc[i]
+        if ids[i] is not None and not (isinstance(ids[i], float) and np.isnan(ids[i])):
+            out.append(str(ids[i]))
+        elif "row" in t.columns:
+            out.append(f"row {r['row']}")
+        else:
+            parts = [f"{k}={_num(float(r[c]))}" for k, c in (("N", "n_params"), ("D", "tokens"))]
+            out.append(", ".join(parts) if {"n_params", "tokens"} <= set(t.columns) else "")
+            out[-1] = out[-1] or f"target {i + 1}"
+    step = "step" if "step" in t.columns else ("row" if "row" in t.columns else None)
+    base = list(out)
+    for i, name in enumerate(base):
+        if base.count(name) > 1:
+            out[i] = f"{name} ({step} {t[step].iloc[i]})" if step else f"{name} #{i + 1}"
+    return out
+
+
+def target_colours(t: pd.DataFrame) -> list[str]:
+    """A distinct colour per forecast target, in the targets' order of compute (else size,
+    else as listed), the same in both forecast figures (see TARGET_COLOURS)."""
+    n = len(t)
+    key = next((c for c in ("flops", "n_params", "tokens") if c in t.columns), None)
+    rank = np.arange(n)
+    if key is not None:
+        v = pd.to_numeric(t[key], errors="coerce").to_numpy(dtype=float)
+        rank = np.argsort(np.argsort(np.where(np.isfinite(v), v, np.inf), kind="stable"))
+    if n <= len(TARGET_COLOURS):
+        palette = TARGET_COLOURS[:n]
+    else:
+        from plotly.colors import sample_colorscale
+
+        palette = list(sample_colorscale("Plasma", list(np.linspace(0, 0.9, n))))
+    return [palette[k] for k in rank]
+
+
+def _add_targets(
+    fig: go.Figure,
+    x: Any,
+    t: pd.DataFrame,
+    stem: str,
+    x_true: Any = None,
+    *,
+    labels: list[str] | None = None,
+    colours: list[str] | None = None,
+    level: float | None = None,
+) -> None:
+    """The forecast targets on a figure, each in its own colour and legend entry (its
+    name): `{stem}_pred` as a diamond with its interval as an error bar
+    (`{stem}_lo`/`{stem}_hi`, when bootstrapped), `{stem}_true` as a cross where it is known,
+    joined to its prediction by a dotted line. All targets in one orange and one black once
+    left a reader unable to tell which prediction belonged to which model (issue 17 review).
+    Two grey legend-only entries say what the shapes mean."""
     go = _go()
-    bars = None
-    if f"{stem}_lo" in t:
-        pred = t[f"{stem}_pred"]
-        bars = dict(
-            type="data",
-            symmetric=False,
-            array=t[f"{stem}_hi"] - pred,
-            arrayminus=pred - t[f"{stem}_lo"],
+    xs = np.asarray(x, dtype=float)
+    xt = xs if x_true is None else np.asarray(x_true, dtype=float)
+    pred = t[f"{stem}_pred"].to_numpy(dtype=float)
+    has_lo = f"{stem}_lo" in t.columns and f"{stem}_hi" in t.columns
+    lo = t[f"{stem}_lo"].to_numpy(dtype=float) if has_lo else None
+    hi = t[f"{stem}_hi"].to_numpy(dtype=float) if has_lo else None
+    true = t[f"{stem}_true"].to_numpy(dtype=float) if f"{stem}_true" in t.columns else None
+    names = labels if labels is not None else target_labels(t)
+    colours = colours if colours is not None else target_colours(t)
+    band = f"{level:.0%} interval" if level else "interval"
+    for key, symbol, what in (("predicted", "diamond", "diamond"), ("actual", "x", "cross")):
+        if key == "actual" and (true is None or not np.isfinite(true).any()):
+            continue
+        fig.add_trace(  # the legend's key to the shapes: no data of its own
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=f"target ({key})",
+                marker=dict(symbol=symbol, size=11, color=GREY),
+                hoverinfo="skip",
+                legendgroup="target-key",
+                meta={"role": "target-key", "kind": key, "shape": what},
+            )
         )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=t[f"{stem}_pred"],
-            mode="markers",
-            name="target (predicted)",
-            marker=dict(symbol="diamond", size=11, color="orange"),
-            error_y=bars,
-        )
-    )
-    if f"{stem}_true" in t:
+    for i in range(len(t)):
+        colour, name = colours[i], names[i]
+        group = f"target-{i}"
+        bars = None
+        hover = f"<b>{_esc(name)}</b><br>predicted {_esc(stem)} = {_num(pred[i])}"
+        if lo is not None and hi is not None and np.isfinite(lo[i]) and np.isfinite(hi[i]):
+            bars = dict(
+                type="data",
+                symmetric=False,
+                array=[hi[i] - pred[i]],
+                arrayminus=[pred[i] - lo[i]],
+                color=colour,
+                thickness=1.5,
+            )
+            hover += f"<br>{band} {_num(lo[i])} - {_num(hi[i])}"
         fig.add_trace(
             go.Scatter(
-                x=x if x_true is None else x_true,
-                y=t[f"{stem}_true"],
+                x=[xs[i]],
+                y=[pred[i]],
                 mode="markers",
-                name="target (actual)",
-                marker=dict(symbol="x", size=12, color="black"),
+                name=_esc(name),
+                legendgroup=group,
+                marker=dict(
+                    symbol="diamond", size=11, color=colour, line=dict(width=1, color="#333")
+                ),
+                error_y=bars,
+                hovertext=[hover],
+                hoverinfo="text",
+                meta={"role": "target", "kind": "predicted", "target": name},
+            )
+        )
+        if true is None or not np.isfinite(true[i]):
+            continue
+        fig.add_trace(  # prediction to truth, so a pair reads as one even where targets crowd
+            go.Scatter(
+                x=[xs[i], xt[i]],
+                y=[pred[i], true[i]],
+                mode="lines",
+                line=dict(color=colour, dash="dot", width=1),
+                showlegend=False,
+                legendgroup=group,
+                hoverinfo="skip",
+                meta={"role": "target-link", "target": name},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[xt[i]],
+                y=[true[i]],
+                mode="markers",
+                name=_esc(f"{name} (actual)"),
+                showlegend=False,
+                legendgroup=group,
+                marker=dict(symbol="x", size=12, color=colour),
+                hovertext=[f"<b>{_esc(name)}</b><br>actual {_esc(stem)} = {_num(true[i])}"],
+                hoverinfo="text",
+                meta={"role": "target", "kind": "actual", "target": name},
             )
         )
 
 
-def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
-    """Loss vs compute (fit runs and targets) and error vs loss (step 2 curve, targets)."""
+def forecast_figures(res: Any, data: pd.DataFrame | None = None) -> tuple[go.Figure, go.Figure]:
+    """Loss vs compute (fit runs and targets) and error vs loss (step 2 curve, targets), each
+    target in its own colour under its name: its run id when the targets or `data` (the
+    table the forecast ran on, whose 1-based rows the targets' `row` counts) carry one."""
     go = _go()
     lf, ef = res.loss_fit, res.error_fit
     fig1 = fit_figure(lf, title=f"step 1 ({lf.law.name}): loss")
     t = res.targets
+    names, colours = target_labels(t, data), target_colours(t)
+    level = getattr(res, "interval", None)
     xvar = _choose_axes(lf, _frame_for(lf, lf.frame_), 8)[0]  # as fit_figure chose it
     xcol = lf.columns_.get(xvar, xvar)
     if xcol in t.columns:
-        _add_targets(fig1, t[xcol], t, "loss")
+        _add_targets(fig1, t[xcol], t, "loss", labels=names, colours=colours, level=level)
         if fig1.layout.legend.orientation != "h":  # two more legend entries: room for them
             fig1.update_layout(height=max(fig1.layout.height or 0, legend_height(fig1)))
     e = _frame_for(ef, ef.frame_)
@@ -112,7 +239,16 @@ def forecast_figures(res: Any) -> tuple[go.Figure, go.Figure]:
             meta={"role": "points", "series": "fit"},
         )
     )
-    _add_targets(fig2, t["loss_pred"], t, "error", x_true=t.get("loss_true"))
+    _add_targets(
+        fig2,
+        t["loss_pred"],
+        t,
+        "error",
+        x_true=t.get("loss_true"),
+        labels=names,
+        colours=colours,
+        level=level,
+    )
     _shade_range(fig2, float(e[var].min()), float(e[var].max()))
     _layout(fig2, f"step 2 ({ef.law.name}): {ef.metric_} vs loss", "loss", ef.metric_, logx=False)
     return fig1, fig2
