@@ -20,7 +20,7 @@ def _runs() -> pd.DataFrame:
     df = pd.DataFrame({"n_params": n, "tokens": d, "loss": loss, "error": err})
     df["loss"] *= np.exp(rng.normal(0, 0.003, len(df)))
     df.insert(0, "run", [f"m{k:02d}" for k in range(len(df))])
-    return df
+    return df.iloc[::-1].reset_index(drop=True)  # largest first: the legend must sort them
 
 
 def _targets(fig):
@@ -41,10 +41,17 @@ def test_each_target_has_its_own_colour_in_both_forecast_figures(by_data):
         loss_law="chinchilla",
         n_bootstrap=30,
     )
-    t = res.targets
-    assert len(t) == 4  # the two largest sizes at the two largest token counts
+    assert len(res.targets) == 4  # the two largest sizes at the two largest token counts
+    key = "flops" if "flops" in res.targets else "n_params"
+    t = res.targets.sort_values(key, kind="stable")  # legend entries from the smallest up
+    assert list(t.index) != list(res.targets.index)
     f1, f2 = plots.forecast_figures(res, df if by_data else None)
-    want = [df["run"].iloc[r - 1] for r in t["row"]] if by_data else [f"row {r}" for r in t["row"]]
+    if by_data:  # the run id, looked up by the targets' 1-based row
+        want = [df["run"].iloc[r - 1] for r in t["row"]]
+    else:  # the row and the model size
+        want = [
+            f"row {r} (N={plots._num(n)})" for r, n in zip(t["row"], t["n_params"], strict=True)
+        ]
     colours = {}
     for fig, stem, xcol in ((f1, "loss", f1.layout.xaxis.title.text), (f2, "error", "loss_pred")):
         pred, true = _targets(fig)

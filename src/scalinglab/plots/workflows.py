@@ -37,7 +37,7 @@ from .style import (  # noqa: F401
 
 # one colour per forecast target, none of them the fit series' PALETTE colours (a target
 # coloured like a fit curve would read as one of its runs); more targets than these get
-# evenly spaced colours of a continuous scale, in the order of the figure's x
+# evenly spaced colours of a continuous scale, smallest compute first
 TARGET_COLOURS = ["#e6ab02", "#1b9e77", "#e7298a", "#7570b3", "#a6761d", "#66a61e", "#666666"]
 _TARGET_LABEL_COLUMNS = ("run_id", "run", "name", "model")
 
@@ -58,12 +58,14 @@ def target_labels(t: pd.DataFrame, data: pd.DataFrame | None = None) -> list[str
         r = t.iloc[i]
         if ids[i] is not None and not (isinstance(ids[i], float) and np.isnan(ids[i])):
             out.append(str(ids[i]))
-        elif "row" in t.columns:
-            out.append(f"row {r['row']}")
+            continue
+        size = [
+            f"{k}={_num(float(r[c]))}" for k, c in (("N", "n_params"), ("D", "tokens")) if c in t
+        ]
+        if "row" in t.columns:  # the row, and the size that says which model it is
+            out.append(f"row {r['row']}" + (f" ({size[0]})" if size else ""))
         else:
-            parts = [f"{k}={_num(float(r[c]))}" for k, c in (("N", "n_params"), ("D", "tokens"))]
-            out.append(", ".join(parts) if {"n_params", "tokens"} <= set(t.columns) else "")
-            out[-1] = out[-1] or f"target {i + 1}"
+            out.append(", ".join(size) or f"target {i + 1}")
     step = "step" if "step" in t.columns else ("row" if "row" in t.columns else None)
     base = list(out)
     for i, name in enumerate(base):
@@ -72,15 +74,21 @@ def target_labels(t: pd.DataFrame, data: pd.DataFrame | None = None) -> list[str
     return out
 
 
+def _target_order(t: pd.DataFrame) -> np.ndarray:
+    """The targets' positions by compute (else size, else tokens, else as listed): the order
+    of their colours and legend entries, smallest first."""
+    key = next((c for c in ("flops", "n_params", "tokens") if c in t.columns), None)
+    if key is None:
+        return np.arange(len(t))
+    v = pd.to_numeric(t[key], errors="coerce").to_numpy(dtype=float)
+    return np.argsort(np.where(np.isfinite(v), v, np.inf), kind="stable")
+
+
 def target_colours(t: pd.DataFrame) -> list[str]:
     """A distinct colour per forecast target, in the targets' order of compute (else size,
     else as listed), the same in both forecast figures (see TARGET_COLOURS)."""
     n = len(t)
-    key = next((c for c in ("flops", "n_params", "tokens") if c in t.columns), None)
-    rank = np.arange(n)
-    if key is not None:
-        v = pd.to_numeric(t[key], errors="coerce").to_numpy(dtype=float)
-        rank = np.argsort(np.argsort(np.where(np.isfinite(v), v, np.inf), kind="stable"))
+    rank = np.argsort(_target_order(t), kind="stable")
     if n <= len(TARGET_COLOURS):
         palette = TARGET_COLOURS[:n]
     else:
@@ -133,7 +141,7 @@ def _add_targets(
                 meta={"role": "target-key", "kind": key, "shape": what},
             )
         )
-    for i in range(len(t)):
+    for i in _target_order(t).tolist():  # legend entries from the smallest target up
         colour, name = colours[i], names[i]
         group = f"target-{i}"
         bars = None
