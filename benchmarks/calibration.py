@@ -8,7 +8,7 @@ calibrated, so the ratio matters as much as the coverage (aim: coverage 85-95%, 
 most 2.5x the error).
 
     python benchmarks/calibration.py [--quick] [--only olmo,pythia,gadre,chinchilla,synthetic,
-                                                       synthetic_calibrated]
+                                                       synthetic_calibrated] [--speed]
 
 Uses only the public workflow API, so the same script measures an older checkout
 (`PYTHONPATH=/path/to/old/src python benchmarks/calibration.py`).
@@ -226,6 +226,50 @@ def synthetic_calibrated(quick: bool) -> list[dict]:
     return out
 
 
+def speed(quick: bool) -> None:
+    """What the calibrated interval costs over the bootstrap's alone (issue 14: at most 2x),
+    the same resamples on each side, interleaved, best of 3: Pythia's LAMBADA two-step
+    forecast and OLMo's HellaSwag ladder to 13B-5T."""
+    ev = pd.read_csv(DATA / "pythia" / "evals.csv")
+    ev = ev[(ev["variant"] == "standard") & (ev["deduped"] == 0) & (ev["num_fewshot"] == 0)]
+    ev = ev[(ev["step"] >= 1000) & (ev["task"] == "lambada_openai")]
+    lam = ev[ev["metric"] == "ppl"]
+    df = lam[["model", "step", "tokens", "n_params_nonembed"]].assign(
+        loss=np.log(lam["value"].to_numpy())
+    )
+    df = df.rename(columns={"n_params_nonembed": "n_params"}).merge(
+        ev[ev["metric"] == "acc"][["model", "step", "value"]], on=["model", "step"]
+    )
+    df = df.assign(error=1 - df["value"]).reset_index(drop=True)
+    runs = pd.read_csv(DATA / "olmo_ladder" / "runs.csv")
+    ck = _olmo_task(runs, pd.read_csv(DATA / "olmo_ladder" / "tasks.csv"), "hellaswag")
+    train = runs.loc[runs["paper_role"] == "train", "run"].tolist()
+    big = ck[ck["run"] == "13B-5T"]
+    tgt = {"n_params": float(big["n_params"].iloc[0]), "tokens": float(big["tokens"].max())}
+    B = 200 if quick else 1000
+    cases = {
+        "Pythia forecast (LAMBADA)": lambda cal: forecast(
+            df, "n_params > 2e9 and step == 143000", loss_law="chinchilla",
+            error_law="loss_to_error", fit_where="n_params < 2e9", n_bootstrap=B, calibrate=cal,
+        ),
+        "OLMo ladder (HellaSwag -> 13B-5T)": lambda cal: ladder_forecast(
+            ck, tgt, train_runs=train, n_bootstrap=B, calibrate=cal
+        ),
+    }  # fmt: skip
+    for name, run in cases.items():
+        t: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(3):
+            for cal in (False, True):
+                t0 = time.perf_counter()
+                run(cal)
+                t[cal].append(time.perf_counter() - t0)
+        a, c = min(t[False]), min(t[True])
+        print(
+            f"{name}, {B} resamples: bootstrap interval {a:.2f} s, calibrated interval "
+            f"{c:.2f} s ({c / a:.2f}x)"
+        )
+
+
 def _rec(ds: str, quantity: str, case: str, truth, pred, iv) -> dict:
     lo, hi = (np.nan, np.nan) if iv is None else (float(iv[0]), float(iv[1]))
     return {
@@ -272,9 +316,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="200 resamples, 40 synthetic reps")
     ap.add_argument("--only", default="olmo,pythia,gadre,chinchilla,synthetic,synthetic_calibrated")
     ap.add_argument("--out", default=None, help="also write every case to this CSV")
+    ap.add_argument(
+        "--speed", action="store_true", help="only time the calibrated against the bootstrap"
+    )
     args = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"shared data not found at {DATA}")
+    if args.speed:
+        speed(args.quick)
+        return
     recs = []
     for name in args.only.split(","):
         t0 = time.perf_counter()
