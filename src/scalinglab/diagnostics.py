@@ -33,6 +33,8 @@ CODES: dict[str, str] = {
     "duplicate_rows": "identical rows (inputs and metric) count more than once",
     "extrapolation": "a query lies beyond the fitted range of a variable",
     "bootstrap_failures": "many bootstrap resamples did not converge",
+    "bootstrap_drift": "bootstrap resamples kept while still moving slowly along a direction "
+    "the resample does not fix (e.g. E -> 0)",
     "note": "a workflow's remark about its own evidence (context, not a defect)",
     "pooled_sources": "runs from several pretraining sources were fitted as one law",
     "uncalibrated": "too little history to learn how error grows with extrapolation: the "

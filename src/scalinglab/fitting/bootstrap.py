@@ -54,6 +54,16 @@ class Bootstrap:
     n_groups: int | None
     time_s: float
     estimate: dict[str, float] = field(default_factory=dict)
+    # Draws kept although the optimiser had not met its tolerance: they were still moving,
+    # by less than DRIFT_RTOL of the objective over DRIFT_ITERS iterations, along a direction
+    # the resample does not fix (typically E -> 0 on a log scale). Dropping them would keep
+    # only the resamples that happen to identify every parameter: too narrow intervals.
+    drifting: np.ndarray | None = None
+    drift_params: tuple[str, ...] = ()
+
+    @property
+    def n_drifting(self) -> int:
+        return 0 if self.drifting is None else int(self.drifting.sum())
 
     @property
     def n_resamples(self) -> int:
@@ -95,6 +105,8 @@ class Bootstrap:
             "params": self.params.tolist(),
             "objective": self.objective.tolist(),
             "converged": self.converged.tolist(),
+            "drifting": None if self.drifting is None else self.drifting.tolist(),
+            "drift_params": list(self.drift_params),
         }
 
     @classmethod
@@ -110,6 +122,8 @@ class Bootstrap:
             n_groups=d.get("n_groups"),
             time_s=float(d.get("time_s", np.nan)),
             estimate=estimate,
+            drifting=None if d.get("drifting") is None else np.asarray(d["drifting"], dtype=bool),
+            drift_params=tuple(d.get("drift_params", ())),
         )
 
 
@@ -250,6 +264,8 @@ def run_bootstrap(
     Z = np.empty((n_resamples, law.n_params))
     F = np.empty(n_resamples)
     C = np.zeros(n_resamples, dtype=bool)
+    D = np.zeros(n_resamples, dtype=bool)
+    moved = np.zeros(law.n_params)  # which parameters the drifting draws move along
     if method == "grid":
         starts = np.clip(law.to_internal(law.grid_points()), lo, hi)
         screen_rows = _subsample(n, GRID_SCREEN_ROWS)
@@ -332,6 +348,9 @@ def run_bootstrap(
         pick = np.argmin(f, axis=1)
         sel = np.arange(b - a) * k + pick
         Z[a:b], F[a:b], C[a:b] = res.z[sel], res.f[sel], res.converged[sel]
+        _finish_stragglers(
+            problem, W, Z[a:b], F[a:b], C[a:b], D[a:b], moved, result.delta_, lo, hi, max_iter
+        )
         if progress is not None:
             progress(b - a)
     return Bootstrap(
@@ -339,6 +358,10 @@ def run_bootstrap(
         params=law.to_public(Z),
         objective=F,
         converged=C,
+        drifting=D,
+        drift_params=tuple(law.param_names[i] for i in np.flatnonzero(moved >= 0.5 * moved.max()))
+        if D.any()
+        else (),
         method=method,
         seed=seed,
         group_by=group_by,
@@ -346,6 +369,36 @@ def run_bootstrap(
         time_s=time.perf_counter() - t0,
         estimate=dict(result.params_),
     )
+
+
+DRIFT_ITERS = 25
+DRIFT_RTOL = 1e-5
+
+
+def _finish_stragglers(problem, W, Z, F, C, D, moved, delta, lo, hi, max_iter) -> None:
+    """Resamples not converged after `max_iter` (in place on the chunk's views): continue
+    them for 2 x max_iter more; those still moving are kept as drifting (`D`) when their
+    objective changed by less than DRIFT_RTOL over the last DRIFT_ITERS iterations, and
+    `moved` accumulates how far each parameter went over those iterations."""
+    j = np.flatnonzero(~C & np.isfinite(F))
+    if not j.size:
+        return
+    kw = dict(delta=delta, lower=lo, upper=hi, newton_below=np.inf, frozen=True)
+    more = levenberg_marquardt(problem, Z[j], W=W[j], max_iter=2 * max_iter, **kw)
+    z, f, c = more.z, more.f, more.converged
+    k = np.flatnonzero(~c & np.isfinite(f))
+    if k.size:
+        last = levenberg_marquardt(problem, z[k], W=W[j[k]], max_iter=DRIFT_ITERS, **kw)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = (f[k] - last.f) / np.abs(last.f)
+        drift = ~last.converged & np.isfinite(last.f) & (rel <= DRIFT_RTOL)
+        step = np.abs(last.z - z[k])[drift]
+        if step.size:
+            moved += (step / np.maximum(step.max(axis=1, keepdims=True), 1e-300)).mean(axis=0)
+        z[k], f[k] = last.z, last.f
+        c[k] = last.converged | drift
+        D[j[k]] = drift
+    Z[j], F[j], C[j] = z, f, c
 
 
 def _grid_starts(problem, law, starts, terms, Ws, W, n_warm, n_refine, lo, hi):

@@ -195,9 +195,25 @@ class FitResult(Result):
             progress=progress,
             counts=counts,
         )
-        old = [d.message for d in self.diagnostics_ if d.code == "bootstrap_failures"]
-        self.diagnostics_ = [d for d in self.diagnostics_ if d.code != "bootstrap_failures"]
+        codes = ("bootstrap_failures", "bootstrap_drift")
+        old = [d.message for d in self.diagnostics_ if d.code in codes]
+        self.diagnostics_ = [d for d in self.diagnostics_ if d.code not in codes]
         self.warnings_ = [w for w in self.warnings_ if w not in old]
+        boot = self.bootstrap_
+        if boot.n_drifting:
+            names = ", ".join(boot.drift_params) or "some parameter"
+            self.diagnostics_.append(
+                Diagnostic(
+                    "bootstrap_drift",
+                    "warning",
+                    f"{boot.n_drifting} of {boot.n_resamples} bootstrap resamples were still "
+                    f"moving along {names} when stopped, each by less than 1e-5 of its "
+                    "objective over 25 iterations: kept (the resample does not fix "
+                    f"{names}; dropping them would narrow the intervals)",
+                    params=boot.drift_params,
+                )
+            )
+            self.warnings_.append(self.diagnostics_[-1].message)
         usable, n_resamples = int(self.bootstrap_.usable.sum()), self.bootstrap_.n_resamples
         if usable < 0.9 * n_resamples:
             self.diagnostics_.append(
