@@ -15,29 +15,32 @@ a user sees which factor's extrapolation fails.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..diagnostics import Diagnostic
-from ..errors import DataError, MissingColumnError, QueryError, ScalingLabError
-from ..fitting import FitResult, fit
+from ..errors import DataError, MissingColumnError, ScalingLabError
+from ..fitting import FitResult
 from ..fitting.fold_fits import fit_folds
-from ..fitting.prepare import apply_where, row_numbers, source_of
+from ..fitting.prepare import apply_where, source_of
 from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
-from ..query import mask as query_mask
-from ..results import Result, records
-from ..schema import canonical_name, resolve_column
-from .calibration import calibrated_band, learn_extrapolation
+from ..schema import resolve_column
+from .audit_result import AuditResult, _held_out_summary  # noqa: F401 (re-exported)
+from .audit_score import (  # noqa: F401 (re-exported: the report and transfer use them)
+    JOINT_FACTORS,
+    _law_of_compute,
+    _mask,
+    _score,
+    compute_ratio,
+    factor_labels,
+    run_flops,
+)
 from .checkpoints import (
-    check_used,
     describe_runs,
-    flops_per_run,
     load,
     plain,
     run_ids,
@@ -46,239 +49,12 @@ from .checkpoints import (
 )
 
 
-def _held_out_summary(pts: pd.DataFrame, keys: str | list[str]) -> pd.DataFrame:
-    """Held-out points grouped by `keys`: count, mean absolute error, mean and max relative
-    error, coverage. A point without an interval (--bootstrap 0) has unknown coverage, not
-    0% (the per-fold table's '-')."""
-    has_iv = pts["lower"].notna() & pts["upper"].notna()
-    g = pts.assign(inside=pts["inside"].where(has_iv)).groupby(keys, sort=False)
-    return pd.DataFrame(
-        {
-            "n_points": g.size(),
-            "mad": g["abs_error"].mean(),
-            "mean_rel_error": g["rel_error"].mean(),
-            "max_rel_error": g["rel_error"].max(),
-            "coverage": g["inside"].mean(),
-        }
-    )
-
-
-@dataclass
-class AuditResult(Result):
-    """`points`: one row per (fold, law, held-out point); `folds`: one row per (fold, law)."""
-
-    title: ClassVar[str] = "audit: error on held-out runs"
-    kind: str
-    points: pd.DataFrame
-    folds: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-
-    def by_law(self) -> pd.DataFrame:
-        """Held-out error per law across all folds: pick a law by this, not in-sample fit."""
-        pts = self.points
-        keys = ["task", "law"] if "task" in pts.columns else "law"
-        return _held_out_summary(pts, keys)
-
-    def by_factor(self) -> pd.DataFrame:
-        """Held-out error per fold (the method, with `by`), law and factor of a joint
-        finetuning law (Zhang et al.'s Table 2: which factor's extrapolation fails); empty
-        when no audited law is one."""
-        pts = self.points
-        if "factor" not in pts.columns or pts["factor"].isna().all():
-            return pd.DataFrame()
-        pts = pts[pts["factor"].notna()]
-        keys = [k for k in ("task", "fold", "law", "factor") if k in pts.columns]
-        return _held_out_summary(pts, keys)
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.points
-
-    def summary(self) -> str:
-        lines = [f"audit ({self.kind}): held-out error by law", self.by_law().to_string()]
-        if not self.by_factor().empty:
-            lines += ["held-out error by factor", self.by_factor().to_string()]
-        lines += [f"{d.severity.upper():<8} [{d.code}] {d.message}" for d in self.diagnostics]
-        return "\n".join(lines)
-
-    def _own_diagnostics(self) -> list[Diagnostic]:
-        if "converged" not in self.folds.columns:
-            return []
-        bad = self.folds[~self.folds["converged"].astype(bool)]
-        return (
-            [
-                Diagnostic(
-                    "not_converged",
-                    "warning",
-                    f"{len(bad)} of {len(self.folds)} fold fits did not converge cleanly "
-                    "(their points are still scored)",
-                )
-            ]
-            if len(bad)
-            else []
-        )
-
-    def plot(self) -> Any:
-        from ..plots import audit_figure
-
-        return audit_figure(self.points)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "summary": records(self.folds),
-            "by_law": records(self.by_law().reset_index()),
-            "by_factor": records(self.by_factor().reset_index())
-            if not self.by_factor().empty
-            else [],
-            "points": records(self.points),
-            "notes": self.notes,
-        }
-
-
 def _load(data: pd.DataFrame | str | Path) -> pd.DataFrame:
     if isinstance(data, (str, Path)):
         from ..io import read_table
 
         return read_table(data)
     return data
-
-
-def run_flops(df: pd.DataFrame) -> np.ndarray:
-    """Training FLOPs per run: the `flops` column, else 6·N·D; NaN where neither is known."""
-    if "flops" in df.columns:
-        return df["flops"].to_numpy(dtype=float)
-    if {"n_params", "tokens"} <= set(df.columns):
-        return 6.0 * df["n_params"].to_numpy(dtype=float) * df["tokens"].to_numpy(dtype=float)
-    return np.full(len(df), np.nan)
-
-
-def _law_of_compute(res: FitResult) -> bool:
-    """Whether the law scales with training compute (inputs N and D, or C): only then is
-    'predicted from k x less compute' a saving (issue 21: audit printed pretraining
-    compute ratios for finetuning and downstream laws, where they mean nothing)."""
-    used = {canonical_name(str(c)) for c in res.columns_.values()} | set(res.law.variables)
-    return {"n_params", "tokens"} <= used or "flops" in used
-
-
-def compute_ratio(fit_set: pd.DataFrame, target: pd.DataFrame) -> np.ndarray:
-    """Per target run: its FLOPs / the total FLOPs of the fit set."""
-    total = np.nansum(run_flops(fit_set))
-    return run_flops(target) / total if total > 0 else np.full(len(target), np.nan)
-
-
-def _mask(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
-    try:
-        return query_mask(df, query, what)
-    except QueryError as exc:
-        raise QueryError(exc.message, file=source_of(df)) from None
-
-
-def _score(
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    law: Law,
-    *,
-    fold: Any,
-    fit_kw: Mapping[str, Any],
-    interval: float,
-    n_bootstrap: int,
-    seed: int,
-    axis: str | None = None,
-    runs: pd.Series | None = None,
-    fitted: FitResult | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    res = fitted if fitted is not None else fit(train, law, **fit_kw)
-    check_used(train, [res.metric_])
-    check_used(test, [res.metric_])
-    train_runs = None if runs is None else runs.loc[train.index]
-    by_run = train_runs is not None and bool(train_runs.duplicated().any())
-    truth_col = res.metric_
-    if truth_col not in test.columns:
-        raise MissingColumnError(
-            f"held-out rows have no '{truth_col}' column to score against", column=truth_col
-        )
-    if n_bootstrap:
-        # a run's checkpoints are resampled together
-        res.bootstrap(
-            n_bootstrap,
-            seed=seed,
-            group_by=train_runs.to_numpy() if by_run and train_runs is not None else None,
-        )
-        # A held-out run is a new noisy observation, often beyond the fitted range: score it
-        # against the calibrated interval (bootstrap, local scatter, extrapolation term
-        # learned from folds inside this fold's own fit set), as forecasts give it.
-        scale = axis or next((c for c in ("flops", "n_params") if c in train.columns), None)
-        term = (
-            learn_extrapolation(train, law, scale, level=interval, full_fit=res, **fit_kw)
-            if scale
-            else None
-        )
-        p, lo, hi = calibrated_band(res, test, interval, term)
-    else:
-        p = res._predict_array(test)  # positional: pts has its own index
-        lo = hi = np.full(len(test), np.nan)
-    truth = test[truth_col].to_numpy(dtype=float)
-    fit_flops = flops_per_run(train, train_runs)  # each run once, at its largest checkpoint
-    ratio = run_flops(test) / fit_flops if fit_flops > 0 else np.full(len(test), np.nan)
-    if not _law_of_compute(res):  # a finetuning or loss->error law: pretraining compute
-        ratio = np.full(len(test), np.nan)  # says nothing about what its fit saved
-    pts = pd.DataFrame({"fold": fold, "law": law.name, "row": row_numbers(test)})
-    for var, col in res.columns_.items():
-        pts[col] = test[col].to_numpy() if col in test.columns else test[var].to_numpy()
-    pts["truth"] = truth
-    pts["prediction"] = p
-    pts["abs_error"] = np.abs(p - truth)
-    pts["rel_error"] = np.abs(p - truth) / np.abs(truth)
-    pts["lower"], pts["upper"] = lo, hi
-    pts["inside"] = (truth >= lo) & (truth <= hi)
-    pts["compute_ratio"] = ratio
-    factor = factor_labels(test, res.law, res.columns_)
-    if factor is not None:
-        pts["factor"] = factor
-    if axis is not None:
-        top = train[axis].max()
-        pts["distance"] = np.log10(test[axis].to_numpy(dtype=float) / top)
-    summary = {
-        "fold": fold,
-        "law": law.name,
-        "n_fit": len(train),
-        "n_test": len(test),
-        "mad": float(pts["abs_error"].mean()),
-        "mean_rel_error": float(pts["rel_error"].mean()),
-        "max_rel_error": float(pts["rel_error"].max()),
-        "coverage": float(pts["inside"].mean()) if n_bootstrap else np.nan,
-        "fit_flops": fit_flops,
-        "compute_ratio_max": float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.nan,
-        "converged": res.converged_,
-        "warnings": "; ".join(res.warnings_),
-        "params": dict(res.params_),
-    }
-    return pts, summary
-
-
-# The factors of a joint finetuning law (catalog finetune_joint): a row's own factor's value
-# stands in its x_<factor> column, 0 in the others.
-JOINT_FACTORS = ("model", "data", "pet")
-
-
-def factor_labels(
-    rows: pd.DataFrame, law: Law, columns: Mapping[str, str] | None = None
-) -> np.ndarray | None:
-    """Per row, the factor a joint finetuning law scores it under ('model', 'data', 'pet':
-    the x_<factor> that is > 0); None for a law without those variables."""
-    cols = {
-        f: (columns or {}).get(f"x_{f}", f"x_{f}")
-        for f in JOINT_FACTORS
-        if f"x_{f}" in law.variables
-    }
-    if len(cols) < 2:
-        return None
-    out = np.full(len(rows), None, dtype=object)
-    for f, c in cols.items():
-        if c in rows.columns:
-            on = rows[c].to_numpy(dtype=float) > 0
-            out[on & (out == None)] = f  # noqa: E711 (elementwise)
-    return out
 
 
 def _laws(law: str | Law | Sequence[str | Law], preset: str | None):
