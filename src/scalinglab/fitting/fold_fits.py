@@ -43,8 +43,6 @@ from .result import FitResult
 from .search import (
     BASIN_GAP,
     FULL_MARGIN,
-    N_CHECK,
-    SAME_OPTIMUM,
     SEARCH_ROWS,
     STATUS_PRUNED,
     STATUS_REFINED,
@@ -53,6 +51,7 @@ from .search import (
     STATUS_WARMED,
     SearchResult,
     _subsample,
+    distinct_candidates,
     screen_objective,
     smallest,
 )
@@ -306,20 +305,7 @@ def _refine_on_all_rows(full, folds, n, w, lo, hi, max_iter) -> None:
     for f in folds:
         res = f.sub_res
         assert res is not None
-        f_sub = np.where(np.isfinite(res.f) & ~res.pruned, res.f, np.inf)
-        order = np.argsort(f_sub, kind="stable")
-        cand: list[int] = []
-        for i in order:
-            if not np.isfinite(f_sub[i]):
-                break
-            zi = res.z[i]
-            if any(np.allclose(zi, res.z[j], rtol=SAME_OPTIMUM, atol=SAME_OPTIMUM) for j in cand):
-                continue
-            cand.append(int(i))
-            if len(cand) == N_CHECK:
-                break
-        if not cand:
-            cand = [int(order[0])]
+        cand = distinct_candidates(res)
         ca = np.array(cand)
         f_all = full.value(res.z[ca], _weights(full, [f.idx], n, w, [ca.size]))
         f.obj[f.chosen[ca]] = f_all

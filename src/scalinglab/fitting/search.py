@@ -302,10 +302,10 @@ def multistart(
     )
 
 
-def _refine_on_all_rows(full, res, chosen, ends, obj, conv, iters, status, lo, hi, max_iter):
-    """Steps 4-5: re-score the distinct subsample optima on all rows, refine the best there.
-    Returns (agrees, all-rows objective at the subsample's best, rank agrees): see the
-    module docstring."""
+def distinct_candidates(res) -> list[int]:
+    """The best N_CHECK distinct optima of a subsample search, best first: finite, not
+    pruned, and not the same optimum reached from another start (the audit's folds and the
+    single fit choose them alike)."""
     f_sub = np.where(np.isfinite(res.f) & ~res.pruned, res.f, np.inf)
     order = np.argsort(f_sub, kind="stable")
     cand: list[int] = []
@@ -314,12 +314,18 @@ def _refine_on_all_rows(full, res, chosen, ends, obj, conv, iters, status, lo, h
             break
         zi = res.z[i]
         if any(np.allclose(zi, res.z[j], rtol=SAME_OPTIMUM, atol=SAME_OPTIMUM) for j in cand):
-            continue  # the same optimum reached from another start
+            continue
         cand.append(int(i))
         if len(cand) == N_CHECK:
             break
-    if not cand:
-        cand = [int(order[0])]
+    return cand or [int(order[0])]  # nothing finite: the first start, to be re-scored
+
+
+def _refine_on_all_rows(full, res, chosen, ends, obj, conv, iters, status, lo, hi, max_iter):
+    """Steps 4-5: re-score the distinct subsample optima on all rows, refine the best there.
+    Returns (agrees, all-rows objective at the subsample's best, rank agrees): see the
+    module docstring."""
+    cand = distinct_candidates(res)
     cand_arr = np.array(cand)
     f_all = full.value(res.z[cand_arr])
     obj[chosen[cand_arr]] = f_all
