@@ -32,6 +32,9 @@ def _space(v: np.ndarray, space: str) -> np.ndarray:
         return np.log(v) if space == "log" else v
 
 
+SORT_ROWS = 20_000  # up to here the duplicate-row check sorts; beyond it, it hashes
+
+
 def data_diagnostics(
     law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, columns: Mapping[str, str]
 ) -> list[Diagnostic]:
@@ -61,9 +64,12 @@ def data_diagnostics(
                     (var,),
                 )
             )
-    # Hash-based (np.unique sorts every row: 0.5 s at 240,000 rows).
-    frame = pd.DataFrame({v: np.asarray(x[v], dtype=float) for v in law.variables})
-    n_unique = len(y) - int(frame.assign(__y=y).duplicated().sum())
+    cols = [np.asarray(x[v], dtype=float) for v in law.variables]
+    if len(y) <= SORT_ROWS:  # a sort of a small array: ~0.05 ms at 240 rows (pandas: 1.6 ms)
+        n_unique = len(np.unique(np.column_stack([*cols, y]), axis=0))
+    else:  # hash-based: np.unique sorts every row (0.5 s at 240,000 rows)
+        frame = pd.DataFrame(dict(zip(law.variables, cols, strict=True)))
+        n_unique = len(y) - int(frame.assign(__y=y).duplicated().sum())
     if n_unique < len(y):
         out.append(
             Diagnostic(
