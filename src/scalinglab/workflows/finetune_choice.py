@@ -120,6 +120,13 @@ class MethodChoice(Result):
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
 
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """The flags (which carry every per-method fit's diagnostics, named with the method
+        and the law) and the notes; the fits' own copies would say 'the best start did not
+        converge' without saying whose, so they are not repeated."""
+        return list(self.flags) + [Diagnostic("note", "info", n) for n in self.notes]
+
     def plot(self) -> Any:
         from ..plots import method_figure
 
@@ -307,7 +314,9 @@ def _nearest(xs: Sequence[float], ref: float) -> float:
 def _heldout_mads(df: pd.DataFrame, methods: Sequence[str], st: _Setup) -> pd.DataFrame | None:
     """Per method, held-out MAD of each candidate law: fitted without the runs at the largest
     measured scale, scored on them (the paper holds out its largest settings). None when a
-    method has fewer than 3 scales (2 left to fit would be an interpolation)."""
+    method has fewer than 3 scales (2 left to fit would be an interpolation). The columns
+    `converged_<law>` say whether that held-out fit converged (its MAD is otherwise an
+    accident of where the optimizer stopped)."""
     rows = []
     for m in methods:
         sub = df[df["method"] == m]
@@ -318,8 +327,25 @@ def _heldout_mads(df: pd.DataFrame, methods: Sequence[str], st: _Setup) -> pd.Da
             sub, list(CANDIDATES), q, mapping={"x": st.main}, metric=st.metric, n_bootstrap=0
         )
         bl = aud.by_law()
-        rows.append({"method": m, **{c: float(bl.loc[c, "mad"]) for c in CANDIDATES}})
+        conv = aud.folds.groupby("law")["converged"].all()
+        rows.append(
+            {
+                "method": m,
+                **{c: float(bl.loc[c, "mad"]) for c in CANDIDATES},
+                **{f"converged_{c}": bool(conv.get(c, False)) for c in CANDIDATES},
+            }
+        )
     return pd.DataFrame(rows).set_index("method")
+
+
+def _unconverged(
+    mads: pd.DataFrame | None, full: Mapping[str, Mapping[str, FitResult]], law: str
+) -> list[str]:
+    """Which fits of `law` did not converge, as 'METHOD (all runs)' / 'METHOD (held out)'."""
+    out = [f"{m} (all runs)" for m, r in full.get(law, {}).items() if not r.converged_]
+    if mads is not None and f"converged_{law}" in mads:
+        out += [f"{m} (held out)" for m, ok in mads[f"converged_{law}"].items() if not ok]
+    return out
 
 
 def _short(law: str) -> str:
@@ -327,19 +353,37 @@ def _short(law: str) -> str:
 
 
 def _pick_law(
-    mads: pd.DataFrame | None, requested: str | None
+    mads: pd.DataFrame | None,
+    requested: str | None,
+    full: Mapping[str, Mapping[str, FitResult]] | None = None,
 ) -> tuple[str, str, list[Diagnostic]]:
-    """The law to decide with, why, and a warning when the user's law loses held out."""
+    """The law to decide with, why, and a warning when the user's law loses held out.
+
+    Default: the lower mean held-out MAD over methods, among the laws whose fits converged
+    for every method (fitted on all runs and held out). Why not the MAD alone: the crossings
+    are read off the all-runs fits, and a fit that did not converge stopped where the
+    iteration limit left it (on the demo's FMT runs the additive law's B and E trade off,
+    E drifting to 0), so another start or more iterations move its parameters and the
+    crossing with them; its held-out MAD is equally an accident of where it stopped. A
+    decision must not rest on that silently. So a law that did not converge for some method
+    loses to one that converged for all, and the reason says what it cost (the held-out
+    MADs of both); when neither law converged everywhere, or the user asked for the law,
+    it is kept and the reason says which fits did not converge.
+    """
+    full = full or {}
     if mads is None:
         law = requested or CANDIDATES[0]
+        bad = _unconverged(None, full, law)
         return (
             law,
             f"{_short(law)} law ("
             + ("requested" if requested else "Zhang et al.'s")
-            + "); no held-out comparison: a method has fewer than 3 scales",
+            + "); no held-out comparison: a method has fewer than 3 scales"
+            + _rests_on(bad),
             [],
         )
-    mean = mads.mean()
+    mads_only = mads[list(CANDIDATES)]
+    mean = mads_only.mean()
     best = str(mean.idxmin())
     other = CANDIDATES[1] if best == CANDIDATES[0] else CANDIDATES[0]
     n_best = int((mads[best] < mads[other]).sum())
@@ -349,8 +393,28 @@ def _pick_law(
         f"{_short(best)} law vs {mean[other]:.4g} for the {_short(other)} law, mean over "
         f"methods ({by:.0%} lower; lower for {n_best} of {len(mads)} methods)"
     )
+    bad = {c: _unconverged(mads, full, c) for c in CANDIDATES}
+    if requested is None and bad[best] and not bad[other]:
+        why = (
+            f"{_short(other)} law: it converged for every method, the {_short(best)} law "
+            f"did not for {', '.join(bad[best])}, so its lower held-out error rests on "
+            f"parameters the optimizer had not settled ({evidence})"
+        )
+        flag = Diagnostic(
+            "law_choice",
+            "warning",
+            f"the {_short(best)} law wins held out but its fit did not converge for "
+            f"{', '.join(bad[best])}: deciding with the {_short(other)} law, which converged "
+            f"for every method ({evidence}); --law {best} decides with it anyway",
+        )
+        return other, why, [flag]
     if requested is None or requested == best:
-        why = f"{_short(best)} law: " + ("requested; " if requested else "") + evidence
+        why = (
+            f"{_short(best)} law: "
+            + ("requested; " if requested else "")
+            + evidence
+            + _rests_on(bad[best])
+        )
         return best, why, []
     why = f"{_short(requested)} law, as requested, although the {_short(best)} law wins held out: "
     flag = Diagnostic(
@@ -359,7 +423,17 @@ def _pick_law(
         f"the requested {_short(requested)} law loses held out: {evidence}; "
         f"--law {best} would decide with the better-checked law",
     )
-    return requested, why + evidence, [flag]
+    return requested, why + evidence + _rests_on(bad[requested]), [flag]
+
+
+def _rests_on(bad: Sequence[str]) -> str:
+    """The law reason's clause for fits that did not converge (empty when all did)."""
+    if not bad:
+        return ""
+    return (
+        f"; the decision rests on fits that did not converge for {', '.join(bad)}: "
+        "treat its crossings as unreliable"
+    )
 
 
 def _winners(pair: pd.DataFrame, fits: dict[str, FitResult], st: _Setup) -> tuple[int, str]:
@@ -452,11 +526,17 @@ def choose_method(
     flags: list[Diagnostic] = []
     if joint:
         mads = None
-        chosen, why = "finetune_multiplicative", "Zhang et al.'s Eq. 2 (joint over factors)"
+        fits = _fit_methods(df, methods, "finetune_multiplicative", st)
+        chosen = "finetune_multiplicative"
+        why = "Zhang et al.'s Eq. 2 (joint over factors)" + _rests_on(
+            [f"{m} (all runs)" for m, r in fits.items() if not r.converged_]
+        )
     else:
         mads = _heldout_mads(df, methods, st)
-        chosen, why, flags = _pick_law(mads, law)
-    fits = _fit_methods(df, methods, chosen, st)
+        # both laws on all runs: which converged for every method is part of the choice
+        full = {c: _fit_methods(df, methods, c, st) for c in ((law,) if law else CANDIDATES)}
+        chosen, why, flags = _pick_law(mads, law, full)
+        fits = full[chosen]
     comp = []
     for m, res in fits.items():
         row: dict[str, Any] = {
@@ -470,7 +550,7 @@ def choose_method(
             for c in CANDIDATES:
                 row[f"heldout_mad_{_short(c)}"] = float(mads.loc[m, c])
         comp.append(row)
-        flags += _bound_flags(m, res)
+        flags += _fit_flags(m, res)
     x_at = st.x_at
     curves = pd.DataFrame({"finetune_size": np.exp(LOG_DF)})
     for m, res in fits.items():
@@ -512,10 +592,11 @@ def choose_method(
     crossings = pd.DataFrame(cross_rows)
     held, held_curves = pd.DataFrame(), pd.DataFrame()
     if len(measured) and not joint:
-        held, held_notes, held_curves = _heldout_check(
+        held, held_notes, held_curves, held_flags = _heldout_check(
             df, methods, chosen, st, measured, crossings, fits
         )
         notes += held_notes
+        flags += held_flags
     elif len(measured):
         notes.append("no held-out check of the decision: it is made for single-factor fits only")
     notes.append(f"law: {why}")
@@ -536,7 +617,26 @@ def choose_method(
     )
 
 
-def _bound_flags(method: str, res: FitResult) -> list[Diagnostic]:
+def _fit_flags(method: str, res: FitResult, which: str = "") -> list[Diagnostic]:
+    """Every diagnostic of one method's fit (not_converged, flat, ...), named with the method
+    and the law, so a decision never rests on a failed fit without the result saying so;
+    parameters on a bound in the method's own words (_bound_flags)."""
+    out = []
+    for d in res.diagnostics_:
+        if d.code == "at_bound" or d.severity == "info":
+            continue
+        out.append(
+            Diagnostic(
+                d.code,
+                d.severity,
+                f"{method} ({_short(res.law.name)} law{which}): {d.message}",
+                d.params,
+            )
+        )
+    return out + _bound_flags(method, res, which)
+
+
+def _bound_flags(method: str, res: FitResult, which: str = "") -> list[Diagnostic]:
     """A parameter on its bound is a finding about the method, not only about the fit:
     prompt tuning's beta = 0 says more finetuning data did not help it at all here."""
     out = []
@@ -553,7 +653,8 @@ def _bound_flags(method: str, res: FitResult) -> list[Diagnostic]:
             Diagnostic(
                 "at_bound",
                 "warning",
-                f"{method}: {name} = {v:.4g} sits on its {side} bound{meaning}; its interval "
+                f"{method} ({_short(res.law.name)} law{which}): {name} = {v:.4g} sits on "
+                f"its {side} bound{meaning}; its interval "
                 "and any crossing that rests on it are not determined by the data",
                 (name,),
             )
@@ -601,10 +702,11 @@ def _heldout_check(
     measured: pd.DataFrame,
     crossings: pd.DataFrame,
     in_fits: dict[str, FitResult],
-) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+) -> tuple[pd.DataFrame, list[str], pd.DataFrame, list[Diagnostic]]:
     """Refit every method without the runs at the decision scale and predict what was
     measured there: the crossing and the winner at each measured D_f. In-sample agreement
-    is easy (the runs pulled the curves towards themselves); this is the honest score."""
+    is easy (the runs pulled the curves towards themselves); this is the honest score.
+    The held-out fits' own diagnostics come back named, as the in-sample ones."""
     train = df[~np.isclose(df[st.main].to_numpy(dtype=float), st.x_at, rtol=1e-9)]
     short = [m for m in methods if train.loc[train["method"] == m, st.main].nunique() < 2]
     if short:
@@ -615,8 +717,11 @@ def _heldout_check(
                 f"{', '.join(short)} keep fewer than 2 scales to fit"
             ],
             pd.DataFrame(),
+            [],
         )
     fits = _fit_methods(train, methods, law, st)
+    which = f", fitted without {st.main}={st.x_at:g}"
+    flags = [d for m, r in fits.items() for d in _fit_flags(m, r, which)]
     boots = _boot_draws(fits, st)
     rows, notes = [], []
     ins = crossings.set_index(["method_a", "method_b"])
@@ -659,7 +764,7 @@ def _heldout_check(
     curves = pd.DataFrame({"finetune_size": np.exp(LOG_DF)})
     for m, res in fits.items():
         curves[m] = _curve(res, st.x_at, st.main, st.joint, LOG_DF)
-    return pd.DataFrame(rows), notes, curves
+    return pd.DataFrame(rows), notes, curves, flags
 
 
 def _num(v: float) -> str:
