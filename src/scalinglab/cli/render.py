@@ -333,10 +333,17 @@ def render_method_choice(res: Any) -> None:
     """A method choice: the law used and why, per-method fits, crossings, the held-out check."""
     out.print(f"law: {escape(res.law_reason)}")
     _table(res.comparison, f"per-method fits ({res.law}) and held-out error of both laws")
-    _table(res.crossings.drop(columns=["all_crossings"]), "critical finetuning sizes")
+    _table(
+        res.crossings.drop(columns=["all_crossings"]),
+        f"critical finetuning sizes (intervals: {res.interval_label()})",
+    )
     if not res.heldout.empty:
         x_at = res.at[res.factor]
-        _table(res.heldout, f"the decision held out: fitted without {res.factor}={x_at:g}")
+        _table(
+            res.heldout,
+            f"the decision held out: fitted without {res.factor}={x_at:g} "
+            f"(intervals: {res.interval_label()})",
+        )
     for note in res.notes:
         if not note.startswith("law: "):
             out.print(f"note: {escape(note)}", highlight=False)

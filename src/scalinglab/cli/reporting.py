@@ -23,6 +23,9 @@ from .common import (
     preset_option,
 )
 
+# --law values the choose-method section decides with (per method), rather than law sections
+CHOICE_LAWS = ("finetune_multiplicative", "finetune_additive")
+
 plotly_option = click.option(
     "--plotly",
     type=click.Choice(["inline", "cdn"]),
@@ -268,6 +271,8 @@ def report_cmd(
     mapping = _parse_pairs(maps, "--map")
     fits = {}
     for law in laws:
+        if "choose-method" in workflows and law.name in CHOICE_LAWS:
+            continue  # the method-choice section's per-method law, not a pooled fit
         fits[law.name] = build.law_section(
             rep,
             df,
@@ -318,7 +323,23 @@ def report_cmd(
             )
         elif wf == "choose-method":
             at_vals = _parse_numbers((at or "",), "--at")
-            build.method_section(rep, df, factor, at_vals)
+            cands = [n for n in law_names if n in CHOICE_LAWS]
+            if len(cands) > 1:
+                raise DataError(
+                    "the choose-method section decides with one law: give one of "
+                    "--law finetune_multiplicative / finetune_additive, or neither (the one "
+                    "with the lower held-out error)"
+                )
+            build.method_section(
+                rep,
+                df,
+                factor,
+                at_vals,
+                metric=metric or "loss",
+                law=cands[0] if cands else None,
+                n_bootstrap=n_boot,
+                seed=seed,
+            )
         elif wf == "transfer":
             build.transfer_section(rep, df, by=by, where=section_where)
         elif wf == "factor-effects":

@@ -225,13 +225,26 @@ def forecast_section(rep: Report, df: pd.DataFrame, opts: Mapping[str, Any]) -> 
     return res
 
 
-def method_section(rep: Report, df: pd.DataFrame, factor: str, at: Mapping[str, float]) -> Any:
+def method_section(
+    rep: Report,
+    df: pd.DataFrame,
+    factor: str,
+    at: Mapping[str, float],
+    *,
+    metric: str = "loss",
+    law: str | None = None,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+) -> Any:
+    """Zhang et al.'s method choice, with the same metric, law and resamples as
+    `scalinglab choose-method` (the CLI's --metric/--law/--bootstrap/--seed reach it)."""
     from ..workflows.finetune_choice import choose_method
 
-    res = choose_method(df, factor, at, n_bootstrap=200)
+    res = choose_method(df, factor, at, metric=metric, law=law, n_bootstrap=n_bootstrap, seed=seed)
     sec = rep.section("method-choice", "Finetuning-method choice")
     sec.parts.append(
-        f"<p>Every method fitted with the <b>{html.escape(res.law)}</b> law: "
+        f"<p>Every method's <b>{html.escape(metric)}</b> fitted with the "
+        f"<b>{html.escape(res.law)}</b> law: "
         f"{html.escape(res.law_reason)}.</p>"
     )
     rep.figure(sec, plots.method_figure(res), "method-crossing")
@@ -244,12 +257,15 @@ def method_section(rep: Report, df: pd.DataFrame, factor: str, at: Mapping[str, 
     )
     sec.parts.append("<h3>Laws per method</h3>" + table_html(res.comparison, "method-comparison"))
     sec.parts.append(
-        "<h3>Crossings (in-sample)</h3>"
+        f"<h3>Crossings (in-sample; intervals: {html.escape(res.interval_label())})</h3>"
         + table_html(res.crossings.drop(columns=["all_crossings"]), "method-crossings")
     )
     if not res.heldout.empty:
         sec.parts.append(
-            "<h3>The decision held out</h3>" + table_html(res.heldout, "method-heldout")
+            "<h3>The decision held out (intervals: "
+            + html.escape(res.interval_label())
+            + ")</h3>"
+            + table_html(res.heldout, "method-heldout")
         )
     _diagnostics(sec, res)
     return res

@@ -113,6 +113,14 @@ class MethodChoice(Result):
     # predicted metric vs D_f per method at `at` from the held-out fits (for the figure:
     # the curves a decision at an unmeasured scale would have used, beside `curves`)
     heldout_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    interval: float = 0.9  # level of the crossings' intervals
+    n_bootstrap: int = 0  # resamples per fit behind them (0: no intervals)
+
+    def interval_label(self) -> str:
+        """'90%, 300 resamples': what every crossing interval of this result rests on."""
+        if not self.n_bootstrap:
+            return "no intervals (--bootstrap 0)"
+        return f"{self.interval:.0%}, {self.n_bootstrap} resamples"
 
     def to_frame(self) -> pd.DataFrame:
         return self.crossings
@@ -138,6 +146,8 @@ class MethodChoice(Result):
             "at": self.at,
             "law": self.law,
             "law_reason": self.law_reason,
+            "interval": self.interval,
+            "n_bootstrap": self.n_bootstrap,
             "comparison": records(self.comparison),
             "crossings": records(self.crossings),
             "heldout": records(self.heldout),
@@ -275,10 +285,16 @@ def _pair_crossing(
         row.update(
             critical_lo=float(lo),
             critical_hi=float(hi),
+            n_resamples=int(k),
             draws_with_crossing=float(ok.mean()),
             interval_stretched=stretched,
         )
     return row
+
+
+def _resamples(used: int, asked: int) -> str:
+    """'300 resamples', or '270 of 300 resamples' when some fits could not be used."""
+    return f"{used} resamples" if used >= asked else f"{used} of {asked} resamples"
 
 
 def _interval_caveat(row: Mapping[str, Any]) -> str:
@@ -614,6 +630,8 @@ def choose_method(
         heldout=held,
         flags=flags,
         heldout_curves=held_curves,
+        interval=interval,
+        n_bootstrap=n_bootstrap,
     )
 
 
@@ -674,8 +692,8 @@ def _crossing_note(row: dict[str, Any], st: _Setup, df_lo: float, df_hi: float) 
         f"at {st.main}={st.x_at:g}: {row['better_at_small_df']} is better below "
         f"D_f ~ {_num(row['critical_finetune_size'])}"
         + (
-            f" ({st.interval:.0%} interval {row['critical_lo']:.3g}-{row['critical_hi']:.3g}"
-            f"{_interval_caveat(row)})"
+            f" ({st.interval:.0%} interval {row['critical_lo']:.3g}-{row['critical_hi']:.3g}, "
+            f"{_resamples(row['n_resamples'], st.n_bootstrap)}{_interval_caveat(row)})"
             if np.isfinite(row.get("critical_lo", np.nan))
             else ""
         )
@@ -747,8 +765,8 @@ def _heldout_check(
             continue
         c_in, c_out = row["critical_in_sample"], row["critical_heldout"]
         iv = (
-            f" ({st.interval:.0%} {_num(row['heldout_lo'])}-{_num(row['heldout_hi'])}"
-            f"{_interval_caveat(r)})"
+            f" ({st.interval:.0%} {_num(row['heldout_lo'])}-{_num(row['heldout_hi'])}, "
+            f"{_resamples(r['n_resamples'], st.n_bootstrap)}{_interval_caveat(r)})"
             if np.isfinite(row["heldout_lo"])
             else ""
         )
