@@ -17,7 +17,14 @@ def test_transfer_section_has_loss_and_fraction_figures_and_the_yardstick():
     rep = Report("t", "")
     res = build.transfer_section(rep, df, by="pretrain_data")
     names = [n for n, _ in rep.figures]
-    assert names == ["transfer-loss", "transfer-effective", "transfer", "transfer-fraction"]
+    assert names == [  # one D_E and one D_T figure per source under --by: none pooled
+        "transfer-loss",
+        "transfer-effective-text",
+        "transfer-text",
+        "transfer-effective-text_code",  # the name made file-safe
+        "transfer-text_code",
+        "transfer-fraction",
+    ]
     text = "".join(rep.sections[0].parts)
     assert "From-scratch yardstick (kaplan, 35 runs)" in text and "held out" in text
     fig = transfer_loss_figure(res, df)

@@ -388,8 +388,13 @@ def transfer_section(
     res = effective_data_transferred(df, by=by, where=where)
     sec = rep.section("transfer", "Effective data transferred")
     rep.figure(sec, transfer_loss_figure(res, df), "transfer-loss")
-    rep.figure(sec, plots.effective_data_figure(res), "transfer-effective")
-    rep.figure(sec, plots.transfer_figure(res), "transfer")
+    if res.by_source:  # one law per source: one D_E and one D_T figure each, none pooled
+        for src in res.by_source:
+            rep.figure(sec, res.plot("effective", source=src), f"transfer-effective-{src}")
+            rep.figure(sec, res.plot("transferred", source=src), f"transfer-{src}")
+    else:
+        rep.figure(sec, plots.effective_data_figure(res), "transfer-effective")
+        rep.figure(sec, plots.transfer_figure(res), "transfer")
     rep.figure(sec, fraction_transferred_figure(res), "transfer-fraction")
     y = res.yardstick
     if y:

@@ -16,6 +16,7 @@ check is a `yardstick` diagnostic (text, --json and the report show it).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -49,6 +50,7 @@ class TransferResult(Result):
     yardstick: dict[str, Any] = field(default_factory=dict)
     interval: float = 0.9  # the level of the comparison's intervals on k, alpha, beta
     n_bootstrap: int = 0  # the resamples behind them (0: none, or no --by)
+    by: str | None = None  # the column of `by_source` (a column of `runs` too)
 
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
@@ -56,17 +58,39 @@ class TransferResult(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.runs
 
-    def plot(self, which: str = "transferred") -> Any:
+    def for_source(self, source: str) -> TransferResult:
+        """This result restricted to one source of a `by` fit: its runs and its own transfer
+        law (the view the per-source figures and forecasts use)."""
+        if source not in self.by_source:
+            raise DataError(
+                f"no transfer law for source {source!r}; fitted: {', '.join(self.by_source)}"
+            )
+        runs = self.runs[self.runs[self.by or "pretrain_data"].astype(str) == source]
+        return dataclasses.replace(
+            self, transfer_fit=self.by_source[source], runs=runs, by_source={}
+        )
+
+    def plot(self, which: str = "transferred", source: str | None = None) -> Any:
         """'transferred': D_T vs D_F per N with the law; 'effective': D_E vs D_F with the
-        high-data-regime runs greyed."""
+        high-data-regime runs greyed. With one law per source (`by`), name the `source`:
+        no pooled law is drawn as the answer."""
         from ..errors import OptionError
         from ..plots import effective_data_figure, transfer_figure
 
-        if which == "effective":
-            return effective_data_figure(self)
-        if which != "transferred":
+        if which not in ("transferred", "effective"):
             raise OptionError(f"which must be 'transferred' or 'effective', not {which!r}")
-        return transfer_figure(self)
+        view: TransferResult = self
+        if self.by_source or source is not None:
+            if source is None:
+                raise OptionError(
+                    "one transfer law per source: plot(which, source=...) with one of "
+                    + ", ".join(self.by_source)
+                )
+            view = self.for_source(source)
+        fig = effective_data_figure(view) if which == "effective" else transfer_figure(view)
+        if source is not None:
+            fig.update_layout(title_text=f"{source}: {fig.layout.title.text}")
+        return fig
 
     def to_dict(self) -> dict[str, Any]:
         import json
@@ -88,6 +112,11 @@ class TransferResult(Result):
         """Forecast a pretrained-then-finetuned run's loss: the from-scratch law at
         D_F + D_T(D_F, N), the data it is worth. This is how the transfer law is used (and
         checked): "what will pretraining buy a model of size N with D_F target tokens"."""
+        if self.transfer_fit is None and self.by_source:
+            raise DataError(
+                "one transfer law per source: forecast with one of them, e.g. "
+                f"res.for_source({next(iter(self.by_source))!r}).predict_loss(...)"
+            )
         if self.transfer_fit is None:
             raise DataError("no transfer law was fitted (see the notes): nothing to forecast with")
         n, d_f = _sizes(n_params, "n_params"), _sizes(finetune_size, "finetune_size")
@@ -339,7 +368,9 @@ def effective_data_transferred(
     ok = runs[(runs["transferred"] > 0) & np.isfinite(runs["effective_data"]) & runs["in_fit"]]
     transfer_fit = None
     fit_rows = ok.assign(effective_data=ok["transferred"])
-    if len(fit_rows) >= 4 and fit_rows["n_params"].nunique() >= 2:
+    if by is not None:
+        pass  # one law per source below (_fit_by); a pooled law would not be the answer
+    elif len(fit_rows) >= 4 and fit_rows["n_params"].nunique() >= 2:
         transfer_fit = fit(fit_rows, "transfer")
         notes.append(
             "D_T = k D_F^alpha N^beta: "
@@ -351,7 +382,9 @@ def effective_data_transferred(
             "needs >= 4 over >= 2 model sizes"
         )
     res = TransferResult(scratch_fit, transfer_fit, runs, notes, flags=flags, yardstick=checks)
-    sources = sorted(map(str, tuned["pretrain_data"].unique()))
+    # the sources pooled are those of the runs in the fit (a --where may keep one), not
+    # every source in the file
+    sources = sorted(map(str, fit_rows["pretrain_data"].unique())) if transfer_fit else []
     if by is None and len(sources) > 1:
         res.flags.append(
             Diagnostic(
@@ -366,7 +399,21 @@ def effective_data_transferred(
     if by is not None:
         _fit_by(res, tuned, by, n_bootstrap, interval)
         res.interval, res.n_bootstrap = float(interval), int(n_bootstrap)
+        res.notes.append(_by_note(res, by))
     return res
+
+
+def _by_note(res: TransferResult, by: str) -> str:
+    """The closing note under `by`: each source's law (no pooled one was fitted)."""
+    parts = []
+    for _, row in res.comparison.iterrows():
+        src = row[by]
+        if src in res.by_source:
+            ps = res.by_source[src].params_
+            parts.append(f"{src}: " + ", ".join(f"{k}={ps[k]:.4g}" for k in ("k", "alpha", "beta")))
+        else:
+            parts.append(f"{src}: no fit ({row.get('note', '')})")
+    return f"D_T = k D_F^alpha N^beta, one law per {by} (none pooled): " + "; ".join(parts)
 
 
 def _fit_by(
@@ -380,6 +427,9 @@ def _fit_by(
     if by not in tuned.columns:
         raise DataError(f"--by column '{by}' is not in the data")
     labels = tuned[by].astype(str).to_numpy()
+    res.by = by
+    if by not in res.runs.columns:  # so each source's runs can be told apart (for_source)
+        res.runs[by] = labels
     rows = []
     ok_mask = (
         (res.runs["transferred"] > 0) & np.isfinite(res.runs["effective_data"]) & res.runs["in_fit"]
