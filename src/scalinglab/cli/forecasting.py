@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -307,6 +308,13 @@ def forecast_cmd(
     render_forecast(res)
 
 
+def _user_names(given: Sequence[str]) -> dict[str, str]:
+    """Columns as the loader renamed them ('accuracy') -> as the user named them ('acc')."""
+    from ..schema import canonical_name
+
+    return {canonical_name(c): c for c in given if canonical_name(c) != c}
+
+
 @main.command("ladder")
 @click.argument("checkpoints", type=click.Path(dir_okay=False))
 @click.option("--target", "target", default=None, help="n_params=...,tokens=...")
@@ -507,7 +515,12 @@ def ladder_cmd(
         if as_json:
             emit_json(res_many.to_dict())
             return
-        render_task_table(res_many, ladder_interval_note(interval, n_boot))
+        render_task_table(
+            res_many,
+            ladder_interval_note(interval, n_boot),
+            _user_names((*acc_cols, *loss_cols)),
+            acc_cols[0] if len(acc_cols) == 1 else None,
+        )
         return
     if tasks or combines:
         raise DataError("--tasks and --combine select values of --task-col; give it too")

@@ -5,6 +5,7 @@ notes quoting queries) is escaped, so it is never read as rich markup."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -180,10 +181,20 @@ def _num(v: Any, fmt: str = ".4f") -> str:
     return "" if not np.isfinite(f) else format(f, fmt)
 
 
-def render_task_table(res: Any, interval_text: str) -> None:
-    """One row per task x target: prediction, interval, truth and error where known."""
+def render_task_table(
+    res: Any,
+    interval_text: str,
+    names: Mapping[str, str] | None = None,
+    metric_label: str | None = None,
+) -> None:
+    """One row per task x target: prediction, interval, truth and error where known.
+
+    `names` maps a column as fitted (after aliasing: 'accuracy') to the user's own name
+    ('acc', from --acc-col acc), and `metric_label` heads the prediction columns (the one
+    --acc-col given), so the output speaks of the columns the user named."""
     t = res.table
-    metric = res.metric
+    metric = metric_label or res.metric
+    names = dict(names or {})
     tab = Table(title=escape(f"{res.method}: {metric} per task x target ({interval_text})"))
     cols = [("task", "task"), ("target", "target")]
     cols += [("loss_pred", "loss pred"), ("loss_true", "loss true")]
@@ -213,6 +224,8 @@ def render_task_table(res: Any, interval_text: str) -> None:
                 highlight=False,
             )
     for line in res.law_lines():  # the laws behind every row (their values: --json)
+        for fitted, user in names.items():
+            line = line.replace(f": {fitted} = ", f": {user} = ")
         out.print(escape(line), highlight=False)
     render_notes(res.notes)
 
