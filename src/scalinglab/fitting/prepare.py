@@ -108,6 +108,19 @@ def _numeric(df: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
     return vals
 
 
+# Variables no single column holds, so --map cannot help: say what builds them.
+_JOINT_HINT = (
+    "finetune_joint's x_model / x_data / x_pet hold each row's own factor (model size, "
+    "pretraining tokens or PET size; 0 in the others), built from a table tagged by a "
+    "'factor' column, so --map cannot supply them. Build them with: scalinglab "
+    "factor-effects DATA --factor n_params --factor tokens --factor lora_rank --joint-out "
+    "joint.csv (--by '' if the table has no method column), then scalinglab fit joint.csv "
+    "--law finetune_joint (in Python: "
+    "scalinglab.workflows.factor_effects.joint_frame(df, joint_columns([...])))."
+)
+_BUILT_COLUMNS = {("finetune_joint", v): _JOINT_HINT for v in ("x_model", "x_data", "x_pet")}
+
+
 def prepare(
     df: pd.DataFrame,
     law: Law,
@@ -143,7 +156,8 @@ def prepare(
     for var in law.variables:
         col = mapping.get(var, var)
         hint = (
-            f"Map it: mapping={{'{var}': 'COLUMN'}} in Python, --map {var}=COLUMN on the "
+            _BUILT_COLUMNS.get((law.name, var))
+            or f"Map it: mapping={{'{var}': 'COLUMN'}} in Python, --map {var}=COLUMN on the "
             "command line."
             if var not in mapping
             else "Check the --map option (mapping= in Python)."
