@@ -238,7 +238,14 @@ def select_tasks_cmd(
 
 @main.command("constant-exponent")
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--loss-col", default="loss", show_default=True, help="Column of the loss.")
+@click.option(
+    "--metric",
+    "--loss-col",
+    "loss_col",
+    default="loss",
+    show_default=True,
+    help="Column of the loss (--loss-col is the same option, kept for old scripts).",
+)
 @click.option("--where", default=None, help="Rows to use (a query).")
 @click.option("--by", default=None, help="Run the test per value of this column.")
 @click.option(
@@ -257,7 +264,7 @@ def constant_exponent_cmd(data, loss_col, where, by, n_boot, as_json) -> None:
 
     \b
     Example:
-      scalinglab constant-exponent runs.csv --loss-col loss_c4_val --by train_dataset
+      scalinglab constant-exponent runs.csv --metric loss_c4_val --by train_dataset
     """
     from ..workflows.constant_exponent import constant_exponent
 
@@ -391,6 +398,13 @@ def pet_size_cmd(data, pet, factors, metric, n_boot, interval, seed, as_json) ->
 @click.option(
     "--interval", default=0.9, show_default=True, type=LEVEL, help="With --by: interval level."
 )
+@click.option(
+    "--pretrain-tokens-col",
+    default="pretrain_tokens",
+    show_default=True,
+    help="Pretraining tokens per finetuned run; where the column exists, each run's compute "
+    "(pretraining + finetuning, 6ND each) is set beside training from scratch to the same loss.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 @handle_errors
 def transfer_cmd(
@@ -406,9 +420,16 @@ def transfer_cmd(
     predict_at,
     n_boot,
     interval,
+    pretrain_tokens_col,
     as_json,
 ) -> None:
     """Effective data transferred by pretraining (Hernandez et al.).
+
+    \b
+    Columns: pretrain_data ('none' marks from-scratch runs), n_params,
+    finetune_size (D, D_F), loss; optional pretrain_tokens (pretraining
+    tokens per run) adds the compute comparison: pretraining + finetuning vs
+    from scratch to the same loss (compute_ratio < 1: pretraining was cheaper).
 
     \b
     Examples:
@@ -447,6 +468,7 @@ def transfer_cmd(
         high_data_gain=high_data_gain,
         n_bootstrap=n_boot,
         interval=interval,
+        pretrain_tokens_col=pretrain_tokens_col,
     )
     forecasts = None
     if points:

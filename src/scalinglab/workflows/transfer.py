@@ -260,6 +260,8 @@ def effective_data_transferred(
     runs["transferred"] = d_e - d_f
     runs["multiplier"] = d_e / d_f  # D_E / D_F: how many times its target data a run is worth
     runs["fraction_transferred"] = np.where(np.isfinite(d_e), runs["transferred"] / d_e, 1.0)
+    if pretrain_tokens_col != "pretrain_tokens" and pretrain_tokens_col not in tuned.columns:
+        require_columns(df, [pretrain_tokens_col], "transfer's compute comparison")
     if pretrain_tokens_col in tuned.columns:
         p_tok = tuned[pretrain_tokens_col].to_numpy(dtype=float)
         runs["pretrain_compute"] = 6.0 * n * p_tok
