@@ -214,7 +214,7 @@ def forecast_section(rep: Report, df: pd.DataFrame, opts: Mapping[str, Any]) -> 
         f"{res.interval:.0%} intervals from {res.n_bootstrap} joint bootstrap "
         "resamples.</p>"
     )
-    f1, f2 = plots.forecast_figures(res)
+    f1, f2 = plots.forecast_figures(res, df)  # targets named by their run ids
     rep.figure(sec, f1, "forecast-loss")
     rep.figure(sec, f2, "forecast-error")
     sec.parts.append(
