@@ -205,7 +205,8 @@ class FitResult(Result):
             self.diagnostics_.append(
                 Diagnostic(
                     "bootstrap_drift",
-                    "warning",
+                    # a few such draws are a remark; many mean the parameter is not pinned
+                    "warning" if boot.n_drifting >= 0.1 * boot.n_resamples else "info",
                     f"{boot.n_drifting} of {boot.n_resamples} bootstrap resamples were still "
                     f"moving along {names} when stopped, each by less than 1e-5 of its "
                     "objective over 25 iterations: kept (the resample does not fix "
@@ -213,7 +214,8 @@ class FitResult(Result):
                     params=boot.drift_params,
                 )
             )
-            self.warnings_.append(self.diagnostics_[-1].message)
+            if self.diagnostics_[-1].severity == "warning":
+                self.warnings_.append(self.diagnostics_[-1].message)
         usable, n_resamples = int(self.bootstrap_.usable.sum()), self.bootstrap_.n_resamples
         if usable < 0.9 * n_resamples:
             self.diagnostics_.append(
