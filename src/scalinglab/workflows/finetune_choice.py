@@ -294,7 +294,7 @@ def _pair_crossing(
 
 def _resamples(used: int, asked: int) -> str:
     """'300 resamples', or '270 of 300 resamples' when some fits could not be used."""
-    return f"{used} resamples" if used >= asked else f"{used} of {asked} resamples"
+    return f"{used} resamples" if used >= asked else f"{used} of {asked} resamples usable"
 
 
 def _interval_caveat(row: Mapping[str, Any]) -> str:
