@@ -290,7 +290,13 @@ def forecast_cmd(
         if as_json:
             emit_json(many.to_dict())
             return
-        render_task_table(many, interval_note(interval, n_boot))
+        cols = (*acc_cols, *error_cols)
+        render_task_table(
+            many,
+            interval_note(interval, n_boot),
+            _user_names((*cols, loss_col)),
+            cols[0] if len(cols) == 1 else None,
+        )
         render_many_warnings(many)
         return
     if tasks:
