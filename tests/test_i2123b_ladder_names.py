@@ -39,9 +39,9 @@ def test_forecast_acc_col_heads_the_table_with_the_users_name(tmp_path):
 
     d = _runs()
     d.assign(acc=1 - d["error"]).drop(columns=["error"]).to_csv(tmp_path / "f.csv", index=False)
-    args = ["forecast", str(tmp_path / "f.csv"), "--target-where", "n_params > 5e8 and tokens > 5e9",
-            "--fit-where", "n_params < 5e8", "--loss-law", "chinchilla", "--acc-col", "acc",
-            "--bootstrap", "0"]  # fmt: skip
+    args = ["forecast", str(tmp_path / "f.csv"),
+            "--target-where", "n_params > 5e8 and tokens > 5e9", "--fit-where", "n_params < 5e8",
+            "--loss-law", "chinchilla", "--acc-col", "acc", "--bootstrap", "0"]  # fmt: skip
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     assert "forecast: acc per task x target" in r.output and "acc pred" in r.output
