@@ -117,6 +117,13 @@ class _Folds:
             fitted=fitted,
             **self.score_kw,
         )
+        n_bad = summ.pop("n_unpredictable", 0)
+        if n_bad:
+            self.notes.append(
+                f"{fold} ({law.name}): {n_bad} held-out row(s) have no prediction (an input "
+                "outside the law's domain, e.g. tokens 0 at step 0) and are left out of the "
+                "scores; filter them with --where"
+            )
         self.points.append(pts)
         self.rows.append(summ)
         if self.progress is not None:

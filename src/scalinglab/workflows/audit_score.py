@@ -94,6 +94,12 @@ def _score(
     else:
         p = res._predict_array(test)  # positional: pts has its own index
         lo = hi = np.full(len(test), np.nan)
+    # A held-out row the law cannot take (tokens 0 at a checkpoint suite's step 0, when only
+    # the fit set was filtered) has no prediction: scored, it would blank every mean.
+    ok = np.isfinite(p)
+    n_unpredictable = int((~ok).sum())
+    if n_unpredictable:
+        test, p, lo, hi = test[ok], p[ok], lo[ok], hi[ok]
     truth = test[truth_col].to_numpy(dtype=float)
     fit_flops = flops_per_run(train, train_runs)  # each run once, at its largest checkpoint
     ratio = run_flops(test) / fit_flops if fit_flops > 0 else np.full(len(test), np.nan)
@@ -129,6 +135,7 @@ def _score(
         "converged": res.converged_,
         "warnings": "; ".join(res.warnings_),
         "params": dict(res.params_),
+        "n_unpredictable": n_unpredictable,
     }
     return pts, summary
 

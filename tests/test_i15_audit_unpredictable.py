@@ -1,0 +1,38 @@
+"""Issue 15 item 5, found by verification: a held-out row the law cannot take (a checkpoint
+suite's step 0, tokens 0, when --fit-where filtered only the fit set) had an empty
+prediction, so the audit's MAD and relative errors read '-' for every point and its coverage
+counted the row as a miss, without a word. It is left out of the scores and said."""
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.workflows import audit
+
+
+def _suite():
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in np.geomspace(1e7, 3e9, 6):
+        for step in (0, 1000, 2000, 4000, 8000):
+            d = step * 2e6
+            loss = 1.8 + 400 / n**0.34 + (410 / d**0.28 if d else 9.0)
+            rows.append(
+                {"run": f"m{n:.0e}", "step": step, "n_params": n, "tokens": d, "loss": loss}
+            )
+    df = pd.DataFrame(rows)
+    df["loss"] *= np.exp(0.003 * rng.standard_normal(len(df)))
+    return df
+
+
+def test_unpredictable_held_out_rows_are_left_out_and_said():
+    res = audit.holdout(
+        _suite(), ["chinchilla"], "n_params > 1e9", fit_where="tokens > 0", n_bootstrap=0
+    )
+    pts = res.points
+    assert len(pts) == 4 and (pts["tokens"] > 0).all()  # the 2.99e9 run's 4 real checkpoints
+    assert np.isfinite(pts["prediction"]).all()
+    row = res.folds.iloc[0]
+    assert np.isfinite(row["mad"]) and row["mad"] < 0.05 and row["n_test"] == 4
+    assert "n_unpredictable" not in res.folds.columns
+    note = [n for n in res.notes if "have no prediction" in n]
+    assert len(note) == 1 and "1 held-out row(s)" in note[0]
