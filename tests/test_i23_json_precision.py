@@ -173,3 +173,16 @@ def test_saved_results_come_back_exactly():
             check_exact=True,
             check_dtype=False,
         )
+
+
+def test_every_result_repr_is_one_short_line():
+    """A notebook shows repr(): an AuditResult's was its dataclass dump, 1,653 characters
+    over 20 lines (verification of issue 17 item 5); FitResult keeps its own."""
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    runs = pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.7 + 400 / n**0.34 + 410 / d**0.28})
+    res = audit.holdout(runs, ["chinchilla"], "n_params > 3e9", n_bootstrap=0)
+    text = repr(res)
+    assert "\n" not in text and len(text) < 200
+    assert text.startswith("<AuditResult (audit: error on held-out runs): 6 rows")
+    assert repr(res.folds) not in text

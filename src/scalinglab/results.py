@@ -152,6 +152,20 @@ class Result:
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         _RESULTS[cls.__name__] = cls
+        # The dataclass repr dumps every table field (1,600 characters for an audit); the
+        # decorator runs after this hook and leaves a __repr__ already in the class alone.
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = Result.__repr__  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        """One line: what it is, how many rows, which findings (print() gives the summary)."""
+        try:
+            rows = f"{len(self.to_frame())} rows"
+        except Exception:  # a result without a table
+            rows = "no table"
+        codes = [d.code for d in self.diagnostics if d.code != "note"]
+        found = f"; {len(codes)} finding(s): {', '.join(dict.fromkeys(codes))}" if codes else ""
+        return f"<{type(self).__name__} ({self.title}): {rows}{found}>"
 
     # -- the protocol ------------------------------------------------------------------
     @property
