@@ -186,3 +186,19 @@ def test_every_result_repr_is_one_short_line():
     assert "\n" not in text and len(text) < 200
     assert text.startswith("<AuditResult (audit: error on held-out runs): 6 rows")
     assert repr(res.folds) not in text
+
+
+def test_an_error_rate_band_stays_inside_zero_one():
+    """The demo's loss -> error figure drew its bootstrap band up to error 1.25 (verification
+    of issue 17 item 1): a rate's band is kept to [0, 1]."""
+    import scalinglab as sl
+    from scalinglab.examples import testbed_runs
+    from scalinglab.report.demo import loss_error_runs
+
+    runs = loss_error_runs(testbed_runs()["all"])
+    res = sl.fit(runs[runs["n_params"] < runs["n_params"].max()], "loss_to_error")
+    res.bootstrap(200, seed=0)
+    bands = [t for t in res.plot().data if (t.meta or {}).get("role") == "band"]
+    ys = np.concatenate([np.asarray(t.y, dtype=float) for t in bands])
+    assert bands and np.nanmax(ys) <= 1.0 and np.nanmin(ys) >= 0.0
+    assert np.nanmax(ys) == 1.0  # it did reach past 1 before the clip

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from ..fitting import FitResult
 
+from ..schema import RANGES, canonical_name
 from .style import (  # noqa: F401
     AXES,
     PALETTE,
@@ -263,6 +264,8 @@ def fit_figure(
         idx_all, reps = _series_values(both[svar].to_numpy(dtype=float), max_series)
         idx_fit, idx_held = idx_all[: len(fitted)], idx_all[len(fitted) :]
     boot = res.bootstrap_
+    # a rate or score has a range no band may leave (schema.RANGES: error, accuracy, BLEU)
+    rng = RANGES.get(canonical_name(str(res.metric_))) or RANGES.get(str(res.law.metric))
     has_held = held is not None and metric in held.columns
     for k, s in enumerate(reps):
         if np.isnan(s) and svar is not None:
@@ -278,6 +281,8 @@ def fit_figure(
             if boot is not None and boot.usable.any():
                 draws = boot.predict_draws(inputs)
                 band_lo, band_hi = np.nanpercentile(draws, [5, 95], axis=0)
+                if rng is not None:  # an error band reached 1.25: keep it to what can be
+                    band_lo, band_hi = np.clip(band_lo, *rng), np.clip(band_hi, *rng)
                 fig.add_trace(
                     go.Scatter(
                         x=np.concatenate([xs, xs[::-1]]),
