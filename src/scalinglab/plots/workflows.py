@@ -448,8 +448,12 @@ def method_figure(res: Any) -> go.Figure:
     _layout(fig, title, "finetune_size", "loss", logy=True)
     if note:
         lines = note.count("<br>") + 1
+        # the title from the top edge down, its sub-lines ~20 px each: the old 16 px a line
+        # let a four-line note run into the plot over the top y tick
         fig.update_layout(
-            margin=dict(t=60 + 16 * lines), height=(fig.layout.height or 430) + 16 * lines
+            margin=dict(t=70 + 20 * lines),
+            height=(fig.layout.height or 430) + 20 * lines,
+            title=dict(y=1.0, yanchor="top", yref="container", pad=dict(t=12)),
         )
     return fig
 
