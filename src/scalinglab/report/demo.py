@@ -111,6 +111,7 @@ def run_demo(
     from ..examples import (
         DOWNSTREAM_MIN_TOKENS,
         MIN_FIT_TOKENS,
+        MIXTURE,
         TESTBED_FILE,
         example_path,
         testbed_runs,
@@ -146,7 +147,9 @@ def run_demo(
     rep = Report("scalinglab demo report", "built-in testbed runs: the cpu preset")
     about = rep.section("about", "About this data")
     about.parts.append(ABOUT.format(min_fit=MIN_FIT_TOKENS, min_down=DOWNSTREAM_MIN_TOKENS))
-    build.overview_section(rep, lad)
+    # the rows the laws use, said as the query that selects them from the whole file
+    chosen = f"method == 'none' and pretrain_data == '{MIXTURE}' and tokens >= {MIN_FIT_TOKENS}"
+    build.overview_section(rep, lad, where=(chosen, len(parts["all"])))
     held = f"n_params >= {int(largest)}"  # exact: `:g` rounds to 6 digits
     common: dict[str, Any] = dict(metric=None, mapping=None, preset=None, seed=0)
     res = build.law_section(rep, lad, "chinchilla", holdout=held, n_bootstrap=1000, **common)
