@@ -36,3 +36,26 @@ def test_unpredictable_held_out_rows_are_left_out_and_said():
     assert "n_unpredictable" not in res.folds.columns
     note = [n for n in res.notes if "have no prediction" in n]
     assert len(note) == 1 and "1 held-out row(s)" in note[0]
+
+
+def test_cli_audit_without_intervals_prints_no_miss(tmp_path):
+    """--bootstrap 0 gives no intervals: the points table said 'inside: no' for every point
+    (a miss), now '-' as the coverage columns do."""
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.7 + 400 / n**0.34 + 410 / d**0.28}).to_csv(
+        path, index=False
+    )
+    args = ["audit", str(path), "--law", "chinchilla", "--holdout", "n_params > 3e9"]
+    r = CliRunner().invoke(main, [*args, "--bootstrap", "0"])
+    assert r.exit_code == 0, r.output
+    rows = [ln for ln in r.output.splitlines() if ln.startswith("│ holdout")][:6]  # points
+    assert len(rows) == 6 and all(ln.split("│")[-3].strip() == "-" for ln in rows)
+    r = CliRunner().invoke(main, [*args, "--bootstrap", "50"])
+    rows = [ln for ln in r.output.splitlines() if ln.startswith("│ holdout")][:6]
+    assert rows and all(ln.split("│")[-3].strip() in ("yes", "no") for ln in rows)

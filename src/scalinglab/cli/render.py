@@ -113,7 +113,17 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
     for c in show:
         t.add_column(c, justify="left" if c == "run" else "right", overflow="fold")
     for _, r in pts.head(60).iterrows():
-        t.add_row(*(escape(str(r[c])) if c == "run" else _fmt(r[c], c) for c in show))
+        no_iv = not (np.isfinite(r["lower"]) and np.isfinite(r["upper"]))
+        t.add_row(
+            *(
+                escape(str(r[c]))
+                if c == "run"
+                else "-"  # no interval (--bootstrap 0): not a miss
+                if c == "inside" and no_iv
+                else _fmt(r[c], c)
+                for c in show
+            )
+        )
     out.print(t)
     if len(pts) > 60:
         out.print(f"... {len(pts) - 60} more points (use --json for all)")
