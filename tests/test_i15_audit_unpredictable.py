@@ -59,3 +59,25 @@ def test_cli_audit_without_intervals_prints_no_miss(tmp_path):
     r = CliRunner().invoke(main, [*args, "--bootstrap", "50"])
     rows = [ln for ln in r.output.splitlines() if ln.startswith("│ holdout")][:6]
     assert rows and all(ln.split("│")[-3].strip() in ("yes", "no") for ln in rows)
+
+
+def test_fit_takes_the_checkpoint_options(tmp_path):
+    """Issue 15 item 4: --final-only / --min-step work on fit as on audit and forecast
+    (verification: fit had only --where), with the count said."""
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    path = tmp_path / "suite.csv"
+    _suite().to_csv(path, index=False)
+    r = CliRunner().invoke(main, ["fit", str(path), "--law", "chinchilla", "--min-step", "1000"])
+    assert r.exit_code == 0, r.output
+    assert (
+        "24 points" in r.output and "--min-step 1000: dropped 6 warm-up checkpoint(s)" in r.output
+    )
+    r = CliRunner().invoke(main, ["fit", str(path), "--law", "kaplan", "--final-only", "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    obj = json.loads(r.stdout)
+    assert obj["n_points"] == 6 and any("--final-only" in n for n in obj["notes"])

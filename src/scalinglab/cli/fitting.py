@@ -22,6 +22,7 @@ from .common import (
     _parse_grids,
     _parse_numbers,
     _parse_pairs,
+    checkpoint_options,
     emit_json,
     handle_errors,
     main,
@@ -164,6 +165,7 @@ def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
     help="Row query (e.g. 'n_params > 1e9 and tokens >= 2e10') selecting the rows to fit.",
 )
 @params_col_option
+@checkpoint_options
 @click.option("--delta", default=1e-3, show_default=True, type=float, help="Huber delta.")
 @click.option("--weights", default=None, help="Column of per-point weights.")
 @click.option("--grid", "grids", multiple=True, help="NAME=v1,v2,...: replace a start grid.")
@@ -241,6 +243,9 @@ def fit_cmd(
     maps,
     where,
     params_col,
+    final_only,
+    min_tokens,
+    min_step,
     delta,
     weights,
     grids,
@@ -282,12 +287,16 @@ def fit_cmd(
         law = law.fix(**_parse_numbers(fixes, "--fix"))
     law, preset_kw = apply_preset(law, preset)
     delta = preset_kw.get("delta", delta)
-    from ..workflows.checkpoints import load
+    from ..workflows.checkpoints import load, select_checkpoints
 
     mapping = _parse_pairs(maps, "--map")
     check_no_map_conflict(params_col, mapping)
     table = load(data, where)  # --where first; fit then checks only the columns it uses
+    table, ck_notes = select_checkpoints(
+        table, final_only=final_only, min_tokens=min_tokens, min_step=min_step
+    )
     mapping, n_col, n_notes = choose_n(table, params_col, law.variables, mapping)
+    n_notes = [*ck_notes, *n_notes]
     res = fit(
         table,
         law,
