@@ -57,6 +57,9 @@ def test_cli_audit_without_intervals_prints_no_miss(tmp_path):
     rows = [ln for ln in r.output.splitlines() if ln.startswith("│ holdout")][:6]  # points
     assert len(rows) == 6 and all(ln.split("│")[-3].strip() == "-" for ln in rows)
     r = CliRunner().invoke(main, [*args, "--bootstrap", "50"])
+    # the count is not all that sets these bounds (200 and 1,000 resamples gave the same)
+    flat = " ".join(r.output.split())
+    assert "from 50 bootstrap resamples or, where wider, the fit's scatter plus" in flat
     rows = [ln for ln in r.output.splitlines() if ln.startswith("│ holdout")][:6]
     assert rows and all(ln.split("│")[-3].strip() in ("yes", "no") for ln in rows)
 

@@ -90,7 +90,7 @@ def render_intervals(res: FitResult, level: float) -> None:
 def render_audit(res: Any, interval: float, n_boot: int) -> None:
     """An audit: held-out points (first 60), one row per fold, one per law, notes."""
     pts = res.points
-    ivs = interval_note(interval, n_boot)
+    ivs = interval_note(interval, n_boot, calibrated=True)
     t = Table(title=f"held-out points ({res.kind}; relative errors in %; {ivs})")
     show = [
         "fold",
@@ -172,7 +172,9 @@ def render_audit_factors(res: Any, interval: float, n_boot: int) -> None:
     if bf is None or bf.empty:
         return
     keys = list(bf.index.names)
-    t = Table(title=f"held-out error by factor (coverage of {interval_note(interval, n_boot)})")
+    t = Table(
+        title=f"held-out error by factor (coverage of {interval_note(interval, n_boot, True)})"
+    )
     for c in [*keys, *bf.columns]:
         t.add_column(escape(str(c)), justify="right")
     for name, r in bf.iterrows():
@@ -261,7 +263,7 @@ def render_forecast(res: Any) -> None:
     out.print(
         f"step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} rows; step 2: "
         f"{res.error_fit.law.name} on {res.error_fit.n_points_} rows; "
-        f"{interval_note(res.interval, res.n_bootstrap)}; relative errors in %"
+        f"{interval_note(res.interval, res.n_bootstrap, calibrated=True)}; relative errors in %"
     )
     t = res.targets
     for _, r in t.iterrows():

@@ -181,7 +181,7 @@ def audit_section(
     sec = rep.section("audit", "Audit: error on held-out scale")
     sec.parts.append(
         f"<p class='interval-note'>Relative errors in percent. Coverage: the share of held-out "
-        f"points inside their {html.escape(interval_note(level, n_resamples))} per fold "
+        f"points inside their {html.escape(interval_note(level, n_resamples, True))} per fold "
         "(the CLI's <code>audit</code> states its own level and resample count; they differ "
         "when its <code>--interval</code> or <code>--bootstrap</code> do).</p>"
     )
