@@ -1,6 +1,8 @@
 """Every command says what each option does and shows an example; the command list shows
 whole summaries (issue 17)."""
 
+import re
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -33,6 +35,10 @@ def test_every_option_has_help_and_the_command_an_example(name, cmd):
     example = lines[at + 1].strip()
     assert example.startswith("scalinglab "), f"{name}: the example is not a command: {example}"
     assert name.split()[-1] in example, f"{name}: the example runs another command"
+    # a docstring's lone backslash joins the next line: 'E=0:10           --param A=...'
+    block = lines[at + 1 : next(i for i, ln in enumerate(lines) if ln.startswith("Options"))]
+    joined = [ln for ln in block if re.search(r"\S {4,}--", ln)]
+    assert not joined, f"{name}: an example line continuation was swallowed: {joined}"
 
 
 def test_the_command_list_shows_whole_summaries():

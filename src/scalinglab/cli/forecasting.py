@@ -477,8 +477,8 @@ def ladder_cmd(
       scalinglab ladder tasks.csv --runs runs.csv --task-col task \\
           --where "split == 'test' or task in ('hellaswag', 'piqa')" \\
           --train-where "paper_role == 'train'" --target-where "run == '13B-5T'"
-      scalinglab ladder checkpoints.csv --target n_params=1e9,tokens=2e10 \
-          --acc-expr "floor + (1 - floor)/(1 + exp(k*(x - x0)))" --acc-param k=0:50 \
+      scalinglab ladder checkpoints.csv --target n_params=1e9,tokens=2e10 \\
+          --acc-expr "floor + (1 - floor)/(1 + exp(k*(x - x0)))" --acc-param k=0:50 \\
           --acc-param x0=0:10 --acc-param floor=0:1 --fix floor=0.25
     """
     from ..workflows.checkpoints import check_used, load, select_checkpoints, user_column

@@ -222,7 +222,7 @@ def report_cmd(
     Examples:
       scalinglab report runs.csv --law chinchilla --leave-largest-out n_params -o report.html
       scalinglab report runs.csv --law chinchilla --holdout "n_params > 1e9" --plotly cdn
-      scalinglab report runs.csv --expr "E + A/n_params**alpha" --param E=0:10 \
+      scalinglab report runs.csv --expr "E + A/n_params**alpha" --param E=0:10 \\
           --param A=1:1e6 --param alpha=0:2 --fix E=1.7 --leave-largest-out n_params
     """
     if holdout_q and axis:
