@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..laws import get_law
-from .style import PALETTE, _esc, _go, _ticks
+from .style import PALETTE, SHADE, _esc, _go, _ticks
 
 
 def _curve(law: str, params: Any, tokens: np.ndarray) -> np.ndarray | None:
@@ -31,6 +31,28 @@ def _token_axes(fig: Any) -> None:
         xs = [np.asarray(t.x, dtype=float) for t in fig.data if (t.xaxis or "x") == name]
         x = np.concatenate(xs)
         fig.layout["xaxis" + name[1:]].update(**_ticks(x[np.isfinite(x)], True))
+
+
+def _shade_row(fig: Any, row: int, tokens: np.ndarray) -> None:
+    """Both panels of a row shaded over its measured tokens (shape name 'fit-range', as in
+    plots.fits): the dashed curves beyond the shade are extrapolations to the target, which
+    the dash alone did not say against a white background (issue 17)."""
+    t = tokens[np.isfinite(tokens) & (tokens > 0)]
+    if t.size < 2 or t.max() <= t.min():
+        return
+    for col in (1, 2):
+        fig.add_vrect(
+            x0=float(t.min()),
+            x1=float(t.max()),
+            fillcolor=SHADE,
+            opacity=0.15,
+            line_width=0,
+            layer="below",
+            name="fit-range",
+            exclude_empty_subplots=False,  # drawn before the row's traces
+            row=row,
+            col=col,
+        )
 
 
 def isik_figure(res: Any, data: pd.DataFrame) -> Any:
@@ -59,6 +81,7 @@ def isik_figure(res: Any, data: pd.DataFrame) -> Any:
     )
     for i, f in enumerate(sizes, start=1):
         sub = data[data["finetune_size"] == f]
+        _shade_row(fig, i, sub["tokens"].to_numpy(dtype=float))
         for src in sources:
             g = sub[sub["pretrain_data"].astype(str) == src]
             if g.empty:
@@ -89,6 +112,7 @@ def isik_figure(res: Any, data: pd.DataFrame) -> Any:
                         legendgroup=src,
                         showlegend=first,
                         marker=dict(color=colour[src], size=7),
+                        meta={"role": "points", "series": src},
                     ),
                     row=i,
                     col=col,
@@ -106,12 +130,30 @@ def isik_figure(res: Any, data: pd.DataFrame) -> Any:
                             legendgroup=src,
                             showlegend=False,
                             line=dict(color=colour[src], dash=dash),
+                            meta={
+                                "role": "curve-in-range" if dash == "solid" else "curve",
+                                "series": src,
+                                "dash": "in-range" if dash == "solid" else "extrapolated",
+                            },
                         ),
                         row=i,
                         col=col,
                     )
         fig.update_yaxes(title_text=_esc(label), row=i, col=1)
         fig.update_yaxes(title_text="downstream CE", row=i, col=2)
+    fig.add_trace(  # the shade's legend key: a filled swatch, neither a point nor a curve
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="none",
+            fill="toself",
+            fillcolor="rgba(138, 155, 176, 0.35)",  # SHADE at the key's opacity
+            name="range of the measured tokens",
+            meta={"role": "key"},
+        ),
+        row=1,
+        col=1,
+    )
     _token_axes(fig)
     for col in (1, 2):  # on the bottom row only: above, it ran into the next row's titles
         fig.update_xaxes(title_text="pretraining tokens", row=len(sizes), col=col)

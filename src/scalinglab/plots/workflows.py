@@ -486,6 +486,7 @@ def transfer_figure(res: Any) -> go.Figure:
                 mode="markers",
                 name=f"N={_num(float(n))}",
                 marker=dict(color=color),
+                meta={"role": "points", "series": f"N={_num(float(n))}"},
             )
         )
         if res.transfer_fit is not None:
@@ -610,7 +611,10 @@ def pretrain_figure(res: Any, data: pd.DataFrame) -> go.Figure:
                 y=g[metric],
                 mode="markers+lines",
                 name=name,
+                # the marker's colour set, not left to plotly's default: its curve's colour
+                marker=dict(color=color),
                 line=dict(color=color, dash="dot"),
+                meta={"role": "points", "series": str(src)},
             )
         )
     _layout(

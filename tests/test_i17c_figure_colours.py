@@ -1,0 +1,206 @@
+"""Issue 17 item 1, for the figure kinds the fit/residual tests do not reach: every group's
+points share its curve's colour (read from the figure object), dashed parts lie beyond the
+data, and the Isik figure shades the measured tokens' range as plots.fits does."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from scalinglab import plots
+from scalinglab.plots.papers_hernandez import fraction_transferred_figure, transfer_loss_figure
+from scalinglab.plots.papers_isik import isik_figure
+
+
+def _role(fig, role):
+    return [t for t in fig.data if (t.meta or {}).get("role") == role]
+
+
+def _isik():
+    from scalinglab.workflows.pretrain_choice import choose_pretraining_data
+    from tests.test_i21_isik_figure import _two_sizes
+
+    df = _two_sizes()
+    return choose_pretraining_data(df, 1e11, metric="chrf"), df
+
+
+def test_isik_points_share_their_curves_colour_dashes_beyond_the_data_and_shade_it():
+    res, df = _isik()
+    fig = isik_figure(res, df)
+    panels: dict[tuple[str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for t in fig.data:
+        meta = t.meta or {}
+        if "series" in meta:
+            panels[(t.xaxis, meta["series"])][meta["role"]].append(t)
+    assert len(panels) == 4 * 3  # 4 panels x 3 sources
+    for (_, _src), roles in panels.items():
+        (pts,) = roles["points"]
+        curves = roles["curve-in-range"] + roles["curve"]
+        assert curves and {c.line.color for c in curves} == {pts.marker.color}
+        lo, hi = float(min(pts.x)), float(max(pts.x))
+        (solid,) = roles["curve-in-range"]
+        assert solid.line.dash == "solid"
+        assert min(solid.x) >= lo * (1 - 1e-9) and max(solid.x) <= hi * (1 + 1e-9)
+        (dashed,) = roles["curve"]  # the data end at 3.2e10, the target is 1e11
+        assert dashed.line.dash == "dash" and min(dashed.x) >= hi * (1 - 1e-9)
+        assert max(dashed.x) == np.float64(res.target_tokens)
+    colours = {
+        s: {pts.marker.color for (_, s2), r in panels.items() if s2 == s for pts in r["points"]}
+        for (_, s) in panels
+    }
+    assert (
+        all(len(c) == 1 for c in colours.values()) and len({*map(frozenset, colours.values())}) == 3
+    )
+    # the measured tokens' range shaded in every panel, exactly over the data
+    shades = [s for s in fig.layout.shapes if s.name == "fit-range"]
+    assert len(shades) == 4
+    for sh in shades:
+        row_axis = sh.xref
+        xs = np.concatenate(
+            [
+                np.asarray(t.x, float)
+                for t in fig.data
+                if t.xaxis == row_axis and (t.meta or {}).get("role") == "points"
+            ]
+        )
+        assert (sh.x0, sh.x1) == (xs.min(), xs.max())
+    assert [t.name for t in _role(fig, "key")] == ["range of the measured tokens"]
+
+
+def test_pretrain_figure_marker_and_line_share_the_source_colour():
+    res, df = _isik()
+    fig = plots.pretrain_figure(res, df)
+    pts = _role(fig, "points")
+    assert len(pts) == 3
+    for t in pts:
+        assert t.marker.color == t.line.color  # old code left the marker colour unset
+    assert len({t.marker.color for t in pts}) == 3
+
+
+def _transfer():
+    from scalinglab.workflows.transfer import effective_data_transferred
+    from tests.test_transfer_regimes import _runs
+
+    return effective_data_transferred(_runs())
+
+
+def test_transfer_figure_points_share_their_law_colour_and_solid_stays_in_range():
+    res = _transfer()
+    fig = plots.transfer_figure(res)
+    pts = [t for t in _role(fig, "points") if not t.meta.get("high_data")]
+    curves = {t.meta["series"]: t for t in _role(fig, "curve")}
+    inner = {t.meta["series"]: t for t in _role(fig, "curve-in-range")}
+    assert len(pts) >= 2 and set(curves) == {t.meta["series"] for t in pts}
+    for t in pts:
+        c = curves[t.meta["series"]]
+        assert c.line.color == t.marker.color != plots.GREY
+        assert c.line.dash == "dash"  # the whole curve dashed, the fitted part drawn over it
+        if t.meta["series"] in inner:
+            assert inner[t.meta["series"]].line.color == t.marker.color
+    assert len({t.marker.color for t in pts}) == len(pts)
+
+
+def test_effective_data_figure_points_share_their_curve_colour():
+    from scalinglab.workflows.transfer import effective_data_transferred
+    from tests.test_transfer_regimes import _runs
+
+    fig = plots.effective_data_figure(effective_data_transferred(_runs(), where="not high_data"))
+    curves = {t.meta["series"]: t.line.color for t in _role(fig, "curve")}
+    pts = [t for t in _role(fig, "points") if not t.meta["high_data"]]
+    assert pts and all(curves[t.meta["series"]] == t.marker.color for t in pts)
+
+
+def test_hernandez_figures_colour_each_model_size_once():
+    from scalinglab.workflows.transfer import effective_data_transferred
+    from tests.test_workflows import _two_source_runs
+
+    df, _ = _two_source_runs()
+    res = effective_data_transferred(df, by="pretrain_data")
+    for fig in (transfer_loss_figure(res, df), fraction_transferred_figure(res)):
+        groups: dict[str, set] = defaultdict(set)
+        for t in fig.data:
+            if t.mode == "markers" and "high-data" in (t.name or ""):
+                assert t.marker.color == "#bbbbbb"
+                continue
+            groups[t.legendgroup].add(t.marker.color if t.mode == "markers" else t.line.color)
+        assert len(groups) == 5  # 5 model sizes
+        assert all(len(c) == 1 for c in groups.values())  # points and laws one colour
+        assert len(set.union(*groups.values())) == 5
+        # each transfer law drawn only over its own runs' D_F: nothing extrapolated
+        for t in fig.data:
+            if t.mode == "lines" and "law (" in (t.name or "") or (t.name or "").endswith(" law"):
+                if "from-scratch" in t.name:
+                    continue
+                n = t.name.split(" ")[0]
+                runs_x = [
+                    x
+                    for p in fig.data
+                    if p.mode == "markers"
+                    and p.legendgroup == t.legendgroup
+                    and "from scratch" not in p.name
+                    for x in p.x
+                ]
+                assert min(t.x) >= min(runs_x) * (1 - 1e-9), n
+                assert max(t.x) <= max(runs_x) * (1 + 1e-9), n
+
+
+def test_factor_effects_marker_and_interval_share_the_factor_colour():
+    from scalinglab.workflows.factor_effects import factor_effects
+    from tests.test_zhang_joint import _long
+
+    df = pd.concat([_long().assign(method=m) for m in ("fmt", "lora")])
+    res = factor_effects(df, ["n_params", "tokens", "lora_rank"], n_bootstrap=0)
+    fig = plots.factor_effects_figure(res)
+    est = _role(fig, "estimate")
+    by_factor: dict[str, set] = defaultdict(set)
+    for t in est:
+        assert t.error_x.color == t.marker.color
+        if t.meta["identified"]:
+            by_factor[t.meta["series"]].add(t.marker.color)
+        else:
+            assert t.marker.color == "#999" and t.marker.symbol == "circle-open"
+    assert all(len(c) == 1 for c in by_factor.values())
+    assert len(set.union(*by_factor.values())) == len(by_factor) >= 1
+
+
+def test_constant_exponent_estimate_interval_band_and_joint_line_share_a_colour():
+    from scalinglab.workflows.constant_exponent import constant_exponent
+    from tests.test_gadre_exponent import _runs
+
+    df = pd.concat([_runs().assign(ds="a"), _runs(seed=1).assign(ds="b")])
+    fig = constant_exponent(df, by="ds", n_bootstrap=20).plot()
+    seen = {}
+    for t in fig.data:
+        meta = t.meta or {}
+        c = {
+            "estimate": lambda t: t.marker.color,
+            "joint": lambda t: t.line.color,
+            "common-range": lambda t: t.fillcolor,
+        }[meta["role"]](t)
+        if meta["role"] == "estimate":
+            assert t.error_x.color == c
+        seen.setdefault(meta["series"], set()).add(c)
+    assert set(seen) == {"a", "b"} and all(len(c) == 1 for c in seen.values())
+    assert seen["a"] != seen["b"]
+
+
+def test_task_selection_bars_one_colour_per_decision():
+    from scalinglab.workflows.task_selection import select_tasks
+
+    rows = [
+        {"n_params": n, **{f"acc_t{i}": 0.25 + 0.02 * i * (n / 1.54e8) ** 0.3 for i in range(8)}}
+        for n in (1e8, 1.54e8, 1e9)
+    ]
+    res = select_tasks(
+        pd.DataFrame(rows), {f"t{i}": 0.25 for i in range(8)}, select_at="n_params=154M"
+    )
+    fig = res.plot()
+    bars = {t.meta["selected"]: t for t in _role(fig, "bars")}
+    assert (
+        bars[True].marker.color == plots.SELECTED and bars[False].marker.color == plots.NOT_SELECTED
+    )
+    assert sorted(bars[True].x) == sorted(res.selected)
+    # the legend says the count in the colour it names
+    assert bars[True].name == f"selected ({len(res.selected)})"
