@@ -8,6 +8,7 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from scalinglab import plots
 from scalinglab.plots.papers_hernandez import fraction_transferred_figure, transfer_loss_figure
@@ -53,20 +54,41 @@ def test_isik_points_share_their_curves_colour_dashes_beyond_the_data_and_shade_
     assert (
         all(len(c) == 1 for c in colours.values()) and len({*map(frozenset, colours.values())}) == 3
     )
-    # the measured tokens' range shaded in every panel, exactly over the data
+    # the tokens measured for every source shaded in every panel, exactly over the data
+    _assert_shade_is_the_shared_range(fig, expect=4)
+    assert [t.name for t in _role(fig, "key")] == ["tokens measured for every source"]
+
+
+def _assert_shade_is_the_shared_range(fig, expect: int) -> None:
+    """Each panel's shade spans the tokens every source was measured at, and every dashed
+    (extrapolated) curve in the panel starts at or beyond the shade's right edge."""
     shades = [s for s in fig.layout.shapes if s.name == "fit-range"]
-    assert len(shades) == 4
+    assert len(shades) == expect
     for sh in shades:
-        row_axis = sh.xref
-        xs = np.concatenate(
-            [
-                np.asarray(t.x, float)
-                for t in fig.data
-                if t.xaxis == row_axis and (t.meta or {}).get("role") == "points"
-            ]
-        )
-        assert (sh.x0, sh.x1) == (xs.min(), xs.max())
-    assert [t.name for t in _role(fig, "key")] == ["range of the measured tokens"]
+        pts = [t for t in _role(fig, "points") if t.xaxis == sh.xref]
+        lo = max(float(min(t.x)) for t in pts)
+        hi = min(float(max(t.x)) for t in pts)
+        assert (sh.x0, sh.x1) == (lo, hi) and lo < hi
+        for c in _role(fig, "curve"):
+            if c.xaxis == sh.xref:
+                assert c.line.dash == "dash" and min(c.x) >= sh.x1 * (1 - 1e-9)
+
+
+def test_isik_shade_is_the_range_every_source_shares_so_no_dash_falls_inside_it():
+    """The demo's sources stop at 1e6 and 8e6 tokens: shaded over the union, the shorter
+    source's dashed extrapolation was drawn inside the shade."""
+    from scalinglab.workflows.pretrain_choice import choose_pretraining_data
+    from tests.test_isik_metric import _runs
+
+    df = _runs("chrf")
+    df = df[(df["pretrain_data"] != "code") | (df["tokens"] <= 8.1e9)]  # code measured to 8e9
+    res = choose_pretraining_data(df, 1e11, metric="chrf")
+    fig = isik_figure(res, df)
+    _assert_shade_is_the_shared_range(fig, expect=2)
+    sh = next(s for s in fig.layout.shapes if s.name == "fit-range")
+    assert (sh.x0, sh.x1) == pytest.approx((1e9, 8e9))
+    code = [t for t in _role(fig, "curve") if t.meta["series"] == "code" and t.xaxis == "x"]
+    assert len(code) == 1 and min(code[0].x) == pytest.approx(8e9)
 
 
 def test_pretrain_figure_marker_and_line_share_the_source_colour():

@@ -33,17 +33,22 @@ def _token_axes(fig: Any) -> None:
         fig.layout["xaxis" + name[1:]].update(**_ticks(x[np.isfinite(x)], True))
 
 
-def _shade_row(fig: Any, row: int, tokens: np.ndarray) -> None:
-    """Both panels of a row shaded over its measured tokens (shape name 'fit-range', as in
-    plots.fits): the dashed curves beyond the shade are extrapolations to the target, which
-    the dash alone did not say against a white background (issue 17)."""
-    t = tokens[np.isfinite(tokens) & (tokens > 0)]
-    if t.size < 2 or t.max() <= t.min():
+def _shade_row(fig: Any, row: int, sub: pd.DataFrame) -> None:
+    """Both panels of a row shaded over the tokens measured for every source in it (shape
+    name 'fit-range', as in plots.fits), so a dashed curve (beyond its own source's data)
+    always lies outside the shade: over the union of the sources' ranges, a source measured
+    to 1e6 beside one measured to 8e6 had its dashed extrapolation drawn inside the shade."""
+    t = sub[np.isfinite(sub["tokens"].astype(float)) & (sub["tokens"].astype(float) > 0)]
+    ranges = t.groupby(t["pretrain_data"].astype(str))["tokens"].agg(["min", "max"])
+    if ranges.empty:
+        return
+    lo, hi = float(ranges["min"].max()), float(ranges["max"].min())
+    if not hi > lo:  # the sources share no range: no shade rather than a false one
         return
     for col in (1, 2):
         fig.add_vrect(
-            x0=float(t.min()),
-            x1=float(t.max()),
+            x0=lo,
+            x1=hi,
             fillcolor=SHADE,
             opacity=0.15,
             line_width=0,
@@ -81,7 +86,7 @@ def isik_figure(res: Any, data: pd.DataFrame) -> Any:
     )
     for i, f in enumerate(sizes, start=1):
         sub = data[data["finetune_size"] == f]
-        _shade_row(fig, i, sub["tokens"].to_numpy(dtype=float))
+        _shade_row(fig, i, sub)
         for src in sources:
             g = sub[sub["pretrain_data"].astype(str) == src]
             if g.empty:
@@ -148,7 +153,7 @@ def isik_figure(res: Any, data: pd.DataFrame) -> Any:
             mode="none",
             fill="toself",
             fillcolor="rgba(138, 155, 176, 0.35)",  # SHADE at the key's opacity
-            name="range of the measured tokens",
+            name="tokens measured for every source",
             meta={"role": "key"},
         ),
         row=1,
