@@ -143,6 +143,8 @@ def test_hernandez_figures_colour_each_model_size_once():
     for fig in (transfer_loss_figure(res, df), fraction_transferred_figure(res)):
         groups: dict[str, set] = defaultdict(set)
         for t in fig.data:
+            if (t.meta or {}).get("role") == "key":
+                continue
             if t.mode == "markers" and "high-data" in (t.name or ""):
                 assert t.marker.color == "#bbbbbb"
                 continue
@@ -150,22 +152,53 @@ def test_hernandez_figures_colour_each_model_size_once():
         assert len(groups) == 5  # 5 model sizes
         assert all(len(c) == 1 for c in groups.values())  # points and laws one colour
         assert len(set.union(*groups.values())) == 5
-        # each transfer law drawn only over its own runs' D_F: nothing extrapolated
-        for t in fig.data:
-            if t.mode == "lines" and "law (" in (t.name or "") or (t.name or "").endswith(" law"):
-                if "from-scratch" in t.name:
-                    continue
-                n = t.name.split(" ")[0]
-                runs_x = [
-                    x
-                    for p in fig.data
-                    if p.mode == "markers"
-                    and p.legendgroup == t.legendgroup
-                    and "from scratch" not in p.name
-                    for x in p.x
-                ]
-                assert min(t.x) >= min(runs_x) * (1 - 1e-9), n
-                assert max(t.x) <= max(runs_x) * (1 + 1e-9), n
+        # each transfer law drawn only over its own pretrained runs' D_F: nothing extrapolated
+        laws = [
+            t
+            for t in fig.data
+            if t.mode == "lines"
+            and (t.meta or {}).get("law") != "from-scratch"
+            and (t.meta or {}).get("role") != "key"
+        ]
+        assert len(laws) == 10  # 5 sizes x 2 sources
+        for t in laws:
+            runs_x = [
+                x
+                for p in fig.data
+                if p.mode == "markers"
+                and p.legendgroup == t.legendgroup
+                and "from scratch" not in p.name
+                for x in p.x
+            ]
+            assert min(runs_x) * (1 - 1e-9) <= min(t.x) <= max(t.x) <= max(runs_x) * (1 + 1e-9)
+
+
+def test_transfer_loss_figure_dashes_the_from_scratch_law_outside_its_fitted_tokens():
+    """The from-scratch law was dotted from D_F = 1e5 although its runs start at 1e6: the
+    pretrained runs below 1e6 are read off an extrapolation, now dashed and unshaded."""
+    from scalinglab.workflows.transfer import effective_data_transferred
+    from tests.test_workflows import _two_source_runs
+
+    df, _ = _two_source_runs()
+    res = effective_data_transferred(df, by="pretrain_data")
+    fig = transfer_loss_figure(res, df)
+    (shade,) = [s for s in fig.layout.shapes if s.name == "fit-range"]
+    scratch = df[df["pretrain_data"] == "none"]["finetune_size"]
+    assert (shade.x0, shade.x1) == (scratch.min(), scratch.max()) == (1e6, 1e11)
+    dotted = _role(fig, "curve-in-range")
+    dashed = _role(fig, "curve")
+    assert len(dotted) == len(dashed) == 5
+    for t in dotted:
+        x = np.asarray(t.x, float)[np.isfinite(np.asarray(t.y, float))]
+        assert t.line.dash == "dot" and x.min() >= 1e6 * (1 - 1e-9)
+    for t in dashed:
+        x = np.asarray(t.x, float)[np.isfinite(np.asarray(t.y, float))]
+        assert t.line.dash == "dash" and x.min() == pytest.approx(1e5)
+        assert x.max() <= 1.2e6  # it joins the dotted part at the shade's edge
+    assert {t.name for t in _role(fig, "key")} == {
+        "range of the from-scratch runs' tokens",
+        "dashed: extrapolated",
+    }
 
 
 def test_factor_effects_marker_and_interval_share_the_factor_colour():

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .style import PALETTE, _esc, _go, _layout, _num
+from .fits import fit_ranges, inside_fit_range
+from .style import PALETTE, SHADE, _esc, _go, _layout, _num
 
 SYMBOLS = ["diamond", "square", "triangle-up", "cross", "star", "x"]
 
@@ -68,18 +69,9 @@ def transfer_loss_figure(
                     marker=dict(color=c, symbol="circle-open", size=8),
                 )
             )
-        y0 = sf.law.evaluate(sf.params_, {"n_params": np.full_like(grid, n), "tokens": grid})
-        fig.add_trace(
-            go.Scatter(
-                x=grid,
-                y=y0,
-                mode="lines",
-                name=f"N={_num(n)} from-scratch law",
-                legendgroup=f"n{k}",
-                showlegend=False,
-                line=dict(color=c, dash="dot"),
-            )
-        )
+        inputs = {"n_params": np.full_like(grid, n), "tokens": grid}
+        y0 = np.asarray(sf.law.evaluate(sf.params_, inputs), dtype=float)
+        _scratch_law(fig, grid, y0, inside_fit_range(sf, inputs), c, f"N={_num(n)}", f"n{k}")
         for src in sources:
             r = runs[np.isclose(runs["n_params"], n) & (runs["pretrain_data"].astype(str) == src)]
             if r.empty:
@@ -113,6 +105,7 @@ def transfer_loss_figure(
                     line=dict(color=c),
                 )
             )
+    _shade_scratch(fig, fit_ranges(sf).get("tokens"))
     _layout(
         fig,
         "Loss vs target data D_F: from scratch (open, dotted law) and pretrained (filled, "
@@ -121,6 +114,62 @@ def transfer_loss_figure(
         metric,
     )
     return fig
+
+
+def _scratch_law(
+    fig: Any, x: np.ndarray, y: np.ndarray, inside: np.ndarray, c: str, name: str, group: str
+) -> None:
+    """The from-scratch law for one model size: dotted over the tokens it was fitted on,
+    dashed beyond (meta role 'curve', dash 'extrapolated'). Drawn dotted throughout, its
+    part below the smallest from-scratch run read as measured where pretrained runs at small
+    D_F are read off it (issue 17: extrapolated parts dashed, the data's range shaded)."""
+    go = _go()
+    out = ~inside
+    edge = out | np.r_[out[1:], False] | np.r_[False, out[:-1]]  # join the two styles
+    for part, dash, role in ((inside, "dot", "curve-in-range"), (edge, "dash", "curve")):
+        if not (part & (out if dash == "dash" else inside)).any():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=np.where(part, y, np.nan),
+                mode="lines",
+                name=name + " from-scratch law" + ("" if dash == "dot" else " (extrapolated)"),
+                legendgroup=group,
+                showlegend=False,
+                line=dict(color=c, dash=dash),
+                connectgaps=False,
+                meta={"role": role, "series": name, "law": "from-scratch"},
+            )
+        )
+
+
+def _shade_scratch(fig: Any, rng: tuple[float, float] | None) -> None:
+    """The tokens the from-scratch law was fitted on, shaded (shape 'fit-range', as in
+    plots.fits), with legend keys that are neither points nor curves (a filled swatch and a
+    dashed line): pretrained runs left of the shade are read off an extrapolated law."""
+    if rng is None or not (np.isfinite(rng[0]) and np.isfinite(rng[1])) or rng[1] <= rng[0]:
+        return
+    go = _go()
+    fig.add_vrect(
+        x0=rng[0],
+        x1=rng[1],
+        fillcolor=SHADE,
+        opacity=0.15,
+        line_width=0,
+        layer="below",
+        name="fit-range",
+    )
+    for key in (
+        dict(
+            mode="none",
+            fill="toself",
+            fillcolor="rgba(138, 155, 176, 0.35)",
+            name="range of the from-scratch runs' tokens",
+        ),
+        dict(mode="lines", line=dict(color="#666", dash="dash"), name="dashed: extrapolated"),
+    ):
+        fig.add_trace(go.Scatter(x=[None], y=[None], meta={"role": "key"}, **key))
 
 
 def fraction_transferred_figure(res: Any) -> Any:
