@@ -259,3 +259,24 @@ def test_task_selection_bars_one_colour_per_decision():
     assert sorted(bars[True].x) == sorted(res.selected)
     # the legend says the count in the colour it names
     assert bars[True].name == f"selected ({len(res.selected)})"
+
+
+def test_audit_figure_one_colour_per_law_and_every_point_drawn():
+    """The audit figure has points only (no curves): one colour per law, none dropped."""
+    pts = pd.DataFrame(
+        {
+            "law": ["chinchilla"] * 3 + ["kaplan"] * 2,
+            "distance": [0.1, 0.3, 0.5, 0.2, 0.4],
+            "rel_error": [0.01, -0.02, 0.03, 0.05, -0.01],
+            "fold": [0, 1, 2, 0, 1],
+            "row": [3, 4, 5, 3, 4],
+            "truth": [3.0, 2.9, 2.8, 3.0, 2.9],
+            "prediction": [3.03, 2.84, 2.88, 3.15, 2.87],
+        }
+    )
+    fig = plots.audit_figure(pts)
+    by_law = {t.name: t for t in fig.data}
+    assert set(by_law) == {"chinchilla", "kaplan"}
+    assert by_law["chinchilla"].marker.color != by_law["kaplan"].marker.color
+    assert list(by_law["kaplan"].y) == pytest.approx([5.0, -1.0])  # in percent
+    assert sum(len(t.x) for t in fig.data) == 5
