@@ -280,3 +280,16 @@ def test_audit_figure_one_colour_per_law_and_every_point_drawn():
     assert by_law["chinchilla"].marker.color != by_law["kaplan"].marker.color
     assert list(by_law["kaplan"].y) == pytest.approx([5.0, -1.0])  # in percent
     assert sum(len(t.x) for t in fig.data) == 5
+
+
+def test_pretrain_choice_plot_is_the_isik_figure_the_report_draws():
+    """PretrainChoice.plot() gave a notebook the simpler figure (dotted lines joining the
+    points, no fitted law); it is now Isik et al.'s, as in the report."""
+    from scalinglab.examples import testbed_runs
+    from scalinglab.workflows.pretrain_choice import choose_pretraining_data
+
+    res = choose_pretraining_data(testbed_runs()["alignment"], 4e6, metric="chrf")
+    fig = res.plot()
+    assert "lines fitted" in fig.layout.title.text
+    roles = {(t.meta or {}).get("role") for t in fig.data}
+    assert {"curve", "points"} <= roles  # fitted laws beside the measured points

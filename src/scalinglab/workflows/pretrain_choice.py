@@ -82,11 +82,14 @@ class PretrainChoice(Result):
         return self.ranking
 
     def plot(self) -> Any:
-        from ..plots import pretrain_figure
+        """Isik et al.'s figure, as the report draws it: score and CE panels per finetuning
+        size with the fitted laws and the verdict (the simpler `pretrain_figure` joined the
+        points with dotted lines and showed no law)."""
+        from ..plots.papers_isik import isik_figure
 
         if self.data is None:
             raise ValueError("this result carries no runs to plot (loaded without them)")
-        return pretrain_figure(self, self.data)
+        return isik_figure(self, self.data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
