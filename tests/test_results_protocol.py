@@ -63,7 +63,48 @@ def _results():
         "pretrain": sl.pretrain_choice(parts["alignment"], 4e6),
         "transfer": sl.transfer(_transfer_runs()),
         "plan": sl.plan(fit, 1e24),
+        **_more_results(),
     }  # fmt: skip
+
+
+def _more_results():
+    """The results added since the protocol test was written (issue 16 verification: 5 of
+    13 were untested, and two of those could not be loaded back)."""
+    from scalinglab.workflows.constant_exponent import constant_exponent
+    from scalinglab.workflows.factor_effects import factor_effects
+    from scalinglab.workflows.many_tasks import forecast_tasks
+    from scalinglab.workflows.pet_size import pet_size_recipe
+    from scalinglab.workflows.task_selection import select_tasks
+    from tests.test_fixed_params import _pet_data
+    from tests.test_gadre_exponent import _runs as gadre_runs
+    from tests.test_runs_checkpoints import checkpoints_table
+    from tests.test_zhang_joint import _long
+
+    rng = np.random.default_rng(3)
+    sel_runs = pd.DataFrame(
+        {
+            "n_params": np.repeat([1.54e8, 4.11e8], 4),
+            "tokens": np.tile(np.geomspace(3e9, 2.4e10, 4), 2),
+            **{f"acc_t{i}": rng.uniform(0.2, 0.8, 8) for i in range(5)},
+        }
+    )
+    chance = {f"t{i}": c for i, c in enumerate(rng.uniform(0.2, 0.5, 5))}
+    joint = _long().assign(method="lora")
+    return {
+        "constant_exponent": constant_exponent(gadre_runs(), n_bootstrap=20),
+        "factor_effects": factor_effects(
+            joint, ["n_params", "tokens", "lora_rank"], n_bootstrap=20
+        ),
+        "pet_size": pet_size_recipe(_pet_data(), pet="lora_rank", n_bootstrap=20),
+        "task_selection": select_tasks(sel_runs, chance, select_at="n_params=154M"),
+        "task_forecasts": forecast_tasks(
+            checkpoints_table(),
+            [{"n_params": 1e10, "tokens": 2e11}],
+            error_cols=["error"],
+            loss_law="chinchilla",
+            n_bootstrap=0,
+        ),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +112,11 @@ def results():
     return _results()
 
 
-@pytest.mark.parametrize(
-    "name", ["fit", "audit", "forecast", "ladder", "method", "pretrain", "transfer", "plan"]
-)
+ALL = ["fit", "audit", "forecast", "ladder", "method", "pretrain", "transfer", "plan"]
+ALL += ["constant_exponent", "factor_effects", "pet_size", "task_selection", "task_forecasts"]
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_round_trip_and_render(results, name):
     res = results[name]
     assert isinstance(res, Result)
@@ -86,6 +129,9 @@ def test_round_trip_and_render(results, name):
         back.to_frame().reset_index(drop=True), frame.reset_index(drop=True),
         check_dtype=False, check_index_type=False,
     )  # fmt: skip
+    # a float column stays float (JSON writes 1e8 as 1e8; pandas read it back as int64)
+    floats = frame.select_dtypes("float").columns
+    assert (back.to_frame()[floats].dtypes == "float64").all()
     assert [d.to_dict() for d in back.diagnostics] == [d.to_dict() for d in res.diagnostics]
     assert Result.from_json(text).to_json() == back.to_json()
     html = res._repr_html_()

@@ -87,6 +87,9 @@ def _split(frame: pd.DataFrame) -> dict[str, Any]:
     """A table in pandas' "split" layout with every number exact: ``to_json`` rounds to 10
     significant digits, so a saved result came back different from the one saved."""
     return {
+        # which columns are floats: JSON writes 1e8 as 100000000.0 and pandas reads an
+        # all-integral column back as int64 (a TaskSelection's n_params came back int)
+        "floats": [_plain(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])],
         "columns": [_plain(c) for c in frame.columns],
         "index": [_plain(i) for i in frame.index],
         "data": [
@@ -123,8 +126,13 @@ def _plain(v: Any) -> Any:
 def decode(value: Any) -> Any:
     if isinstance(value, dict):
         if "__frame__" in value:
-            text = json.dumps(value["__frame__"])
-            return pd.read_json(io.StringIO(text), orient="split", precise_float=True)
+            spec = dict(value["__frame__"])
+            floats = spec.pop("floats", [])
+            frame = pd.read_json(io.StringIO(json.dumps(spec)), orient="split", precise_float=True)
+            for c in floats:
+                if c in frame.columns:
+                    frame[c] = frame[c].astype(float)
+            return frame
         if "__diagnostic__" in value:
             return Diagnostic.from_dict(value["__diagnostic__"])
         if "__type__" in value:

@@ -46,8 +46,19 @@ def joint_multiplicative_law(factors: Sequence[str]) -> Law:
             term = term + kw[f"is_{f}"] * (kw[f"A_{f}"] / kw[f"x_{f}"] ** kw[f"alpha_{f}"])
         return term / kw["finetune_size"] ** kw["beta"] + kw["E"]
 
+    # Saved as the same formula written out, so a result holding this fit loads back (it
+    # is neither a catalog law nor a user's expression; from_json said 'unknown law').
+    terms = " + ".join(f"is_{f} * (A_{f} / x_{f}**alpha_{f})" for f in factors)
+    spec = {
+        "expression": f"({terms}) / finetune_size**beta + E",
+        "name": "finetune_multiplicative_joint",
+        "metric": "loss",
+        "space": "log",
+        "variables": list(variables),
+    }
     return Law(
         name="finetune_multiplicative_joint",
+        spec=spec,
         variables=variables,
         metric="loss",
         parameters=tuple(params),
