@@ -5,6 +5,8 @@ import pkgutil
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import scalinglab as sl
@@ -26,6 +28,11 @@ def test_no_function_shadows_a_subpackage():
     for mod in pkgutil.iter_modules(sl.__path__):
         attr = getattr(sl, mod.name, None)
         assert attr is None or type(attr).__name__ == "module", mod.name
+    # in every subpackage too: scalinglab.workflows.factor_effects was the function
+    for info in pkgutil.walk_packages(sl.__path__, "scalinglab."):
+        parent, _, leaf = info.name.rpartition(".")
+        attr = getattr(importlib.import_module(parent), leaf, None)
+        assert attr is None or type(attr).__name__ == "module", info.name
 
 
 def _modules():
@@ -95,3 +102,14 @@ def test_public_docstring_examples_run():
     for mod in (laws, expression, query):
         res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert res.failed == 0, mod.__name__
+
+
+def test_an_unknown_preset_is_a_named_option_error():
+    """fit(preset=...) validates in the library: a bare ValueError before (issue 16)."""
+    from scalinglab.errors import OptionError
+
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    df = pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.7 + 400 / n**0.34 + 410 / d**0.28})
+    with pytest.raises(OptionError, match="unknown preset 'nope'; choose from default, paper"):
+        sl.fit(df, "chinchilla", preset="nope")

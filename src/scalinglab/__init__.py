@@ -33,8 +33,6 @@ from .workflows import (
     TaskSelection,
     TransferResult,
     choose_method,
-    constant_exponent,
-    factor_effects,
     forecast,
     pet_size_recipe,
     plan,
@@ -44,6 +42,8 @@ from .workflows import choose_pretraining_data as pretrain_choice
 from .workflows import effective_data_transferred as transfer
 from .workflows import ladder_forecast as ladder
 from .workflows.audit import audit
+from .workflows.constant_exponent import constant_exponent
+from .workflows.factor_effects import factor_effects
 
 load = read_table
 

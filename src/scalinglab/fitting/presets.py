@@ -11,6 +11,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from ..errors import OptionError
 from ..laws.base import Law
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -24,7 +25,7 @@ def apply_preset(law: Law, preset: str | None) -> tuple[Law, dict[str, Any]]:
     if preset is None:
         return law, {}
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        raise OptionError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     spec = dict(PRESETS[preset])
     space = spec.pop("space", None)
     return (replace(law, space=space) if space else law), spec

@@ -1,8 +1,9 @@
 """The papers' workflows. They compose laws and fits and hold no fitting code of their own.
 
 Each module is one workflow; the public entry points are re-exported at the package root
-(`sl.forecast`, `sl.ladder`, ...). `audit()` is not re-exported here because this package has
-a module of that name.
+(`sl.forecast`, `sl.ladder`, ...). `audit()`, `constant_exponent()` and `factor_effects()`
+are not re-exported here because this package has modules of those names (the package root
+has them).
 """
 
 from .audit import (
@@ -13,9 +14,9 @@ from .audit import (
     leave_largest_out,
     leave_one_group_out,
 )
-from .constant_exponent import ConstantExponent, constant_exponent
+from .constant_exponent import ConstantExponent
 from .downstream import ForecastResult, forecast
-from .factor_effects import FactorEffects, factor_effects
+from .factor_effects import FactorEffects
 from .finetune_choice import MethodChoice, choose_method
 from .ladder import LadderForecast, ladder_forecast
 from .pet_size import PetSizeFit, pet_size_recipe
@@ -40,9 +41,7 @@ __all__ = [
     "choose_pretraining_data",
     "compare_laws",
     "compute_ratio",
-    "constant_exponent",
     "effective_data_transferred",
-    "factor_effects",
     "finetune_tradeoff",
     "forecast",
     "holdout",
