@@ -49,6 +49,11 @@ class PetSizeFit(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
+    def plot(self) -> Any:
+        """Step 2's fit, the PET-size law with beta and E held at step 1's values: loss vs
+        the PET parameter per finetuning size (the figure `fit` draws for any law)."""
+        return self.pet_fit.plot()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "pet": self.pet,
