@@ -202,3 +202,18 @@ def test_an_error_rate_band_stays_inside_zero_one():
     ys = np.concatenate([np.asarray(t.y, dtype=float) for t in bands])
     assert bands and np.nanmax(ys) <= 1.0 and np.nanmin(ys) >= 0.0
     assert np.nanmax(ys) == 1.0  # it did reach past 1 before the clip
+
+
+def test_compute_ratios_read_alike_in_the_cli_and_the_report():
+    """The report's forecast targets wrote compute_ratio_loss as 3.8656 where the CLI says
+    3.9x (verification of issue 17 item 2: consistent number formats)."""
+    from scalinglab.cli.common import _fmt as cli_fmt
+    from scalinglab.report.html import _fmt as html_fmt
+
+    for col, v, want in [
+        ("compute_ratio_loss", 3.8656, "3.9x"),
+        ("compute_ratio", 0.0141, "0.014x"),
+        ("compute_ratio_max", 330.2, "330x"),
+    ]:
+        assert html_fmt(v, col) == cli_fmt(v, col) == want
+    assert html_fmt(3.8656, "loss") == "3.8656"

@@ -43,6 +43,7 @@ from ..io.safe_write import check_output
 from ..report.html import (  # one convention for the CLI and the report
     interval_note,  # noqa: F401  (re-exported for the commands)
     is_percent_column,
+    ratio_text,
 )
 from ..schema import parse_number
 
@@ -408,9 +409,8 @@ def _fmt(v: Any, col: str) -> str:
             return "-"
         if is_percent_column(col):
             return f"{v:.2%}"
-        if col == "compute_ratio" or col == "compute_ratio_max":
-            # 330x as Gadre et al. write it; below 10 the digits matter (0.014x is not "0x")
-            return f"{v:.0f}x" if v >= 10 else f"{v:.2g}x"
+        if (ratio := ratio_text(col, float(v))) is not None:
+            return ratio
         return f"{v:.5g}"
     return escape(str(v))  # user text (law, fold, task names) is never rich markup
 

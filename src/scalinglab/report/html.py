@@ -74,6 +74,14 @@ def is_percent_column(col: Any) -> bool:
     return "rel_error" in name or name == "coverage" or name.startswith("coverage ")
 
 
+def ratio_text(col: Any, v: float) -> str | None:
+    """A compute ratio as Gadre et al. write it ('330x'; below 10 the digits matter, 0.014x
+    is not '0x'), the CLI and the report alike; None for other columns."""
+    if not str(col).startswith("compute_ratio"):
+        return None
+    return f"{v:.0f}x" if v >= 10 else f"{v:.2g}x"
+
+
 ID_COLUMNS = ("run_id", "run", "name", "model")
 
 
@@ -127,6 +135,8 @@ def _fmt(v: Any, col: Any = None) -> str:
             return "–"
         if col is not None and is_percent_column(col):
             return f"{v:.2%}"
+        if col is not None and (ratio := ratio_text(col, float(v))) is not None:
+            return ratio  # the forecast targets' table wrote 3.8656 where the CLI says 3.9x
         f = float(v)
         if f.is_integer() and abs(f) < 1e7:  # a step or count: 103000, not 1.03e+05
             return str(int(f))
