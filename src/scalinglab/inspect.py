@@ -142,7 +142,8 @@ def _outliers(df: pd.DataFrame, metric_col: str | None = None) -> dict[str, Any]
         if metric is None:
             continue
         cols = [*law.variables, metric]
-        ok = df[cols].notna().all(axis=1) & (df[cols] > 0).all(axis=1)
+        vals = df[cols].apply(pd.to_numeric, errors="coerce")  # a text --metric: no outliers
+        ok = vals.notna().all(axis=1) & (vals > 0).all(axis=1)
         sub = df[ok]
         if len(sub) < 3 * law.n_params:
             return None

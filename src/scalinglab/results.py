@@ -256,7 +256,9 @@ class Result:
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Result:
         text = str(text_or_path)
+        source = None
         if not text.lstrip().startswith("{"):
+            source = text
             text = Path(text).read_text(encoding="utf-8")
         try:
             obj = json.loads(text)
@@ -267,9 +269,22 @@ class Result:
                     raise FileFormatError(f"the file holds a {name!r}, not a {cls.__name__}")
                 return _TYPES[name][2](obj)
             name, state = obj["scalinglab_result"], obj["state"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise FileFormatError(f"not a scalinglab result file ({exc})") from None
-        kind = _RESULTS.get(name)
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"not JSON ({exc})", file=source) from None
+        except (KeyError, TypeError) as exc:
+            raise FileFormatError(
+                f"not a scalinglab result file: no {exc} key (a file written by a result's "
+                "to_json(); --json output is for reading, not for loading back)",
+                file=source,
+            ) from None
+        kind = _RESULTS.get(name) if isinstance(name, str) else None
         if kind is None or (cls is not Result and not issubclass(kind, cls)):
-            raise FileFormatError(f"the file holds a {name!r}, not a {cls.__name__}")
-        return kind._from_state(state)
+            raise FileFormatError(f"the file holds a {name!r}, not a {cls.__name__}", file=source)
+        if not isinstance(state, dict):
+            raise FileFormatError(f"'state' must be an object, got {state!r}", file=source)
+        try:
+            return kind._from_state(state)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise FileFormatError(
+                f"the saved {name} is damaged or edited ({exc})", file=source
+            ) from None
