@@ -46,3 +46,22 @@ def test_an_edited_result_file_is_a_named_error_naming_the_file(tmp_path):
     path.write_text(json.dumps({"kind": "holdout", "summary": []}))  # an audit --json output
     with pytest.raises(FileFormatError, match="--json output is for reading"):
         Result.from_json(str(path))
+
+
+def test_a_forecast_without_resamples_says_what_its_intervals_are(tmp_path):
+    """forecast --bootstrap 0 printed brackets (scatter plus extrapolation term) under the
+    words 'no intervals (--bootstrap 0)'."""
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    df = _runs().drop(columns="tag")
+    df["error"] = 0.9 - 2.0 * np.exp(-1.2 * df["loss"])
+    path = tmp_path / "runs.csv"
+    df.to_csv(path, index=False)
+    args = ["forecast", str(path), "--target-where", "n_params > 3e9", "--bootstrap", "0"]
+    r = CliRunner().invoke(main, [*args, "--fit-where", "n_params < 3e9"])
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.split())
+    assert "no intervals" not in flat
+    assert "intervals from the fit's scatter plus an extrapolation term" in flat

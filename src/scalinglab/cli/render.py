@@ -263,7 +263,8 @@ def render_forecast(res: Any) -> None:
     out.print(
         f"step 1: {res.loss_fit.law.name} on {res.loss_fit.n_points_} rows; step 2: "
         f"{res.error_fit.law.name} on {res.error_fit.n_points_} rows; "
-        f"{interval_note(res.interval, res.n_bootstrap, calibrated=True)}; relative errors in %"
+        f"{interval_note(res.interval, res.n_bootstrap, calibrated='always')}; "
+        "relative errors in %"
     )
     t = res.targets
     for _, r in t.iterrows():

@@ -211,8 +211,8 @@ def forecast_section(rep: Report, df: pd.DataFrame, opts: Mapping[str, Any]) -> 
     sec.parts.append(
         f"<p>Step 1: {html.escape(res.loss_fit.law.name)} on {res.loss_fit.n_points_} rows; "
         f"step 2: {html.escape(res.error_fit.law.name)} on {res.error_fit.n_points_} rows; "
-        f"{res.interval:.0%} intervals from {res.n_bootstrap} joint bootstrap "
-        "resamples.</p>"
+        f"{html.escape(interval_note(res.interval, res.n_bootstrap, calibrated='always'))} "
+        "(the two steps resampled jointly).</p>"
     )
     f1, f2 = plots.forecast_figures(res, df)  # targets named by their run ids
     rep.figure(sec, f1, "forecast-loss")

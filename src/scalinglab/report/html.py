@@ -111,11 +111,17 @@ def coverage_label(level: float, n_resamples: int) -> str:
     return f"coverage ({level:.0%} intervals, {n_resamples} resamples)"
 
 
-def interval_note(level: float, n_resamples: int, calibrated: bool = False) -> str:
+def interval_note(level: float, n_resamples: int, calibrated: bool | str = False) -> str:
     """What an interval or a coverage figure rests on, said the same way in the CLI and the
     report: '90% intervals from 1000 bootstrap resamples'. `calibrated`: the audit's and the
     forecast's intervals, where the resamples are one part and often not the wider one (the
-    same bounds came out of 200 and 1,000 resamples, so the count alone misleads)."""
+    same bounds came out of 200 and 1,000 resamples, so the count alone misleads);
+    "always": a forecast, whose band exists without resamples (an audit's does not)."""
+    if not n_resamples and calibrated == "always":  # a forecast's band needs no resamples
+        return (
+            f"{level:.0%} intervals from the fit's scatter plus an extrapolation term learned "
+            "from leave-largest-out folds (no bootstrap: --bootstrap 0)"
+        )
     if not n_resamples:
         return "no intervals (--bootstrap 0)"
     note = f"{level:.0%} intervals from {n_resamples} bootstrap resamples"
