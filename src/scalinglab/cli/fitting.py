@@ -12,7 +12,6 @@ from rich.table import Table
 
 from ..errors import DataError
 from ..fitting import FitResult, fit
-from ..fitting.presets import apply_preset
 from ..io.safe_write import atomic_write
 from ..laws import CATALOG, expression_law, get_law
 from ..laws.expression import parse_param_option
@@ -285,8 +284,6 @@ def fit_cmd(
     law = _build_law(law_name, expr, params, metric, space)
     if fixes:
         law = law.fix(**_parse_numbers(fixes, "--fix"))
-    law, preset_kw = apply_preset(law, preset)
-    delta = preset_kw.get("delta", delta)
     from ..workflows.checkpoints import load, select_checkpoints
 
     mapping = _parse_pairs(maps, "--map")
@@ -308,6 +305,7 @@ def fit_cmd(
         n_random_starts=random_starts,
         strategy=strategy,
         seed=seed,
+        preset=preset,
     )
     if n_boot:
         groups, run_note = _bootstrap_groups(res, group_by)

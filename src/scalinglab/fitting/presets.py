@@ -20,12 +20,18 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def apply_preset(law: Law, preset: str | None) -> tuple[Law, dict[str, Any]]:
-    """(law with the preset's residual space, extra fit() keyword arguments)."""
-    if preset is None:
-        return law, {}
+def check_preset(preset: str) -> None:
+    """A named OptionError for a preset that does not exist."""
     if preset not in PRESETS:
         raise OptionError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+
+
+def apply_preset(law: Law, preset: str | None) -> tuple[Law, dict[str, Any]]:
+    """(law with the preset's residual space, extra fit() keyword arguments). Called by
+    `fit()` and the batched fold fits only: everyone else passes `preset=` to `fit()`."""
+    if preset is None:
+        return law, {}
+    check_preset(preset)
     spec = dict(PRESETS[preset])
     space = spec.pop("space", None)
     return (replace(law, space=space) if space else law), spec

@@ -10,9 +10,7 @@ import pandas as pd
 
 from .. import plots
 from ..fitting import fit
-from ..fitting.presets import apply_preset
 from ..inspect import inspect_table
-from ..laws import get_law
 from ..laws.base import Law
 from ..workflows import audit as audit_mod
 from .html import (
@@ -107,10 +105,10 @@ def law_section(
 ) -> Any:
     """One fitted law: its formula, fit quality, curves, residuals and parameters. `law_name`
     is a catalog name or a `Law` (a user's expression law, a law with fixed parameters)."""
-    law, kw = apply_preset(get_law(law_name), preset)
     held = df[audit_mod._mask(df, holdout, "--holdout")] if holdout else None
     train = df.drop(index=held.index) if held is not None else df
-    res = fit(train, law, metric=metric, mapping=mapping, seed=seed, **kw)
+    res = fit(train, law_name, metric=metric, mapping=mapping, seed=seed, preset=preset)
+    law = res.law  # with the preset's residual space, as fitted
     if n_bootstrap:
         res.bootstrap(n_bootstrap, seed=seed)
     sec = rep.section(f"law-{law.name}", f"Law: {law.name}")

@@ -25,7 +25,7 @@ from ..errors import DataError, MissingColumnError, ScalingLabError
 from ..fitting import FitResult
 from ..fitting.fold_fits import fit_folds
 from ..fitting.prepare import apply_where, source_of
-from ..fitting.presets import apply_preset
+from ..fitting.presets import check_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..schema import resolve_column
@@ -57,13 +57,15 @@ def _load(data: pd.DataFrame | str | Path) -> pd.DataFrame:
     return data
 
 
-def _laws(law: str | Law | Sequence[str | Law], preset: str | None):
+def _laws(
+    law: str | Law | Sequence[str | Law], preset: str | None
+) -> list[tuple[Law, dict[str, Any]]]:
+    """Each law with the fit options it is audited under (the preset goes to `fit()`)."""
     items = [law] if isinstance(law, (str, Law)) else list(law)
-    out = []
-    for item in items:
-        lw, kw = apply_preset(get_law(item), preset)
-        out.append((lw, kw))
-    return out
+    if preset is not None:
+        check_preset(preset)  # named before any fold is fitted
+    kw: dict[str, Any] = {} if preset is None else {"preset": preset}
+    return [(get_law(item), dict(kw)) for item in items]
 
 
 def _groups(df: pd.DataFrame, by: str | None):

@@ -204,7 +204,8 @@ def learn_extrapolation(
                 continue
             n_folds += 1
             truth = test[res.metric_].to_numpy(dtype=float)
-            r = np.abs(_space(_predicted(res, test), law.space) - _space(truth, law.space))
+            space = res.law.space  # the fitted law's: a preset (fit_kw) may change it
+            r = np.abs(_space(_predicted(res, test), space) - _space(truth, space))
             excess = np.maximum(r - local_scatter(res, test, level), 0.0)
             d = distance(res, test)
             far = d >= MIN_DISTANCE
@@ -213,7 +214,9 @@ def learn_extrapolation(
         return None
     # the smallest b under which `level` of the scored rows lie within s + b·d
     b = conformal_quantile(np.asarray(scores), level)
-    return ExtrapolationTerm(a, b, level, "+".join(directions), n_folds, len(scores), law.space)
+    return ExtrapolationTerm(
+        a, b, level, "+".join(directions), n_folds, len(scores), full.law.space
+    )
 
 
 def learn_chain_extrapolation(

@@ -29,7 +29,6 @@ from ..fitting import FitResult, fit
 from ..fitting.bootstrap import check_bootstrap_size, resample_counts
 from ..fitting.predict_inputs import check_prediction_inputs
 from ..fitting.prepare import row_numbers, source_of
-from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..results import Result
@@ -308,8 +307,7 @@ def forecast(
         f"loss fit: {describe_runs(loss_set, _runs_of(loss_set, runs))}; error fit: "
         f"{describe_runs(err_set, _runs_of(err_set, runs))}"
     )
-    l_law, l_kw = apply_preset(get_law(loss_law), preset)
-    e_law, e_kw = apply_preset(get_law(error_law), preset)
+    l_law, e_law = get_law(loss_law), get_law(error_law)
     e_var = e_law.variables[0]
     cache = step1_cache if step1_cache is not None else {}
     key = (
@@ -318,7 +316,9 @@ def forecast(
     )  # fmt: skip
     step1 = cache.setdefault(key, {})
     if "fit" not in step1:
-        step1["fit"] = fit(loss_set, l_law, metric=loss_col, n_refine=n_refine, seed=seed, **l_kw)
+        step1["fit"] = fit(
+            loss_set, l_law, metric=loss_col, n_refine=n_refine, seed=seed, preset=preset
+        )
     loss_fit = step1["fit"]
     err_fit = fit(
         err_set,
@@ -327,7 +327,7 @@ def forecast(
         mapping={e_var: loss_col},
         seed=seed,
         n_refine=n_refine,
-        **e_kw,
+        preset=preset,
     )
 
     check_prediction_inputs(loss_fit, target_rows)
@@ -373,7 +373,7 @@ def forecast(
         if "term" not in step1:
             step1["term"] = learn_extrapolation(
                 loss_set, l_law, axis, level=interval, full_fit=loss_fit, metric=loss_col,
-                n_refine=n_refine, seed=seed, **l_kw,
+                n_refine=n_refine, seed=seed, preset=preset,
             )  # fmt: skip
         term = step1["term"]
         _, lo, hi = calibrated_band(loss_fit, inputs, interval, term)

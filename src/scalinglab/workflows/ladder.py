@@ -23,7 +23,6 @@ from ..diagnostics import Diagnostic
 from ..errors import DataError
 from ..fitting import FitResult, fit
 from ..fitting.predict_inputs import check_prediction_inputs
-from ..fitting.presets import apply_preset
 from ..laws import get_law
 from ..laws.base import Law
 from ..results import Result
@@ -351,12 +350,13 @@ def ladder_laws(
     law has the parameter; a name neither has is an error (never silently ignored)."""
     law1 = get_law(loss_law)
     if acc_law is None:
-        law2, kw2 = apply_preset(get_law("sigmoid"), "paper")
+        law2 = get_law("sigmoid")
         law2 = law2.with_parameter("a", lower=-1.0, upper=0.0, grid=(-1.0, -0.75, -0.5, -0.25))
         law2 = law2.with_parameter("b", lower=0.0, upper=1.0, grid=(0.25, 0.5, 0.75, 1.0))
         law2 = law2.with_parameter("x0", lower=0.0)
     else:
-        law2, kw2 = apply_preset(get_law(acc_law), "paper")
+        law2 = get_law(acc_law)
+    kw2: dict[str, Any] = {"preset": "paper"}  # least squares on raw accuracies, in fit()
     if len(law2.variables) != 1:
         raise DataError(
             f"the ladder's step-2 law maps the task loss to accuracy, so it takes one variable; "
