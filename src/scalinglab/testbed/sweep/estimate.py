@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .grid import Run, finetune_steps
+from .grid import Run, _vocab_size, finetune_steps
 
 PRE_S_PER_TOKEN = 2.27e-5  # fixed cost per pretraining token (one thread)
 PRE_S_PER_FLOP = 2.07e-11  # per training FLOP (one thread: ~48 GFLOP/s)
@@ -82,12 +82,3 @@ def _pair_tokens(c: dict[str, Any]) -> int:
     if str(c.get("tokenizer", "byte")).startswith("bpe:"):
         limit = limit / BYTES_PER_BPE_TOKEN
     return int(min(limit, c["context"]))
-
-
-def _vocab_size(tokenizer: str) -> int:
-    """The vocabulary a tokenizer spec gives, without building it (bytes + specials, bpe:N)."""
-    from ..data import ByteTokenizer
-
-    if tokenizer.startswith("bpe:"):
-        return int(tokenizer.split(":", 1)[1])
-    return ByteTokenizer.vocab_size

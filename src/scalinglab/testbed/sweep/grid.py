@@ -167,7 +167,6 @@ def _resolve_tokens_per_param(cfg: dict[str, Any], own: Mapping[str, Any]) -> No
     if "tokens" in own:  # the run's own budget wins over an M default
         return
     from ..model import GPTConfig
-    from .estimate import _vocab_size
 
     if "model" not in cfg:
         return  # reported as a missing model by the caller
@@ -177,6 +176,15 @@ def _resolve_tokens_per_param(cfg: dict[str, Any], own: Mapping[str, Any]) -> No
         **cfg["model"],
     ).non_embedding_params
     cfg["tokens"] = _two_significant(float(m) * n)
+
+
+def _vocab_size(tokenizer: str) -> int:
+    """The vocabulary a tokenizer spec gives, without building it (bytes + specials, bpe:N)."""
+    from ..data import ByteTokenizer
+
+    if tokenizer.startswith("bpe:"):
+        return int(tokenizer.split(":", 1)[1])
+    return ByteTokenizer.vocab_size
 
 
 def _two_significant(x: float) -> int:
