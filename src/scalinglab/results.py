@@ -178,7 +178,15 @@ class Result:
     # -- the protocol ------------------------------------------------------------------
     @property
     def diagnostics(self) -> list[Diagnostic]:
-        """This result's findings: those of the fits inside it, its own, and its notes."""
+        """This result's findings: those of the fits inside it, its own, and its notes.
+
+        Returns
+        -------
+        list of Diagnostic
+            Each with a ``code``, a ``severity`` and a ``message``; notes come last with
+            code ``"note"``. Structured, so a script can test for a finding rather than
+            parse text.
+        """
         out: list[Diagnostic] = []
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             v = getattr(self, f.name)
@@ -195,9 +203,36 @@ class Result:
         return []
 
     def to_frame(self) -> pd.DataFrame:
+        """The result's main table (each subclass says which).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new table; editing it does not change the result.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.to_frame()  # doctest: +SKIP
+        """
         raise NotImplementedError
 
     def summary(self) -> str:
+        """Plain text for a terminal: the title, the main table and the findings.
+
+        ``print(result)`` prints the same text.
+
+        Returns
+        -------
+        str
+            The title, ``to_frame()`` (at most 30 rows and 12 columns) and one line per
+            diagnostic as ``SEVERITY [code] message``.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> print(res.summary())  # doctest: +SKIP
+        """
         frame = self.to_frame()
         lines = [self.title, frame.to_string(max_rows=30, max_cols=12)]
         for d in self.diagnostics:
@@ -226,6 +261,23 @@ class Result:
         return "".join(parts) + "</div>"
 
     def plot(self) -> Any:
+        """A plotly figure of the result (each subclass draws its own).
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+            The figure; ``.show()`` it or ``.write_html(path)``.
+
+        Raises
+        ------
+        NotImplementedError
+            On a result class without a figure (every shipped result has one).
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.plot().write_html("fit.html")  # doctest: +SKIP
+        """
         raise NotImplementedError(f"{type(self).__name__} has no figure")
 
     # -- serialisation ----------------------------------------------------------------
@@ -241,7 +293,28 @@ class Result:
         return cls(**{k: decode(v) for k, v in state.items() if k in names})
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """The whole result as JSON (written atomically to `path` when given)."""
+        """The whole result as JSON (written atomically to `path` when given).
+
+        Lossless: tables keep every digit and their float columns, nested fits and
+        diagnostics come back as they were, so `from_json` returns an equal result.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path, optional
+            Where to write the text too (through a temporary file in the same folder, then
+            replaced, so a crash never leaves half a file). ``None`` writes nothing.
+
+        Returns
+        -------
+        str
+            The JSON text, ``{"scalinglab_result": <class name>, "state": {...}}``.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.to_json("fit.json")  # doctest: +SKIP
+        >>> back = sl.FitResult.from_json("fit.json")  # doctest: +SKIP
+        """
         text = json.dumps(
             {"scalinglab_result": type(self).__name__, "state": self._state()},
             indent=1,
@@ -255,6 +328,35 @@ class Result:
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Result:
+        """Load a result saved by `to_json` (or a fit file written by ``fit --out``).
+
+        Only the types scalinglab registers can be named in the file, so loading a file a
+        colleague sent cannot import or run code.
+
+        Parameters
+        ----------
+        text_or_path : str or pathlib.Path
+            The JSON text itself (anything starting with ``{``) or the path of a file.
+
+        Returns
+        -------
+        Result
+            The saved result, of its saved class. Called on a subclass
+            (``sl.AuditResult.from_json``), the file must hold that class or one of its
+            subclasses.
+
+        Raises
+        ------
+        FileFormatError
+            The text is not JSON, not a result file, holds another class, or was edited
+            into something that cannot be loaded.
+
+        Examples
+        --------
+        >>> from scalinglab.results import Result
+        >>> res = Result.from_json("audit.json")  # doctest: +SKIP
+        >>> res = sl.AuditResult.from_json("audit.json")  # doctest: +SKIP
+        """
         text = str(text_or_path)
         source = None
         if not text.lstrip().startswith("{"):

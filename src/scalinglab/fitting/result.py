@@ -40,7 +40,53 @@ def _alias_in(data: pd.DataFrame | Mapping[str, Any], col: str, var: str) -> str
 class FitResult(Result):
     """One fit's learned state. The `Result` protocol: `diagnostics`, `summary()`,
     `to_frame()` (the parameter table), `to_json()`/`from_json()`, `plot()`,
-    `_repr_html_()`."""
+    `_repr_html_()`.
+
+    Built by `scalinglab.fit` (or loaded with `from_json`); learned attributes end in an
+    underscore, as in scikit-learn.
+
+    Attributes
+    ----------
+    law : Law
+        The law fitted (with any parameters held fixed).
+    params_ : dict of str to float
+        The estimate of every parameter, in its public units.
+    objective_ : float
+        The summed Huber loss at the optimum.
+    converged_ : bool
+        Whether the best start met the optimiser's tolerance.
+    n_points_ : int
+        Rows fitted.
+    columns_ : dict of str to str
+        Law variable -> the data column (or ``--map`` expression) it was read from.
+    metric_ : str
+        The column predicted.
+    delta_ : float
+        The Huber threshold (``inf``: least squares).
+    starts_ : pandas.DataFrame
+        One row per start of the multi-start search, with its ``status``.
+    warnings_ : list of str
+        The warnings' messages (also in `diagnostics`).
+    at_bounds_ : list of str
+        Parameters that ended on a bound.
+    fit_time_s_ : float
+        Seconds the fit took.
+    data_ : dict or None
+        The fitted ``x`` (per variable), ``y`` and ``weights``, kept so residuals and the
+        bootstrap need no table; ``None`` for a fit loaded without data.
+    source_ : str or None
+        The file the rows came from.
+    bootstrap_ : Bootstrap or None
+        The last `bootstrap` run.
+    frame_ : pandas.DataFrame or None
+        The rows fitted (not saved by `to_json`).
+    diagnostics_ : list of Diagnostic
+        Findings of the checks run at the optimum (and of the bootstrap).
+    stop_reason_ : str
+        Why the optimiser stopped.
+    n_iter_ : int
+        Optimiser iterations of the best start.
+    """
 
     title: ClassVar[str] = "fit"
     law: Law
@@ -114,6 +160,37 @@ class FitResult(Result):
         warning, if `bootstrap()` was not called); `.attrs` hold the level, kind and number
         of resamples. kind="confidence" bounds the fitted curve; kind="prediction" also adds
         the scatter of a new run (resampled fit residuals).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or mapping
+            The law's variables (or the columns they were fitted from, or their aliases
+            such as ``N`` and ``D``), one value or one array per variable.
+        interval : float, optional
+            Level in (0, 1) of a bootstrap interval; ``None`` (default) predicts only.
+        kind : {"confidence", "prediction"}
+            What the interval bounds: the fitted curve, or a new run's measurement.
+
+        Returns
+        -------
+        pandas.Series or pandas.DataFrame
+            The Series of predictions without `interval`; with it, a DataFrame with
+            columns ``prediction``, ``lower``, ``upper`` (NaN bounds for an exact fit, which
+            leaves nothing to resample).
+
+        Raises
+        ------
+        MissingColumnError
+            A law variable is missing from `data`.
+        ValueError
+            `interval` is outside (0, 1) or `kind` is unknown.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.predict({"n_params": "70B", "tokens": "1.4T"})  # doctest: +SKIP
+        >>> res.bootstrap(500, group_by="run_id")  # doctest: +SKIP
+        >>> res.predict({"n_params": 7e10, "tokens": 1.4e12}, interval=0.9)  # doctest: +SKIP
         """
         frame = self._predict_frame(data, interval, kind)
         if interval is None:
@@ -160,7 +237,25 @@ class FitResult(Result):
     def plot(self, heldout: pd.DataFrame | None = None, kind: str = "fit") -> Any:
         """A plotly figure for notebooks: kind="fit" (curves, points, bootstrap band) or
         "residuals"; `heldout` rows (e.g. the runs a holdout left out) are drawn in both, so
-        the plot shows how the law extrapolates to them."""
+        the plot shows how the law extrapolates to them.
+
+        Parameters
+        ----------
+        heldout : pandas.DataFrame, optional
+            Rows not fitted, drawn as distinct markers with the law's prediction for them.
+        kind : {"fit", "residuals"}
+            The figure: the curves through the data, or the residuals in the law's space.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.plot().show()  # doctest: +SKIP
+        >>> res.plot(kind="residuals").write_html("residuals.html")  # doctest: +SKIP
+        """
         from .. import plots
 
         if kind == "residuals":
@@ -181,6 +276,39 @@ class FitResult(Result):
 
         method="warm" starts every resample at this fit's optimum; "grid" re-runs the full
         multi-start search per resample (robust to multi-modal objectives).
+
+        Parameters
+        ----------
+        n_resamples : int
+            Resamples to refit (at least 1; a count that would not finish or not fit in
+            memory is refused with a BootstrapSizeError giving the estimate).
+        group_by : str or array-like, optional
+            Resample whole groups rather than rows: a column of the fitted rows (e.g.
+            ``"run_id"``, so a run's checkpoints stay together) or one label per fitted
+            point. Rows are not independent when they share a run, and resampling them one
+            by one gives too narrow intervals.
+        method : {"warm", "grid"}
+            Where each refit starts (see above).
+        seed : int
+            Seed of the resampling.
+        progress : callable, optional
+            Called after each chunk of resamples with the chunk's size (a progress bar's
+            ``update``).
+        counts : numpy.ndarray, optional
+            A (B, n) matrix of multiplicities to use instead of drawing them, so two fits
+            on overlapping runs can share their resampled runs.
+
+        Returns
+        -------
+        Bootstrap
+            Also stored as `bootstrap_`; `diagnostics_` gain ``bootstrap_drift`` and
+            ``bootstrap_failures`` findings when they apply (replacing a previous run's).
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> boot = res.bootstrap(1000, group_by="run_id", seed=1)  # doctest: +SKIP
+        >>> res.intervals(0.9)  # doctest: +SKIP
         """
         groups, name = None, None
         if group_by is not None:
@@ -231,7 +359,25 @@ class FitResult(Result):
         return self.bootstrap_
 
     def intervals(self, level: float = 0.95) -> pd.DataFrame:
-        """Bootstrap percentile intervals per parameter (bootstrap run if needed)."""
+        """Bootstrap percentile intervals per parameter (bootstrap run if needed).
+
+        Parameters
+        ----------
+        level : float
+            Interval level in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by parameter, columns ``estimate``, ``lower``, ``upper`` and ``se`` (the
+            bootstrap standard error), over the usable resamples.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.bootstrap(500)  # doctest: +SKIP
+        >>> res.intervals(0.9).loc["alpha"]  # doctest: +SKIP
+        """
         boot = self.bootstrap_ if self.bootstrap_ is not None else self.bootstrap()
         return boot.intervals(level)
 
@@ -261,6 +407,13 @@ class FitResult(Result):
 
     @property
     def param_vector_(self) -> np.ndarray:
+        """The estimates as one array, in the law's parameter order.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``params_[name]`` for each name of ``law.param_names``.
+        """
         return np.array([self.params_[n] for n in self.law.param_names])
 
     def _residual_array(self) -> np.ndarray:
@@ -271,7 +424,18 @@ class FitResult(Result):
 
     def residuals(self) -> pd.Series:
         """Residuals on the fit data, in the law's space (log(pred/y) for log-space laws), as
-        a Series aligned with the fitted rows' index (0..n-1 for a fit loaded from a file)."""
+        a Series aligned with the fitted rows' index (0..n-1 for a fit loaded from a file).
+
+        Returns
+        -------
+        pandas.Series
+            Named ``residual``.
+
+        Raises
+        ------
+        ValueError
+            The fit carries no data.
+        """
         r = self._residual_array()
         index = (
             self.frame_.index
@@ -283,16 +447,35 @@ class FitResult(Result):
     # -- reporting ------------------------------------------------------------------------
     @property
     def clean_(self) -> bool:
-        """Converged, and no diagnostic above "info": a result to use without caveats."""
+        """Converged, and no diagnostic above "info": a result to use without caveats.
+
+        Returns
+        -------
+        bool
+        """
         return self.converged_ and all(d.severity == "info" for d in self.diagnostics_)
 
     @property
     def dof_(self) -> int:
-        """Degrees of freedom: points minus parameters."""
+        """Degrees of freedom: points minus parameters.
+
+        Returns
+        -------
+        int
+            Zero or less for an exact fit (an interpolation).
+        """
         return self.n_points_ - self.law.n_params
 
     @property
     def exact_fit_(self) -> bool:
+        """Whether there are no more points than parameters (`dof_` <= 0).
+
+        Such a fit interpolates: resampling it measures nothing, so its intervals are NaN.
+
+        Returns
+        -------
+        bool
+        """
         return self.dof_ <= 0
 
     def _rss(self) -> float:
@@ -303,20 +486,38 @@ class FitResult(Result):
     @property
     def aic_(self) -> float:
         """Akaike information criterion (Gaussian residuals in the law's space, as lmfit):
-        n log(RSS/n) + 2k. Lower is better; compare laws fitted to the same rows only."""
+        n log(RSS/n) + 2k. Lower is better; compare laws fitted to the same rows only.
+
+        Returns
+        -------
+        float
+            NaN for a fit without data.
+        """
         n, k = self.n_points_, self.law.n_params
         rss = self._rss() if self.data_ is not None else math.nan
         return n * math.log(max(rss, 1e-300) / n) + 2 * k if n > 0 else math.nan
 
     @property
     def bic_(self) -> float:
-        """Bayesian information criterion: n log(RSS/n) + k log n."""
+        """Bayesian information criterion: n log(RSS/n) + k log n.
+
+        Returns
+        -------
+        float
+            NaN for a fit without data.
+        """
         n, k = self.n_points_, self.law.n_params
         rss = self._rss() if self.data_ is not None else math.nan
         return n * math.log(max(rss, 1e-300) / n) + k * math.log(n) if n > 0 else math.nan
 
     def fitted_range(self) -> dict[str, tuple[float, float]]:
-        """(min, max) of every law variable over the fitted rows."""
+        """(min, max) of every law variable over the fitted rows.
+
+        Returns
+        -------
+        dict of str to (float, float)
+            Empty for a fit without data.
+        """
         if self.data_ is None:
             return {}
         return {
@@ -328,7 +529,18 @@ class FitResult(Result):
     def extrapolation(self, data: pd.DataFrame | Mapping[str, Any]) -> pd.DataFrame:
         """Per query row and variable: how far beyond the fitted range it lies — orders of
         magnitude (log10 ratio to the nearest end) for positive variables, else multiples
-        of the fitted span. 0 inside the range."""
+        of the fitted span. 0 inside the range.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or mapping
+            A prediction query, as for `predict`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per law variable, one row per query row.
+        """
         inputs = self._inputs(data)
         rng = self.fitted_range()
         out = {}
@@ -348,7 +560,18 @@ class FitResult(Result):
 
     def check_inputs(self, data: pd.DataFrame | Mapping[str, Any]) -> list[Diagnostic]:
         """Diagnostics of a prediction query: `extrapolation` for each variable more than
-        one order of magnitude (or one fitted span) beyond the data."""
+        one order of magnitude (or one fitted span) beyond the data.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or mapping
+            A prediction query, as for `predict`.
+
+        Returns
+        -------
+        list of Diagnostic
+            Empty when every query lies within an order of magnitude of the fitted range.
+        """
         ext = self.extrapolation(data)
         out = []
         for var in ext.columns:
@@ -369,6 +592,19 @@ class FitResult(Result):
         return out
 
     def summary(self) -> str:
+        """Plain text: the law and its formula, the data, the objective, convergence,
+        degrees of freedom (with AIC and BIC), every parameter (flagged when on a bound),
+        the starts, and the diagnostics.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> print(res.summary())  # doctest: +SKIP
+        """
         lines = [
             f"law        {self.law.name}: {self.metric_} = {self.law.formula_text}",
             f"citation   {self.law.citation}",
@@ -420,11 +656,29 @@ class FitResult(Result):
 
     @property
     def diagnostics(self) -> list[Diagnostic]:  # type: ignore[override]
+        """The fit's findings (a copy of `diagnostics_`).
+
+        Returns
+        -------
+        list of Diagnostic
+        """
         return list(self.diagnostics_)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per parameter: estimate, bounds, whether on a bound, and the bootstrap's
-        95% interval when one was run."""
+        95% interval when one was run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``parameter``: ``estimate``, ``lower_bound``, ``upper_bound``,
+            ``at_bound``, and ``ci95_lower``/``ci95_upper`` after `bootstrap`.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.to_frame()["estimate"]  # doctest: +SKIP
+        """
         rows = []
         for p in self.law.parameters:
             rows.append(
@@ -454,6 +708,24 @@ class FitResult(Result):
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self, include_starts: bool = False) -> dict[str, Any]:
+        """The fit as JSON-ready data: what ``fit --out`` writes and `from_dict` reads.
+
+        Parameters
+        ----------
+        include_starts : bool
+            Add the multi-start table (``starts``), one record per start.
+
+        Returns
+        -------
+        dict
+            The version, the law (name and spec), the parameters, the fit's statistics and
+            diagnostics, the fitted data when kept and the bootstrap when run.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.to_dict()["params"]  # doctest: +SKIP
+        """
         d: dict[str, Any] = {
             "scalinglab_version": __version__,
             "law": self.law.name,
@@ -488,6 +760,26 @@ class FitResult(Result):
         return d
 
     def to_json(self, path: str | Path | None = None, **kw: Any) -> str:
+        """The fit file's JSON text (`to_dict`), written atomically to `path` when given.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path, optional
+            Where to write it (a kill or a full disk never leaves half a file).
+        **kw
+            Passed to `to_dict` (``include_starts=True``).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> res.to_json("fit.json")  # doctest: +SKIP
+        >>> sl.FitResult.from_json("fit.json").params_ == res.params_  # doctest: +SKIP
+        True
+        """
         text = json.dumps(self.to_dict(**kw), indent=2, allow_nan=True)
         if path is not None:  # atomic: a kill or a full disk never leaves half a fit file
             from ..io.safe_write import write_text
@@ -498,7 +790,25 @@ class FitResult(Result):
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, source: str | None = None) -> FitResult:
         """A saved fit; its schema is checked first (scalinglab.fitting.fitfile): anything
-        malformed, non-finite or out of bounds is a FitFileError naming the key."""
+        malformed, non-finite or out of bounds is a FitFileError naming the key.
+
+        Parameters
+        ----------
+        d : mapping
+            What `to_dict` returned (e.g. parsed from a fit file).
+        source : str, optional
+            The file it came from, named in errors.
+
+        Returns
+        -------
+        FitResult
+
+        Examples
+        --------
+        >>> import json  # doctest: +SKIP
+        >>> d = json.loads(open("fit.json").read())  # doctest: +SKIP
+        >>> res = sl.FitResult.from_dict(d, source="fit.json")  # doctest: +SKIP
+        """
         from ..errors import FitFileError
         from .fitfile import check_fit_dict
 
@@ -545,7 +855,23 @@ class FitResult(Result):
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> FitResult:
-        """A fit from a JSON file (or JSON text); anything but a valid fit is FitFileError."""
+        """A fit from a JSON file (or JSON text); anything but a valid fit is FitFileError.
+
+        Parameters
+        ----------
+        text_or_path : str or pathlib.Path
+            JSON text (starting with ``{``) or the path of a file written by `to_json` or
+            ``scalinglab fit --out``.
+
+        Returns
+        -------
+        FitResult
+
+        Examples
+        --------
+        >>> res = sl.FitResult.from_json("fit.json")  # doctest: +SKIP
+        >>> res.predict({"n_params": 7e10, "tokens": 1.4e12})  # doctest: +SKIP
+        """
         from ..errors import FitFileError
 
         text, source = str(text_or_path), None
