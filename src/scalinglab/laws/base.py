@@ -30,6 +30,19 @@ class Parameter:
     `log=True` means the optimiser works on log(value) (the value must be positive). This is
     Hoffmann et al.'s parameterisation for scale constants (A = e^a), which makes a grid over
     orders of magnitude well behaved.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name in the formula.
+    lower, upper : float
+        Bounds (infinite by default); ``lower > upper`` is a BoundsError.
+    grid : tuple of float
+        Start values of the multi-start search, in public units.
+    log : bool
+        Optimise log(value) rather than the value.
+    description : str
+        What the parameter means, for tables and help.
     """
 
     name: str
@@ -96,7 +109,38 @@ def _json_float(x: float) -> float | str:
 
 @dataclass(frozen=True)
 class Law:
-    """A scaling law. Immutable; `with_parameter` returns a modified copy."""
+    """A scaling law. Immutable; `with_parameter` returns a modified copy.
+
+    Get one from the catalog (`scalinglab.get_law`) or write one
+    (`scalinglab.expression_law`); constructing it directly is for the catalog's own use.
+
+    Attributes
+    ----------
+    name : str
+        The law's name (a fixed parameter adds ``[fixed E=1.69]``).
+    variables : tuple of str
+        The data columns the formula reads, e.g. ``("n_params", "tokens")``.
+    metric : str
+        The column it predicts.
+    parameters : tuple of Parameter
+        The free parameters, in the order of parameter vectors.
+    formula : callable
+        ``formula(**variables, **parameters)``, on arrays or autodiff duals.
+    formula_text : str
+        The formula as printed.
+    space : {"log", "identity"}
+        Where residuals are taken: log(pred / y) or pred - y.
+    citation, description : str
+        Where the law comes from and what it models.
+    positive_variables : tuple of str
+        Variables that must be positive.
+    spec : mapping or None
+        How to rebuild the law from JSON (``{"catalog": name}`` or an expression spec).
+    data_grid : callable or None
+        Start grids derived from the data, for location and scale parameters.
+    fixed : tuple of (Parameter, float)
+        Parameters held constant by `fix`.
+    """
 
     name: str
     variables: tuple[str, ...]
@@ -126,13 +170,41 @@ class Law:
     # -- introspection ------------------------------------------------------------------
     @property
     def param_names(self) -> tuple[str, ...]:
+        """The free parameters' names, in parameter-vector order.
+
+        Returns
+        -------
+        tuple of str
+        """
         return tuple(p.name for p in self.parameters)
 
     @property
     def n_params(self) -> int:
+        """How many parameters are fitted (fixed ones do not count).
+
+        Returns
+        -------
+        int
+        """
         return len(self.parameters)
 
     def parameter(self, name: str) -> Parameter:
+        """The free parameter called `name`.
+
+        Parameters
+        ----------
+        name : str
+
+        Returns
+        -------
+        Parameter
+            Its bounds, grid and log flag.
+
+        Raises
+        ------
+        UnknownParameterError
+            No free parameter has that name (a fixed one is said to be fixed).
+        """
         for p in self.parameters:
             if p.name == name:
                 return p
@@ -148,7 +220,21 @@ class Law:
         )
 
     def with_parameter(self, name: str, **changes: Any) -> Law:
-        """A copy with one parameter's bounds/grid/log flag changed (validated anew)."""
+        """A copy with one parameter's bounds/grid/log flag changed (validated anew).
+
+        Parameters
+        ----------
+        name : str
+            A free parameter.
+        **changes
+            Fields of `Parameter` to replace: ``lower``, ``upper``, ``grid``, ``log``,
+            ``description``.
+
+        Returns
+        -------
+        Law
+            A new law; this one is unchanged.
+        """
         old = self.parameter(name)
         if "grid" in changes:
             changes["grid"] = tuple(float(g) for g in changes["grid"])
@@ -158,7 +244,13 @@ class Law:
 
     @property
     def fixed_values(self) -> dict[str, float]:
-        """Parameters held constant by `fix()`, name -> value."""
+        """Parameters held constant by `fix()`, name -> value.
+
+        Returns
+        -------
+        dict of str to float
+            Empty when nothing is fixed.
+        """
         return {p.name: v for p, v in self.fixed}
 
     def fix(self, **values: float) -> Law:
@@ -169,8 +261,32 @@ class Law:
         `name` and `formula_text`, and saves them in `to_dict()` so a fit file rebuilds the
         same law. Zhang et al.'s PET-size recipe fixes beta and E this way.
 
-        >>> get_law("chinchilla").fix(E=1.69).param_names   # doctest: +SKIP
+        Parameters
+        ----------
+        **values : float
+            Parameter name -> the value to hold it at (finite, within its bounds).
+
+        Returns
+        -------
+        Law
+            The law with those parameters held; itself when `values` is empty.
+
+        Raises
+        ------
+        BoundsError
+            A value is not a finite number, is outside the bounds, is already fixed, or
+            fixing would leave nothing to fit.
+        UnknownParameterError
+            No such parameter.
+
+        Examples
+        --------
+        >>> from scalinglab import get_law
+        >>> law = get_law("chinchilla").fix(E=1.69)
+        >>> law.param_names
         ('A', 'B', 'alpha', 'beta')
+        >>> law.fixed_values
+        {'E': 1.69}
         """
         if not values:
             return self
@@ -235,6 +351,17 @@ class Law:
         )
 
     def with_grid(self, grids: Mapping[str, Sequence[float]]) -> Law:
+        """A copy with new start grids for some parameters.
+
+        Parameters
+        ----------
+        grids : mapping of str to sequence of float
+            Parameter name -> start values, in public units.
+
+        Returns
+        -------
+        Law
+        """
         law = self
         for name, grid in grids.items():
             law = law.with_parameter(name, grid=grid)
@@ -242,7 +369,19 @@ class Law:
 
     def grid_for(self, x: Mapping[str, np.ndarray], y: np.ndarray) -> Law:
         """This law with its data-derived start grids (values outside a parameter's bounds
-        are clipped in; non-finite ones dropped); itself when it has none."""
+        are clipped in; non-finite ones dropped); itself when it has none.
+
+        Parameters
+        ----------
+        x : mapping of str to numpy.ndarray
+            The fitted values of each law variable.
+        y : numpy.ndarray
+            The fitted metric.
+
+        Returns
+        -------
+        Law
+        """
         if self.data_grid is None:
             return self
         grids = {}
@@ -262,13 +401,39 @@ class Law:
     # -- coordinates ----------------------------------------------------------------------
     @property
     def log_mask(self) -> np.ndarray:
+        """Which free parameters the optimiser sees as log(value).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One flag per parameter, in parameter-vector order.
+        """
         return np.array([p.log for p in self.parameters], dtype=bool)
 
     def internal_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bounds in the optimiser's coordinates (log of the bound for log parameters).
+
+        Returns
+        -------
+        lower, upper : numpy.ndarray
+            One entry per free parameter.
+        """
         b = np.array([p.internal_bounds for p in self.parameters], dtype=float).reshape(-1, 2)
         return b[:, 0], b[:, 1]
 
     def to_internal(self, theta: np.ndarray) -> np.ndarray:
+        """Public parameter values to the optimiser's coordinates (log for log parameters).
+
+        Parameters
+        ----------
+        theta : numpy.ndarray
+            (..., P) values in public units; not modified.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new array of the same shape.
+        """
         theta = np.array(theta, dtype=float, copy=True)
         m = self.log_mask
         with np.errstate(divide="ignore"):
@@ -276,6 +441,18 @@ class Law:
         return theta
 
     def to_public(self, z: np.ndarray) -> np.ndarray:
+        """The inverse of `to_internal`: exp of the log parameters.
+
+        Parameters
+        ----------
+        z : numpy.ndarray
+            (..., P) values in the optimiser's coordinates; not modified.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new array of the same shape, in public units.
+        """
         z = np.array(z, dtype=float, copy=True)
         m = self.log_mask
         with np.errstate(over="ignore"):
@@ -283,7 +460,13 @@ class Law:
         return z
 
     def grid_points(self) -> np.ndarray:
-        """Cartesian product of the parameter grids, (G, P) in public units."""
+        """Cartesian product of the parameter grids, (G, P) in public units.
+
+        Returns
+        -------
+        numpy.ndarray
+            G rows (the product of the grids' sizes), one column per free parameter.
+        """
         axes = np.meshgrid(
             *(np.asarray(p.grid, dtype=float) for p in self.parameters), indexing="ij"
         )
@@ -301,6 +484,32 @@ class Law:
         """Predictions for parameter set(s) `theta` (public units).
 
         theta: a mapping name->value, a (P,) vector, or a (B, P) batch. Returns (n,) or (B, n).
+
+        Parameters
+        ----------
+        theta : mapping of str to float, or numpy.ndarray
+            Values of every free parameter: by name, as a (P,) vector in `param_names`
+            order, or a (B, P) batch (e.g. bootstrap draws).
+        data : mapping of str to array-like
+            One array per law variable (by the law's variable names).
+
+        Returns
+        -------
+        numpy.ndarray
+            (n,) for one parameter set, (B, n) for a batch.
+
+        Raises
+        ------
+        UnknownParameterError
+            `theta` is a mapping that misses a parameter.
+
+        Examples
+        --------
+        >>> from scalinglab import get_law
+        >>> law = get_law("chinchilla")
+        >>> theta = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+        >>> law.evaluate(theta, {"n_params": [7e10], "tokens": [1.4e12]}).round(3)
+        array([1.937])
         """
         if isinstance(theta, Mapping):
             missing = [n for n in self.param_names if n not in theta]
@@ -320,7 +529,20 @@ class Law:
 
     def evaluate_paired(self, theta: np.ndarray, data: Mapping[str, np.ndarray]) -> np.ndarray:
         """Row b of `theta` (B, P) evaluated on row b of each (B, n) data array: chains a
-        bootstrap draw of one law into the matching draw of the next."""
+        bootstrap draw of one law into the matching draw of the next.
+
+        Parameters
+        ----------
+        theta : numpy.ndarray
+            (B, P) parameter sets in public units.
+        data : mapping of str to numpy.ndarray
+            One (B, n) array per law variable.
+
+        Returns
+        -------
+        numpy.ndarray
+            (B, n) predictions.
+        """
         theta = np.asarray(theta, dtype=float).reshape(-1, self.n_params)
         cols = {k: np.asarray(data[k], dtype=float) for k in self.variables}
         params = {n: theta[:, j : j + 1] for j, n in enumerate(self.param_names)}
@@ -333,6 +555,22 @@ class Law:
         """Predictions (B, n) and, if asked, the Jacobian (P, B, n) w.r.t. internal coords.
 
         `cols` values must already be shaped (1, n).
+
+        Parameters
+        ----------
+        z : numpy.ndarray
+            (B, P) parameter sets in the optimiser's coordinates.
+        cols : mapping of str to numpy.ndarray
+            One (1, n) array per law variable.
+        jacobian : bool
+            Also return the derivatives (forward-mode autodiff).
+
+        Returns
+        -------
+        pred : numpy.ndarray
+            (B, n) predictions.
+        jac : numpy.ndarray or None
+            (P, B, n) derivatives with respect to `z`, or None without `jacobian`.
         """
         B, P = z.shape
         n = next(iter(cols.values())).shape[1] if cols else 1
@@ -357,6 +595,15 @@ class Law:
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The law as JSON-ready data, from which a fit file rebuilds it.
+
+        Returns
+        -------
+        dict
+            The law's spec (``{"catalog": name}`` or an expression law's spec), every
+            parameter's declaration (the fixed ones too), ``space``, and ``fixed`` when
+            parameters are held.
+        """
         d: dict[str, Any] = dict(self.spec) if self.spec else {"catalog": self.name}
         # fixed parameters keep their declarations, so the law rebuilds before fixing them
         d["parameters"] = [p.to_dict() for p in self.parameters] + [
