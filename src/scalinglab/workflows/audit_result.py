@@ -31,7 +31,27 @@ def _held_out_summary(pts: pd.DataFrame, keys: str | list[str]) -> pd.DataFrame:
 
 @dataclass
 class AuditResult(Result):
-    """`points`: one row per (fold, law, held-out point); `folds`: one row per (fold, law)."""
+    """`points`: one row per (fold, law, held-out point); `folds`: one row per (fold, law).
+
+    Built by `scalinglab.audit`.
+
+    Attributes
+    ----------
+    kind : str
+        The audit's mode: ``"holdout"``, ``"leave_largest_out"``, ``"leave_one_group_out"``
+        or ``"largest_per_factor"``.
+    points : pandas.DataFrame
+        Per held-out point: ``fold``, ``law``, ``row``, the law's input columns, ``truth``,
+        ``prediction``, ``abs_error``, ``rel_error``, ``lower``/``upper`` (NaN without a
+        bootstrap), ``inside``, ``compute_ratio``; ``factor`` for a joint finetuning law,
+        ``distance`` (orders of magnitude beyond the fitted scales) when leaving the
+        largest out, ``task`` per task of a long table.
+    folds : pandas.DataFrame
+        Per fold and law: ``n_fit``, ``n_test``, the errors, ``coverage``, the fit's FLOPs
+        and compute ratio, ``converged``, ``warnings`` and ``params``.
+    notes : list of str
+        What was left out and why (rows without a prediction, tasks not audited).
+    """
 
     title: ClassVar[str] = "audit: error on held-out runs"
     kind: str
@@ -40,7 +60,20 @@ class AuditResult(Result):
     notes: list[str] = field(default_factory=list)
 
     def by_law(self) -> pd.DataFrame:
-        """Held-out error per law across all folds: pick a law by this, not in-sample fit."""
+        """Held-out error per law across all folds: pick a law by this, not in-sample fit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by law (by task and law for a long table): ``n_points``, ``mad`` (mean
+            absolute error), ``mean_rel_error``, ``max_rel_error`` and ``coverage`` (the
+            share of points inside their interval; NaN where none was computed).
+
+        Examples
+        --------
+        >>> aud = sl.audit("runs.csv", "chinchilla", leave_largest_out="n_params")  # doctest: +SKIP
+        >>> aud.by_law()["mean_rel_error"]  # doctest: +SKIP
+        """
         pts = self.points
         keys = ["task", "law"] if "task" in pts.columns else "law"
         return _held_out_summary(pts, keys)
@@ -48,7 +81,19 @@ class AuditResult(Result):
     def by_factor(self) -> pd.DataFrame:
         """Held-out error per fold (the method, with `by`), law and factor of a joint
         finetuning law (Zhang et al.'s Table 2: which factor's extrapolation fails); empty
-        when no audited law is one."""
+        when no audited law is one.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (task,) fold, law and factor, with the columns of `by_law`; empty
+            when no audited law is a joint finetuning law.
+
+        Examples
+        --------
+        >>> aud = sl.audit("ft.csv", "finetune_joint", largest_per_factor=True)  # doctest: +SKIP
+        >>> aud.by_factor()  # doctest: +SKIP
+        """
         pts = self.points
         if "factor" not in pts.columns or pts["factor"].isna().all():
             return pd.DataFrame()
@@ -57,9 +102,33 @@ class AuditResult(Result):
         return _held_out_summary(pts, keys)
 
     def to_frame(self) -> pd.DataFrame:
+        """The held-out points (`points`): one row per fold, law and held-out row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `points` table itself (not a copy).
+
+        Examples
+        --------
+        >>> aud = sl.audit("runs.csv", "chinchilla", leave_largest_out="n_params")  # doctest: +SKIP
+        >>> aud.to_frame()[["law", "truth", "prediction", "inside"]]  # doctest: +SKIP
+        """
         return self.points
 
     def summary(self) -> str:
+        """Plain text: held-out error by law (and by factor when there is one), then the
+        findings.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> aud = sl.audit("runs.csv", "chinchilla", leave_largest_out="n_params")  # doctest: +SKIP
+        >>> print(aud.summary())  # doctest: +SKIP
+        """
         lines = [f"audit ({self.kind}): held-out error by law", self.by_law().to_string()]
         if not self.by_factor().empty:
             lines += ["held-out error by factor", self.by_factor().to_string()]
@@ -84,11 +153,35 @@ class AuditResult(Result):
         )
 
     def plot(self) -> Any:
+        """Every held-out point's prediction against its measurement, one colour per law.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Examples
+        --------
+        >>> aud = sl.audit("runs.csv", "chinchilla", leave_largest_out="n_params")  # doctest: +SKIP
+        >>> aud.plot().write_html("audit.html")  # doctest: +SKIP
+        """
         from ..plots import audit_figure
 
         return audit_figure(self.points)
 
     def to_dict(self) -> dict[str, Any]:
+        """The audit as JSON-ready data (the body of ``scalinglab audit --json``).
+
+        Returns
+        -------
+        dict
+            ``kind``, ``summary`` (the per-fold rows), ``by_law``, ``by_factor``, ``points``
+            and ``notes``, numbers exactly as stored.
+
+        Examples
+        --------
+        >>> aud = sl.audit("runs.csv", "chinchilla", leave_largest_out="n_params")  # doctest: +SKIP
+        >>> aud.to_dict()["by_law"]  # doctest: +SKIP
+        """
         return {
             "kind": self.kind,
             "summary": records(self.folds),

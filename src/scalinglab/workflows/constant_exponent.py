@@ -32,7 +32,26 @@ from .pretrain_choice import require_columns
 
 @dataclass
 class ConstantExponent(Result):
-    """Per token multiplier: the compute exponent with its interval; the verdict."""
+    """Per token multiplier: the compute exponent with its interval; the verdict.
+
+    Built by `scalinglab.constant_exponent`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per group (the `by` column, else ``group``) and token multiplier ``M``:
+        ``n_runs``, ``eta`` with ``eta_lo``/``eta_hi``, ``A_M`` and ``E_shared``.
+    joint : dict of str to FitResult
+        Per group, the over-training law fitted on all its runs (its ``eta`` is the one
+        the verdict tests).
+    verdicts : dict of str to str
+        Per group, one sentence: does one eta fit every M?
+    interval : float
+        The level of the intervals on eta.
+    flags : list of Diagnostic
+        Multipliers with too few runs for their own eta, a degenerate joint fit, per-M fits
+        that did not converge.
+    """
 
     title: ClassVar[str] = "one compute exponent for every token multiplier?"
     table: pd.DataFrame  # group, M, n_runs, eta, eta_lo, eta_hi, A
@@ -42,24 +61,75 @@ class ConstantExponent(Result):
     flags: list[Diagnostic] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
+        """The exponent per group and token multiplier (`table`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `table` itself (not a copy).
+
+        Examples
+        --------
+        >>> res = sl.constant_exponent("runs.csv", by="train_dataset")  # doctest: +SKIP
+        >>> res.to_frame()[["M", "eta", "eta_lo", "eta_hi"]]  # doctest: +SKIP
+        """
         return self.table
 
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
 
     def plot(self, group: str | None = None) -> Any:
-        """Forest plot of eta per token multiplier, the shared range and the joint eta."""
+        """Forest plot of eta per token multiplier, the shared range and the joint eta.
+
+        Parameters
+        ----------
+        group : str, optional
+            Draw only this group (a value of the `by` column); default all.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Examples
+        --------
+        >>> res = sl.constant_exponent("runs.csv", by="train_dataset")  # doctest: +SKIP
+        >>> res.plot(group="c4").show()  # doctest: +SKIP
+        """
         from ..plots import constant_exponent_figure
 
         return constant_exponent_figure(self, group)
 
     def summary(self) -> str:
+        """Plain text: the table, one verdict per group, then the flags.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> res = sl.constant_exponent("runs.csv", by="train_dataset")  # doctest: +SKIP
+        >>> print(res.summary())  # doctest: +SKIP
+        """
         lines = [self.title, self.table.to_string(index=False)]
         lines += [f"{g}: {v}" for g, v in self.verdicts.items()]
         lines += [str(d) for d in self.flags]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """The test as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            ``interval``, ``table`` (rows), ``joint`` (each group's joint parameters),
+            ``verdicts`` and ``diagnostics``.
+
+        Examples
+        --------
+        >>> res = sl.constant_exponent("runs.csv", by="train_dataset")  # doctest: +SKIP
+        >>> res.to_dict()["verdicts"]  # doctest: +SKIP
+        """
         return {
             "interval": self.interval,
             "table": records(self.table),

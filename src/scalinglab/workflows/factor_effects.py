@@ -46,7 +46,29 @@ def _word(f: str) -> str:
 
 @dataclass
 class FactorEffects(Result):
-    """Per method and factor: alpha_X with its interval, and which factor helps more."""
+    """Per method and factor: alpha_X with its interval, and which factor helps more.
+
+    Built by `scalinglab.factor_effects`.
+
+    Attributes
+    ----------
+    factors : list of str
+        The factors compared (columns such as ``n_params``, ``tokens``).
+    table : pandas.DataFrame
+        One row per group (the `by` column, else ``group``) and ``factor``: ``alpha`` with
+        ``alpha_lo``/``alpha_hi``, ``A``, ``loss_cut_per_10x`` (1 - 10^-alpha), the shared
+        ``beta``, ``n_runs``, ``heldout_mad`` and ``identified`` (False when alpha ended on
+        a bound: present, but not to be ranked).
+    fits : dict of str to FitResult
+        Per group, the joint finetuning law (Zhang et al.'s Eq. 2) fitted.
+    verdicts : dict of str to str
+        Per group, one sentence: which factor helps more, and whether the intervals say so.
+    interval : float
+        The level of the intervals on each alpha.
+    flags : list of Diagnostic
+        Factors with a single value in a group (nothing to fit an exponent on), exponents
+        on a bound.
+    """
 
     title: ClassVar[str] = "which factor helps finetuning more"
     factors: list[str]
@@ -57,24 +79,74 @@ class FactorEffects(Result):
     flags: list[Diagnostic] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
+        """Each factor's exponent per group (`table`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `table` itself (not a copy).
+
+        Examples
+        --------
+        >>> res = sl.factor_effects("ft.csv", ["n_params", "tokens"])  # doctest: +SKIP
+        >>> res.to_frame()[["factor", "alpha", "alpha_lo", "alpha_hi"]]  # doctest: +SKIP
+        """
         return self.table
 
     def _own_diagnostics(self) -> list[Diagnostic]:
         return list(self.flags)
 
     def plot(self, group: str | None = None) -> Any:
-        """Forest plot of each factor's exponent with its interval; the verdict as title."""
+        """Forest plot of each factor's exponent with its interval; the verdict as title.
+
+        Parameters
+        ----------
+        group : str, optional
+            Draw only this group (e.g. one method); default all.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Examples
+        --------
+        >>> res = sl.factor_effects("ft.csv", ["n_params", "tokens"])  # doctest: +SKIP
+        >>> res.plot(group="lora").show()  # doctest: +SKIP
+        """
         from ..plots import factor_effects_figure
 
         return factor_effects_figure(self, group)
 
     def summary(self) -> str:
+        """Plain text: the table, one verdict per group, then the flags.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> res = sl.factor_effects("ft.csv", ["n_params", "tokens"])  # doctest: +SKIP
+        >>> print(res.summary())  # doctest: +SKIP
+        """
         lines = [self.title, self.table.to_string(index=False)]
         lines += [f"{m}: {v}" for m, v in self.verdicts.items()]
         lines += [str(d) for d in self.flags]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            ``factors``, ``interval``, ``table`` (rows), ``verdicts`` and ``diagnostics``.
+
+        Examples
+        --------
+        >>> res = sl.factor_effects("ft.csv", ["n_params", "tokens"])  # doctest: +SKIP
+        >>> res.to_dict()["verdicts"]  # doctest: +SKIP
+        """
         return {
             "factors": self.factors,
             "interval": self.interval,
