@@ -58,6 +58,48 @@ CANDIDATES = ("finetune_multiplicative", "finetune_additive")
 
 @dataclass
 class MethodChoice(Result):
+    """Which finetuning method to use, and where the choice flips: Zhang et al.'s crossings.
+
+    Built by `scalinglab.choose_method`.
+
+    Attributes
+    ----------
+    factor : str
+        The scaling factor the methods were compared along (e.g. ``n_params``).
+    at : dict of str to float
+        The decision scale (the factor's value) the curves and crossings are read at.
+    fits : dict of str to FitResult
+        Per method, the finetuning law fitted.
+    comparison : pandas.DataFrame
+        Per method: parameters and the held-out MAD of each candidate law.
+    crossings : pandas.DataFrame
+        Per method pair: ``critical_finetune_size`` (with ``critical_lo``/``critical_hi``
+        after a bootstrap), every crossing, and which method is better at small and at large
+        finetuning data.
+    curves : pandas.DataFrame
+        Predicted metric against finetuning size per method, at `at`.
+    notes : list of str
+        What was assumed or left out.
+    measured : pandas.DataFrame
+        Mean measured metric per finetuning size (rows) and method (columns) at `at`;
+        empty when no runs were made there.
+    law, law_reason : str
+        The law every method was fitted with, and why (held-out comparison or the user's
+        choice).
+    heldout : pandas.DataFrame
+        Per method pair, the decision checked out of sample: the crossing fitted without
+        the runs at `at` beside the in-sample one, and how many measured winners each
+        gets right.
+    flags : list of Diagnostic
+        Every per-method fit's findings, named with the method and the law.
+    heldout_curves : pandas.DataFrame
+        The curves of the held-out fits, for the figure.
+    interval : float
+        The level of the crossings' intervals.
+    n_bootstrap : int
+        Resamples per fit behind them (0: no intervals).
+    """
+
     title: ClassVar[str] = "finetuning-method choice"
     factor: str
     at: dict[str, float]
@@ -82,12 +124,30 @@ class MethodChoice(Result):
     n_bootstrap: int = 0  # resamples per fit behind them (0: no intervals)
 
     def interval_label(self) -> str:
-        """'90%, 300 resamples': what every crossing interval of this result rests on."""
+        """'90%, 300 resamples': what every crossing interval of this result rests on.
+
+        Returns
+        -------
+        str
+            ``"no intervals (--bootstrap 0)"`` when no bootstrap ran.
+        """
         if not self.n_bootstrap:
             return "no intervals (--bootstrap 0)"
         return f"{self.interval:.0%}, {self.n_bootstrap} resamples"
 
     def to_frame(self) -> pd.DataFrame:
+        """The crossings per method pair (`crossings`): the decision itself.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `crossings` table itself (not a copy).
+
+        Examples
+        --------
+        >>> res = sl.choose_method("finetune.csv", "n_params", {"n_params": 1e9})  # doctest: +SKIP
+        >>> res.to_frame()[["method_a", "method_b", "critical_finetune_size"]]  # doctest: +SKIP
+        """
         return self.crossings
 
     def _own_diagnostics(self) -> list[Diagnostic]:
@@ -97,15 +157,47 @@ class MethodChoice(Result):
     def diagnostics(self) -> list[Diagnostic]:
         """The flags (which carry every per-method fit's diagnostics, named with the method
         and the law) and the notes; the fits' own copies would say 'the best start did not
-        converge' without saying whose, so they are not repeated."""
+        converge' without saying whose, so they are not repeated.
+
+        Returns
+        -------
+        list of Diagnostic
+        """
         return list(self.flags) + [Diagnostic("note", "info", n) for n in self.notes]
 
     def plot(self) -> Any:
+        """Predicted metric against finetuning size at the decision scale, per method: the
+        in-sample curves, the held-out ones, the measured runs there and the crossings with
+        their intervals; the law used and why as the subtitle.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Examples
+        --------
+        >>> res = sl.choose_method("finetune.csv", "n_params", {"n_params": 1e9})  # doctest: +SKIP
+        >>> res.plot().show()  # doctest: +SKIP
+        """
         from ..plots import method_figure
 
         return method_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The choice as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            ``factor``, ``at``, ``law``, ``law_reason``, ``interval``, ``n_bootstrap``, the
+            ``comparison``, ``crossings``, ``heldout`` and ``measured`` tables as rows,
+            ``diagnostics`` and ``notes``.
+
+        Examples
+        --------
+        >>> res = sl.choose_method("finetune.csv", "n_params", {"n_params": 1e9})  # doctest: +SKIP
+        >>> res.to_dict()["crossings"]  # doctest: +SKIP
+        """
         return {
             "factor": self.factor,
             "at": self.at,
