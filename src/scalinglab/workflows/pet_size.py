@@ -36,7 +36,26 @@ from .pretrain_choice import require_columns
 
 @dataclass
 class PetSizeFit(Result):
-    """Step 1 (beta, E from the other factors), step 2 (the PET exponent with them fixed)."""
+    """Step 1 (beta, E from the other factors), step 2 (the PET exponent with them fixed).
+
+    Built by `scalinglab.pet_size_recipe`.
+
+    Attributes
+    ----------
+    pet : str
+        The PET-size column (e.g. ``lora_rank``).
+    base_fit : FitResult
+        Step 1: Zhang et al.'s Eq. 2 on the rows varying the other factors.
+    pet_fit : FitResult
+        Step 2: A and alpha on the rows varying `pet`, beta and E held at step 1's values.
+    fixed : dict of str to float
+        The values held: ``beta`` and ``E``.
+    table : pandas.DataFrame
+        One row per parameter (beta, E, A, alpha): ``estimate``, ``lower``, ``upper`` and
+        ``source`` (which step and rows it comes from).
+    notes : list of str
+        What each step fitted, and that step 2's intervals leave out step 1's uncertainty.
+    """
 
     title: ClassVar[str] = "PET-size scaling (beta and E fixed from the other factors)"
     pet: str
@@ -47,14 +66,49 @@ class PetSizeFit(Result):
     notes: list[str] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
+        """The parameter table (`table`): both steps' estimates and where each comes from.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `table` itself (not a copy).
+
+        Examples
+        --------
+        >>> res = sl.pet_size_recipe("finetune.csv", pet="lora_rank")  # doctest: +SKIP
+        >>> res.to_frame().set_index("parameter")["estimate"]  # doctest: +SKIP
+        """
         return self.table
 
     def plot(self) -> Any:
         """Step 2's fit, the PET-size law with beta and E held at step 1's values: loss vs
-        the PET parameter per finetuning size (the figure `fit` draws for any law)."""
+        the PET parameter per finetuning size (the figure `fit` draws for any law).
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Examples
+        --------
+        >>> res = sl.pet_size_recipe("finetune.csv", pet="lora_rank")  # doctest: +SKIP
+        >>> res.plot().show()  # doctest: +SKIP
+        """
         return self.pet_fit.plot()
 
     def to_dict(self) -> dict[str, Any]:
+        """The recipe's answer as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            ``pet``, ``fixed``, ``table`` (rows), ``pet_law`` (step 2's law, with beta and E
+            fixed, as a fit file saves it) and ``notes``.
+
+        Examples
+        --------
+        >>> res = sl.pet_size_recipe("finetune.csv", pet="lora_rank")  # doctest: +SKIP
+        >>> res.to_dict()["fixed"]  # doctest: +SKIP
+        """
         return {
             "pet": self.pet,
             "fixed": self.fixed,

@@ -39,6 +39,31 @@ NO_DRAWS = (
 
 @dataclass
 class Plan(Result):
+    """Allocations for a FLOP budget (or a target loss), with their intervals.
+
+    Built by `scalinglab.plan`.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One per allocation: ``plan`` (its name), N, D, FLOPs, the loss, ``beyond_data``
+        (orders of magnitude past the fitted runs) and ``<name>_lower``/``<name>_upper``
+        for its uncertain values when the fit carries bootstrap draws.
+    exponents : dict of str to float
+        The fitted exponents behind the allocation: ``a (N* ~ C^a)`` and ``b (D* ~ C^b)``
+        for a Chinchilla-form law, ``eta`` for an over-training law.
+    flags : list of Diagnostic
+        Allocations beyond the fitted data.
+    fit : FitResult or None
+        The fit planned from (for `plot`).
+    interval : dict or None
+        ``level``, ``kind`` and ``n_resamples`` of the intervals; None without draws.
+    exponent_intervals : dict of str to list of float
+        Each exponent's interval.
+    interval_note : str
+        Where the intervals come from, or why there are none.
+    """
+
     title: ClassVar[str] = "training plan"
     rows: list[dict[str, Any]]
     exponents: dict[str, float]
@@ -50,14 +75,31 @@ class Plan(Result):
 
     @property
     def interval_label(self) -> str:
-        """'90% bootstrap interval, 1000 resamples', or that there is none."""
+        """'90% bootstrap interval, 1000 resamples', or that there is none.
+
+        Returns
+        -------
+        str
+            ``"no intervals"`` when the plan has none.
+        """
         iv = self.interval
         if not iv:
             return "no intervals"
         return f"{iv['level']:.0%} bootstrap interval, {iv['n_resamples']} resamples"
 
     def summary(self) -> str:
-        """The table, where the intervals come from (or why there are none), diagnostics."""
+        """The table, where the intervals come from (or why there are none), diagnostics.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> p = sl.plan(res, budget=1e22, n_bootstrap=1000)  # doctest: +SKIP
+        >>> print(p.summary())  # doctest: +SKIP
+        """
         lines = [self.title, self.to_frame().to_string(max_rows=30, max_cols=12)]
         if self.interval_note:
             lines.append(f"intervals: {self.interval_note}")
@@ -78,9 +120,40 @@ class Plan(Result):
         return list(self.flags)
 
     def to_frame(self) -> pd.DataFrame:
+        """The allocations (`rows`) as a table, one row per allocation.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new table built from `rows`.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> p = sl.plan(res, budget=1e22, n_bootstrap=1000)  # doctest: +SKIP
+        >>> p.to_frame()  # doctest: +SKIP
+        """
         return pd.DataFrame(self.rows)
 
     def plot(self) -> Any:
+        """The compute-optimal frontier of the fit planned from: loss, N* and D* against
+        the compute budget, solid within the fitted runs' sizes and dashed beyond.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Raises
+        ------
+        ValueError
+            The plan carries no fit (e.g. one loaded from a file written without it).
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> p = sl.plan(res, budget=1e22, n_bootstrap=1000)  # doctest: +SKIP
+        >>> p.plot().show()  # doctest: +SKIP
+        """
         from ..plots import plan_figure
 
         if self.fit is None:
@@ -88,6 +161,20 @@ class Plan(Result):
         return plan_figure(self.fit)
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            ``exponents``, ``exponent_intervals``, ``interval``, ``interval_note``,
+            ``plans`` (the rows) and ``diagnostics``.
+
+        Examples
+        --------
+        >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
+        >>> p = sl.plan(res, budget=1e22, n_bootstrap=1000)  # doctest: +SKIP
+        >>> p.to_dict()["plans"][0]  # doctest: +SKIP
+        """
         return {
             "exponents": self.exponents,
             "exponent_intervals": self.exponent_intervals,
