@@ -226,3 +226,38 @@ def test_clean_fit_has_neither_convergence_error():
     res = sl.fit(chinchilla_rows(noise=0.01), "chinchilla")
     assert not {"not_converged", "no_finite_objective"} & set(codes(res))
     assert res.converged_ and np.isfinite(res.objective_)
+
+
+def test_duplicate_rows_counted_alike_on_long_and_short_tables():
+    """Long tables count duplicates by row hashes (a sort cost 0.5 s at 240,000 rows): the
+    same count as the row sort, -0.0 equal to 0.0, and distinct rows never flagged."""
+    from scalinglab.fitting.diagnose import SORT_ROWS, _n_unique_rows
+
+    rng = np.random.default_rng(3)
+    n = SORT_ROWS + 5_000
+    a, b = rng.uniform(1, 2, n), rng.uniform(1, 2, n)
+    assert _n_unique_rows([a, b]) == n
+    a[10:13], b[10:13] = a[100], b[100]  # 3 copies of row 100
+    a[200], b[200] = 0.0, b[201]
+    a[201] = -0.0  # equal to row 200 as numbers
+    for cols in ([a, b], [a[:SORT_ROWS], b[:SORT_ROWS]]):
+        sort = len(np.unique(np.column_stack(cols), axis=0))
+        assert _n_unique_rows(cols) == sort == cols[0].size - 4
+
+
+def test_identifiability_on_a_long_jacobian_matches_the_direct_svd():
+    """The near-null direction and its singular value, from the QR route used on long
+    tables, equal the SVD of the column-normalised Jacobian itself."""
+    from scalinglab.fitting.diagnose import _identifiability
+
+    law = sl.get_law("chinchilla")
+    rng = np.random.default_rng(4)
+    for n in (300, 30_000):
+        jac = rng.standard_normal((5, n))
+        jac[2] = 3.0 * jac[4] + 1e-8 * rng.standard_normal(n)  # B and beta trade off
+        pred, w = rng.uniform(1, 2, n), rng.uniform(0.5, 1.5, n)
+        (d,) = _identifiability(law, jac, pred, w, [])
+        assert set(d.params) == {"B", "beta"}
+        J = (jac / pred).T * np.sqrt(w)[:, None]
+        s = np.linalg.svd(J / np.linalg.norm(J, axis=0), compute_uv=False)
+        assert f"{s[-1] / s[0]:.1e}" in d.message

@@ -35,6 +35,32 @@ def _space(v: np.ndarray, space: str) -> np.ndarray:
 SORT_ROWS = 20_000  # up to here the duplicate-row check sorts; beyond it, it hashes
 
 
+def _row_hashes(cols: list[np.ndarray]) -> np.ndarray:
+    """One 64-bit hash per row of float columns (their bits mixed multiplicatively)."""
+    h = np.zeros(cols[0].size, dtype=np.uint64)
+    mult, shift = np.uint64(0x9E3779B97F4A7C15), np.uint64(29)
+    with np.errstate(over="ignore"):
+        for c in cols:
+            h ^= (c + 0.0).view(np.uint64)  # + 0.0: -0.0 hashes as 0.0, as it compares
+            h *= mult
+            h ^= h >> shift
+    return h
+
+
+def _n_unique_rows(cols: list[np.ndarray]) -> int:
+    """Distinct rows of equal-length float columns. Small tables sort; long ones hash each
+    row to one integer first: distinct hashes prove distinct rows (a collision can only
+    lower the count), so only a table whose hashes repeat is checked row by row. At
+    240,000 rows: ~5 ms, against 0.5 s for a row sort and 0.13 s for pandas' duplicated."""
+    n = cols[0].size
+    if n <= SORT_ROWS:  # a sort of a small array: ~0.05 ms at 240 rows (pandas: 1.6 ms)
+        return len(np.unique(np.column_stack(cols), axis=0))
+    if pd.unique(_row_hashes(cols)).size == n:
+        return n
+    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
+    return n - int(frame.duplicated().sum())
+
+
 def data_diagnostics(
     law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, columns: Mapping[str, str]
 ) -> list[Diagnostic]:
@@ -65,11 +91,7 @@ def data_diagnostics(
                 )
             )
     cols = [np.asarray(x[v], dtype=float) for v in law.variables]
-    if len(y) <= SORT_ROWS:  # a sort of a small array: ~0.05 ms at 240 rows (pandas: 1.6 ms)
-        n_unique = len(np.unique(np.column_stack([*cols, y]), axis=0))
-    else:  # hash-based: np.unique sorts every row (0.5 s at 240,000 rows)
-        frame = pd.DataFrame(dict(zip(law.variables, cols, strict=True)))
-        n_unique = len(y) - int(frame.assign(__y=y).duplicated().sum())
+    n_unique = _n_unique_rows([*cols, np.asarray(y, dtype=float)])
     if n_unique < len(y):
         out.append(
             Diagnostic(
@@ -178,14 +200,18 @@ def _identifiability(
 ) -> list[Diagnostic]:
     """Near-null directions of the residual Jacobian (column-normalised), named in
     parameters. Parameters on a bound are left out: their direction is fixed by the bound."""
-    with np.errstate(all="ignore"):
-        J = (jac / pred if law.space == "log" else jac).T * np.sqrt(w)[:, None]  # (n, P)
     free = [j for j, nm in enumerate(law.param_names) if nm not in at_bounds]
-    if len(free) < 1 or not np.all(np.isfinite(J[:, free])):
+    if len(free) < 1:
         return []
-    J = J[:, free]
+    # (P, n) rows, each a parameter's weighted residual derivatives: row-wise passes over
+    # contiguous memory (the (n, P) transpose cost 4 strided passes at 240,000 rows)
+    with np.errstate(all="ignore"):
+        J = jac[free] / pred if law.space == "log" else np.array(jac[free], dtype=float)
+        J *= np.sqrt(w)
+    if not np.all(np.isfinite(J)):
+        return []
     names = [law.param_names[j] for j in free]
-    norms = np.linalg.norm(J, axis=0)
+    norms = np.sqrt(np.einsum("pn,pn->p", J, J))
     out: list[Diagnostic] = []
     tiny = norms <= 1e-12 * norms.max() if norms.max() > 0 else np.ones_like(norms, dtype=bool)
     dead = [nm for nm, t in zip(names, tiny, strict=True) if t]
@@ -202,12 +228,13 @@ def _identifiability(
     keep = ~tiny
     if keep.sum() < 2:
         return out
-    Jn = J[:, keep] / norms[keep]
+    Jk = J[keep].T if not keep.all() else J.T  # (n, P'), a view when nothing is dropped
     names = [nm for nm, k in zip(names, keep, strict=True) if k]
-    # SVD of the QR factor R: the same singular values and right vectors as Jn's, on a
-    # (P, P) matrix instead of (n, P) (15 ms vs 43 ms at 240,000 rows)
-    r = np.linalg.qr(Jn, mode="r") if Jn.shape[0] > Jn.shape[1] else Jn
-    _, s, vt = np.linalg.svd(r, full_matrices=False)
+    # SVD of the column-normalised Jacobian J D^-1 through its QR factor: J = QR gives
+    # J D^-1 = Q (R D^-1), the same singular values and right vectors on a (P, P) matrix
+    # instead of (n, P) (15 ms vs 43 ms at 240,000 rows), with no normalised copy of J
+    r = np.linalg.qr(Jk, mode="r") if Jk.shape[0] > Jk.shape[1] else Jk
+    _, s, vt = np.linalg.svd(r / norms[keep], full_matrices=False)
     if s[0] == 0:
         return out
     null = np.nonzero(s / s[0] < IDENTIFIED_RATIO)[0]
