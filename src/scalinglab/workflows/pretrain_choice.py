@@ -70,6 +70,31 @@ def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], work
 
 @dataclass
 class PretrainChoice(Result):
+    """Pretraining sources ranked by their forecast finetuned score (Isik et al. 2024).
+
+    Built by `scalinglab.pretrain_choice`.
+
+    Attributes
+    ----------
+    ranking : pandas.DataFrame
+        One row per finetuning size and source: the score's and downstream CE's forecasts
+        at `target_tokens` (``<metric>_forecast``, ``ce_forecast``) with their laws'
+        parameters, the ranks (``rank_<metric>``, ``rank_ce``), the CE law's in-sample and
+        held-out errors, ``ce_monotone`` and ``misaligned`` (CE improves, the score does
+        not follow).
+    flat_sizes : list of float
+        Finetuning sizes at which the pretraining source barely matters.
+    target_tokens : float
+        The pretraining budget the forecasts are made at.
+    notes : list of str
+        Misaligned sources, laws not to trust, extrapolations, rankings that disagree with
+        the measured one.
+    data : pandas.DataFrame or None
+        The runs, for `plot` (not needed for the ranking).
+    metric : str
+        The score column (``bleu``, ``chrf``, ...); ranking columns are named after it.
+    """
+
     title: ClassVar[str] = "pretraining-data choice"
     ranking: pd.DataFrame  # one row per (finetune_size, source)
     flat_sizes: list[float]
@@ -79,12 +104,39 @@ class PretrainChoice(Result):
     metric: str = "bleu"  # the score column; ranking columns are named after it
 
     def to_frame(self) -> pd.DataFrame:
+        """The ranking (`ranking`): one row per finetuning size and source.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `ranking` table itself (not a copy).
+
+        Examples
+        --------
+        >>> res = sl.pretrain_choice("alignment.csv", 1e9, metric="chrf")  # doctest: +SKIP
+        >>> res.to_frame().sort_values("rank_chrf")  # doctest: +SKIP
+        """
         return self.ranking
 
     def plot(self) -> Any:
         """Isik et al.'s figure, as the report draws it: score and CE panels per finetuning
         size with the fitted laws and the verdict (the simpler `pretrain_figure` joined the
-        points with dotted lines and showed no law)."""
+        points with dotted lines and showed no law).
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Raises
+        ------
+        ValueError
+            The result carries no runs (`data` is None).
+
+        Examples
+        --------
+        >>> res = sl.pretrain_choice("alignment.csv", 1e9, metric="chrf")  # doctest: +SKIP
+        >>> res.plot().write_html("isik.html")  # doctest: +SKIP
+        """
         from ..plots.papers_isik import isik_figure
 
         if self.data is None:
@@ -92,6 +144,19 @@ class PretrainChoice(Result):
         return isik_figure(self, self.data)
 
     def to_dict(self) -> dict[str, Any]:
+        """The ranking as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            ``metric``, ``target_tokens``, ``flat_finetune_sizes``, ``ranking`` (rows) and
+            ``notes``.
+
+        Examples
+        --------
+        >>> res = sl.pretrain_choice("alignment.csv", 1e9, metric="chrf")  # doctest: +SKIP
+        >>> res.to_dict()["ranking"]  # doctest: +SKIP
+        """
         return {
             "metric": self.metric,
             "target_tokens": self.target_tokens,

@@ -37,7 +37,32 @@ _NAME_VALUE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^=<>!].*)$")
 
 @dataclass
 class TaskSelection(Result):
-    """Which tasks count, why, and the table with their average error added."""
+    """Which tasks count, why, and the table with their average error added.
+
+    Built by `scalinglab.select_tasks`.
+
+    Attributes
+    ----------
+    tasks : pandas.DataFrame
+        One row per task: ``chance``, ``best_acc_at_reference``, ``above_chance`` and
+        ``selected`` (above chance by more than `margin`), selected tasks first.
+    selected : list of str
+        The selected tasks, sorted.
+    data : pandas.DataFrame
+        The input rows with `err_col` (the selected tasks' average error) added: the table
+        to forecast from.
+    reference : str
+        Which rows the rule looked at, in words.
+    n_reference_rows : int
+        How many rows that is.
+    margin : float
+        How far above chance a task must be at the reference.
+    err_col : str
+        The name of the added average-error column.
+    notes : list of str
+        How many tasks were selected and on which runs, how many would count if judged on
+        the largest runs, rows lacking a selected task's accuracy.
+    """
 
     title: ClassVar[str] = "task selection"
     tasks: pd.DataFrame  # task, chance, best accuracy at the reference, margin, selected
@@ -50,15 +75,57 @@ class TaskSelection(Result):
     notes: list[str] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
+        """The per-task decision (`tasks`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `tasks` table itself (not a copy).
+
+        Examples
+        --------
+        >>> res = sl.select_tasks(  # doctest: +SKIP
+        ...     "runs.csv", "tasks.csv", select_at="n_params=154M"
+        ... )
+        >>> res.to_frame()[["task", "above_chance", "selected"]]  # doctest: +SKIP
+        """
         return self.tasks
 
     def plot(self) -> Any:
-        """A bar per task (accuracy above chance at the reference), the margin, the chosen."""
+        """A bar per task (accuracy above chance at the reference), the margin, the chosen.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Examples
+        --------
+        >>> res = sl.select_tasks(  # doctest: +SKIP
+        ...     "runs.csv", "tasks.csv", select_at="n_params=154M"
+        ... )
+        >>> res.plot().show()  # doctest: +SKIP
+        """
         from ..plots import task_selection_figure
 
         return task_selection_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The selection as JSON-ready data (``--json``; the rows with `err_col` are not in
+        it: take them from `data`).
+
+        Returns
+        -------
+        dict
+            ``reference``, ``n_reference_rows``, ``margin``, ``selected``, ``n_selected``,
+            ``n_tasks``, ``err_col``, ``tasks`` (rows) and ``notes``.
+
+        Examples
+        --------
+        >>> res = sl.select_tasks(  # doctest: +SKIP
+        ...     "runs.csv", "tasks.csv", select_at="n_params=154M"
+        ... )
+        >>> res.to_dict()["selected"]  # doctest: +SKIP
+        """
         return {
             "reference": self.reference,
             "n_reference_rows": self.n_reference_rows,
