@@ -38,6 +38,42 @@ from .pretrain_choice import require_columns
 
 @dataclass
 class TransferResult(Result):
+    """Hernandez et al.'s effective data transferred: what pretraining is worth in target data.
+
+    Built by `scalinglab.transfer`.
+
+    Attributes
+    ----------
+    scratch_fit : FitResult
+        The from-scratch law L(N, D), fitted on the runs without pretraining.
+    transfer_fit : FitResult or None
+        D_T = k * D_F^alpha * N^beta pooled over the sources; None with one law per source
+        (`by`) or when it could not be fitted (the notes say why).
+    runs : pandas.DataFrame
+        One row per finetuned run: ``pretrain_data``, ``n_params``, ``finetune_size``,
+        ``loss``, ``scratch_loss``, ``effective_data`` (D_E), ``transferred`` (D_T),
+        ``multiplier``, ``fraction_transferred``, ``ossified``, ``high_data`` and, with
+        pretraining tokens, the compute comparison.
+    notes : list of str
+        What was assumed or left out.
+    by_source : dict of str to FitResult
+        One transfer law per value of `by`.
+    comparison : pandas.DataFrame
+        One row per source: k, alpha and beta with their intervals.
+    flags : list of Diagnostic
+        Findings: a from-scratch yardstick that fails its checks or that measured twins
+        beat, runs in the high-data regime, several sources pooled into one law.
+    yardstick : dict
+        The from-scratch law's checks: in-sample and held-out error, and whether the
+        loss still falls with D where runs are judged.
+    interval : float
+        The level of the comparison's intervals.
+    n_bootstrap : int
+        The resamples behind them (0: none, or no `by`).
+    by : str or None
+        The column `by_source` splits on (a column of `runs` too).
+    """
+
     title: ClassVar[str] = "effective data transferred"
     scratch_fit: FitResult
     transfer_fit: FitResult | None
@@ -56,11 +92,45 @@ class TransferResult(Result):
         return list(self.flags)
 
     def to_frame(self) -> pd.DataFrame:
+        """The finetuned runs with the data each is worth (`runs`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `runs` table itself (not a copy).
+
+        Examples
+        --------
+        >>> res = sl.transfer("transfer.csv")  # doctest: +SKIP
+        >>> res.to_frame()[["n_params", "finetune_size", "transferred"]]  # doctest: +SKIP
+        """
         return self.runs
 
     def for_source(self, source: str) -> TransferResult:
         """This result restricted to one source of a `by` fit: its runs and its own transfer
-        law (the view the per-source figures and forecasts use)."""
+        law (the view the per-source figures and forecasts use).
+
+        Parameters
+        ----------
+        source : str
+            A value of the `by` column (a key of `by_source`).
+
+        Returns
+        -------
+        TransferResult
+            A copy with that source's runs and its law as `transfer_fit`, and no
+            `by_source`.
+
+        Raises
+        ------
+        DataError
+            No law was fitted for `source`.
+
+        Examples
+        --------
+        >>> res = sl.transfer("transfer.csv", by="pretrain_data")  # doctest: +SKIP
+        >>> res.for_source("code").predict_loss("40M", "1M")  # doctest: +SKIP
+        """
         if source not in self.by_source:
             raise DataError(
                 f"no transfer law for source {source!r}; fitted: {', '.join(self.by_source)}"
@@ -73,7 +143,29 @@ class TransferResult(Result):
     def plot(self, which: str = "transferred", source: str | None = None) -> Any:
         """'transferred': D_T vs D_F per N with the law; 'effective': D_E vs D_F with the
         high-data-regime runs greyed. With one law per source (`by`), name the `source`:
-        no pooled law is drawn as the answer."""
+        no pooled law is drawn as the answer.
+
+        Parameters
+        ----------
+        which : {"transferred", "effective"}
+            The figure to draw.
+        source : str, optional
+            The source to draw; required when there is one law per source.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Raises
+        ------
+        OptionError
+            An unknown `which`, or no `source` with one law per source.
+
+        Examples
+        --------
+        >>> res = sl.transfer("transfer.csv")  # doctest: +SKIP
+        >>> res.plot("effective").show()  # doctest: +SKIP
+        """
         from ..errors import OptionError
         from ..plots import effective_data_figure, transfer_figure
 
@@ -93,6 +185,20 @@ class TransferResult(Result):
         return fig
 
     def to_dict(self) -> dict[str, Any]:
+        """The transfer analysis as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            ``scratch_law``, ``scratch_params``, ``transfer_params`` (None without a pooled
+            law), ``runs`` (rows), ``by_source`` (the comparison's rows), ``interval``,
+            ``n_bootstrap``, ``yardstick``, ``diagnostics`` and ``notes``.
+
+        Examples
+        --------
+        >>> res = sl.transfer("transfer.csv")  # doctest: +SKIP
+        >>> res.to_dict()["transfer_params"]  # doctest: +SKIP
+        """
         import json
 
         return {
@@ -111,7 +217,32 @@ class TransferResult(Result):
     def predict_loss(self, n_params: Any, finetune_size: Any) -> np.ndarray:
         """Forecast a pretrained-then-finetuned run's loss: the from-scratch law at
         D_F + D_T(D_F, N), the data it is worth. This is how the transfer law is used (and
-        checked): "what will pretraining buy a model of size N with D_F target tokens"."""
+        checked): "what will pretraining buy a model of size N with D_F target tokens".
+
+        Parameters
+        ----------
+        n_params : float, str or array-like
+            Model size(s) N; unit suffixes parse (``"40M"``).
+        finetune_size : float, str or array-like
+            Target-data size(s) D_F, as many as `n_params`.
+
+        Returns
+        -------
+        numpy.ndarray
+            The forecast loss per (N, D_F).
+
+        Raises
+        ------
+        DataError
+            No pooled transfer law (one per source: use `for_source`; or none fitted).
+        NonPositiveValueError, NonNumericValueError
+            A size that is not a finite number > 0.
+
+        Examples
+        --------
+        >>> res = sl.transfer("transfer.csv")  # doctest: +SKIP
+        >>> res.predict_loss(["40M", "400M"], ["1M", "1M"])  # doctest: +SKIP
+        """
         if self.transfer_fit is None and self.by_source:
             raise DataError(
                 "one transfer law per source: forecast with one of them, e.g. "
