@@ -35,7 +35,24 @@ from .checkpoints import (
 
 @dataclass
 class TaskForecasts(Result):
-    """`table`: one row per task x target; `results`: each task's own result object."""
+    """`table`: one row per task x target; `results`: each task's own result object.
+
+    Built by `forecast_tasks` and `ladder_tasks` (``scalinglab forecast``/``ladder`` with
+    several tasks).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per task and target: the forecast and its interval.
+    method : str
+        ``"forecast"`` (the two-step forecast) or ``"ladder"``.
+    metric : str
+        What is forecast: ``"accuracy"`` or ``"error"``.
+    notes : list of str
+        Per-task notes, tasks left out and why.
+    results : dict of str to ForecastResult or LadderForecast
+        Each task's own result (per task @ target for a ladder with several targets).
+    """
 
     title: ClassVar[str] = "forecasts per task"
     table: pd.DataFrame
@@ -45,9 +62,39 @@ class TaskForecasts(Result):
     results: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
+        """The forecasts of every task (`table`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `table` itself (not a copy).
+
+        Examples
+        --------
+        >>> from scalinglab.workflows.many_tasks import forecast_tasks
+        >>> res = forecast_tasks(  # doctest: +SKIP
+        ...     "runs.csv", [{"n_params": 7e9, "tokens": 1.4e11}], acc_cols=["piqa", "arc"]
+        ... )
+        >>> res.to_frame()  # doctest: +SKIP
+        """
         return self.table
 
     def plot(self) -> Any:
+        """The first task's figure (each task's own is ``results[task].plot()``).
+
+        Returns
+        -------
+        plotly.graph_objects.Figure or None
+            None when no task was forecast.
+
+        Examples
+        --------
+        >>> from scalinglab.workflows.many_tasks import forecast_tasks
+        >>> res = forecast_tasks(  # doctest: +SKIP
+        ...     "runs.csv", [{"n_params": 7e9, "tokens": 1.4e11}], acc_cols=["piqa", "arc"]
+        ... )
+        >>> res.results["piqa"].plot()  # doctest: +SKIP
+        """
         first = next(iter(self.results.values()), None)
         return first.plot() if first is not None else None
 
@@ -56,7 +103,14 @@ class TaskForecasts(Result):
         """Per task (per task @ target run for a ladder with several targets): the step-1
         and step-2 law actually fitted, each as `law_record` gives it. Why: a table of
         forecasts is only reproducible, and only comparable across tasks, with the laws,
-        their fitted and fixed parameters and a user-written law's expression beside it."""
+        their fitted and fixed parameters and a user-written law's expression beside it.
+
+        Returns
+        -------
+        dict
+            task -> {"step1": record, "step2": record}, each record as `law_record` gives
+            it: name, formula, variables and columns, parameters fitted and fixed, spec.
+        """
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for task, res in self.results.items():
             one, two = _step_fits(res)
@@ -65,7 +119,13 @@ class TaskForecasts(Result):
 
     def law_lines(self) -> list[str]:
         """The laws in words, one line per step when every task used the same law (else
-        one per task and step): name, formula and fixed parameters; values are in --json."""
+        one per task and step): name, formula and fixed parameters; values are in --json.
+
+        Returns
+        -------
+        list of str
+            Lines such as ``"step 1: chinchilla: loss = ..."``.
+        """
         laws = self.laws
         lines = []
         for step, what in (("step1", "step 1"), ("step2", "step 2")):
@@ -78,6 +138,22 @@ class TaskForecasts(Result):
         return lines
 
     def to_dict(self) -> dict[str, Any]:
+        """The forecasts as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            ``method``, ``metric``, ``rows`` (the table), ``laws`` (as `laws`) and
+            ``notes``.
+
+        Examples
+        --------
+        >>> from scalinglab.workflows.many_tasks import forecast_tasks
+        >>> res = forecast_tasks(  # doctest: +SKIP
+        ...     "runs.csv", [{"n_params": 7e9, "tokens": 1.4e11}], acc_cols=["piqa", "arc"]
+        ... )
+        >>> res.to_dict()["laws"]["piqa"]["step2"]["params"]  # doctest: +SKIP
+        """
         import json
 
         return {
