@@ -52,6 +52,36 @@ NEAR_OPTIMAL = 0.05  # relative objective gap for "near-optimal" step-1 fits
 
 @dataclass
 class ForecastResult(Result):
+    """The two-step downstream forecast: a loss law, then loss -> error, at each target.
+
+    Built by `scalinglab.forecast`.
+
+    Attributes
+    ----------
+    loss_fit : FitResult
+        Step 1: the loss law fitted on the training runs.
+    error_fit : FitResult
+        Step 2: the downstream error as a function of the loss.
+    targets : pandas.DataFrame
+        One row per target: its inputs, ``loss_pred`` and ``error_pred``, the near-optimal
+        spread (``loss_spread_lo``/``_hi``, not an interval), ``loss_lo``/``_hi`` and
+        ``error_lo``/``_hi`` when intervals were computed, the compute ratios, and, for
+        targets taken from the data, ``row``, ``*_true``, ``*_rel_error`` and ``*_inside``.
+    interval : float
+        The intervals' level.
+    n_bootstrap : int
+        Resamples behind them (0: none).
+    loss_col, error_col : str
+        The columns fitted in steps 1 and 2.
+    notes : list of str
+        How the intervals and spreads were made; what was left out.
+    extrapolation_term : ExtrapolationTerm or None
+        The widening learned from leave-largest-out folds (with ``calibrate=True``).
+    calibrated : bool
+        Whether calibration was asked for (an ``uncalibrated`` warning when it was but
+        no term could be learned).
+    """
+
     title: ClassVar[str] = "two-step downstream forecast"
     loss_fit: FitResult
     error_fit: FitResult
@@ -68,14 +98,55 @@ class ForecastResult(Result):
         return uncalibrated(self.calibrated, self.extrapolation_term)
 
     def to_frame(self) -> pd.DataFrame:
+        """The forecast at every target (`targets`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The `targets` table itself (not a copy).
+
+        Examples
+        --------
+        >>> res = sl.forecast("runs.csv", "n_params > 1e9", loss_law="chinchilla")  # doctest: +SKIP
+        >>> res.to_frame()[["n_params", "error_pred", "error_lo", "error_hi"]]  # doctest: +SKIP
+        """
         return self.targets
 
     def plot(self) -> Any:
+        """The two steps' figures: loss against compute (the fitted runs and the targets),
+        and error against loss (step 2's curve and the targets), each target in its own
+        colour.
+
+        Returns
+        -------
+        tuple of plotly.graph_objects.Figure
+            (step 1's figure, step 2's figure).
+
+        Examples
+        --------
+        >>> res = sl.forecast("runs.csv", "n_params > 1e9", loss_law="chinchilla")  # doctest: +SKIP
+        >>> loss_fig, error_fig = res.plot()  # doctest: +SKIP
+        >>> error_fig.show()  # doctest: +SKIP
+        """
         from ..plots import forecast_figures
 
         return forecast_figures(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The forecast as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            Both laws and their parameters and point counts, ``interval``,
+            ``n_bootstrap``, ``targets`` (rows), ``notes``, ``extrapolation_term``,
+            ``warnings`` and ``diagnostics``.
+
+        Examples
+        --------
+        >>> res = sl.forecast("runs.csv", "n_params > 1e9", loss_law="chinchilla")  # doctest: +SKIP
+        >>> res.to_dict()["targets"][0]["error_pred"]  # doctest: +SKIP
+        """
         import json
 
         return {
@@ -246,7 +317,7 @@ def forecast(
     --------
     >>> import scalinglab as sl
     >>> res = sl.forecast("runs.csv", "n_params > 1e9", loss_law="chinchilla")  # doctest: +SKIP
-    >>> res.targets[["n_params", "error_pred", "error_lo", "error_hi", "error"]]  # doctest: +SKIP
+    >>> res.targets[["error_pred", "error_lo", "error_hi", "error_true"]]  # doctest: +SKIP
     """
     df = load(data, where)
     df, notes = select_checkpoints(
