@@ -603,6 +603,13 @@ class Law:
             The law's spec (``{"catalog": name}`` or an expression law's spec), every
             parameter's declaration (the fixed ones too), ``space``, and ``fixed`` when
             parameters are held.
+
+        Examples
+        --------
+        >>> from scalinglab import get_law
+        >>> d = get_law("chinchilla").fix(E=1.69).to_dict()
+        >>> d["catalog"], d["space"], d["fixed"]
+        ('chinchilla', 'log', {'E': 1.69})
         """
         d: dict[str, Any] = dict(self.spec) if self.spec else {"catalog": self.name}
         # fixed parameters keep their declarations, so the law rebuilds before fixing them

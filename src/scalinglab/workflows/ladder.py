@@ -91,6 +91,40 @@ def step2_points(
 
 @dataclass
 class LadderForecast(Result):
+    """The OLMo model-ladder forecast of one target run: loss, then task accuracy.
+
+    Built by `scalinglab.ladder`.
+
+    Attributes
+    ----------
+    step1 : FitResult
+        The loss law fitted to the small runs' final losses.
+    step2 : FitResult
+        Loss -> accuracy, fitted on the small runs' smoothed checkpoints.
+    target : dict of str to float
+        The run forecast (``n_params``, ``tokens``).
+    loss_pred, acc_pred : float
+        The forecast loss and accuracy.
+    loss_spread, acc_spread : (float, float)
+        The range over near-optimal step-1 fits (not an interval).
+    n_near_optimal : int
+        How many step-1 fits that spread covers.
+    acc_interval, loss_interval : (float, float) or None
+        The intervals at level `interval`, None when none were computed.
+    notes : list of str
+        How the intervals were made, where step 2 extrapolates.
+    calibrated : bool
+        Whether calibration was asked for.
+    extrapolation_term : ExtrapolationTerm or None
+        Step 1's widening learned from leave-largest-out folds.
+    step2_drift : float or None
+        Step 2's learned widening per unit of loss below the small runs' lowest loss.
+    interval : float
+        The level of the intervals.
+    n_bootstrap : int
+        Resamples behind them (0: none).
+    """
+
     title: ClassVar[str] = "model-ladder forecast"
     step1: FitResult
     step2: FitResult
@@ -113,6 +147,21 @@ class LadderForecast(Result):
         return uncalibrated(self.calibrated, self.extrapolation_term)
 
     def to_frame(self) -> pd.DataFrame:
+        """The forecast as one row: the target, both predictions with their intervals,
+        and the near-optimal loss spread.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row: the target's inputs, ``loss_pred``, ``loss_lo``, ``loss_hi``,
+            ``acc_pred``, ``acc_lo``, ``acc_hi``, ``loss_spread_lo``, ``loss_spread_hi``
+            (NaN bounds without intervals).
+
+        Examples
+        --------
+        >>> res = sl.ladder(ck, {"n_params": 7e9, "tokens": 4e12})  # doctest: +SKIP
+        >>> res.to_frame()[["acc_pred", "acc_lo", "acc_hi"]]  # doctest: +SKIP
+        """
         li, ai = self.loss_interval or (np.nan, np.nan), self.acc_interval or (np.nan, np.nan)
         return pd.DataFrame(
             [
@@ -131,9 +180,35 @@ class LadderForecast(Result):
         )
 
     def plot(self) -> Any:
+        """Step 2's fit, accuracy against loss (the figure `fit` draws for any law);
+        ``res.step1.plot()`` draws step 1.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+
+        Examples
+        --------
+        >>> res = sl.ladder(ck, {"n_params": 7e9, "tokens": 4e12})  # doctest: +SKIP
+        >>> res.plot().show()  # doctest: +SKIP
+        """
         return self.step2.plot()
 
     def to_dict(self) -> dict[str, Any]:
+        """The forecast as JSON-ready data (``--json``).
+
+        Returns
+        -------
+        dict
+            The target, predictions, spreads and intervals, both laws with their fitted
+            and fixed parameters, ``notes``, ``extrapolation_term``,
+            ``step2_drift_per_unit_loss`` and ``diagnostics``.
+
+        Examples
+        --------
+        >>> res = sl.ladder(ck, {"n_params": 7e9, "tokens": 4e12})  # doctest: +SKIP
+        >>> res.to_dict()["acc_interval"]  # doctest: +SKIP
+        """
         return {
             "target": self.target,
             "loss_pred": self.loss_pred,
