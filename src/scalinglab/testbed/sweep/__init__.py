@@ -25,21 +25,30 @@ The package in rooms with one job each (every name importable from here, as befo
 - `estimate`: FLOPs and time per run before anything runs (`plan`);
 - `training`: execute one claimed run (`execute`: pretrain or finetune, metrics);
 - `loop`: the worker loop (claims, heartbeats, fenced results);
+- `local_pool`: the local executor's worker processes, watched until they finish;
 - `executors`: local processes, Ray, SLURM; `run_sweep`;
 - `results`: `summary`, `eta`, `export`, `compare_runs` (paired bootstrap of two runs).
 
-The names here are also the patch points: the worker loop and `run_sweep` look up
-`execute` and `_local_workers` on this package, so replacing `sweep.execute` (a fake
-executor in tests) changes what every worker in this process runs.
+`execute` and `_local_workers` are also the patch points: the worker loop and `run_sweep`
+look them up in `patch_points` at call time, and setting one on this package sets it there
+too, so replacing `sweep.execute` (a fake executor in tests) changes what every worker in
+this process runs. (The package forwards the assignment rather than the loop reading this
+package, which would import it back from inside: an import cycle.)
 """
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
+from . import patch_points
 from .estimate import plan
-from .executors import _local_workers, ray_driver, run_sweep, slurm_workers
+from .executors import ray_driver, run_sweep, slurm_workers
 from .grid import Run, expand, finetune_lr, finetune_seed, finetune_steps, run_key
-from .loop import artifact_path, dependency_row, worker
-from .results import compare_runs, eta, export, summary
+from .local_pool import _local_workers
+from .loop import dependency_row, worker
+from .results import artifact_path, compare_runs, eta, export, summary
 from .spec import (
     AXES,
     DEFAULTS,
@@ -83,3 +92,16 @@ __all__ = [
     "with_defaults",
     "worker",
 ]
+
+
+class _Package(types.ModuleType):
+    """This package: setting a patch point on it (`sweep.execute = fake`, monkeypatch's
+    setattr and its undo) sets it in `patch_points`, where the workers look it up."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in patch_points.NAMES:
+            setattr(patch_points, name, value)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

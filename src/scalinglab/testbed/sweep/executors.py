@@ -3,8 +3,6 @@ from one registry; `run_sweep` registers a spec's runs and hands them to one."""
 
 from __future__ import annotations
 
-import sys
-import threading
 import time
 import traceback
 from collections.abc import Mapping
@@ -12,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import Claim, Registry
+from . import patch_points
 from .grid import expand
-from .loop import _package, _record, _record_failure, dependency_row, log_, worker
+from .loop import _record, _record_failure, dependency_row, log_, worker
 from .results import eta
 from .spec import SweepError, load_spec
 from .validate import check_finetune_sizes
@@ -24,7 +23,7 @@ def _ray_task(claim: Claim, dep: dict[str, Any] | None, artifacts: str, threads:
 
     torch.set_num_threads(threads)
     Path(artifacts).mkdir(parents=True, exist_ok=True)
-    return _package().execute(claim, dep, Path(artifacts).resolve())
+    return patch_points.execute(claim, dep, Path(artifacts).resolve())
 
 
 def ray_driver(
@@ -83,35 +82,6 @@ def ray_driver(
             if log:
                 with open(log, "a") as fh:
                     fh.write(claim.key + "\n")
-
-
-def _local_workers(
-    procs: list[Any], reg: Registry, keys: list[str], workers: int, progress: Any
-) -> None:
-    """Start the worker processes and watch the registry until they finish. SIGTERM or an
-    exception here (Ctrl-C in a notebook) terminates the workers too: none is left training."""
-    import signal
-
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGTERM) if main else None
-    if main:
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    try:
-        for p in procs:
-            p.start()
-        while any(p.is_alive() for p in procs):  # the parent only watches the registry
-            if progress is not None:
-                progress(eta(reg, keys, workers))
-            time.sleep(1.0)
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            if p.pid is not None:
-                p.join()
-        if main and previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def slurm_workers(
@@ -226,7 +196,7 @@ def run_sweep(
         ctx.Process(target=worker, args=args, kwargs={"exit_with_parent": True})
         for _ in range(max(1, workers))
     ]
-    _package()._local_workers(procs, reg, keys, max(1, workers), progress)
+    patch_points._local_workers(procs, reg, keys, max(1, workers), progress)
     if progress is not None:
         progress(eta(reg, keys, max(1, workers)))
     return reg

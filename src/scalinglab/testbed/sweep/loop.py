@@ -12,16 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import Claim, Registry, StaleClaimError
+from . import patch_points
+from .results import artifact_path
 
 log_ = logging.getLogger("scalinglab.sweep")
-
-
-def _package() -> Any:
-    """The `scalinglab.testbed.sweep` package, whose names are the patch points: a test (or a
-    plugin) that replaces `sweep.execute` or `sweep._local_workers` changes what runs."""
-    from .. import sweep
-
-    return sweep
 
 
 def dependency_row(reg: Registry, claim: Claim) -> dict[str, Any] | None:
@@ -31,20 +25,6 @@ def dependency_row(reg: Registry, claim: Claim) -> dict[str, Any] | None:
     row = next(r for r in reg.rows() if r["key"] == claim.depends_on[0])
     row["artifact"] = artifact_path(reg, row["artifact"])
     return row
-
-
-def artifact_path(reg: Registry, artifact: str | None) -> str | None:
-    """An artifact path as stored, made absolute. Sweeps store absolute paths; registries
-    from earlier releases stored them relative to the sweep's working directory, which was
-    usually the registry's folder: such a path is taken from the working directory if it
-    exists there, else from the registry's folder."""
-    if not artifact or os.path.isabs(artifact) or "://" in reg.path:
-        return artifact
-    here = Path(artifact).resolve()
-    if here.exists():
-        return str(here)
-    beside = Path(reg.path).resolve().parent / artifact
-    return str(beside if beside.exists() else here)
 
 
 def _record(reg: Registry, claim: Claim, metrics: dict[str, Any], artifact: str | None) -> bool:
@@ -112,7 +92,7 @@ def worker(
         t = threading.Thread(target=beat, daemon=True)
         t.start()
         try:
-            metrics, artifact = _package().execute(claim, dependency_row(reg, claim), art)
+            metrics, artifact = patch_points.execute(claim, dependency_row(reg, claim), art)
         except Exception:  # a failing run is recorded with its error and retried later
             stop.set()
             _record_failure(reg, claim, traceback.format_exc())

@@ -3,11 +3,26 @@ runs as rows in the scalinglab schema."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from ..registry import Registry
 from .spec import SweepError
+
+
+def artifact_path(reg: Registry, artifact: str | None) -> str | None:
+    """An artifact path as stored, made absolute. Sweeps store absolute paths; registries
+    from earlier releases stored them relative to the sweep's working directory, which was
+    usually the registry's folder: such a path is taken from the working directory if it
+    exists there, else from the registry's folder."""
+    if not artifact or os.path.isabs(artifact) or "://" in reg.path:
+        return artifact
+    here = Path(artifact).resolve()
+    if here.exists():
+        return str(here)
+    beside = Path(reg.path).resolve().parent / artifact
+    return str(beside if beside.exists() else here)
 
 
 def summary(reg: Registry, keys: list[str] | None = None) -> dict[str, Any]:
@@ -85,7 +100,6 @@ def compare_runs(
     import json
 
     from ..evaluate import paired_bootstrap
-    from .loop import artifact_path
 
     reg = Registry(registry, create=False)
     rows = {r["name"]: r for r in reg.rows() if r["name"] in (run_a, run_b)}
