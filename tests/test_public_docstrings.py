@@ -16,7 +16,11 @@ The rules (numpydoc section headers, i.e. ``Parameters\\n----------``):
    count);
 2. ``Parameters`` when the callable takes arguments besides ``self``/``cls``. A class's
    arguments are its dataclass fields, which users read rather than pass (workflows build
-   results), so a class may use ``Attributes`` instead; an exception class needs only (1);
+   results), so a class may use ``Attributes`` instead; an exception class needs only (1).
+   In a function's or method's Parameters every argument has an entry in numpydoc form,
+   ``name : type`` (``*args``/``**kwargs`` may go without a type; names sharing a type and
+   description may share a line, or stack on consecutive lines) then an indented
+   description, and no entry names an argument the signature lacks;
 3. ``Returns`` unless the return annotation is ``None``; properties count as returning,
    classes do not (constructing one returns it);
 4. ``Examples`` on every function in ``scalinglab.__all__`` and on the methods a user calls
@@ -34,6 +38,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +67,46 @@ MAIN_METHODS = {
 
 def _section(doc: str, name: str) -> bool:
     return f"{name}\n{'-' * len(name)}" in doc
+
+
+_HEADER = re.compile(r"^(\*{0,2}[A-Za-z_]\w*(?:, \*{0,2}[A-Za-z_]\w*)*)(?: : (\S.*))?$")
+
+
+def _parameters_problems(func: Any, doc: str) -> list[str]:
+    """What is wrong with the Parameters section's entries (empty when all is well)."""
+    m = re.search(r"^Parameters\n-+\n(.*?)(?=\n\n\S[^\n]*\n-{3,}\n|\Z)", doc, re.S | re.M)
+    if m is None:
+        return []
+    problems: list[str] = []
+    documented: set[str] = set()
+    lines = [ln for ln in m.group(1).rstrip().split("\n") if ln.strip()]
+    for i, line in enumerate(lines):
+        if line.startswith(" "):
+            continue
+        head = _HEADER.match(line)
+        names = head.group(1).split(", ") if head else []
+        typ = head.group(2) if head else None
+        # a description in the type slot: long, or a sentence
+        if not head or (typ is not None and (len(typ) > 60 or typ.endswith("."))):
+            problems.append(f"entry not 'name : type' + description: {line.strip()[:50]!r}")
+            continue
+        if typ is None and not all(n.startswith("*") for n in names):
+            problems.append(f"entry without a type: {line.strip()[:50]!r}")
+        rest = lines[i + 1 :]
+        following = next((ln for ln in rest if ln.startswith(" ") or not _HEADER.match(ln)), "")
+        if not following.startswith(" "):
+            problems.append(f"entry without a description: {line.strip()[:50]!r}")
+        documented |= {n.lstrip("*") for n in names}
+    sig = inspect.signature(func).parameters
+    args = [n for n in sig if n not in ("self", "cls")]
+    missing = [n for n in args if n not in documented]
+    if missing:
+        problems.append(f"undocumented argument(s) {', '.join(missing)}")
+    if not any(p.kind is p.VAR_KEYWORD for p in sig.values()):
+        stale = sorted(documented - set(args))
+        if stale:
+            problems.append(f"entries for no argument: {', '.join(stale)}")
+    return problems
 
 
 def _all_subclasses(cls: type) -> list[type]:
@@ -134,6 +179,8 @@ def _lacks(obj: Any, kind: str, name: str) -> list[str]:
         return lack
     if kind != "property" and _takes_arguments(obj) and not _section(doc, "Parameters"):
         lack.append("Parameters")
+    if kind != "property":
+        lack += _parameters_problems(obj, doc)
     if (kind == "property" or not _returns_none(obj)) and not _section(doc, "Returns"):
         lack.append("Returns")
     wants_example = kind == "function" or (kind == "method" and name in MAIN_METHODS)
@@ -217,6 +264,57 @@ def test_the_rules_can_fail():
     assert _lacks(no_example, "method", "predict") == ["Examples"]
     assert _lacks(returns_nothing, "method", "x") == []
     assert _lacks(returns_nothing, "property", "x") == ["Returns"]
+
+    def compact(data: Any, where: str | None = None, seed: int = 0) -> int:
+        """The form the workflows used before numpydoc.
+
+        Parameters
+        ----------
+        data : a DataFrame, or a path to a table of runs.
+        where : a row query.
+        n_boot : resamples.
+
+        Returns
+        -------
+        int
+            Nothing real.
+        """
+        return 0
+
+    problems = _parameters_problems(compact, inspect.getdoc(compact) or "")
+    assert [p.split(":")[0] for p in problems] == [
+        "entry not 'name ",  # data
+        "entry not 'name ",  # where
+        "entry not 'name ",  # n_boot
+        "undocumented argument(s) data, where, seed",
+    ]
+
+    def numpydoc(data: Any, seed: int = 0) -> int:
+        """Proper entries, one stale, one without a description.
+
+        Parameters
+        ----------
+        data : DataFrame
+            The runs.
+        n_boot : int
+            Resamples (the argument was removed).
+        seed : int
+
+        Returns
+        -------
+        int
+        """
+        return 0
+
+    assert _parameters_problems(numpydoc, inspect.getdoc(numpydoc) or "") == [
+        "entry without a description: 'seed : int'",
+        "entries for no argument: n_boot",
+    ]
+    assert _lacks(numpydoc, "function", "numpydoc") == [
+        "entry without a description: 'seed : int'",
+        "entries for no argument: n_boot",
+        "Examples",
+    ]
 
 
 def test_every_public_callable_has_numpydoc_sections():

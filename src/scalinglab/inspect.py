@@ -193,11 +193,15 @@ def inspect_table(
 
     Parameters
     ----------
-    df : a DataFrame, or a table path read as the CLI reads it.
-    outliers : look for suspected outliers (robust z-scores of the metric within groups).
-    metric : the metric being studied, whose outliers are looked for (default: the first
+    df : DataFrame, str or path
+        A DataFrame, or a table path read as the CLI reads it.
+    outliers : bool, default True
+        Look for suspected outliers (robust z-scores of the metric within groups).
+    metric : str, optional
+        The metric being studied, whose outliers are looked for (default: the first
         loss-like column the catalog's laws recognise).
-    where : a row query applied first (a safe query), so only the rows kept are checked.
+    where : str, optional
+        A row query applied first (a safe query), so only the rows kept are checked.
 
     Returns
     -------

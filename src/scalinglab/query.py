@@ -323,9 +323,12 @@ def select(df: pd.DataFrame, query: str | None, what: str = "--where") -> pd.Dat
 
     Parameters
     ----------
-    df : the table.
-    query : e.g. ``"n_params > 1e9 and tokens >= 2e10"`` or ``"task in ('arc', 'piqa')"``.
-    what : the option name used in error messages (``--where``, ``--holdout``, ...).
+    df : DataFrame
+        The table.
+    query : str
+        E.g. ``"n_params > 1e9 and tokens >= 2e10"`` or ``"task in ('arc', 'piqa')"``.
+    what : str, default '--where'
+        The option name used in error messages (``--where``, ``--holdout``, ...).
 
     Returns
     -------

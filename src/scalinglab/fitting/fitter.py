@@ -167,16 +167,42 @@ def fit(
 
     Parameters
     ----------
-    data : a DataFrame, or a path to CSV/TSV/Parquet/JSONL.
-    law : a catalog name (`scalinglab laws`) or a `Law`.
-    metric : the column to fit (default: the law's metric).
-    mapping : law variable -> column, e.g. {"x": "n_params"}.
-    where : a row query (`scalinglab.query`: column comparisons, and/or), rows to fit on.
-    delta : Huber threshold in the law's residual space (inf: least squares).
-    preset : "paper" for the papers' own procedure (least squares on raw values), or
+    data : DataFrame, str or path
+        A DataFrame, or a path to CSV/TSV/Parquet/JSONL.
+    law : str or Law, default 'chinchilla'
+        A catalog name (`scalinglab laws`) or a `Law`.
+    metric : str, optional
+        The column to fit (default: the law's metric).
+    mapping : mapping of str to str, optional
+        Law variable -> column, e.g. {"x": "n_params"}.
+    where : str, optional
+        A row query (`scalinglab.query`: column comparisons, and/or), rows to fit on.
+    delta : float, default 0.001
+        Huber threshold in the law's residual space (inf: least squares).
+    weights : str or ndarray, optional
+        A column of per-row weights, or one weight per row (finite, >= 0); default 1 each.
+        Not the metric itself: weights must be chosen before the outcome (a count of seeds
+        or eval items).
+    grid : mapping of str to sequence of float, or ndarray, optional
+        Start values: per parameter (replacing the law's grid for it; the product of the
+        grids is searched), or a (G, P) array of start points in public units.
+    n_random_starts : int, default 0
+        Random starts added to the grid, drawn uniformly (in the optimiser's coordinates)
+        over a span 1.5 times the grid's, for objectives with basins between grid points.
+    strategy : str, default 'screen'
+        "screen" (fast staged search) or "full" (optimise every start).
+    n_refine : int, default 8
+        How many of the best screened starts the search optimises fully.
+    seed : int, default 0
+        Seed of the random starts.
+    max_iter : int, default 200
+        Iteration limit of each local optimisation (a fit that reaches it says so in
+        `stop_reason_`).
+    preset : str, optional
+        "paper" for the papers' own procedure (least squares on raw values), or
         "default"; applied here, so every caller gets the same objective.
-    strategy : "screen" (fast staged search) or "full" (optimise every start).
-    fixed : parameters held at a value (lmfit's ``vary=False``), e.g. ``{"beta": 0.12}``;
+    fixed : mapping of str to float, optional
+        Parameters held at a value (lmfit's ``vary=False``), e.g. ``{"beta": 0.12}``;
         the same as fitting ``law.fix(**fixed)``: fewer free parameters, reported as fixed.
 
     Returns

@@ -96,12 +96,17 @@ def read_harness(
 
     Parameters
     ----------
-    paths : result files or folders.
-    side_table : a table (or path) of model sizes and tokens, joined on `on`; with one, sizes
+    paths : str, path or sequence of them
+        Result files or folders.
+    side_table : DataFrame, str or path, optional
+        A table (or path) of model sizes and tokens, joined on `on`; with one, sizes
         never come from parsing names, and a table that matches nothing is an error.
-    on : the side table's key column (the model id as the files name it).
-    set_values : constant columns to set on every row (e.g. ``{"tokens": 3e11}``).
-    tokens_per_step : tokens per optimizer step, to turn a checkpoint step into tokens.
+    on : str, default 'model'
+        The side table's key column (the model id as the files name it).
+    set_values : mapping of str to float, optional
+        Constant columns to set on every row (e.g. ``{"tokens": 3e11}``).
+    tokens_per_step : float, optional
+        Tokens per optimizer step, to turn a checkpoint step into tokens.
 
     Returns
     -------

@@ -224,11 +224,15 @@ def read_table(
 
     Parameters
     ----------
-    path : a CSV, TSV, Parquet or JSONL file (gzip, bz2 and xz are read as they are).
-    format : the format when the suffix does not say ("csv", "tsv", "parquet", "jsonl").
-    raw : the file's own columns, no renames or derived columns (to continue a file
+    path : str or path
+        A CSV, TSV, Parquet or JSONL file (gzip, bz2 and xz are read as they are).
+    format : str, optional
+        The format when the suffix does not say ("csv", "tsv", "parquet", "jsonl").
+    raw : bool, default False
+        The file's own columns, no renames or derived columns (to continue a file
         scalinglab wrote).
-    encoding : the text encoding (default: detected; see `scalinglab.io.encoding`).
+    encoding : str, optional
+        The text encoding (default: detected; see `scalinglab.io.encoding`).
 
     Returns
     -------

@@ -79,9 +79,12 @@ def read_tracker_export(
 
     Parameters
     ----------
-    path : the export as the tracker's UI or API writes it (CSV or Parquet).
-    kind : "wandb", "mlflow" or "auto" (detected from the columns).
-    mapping : which export column is which, as a dict or a YAML/JSON file of it:
+    path : str or path
+        The export as the tracker's UI or API writes it (CSV or Parquet).
+    kind : str, default 'auto'
+        "wandb", "mlflow" or "auto" (detected from the columns).
+    mapping : mapping, str or path, optional
+        Which export column is which, as a dict or a YAML/JSON file of it:
         ``{"columns": {"n_params": "params.n_params", "loss": "metrics.val_loss"}}``
         (canonical name: export column; see the module docstring); without one, prefixes
         are stripped and the usual aliases apply.

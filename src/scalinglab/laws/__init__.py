@@ -41,7 +41,8 @@ def get_law(name: str | Law) -> Law:
 
     Parameters
     ----------
-    name : a catalog name (``scalinglab laws`` lists them, e.g. "chinchilla", "overtrain",
+    name : str or Law
+        A catalog name (``scalinglab laws`` lists them, e.g. "chinchilla", "overtrain",
         "loss_to_error") or a `Law`.
 
     Returns

@@ -194,6 +194,7 @@ class Law:
         Parameters
         ----------
         name : str
+            One of `param_names`.
 
         Returns
         -------

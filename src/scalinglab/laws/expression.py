@@ -265,13 +265,20 @@ def expression_law(
 
     Parameters
     ----------
-    expression : e.g. ``"E + A/n_params**alpha + B/tokens**beta"``.
-    parameters : name -> bounds ``(lower, upper)`` or a dict with ``lower``, ``upper`` and an
+    expression : str
+        E.g. ``"E + A/n_params**alpha + B/tokens**beta"``.
+    parameters : mapping
+        Name -> bounds ``(lower, upper)`` or a dict with ``lower``, ``upper`` and an
         optional start ``grid``.
-    metric : the column the law predicts.
-    space : "log" (residuals of log values; the papers' choice for losses) or "linear".
-    name : the law's name in outputs (default "expression").
-    variables : extra variable names allowed besides the canonical ones.
+    metric : str, default 'y'
+        The column the law predicts.
+    space : {"log", "identity"}, default "log"
+        "log" (residuals of log values; the papers' choice for losses) or "identity"
+        (residuals of raw values; "linear" is refused).
+    name : str, optional
+        The law's name in outputs (default "expression").
+    variables : iterable of str, optional
+        Extra variable names allowed besides the canonical ones.
 
     Returns
     -------

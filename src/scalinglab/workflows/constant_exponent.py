@@ -158,13 +158,23 @@ def constant_exponent(
 
     Parameters
     ----------
-    data : one row per run with the loss, flops and tokens_per_param (derived from n_params
+    data : DataFrame, str or path
+        One row per run with the loss, flops and tokens_per_param (derived from n_params
         and tokens when absent).
-    loss_col : the loss column.
-    where : rows to use (a query).
-    by : run the test per value of this column (e.g. ``train_dataset``).
-    min_runs : the fewest runs an M needs to get its own eta.
-    n_bootstrap, interval, seed : intervals on each eta.
+    loss_col : str, default 'loss'
+        The loss column.
+    where : str, optional
+        Rows to use (a query).
+    by : str, optional
+        Run the test per value of this column (e.g. ``train_dataset``).
+    min_runs : int, default 3
+        The fewest runs an M needs to get its own eta.
+    n_bootstrap : int, default 200
+        Resamples behind the interval on each eta (0: none).
+    interval : float, default 0.9
+        The intervals' level.
+    seed : int, default 0
+        The bootstrap's seed.
 
     Returns
     -------

@@ -282,29 +282,46 @@ def forecast(
 
     Parameters
     ----------
-    data : a DataFrame or a table path (CSV, TSV, Parquet, JSONL) with one row per run or
+    data : DataFrame, str or path
+        A DataFrame or a table path (CSV, TSV, Parquet, JSONL) with one row per run or
         checkpoint: the loss law's inputs, `loss_col` and `error_col`.
-    targets : rows (dicts or a DataFrame) with the loss law's inputs, or a row query (see
+    targets : DataFrame, sequence of mappings or str
+        Rows (dicts or a DataFrame) with the loss law's inputs, or a row query (see
         `scalinglab.query`) selecting runs of `data`, whose truth is then known and whose
         errors are reported. Selected runs are left out of both fits.
-    loss_law, error_law : catalog names or `Law` objects.
-    loss_col, error_col : the columns of step 1's and step 2's metrics (user names are
+    loss_law, error_law : str or Law
+        Catalog names or `Law` objects (default ``overtrain``, ``loss_to_error``).
+    loss_col, error_col : str
+        The columns of step 1's and step 2's metrics (user names are
         resolved through the schema's aliases).
-    fit_where, error_fit_where : row queries selecting the step-1 runs and the step-2 runs
+    fit_where, error_fit_where : str, optional
+        Row queries selecting the step-1 runs and the step-2 runs
         (default: the step-1 runs).
-    preset : "paper" for the papers' own objective (least squares on raw values).
-    n_bootstrap : joint bootstrap resamples (runs resampled together for both steps); 0: none.
-    interval : the level of every interval (0 < interval < 1).
-    calibrate : add the extrapolation term learned from leave-largest-out folds (see
+    preset : str, optional
+        "paper" for the papers' own objective (least squares on raw values).
+    n_bootstrap : int, default 1000
+        Joint bootstrap resamples (runs resampled together for both steps); 0: none.
+    interval : float, default 0.9
+        The level of every interval (0 < interval < 1).
+    calibrate : bool, default True
+        Add the extrapolation term learned from leave-largest-out folds (see
         `scalinglab.workflows.calibration`); False gives the bootstrap's interval alone.
-    where : rows to use at all, applied before any validation.
-    run_col, final_only, min_tokens, min_step : runs and checkpoints (see
+    where : str, optional
+        Rows to use at all, applied before any validation.
+    run_col : str, optional
+    final_only : bool, default False
+    min_tokens, min_step : float, optional
+        Runs and checkpoints (see
         `scalinglab.workflows.checkpoints`): the run of a row; keep each run's last checkpoint;
         drop warm-up checkpoints (the counts are stated in the notes).
-    params_col : the parameter count used as N (e.g. ``n_params_nonembedding``); flops and
+    params_col : str, optional
+        The parameter count used as N (e.g. ``n_params_nonembedding``); flops and
         tokens_per_param are recomputed from it.
-    seed, n_refine : the fits' random seed and refined starts.
-    step1_cache : a dict shared by calls that forecast several error columns from the same
+    seed : int, default 0
+    n_refine : int, default 32
+        The fits' random seed and refined starts.
+    step1_cache : dict, optional
+        A dict shared by calls that forecast several error columns from the same
         loss rows, so step 1, its bootstrap and extrapolation term are computed once.
 
     Returns

@@ -265,26 +265,45 @@ def ladder_forecast(
 
     Parameters
     ----------
-    checkpoints : one row per (run, checkpoint) in training order, with n_params, tokens,
+    checkpoints : DataFrame
+        One row per (run, checkpoint) in training order, with n_params, tokens,
         the loss and accuracy columns.
-    target : ``{"n_params": ..., "tokens": ...}`` of the run to forecast.
-    run_col, loss_col, acc_col : the run, loss (e.g. bits per byte) and accuracy columns.
-    train_runs : the small runs to fit on (default: all).
-    last_k : checkpoints averaged into a run's final loss (step 1).
-    skip_frac, window : step 2 skips each run's first `skip_frac` of checkpoints and
+    target : mapping of str to float
+        ``{"n_params": ..., "tokens": ...}`` of the run to forecast.
+    run_col, loss_col, acc_col : str
+        The run, loss (e.g. bits per byte) and accuracy columns (default ``run``, ``bpb``,
+        ``rc_acc``).
+    train_runs : sequence of str, optional
+        The small runs to fit on (default: all).
+    last_k : int, default 5
+        Checkpoints averaged into a run's final loss (step 1).
+    skip_frac : float, default 0.1
+    window : int, default 5
+        Step 2 skips each run's first `skip_frac` of checkpoints and
         smooths the rest by a trailing mean of `window`.
-    helper_point : an extra (loss, accuracy) point anchoring the sigmoid (the paper's
+    helper_point : (float, float) or None, default (0.0, 1.0)
+        An extra (loss, accuracy) point anchoring the sigmoid (the paper's
         (0, 1)); None: none.
-    near_optimal : objective gap of the step-1 fits whose spread is reported.
-    n_bootstrap, interval, seed : bootstrap resamples (runs resampled whole), level, seed.
-    calibrate : add the extrapolation terms learned from leave-largest-out folds (see
+    near_optimal : float, default 0.05
+        Objective gap of the step-1 fits whose spread is reported.
+    n_bootstrap : int, default 0
+        Bootstrap resamples (runs resampled whole).
+    interval : float, default 0.9
+        The intervals' level.
+    seed : int, default 0
+        The bootstrap's seed.
+    calibrate : bool, default True
+        Add the extrapolation terms learned from leave-largest-out folds (see
         `scalinglab.workflows.calibration`); without enough history the result carries the
         `uncalibrated` diagnostic.
-    loss_law : step 1's law of the run-level inputs (default Chinchilla's); a catalog name
+    loss_law : str or Law, default 'chinchilla'
+        Step 1's law of the run-level inputs (default Chinchilla's); a catalog name
         or a `Law`, e.g. ``sl.expression_law("E + A/n_params**a + B/tokens**b", ...)``.
-    acc_law : step 2's law of the loss, with one variable (the loss); default the paper's
+    acc_law : str or Law, optional
+        Step 2's law of the loss, with one variable (the loss); default the paper's
         sigmoid with its bounds. Fitted by least squares, as the paper fits step 2.
-    fixed : parameter values held fixed, each in whichever step's law has it (e.g. a
+    fixed : mapping of str to float, optional
+        Parameter values held fixed, each in whichever step's law has it (e.g. a
         chance floor ``{"floor": 0.25}``); a name neither law has is an error.
 
     Returns

@@ -139,12 +139,21 @@ def pet_size_recipe(
 
     Parameters
     ----------
-    data : a DataFrame or table path of finetuning runs with finetune_size, the metric, the
+    data : DataFrame, str or path
+        A DataFrame or table path of finetuning runs with finetune_size, the metric, the
         `factors` columns and the `pet` column.
-    pet : the PET-size column (``lora_rank``, ``prompt_length``, a PET parameter count).
-    factors : the factors whose rows determine beta and E (one is enough).
-    metric : the finetuning loss column.
-    n_bootstrap, interval, seed : the PET fit's bootstrap interval.
+    pet : str, default 'lora_rank'
+        The PET-size column (``lora_rank``, ``prompt_length``, a PET parameter count).
+    factors : sequence of str, default ('n_params', 'tokens')
+        The factors whose rows determine beta and E (one is enough).
+    metric : str, default 'loss'
+        The finetuning loss column.
+    n_bootstrap : int, default 200
+        Resamples behind the PET fit's bootstrap intervals (0: none).
+    interval : float, default 0.9
+        The intervals' level.
+    seed : int, default 0
+        The bootstrap's seed.
 
     Returns
     -------

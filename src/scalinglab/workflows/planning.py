@@ -401,22 +401,30 @@ def plan(
 
     Parameters
     ----------
-    res : a fitted Chinchilla-form law (E, A, B, alpha, beta; some may be fixed) or an
+    res : FitResult
+        A fitted Chinchilla-form law (E, A, B, alpha, beta; some may be fixed) or an
         `overtrain` law.
-    budget : training FLOPs to allocate.
-    tokens_per_param : a fixed tokens-per-parameter ratio M to plan at as well.
-    inference_tokens : tokens to be served over the model's life; with `target_loss`, the
+    budget : float, optional
+        Training FLOPs to allocate.
+    tokens_per_param : float, optional
+        A fixed tokens-per-parameter ratio M to plan at as well.
+    inference_tokens : float, optional
+        Tokens to be served over the model's life; with `target_loss`, the
         plan minimises training plus inference compute (6ND + 2N per served token).
-    target_loss : the loss to reach at least cost.
-    interval : level of the intervals (default 0.9); None for none. Each usable bootstrap
+    target_loss : float, optional
+        The loss to reach at least cost.
+    interval : float, optional
+        Level of the intervals (default 0.9); None for none. Each usable bootstrap
         draw of the fit replans; a row's uncertain values get `<name>_lower` and
         `<name>_upper` (the optimum's N and D, the loss at the planned allocation, the
         inference plan's N, D and FLOPs). Without draws the plan says so in a note.
-    n_bootstrap : when > 0, first run this many bootstrap resamples on the fit's data
+    n_bootstrap : int, default 0
+        When > 0, first run this many bootstrap resamples on the fit's data
         (replacing any stored draws; `res.bootstrap_` keeps them). Each resample draws
         whole runs where the fitted rows name them (a `run` column, or a model's
         checkpoints), as forecast, ladder and audit do; the note says what was drawn.
-    group_by : with `n_bootstrap`, resample whole groups of this column instead (a column
+    group_by : str, optional
+        With `n_bootstrap`, resample whole groups of this column instead (a column
         of the fitted rows, or a variable a fit file keeps, e.g. ``n_params``).
 
     Returns

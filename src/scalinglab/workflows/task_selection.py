@@ -208,13 +208,19 @@ def select_tasks(
 
     Parameters
     ----------
-    data : one row per run, an ``acc_<task>`` column per task (accuracy in [0, 1]).
-    chance : task -> chance accuracy (a mapping, or a table: see `chance_table`).
-    select_at : ``"n_params=154M"`` (the runs of the nearest size), a query, or None (every
+    data : DataFrame, str or path
+        One row per run, an ``acc_<task>`` column per task (accuracy in [0, 1]).
+    chance : DataFrame, str, path or mapping of str to float
+        Task -> chance accuracy (a mapping, or a table: see `chance_table`).
+    select_at : str, optional
+        ``"n_params=154M"`` (the runs of the nearest size), a query, or None (every
         run).
-    margin : how far above chance (absolute accuracy) a task must be.
-    acc_prefix : the prefix of the accuracy columns.
-    err_col : the name of the average-error column added to the data.
+    margin : float, default 0.1
+        How far above chance (absolute accuracy) a task must be.
+    acc_prefix : str, default 'acc_'
+        The prefix of the accuracy columns.
+    err_col : str, default 'err_avg'
+        The name of the average-error column added to the data.
 
     Returns
     -------

@@ -321,23 +321,36 @@ def effective_data_transferred(
 
     Parameters
     ----------
-    data : one row per run with `data_col`, the metric, the parameter count and a
+    data : DataFrame, str or path
+        One row per run with `data_col`, the metric, the parameter count and a
         ``pretrain_data`` column (`scratch_label` marks runs without pretraining).
-    scratch_law : the from-scratch law (``kaplan``: Kaplan et al.'s L(N, D)); a name or a
+    scratch_law : str or Law, default 'kaplan'
+        The from-scratch law (``kaplan``: Kaplan et al.'s L(N, D)); a name or a
         `Law` (e.g. with fixed parameters).
-    data_col : the finetuning data size column.
-    metric : the loss column.
-    scratch_label : the ``pretrain_data`` value of from-scratch runs.
-    params_col : the N of both laws, e.g. ``n_params_nonembedding`` as Hernandez et al. count.
-    by : one transfer law per value of this column (e.g. ``pretrain_data``: alpha read as the
+    data_col : str, default 'finetune_size'
+        The finetuning data size column.
+    metric : str, default 'loss'
+        The loss column.
+    scratch_label : str, default 'none'
+        The ``pretrain_data`` value of from-scratch runs.
+    params_col : str, default 'n_params'
+        The N of both laws, e.g. ``n_params_nonembedding`` as Hernandez et al. count.
+    by : str, optional
+        One transfer law per value of this column (e.g. ``pretrain_data``: alpha read as the
         source-to-target distance, beta as the size effect), with intervals in `comparison`;
         without it several sources are pooled and the result says so (``pooled_sources``).
-    where : the finetuned runs the transfer law is fitted on (a query over the input and the
+    where : str, optional
+        The finetuned runs the transfer law is fitted on (a query over the input and the
         computed columns, e.g. ``"not high_data"``); every from-scratch run fits the yardstick.
-    high_data_gain : a run is in the high-data regime when 10x its D_F would lower the
+    high_data_gain : float, default 0.01
+        A run is in the high-data regime when 10x its D_F would lower the
         from-scratch loss by less than this fraction (or than the yardstick's median error).
-    n_bootstrap, interval : intervals on k, alpha, beta.
-    pretrain_tokens_col : pretraining tokens per run; where the column exists, the compute
+    n_bootstrap : int, default 200
+        Resamples behind the intervals on k, alpha, beta (with `by`; 0: none).
+    interval : float, default 0.9
+        The intervals' level.
+    pretrain_tokens_col : str, default 'pretrain_tokens'
+        Pretraining tokens per run; where the column exists, the compute
         of pretraining + finetuning is set beside that of training from scratch to the same
         loss (6 N D each: `compute_ratio` < 1 means pretraining was the cheaper way there,
         counting its own cost).
