@@ -493,16 +493,26 @@ def audit(
 
     Parameters
     ----------
-    data : table or path
-    law : a law name, a Law, or several (compared on the same folds)
-    holdout : query selecting the held-out rows (fit on the rest)
-    leave_largest_out : column; fit on the k smallest scales, predict every larger one
-    leave_one_group_out : column; fit on all groups but one, for every group
-    largest_per_factor : a joint finetuning law (finetune_joint): each factor's largest
+    data : DataFrame, str or path
+        The runs: a DataFrame or a table path.
+    law : str, Law or sequence of them, default 'chinchilla'
+        A law name, a Law, or several (compared on the same folds)
+    holdout : str, optional
+        Query selecting the held-out rows (fit on the rest)
+    leave_largest_out : str, optional
+        Column; fit on the k smallest scales, predict every larger one
+    leave_one_group_out : str, optional
+        Column; fit on all groups but one, for every group
+    largest_per_factor : bool, default False
+        A joint finetuning law (finetune_joint): each factor's largest
         value held out, error per factor (Zhang et al.'s Table 2; see `largest_per_factor`)
-    task_col : a long table's task column: the same audit per task (its rows only), one
+    task_col : str, optional
+        A long table's task column: the same audit per task (its rows only), one
         table with a `task` column (`tasks`: the task values to audit, default all)
-    **kwargs : passed on (fit_where, preset, interval, n_bootstrap, seed, fit options)
+    tasks : sequence of str, optional
+        With `task_col`, the task values to audit (default all); without it, an error.
+    **kwargs
+        Passed on (fit_where, preset, interval, n_bootstrap, seed, fit options)
 
     Returns
     -------

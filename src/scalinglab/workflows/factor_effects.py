@@ -175,12 +175,21 @@ def factor_effects(
 
     Parameters
     ----------
-    data : one row per run with `factor` (the factor column the row varies), the factor
+    data : DataFrame, str or path
+        One row per run with `factor` (the factor column the row varies), the factor
         columns, `finetune_size` and the metric.
-    factors : the factor columns compared.
-    metric : the finetuning loss column.
-    by : one fit per value of this column (default ``method``; None: one group).
-    n_bootstrap, interval, seed : intervals on the exponents.
+    factors : sequence of str, default ('n_params', 'tokens')
+        The factor columns compared.
+    metric : str, default 'loss'
+        The finetuning loss column.
+    by : str or None, default 'method'
+        One fit per value of this column (default ``method``; None: one group).
+    n_bootstrap : int, default 200
+        Resamples behind the intervals on the exponents (0: none).
+    interval : float, default 0.9
+        The intervals' level.
+    seed : int, default 0
+        The bootstrap's seed.
 
     Returns
     -------

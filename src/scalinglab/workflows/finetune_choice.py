@@ -354,15 +354,25 @@ def choose_method(
 
     Parameters
     ----------
-    data : one row per finetuning run with `method`, the factor column(s), `finetune_size`
+    data : DataFrame, str or path
+        One row per finetuning run with `method`, the factor column(s), `finetune_size`
         and the metric.
-    factor : the scaling factor(s) (``n_params``, ``tokens``, a PET size column).
-    at : the decision scale of the first factor, e.g. ``{"n_params": 1e9}`` (required).
-    metric : the finetuning loss column.
-    law : None (default) decides with whichever of the multiplicative and additive laws has
+    factor : str or sequence of str, default 'n_params'
+        The scaling factor(s) (``n_params``, ``tokens``, a PET size column).
+    at : mapping of str to float, optional
+        The decision scale of the first factor, e.g. ``{"n_params": 1e9}`` (required).
+    metric : str, default 'loss'
+        The finetuning loss column.
+    law : str, optional
+        None (default) decides with whichever of the multiplicative and additive laws has
         the lower held-out error (fitted without the largest scale); a name keeps that law
         and says, in the result, when the other one wins held out and by how much.
-    n_bootstrap, interval, seed : intervals on the crossings.
+    n_bootstrap : int, default 300
+        Resamples per fit behind the intervals on the crossings (0: none).
+    interval : float, default 0.9
+        The intervals' level.
+    seed : int, default 0
+        The bootstrap's seed.
 
     Returns
     -------

@@ -246,17 +246,24 @@ def choose_pretraining_data(
 
     Parameters
     ----------
-    data : a DataFrame or table path with pretrain_data, tokens, finetune_size,
+    data : DataFrame, str or path
+        A DataFrame or table path with pretrain_data, tokens, finetune_size,
         downstream_ce and the score column.
-    target_tokens : the pretraining budget to forecast at.
-    metric : the score column (higher is better): "bleu", "chrf", a ROUGE or COMET column,
+    target_tokens : float
+        The pretraining budget to forecast at.
+    metric : str, default 'bleu'
+        The score column (higher is better): "bleu", "chrf", a ROUGE or COMET column,
         any column.
-    score_drop, flat_score, min_score : in the score's units; default 0.5 / 1 / 5 on a 0-100
+    score_drop, flat_score, min_score : float, optional
+        In the score's units; default 0.5 / 1 / 5 on a 0-100
         scale, divided by 100 for a score within [0, 1]: a drop that counts as misalignment,
         a change too small to call a trend, a score too low to rank sources.
-    min_r2 : the log-law's R^2 below which its forecast is not trusted.
-    flat_ce_rel : relative CE change below which CE counts as flat.
-    max_fit_error : relative in-sample error above which a law is flagged.
+    min_r2 : float, default 0.9
+        The log-law's R^2 below which its forecast is not trusted.
+    flat_ce_rel : float, default 0.01
+        Relative CE change below which CE counts as flat.
+    max_fit_error : float, default 0.02
+        Relative in-sample error above which a law is flagged.
 
     Returns
     -------
