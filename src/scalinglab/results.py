@@ -208,7 +208,7 @@ class Result:
         Returns
         -------
         pandas.DataFrame
-            A new table; editing it does not change the result.
+            Often the table the result holds, not a copy: ``.copy()`` it before editing.
 
         Examples
         --------
