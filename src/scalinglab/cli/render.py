@@ -14,7 +14,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..fitting import FitResult
-from .common import _fmt, _table, compute_saving, err, interval_note, out, print_diagnostics
+from .common import (
+    _fmt,
+    _table,
+    compute_saving,
+    emit_json,
+    err,
+    interval_note,
+    out,
+    print_diagnostics,
+)
 
 
 def render_notes(notes: Any) -> None:
@@ -472,3 +481,30 @@ def render_predictions(res: FitResult, rows: list[dict[str, Any]], level: float 
         far = ", ".join(f"{k} {v:.1f}" for k, v in r["beyond_data"].items()) or "inside"
         t.add_row(*(f"{v:.6g}" for k, v in r.items() if k != "beyond_data"), escape(far))
     out.print(t)
+
+
+def render_audit_run(run: Any, interval: float, n_boot: int, as_json: bool = False) -> None:
+    """`audit`: the result as JSON (points, folds, summary and the N column used) or as the
+    tables (held-out points, folds, laws, the error per factor of a joint finetuning law)."""
+    if as_json:
+        emit_json(run.to_dict())
+        return
+    render_audit(run.result, interval, n_boot)
+    render_audit_factors(run.result, interval, n_boot)
+
+
+def render_report_written(written: Any) -> None:
+    """`report`: the file written, its size, how plotly.js is loaded and its sections."""
+    out.print(
+        f"report written to {written.path} ({written.size_bytes / 1e6:.2f} MB, plotly.js "
+        f"{written.plotly}; sections: {', '.join(written.sections)})"
+    )
+
+
+def render_report_figures(written: Any) -> None:
+    """`report --format png/svg/pdf`: how many figure files were written, and where."""
+    if written.static_formats:
+        out.print(
+            f"{len(written.figure_files)} figure files ({', '.join(written.static_formats)}) "
+            f"written to {written.figures_folder}"
+        )

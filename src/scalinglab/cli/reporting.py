@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from ..errors import DataError
-from ..io import read_table
 from .common import (
     FORCE_HELP,
     POSITIVE_NUMBER,
@@ -19,12 +15,9 @@ from .common import (
     handle_errors,
     main,
     out,
-    output_path,
     preset_option,
 )
-
-# --law values the choose-method section decides with (per method), rather than law sections
-CHOICE_LAWS = ("finetune_multiplicative", "finetune_additive")
+from .render import render_report_figures, render_report_written
 
 plotly_option = click.option(
     "--plotly",
@@ -44,19 +37,6 @@ format_option = click.option(
     help="Also write every figure as PNG, SVG or PDF in a figures folder beside the report "
     "(repeatable; needs kaleido: pip install 'scalinglab[export]').",
 )
-
-
-def _check_section_options(
-    workflows: tuple[str, ...], given: dict[str, tuple[bool, tuple[str, ...]]]
-) -> None:
-    """An option of a workflow section given without that section was ignored without a
-    word (`report --target-where Q` without `--workflow forecast`): now it is an error."""
-    for option, (used, sections) in given.items():
-        if used and not set(sections) & set(workflows):
-            raise DataError(
-                f"{option} applies to the {' / '.join(sections)} section; add "
-                f"--workflow {sections[0]} (or drop {option})"
-            )
 
 
 @main.command("report")
@@ -225,155 +205,49 @@ def report_cmd(
       scalinglab report runs.csv --expr "E + A/n_params**alpha" --param E=0:10 \\
           --param A=1:1e6 --param alpha=0:2 --fix E=1.7 --leave-largest-out n_params
     """
-    if holdout_q and axis:
-        raise DataError(
-            "give one of --holdout or --leave-largest-out, not both: the audit section runs "
-            "one kind of audit (write two reports for both)"
-        )
-    _check_section_options(
-        workflows,
-        {
-            "--target": (bool(targets), ("forecast",)),
-            "--target-where": (bool(target_where), ("forecast",)),
-            "--error-fit-where": (bool(error_fit_where), ("forecast",)),
-            "--at": (bool(at), ("choose-method",)),
-            "--target-tokens": (bool(target_tokens), ("pretrain-choice",)),
-            "--chance-table": (bool(chance_table), ("select-tasks",)),
-            "--select-at": (bool(select_at), ("select-tasks",)),
-            "--section-where": (bool(section_where), ("transfer", "constant-exponent")),
-            "--by": (bool(by), ("factor-effects", "constant-exponent", "transfer")),
-        },
+    from ..laws.expression import parse_param_option
+    from ..report.from_data import write_report
+
+    # parse: option strings -> library arguments (syntax only; write_report checks the rest)
+    written = write_report(
+        data,
+        out_path,
+        force=force,
+        plotly=plotly,
+        formats=formats,
+        command=_command_line(),
+        on_written=render_report_written,
+        law_names=law_names,
+        expr=expr,
+        params=dict(parse_param_option(p) for p in params),
+        fixes=_parse_numbers(fixes, "--fix"),
+        metric=metric,
+        mapping=_parse_pairs(maps, "--map"),
+        where=where,
+        holdout=holdout_q,
+        leave_largest_out=axis,
+        preset=preset,
+        workflows=workflows,
+        targets=_targets(targets) if targets else None,
+        target_where=target_where,
+        fit_where=fit_where,
+        error_fit_where=error_fit_where,
+        loss_law=loss_law,
+        loss_col=loss_col,
+        error_col=error_col,
+        factor=factor,
+        at=_parse_numbers((at,), "--at") if at else None,
+        target_tokens=target_tokens,
+        budget=budget,
+        factors=[f.strip() for f in factors.split(",") if f.strip()],
+        by=by,
+        section_where=section_where,
+        chance_table=chance_table,
+        select_at=select_at,
+        n_bootstrap=n_boot,
+        seed=seed,
     )
-    from .auditing import _audit_laws
-
-    laws = _audit_laws(law_names, expr, params, fixes, metric) if (law_names or expr) else []
-    output_path(out_path, inputs=[data], force=force, what="report")
-    from ..fitting.prepare import apply_where
-    from ..report import build
-    from ..report.export import check_formats, export_figures
-
-    static = check_formats(formats)  # a missing kaleido is named before the fits
-    from ..report.html import Report
-    from ..schema import validation_deferred
-
-    with validation_deferred():  # --where first; each section checks the columns it uses
-        df = read_table(data)
-    n_file = len(df)
-    df = apply_where(df, where)
-    from ..workflows.checkpoints import describe_runs, run_ids
-
-    runs = run_ids(df)
-    subtitle = f"{len(df)} rows" + (f" of {n_file} (--where {where})" if where else "")
-    if runs is not None and runs.duplicated().any():  # '8 runs, 128 checkpoints'
-        subtitle = describe_runs(df, runs) + (f" (--where {where})" if where else "")
-    rep = Report(f"scalinglab report: {Path(data).name}", subtitle)
-    build.overview_section(rep, df, metric=metric, where=(where, n_file) if where else None)
-    mapping = _parse_pairs(maps, "--map")
-    fits = {}
-    for law in laws:
-        if "choose-method" in workflows and law.name in CHOICE_LAWS:
-            continue  # the method-choice section's per-method law, not a pooled fit
-        fits[law.name] = build.law_section(
-            rep,
-            df,
-            law,
-            metric=metric,
-            mapping=mapping,
-            holdout=holdout_q,
-            preset=preset,
-            n_bootstrap=n_boot,
-            seed=seed,
-        )
-    if laws and (holdout_q or axis):
-        build.audit_section(
-            rep,
-            df,
-            laws,
-            holdout=holdout_q,
-            axis=axis,
-            metric=metric,
-            mapping=mapping,
-            preset=preset,
-            n_bootstrap=n_boot,
-            seed=seed,
-        )
-    for wf in workflows:
-        if wf == "forecast":
-            if targets and target_where:
-                raise DataError(
-                    "give --target or --target-where, not both: the forecast section predicts "
-                    "either the points you list or the runs a query selects"
-                )
-            if not (targets or target_where):
-                raise DataError("the forecast section needs --target or --target-where")
-            build.forecast_section(
-                rep,
-                df,
-                dict(
-                    targets=_targets(targets) if targets else target_where,
-                    loss_law=loss_law,
-                    loss_col=loss_col,
-                    error_col=error_col,
-                    fit_where=fit_where,
-                    error_fit_where=error_fit_where,
-                    preset=preset,
-                    n_bootstrap=n_boot,
-                    seed=seed,
-                ),
-            )
-        elif wf == "choose-method":
-            at_vals = _parse_numbers((at or "",), "--at")
-            cands = [n for n in law_names if n in CHOICE_LAWS]
-            if len(cands) > 1:
-                raise DataError(
-                    "the choose-method section decides with one law: give one of "
-                    "--law finetune_multiplicative / finetune_additive, or neither (the one "
-                    "with the lower held-out error)"
-                )
-            build.method_section(
-                rep,
-                df,
-                factor,
-                at_vals,
-                metric=metric or "loss",
-                law=cands[0] if cands else None,
-                n_bootstrap=n_boot,
-                seed=seed,
-            )
-        elif wf == "transfer":
-            build.transfer_section(rep, df, by=by, where=section_where)
-        elif wf == "factor-effects":
-            names = [f.strip() for f in factors.split(",") if f.strip()]
-            build.factor_effects_section(
-                rep, df, names, metric=metric or "loss", by=by or "method", n_bootstrap=n_boot
-            )
-        elif wf == "select-tasks":
-            if not chance_table:
-                raise DataError("the select-tasks section needs --chance-table")
-            from ..workflows.task_selection import chance_table as read_chances
-
-            build.task_selection_section(rep, df, read_chances(chance_table), select_at=select_at)
-        elif wf == "constant-exponent":
-            build.constant_exponent_section(
-                rep, df, loss_col=loss_col, by=by, where=section_where, n_bootstrap=n_boot
-            )
-        elif wf == "pretrain-choice":
-            if not target_tokens:
-                raise DataError("the pretrain-choice section needs --target-tokens")
-            build.pretrain_section(rep, df, target_tokens, metric=metric or "bleu")
-        elif wf == "plan":
-            if "chinchilla" not in fits:
-                raise DataError("the plan section needs --law chinchilla")
-            build.plan_section(rep, fits["chinchilla"], budget)
-    path = rep.write(out_path, command=_command_line(), data_files=[data], plotly=plotly)
-    out.print(
-        f"report written to {path} ({path.stat().st_size / 1e6:.2f} MB, plotly.js {plotly}; "
-        f"sections: {', '.join(build.section_names(rep))})"
-    )
-    if static:
-        folder = path.with_name(f"{path.stem}_figures")
-        files = export_figures(rep.figures, folder, static)
-        out.print(f"{len(files)} figure files ({', '.join(static)}) written to {folder}")
+    render_report_figures(written)
 
 
 @main.command("demo")
