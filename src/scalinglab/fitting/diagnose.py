@@ -51,11 +51,12 @@ def _n_unique_rows(cols: list[np.ndarray]) -> int:
     """Distinct rows of equal-length float columns. Small tables sort; long ones hash each
     row to one integer first: distinct hashes prove distinct rows (a collision can only
     lower the count), so only a table whose hashes repeat is checked row by row. At
-    240,000 rows: ~5 ms, against 0.5 s for a row sort and 0.13 s for pandas' duplicated."""
+    240,000 rows: ~15 ms, against 0.5 s for a row sort and 0.13 s for pandas' duplicated."""
     n = cols[0].size
     if n <= SORT_ROWS:  # a sort of a small array: ~0.05 ms at 240 rows (pandas: 1.6 ms)
         return len(np.unique(np.column_stack(cols), axis=0))
-    if pd.unique(_row_hashes(cols)).size == n:
+    h = np.sort(_row_hashes(cols))  # a sort of integers: half of pd.unique's hash table
+    if not np.any(h[1:] == h[:-1]):
         return n
     frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
     return n - int(frame.duplicated().sum())
@@ -195,6 +196,19 @@ def fit_diagnostics(
     return out
 
 
+def _clearly_identified(J: np.ndarray, norms: np.ndarray) -> bool:
+    """True when the normalised Gram matrix's smallest eigenvalue shows every direction
+    identified with a 100x margin: its rounding error (~1e-16 of the largest) is then far
+    below the IDENTIFIED_RATIO**2 it is compared with, so the answer is exact. The Gram
+    matrix costs one pass over a long J (4 ms at 240,000 rows, against 17-25 ms for the QR
+    that measures a near-null direction precisely, which runs only when this says no)."""
+    if J.shape[0] <= J.shape[1]:
+        return False
+    g = (J.T @ J) / np.outer(norms, norms)
+    ev = np.linalg.eigvalsh(g)
+    return bool(ev[0] > 100.0 * IDENTIFIED_RATIO**2 * ev[-1])
+
+
 def _identifiability(
     law: Law, jac: np.ndarray, pred: np.ndarray, w: np.ndarray, at_bounds: list[str]
 ) -> list[Diagnostic]:
@@ -207,7 +221,8 @@ def _identifiability(
     # contiguous memory (the (n, P) transpose cost 4 strided passes at 240,000 rows)
     with np.errstate(all="ignore"):
         J = jac[free] / pred if law.space == "log" else np.array(jac[free], dtype=float)
-        J *= np.sqrt(w)
+        if not np.all(w == 1.0):
+            J *= np.sqrt(w)
     if not np.all(np.isfinite(J)):
         return []
     names = [law.param_names[j] for j in free]
@@ -230,6 +245,8 @@ def _identifiability(
         return out
     Jk = J[keep].T if not keep.all() else J.T  # (n, P'), a view when nothing is dropped
     names = [nm for nm, k in zip(names, keep, strict=True) if k]
+    if _clearly_identified(Jk, norms[keep]):
+        return out
     # SVD of the column-normalised Jacobian J D^-1 through its QR factor: J = QR gives
     # J D^-1 = Q (R D^-1), the same singular values and right vectors on a (P, P) matrix
     # instead of (n, P) (15 ms vs 43 ms at 240,000 rows), with no normalised copy of J
