@@ -47,14 +47,7 @@ from .checkpoints import (
     select_checkpoints,
     whole_runs,
 )
-
-
-def _load(data: pd.DataFrame | str | Path) -> pd.DataFrame:
-    if isinstance(data, (str, Path)):
-        from ..io import read_table
-
-        return read_table(data)
-    return data
+from .table_input import _load  # noqa: F401 (re-exported: other workflows import it here)
 
 
 def _laws(

@@ -26,9 +26,9 @@ from ..diagnostics import Diagnostic
 from ..errors import DataError, ScalingLabError
 from ..fitting import FitResult, fit
 from ..results import Result, records
-from .audit import _load
-from .finetune_choice import _joint_frame, joint_multiplicative_law
+from .finetune_crossings import _joint_frame, joint_multiplicative_law
 from .pretrain_choice import require_columns
+from .table_input import _load
 
 # what a factor is called in a sentence
 _WORDS = {

@@ -32,7 +32,7 @@ from ..diagnostics import Diagnostic
 from ..errors import DataError, OptionError
 from ..fitting import FitResult
 from ..results import Result, records
-from .audit import _load, holdout
+from .audit import holdout
 from .finetune_crossings import (  # noqa: F401 (joint_* re-exported)
     LOG_DF,
     _boot_draws,
@@ -50,6 +50,7 @@ from .finetune_crossings import (  # noqa: F401 (joint_* re-exported)
     joint_multiplicative_law,
 )
 from .pretrain_choice import require_columns
+from .table_input import _load
 
 # The candidate laws choose-method compares held out (Zhang et al. fit the multiplicative
 # one; the additive one is the Hoffmann-style baseline they compare it with).

@@ -44,7 +44,7 @@ import pandas as pd
 from ..errors import DataError, MissingColumnError, OptionError, ScalingLabError
 from ..fitting import fit
 from ..results import Result, records
-from .audit import _load
+from .table_input import _load
 
 NEEDED = ("pretrain_data", "tokens", "finetune_size", "downstream_ce")
 # how a score is called in sentences
