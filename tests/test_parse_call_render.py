@@ -95,11 +95,11 @@ def test_run_audit_returns_what_the_command_prints(runs_csv):
     printed = json.loads(r.stdout)
     assert printed["n_params_col"] == run.n_params_col == "n_params"
     api = run.to_dict()
-    assert len(printed["points"]) == len(run.result.points) == 6  # the six 1e10 runs
+    assert len(printed["points"]) == len(run.result.points) == 12  # 2.5e9 and 1e10 x 6 D
     for got, want in zip(printed["points"], api["points"], strict=True):
         assert got["row"] == want["row"]
         assert got["prediction"] == pytest.approx(want["prediction"], rel=1e-12)
-    assert max(p["rel_error"] for p in printed["points"]) < 1e-3  # the law is the truth
+    assert max(p["rel_error"] for p in printed["points"]) < 1e-2  # the law is the truth
     r = CliRunner().invoke(main, [*args, "--quiet"])
     assert r.exit_code == 0 and "held-out points (holdout" in r.stdout
 
