@@ -65,8 +65,8 @@ def _floor_timers(df, res):
     (b) and (c) repeats so that all see the same machine load."""
     from scalinglab.fitting import search
     from scalinglab.fitting.fitter import _as_columns
-    from scalinglab.fitting.optimizer import Problem
     from scalinglab.fitting.prepare import prepare
+    from scalinglab.fitting.problem import Problem
 
     law = res.law
     prep = prepare(df, law)

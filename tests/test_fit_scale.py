@@ -12,8 +12,8 @@ from scalinglab.errors import DataError
 from scalinglab.fitting import search
 from scalinglab.fitting.bootstrap import BootstrapSizeError, resample_counts
 from scalinglab.fitting.fitter import _as_columns, build_starts
-from scalinglab.fitting.optimizer import Problem
 from scalinglab.fitting.prepare import prepare
+from scalinglab.fitting.problem import Problem
 
 TRUTH = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.35, "beta": 0.37}
 

@@ -11,7 +11,7 @@ import pytest
 
 import scalinglab as sl
 from scalinglab.fitting.fold_fits import fit_folds
-from scalinglab.fitting.optimizer import Problem
+from scalinglab.fitting.problem import Problem
 from scalinglab.laws import get_law
 
 

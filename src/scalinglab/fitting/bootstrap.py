@@ -14,7 +14,7 @@ copy of the data and one batched evaluation per iteration. Two refit modes:
 
 Memory is bounded whatever the table: count matrices are drawn a chunk of resamples at a time
 (the same draws as all at once), sized so that a chunk's weights stay near
-`BOOTSTRAP_MEMORY`, and every evaluation is chunked over rows (see optimizer.Problem). An
+`BOOTSTRAP_MEMORY`, and every evaluation is chunked over rows (see problem.Problem). An
 absurd number of resamples is refused up front with an estimate (`BootstrapSizeError`).
 
 Group resampling (whole model sizes, whole seeds) draws groups with replacement, since runs of
@@ -33,7 +33,8 @@ import pandas as pd
 from ..errors import DataError
 from ..laws.base import Law
 from .objective import huber
-from .optimizer import Problem, levenberg_marquardt
+from .optimizer import levenberg_marquardt
+from .problem import Problem
 from .search import SEARCH_ROWS, _subsample
 
 if TYPE_CHECKING:

@@ -37,8 +37,9 @@ from ..laws import get_law
 from ..laws.base import Law
 from ..schema import validate
 from .fitter import _as_columns, _check_options, build_starts, fit, fit_result
-from .optimizer import LMResult, Problem, levenberg_marquardt
+from .optimizer import LMResult, levenberg_marquardt
 from .prepare import Prepared, prepare, source_of
+from .problem import Problem
 from .result import FitResult
 from .search import (
     BASIN_GAP,

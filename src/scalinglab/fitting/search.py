@@ -40,7 +40,8 @@ import numpy as np
 from ..diagnostics import Diagnostic
 from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
-from .optimizer import Problem, levenberg_marquardt
+from .optimizer import levenberg_marquardt
+from .problem import Problem
 
 STATUS_SCREENED = "screened"  # only its starting objective was evaluated
 STATUS_WARMED = "warmed"  # took warm-up steps, not refined
