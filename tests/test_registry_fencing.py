@@ -82,7 +82,7 @@ def test_resume_ends_when_a_run_died_on_its_last_attempt(tmp_path):
     con.close()
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import test_registry_fencing as t; "
-        "from scalinglab.testbed import sweep; sweep.execute = t.fake_execute; "
+        "from scalinglab.testbed import sweep; sweep.patch_points.execute = t.fake_execute; "
         "from scalinglab.cli import main; main(sys.argv[2:], prog_name='scalinglab')"
     )
     p = subprocess.Popen(
@@ -189,7 +189,7 @@ def test_the_sweep_worker_discards_a_result_of_a_run_taken_over(tmp_path, monkey
         con.close()
         return fake_execute(claim, dep, artifacts)
 
-    monkeypatch.setattr(sweep, "execute", slow_execute)
+    monkeypatch.setattr(sweep.patch_points, "execute", slow_execute)
     with caplog.at_level("WARNING", logger="scalinglab.sweep"):
         ran = sweep.worker(str(path), str(art), [runs[0].key])
     assert ran == 0
@@ -225,7 +225,7 @@ def test_resume_from_another_directory_finds_the_checkpoints(tmp_path, monkeypat
     a, b = tmp_path / "A", tmp_path / "B"
     a.mkdir()
     b.mkdir()
-    monkeypatch.setattr(sweep, "execute", fake_execute)
+    monkeypatch.setattr(sweep.patch_points, "execute", fake_execute)
     monkeypatch.chdir(a)  # pretraining runs done from A, with relative paths
     r = _sweep(_spec_file(tmp_path, PRETRAIN_ONLY, "pre.json"), "--registry", "runs.sqlite")
     assert r.exit_code == 0, r.output
@@ -256,7 +256,7 @@ def test_relative_artifact_paths_of_older_registries_resolve_beside_the_registry
         c = reg.claim()
         (a / "artifacts" / f"{c.key}.pt").write_text(json.dumps({"key": c.key}))
         reg.complete(c, {"loss": 3.0}, f"artifacts/{c.key}.pt")
-    monkeypatch.setattr(sweep, "execute", fake_execute)
+    monkeypatch.setattr(sweep.patch_points, "execute", fake_execute)
     monkeypatch.chdir(b)
     r = _sweep(_spec_file(tmp_path, SPEC), "--registry", "../A/runs.sqlite")
     assert r.exit_code == 0, r.output
@@ -270,7 +270,7 @@ def test_sweep_run_exits_1_with_a_summary_when_a_run_fails(tmp_path, monkeypatch
             raise OSError("No space left on device")
         return fake_execute(claim, dep, artifacts)
 
-    monkeypatch.setattr(sweep, "execute", flaky)
+    monkeypatch.setattr(sweep.patch_points, "execute", flaky)
     reg = tmp_path / "runs.sqlite"
     r = _sweep(_spec_file(tmp_path, SPEC), "--registry", reg, "--artifacts", tmp_path / "art")
     assert r.exit_code == 1, r.output
@@ -280,7 +280,8 @@ def test_sweep_run_exits_1_with_a_summary_when_a_run_fails(tmp_path, monkeypatch
 
 
 def test_sweep_run_exits_1_when_every_worker_died(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep, "_local_workers", lambda *args: None)  # all died at start
+    # every worker died at start
+    monkeypatch.setattr(sweep.patch_points, "_local_workers", lambda *args: None)
     reg = tmp_path / "runs.sqlite"
     r = _sweep(
         _spec_file(tmp_path, SPEC), "--registry", reg, "--artifacts", tmp_path / "a", "--workers", 2

@@ -210,7 +210,7 @@ def test_failed_runs_keep_their_error_and_stop_after_max_attempts(tmp_path, monk
     def boom(claim, registry, artifacts):
         raise RuntimeError("out of disk")
 
-    monkeypatch.setattr(sweep, "execute", boom)
+    monkeypatch.setattr(sweep.patch_points, "execute", boom)
     reg = tmp_path / "r.sqlite"
     run_sweep({**SPEC, "axes": {**SPEC["axes"], "method": ["none", "fmt"]}}, reg, tmp_path)
     rows = Registry(reg).rows()

@@ -59,7 +59,7 @@ def _sweep_worker(reg: str, art: str, log: str, seed: int) -> None:
     global LOG
     LOG = Path(log)
     random.seed(seed)
-    sweep.execute = fake_execute  # forked: this process's own copy of the module
+    sweep.patch_points.execute = fake_execute  # forked: this process's own copy of the module
     # the fake executor reads no corpus: skip counting the task's pairs (~0.5-1 s at start,
     # which pushed the random kills before any run had finished)
     from scalinglab.testbed.sweep import executors

@@ -29,18 +29,13 @@ The package in rooms with one job each (every name importable from here, as befo
 - `executors`: local processes, Ray, SLURM; `run_sweep`;
 - `results`: `summary`, `eta`, `export`, `compare_runs` (paired bootstrap of two runs).
 
-`execute` and `_local_workers` are also the patch points: the worker loop and `run_sweep`
-look them up in `patch_points` at call time, and setting one on this package sets it there
-too, so replacing `sweep.execute` (a fake executor in tests) changes what every worker in
-this process runs. (The package forwards the assignment rather than the loop reading this
-package, which would import it back from inside: an import cycle.)
+`execute` and `_local_workers` are the patch points: the worker loop and `run_sweep` look
+them up in the `patch_points` module at call time, so replacing `patch_points.execute` (a
+fake executor in tests) changes what every worker in this process runs. The names here are
+plain re-exports for callers.
 """
 
 from __future__ import annotations
-
-import sys
-import types
-from typing import Any
 
 from . import patch_points
 from .estimate import plan
@@ -63,6 +58,7 @@ from .spec import (
 from .training import execute
 
 __all__ = [
+    "patch_points",
     "_local_workers",  # a patch point (tests stand in for the worker pool)
     "AXES",
     "DEFAULTS",
@@ -92,16 +88,3 @@ __all__ = [
     "with_defaults",
     "worker",
 ]
-
-
-class _Package(types.ModuleType):
-    """This package: setting a patch point on it (`sweep.execute = fake`, monkeypatch's
-    setattr and its undo) sets it in `patch_points`, where the workers look it up."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in patch_points.NAMES:
-            setattr(patch_points, name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

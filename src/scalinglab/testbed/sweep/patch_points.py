@@ -1,9 +1,9 @@
 """The sweep's patch points: what a worker runs for a claimed run (`execute`) and how the
 local executor starts and watches its worker processes (`_local_workers`).
 
-The worker loop and `run_sweep` look both up here at call time. Setting either on the
-package (`sweep.execute = fake`, as the tests do) sets it here too: the package forwards
-the assignment, so it changes what every worker in this process runs.
+The worker loop and `run_sweep` look both up here at call time, so setting either here
+(`patch_points.execute = fake`, as the tests do) changes what every worker in this process
+runs. A module of its own, so the loop need not import the package that imports it.
 """
 
 from __future__ import annotations
