@@ -22,11 +22,9 @@ from .common import (
     preset_option,
 )
 from .render import (
-    ladder_interval_note,
     render_forecast,
-    render_ladder,
+    render_ladder_run,
     render_many_warnings,
-    render_notes,
     render_task_table,
 )
 
@@ -481,90 +479,39 @@ def ladder_cmd(
           --acc-expr "floor + (1 - floor)/(1 + exp(k*(x - x0)))" --acc-param k=0:50 \\
           --acc-param x0=0:10 --acc-param floor=0:1 --fix floor=0.25
     """
-    from ..workflows.checkpoints import check_used, load, select_checkpoints, user_column
-    from ..workflows.ladder import ladder_forecast
-    from ..workflows.many_tasks import ladder_tasks
+    from ..laws.expression import parse_param_option
+    from ..workflows.ladder_run import run_ladder
 
-    if (target is None) == (target_where is None):
-        raise DataError("give one of --target n_params=...,tokens=... or --target-where QUERY")
-    laws = _ladder_laws(loss_expr, loss_params, acc_expr, acc_params, fixes)
-    loss_col = loss_cols[0] if len(loss_cols) == 1 else "bpb"
-    acc_col = acc_cols[0] if len(acc_cols) == 1 else "rc_acc"
-    many = task_col or target_where or runs_table or len(acc_cols) > 1 or len(loss_cols) > 1
-    if many:
-        res_many = ladder_tasks(
-            checkpoints,
-            target=_targets((target,))[0] if target else None,
-            target_where=target_where,
-            train_where=train_where,
-            task_col=task_col,
-            tasks=_tasks(tasks),
-            acc_cols=list(acc_cols) or None,
-            loss_cols=list(loss_cols) or None,
-            acc_col=acc_col,
-            loss_col=loss_col,
-            run_col=run_col,
-            params_col=params_col,
-            runs_table=runs_table,
-            combine=_combine(combines),
-            where=where,
-            final_only=final_only,
-            min_tokens=min_tokens,
-            min_step=min_step,
-            last_k=last_k,
-            skip_frac=skip_frac,
-            window=window,
-            n_bootstrap=n_boot,
-            interval=interval,
-            **laws,
-        )
-        if as_json:
-            emit_json(res_many.to_dict())
-            return
-        render_task_table(
-            res_many,
-            ladder_interval_note(interval, n_boot),
-            _user_names((*acc_cols, *loss_cols)),
-            acc_cols[0] if len(acc_cols) == 1 else None,
-        )
-        return
-    if tasks or combines:
-        raise DataError("--tasks and --combine select values of --task-col; give it too")
-    df = load(checkpoints, where)
-    run_col = user_column(df, run_col, "--run-col")
-    df, notes = select_checkpoints(
-        df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step
-    )
-    loss_col = user_column(df, loss_col, "--loss-col")
-    acc_col = user_column(df, acc_col, "--acc-col")
-    if params_col and params_col != "n_params":
-        n_col = user_column(df, params_col, "--params-col")
-        df = df.assign(n_params=df[n_col])
-        notes = [*notes, f"N is '{n_col}' (--params-col), not the table's n_params"]
-    train = load(df, train_where, "--train-where")
-    check_used(train, [loss_col, acc_col], roles={loss_col: "loss", acc_col: "accuracy"})
-    tgt = _targets((target,))[0]
-    res = ladder_forecast(
-        train,
-        tgt,
+    # parse: option strings -> library arguments (syntax only; run_ladder checks the rest)
+    run = run_ladder(
+        checkpoints,
+        target=_targets((target,))[0] if target is not None else None,
+        target_where=target_where,
+        train_where=train_where,
+        where=where,
         run_col=run_col,
-        loss_col=loss_col,
-        acc_col=acc_col,
+        params_col=params_col,
+        runs_table=runs_table,
+        loss_cols=loss_cols,
+        acc_cols=acc_cols,
+        task_col=task_col,
+        tasks=_tasks(tasks),
+        combine=_combine(combines),
+        final_only=final_only,
+        min_tokens=min_tokens,
+        min_step=min_step,
         last_k=last_k,
         skip_frac=skip_frac,
         window=window,
+        loss_expr=loss_expr,
+        loss_params=dict(parse_param_option(p) for p in loss_params),
+        acc_expr=acc_expr,
+        acc_params=dict(parse_param_option(p) for p in acc_params),
+        fixes=_parse_numbers(fixes, "--fix"),
         n_bootstrap=n_boot,
         interval=interval,
-        **laws,
     )
-    if as_json:
-        emit_json({**res.to_dict(), "laws": _laws_json(res.step1, res.step2)})
-        return
-    render_notes(notes)
-    # the user's own names (an --acc-col 'acc' is read as the canonical 'accuracy')
-    render_ladder(
-        res, tgt, loss_cols[0] if loss_cols else loss_col, acc_cols[0] if acc_cols else acc_col
-    )
+    render_ladder_run(run, interval, n_boot, as_json)
 
 
 def _laws_json(step1: Any, step2: Any) -> dict[str, Any]:
@@ -573,34 +520,6 @@ def _laws_json(step1: Any, step2: Any) -> dict[str, Any]:
     from ..workflows.many_tasks import law_record
 
     return {"step1": law_record(step1), "step2": law_record(step2)}
-
-
-def _ladder_laws(
-    loss_expr: str | None,
-    loss_params: tuple[str, ...],
-    acc_expr: str | None,
-    acc_params: tuple[str, ...],
-    fixes: tuple[str, ...],
-) -> dict[str, Any]:
-    """ladder_forecast's loss_law / acc_law / fixed from the CLI (issue 21: a user-written
-    law and fixed parameters in the ladder as in fit, audit and forecast); checked here, so
-    a bad law fails before any data is read, and once for many tasks."""
-    from ..workflows.ladder import ladder_laws
-    from .fitting import _build_law
-
-    if loss_params and not loss_expr:
-        raise DataError("--loss-param gives the bounds of a --loss-expr law; add --loss-expr")
-    if acc_params and not acc_expr:
-        raise DataError("--acc-param gives the bounds of an --acc-expr law; add --acc-expr")
-    out: dict[str, Any] = {}
-    if loss_expr:
-        out["loss_law"] = _build_law(None, loss_expr, loss_params, "loss", None)
-    if acc_expr:
-        out["acc_law"] = _build_law(None, acc_expr, acc_params, "accuracy", "identity")
-    if fixes:
-        out["fixed"] = _parse_numbers(fixes, "--fix")
-    ladder_laws(**out)  # a --fix neither law has, a step-2 law of two variables: named now
-    return out
 
 
 def _combine(items: tuple[str, ...]) -> dict[str, dict[str, float]] | None:

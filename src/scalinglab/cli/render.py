@@ -508,3 +508,18 @@ def render_report_figures(written: Any) -> None:
             f"{len(written.figure_files)} figure files ({', '.join(written.static_formats)}) "
             f"written to {written.figures_folder}"
         )
+
+
+def render_ladder_run(run: Any, interval: float, n_boot: int, as_json: bool = False) -> None:
+    """`ladder`: the result as JSON, or one task's chained prediction (after the notes on
+    the checkpoints used and N), or the many-task table with the user's own column names."""
+    if as_json:
+        emit_json(run.to_dict())
+        return
+    if run.tasks is not None:
+        render_task_table(
+            run.tasks, ladder_interval_note(interval, n_boot), run.names, run.metric_label
+        )
+        return
+    render_notes(run.notes)
+    render_ladder(run.forecast, run.target, run.loss_col, run.acc_col)

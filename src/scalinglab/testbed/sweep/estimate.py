@@ -1,13 +1,21 @@
 """What a sweep costs before it runs: FLOPs and time per run.
 
-CPU time is calibrated on measured throughput, not guessed: the cpu preset's 118 runs (2
-workers x 1 thread on 2 cores, 2026-11-22, `scalinglab/data/testbed_cpu_runs.csv`) give
+CPU time is calibrated on measured throughput, not guessed: the 157 runs of the current cpu
+preset (2 workers x 1 thread on 2 cores, 2026-12-01/02, `scalinglab/data/testbed_cpu_runs.csv`,
+324 worker-minutes of wall time in all), least squares in seconds so that the long runs,
+which make the total, weigh most:
 
-- pretraining: seconds per token = 2.27e-5 + 2.07e-11 x the model's training FLOPs per token
+- pretraining: seconds per token = 4.13e-5 + 4.07e-11 x the model's training FLOPs per token
   (output projection and attention included): a fixed per-token cost (data, optimizer,
-  Python, validation) plus ~48 GFLOP/s per thread; within 0.86-1.15x of every run's wall time;
-- finetuning: 3.3 s + 1.30 x (ft_steps x batch x pair tokens) x that per-token cost (the 1.30
-  covers dev evaluations, test cross-entropy and greedy decoding); within 0.88-1.14x.
+  Python, validation) plus ~25 GFLOP/s per thread; 0.44-1.95x of each run's wall time
+  (median 0.79x);
+- finetuning: 35 s + 2.31 x (ft_steps x batch x pair tokens) x that per-token cost (dev
+  evaluations, test cross-entropy, greedy decoding and the zero-shot cloze); 0.24-9.4x.
+
+Together 340 worker-minutes for the preset against 324 measured. The largest runs are
+still underestimated: on 2 nearly idle cores (2026-12-02) the 545k model's 6.7M-token run
+took 2,469 s (1,220 s here). The former calibration (2.27e-5 + 2.07e-11, on the preset's
+118 runs of 2026-11-22) put this preset at 136 worker-minutes, 2.4x too few.
 
 The accuracy task's scoring (cloze_items x 4 rows of ~48 tokens, forward only) is added from
 the same rate, not measured; decoding more test verses than the calibration's 100 is not.
@@ -24,10 +32,10 @@ from typing import Any
 
 from .grid import Run, _vocab_size, finetune_steps
 
-PRE_S_PER_TOKEN = 2.27e-5  # fixed cost per pretraining token (one thread)
-PRE_S_PER_FLOP = 2.07e-11  # per training FLOP (one thread: ~48 GFLOP/s)
-FT_FIXED_S = 3.3  # per finetuning run: loading, the task's batches
-FT_WORK_FACTOR = 1.30  # evaluations and decoding on top of the training steps
+PRE_S_PER_TOKEN = 4.13e-5  # fixed cost per pretraining token (one thread)
+PRE_S_PER_FLOP = 4.07e-11  # per training FLOP (one thread: ~25 GFLOP/s)
+FT_FIXED_S = 35.0  # per finetuning run: loading, the task's batches, evaluations
+FT_WORK_FACTOR = 2.31  # evaluations and decoding on top of the training steps
 PRE_FIXED_S = 0.5  # per pretraining run: cloze scoring, checkpoint (measured sweep overhead)
 BYTES_PER_BPE_TOKEN = 3.2  # Bible text under the shared BPE vocabularies
 

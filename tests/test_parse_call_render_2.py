@@ -1,0 +1,181 @@
+"""`ladder`, `predict` and `forecast` as parse -> call -> render (issue 16 item 5): the library
+functions behind them (`run_ladder`, `run_predict`, `run_forecast`) refuse what the commands
+refuse, with the same named errors, and return what the commands print."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from scalinglab.cli import main
+from scalinglab.errors import BoundsError, DataError, MissingColumnError
+from scalinglab.workflows.ladder_run import ladder_law_options, run_ladder
+
+# step 1: an (N, D) law of the task loss; step 2: a logistic from loss to accuracy
+TRUE1 = {"E": 0.6, "A": 300.0, "alpha": 0.35, "B": 900.0, "beta": 0.3}
+TRUE2 = {"floor": 0.25, "k": 4.0, "x0": 1.9}
+TARGET = {"n_params": 7e9, "tokens": 1.4e11}
+STEP2 = "floor + (1 - floor)/(1 + exp(k*(x - x0)))"
+
+
+def _loss(n_params, tokens):
+    n, d, p = n_params, tokens, TRUE1
+    return p["E"] + p["A"] / n ** p["alpha"] + p["B"] / d ** p["beta"]
+
+
+def _acc(x):
+    p = TRUE2
+    return p["floor"] + (1 - p["floor"]) / (1 + np.exp(p["k"] * (x - p["x0"])))
+
+
+@pytest.fixture(scope="module")
+def ckpt_csv(tmp_path_factory):
+    """10 runs (5 sizes x 2 token multipliers), 25 checkpoints each, noise-free losses and
+    accuracies with noise 0.003; a second task ('b') whose loss is 1.1 x the first's."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in (2e7, 5e7, 1.2e8, 3e8, 7e8):
+        for mult in (10, 40):
+            for i, d in enumerate(np.geomspace(mult * n / 20, mult * n, 25)):
+                lo = _loss(n, d)
+                rows.append(
+                    {
+                        "run": f"{n:.0e}-{mult}x",
+                        "step": i,
+                        "n_params": n,
+                        "tokens": d,
+                        "bpb": lo,
+                        "rc_acc": _acc(lo) + rng.normal(0, 0.003),
+                        "bpb_b": 1.1 * lo,
+                        "acc_b": _acc(1.1 * lo) + rng.normal(0, 0.003),
+                    }
+                )
+    p = tmp_path_factory.mktemp("ladder") / "ckpt.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    return p
+
+
+def _said(r) -> str:
+    return " ".join(r.stderr.split())  # rich wraps long lines
+
+
+# ---- ladder -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "cli", "error", "match"),
+    [
+        ({}, [], DataError, "give one of --target n_params=...,tokens=... or --target-where"),
+        (
+            {"target": TARGET, "target_where": "n_params > 5e8"},
+            ["--target", "n_params=7e9,tokens=1.4e11", "--target-where", "n_params > 5e8"],
+            DataError,
+            "give one of --target",
+        ),
+        (
+            {"target": TARGET, "loss_params": {"E": {"lower": 0, "upper": 1}}},
+            ["--target", "n_params=7e9,tokens=1.4e11", "--loss-param", "E=0:1"],
+            DataError,
+            "--loss-param gives the bounds of a --loss-expr law",
+        ),
+        (
+            {"target": TARGET, "fixes": {"zz": 1.0}},
+            ["--target", "n_params=7e9,tokens=1.4e11", "--fix", "zz=1"],
+            DataError,
+            "fixed zz: neither step's law has such a parameter",
+        ),
+        (
+            {"target": TARGET, "tasks": ["a"]},
+            ["--target", "n_params=7e9,tokens=1.4e11", "--tasks", "a"],
+            DataError,
+            "--tasks and --combine select values of --task-col",
+        ),
+        (
+            {"target": TARGET, "run_col": "nope"},
+            ["--target", "n_params=7e9,tokens=1.4e11", "--run-col", "nope"],
+            MissingColumnError,
+            "--run-col 'nope' is not in the data",
+        ),
+        (
+            {"target": TARGET, "acc_cols": ["acc_nope"]},
+            ["--target", "n_params=7e9,tokens=1.4e11", "--acc-col", "acc_nope"],
+            MissingColumnError,
+            "--acc-col 'acc_nope' is not in the data",
+        ),
+    ],
+)
+def test_run_ladder_refuses_what_the_command_refuses(ckpt_csv, kwargs, cli, error, match):
+    with pytest.raises(error, match=match):
+        run_ladder(ckpt_csv, **kwargs)
+    r = CliRunner().invoke(main, ["ladder", str(ckpt_csv), *cli])
+    said = _said(r)
+    assert r.exit_code == 2 and f"({error.__name__})" in said and match in said, said
+
+
+def test_ladder_law_options_build_and_refuse():
+    laws = ladder_law_options(
+        acc_expr=STEP2,
+        acc_params={"floor": (0, 1), "k": (0, 50), "x0": (0, 10)},
+        fixes={"floor": 0.25},
+    )
+    assert set(laws) == {"acc_law", "fixed"} and laws["fixed"] == {"floor": 0.25}
+    assert laws["acc_law"].space == "identity" and tuple(laws["acc_law"].variables) == ("x",)
+    with pytest.raises(DataError, match="--acc-param gives the bounds of an --acc-expr law"):
+        ladder_law_options(acc_params={"k": (0, 1)})
+    with pytest.raises(DataError, match="takes one variable"):  # step 2 maps one loss
+        ladder_law_options(acc_expr="a + b*x + c*tokens", acc_params=dict.fromkeys("abc", (0, 1)))
+    with pytest.raises(BoundsError):  # the CLI parses NAME=LO:HI, the law checks the bounds
+        bad = {"E": (2, 1), "A": (0, 1e4), "alpha": (0, 2)}
+        ladder_law_options(loss_expr="E + A/n_params**alpha", loss_params=bad)
+
+
+def test_run_ladder_one_task_returns_what_the_command_prints(ckpt_csv):
+    run = run_ladder(ckpt_csv, target=TARGET, train_where="n_params < 5e8", last_k=1)
+    assert run.tasks is None and run.target == TARGET
+    res = run.forecast
+    # noise-free final losses of the 8 runs below 5e8: step 1 is the truth
+    assert res.loss_pred == pytest.approx(_loss(**TARGET), rel=1e-3)
+    assert res.acc_pred == pytest.approx(_acc(_loss(**TARGET)), abs=0.02)
+    args = ["ladder", str(ckpt_csv), "--target", "n_params=7e9,tokens=1.4e11"]
+    args += ["--train-where", "n_params < 5e8", "--last-k", "1"]
+    r = CliRunner().invoke(main, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    printed, api = json.loads(r.stdout), run.to_dict()
+    assert printed.keys() == api.keys() and "laws" in printed
+    assert printed["loss_pred"] == pytest.approx(res.loss_pred, rel=1e-9)
+    assert printed["acc_pred"] == pytest.approx(res.acc_pred, rel=1e-9)
+    assert printed["laws"]["step1"]["name"] == api["laws"]["step1"]["name"] == "chinchilla"
+    assert printed["laws"]["step1"]["params"] == pytest.approx(api["laws"]["step1"]["params"])
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    first = r.stdout.splitlines()[0]
+    assert first == (
+        f"target N=7e+09, D=1.4e+11: bpb {res.loss_pred:.4f} -> rc_acc {res.acc_pred:.4f}"
+    )
+
+
+def test_run_ladder_many_tasks_returns_what_the_command_prints(ckpt_csv):
+    kw = dict(target=TARGET, train_where="n_params < 5e8", last_k=1)
+    run = run_ladder(ckpt_csv, loss_cols=["bpb", "bpb_b"], acc_cols=["rc_acc", "acc_b"], **kw)
+    assert run.forecast is None and run.metric_label is None
+    t = run.tasks.table
+    assert list(t["task"]) == ["rc_acc", "acc_b"]
+    assert t["loss_pred"].to_numpy() == pytest.approx(
+        [_loss(**TARGET), 1.1 * _loss(**TARGET)], rel=1e-3
+    )
+    args = ["ladder", str(ckpt_csv), "--target", "n_params=7e9,tokens=1.4e11"]
+    args += ["--train-where", "n_params < 5e8", "--last-k", "1"]
+    args += ["--loss-col", "bpb", "--acc-col", "rc_acc", "--loss-col", "bpb_b"]
+    args += ["--acc-col", "acc_b"]
+    r = CliRunner().invoke(main, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    assert printed.keys() == run.to_dict().keys()
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stdout.split())
+    assert "ladder: accuracy per task x target (90% intervals from the scatter and" in said
+    for lo, acc in zip(t["loss_pred"], t["pred"], strict=True):  # the table is run's
+        assert f"{lo:.4f} │ {acc:.3f}" in said
