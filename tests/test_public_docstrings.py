@@ -321,3 +321,23 @@ def test_every_public_callable_has_numpydoc_sections():
     offenders = _offenders()
     listing = "\n".join(f"  {k}: lacks {', '.join(v)}" for k, v in sorted(offenders.items()))
     assert not offenders, f"{len(offenders)} public callables lack numpydoc sections:\n{listing}"
+
+
+def test_docstring_examples_run():
+    """The runnable Examples (those not marked +SKIP) pass as doctests, so a documented
+    call cannot drift from the code; testbed modules need torch and are left out."""
+    import doctest
+    import importlib
+    import pkgutil
+
+    failures, attempted = [], 0
+    for info in pkgutil.walk_packages(sl.__path__, "scalinglab."):
+        if ".testbed" in info.name or info.name.endswith("__main__"):
+            continue
+        mod = importlib.import_module(info.name)
+        flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+        r = doctest.testmod(mod, report=False, optionflags=flags)
+        attempted += r.attempted
+        if r.failed:
+            failures.append(f"{info.name}: {r.failed} of {r.attempted}")
+    assert attempted >= 10 and not failures, failures

@@ -514,7 +514,8 @@ def audit(
     Examples
     --------
     >>> import scalinglab as sl
-    >>> aud = sl.audit("runs.csv", ["chinchilla", "kaplan"], holdout="n_params > 1e9")
+    >>> laws = ["chinchilla", "kaplan"]
+    >>> aud = sl.audit("runs.csv", laws, holdout="n_params > 1e9")  # doctest: +SKIP
     >>> aud.by_law()  # doctest: +SKIP
     """
     modes = {
