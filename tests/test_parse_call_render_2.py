@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from scalinglab.cli import main
 from scalinglab.errors import BoundsError, DataError, MissingColumnError
 from scalinglab.workflows.ladder_run import ladder_law_options, run_ladder
+from scalinglab.workflows.predict_run import run_predict
 
 # step 1: an (N, D) law of the task loss; step 2: a logistic from loss to accuracy
 TRUE1 = {"E": 0.6, "A": 300.0, "alpha": 0.35, "B": 900.0, "beta": 0.3}
@@ -179,3 +180,88 @@ def test_run_ladder_many_tasks_returns_what_the_command_prints(ckpt_csv):
     assert "ladder: accuracy per task x target (90% intervals from the scatter and" in said
     for lo, acc in zip(t["loss_pred"], t["pred"], strict=True):  # the table is run's
         assert f"{lo:.4f} │ {acc:.3f}" in said
+
+
+# ---- predict ------------------------------------------------------------------------------
+
+TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+
+
+@pytest.fixture(scope="module")
+def fit_json(tmp_path_factory):
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    rng = np.random.default_rng(1)
+    loss = TRUTH["E"] + TRUTH["A"] / n ** TRUTH["alpha"] + TRUTH["B"] / d ** TRUTH["beta"]
+    loss = loss * (1 + rng.normal(0, 0.002, len(loss)))  # scatter: a bootstrap has a width
+    folder = tmp_path_factory.mktemp("predict")
+    pd.DataFrame({"N": n, "D": d, "val_loss": loss}).to_csv(folder / "runs.csv", index=False)
+    out = folder / "fit.json"
+    args = ["fit", str(folder / "runs.csv"), "--law", "chinchilla", "--metric", "val_loss"]
+    r = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def _expected(n, d):
+    return TRUTH["E"] + TRUTH["A"] / n ** TRUTH["alpha"] + TRUTH["B"] / d ** TRUTH["beta"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "cli", "match"),
+    [
+        ({}, [], "give exactly one of --at DATA or --set VAR=VALUE"),
+        ({"sets": {"zz": "1"}}, ["--set", "zz=1"], "--set zz: law 'chinchilla' does not use it"),
+        (
+            {"sets": {"n_params": "1.4Q", "tokens": "1T"}},
+            ["--set", "n_params=1.4Q,tokens=1T"],
+            "--set: '1.4Q' is not a number",
+        ),
+        (
+            {"sets": {"n_params": "1B", "tokens": "1T"}, "interval": 0.9},
+            ["--set", "n_params=1B,tokens=1T", "--interval", "0.9"],
+            "holds no bootstrap, so no interval",
+        ),
+    ],
+)
+def test_run_predict_refuses_what_the_command_refuses(fit_json, kwargs, cli, match):
+    with pytest.raises(DataError, match=match):
+        run_predict(fit_json, **kwargs)
+    r = CliRunner().invoke(main, ["predict", str(fit_json), *cli])
+    said = _said(r)
+    assert r.exit_code == 2 and "(DataError)" in said and match in said, said
+    with pytest.raises(DataError, match="must be between 0 and 1"):  # the CLI's LEVEL type
+        run_predict(fit_json, sets={"n_params": "1B", "tokens": "1T"}, interval=1.5)
+
+
+def test_run_predict_returns_what_the_command_prints(fit_json):
+    run = run_predict(fit_json, sets={"n_params": "70B", "tokens": "1.4T"})
+    assert run.interval is None and run.n_params_col == "n_params"
+    [row] = run.rows
+    assert row["prediction"] == pytest.approx(_expected(70e9, 1.4e12), rel=2e-3)
+    assert row["beyond_data"]["tokens"] == pytest.approx(1.146, abs=1e-3)
+    assert run.notes == ["N is the fit's 'n_params' (total parameters) column"]
+    args = ["predict", str(fit_json), "--set", "n_params=70B", "--set", "tokens=1.4T"]
+    r = CliRunner().invoke(main, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == json.loads(json.dumps(run.to_dict()))
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0 and "chinchilla predictions of loss" in r.stdout
+    assert "note: N is the fit's 'n_params' (total parameters) column" in r.stdout
+
+
+def test_run_predict_bootstrap_now_gives_the_default_interval(fit_json, tmp_path):
+    seen = []
+    at = tmp_path / "at.csv"
+    pd.DataFrame({"n_params": [1e9, 7e9], "tokens": [2e10, 1.4e11]}).to_csv(at, index=False)
+    run = run_predict(fit_json, at=at, n_bootstrap=40, on_resampled=seen.append)
+    assert seen == [40] and run.interval == 0.9 and 0 < run.n_resamples <= 40
+    for row, (n, d) in zip(run.rows, [(1e9, 2e10), (7e9, 1.4e11)], strict=True):
+        assert row["lower"] < row["prediction"] < row["upper"]
+        assert row["prediction"] == pytest.approx(_expected(n, d), rel=2e-3)
+    r = CliRunner().invoke(main, ["predict", str(fit_json), "--at", str(at), "--bootstrap", "40"])
+    assert r.exit_code == 0, r.output
+    assert "40 bootstrap resamples of the fit's rows run now (--bootstrap)" in r.stderr
+    assert "90% bootstrap interval" in " ".join(r.stdout.split())
+    d = run.to_dict()
+    assert d["interval"]["level"] == 0.9 and d["interval"]["n_resamples"] == run.n_resamples

@@ -5,8 +5,6 @@ it used, in text and in --json."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 import click
 
 # the choice itself is library code (workflows/n_column.py: `audit` calls it there)
@@ -14,20 +12,10 @@ from ..workflows.n_column import (  # noqa: F401 (re-exported)
     check_no_map_conflict,
     choose_n,
 )
+from ..workflows.predict_run import fit_n_column, n_phrase  # noqa: F401 (re-exported)
 
 PARAMS_COL_HELP = (
     "Parameter count to use as N, e.g. n_params_nonembedding [default: n_params]; flops and "
     "tokens_per_param are then computed from it (6 N D, D/N) unless the file gives its own."
 )
 params_col_option = click.option("--params-col", default=None, help=PARAMS_COL_HELP)
-
-
-def fit_n_column(columns: Mapping[str, str], variables: Iterable[str]) -> str | None:
-    """The N column a saved fit used (its law variable n_params, after --map), if any."""
-    return columns.get("n_params", "n_params") if "n_params" in list(variables) else None
-
-
-def n_phrase(col: str) -> str:
-    """'n_params' (total) / 'n_params_nonembedding' (non-embedding), for predict's note."""
-    kind = {"n_params": "total", "n_params_nonembedding": "non-embedding"}.get(col)
-    return f"'{col}'" + (f" ({kind} parameters)" if kind else "")

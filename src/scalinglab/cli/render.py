@@ -523,3 +523,19 @@ def render_ladder_run(run: Any, interval: float, n_boot: int, as_json: bool = Fa
         return
     render_notes(run.notes)
     render_ladder(run.forecast, run.target, run.loss_col, run.acc_col)
+
+
+def render_predict_resampled(n_boot: int) -> None:
+    """`predict --bootstrap N`: say on stderr that the fit's rows were resampled now."""
+    err.print(f"{n_boot} bootstrap resamples of the fit's rows run now (--bootstrap)")
+
+
+def render_predict_run(run: Any, as_json: bool = False) -> None:
+    """`predict`: the predictions as JSON (rows, interval, N column, notes, diagnostics) or
+    as the table, then the notes and the diagnostics of the fit and of the points."""
+    if as_json:
+        emit_json(run.to_dict())
+        return
+    render_predictions(run.fit, run.rows, run.interval)
+    render_notes(run.notes)
+    print_diagnostics(run.diagnostics)
