@@ -3,6 +3,7 @@ functions behind them (`run_ladder`, `run_predict`, `run_forecast`) refuse what 
 refuse, with the same named errors, and return what the commands print."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from scalinglab.cli import main
 from scalinglab.errors import BoundsError, DataError, MissingColumnError
+from scalinglab.workflows.forecast_run import forecast_laws, run_forecast
 from scalinglab.workflows.ladder_run import ladder_law_options, run_ladder
 from scalinglab.workflows.predict_run import run_predict
 
@@ -265,3 +267,129 @@ def test_run_predict_bootstrap_now_gives_the_default_interval(fit_json, tmp_path
     assert "90% bootstrap interval" in " ".join(r.stdout.split())
     d = run.to_dict()
     assert d["interval"]["level"] == 0.9 and d["interval"]["n_resamples"] == run.n_resamples
+
+
+# ---- forecast -----------------------------------------------------------------------------
+
+
+def _err(loss):
+    return 0.75 - 0.5 / (1 + np.exp(-4 * (3.0 - loss)))
+
+
+@pytest.fixture(scope="module")
+def fc_csv(tmp_path_factory):
+    """36 runs from Chinchilla's law, a logistic error of the loss (task 'a') and a second
+    task ('b': 0.8 x the error) as a wide column."""
+    n = np.repeat(np.geomspace(1e7, 1e10, 6), 6)
+    d = np.tile(np.geomspace(1e8, 1e11, 6), 6)
+    loss = _expected(n, d)
+    frame = pd.DataFrame({"n_params": n, "tokens": d, "loss": loss, "error": _err(loss)})
+    frame["error_b"] = 0.8 * frame["error"]
+    p = tmp_path_factory.mktemp("forecast") / "runs.csv"
+    frame.to_csv(p, index=False)
+    return p
+
+
+FC_OPTS = ["--loss-law", "chinchilla", "--bootstrap", "0"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "cli", "match"),
+    [
+        ({}, [], "give one of --target VAR=VALUE,... (repeatable) or --target-where QUERY"),
+        (
+            {"targets": [{"n_params": 1e9, "tokens": 2e10}], "target_where": "n_params > 1e9"},
+            ["--target", "n_params=1e9,tokens=2e10", "--target-where", "n_params > 1e9"],
+            "give one of --target or --target-where, not both",
+        ),
+        (
+            {"target_where": "n_params > 5e9", "error_params": {"k": (0, 50)}},
+            ["--target-where", "n_params > 5e9", "--error-param", "k=0:50"],
+            "--error-param gives the bounds of an --error-expr law",
+        ),
+        (
+            {"target_where": "n_params > 5e9", "fixes": {"zeta": 1.0}},
+            ["--target-where", "n_params > 5e9", "--fix", "zeta=1"],
+            "--fix zeta: neither step's law has such a parameter",
+        ),
+        (
+            {"target_where": "n_params > 5e9", "tasks": ["a"]},
+            ["--target-where", "n_params > 5e9", "--tasks", "a"],
+            "--tasks selects values of --task-col; give --task-col too",
+        ),
+    ],
+)
+def test_run_forecast_refuses_what_the_command_refuses(fc_csv, kwargs, cli, match):
+    with pytest.raises(DataError, match=re.escape(match)):
+        run_forecast(fc_csv, **{"loss_law": "chinchilla", "n_bootstrap": 0, **kwargs})
+    r = CliRunner().invoke(main, ["forecast", str(fc_csv), *FC_OPTS, *cli])
+    said = _said(r)
+    assert r.exit_code == 2 and "(DataError)" in said and match in said, said
+
+
+def test_forecast_laws_expression_and_fix():
+    step1, step2 = forecast_laws(
+        "chinchilla",
+        error_expr="0.75 - 0.5/(1 + exp(-k*(x0 - x)))",
+        error_params={"k": (0, 50), "x0": (0, 10)},
+        fixes={"beta": 0.37},
+    )
+    assert step1.fixed_values == {"beta": 0.37} and "beta" not in step1.param_names
+    assert step2.space == "identity" and sorted(step2.param_names) == ["k", "x0"]
+    with pytest.raises(DataError, match="--loss-param gives the bounds of a --loss-expr law"):
+        forecast_laws(loss_params={"E": (0, 1)})
+
+
+def test_run_forecast_one_task_returns_what_the_command_prints(fc_csv):
+    run = run_forecast(
+        fc_csv,
+        [{"n_params": 3e10, "tokens": 6e11}],
+        loss_law="chinchilla",
+        error_expr="0.75 - 0.5/(1 + exp(-k*(x0 - x)))",
+        error_params={"k": (0, 50), "x0": (0, 10)},
+        n_bootstrap=0,
+    )
+    assert run.tasks is None
+    t = run.forecast.targets.iloc[0]
+    true_loss = _expected(3e10, 6e11)
+    assert t["loss_pred"] == pytest.approx(true_loss, rel=1e-6)  # noise-free: the truth
+    assert t["error_pred"] == pytest.approx(_err(true_loss), rel=1e-4)
+    args = ["forecast", str(fc_csv), *FC_OPTS, "--target", "n_params=3e10,tokens=6e11"]
+    args += ["--error-expr", "0.75 - 0.5/(1 + exp(-k*(x0 - x)))"]
+    args += ["--error-param", "k=0:50", "--error-param", "x0=0:10"]
+    r = CliRunner().invoke(main, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    printed, api = json.loads(r.stdout), run.to_dict()
+    assert printed.keys() == api.keys() and printed["laws"]["step2"]["user_written"] is True
+    assert printed["targets"][0]["loss_pred"] == pytest.approx(t["loss_pred"], rel=1e-9)
+    assert printed["targets"][0]["error_pred"] == pytest.approx(t["error_pred"], rel=1e-9)
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("step 1: chinchilla on 36 rows; step 2: ")
+    assert f"loss {t['loss_pred']:.4f}" in r.stdout and f"error {t['error_pred']:.4f}" in r.stdout
+
+
+def test_run_forecast_many_tasks_returns_what_the_command_prints(fc_csv):
+    run = run_forecast(
+        fc_csv,
+        target_where="n_params > 5e9",
+        loss_law="chinchilla",
+        error_cols=["error", "error_b"],
+        fit_where="n_params < 5e9",
+        n_bootstrap=0,
+    )
+    assert run.forecast is None and run.metric_label is None
+    t = run.tasks.table
+    assert list(t["task"]) == ["error"] * 6 + ["error_b"] * 6  # the six 1e10 runs per task
+    truth = _err(_expected(1e10, np.geomspace(1e8, 1e11, 6)))  # the rows hold the truth
+    assert t["true"].to_numpy() == pytest.approx(np.concatenate([truth, 0.8 * truth]))
+    assert t["error"].to_numpy() == pytest.approx((t["pred"] - t["true"]).to_numpy())
+    args = ["forecast", str(fc_csv), *FC_OPTS, "--target-where", "n_params > 5e9"]
+    args += ["--error-col", "error", "--error-col", "error_b", "--fit-where", "n_params < 5e9"]
+    r = CliRunner().invoke(main, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["rows"]
+    assert [x["pred"] for x in rows] == pytest.approx(t["pred"].tolist(), rel=1e-9)
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "per task x target" in " ".join(r.stdout.split())

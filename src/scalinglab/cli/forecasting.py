@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -15,18 +14,11 @@ from .common import (
     _parse_numbers,
     _targets,
     checkpoint_options,
-    emit_json,
     handle_errors,
-    interval_note,
     main,
     preset_option,
 )
-from .render import (
-    render_forecast,
-    render_ladder_run,
-    render_many_warnings,
-    render_task_table,
-)
+from .render import render_forecast_run, render_ladder_run
 
 
 def task_options(fn: Any) -> Any:
@@ -46,48 +38,6 @@ def task_options(fn: Any) -> Any:
 
 def _tasks(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
-
-
-def _forecast_laws(
-    loss_law: str,
-    error_law: str,
-    loss_expr: str | None,
-    loss_params: tuple[str, ...],
-    error_expr: str | None,
-    error_params: tuple[str, ...],
-    fixes: tuple[str, ...],
-    loss_col: str,
-) -> tuple[Any, Any]:
-    """The two steps' laws: catalog names, or expression laws (issue 21: a user-written law
-    as step 1 or 2, e.g. a logistic with a 0.25 floor), with --fix applied where it fits."""
-    from ..laws import get_law
-    from .fitting import _build_law
-
-    if loss_params and not loss_expr:
-        raise DataError("--loss-param gives the bounds of a --loss-expr law; add --loss-expr")
-    if error_params and not error_expr:
-        raise DataError("--error-param gives the bounds of an --error-expr law; add --error-expr")
-    step1 = (
-        _build_law(None, loss_expr, loss_params, loss_col, None) if loss_expr else get_law(loss_law)
-    )
-    step2 = (
-        _build_law(None, error_expr, error_params, "error", "identity")
-        if error_expr
-        else (get_law(error_law))
-    )
-    if fixes:
-        values = _parse_numbers(fixes, "--fix")
-        unused = [n for n in values if n not in step1.param_names + step2.param_names]
-        if unused:
-            raise DataError(
-                f"--fix {', '.join(unused)}: neither step's law has such a parameter (step 1 "
-                f"{', '.join(step1.param_names)}; step 2 {', '.join(step2.param_names)})"
-            )
-        fix1 = {k: v for k, v in values.items() if k in step1.param_names}
-        fix2 = {k: v for k, v in values.items() if k in step2.param_names}
-        step1 = step1.fix(**fix1) if fix1 else step1
-        step2 = step2.fix(**fix2) if fix2 else step2
-    return step1, step2
 
 
 @main.command("forecast")
@@ -244,79 +194,40 @@ def forecast_cmd(
           --acc-col score_sciq --fit-where "n_params < 2e9" --min-step 1 \\
           --target-where "n_params > 2e9 and step == 143000"
     """
-    from ..workflows.downstream import forecast
-    from ..workflows.many_tasks import forecast_tasks
+    from ..laws.expression import parse_param_option
+    from ..workflows.forecast_run import run_forecast
 
-    if targets and target_where:
-        raise DataError(
-            "give one of --target or --target-where, not both (--target names new points; "
-            "--target-where picks runs of DATA whose truth is known)"
-        )
-    if not targets and not target_where:
-        raise DataError("give one of --target VAR=VALUE,... (repeatable) or --target-where QUERY")
-    step_laws = _forecast_laws(
-        loss_law, error_law, loss_expr, loss_params, error_expr, error_params, fixes, loss_col
-    )
-    common = dict(
-        loss_law=step_laws[0],
-        error_law=step_laws[1],
-        fit_where=fit_where,
-        error_fit_where=error_fit_where,
-        preset=preset,
-        n_bootstrap=n_boot,
-        interval=interval,
-        seed=seed,
+    # parse: option strings -> library arguments (syntax only; run_forecast checks the rest)
+    run = run_forecast(
+        data,
+        _targets(targets) or None,
+        target_where=target_where,
+        loss_law=loss_law,
+        error_law=error_law,
+        loss_expr=loss_expr,
+        loss_params=dict(parse_param_option(p) for p in loss_params),
+        error_expr=error_expr,
+        error_params=dict(parse_param_option(p) for p in error_params),
+        fixes=_parse_numbers(fixes, "--fix"),
+        loss_col=loss_col,
+        error_cols=error_cols,
+        acc_cols=acc_cols,
+        task_col=task_col,
+        tasks=_tasks(tasks),
         where=where,
         run_col=run_col,
         params_col=params_col,
         final_only=final_only,
         min_tokens=min_tokens,
         min_step=min_step,
+        fit_where=fit_where,
+        error_fit_where=error_fit_where,
+        preset=preset,
+        n_bootstrap=n_boot,
+        interval=interval,
+        seed=seed,
     )
-    goal = _targets(targets) if targets else target_where
-    if task_col or acc_cols or len(error_cols) > 1:
-        many = forecast_tasks(
-            data,
-            goal,
-            task_col=task_col,
-            tasks=_tasks(tasks),
-            acc_cols=list(acc_cols) or None,
-            error_cols=list(error_cols) or (None if acc_cols else ["error"]),
-            loss_col=loss_col,
-            **common,
-        )
-        if as_json:
-            emit_json(many.to_dict())
-            return
-        cols = (*acc_cols, *error_cols)
-        render_task_table(
-            many,
-            interval_note(interval, n_boot),
-            _user_names((*cols, loss_col)),
-            cols[0] if len(cols) == 1 else None,
-        )
-        render_many_warnings(many)
-        return
-    if tasks:
-        raise DataError("--tasks selects values of --task-col; give --task-col too")
-    res = forecast(
-        data,
-        goal,
-        loss_col=loss_col,
-        error_col=error_cols[0] if error_cols else "error",
-        **common,
-    )
-    if as_json:
-        emit_json({**res.to_dict(), "laws": _laws_json(res.loss_fit, res.error_fit)})
-        return
-    render_forecast(res)
-
-
-def _user_names(given: Sequence[str]) -> dict[str, str]:
-    """Columns as the loader renamed them ('accuracy') -> as the user named them ('acc')."""
-    from ..schema import canonical_name
-
-    return {canonical_name(c): c for c in given if canonical_name(c) != c}
+    render_forecast_run(run, interval, n_boot, as_json)
 
 
 @main.command("ladder")
@@ -512,14 +423,6 @@ def ladder_cmd(
         interval=interval,
     )
     render_ladder_run(run, interval, n_boot, as_json)
-
-
-def _laws_json(step1: Any, step2: Any) -> dict[str, Any]:
-    """Both steps' laws as the many-task --json records them (a user-written law's
-    expression, fitted and fixed parameters), so one task's JSON says as much as many."""
-    from ..workflows.many_tasks import law_record
-
-    return {"step1": law_record(step1), "step2": law_record(step2)}
 
 
 def _combine(items: tuple[str, ...]) -> dict[str, dict[str, float]] | None:

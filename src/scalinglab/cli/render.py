@@ -539,3 +539,16 @@ def render_predict_run(run: Any, as_json: bool = False) -> None:
     render_predictions(run.fit, run.rows, run.interval)
     render_notes(run.notes)
     print_diagnostics(run.diagnostics)
+
+
+def render_forecast_run(run: Any, interval: float, n_boot: int, as_json: bool = False) -> None:
+    """`forecast`: the result as JSON, or one task's line per target, or the many-task table
+    with the user's own column names and each task's warnings."""
+    if as_json:
+        emit_json(run.to_dict())
+        return
+    if run.tasks is not None:
+        render_task_table(run.tasks, interval_note(interval, n_boot), run.names, run.metric_label)
+        render_many_warnings(run.tasks)
+        return
+    render_forecast(run.forecast)
