@@ -215,3 +215,10 @@ def test_audit_states_level_and_resamples_and_prints_percent(runs_csv):
             "--leave-largest-out", "n_params", "--bootstrap", "0")  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "no intervals (--bootstrap 0)" in " ".join(r.stdout.split())
+
+
+def test_forecast_refuses_a_negative_bootstrap(runs_csv):
+    """--bootstrap -1 was a numpy error about negative dimensions (an internal error)."""
+    r = run("forecast", runs_csv, "--target", "n_params=1e9,tokens=2e10", "--bootstrap", "-1")
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    assert "n_bootstrap must be >= 0, got -1" in r.output

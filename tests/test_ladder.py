@@ -87,6 +87,9 @@ def test_trailing_mean_and_bad_input():
     )
     with pytest.raises(DataError, match="at least 4 runs"):
         ladder_forecast(df, {"n_params": 1e9, "tokens": 1e10})
+    # a target without tokens was a KeyError deep in the forecast (ladder --target n_params=7e9)
+    with pytest.raises(DataError, match="sets n_params but not tokens: step 1's law"):
+        ladder_forecast(df, {"n_params": 7e9})
 
 
 def test_arc_easy_intervals_learn_from_compute_folds_and_step2_drift(olmo):

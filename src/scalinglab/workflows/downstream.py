@@ -336,6 +336,10 @@ def forecast(
     >>> res = sl.forecast("runs.csv", "n_params > 1e9", loss_law="chinchilla")  # doctest: +SKIP
     >>> res.targets[["error_pred", "error_lo", "error_hi", "error_true"]]  # doctest: +SKIP
     """
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)):
+        raise DataError(f"n_bootstrap must be a whole number, got {n_bootstrap!r}")
+    if n_bootstrap < 0:  # -1 was a numpy error about negative dimensions
+        raise DataError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
     df = load(data, where)
     df, notes = select_checkpoints(
         df, run_col=run_col, final_only=final_only, min_tokens=min_tokens, min_step=min_step

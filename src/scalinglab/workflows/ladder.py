@@ -318,6 +318,12 @@ def ladder_forecast(
     >>> res.acc_pred, res.acc_interval                         # doctest: +SKIP
     """
     law1, law2, kw2 = ladder_laws(loss_law, acc_law, fixed)
+    missing = [v for v in law1.variables if v not in target]
+    if missing:  # a KeyError deep in the forecast before
+        raise DataError(
+            f"the target sets {', '.join(target) or 'nothing'} but not {', '.join(missing)}: "
+            f"step 1's law '{law1.name}' needs {', '.join(law1.variables)}"
+        )
     extra = [v for v in law1.variables if v not in ("n_params", "tokens")]
     require_columns(
         checkpoints,
