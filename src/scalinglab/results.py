@@ -90,6 +90,9 @@ def _split(frame: pd.DataFrame) -> dict[str, Any]:
         # which columns are floats: JSON writes 1e8 as 100000000.0 and pandas reads an
         # all-integral column back as int64 (a TaskSelection's n_params came back int)
         "floats": [_plain(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])],
+        # every column's dtype, so a table comes back as saved: read_json guessed them (a
+        # task named "04" came back as the integer 4, [None, False] as [NaN, 0.0])
+        "dtypes": [str(frame.iloc[:, i].dtype) for i in range(frame.shape[1])],
         "columns": [_plain(c) for c in frame.columns],
         "index": [_plain(i) for i in frame.index],
         "data": [
@@ -123,11 +126,38 @@ def _plain(v: Any) -> Any:
     return str(v)
 
 
+def _frame(spec: dict[str, Any], dtypes: list[str]) -> pd.DataFrame:
+    """A "split" table rebuilt cell by cell (JSON values as written), each column cast back
+    to its saved dtype; a dtype that cannot be restored leaves the column as read."""
+    columns = spec.get("columns", [])
+    index = pd.Index(spec.get("index", []))
+    data = spec.get("data", [])
+    cols = list(zip(*data, strict=True)) if data and columns else [()] * len(columns)
+    parts = {}
+    for i, (values, dtype) in enumerate(zip(cols, dtypes, strict=True)):
+        col = pd.Series(list(values), index=index, dtype=object)
+        if dtype == "object":  # JSON null is NaN, pandas' missing value (None and NaN alike)
+            col = col.where(col.notna(), np.nan)
+        else:
+            try:
+                col = col.astype(dtype)
+            except (TypeError, ValueError):
+                pass
+        parts[i] = col
+    frame = pd.DataFrame(parts, index=index)
+    frame.columns = pd.Index(columns) if columns else frame.columns
+    return frame
+
+
 def decode(value: Any) -> Any:
     if isinstance(value, dict):
         if "__frame__" in value:
             spec = dict(value["__frame__"])
             floats = spec.pop("floats", [])
+            dtypes = spec.pop("dtypes", None)
+            if dtypes is not None:
+                return _frame(spec, dtypes)
+            # a file written before dtypes were stored: pandas guesses them
             frame = pd.read_json(io.StringIO(json.dumps(spec)), orient="split", precise_float=True)
             for c in floats:
                 if c in frame.columns:
