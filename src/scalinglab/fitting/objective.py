@@ -18,19 +18,6 @@ def huber(r: np.ndarray, delta: float) -> np.ndarray:
         return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
-def huber_psi(r: np.ndarray, delta: float) -> np.ndarray:
-    """Derivative of the Huber loss."""
-    return np.clip(r, -delta, delta)
-
-
-def irls_weight(r: np.ndarray, delta: float) -> np.ndarray:
-    """psi(r)/r: 1 inside delta, delta/|r| outside. The Hessian weight of the quadratic
-    majoriser of the Huber loss, which gives a positive-definite Gauss-Newton system."""
-    a = np.abs(r)
-    with np.errstate(invalid="ignore"):  # delta = inf (least squares): inf/inf is unused
-        return np.where(a <= delta, 1.0, delta / np.maximum(a, delta))
-
-
 def residual(pred: np.ndarray, y: np.ndarray, space: str) -> np.ndarray:
     """Residual in the law's space; NaN where the prediction is invalid there."""
     if space == "log":

@@ -13,7 +13,7 @@ Task names are matched as the files give them; MMLU's sub-tasks (`mmlu_<subject>
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 # task -> (chance accuracy or None, where it comes from)
 _TASKS: dict[str, tuple[float | None, str]] = {
@@ -96,16 +96,3 @@ def chance_accuracy(task: str) -> float | None:
 def chance_source(task: str) -> str | None:
     fam = _family(task)
     return None if fam is None else CHANCE_SOURCE[fam]
-
-
-def chance_map(tasks: list[str], given: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Chance accuracy for each task that has one: `given` first, then the built-in table."""
-    out: dict[str, float] = {}
-    for t in tasks:
-        if given is not None and t in given:
-            out[t] = float(given[t])
-        else:
-            c = chance_accuracy(t)
-            if c is not None:
-                out[t] = c
-    return out

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import BoundsError, UnknownParameterError
+from ..errors import BoundsError, LawError, UnknownParameterError
 from .autodiff import Dual, value
 
 Space = Literal["log", "identity"]
@@ -165,7 +165,9 @@ class Law:
 
     def __post_init__(self) -> None:
         if self.space not in ("log", "identity"):
-            raise ValueError(f"law '{self.name}': space must be 'log' or 'identity'")
+            raise LawError(  # a LawError is a ValueError: callers catching that still do
+                f"law '{self.name}': space must be 'log' or 'identity', not {self.space!r}"
+            )
 
     # -- introspection ------------------------------------------------------------------
     @property

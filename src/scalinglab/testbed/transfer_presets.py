@@ -40,9 +40,10 @@ every run at its cap at 299 thread-minutes, an upper bound: early stopping ends 
 runs after a few hundred thousand tokens, so at a third of the caps on average it is about
 103 thread-minutes (`estimate_seconds(0.3)`), a little less in one process on 2 cores (two
 torch threads). (The rate was recalibrated on the cpu sweep preset's 157 runs on
-2026-12-02, which roughly doubled it: these were 157 and 54.) Not yet measured at full size. Resumable as every transfer experiment:
-`--resume` keeps the runs already in --out and trains only the missing ones; the settings
-are recorded in each row (`exp_*`) and a resumed file must keep them.
+2026-12-02, which roughly doubled it: these were 157 and 54.) Not yet measured at full
+size. Resumable as every transfer experiment: `--resume` keeps the runs already in --out
+and trains only the missing ones; the settings are recorded in each row (`exp_*`) and a
+resumed file must keep them.
 
 Any option given on the command line wins over the preset's value (`--preset cpu
 --d-models 32,64` is the same design on two sizes); the rows record what was run.

@@ -11,7 +11,7 @@ out with all its checkpoints. The run of a row is the `run` column (or `--run-co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -280,8 +280,3 @@ def describe_runs(df: pd.DataFrame, runs: pd.Series | None) -> str:
     if runs is None or runs.nunique() == len(df):
         return f"{len(df)} runs"
     return f"{runs.nunique()} runs, {len(df)} checkpoints"
-
-
-def columns_named(df: pd.DataFrame, names: Sequence[str], option: str) -> list[str]:
-    """Each user-given name resolved to its column (see `user_column`)."""
-    return [user_column(df, n, option) for n in names]

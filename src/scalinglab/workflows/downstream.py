@@ -199,13 +199,6 @@ def _target_frame(
     return add_derived(t), False
 
 
-def _step_pred(res: FitResult, frame: pd.DataFrame, loss_values: np.ndarray | None = None):
-    if loss_values is None:
-        return res._predict_array(frame)
-    var = res.law.variables[0]
-    return res.law.evaluate(res.params_, {var: loss_values})
-
-
 def near_optimal_spread(
     res: FitResult,
     inputs: Mapping[str, np.ndarray],
