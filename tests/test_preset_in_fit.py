@@ -75,3 +75,30 @@ def test_only_fit_applies_presets():
         if "apply_preset" in names and rel not in allowed:
             users.append(rel)
     assert users == []
+
+
+def test_objective_options_are_fit_arguments_and_never_silently_replaced():
+    df = _ladder()
+    res = sl.fit(df, "chinchilla", space="identity")
+    assert res.law.space == "identity" and res.delta_ == 1e-3
+    assert math.isinf(sl.fit(df, "chinchilla", preset="paper", space="identity").delta_)
+    with pytest.raises(OptionError, match="space must be 'log' or 'identity', not 'lin'"):
+        sl.fit(df, "chinchilla", space="lin")
+    # fit(preset="paper", delta=0.5) fitted least squares and ignored delta
+    with pytest.raises(OptionError, match="preset 'paper' sets the Huber delta to inf"):
+        sl.fit(df, "chinchilla", preset="paper", delta=0.5)
+    with pytest.raises(OptionError, match="preset 'paper' fits in identity space"):
+        sl.fit(df, "chinchilla", preset="paper", space="log")
+
+
+def test_fit_cli_preset_without_delta_and_a_contradicting_delta(tmp_path):
+    from click.testing import CliRunner
+
+    from scalinglab.cli import main
+
+    path = tmp_path / "runs.csv"
+    _ladder().to_csv(path, index=False)
+    ok = CliRunner().invoke(main, ["fit", str(path), "--preset", "paper", "--json"])
+    assert ok.exit_code == 0, ok.output
+    bad = CliRunner().invoke(main, ["fit", str(path), "--preset", "paper", "--delta", "0.5"])
+    assert bad.exit_code != 0 and "contradicts it" in bad.output

@@ -165,7 +165,9 @@ def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
 )
 @params_col_option
 @checkpoint_options
-@click.option("--delta", default=1e-3, show_default=True, type=float, help="Huber delta.")
+@click.option(
+    "--delta", default=None, type=float, help="Huber delta.  [default: 1e-3, or the preset's]"
+)
 @click.option("--weights", default=None, help="Column of per-point weights.")
 @click.option("--grid", "grids", multiple=True, help="NAME=v1,v2,...: replace a start grid.")
 @click.option(

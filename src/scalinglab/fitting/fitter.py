@@ -152,7 +152,8 @@ def fit(
     metric: str | None = None,
     mapping: Mapping[str, str] | None = None,
     where: str | None = None,
-    delta: float = 1e-3,
+    delta: float | None = None,
+    space: str | None = None,
     weights: str | np.ndarray | None = None,
     grid: Mapping[str, Sequence[float]] | np.ndarray | None = None,
     n_random_starts: int = 0,
@@ -177,8 +178,12 @@ def fit(
         Law variable -> column, e.g. {"x": "n_params"}.
     where : str, optional
         A row query (`scalinglab.query`: column comparisons, and/or), rows to fit on.
-    delta : float, default 0.001
-        Huber threshold in the law's residual space (inf: least squares).
+    delta : float, optional
+        Huber threshold in the law's residual space (inf: least squares); default 1e-3
+        (Hoffmann et al.), or the preset's.
+    space : {"log", "identity"}, optional
+        The residual space (default the law's own: log for losses); with a preset that
+        sets another, an OptionError.
     weights : str or ndarray, optional
         A column of per-row weights, or one weight per row (finite, >= 0); default 1 each.
         Not the metric itself: weights must be chosen before the outcome (a count of seeds
@@ -200,7 +205,8 @@ def fit(
         `stop_reason_`).
     preset : str, optional
         "paper" for the papers' own procedure (least squares on raw values), or
-        "default"; applied here, so every caller gets the same objective.
+        "default"; applied here, so every caller gets the same objective. A `delta` or
+        `space` that contradicts the preset is an OptionError (it was silently overridden).
     fixed : mapping of str to float, optional
         Parameters held at a value (lmfit's ``vary=False``), e.g. ``{"beta": 0.12}``;
         the same as fitting ``law.fix(**fixed)``: fewer free parameters, reported as fixed.
@@ -224,11 +230,7 @@ def fit(
     law = get_law(law)
     if fixed:
         law = law.fix(**dict(fixed))
-    if preset is not None:
-        from .presets import apply_preset
-
-        law, kw = apply_preset(law, preset)
-        delta = kw.get("delta", delta)
+    law, delta = objective_settings(law, delta, space, preset)
     _check_options(delta, n_random_starts, strategy, n_refine, seed, max_iter)
     df = apply_where(data, where)
     prep = prepare(df, law, metric=metric, mapping=mapping, weights=weights)
@@ -249,6 +251,38 @@ def fit(
     )
     elapsed = time.perf_counter() - t0
     return fit_result(law, prep, df, res, cols, delta, max_iter, elapsed)
+
+
+def objective_settings(
+    law: Law, delta: float | None, space: str | None, preset: str | None
+) -> tuple[Law, float]:
+    """(law in its residual space, Huber delta) from fit()'s objective options: `space`
+    and `delta` as given, else the preset's, else the law's own space and 1e-3. A value
+    given explicitly that the preset sets otherwise is an OptionError, never silently
+    replaced (fit(preset="paper", delta=0.5) fitted least squares)."""
+    from dataclasses import replace
+
+    from .presets import apply_preset
+
+    if space is not None:
+        if space not in ("log", "identity"):
+            raise OptionError(f"space must be 'log' or 'identity', not {space!r}")
+        law = replace(law, space="log" if space == "log" else "identity")
+    if preset is not None:
+        preset_law, kw = apply_preset(law, preset)
+        if space is not None and preset_law.space != space:
+            raise OptionError(
+                f"preset {preset!r} fits in {preset_law.space} space; space={space!r} "
+                "contradicts it (give one or the other)"
+            )
+        if delta is not None and "delta" in kw and delta != kw["delta"]:
+            raise OptionError(
+                f"preset {preset!r} sets the Huber delta to {kw['delta']:g}; delta={delta:g} "
+                "contradicts it (give one or the other)"
+            )
+        law = preset_law
+        delta = kw.get("delta", delta)
+    return law, 1e-3 if delta is None else delta
 
 
 def fit_result(

@@ -36,7 +36,14 @@ from ..errors import DataError
 from ..laws import get_law
 from ..laws.base import Law
 from ..schema import validate
-from .fitter import _as_columns, _check_options, build_starts, fit, fit_result
+from .fitter import (
+    _as_columns,
+    _check_options,
+    build_starts,
+    fit,
+    fit_result,
+    objective_settings,
+)
 from .optimizer import LMResult, levenberg_marquardt
 from .prepare import Prepared, prepare, source_of
 from .problem import Problem
@@ -106,12 +113,7 @@ def fit_folds(
     law = get_law(law)
     if fit_kw.get("fixed"):
         law = law.fix(**dict(fit_kw["fixed"]))
-    delta = float(fit_kw.get("delta", 1e-3))
-    if fit_kw.get("preset") is not None:
-        from .presets import apply_preset
-
-        law, kw = apply_preset(law, fit_kw["preset"])
-        delta = kw.get("delta", delta)
+    law, delta = objective_settings(law, fit_kw.get("delta"), None, fit_kw.get("preset"))
     n_refine, max_iter = int(fit_kw.get("n_refine", 8)), int(fit_kw.get("max_iter", 200))
     _check_options(delta, 0, "screen", n_refine, 0, max_iter)
     union = masks.any(axis=0)
