@@ -51,12 +51,14 @@ from .result import FitResult
 from .search import (
     BASIN_GAP,
     FULL_MARGIN,
+    REFINE_NEWTON_BELOW,
     SEARCH_ROWS,
     STATUS_PRUNED,
     STATUS_REFINED,
     STATUS_SCREENED,
     STATUS_SUBSAMPLE,
     STATUS_WARMED,
+    WARM_ITER,
     SearchResult,
     _subsample,
     distinct_candidates,
@@ -69,7 +71,7 @@ from .search import (
 BATCHED_OPTIONS = {
     *("metric", "mapping", "delta", "weights", "preset", "fixed", "n_refine", "max_iter")
 }
-N_WARM, WARM_ITER, SCREEN_ROWS, PRUNE_RATIO = 32, 8, 48, 1.5  # search.multistart's defaults
+N_WARM, SCREEN_ROWS, PRUNE_RATIO = 32, 48, 1.5  # search.multistart's defaults
 
 
 @dataclass
@@ -272,6 +274,7 @@ def _warm_and_refine(work, folds, lo, hi, n_refine, max_iter) -> None:
         upper=hi,
         max_iter=max_iter,
         prune_ratio=PRUNE_RATIO,
+        newton_below=REFINE_NEWTON_BELOW,
         groups=np.repeat(np.arange(len(folds)), reps),
     )
     a = 0

@@ -108,7 +108,6 @@ def levenberg_marquardt(
     small_steps = np.zeros(K, dtype=int)
     pruned = np.zeros(K, dtype=bool)
     active = ~dead
-    diag = np.arange(P)
 
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
@@ -116,43 +115,42 @@ def levenberg_marquardt(
             break
         k = idx.size
         n_iter[idx] += 1
-        zi, gi, Hi = z[idx], g[idx], H[idx]
+        zi, gi, Hi, fi = z[idx], g[idx], H[idx], f[idx]
         diag_irls = np.diagonal(Hi, axis1=1, axis2=2)
         near = (last_rel[idx] < newton_below) if newton else np.zeros(k, dtype=bool)
-        Hstep = Hi.copy()
-        use = np.zeros(k, dtype=bool)
+        Hstep = Hi
+        use = near
         if newton:
             if second or frozen:
                 use = near & hn_ok[idx]
-            else:
-                use = near
-                if use.any():
-                    sel = idx[use]
-                    Hn[sel] = problem._fd_newton(
-                        z[sel],
-                        None if W is None else W[sel],
-                        delta,
-                        g[sel],
-                        None if which is None else which[sel],
-                    )
+            elif use.any():
+                sel = idx[use]
+                Hn[sel] = problem._fd_newton(
+                    z[sel],
+                    None if W is None else W[sel],
+                    delta,
+                    g[sel],
+                    None if which is None else which[sel],
+                )
             if use.any():
+                Hstep = Hi.copy()
                 Hstep[use] = _pd_or(Hn[idx[use]], Hi[use], diag_irls[use])
         # Freeze coordinates sitting on a bound with the gradient pushing outward.
-        at_lo = (zi <= lower) & (gi > 0)
-        at_hi = (zi >= upper) & (gi < 0)
-        free = ~(at_lo | at_hi)
+        free = ~(((zi <= lower) & (gi > 0)) | ((zi >= upper) & (gi < 0)))
         all_free = bool(free.all())  # the common case: no masking (the same values)
         pg = gi if all_free else np.where(free, gi, 0.0)
-        gnorm[idx] = np.max(np.abs(pg), axis=1)
-        done = gnorm[idx] <= gtol * np.maximum(1.0, f[idx])
+        gn = np.abs(pg).max(axis=1)
+        gnorm[idx] = gn
+        done = gn <= gtol * np.maximum(1.0, fi)
         Hd = Hstep if all_free else np.where(free[:, :, None] & free[:, None, :], Hstep, 0.0)
         scale = np.maximum(
             diag_irls, 1e-12 * np.maximum(diag_irls.max(axis=1, keepdims=True), 1e-300)
         )
         A = Hd.copy()
-        A[:, diag, diag] += lam[idx, None] * scale
+        A_diag = A.reshape(k, P * P)[:, :: P + 1]  # a view of the diagonals
+        A_diag += lam[idx, None] * scale
         if not all_free:
-            A[:, diag, diag] += ~free  # identity rows for frozen coordinates
+            A_diag += ~free  # identity rows for frozen coordinates
         try:
             step = -np.linalg.solve(A, pg[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
@@ -163,31 +161,36 @@ def levenberg_marquardt(
             # tolerance (after a step that already changed little), the start has converged
             # and needs no further evaluation.
             dec = -np.einsum("kp,kp->k", pg, step) - 0.5 * np.einsum("kp,kpq,kq->k", step, Hd, step)
-            quad = use & (dec <= ftol * np.abs(f[idx])) & (last_rel[idx] <= 1e-4)
+            quad = use & (dec <= ftol * np.abs(fi)) & (last_rel[idx] <= 1e-4)
             if quad.any():
                 converged[idx[quad]] = True
                 active[idx[quad]] = False
                 keep = ~quad
+                if prune_ratio is not None:
+                    # Starts already far worse than the one just converged need no trial
+                    # evaluation (it cost one evaluation of the whole batch at the end).
+                    _prune(active, pruned, converged, f, groups, prune_ratio)
+                    keep &= active[idx]
                 if not keep.any():
                     continue
-                idx, zi, step, near, done = idx[keep], zi[keep], step[keep], near[keep], done[keep]
-        z_new = np.clip(zi + step, lower, upper)
+                idx, zi, fi, step = idx[keep], zi[keep], fi[keep], step[keep]
+                near, done = near[keep], done[keep]
+        z_new = np.minimum(np.maximum(zi + step, lower), upper)  # np.clip, without its overhead
         # Evaluate the trial points, with the Newton Hessian once any start is near (for
         # the others it is a by-product: cheaper than a second batched evaluation).
         red_new = evaluate(z_new, idx, bool(near.any()))
         f_new = red_new.f
-        better = f_new < f[idx]
+        better = f_new < fi
         acc = idx[better]
         # Convergence: a tiny relative decrease or a tiny step, twice in a row.
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: not small
-            rel = (f[idx] - f_new) / np.maximum(np.abs(f[idx]), 1e-300)
-            step_small = np.max(np.abs(z_new - zi), axis=1) <= 1e-11 * (
-                1.0 + np.max(np.abs(zi), axis=1)
-            )
+            rel = (fi - f_new) / np.maximum(np.abs(fi), 1e-300)
+            step_small = np.abs(z_new - zi).max(axis=1) <= 1e-11 * (1.0 + np.abs(zi).max(axis=1))
         # A rejected step that changes the objective by less than ftol counts as tiny: on
         # millions of rows the objective's rounding noise exceeds such changes.
         tiny = (np.abs(rel) <= ftol) | step_small
-        small_steps[idx] = np.where(tiny, small_steps[idx] + 1, 0)
+        n_small = np.where(tiny, small_steps[idx] + 1, 0)
+        small_steps[idx] = n_small
         z[acc], f[acc] = z_new[better], f_new[better]
         g[acc], H[acc] = red_new.g[better], red_new.H[better]
         if red_new.Hn is not None:
@@ -199,47 +202,66 @@ def levenberg_marquardt(
             g_near = np.zeros(int(groups.max()) + 1, dtype=bool)
             g_near[groups[idx[near]]] = True
             hn_ok[acc] = g_near[groups[acc]]
-        lam[acc] = np.maximum(lam[acc] / 5.0, 1e-12)
+        li = lam[idx]
+        li = np.where(better, np.maximum(li / 5.0, 1e-12), np.maximum(li * 8.0, 1e-6))
+        lam[idx] = li
         last_rel[acc] = rel[better]
-        rej = idx[~better]
-        lam[rej] = np.maximum(lam[rej] * 8.0, 1e-6)
-        finished = done | (small_steps[idx] >= 2)
+        finished = done | (n_small >= 2)
         converged[idx[finished]] = True
-        stuck = idx[~better & (lam[idx] > 1e10)]
+        stuck = idx[~better & (li > 1e10)]
         # A start whose every damped step fails is at an optimum to machine precision only
         # if its gradient is small; otherwise it is reported as not converged.
-        converged[stuck] = gnorm[stuck] <= 1e-6 * np.maximum(1.0, f[stuck])
+        if stuck.size:
+            converged[stuck] = gnorm[stuck] <= 1e-6 * np.maximum(1.0, f[stuck])
+            active[stuck] = False
         active[idx[finished]] = False
-        active[stuck] = False
         if prune_ratio is not None and converged.any():
-            if groups is None:
-                f_best = f[converged].min()
-            else:
-                fg = np.full(int(groups.max()) + 1, np.inf)
-                np.minimum.at(fg, groups[converged], f[converged])
-                f_best = fg[groups]
-            bad = active & (f > prune_ratio * f_best + 1e-300)
-            pruned |= bad
-            active &= ~bad
+            _prune(active, pruned, converged, f, groups, prune_ratio)
     return LMResult(
         z=z, f=f, converged=converged & ~dead, n_iter=n_iter, grad_norm=gnorm, pruned=pruned
     )
 
 
+def _prune(active, pruned, converged, f, groups, prune_ratio) -> None:
+    """Stop (in place) the active starts whose objective is above prune_ratio x the best
+    converged one (of their own group when `groups` is given)."""
+    if not converged.any():
+        return
+    if groups is None:
+        f_best = f[converged].min()
+    else:
+        fg = np.full(int(groups.max()) + 1, np.inf)
+        np.minimum.at(fg, groups[converged], f[converged])
+        f_best = fg[groups]
+    bad = active & (f > prune_ratio * f_best + 1e-300)
+    pruned |= bad
+    active &= ~bad
+
+
 def _pd_or(Hn, H_irls, diag_irls):
-    """Hn where it is finite and positive definite, else the IRLS model."""
-    ok = np.isfinite(Hn).all(axis=(1, 2))
+    """Hn where it is finite and positive definite (beyond a tolerance), else the IRLS model.
+
+    A matrix with a diagonal entry at or below the tolerance is not positive definite
+    beyond it, so only the others are factorised: refinement batches hold starts far from
+    any optimum whose Newton Hessian has empty rows (no residual in the quadratic zone), and
+    a failed batched Cholesky followed by eigenvalues of every start cost 0.2 ms an
+    iteration. One Cholesky of the rest usually succeeds (3x cheaper than eigenvalues)."""
+    K, P = Hn.shape[:2]
     tol = 1e-10 * np.maximum(np.abs(diag_irls).max(axis=1), 1e-300)
-    if ok.all():  # usually every one is: one Cholesky says so (3x cheaper than eigenvalues)
-        try:
-            np.linalg.cholesky(Hn - tol[:, None, None] * np.eye(Hn.shape[1]))
-            return Hn
-        except np.linalg.LinAlgError:
-            pass
-    ev = np.full(Hn.shape[0], -1.0)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(Hn).all(axis=(1, 2))
+        ok &= np.diagonal(Hn, axis1=1, axis2=2).min(axis=1) > tol
+    use = ok
     if ok.any():
-        ev[ok] = np.linalg.eigvalsh(Hn[ok])[:, 0]
-    use = ok & (ev > tol)
+        sub, tol_sub = (Hn, tol) if ok.all() else (Hn[ok], tol[ok])
+        try:
+            np.linalg.cholesky(sub - tol_sub[:, None, None] * np.eye(P))
+        except np.linalg.LinAlgError:
+            ev = np.full(K, -1.0)
+            ev[ok] = np.linalg.eigvalsh(sub)[:, 0]
+            use = ok & (ev > tol)
+    if use.all():
+        return Hn
     return np.where(use[:, None, None], Hn, H_irls)
 
 
