@@ -33,6 +33,7 @@ diagnosing multi-modality with the complete table of end points).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -116,9 +117,24 @@ def _subsample(n: int, m: int) -> np.ndarray:
     return np.arange(n) if n <= m else np.unique(np.linspace(0, n - 1, m).round().astype(int))
 
 
+# The last start arrays _cartesian saw and its answer: a law's grid is the same for every
+# fit, and building its mesh to compare cost 0.4 ms of a 25 ms fit (a full comparison with
+# the stored copy, 0.02 ms, decides that it is the same array).
+_CARTESIAN_SEEN: list[tuple[np.ndarray, tuple[list[np.ndarray], int] | None]] = []
+
+
 def _cartesian(z: np.ndarray):
     """(axes, Gc) when the first Gc rows of z are the Cartesian product of `axes` in
     np.meshgrid(indexing="ij") order (the last parameter varying fastest), else None."""
+    for seen, answer in _CARTESIAN_SEEN:
+        if seen.shape == z.shape and np.array_equal(seen, z, equal_nan=True):
+            return answer
+    answer = _find_cartesian(z)
+    _CARTESIAN_SEEN[:] = [(z.copy(), answer), *_CARTESIAN_SEEN[:3]]
+    return answer
+
+
+def _find_cartesian(z: np.ndarray):
     G, P = z.shape
     sizes, stride = [], 1
     for j in reversed(range(P)):
@@ -190,6 +206,16 @@ def _grid_objective(problem: Problem, axes) -> np.ndarray | None:
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _check_rows(Gc: int) -> np.ndarray:
+    """The grid starts whose broadcast objective is checked against a plain evaluation:
+    the first, the last and 6 drawn with a fixed seed."""
+    rng = np.random.default_rng(0)
+    out = np.unique(np.r_[0, Gc - 1, rng.integers(0, Gc, 6)])
+    out.flags.writeable = False
+    return out
+
+
 def screen_objective(problem: Problem, z0: np.ndarray) -> np.ndarray:
     """Objective of every start (G, P) on `problem` (a small row subsample), batched."""
     G = z0.shape[0]
@@ -202,10 +228,12 @@ def screen_objective(problem: Problem, z0: np.ndarray) -> np.ndarray:
         return problem.value(z0)
     f = np.where(np.isfinite(f), f, np.inf)
     # Trust the broadcast evaluation only where it matches the plain one.
-    rng = np.random.default_rng(0)
-    check = np.unique(np.r_[0, Gc - 1, rng.integers(0, Gc, 6)])
+    check = _check_rows(Gc)
     plain = problem.value(z0[check])
-    if not np.allclose(f[check], plain, rtol=1e-9, atol=0.0, equal_nan=True):
+    fc = f[check]
+    with np.errstate(invalid="ignore"):  # np.allclose(rtol=1e-9, atol=0, equal_nan=True)
+        close = (fc == plain) | (np.abs(fc - plain) <= 1e-9 * np.abs(plain))
+    if not np.all(close | (np.isnan(fc) & np.isnan(plain))):
         return problem.value(z0)
     if Gc < G:
         f = np.concatenate([f, problem.value(z0[Gc:])])
@@ -239,7 +267,8 @@ def multistart(
     z0 = np.clip(law.to_internal(starts), lo, hi)
     full = problem if problem is not None else Problem(law, cols, y, w, delta)
     n = full.n
-    status = np.full(G, STATUS_SCREENED, dtype=object)
+    status = np.empty(G, dtype=object)
+    status[:] = STATUS_SCREENED  # np.full with an object: 0.35 ms at 4,500 starts, this 0.04
     ends = z0.copy()
     obj = np.full(G, np.nan)
     conv = np.zeros(G, dtype=bool)
