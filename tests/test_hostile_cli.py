@@ -120,7 +120,7 @@ def test_full_disk_outside_the_safe_writer_is_named(runs_csv, monkeypatch):
 def test_fit_out_refused_before_the_fit_runs(runs_csv, tmp_path, monkeypatch):
     (tmp_path / "fit.json").write_text("{}")
     called = []
-    monkeypatch.setattr("scalinglab.cli.fitting.fit", lambda *a, **k: called.append(1))
+    monkeypatch.setattr("scalinglab.workflows.fit_run.fit", lambda *a, **k: called.append(1))
     r = invoke("fit", runs_csv, "--out", tmp_path / "fit.json")
     assert r.exit_code == 2 and "--force" in r.stderr and not called
     assert (tmp_path / "fit.json").read_text() == "{}"

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 from rich.table import Table
 
 from ..errors import DataError
-from ..fitting import FitResult, fit
+from ..fitting import FitResult
 from ..io.safe_write import atomic_write
-from ..laws import CATALOG, expression_law, get_law
+from ..laws import CATALOG
 from ..laws.expression import parse_param_option
+from ..workflows.fit_run import run_fit
 from .common import (
     FORCE_HELP,
     LEVEL,
@@ -31,8 +31,6 @@ from .common import (
     progress_bar,
 )
 from .n_choice import (
-    check_no_map_conflict,
-    choose_n,
     params_col_option,
 )
 from .render import (
@@ -84,27 +82,6 @@ def laws_cmd(as_json: bool) -> None:
         "Your own law: scalinglab fit DATA --expr 'E + A/tokens**alpha' "
         "--param E=0:inf --param A=0:inf --param alpha=0:3 --metric loss"
     )
-
-
-def _build_law(
-    law: str | None,
-    expr: str | None,
-    params: tuple[str, ...],
-    metric: str | None,
-    space: str | None,
-):
-    if expr:
-        specs = dict(parse_param_option(p) for p in params)
-        return expression_law(expr, specs, metric=metric or "y", space=space or "log")
-    if params:
-        raise DataError(
-            "--param is for expression laws (--expr); catalog laws carry their "
-            "own bounds and grids (use --grid NAME=v1,v2,... to change a grid)"
-        )
-    from dataclasses import replace
-
-    base = get_law(law or "chinchilla")
-    return replace(base, space=space) if space else base
 
 
 def _fit_json(res: FitResult) -> dict[str, Any]:
@@ -279,43 +256,34 @@ def fit_cmd(
     output_path(starts_path, inputs=[data, out_path], force=force, what="--starts file")
     if out_path and starts_path and Path(out_path).absolute() == Path(starts_path).absolute():
         raise DataError("--out and --starts name the same file")
-    if law_name and expr:
-        raise DataError("give either --law or --expr, not both")
-    if group_by and not n_boot:
-        raise DataError("--group-by applies to the bootstrap: add --bootstrap N")
-    law = _build_law(law_name, expr, params, metric, space)
-    if fixes:
-        law = law.fix(**_parse_numbers(fixes, "--fix"))
-    from ..workflows.checkpoints import load, select_checkpoints
-
-    mapping = _parse_pairs(maps, "--map")
-    check_no_map_conflict(params_col, mapping)
-    table = load(data, where)  # --where first; fit then checks only the columns it uses
-    table, ck_notes = select_checkpoints(
-        table, final_only=final_only, min_tokens=min_tokens, min_step=min_step
-    )
-    mapping, n_col, n_notes = choose_n(table, params_col, law.variables, mapping)
-    n_notes = [*ck_notes, *n_notes]
-    res = fit(
-        table,
-        law,
-        metric=metric,
-        mapping=mapping,
-        delta=delta,
-        weights=weights,
-        grid=_parse_grids(grids),
-        n_random_starts=random_starts,
-        strategy=strategy,
-        seed=seed,
-        preset=preset,
-    )
-    if n_boot:
-        groups, run_note = _bootstrap_groups(res, group_by)
-        n_notes += run_note
-        with progress_bar(n_boot, "bootstrap", quiet or as_json) as advance:
-            res.bootstrap(
-                n_boot, group_by=groups, method=bootstrap_method, seed=seed, progress=advance
-            )
+    with progress_bar(n_boot, "bootstrap", quiet or as_json) as advance:
+        run = run_fit(
+            data,
+            law_name,
+            expr=expr,
+            params=dict(parse_param_option(p) for p in params) if expr else params,
+            metric=metric,
+            space=space,
+            fixes=_parse_numbers(fixes, "--fix") if fixes else None,
+            mapping=_parse_pairs(maps, "--map"),
+            where=where,
+            params_col=params_col,
+            final_only=final_only,
+            min_tokens=min_tokens,
+            min_step=min_step,
+            delta=delta,
+            weights=weights,
+            grid=_parse_grids(grids),
+            n_random_starts=random_starts,
+            strategy=strategy,
+            preset=preset,
+            n_bootstrap=n_boot,
+            group_by=group_by,
+            bootstrap_method=bootstrap_method,
+            seed=seed,
+            progress=advance,
+        )
+    res = run.result
     if out_path:
         res.to_json(out_path)
     if starts_path:
@@ -323,34 +291,15 @@ def fit_cmd(
             res.starts_.to_csv(fh, index=False)
     if as_json:
         obj = _fit_json(res)
-        obj["n_params_col"] = n_col
-        obj["notes"] = n_notes
+        obj["n_params_col"] = run.n_col
+        obj["notes"] = run.notes
         if res.bootstrap_ is not None:
             obj["intervals"] = _intervals_json(res, interval)
         emit_json(obj)
         return
     render_fit(res)
-    render_notes(n_notes)
+    render_notes(run.notes)
     if res.bootstrap_ is not None:
         render_intervals(res, interval)
     if out_path:
         out.print(f"fit written to {out_path}")
-
-
-def _bootstrap_groups(res: FitResult, group_by: str | None) -> tuple[Any, list[str]]:
-    """What the bootstrap resamples: --group-by, else whole runs when the fitted rows are
-    checkpoints of runs (issue 15 item 4: resampling a run's checkpoints as independent
-    points made its intervals too narrow), else rows."""
-    from ..workflows.checkpoints import describe_runs, run_ids
-
-    frame = res.frame_
-    if group_by or frame is None or len(frame) != res.n_points_:
-        return group_by, []
-    runs = run_ids(frame)
-    if runs is None or not runs.duplicated().any():
-        return None, []
-    labels = pd.Series(runs.to_numpy(), name="run")
-    return labels, [
-        f"the bootstrap resamples whole runs ({describe_runs(frame, runs)}; --group-by picks "
-        "another grouping)"
-    ]
