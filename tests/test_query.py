@@ -121,3 +121,26 @@ def test_unknown_column_lists_the_closest_first_and_at_most_20_names():
     assert str(err.value).endswith(
         "(closest: tokens; other columns: n_params, pretrain_data, val loss)"
     )
+
+
+def test_errors_name_the_argument_the_caller_used(tmp_path):
+    """A notebook that passed where= was told "--where '...' is not a valid query" (issue 16
+    review): the library names its argument, the command line its option."""
+    n = np.repeat(np.geomspace(1e7, 1e10, 4), 4)
+    d = np.tile(np.geomspace(1e8, 1e11, 4), 4)
+    data = pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.8 + 480 / n**0.35 + 2100 / d**0.37})
+    with pytest.raises(QueryError) as err:
+        sl.fit(data, "chinchilla", where="n_params >")
+    assert str(err.value).startswith("where='n_params >' is not a valid query")
+    with pytest.raises(QueryError) as err:
+        sl.fit(data, "chinchilla", mapping={"n_params": "tokens > 1"})
+    assert "mapping['n_params']='tokens > 1'" in str(err.value)
+    with pytest.raises(QueryError) as err:
+        sl.audit(data, "chinchilla", holdout="n_params > 1e9", fit_where="tokns > 1")
+    assert str(err.value).startswith("fit_where='tokns > 1'")
+    csv = tmp_path / "runs.csv"
+    data.to_csv(csv, index=False)
+    r = CliRunner().invoke(main, ["fit", str(csv), "--where", "n_params >"])
+    assert r.exit_code == 2 and "--where 'n_params >' is not a valid query" in r.output
+    r = CliRunner().invoke(main, ["fit", str(csv), "--map", "n_params=tokens > 1"])
+    assert r.exit_code == 2 and "--map n_params='tokens > 1'" in r.output

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,37 @@ __all__ = [
     "is_expression",
     "ALLOWED_FUNCTIONS",
 ]
+
+# Inside the command line a query is named by its option (--where); in a notebook by the
+# argument the caller passed (where=), so neither reader is sent looking for the other's name.
+_COMMAND_LINE: ContextVar[bool] = ContextVar("scalinglab_command_line_names", default=False)
+_ARGUMENT_NAMES = {"--map": "mapping"}
+
+
+@contextmanager
+def command_line_names() -> Iterator[None]:
+    """Within the block, query errors name command-line options (`--where`), as the CLI
+    wants; outside it they name the library's arguments (`where=`)."""
+    token = _COMMAND_LINE.set(True)
+    try:
+        yield
+    finally:
+        _COMMAND_LINE.reset(token)
+
+
+def option_label(what: str) -> str:
+    """'--fit-where' as the CLI names it, 'fit_where=' as a library call does."""
+    if _COMMAND_LINE.get() or not what.startswith("--"):
+        return what
+    if what.startswith("--map "):  # "--map n_params=" -> "mapping['n_params']="
+        return f"mapping[{what[6:].rstrip('=')!r}]="
+    return _ARGUMENT_NAMES.get(what, what[2:].replace("-", "_")) + "="
+
+
+def _q(what: str, query: str) -> str:
+    """The query as its error quotes it: "--where 'x > '" or "where='x > '"."""
+    return f"{what}{query!r}" if what.endswith("=") else f"{what} {query!r}"
+
 
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_NODES = 500
@@ -125,7 +158,7 @@ class _Evaluator:
         self.df, self.query, self.what, self.names = df, query, what, names
 
     def fail(self, why: str) -> QueryError:
-        return QueryError(f"{self.what} {self.query!r}: {why}")
+        return QueryError(f"{_q(self.what, self.query)}: {why}")
 
     def column(self, name: str) -> np.ndarray:
         col = self.names.get(name, name)
@@ -263,31 +296,32 @@ def _parse(query: str, what: str) -> tuple[ast.Expression, dict[str, str]]:
         raise QueryError(f"{what} is {len(query)} characters long (limit {MAX_QUERY_CHARS})")
     if "@" in _BACKTICK.sub("", query):
         raise QueryError(
-            f"{what} {query!r}: '@' (local variables) is not allowed; write the value itself"
+            f"{_q(what, query)}: '@' (local variables) is not allowed; write the value itself"
         )
     text, names = _substitute_backticks(query)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError) as exc:
         msg = getattr(exc, "msg", str(exc))
-        raise QueryError(f"{what} {query!r} is not a valid query: {msg}") from None
+        raise QueryError(f"{_q(what, query)} is not a valid query: {msg}") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_QUERY_NODES:
-        raise QueryError(f"{what} {query!r} is too complex (over {MAX_QUERY_NODES} terms)")
+        raise QueryError(f"{_q(what, query)} is too complex (over {MAX_QUERY_NODES} terms)")
     return tree, names
 
 
 def check_query(query: str, what: str = "query") -> tuple[ast.Expression, dict[str, str]]:
     """Raise QueryError if `query` uses anything not allowed (no data needed); returns the
     parsed tree and its backtick names."""
+    what = option_label(what)
     tree, names = _parse(query, what)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in ALLOWED_FUNCTIONS:
                 raise QueryError(
-                    f"{what} {query!r}: calling '{ast.unparse(node.func)}' is not allowed"
+                    f"{_q(what, query)}: calling '{ast.unparse(node.func)}' is not allowed"
                 )
         elif not isinstance(node, _ALLOWED_NODES):
-            raise QueryError(f"{what} {query!r}: {_not_allowed(node)}")
+            raise QueryError(f"{_q(what, query)}: {_not_allowed(node)}")
     return tree, names
 
 
@@ -301,16 +335,17 @@ _ALLOWED_NODES = (
 def mask(df: pd.DataFrame, query: str, what: str = "--where") -> np.ndarray:
     """Boolean mask (one per row) of the rows `query` selects. Raises QueryError naming
     what is wrong: a disallowed construct, an unknown column, a non-boolean result."""
+    what = option_label(what)
     tree, names = check_query(query, what)
     try:
         out = _Evaluator(df, query, what, names).eval(tree)
     except RecursionError:
-        raise QueryError(f"{what} {query!r} is nested too deeply") from None
+        raise QueryError(f"{_q(what, query)} is nested too deeply") from None
     if isinstance(out, bool | np.bool_):
         return np.full(len(df), bool(out))
     out = np.asarray(out)
     if out.dtype != bool or out.shape != (len(df),):
-        raise QueryError(f"{what} {query!r} does not give True/False per row")
+        raise QueryError(f"{_q(what, query)} does not give True/False per row")
     return out
 
 
@@ -372,18 +407,19 @@ def column_expression(
         if isinstance(data, pd.DataFrame)
         else pd.DataFrame({k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in data.items()})
     )
+    what = option_label(what)
     tree, names = check_query(expr, what)
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare | ast.BoolOp) or (
             isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert)
         ):
-            raise QueryError(f"{what} {expr!r}: a transform is arithmetic, not a condition")
+            raise QueryError(f"{_q(what, expr)}: a transform is arithmetic, not a condition")
     try:
         with np.errstate(all="ignore"):
             out = _Evaluator(df, expr, what, names).eval(tree)
     except RecursionError:
-        raise QueryError(f"{what} {expr!r} is nested too deeply") from None
+        raise QueryError(f"{_q(what, expr)} is nested too deeply") from None
     out = np.asarray(out, dtype=float) if not isinstance(out, str) else None
     if out is None or out.shape != (len(df),):
-        raise QueryError(f"{what} {expr!r} does not give one number per row")
+        raise QueryError(f"{_q(what, expr)} does not give one number per row")
     return out

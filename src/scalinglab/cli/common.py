@@ -40,6 +40,7 @@ from ..errors import DataError, ScalingLabError
 from ..fitting.presets import PRESETS
 from ..io.encoding import ReadNote, default_encoding
 from ..io.safe_write import check_output
+from ..query import command_line_names
 from ..report.html import (  # one convention for the CLI and the report
     interval_note,  # noqa: F401  (re-exported for the commands)
     is_percent_column,
@@ -483,6 +484,7 @@ def main(debug: bool, encoding: str | None) -> None:
     """Forecast downstream LLM performance from small runs (scaling laws)."""
     ctx = click.get_current_context()
     ctx.with_resource(default_encoding(encoding))
+    ctx.with_resource(command_line_names())  # query errors name --where, not where=
 
 
 _NONNEGATIVE = FiniteRange(min=0.0)
