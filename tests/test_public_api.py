@@ -113,3 +113,25 @@ def test_an_unknown_preset_is_a_named_option_error():
     df = pd.DataFrame({"n_params": n, "tokens": d, "loss": 1.7 + 400 / n**0.34 + 410 / d**0.28})
     with pytest.raises(OptionError, match="unknown preset 'nope'; choose from default, paper"):
         sl.fit(df, "chinchilla", preset="nope")
+
+
+def test_every_result_type_is_exported():
+    """Every result a workflow returns is importable from the root (`sl.TaskForecasts` was a
+    result type only a deep import reached), and so is the diagnostic they carry."""
+    from scalinglab.results import Result
+
+    for mod in _modules():
+        importlib.import_module(mod)
+    subclasses = {c for c in _all_subclasses(Result) if c.__module__.startswith("scalinglab.")}
+    assert subclasses, "no result types found"
+    missing = sorted(c.__name__ for c in subclasses if getattr(sl, c.__name__, None) is not c)
+    assert not missing, missing
+    from scalinglab.diagnostics import Diagnostic
+
+    assert sl.Diagnostic is Diagnostic
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)

@@ -14,6 +14,7 @@ workflows (`sl.forecast`, `sl.ladder`, `sl.choose_method`, `sl.pretrain_choice`,
 
 from . import errors, laws
 from ._version import __version__
+from .diagnostics import Diagnostic
 from .errors import ScalingLabError
 from .fitting import FitResult, fit
 from .inspect import inspect_table
@@ -30,6 +31,7 @@ from .workflows import (
     PetSizeFit,
     Plan,
     PretrainChoice,
+    TaskForecasts,
     TaskSelection,
     TransferResult,
     choose_method,
@@ -51,6 +53,7 @@ __all__ = [
     "CATALOG",
     "AuditResult",
     "ConstantExponent",
+    "Diagnostic",
     "FactorEffects",
     "FitResult",
     "ForecastResult",
@@ -62,6 +65,7 @@ __all__ = [
     "Plan",
     "PretrainChoice",
     "ScalingLabError",
+    "TaskForecasts",
     "TaskSelection",
     "TransferResult",
     "__version__",

@@ -52,7 +52,27 @@ CODES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One finding about a result. `params` names the parameters or variables concerned."""
+    """One finding about a result, as every result's `diagnostics_` lists them and the CLI,
+    `--json` and the report render them.
+
+    Attributes
+    ----------
+    code : str
+        What was found, one of CODES (e.g. "not_identified", "extrapolation").
+    severity : {"error", "warning", "info"}
+        An error-level finding makes a fit not clean (`FitResult.clean_` is False).
+    message : str
+        The finding in words, naming what is concerned and what to do.
+    params : tuple of str
+        The parameters or variables concerned (empty when none in particular).
+
+    Examples
+    --------
+    >>> import scalinglab as sl
+    >>> d = sl.Diagnostic("few_dof", "warning", "5 points for 4 parameters", ("E", "A"))
+    >>> str(d)
+    'WARNING [few_dof] 5 points for 4 parameters'
+    """
 
     code: str
     severity: str

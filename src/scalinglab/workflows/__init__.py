@@ -19,6 +19,7 @@ from .downstream import ForecastResult, forecast
 from .factor_effects import FactorEffects
 from .finetune_choice import MethodChoice, choose_method
 from .ladder import LadderForecast, ladder_forecast
+from .many_tasks import TaskForecasts
 from .pet_size import PetSizeFit, pet_size_recipe
 from .planning import Plan, finetune_tradeoff, plan
 from .pretrain_choice import PretrainChoice, choose_pretraining_data
@@ -35,6 +36,7 @@ __all__ = [
     "PetSizeFit",
     "Plan",
     "PretrainChoice",
+    "TaskForecasts",
     "TaskSelection",
     "TransferResult",
     "choose_method",
