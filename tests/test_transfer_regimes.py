@@ -116,3 +116,24 @@ def test_predict_loss_on_the_command_line(tmp_path):
         ],
     )
     assert both.exit_code == 2 and "one transfer law" in both.output
+
+
+def test_forecast_table_is_the_libraries(tmp_path):
+    """Issue 16: `--predict-loss`'s table is built by the library (TransferResult
+    .forecast_table), so a notebook gets the CLI's numbers: the true pretrained loss at an
+    unseen (N, D_F), the from-scratch law beside it, and a malformed point refused."""
+    from scalinglab.errors import DataError
+
+    res = sl.transfer(_runs(), where="not high_data")
+    t = res.forecast_table([{"n_params": "300M", "finetune_size": 3e6}])
+    law = sl.get_law("kaplan")
+    truth = law.evaluate(SP, {"n_params": [3e8], "tokens": [3e6 + K * 3e6**A * 3e8**B]})[0]
+    assert list(t.columns) == ["n_params", "finetune_size", "loss_pretrained", "loss_from_scratch"]
+    assert t["n_params"].iloc[0] == 3e8
+    assert t["loss_pretrained"].iloc[0] == pytest.approx(truth, rel=2e-3)
+    scratch = res.scratch_fit.law.evaluate(
+        res.scratch_fit.params_, {"n_params": [3e8], "tokens": [3e6]}
+    )
+    assert t["loss_from_scratch"].iloc[0] == pytest.approx(scratch[0])
+    with pytest.raises(DataError, match="n_params=N,finetune_size=D_F"):
+        res.forecast_table([{"n_params": 3e8}])

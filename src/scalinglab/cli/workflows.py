@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import click
-import numpy as np
-import pandas as pd
 
 from ..errors import DataError
 from ..fitting import FitResult
@@ -470,21 +468,7 @@ def transfer_cmd(
         interval=interval,
         pretrain_tokens_col=pretrain_tokens_col,
     )
-    forecasts = None
-    if points:
-        n = [p["n_params"] for p in points]
-        d_f = [p["finetune_size"] for p in points]
-        scratch = res.scratch_fit.law.evaluate(
-            res.scratch_fit.params_, {"n_params": np.asarray(n), "tokens": np.asarray(d_f)}
-        )
-        forecasts = pd.DataFrame(
-            {
-                "n_params": n,
-                "finetune_size": d_f,
-                "loss_pretrained": res.predict_loss(n, d_f),
-                "loss_from_scratch": scratch,
-            }
-        )
+    forecasts = res.forecast_table(points) if points else None
     if as_json:
         obj = res.to_dict()
         if forecasts is not None:

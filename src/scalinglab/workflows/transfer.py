@@ -17,6 +17,7 @@ check is a `yardstick` diagnostic (text, --json and the report show it).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -256,6 +257,47 @@ class TransferResult(Result):
         )
         return self.scratch_fit.law.evaluate(
             self.scratch_fit.params_, {"n_params": n, "tokens": d_f + d_t}
+        )
+
+    def forecast_table(self, points: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        """Forecasts beside their yardstick, as `scalinglab transfer --predict-loss` prints
+        them: per point (n_params, finetune_size), the pretrained-then-finetuned loss
+        (`predict_loss`) and the from-scratch law's loss on the same D_F.
+
+        Parameters
+        ----------
+        points : sequence of mappings
+            Each exactly {"n_params": N, "finetune_size": D_F}, both > 0.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns n_params, finetune_size, loss_pretrained, loss_from_scratch.
+
+        Raises
+        ------
+        DataError
+            A point with other keys, or a size that is not > 0.
+
+        Examples
+        --------
+        >>> res.forecast_table([{"n_params": 4e5, "finetune_size": 1e5}])  # doctest: +SKIP
+        """
+        for p in points:
+            if set(p) != {"n_params", "finetune_size"}:
+                raise DataError(f"give n_params=N,finetune_size=D_F (got {dict(p)})")
+        n = _sizes([p["n_params"] for p in points], "n_params")
+        d_f = _sizes([p["finetune_size"] for p in points], "finetune_size")
+        scratch = self.scratch_fit.law.evaluate(
+            self.scratch_fit.params_, {"n_params": n, "tokens": d_f}
+        )
+        return pd.DataFrame(
+            {
+                "n_params": n,
+                "finetune_size": d_f,
+                "loss_pretrained": self.predict_loss(n, d_f),
+                "loss_from_scratch": scratch,
+            }
         )
 
 
