@@ -504,3 +504,38 @@ def test_rows_without_a_size_name_their_models(v04_cli):
     assert (
         "2 row(s) have no n_params (meraGPT/mera-mix-4x7B, saucam/llama-airo-3): give --side-table"
     ) in text
+
+
+def test_shots_given_both_ways_is_named(tmp_path):
+    """`--shots 0 --shots piqa=0` said "shot counts are integers" (the DataError raised for
+    giving both forms is a ValueError, and the integer check caught it); now it says what
+    is wrong."""
+    _v04_file(tmp_path, "zero/r.json")
+    r = _run(["import-harness", tmp_path, "-o", tmp_path / "o.csv", "--shots", "0",
+              "--shots", "piqa=0"])  # fmt: skip
+    assert r.exit_code == 2 and "give N or TASK=N, not both" in r.output
+
+
+def test_import_harness_is_a_library_call(tmp_path):
+    """Issue 16: the command's table comes from `import_harness`, so a notebook gets the same
+    rows; a chance table and --chance values combine (the value wins for its task), and a
+    chance table without a chance column is a MissingColumnError naming the file."""
+    from scalinglab.errors import MissingColumnError
+    from scalinglab.workflows.harness_import import import_harness
+
+    _v04_file(tmp_path, "zero/r.json")
+    pd.DataFrame({"task": ["arc_easy", "piqa"], "chance": [0.25, 0.5]}).to_csv(
+        tmp_path / "ch.csv", index=False
+    )
+    agg = import_harness(tmp_path / "zero", chance_table=tmp_path / "ch.csv", chance={"piqa": 0.4})
+    r = _run(["import-harness", tmp_path / "zero", "-o", tmp_path / "o.csv", "--chance-table",
+              tmp_path / "ch.csv", "--chance", "piqa=0.4"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    cli = pd.read_csv(tmp_path / "o.csv")
+    assert len(agg) == len(cli) == 1
+    assert agg["chance"].iloc[0] == pytest.approx(cli["chance"].iloc[0])
+    long = import_harness(tmp_path / "zero", long=True)
+    assert len(long) > len(agg)
+    pd.DataFrame({"task": ["piqa"], "x": [0.5]}).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(MissingColumnError, match="bad.csv"):
+        import_harness(tmp_path / "zero", chance_table=tmp_path / "bad.csv")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from ..errors import DataError
-from ..io import read_table
 from ..schema import parse_number
 from .common import (
     FORCE_HELP,
@@ -155,19 +154,13 @@ def import_harness_cmd(
     Example:
       scalinglab import-harness lm_eval_out/ --side-table models.csv -o runs.csv
     """
-    from ..io import aggregate_error, read_harness
     from ..io.harness import summary_lines
+    from ..workflows.harness_import import import_harness
     from .render_data import render_harness_long, render_import_harness
 
     inputs = [*paths, side_table, chance_table]
     output_path(out_path, inputs=inputs, force=force)
-
     set_values = {k: parse_number(v) for k, v in _parse_pairs(sets, "--set").items()}
-    long = read_harness(list(paths), side_table=side_table, on=on, set_values=set_values)
-    if long_format:
-        render_harness_long(long)
-        _write(long, out_path, force=force, inputs=inputs)
-        return
     prefer, per_task = [], {}
     for m in metrics:
         head = m.split(",", 1)[0]
@@ -180,35 +173,33 @@ def import_harness_cmd(
     if shots_opt:
         bare = [s for s in shots_opt if "=" not in s]
         pairs = _parse_pairs(tuple(s for s in shots_opt if "=" in s), "--shots")
+        if bare and pairs:  # DataError is a ValueError: raised inside the try, it was lost
+            raise DataError("--shots: give N or TASK=N, not both")
         try:
-            if bare and pairs:
-                raise DataError("--shots: give N or TASK=N, not both")
             shots = int(bare[-1]) if bare else {k: int(v) for k, v in pairs.items()}
         except ValueError:
             raise DataError(f"--shots {' '.join(shots_opt)}: shot counts are integers") from None
-    chance = {k: float(v) for k, v in _parse_pairs(chances, "--chance").items()} or None
-    if chance_table:
-        ct = read_table(chance_table)
-        col = next((c for c in ("random_baseline_acc", "chance", "chance_acc") if c in ct), None)
-        if col is None or "task" not in ct:
-            raise DataError(
-                "chance table needs 'task' and 'random_baseline_acc' (or 'chance') columns",
-                file=chance_table,
-            )
-        chance = {**dict(zip(ct["task"], ct[col].astype(float), strict=True)), **(chance or {})}
-    agg = aggregate_error(
-        long,
-        metric=prefer or None,
+    table = import_harness(
+        list(paths),
+        side_table=side_table,
+        on=on,
+        set_values=set_values,
+        long=long_format,
+        metric=prefer,
         task_metrics=per_task,
         tasks=[t.strip() for t in tasks.split(",")] if tasks else None,
-        chance=chance,
+        chance={k: float(v) for k, v in _parse_pairs(chances, "--chance").items()} or None,
+        chance_table=chance_table,
         correct_chance=chance_correct,
         min_above_chance=min_above_chance,
         level=level,
         shots=shots,
     )
-    render_import_harness(agg, summary_lines(agg), chance_correct)
-    _write(agg, out_path, force=force, inputs=inputs)
+    if long_format:
+        render_harness_long(table)
+    else:
+        render_import_harness(table, summary_lines(table), chance_correct)
+    _write(table, out_path, force=force, inputs=inputs)
 
 
 @main.command("import-tracker")
