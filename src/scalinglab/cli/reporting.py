@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..report.from_data import WORKFLOW_SECTIONS
 from .common import (
     FORCE_HELP,
     POSITIVE_NUMBER,
@@ -71,18 +72,7 @@ format_option = click.option(
     "--workflow",
     "workflows",
     multiple=True,
-    type=click.Choice(
-        [
-            "forecast",
-            "choose-method",
-            "transfer",
-            "pretrain-choice",
-            "plan",
-            "factor-effects",
-            "select-tasks",
-            "constant-exponent",
-        ]
-    ),
+    type=click.Choice(WORKFLOW_SECTIONS),
     help="Workflow section(s) to add.",
 )
 @click.option(
