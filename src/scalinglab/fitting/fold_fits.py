@@ -51,7 +51,7 @@ from .result import FitResult
 from .search import (
     BASIN_GAP,
     FULL_MARGIN,
-    REFINE_NEWTON_BELOW,
+    REFINE_NEWTON_FIRST,
     SEARCH_ROWS,
     STATUS_PRUNED,
     STATUS_REFINED,
@@ -274,8 +274,8 @@ def _warm_and_refine(work, folds, lo, hi, n_refine, max_iter) -> None:
         upper=hi,
         max_iter=max_iter,
         prune_ratio=PRUNE_RATIO,
-        newton_below=REFINE_NEWTON_BELOW,
         groups=np.repeat(np.arange(len(folds)), reps),
+        near0=np.concatenate([np.arange(k) < REFINE_NEWTON_FIRST for k in reps]),
     )
     a = 0
     for f, k in zip(folds, reps, strict=True):

@@ -57,6 +57,7 @@ def levenberg_marquardt(
     frozen: bool = False,
     groups: np.ndarray | None = None,
     which: np.ndarray | None = None,
+    near0: np.ndarray | None = None,
 ) -> LMResult:
     """Minimise problem's sum_i w_i Huber(r_i(z)) for every row of z0 at once.
 
@@ -78,7 +79,9 @@ def levenberg_marquardt(
     prune_ratio x the best converged objective (they are flagged `pruned`). `groups` (K,)
     ints: starts of independent problems solved in one batch (audit folds, each its own row
     weights); a start is then compared with the best converged start of its own group.
-    `which` (K,): each start's block of a `Problem.blocks` problem.
+    `which` (K,): each start's block of a `Problem.blocks` problem. `near0` (K,) bools:
+    starts that take Newton steps from their first iteration whatever `newton_below` says
+    (the search's best warmed start, already near its optimum).
     """
     z = np.clip(np.array(z0, dtype=float), lower, upper)
     K, P = z.shape
@@ -96,6 +99,9 @@ def levenberg_marquardt(
 
     start_near = newton and newton_below == np.inf  # Newton steps from the first iteration
     last_rel = np.full(K, 0.0 if start_near else np.inf)
+    if newton and near0 is not None:
+        last_rel[np.asarray(near0, dtype=bool)] = 0.0
+        start_near = bool((last_rel < newton_below).any())
     red = evaluate(z, np.arange(K), start_near)
     f, g, H = red.f, red.g, red.H
     Hn = red.Hn if red.Hn is not None else np.zeros((K, P, P))
