@@ -539,3 +539,25 @@ def test_import_harness_is_a_library_call(tmp_path):
     pd.DataFrame({"task": ["piqa"], "x": [0.5]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(MissingColumnError, match="bad.csv"):
         import_harness(tmp_path / "zero", chance_table=tmp_path / "bad.csv")
+
+
+@pytest.mark.parametrize(
+    "option, says",
+    [
+        (["--chance", "piqa=abc"], "--chance piqa=abc: 'abc' is not a number"),
+        (["--set", "tokens=abc"], "--set tokens=abc: 'abc' is not a number"),
+        (["--chance", "nosuch=0.3"], "chance names a task not in the results: nosuch"),
+        (["--chance", "piqa=1.7"], "a chance accuracy lies in [0, 1)"),
+        (["--shots", "nosuch=3"], "shots names a task not in the results: nosuch"),
+        (["--shots", "-3"], "shot counts are whole numbers >= 0, got -3"),
+    ],
+)
+def test_bad_numbers_and_unknown_tasks_are_named(tmp_path, option, says):
+    """Found by the issue 16 review: --chance TASK=abc and --set K=abc were internal errors
+    (a bare ValueError), a chance of 1.7 went into the table as given, and a task named in
+    --shots or --chance that the results do not hold was ignored without a word."""
+    _v04_file(tmp_path, "zero/r.json")
+    r = _run(["import-harness", tmp_path, "-o", tmp_path / "o.csv", *option])
+    assert r.exit_code == 2, r.output
+    assert says in r.output
+    assert not (tmp_path / "o.csv").exists()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from ..errors import DataError
-from ..schema import parse_number
 from .common import (
     FORCE_HELP,
+    _parse_numbers,
     _parse_pairs,
     _write,
     emit_json,
@@ -160,7 +160,7 @@ def import_harness_cmd(
 
     inputs = [*paths, side_table, chance_table]
     output_path(out_path, inputs=inputs, force=force)
-    set_values = {k: parse_number(v) for k, v in _parse_pairs(sets, "--set").items()}
+    set_values = _parse_numbers(sets, "--set")
     prefer, per_task = [], {}
     for m in metrics:
         head = m.split(",", 1)[0]
@@ -188,7 +188,7 @@ def import_harness_cmd(
         metric=prefer,
         task_metrics=per_task,
         tasks=[t.strip() for t in tasks.split(",")] if tasks else None,
-        chance={k: float(v) for k, v in _parse_pairs(chances, "--chance").items()} or None,
+        chance=_parse_numbers(chances, "--chance") or None,
         chance_table=chance_table,
         correct_chance=chance_correct,
         min_above_chance=min_above_chance,

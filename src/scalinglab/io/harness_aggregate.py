@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .harness_options import checked_chance, checked_shots
 from .harness_tasks import (
     FILTER_PREFERENCE,
     LOSS_METRICS,
@@ -110,6 +111,8 @@ def aggregate_error(
     for col in ("is_group", "parent"):
         if col not in df.columns:
             df = df.assign(**{col: False if col == "is_group" else ""})
+    shots = checked_shots(shots, set(df["task"]))
+    chance = checked_chance(chance)
     if shots is not None:
         if isinstance(shots, Mapping):
             want = df["task"].map({t: float(v) for t, v in shots.items()})

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SideTableMismatchError
+from ..errors import DataError, SideTableMismatchError
+from ..schema import parse_number
 from .harness_files import _discover
 from .harness_names import SideMatch, match_models, parse_name
 from .harness_parse import _file_columns
@@ -174,7 +175,11 @@ def read_harness(
     if tokens_per_step:
         per_row_tps[:] = float(tokens_per_step)
         tps_source[:] = "argument"
-    for col, value in (set_values or {}).items():
+    for col, raw in (set_values or {}).items():
+        try:
+            value = parse_number(raw)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"set_values {col}={raw!r}: {exc}") from None
         if col == "tokens_per_step":
             per_row_tps[:] = float(value)
             tps_source[:] = "--set"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import DataError
 from ..io import aggregate_error, read_harness
 from .task_selection import chance_table as read_chance_table
 
@@ -70,6 +71,12 @@ def import_harness(
     )
     if long:
         return rows
+    unknown = sorted(str(t) for t in (chance or {}) if t not in set(rows["task"]))
+    if unknown:  # a chance table may list more tasks than were run; a value given may not
+        raise DataError(
+            f"chance names {'a task' if len(unknown) == 1 else 'tasks'} not in the results: "
+            f"{', '.join(unknown)}"
+        )
     chances: dict[str, Any] | None = dict(chance) if chance else None
     if chance_table is not None:
         chances = {**read_chance_table(chance_table), **(chances or {})}
