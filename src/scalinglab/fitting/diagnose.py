@@ -53,8 +53,11 @@ def _n_unique_rows(cols: list[np.ndarray]) -> int:
     lower the count), so only a table whose hashes repeat is checked row by row. At
     240,000 rows: ~15 ms, against 0.5 s for a row sort and 0.13 s for pandas' duplicated."""
     n = cols[0].size
-    if n <= SORT_ROWS:  # a sort of a small array: ~0.05 ms at 240 rows (pandas: 1.6 ms)
-        return len(np.unique(np.column_stack(cols), axis=0))
+    if n <= SORT_ROWS:  # a sort of a small array: 0.07 ms at 240 rows (pandas: 1.6 ms)
+        # rows sorted by value (lexsort; np.unique(axis=0) took 0.3 ms at 240 rows), then
+        # equal neighbours counted: -0.0 equals 0.0 as in the hashes below
+        rows = np.column_stack(cols)[np.lexsort(cols)]
+        return n - int(np.count_nonzero((rows[1:] == rows[:-1]).all(axis=1)))
     h = np.sort(_row_hashes(cols))  # a sort of integers: half of pd.unique's hash table
     if not np.any(h[1:] == h[:-1]):
         return n
