@@ -110,7 +110,30 @@ class FitResult(Result):
     n_iter_: int = 0
 
     # -- prediction ---------------------------------------------------------------------
-    def _inputs(self, data: pd.DataFrame | Mapping[str, Any]) -> dict[str, np.ndarray]:
+    def law_inputs(self, data: pd.DataFrame | Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The law's variables read from `data` as this fit read them: through its column
+        mapping, the schema's aliases and --map transforms (``log10(flops)``), so a workflow
+        evaluating the law elsewhere reads the same numbers as `predict`.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping
+            Columns (or names -> values) holding the law's variables.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Law variable -> values.
+
+        Raises
+        ------
+        MissingColumnError
+            A variable the data do not hold.
+
+        Examples
+        --------
+        >>> res.law_inputs({"n_params": [7e10], "tokens": [1.4e12]})  # doctest: +SKIP
+        """
         out = {}
         for var in self.law.variables:
             col = self.columns_.get(var, var)
@@ -142,7 +165,7 @@ class FitResult(Result):
     def _predict_array(self, data: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
         """The predicted metric as a bare array (position-aligned): for internal callers
         that do array arithmetic with other arrays."""
-        return np.asarray(self.law.evaluate(self.params_, self._inputs(data)), dtype=float)
+        return np.asarray(self.law.evaluate(self.params_, self.law_inputs(data)), dtype=float)
 
     def predict(
         self,
@@ -200,7 +223,7 @@ class FitResult(Result):
     def _predict_frame(
         self, data: pd.DataFrame | Mapping[str, Any], interval: float | None, kind: str
     ) -> pd.DataFrame:
-        inputs = self._inputs(data)
+        inputs = self.law_inputs(data)
         pred = self.law.evaluate(self.params_, inputs)
         index = self._index_of(data, len(pred))
         if interval is None:
@@ -541,7 +564,7 @@ class FitResult(Result):
         pandas.DataFrame
             One column per law variable, one row per query row.
         """
-        inputs = self._inputs(data)
+        inputs = self.law_inputs(data)
         rng = self.fitted_range()
         out = {}
         for var, v in inputs.items():
@@ -626,12 +649,15 @@ class FitResult(Result):
         for p in self.law.parameters:
             flag = "  <- at bound" if p.name in self.at_bounds_ else ""
             lines.append(f"  {p.name:>10} = {self.params_[p.name]:.6g}{flag}")
-        st = self.starts_["status"].value_counts().to_dict() if len(self.starts_) else {}
-        lines.append(
-            f"starts     {len(self.starts_)} ("
-            + ", ".join(f"{v} {k}" for k, v in st.items())
-            + f"), {self.fit_time_s_ * 1e3:.0f} ms"
-        )
+        if len(self.starts_):
+            st = self.starts_["status"].value_counts().to_dict()
+            lines.append(
+                f"starts     {len(self.starts_)} ("
+                + ", ".join(f"{v} {k}" for k, v in st.items())
+                + f"), {self.fit_time_s_ * 1e3:.0f} ms"
+            )
+        else:  # a fit file keeps the optimum, not the search ("starts 0 ()" read as none)
+            lines.append(f"starts     not in the saved fit, {self.fit_time_s_ * 1e3:.0f} ms")
         if self.diagnostics_:
             for d in self.diagnostics_:
                 lines.append(f"{d.severity.upper():<10} [{d.code}] {d.message}")

@@ -310,6 +310,9 @@ def expression_law(
     params = dict(parameters)
     declared = set(variables or ())
     var_names = [n for n in names if n not in params]
+    if variables:  # the caller's order: a saved law rebuilds with the variables it had
+        order = {v: i for i, v in enumerate(variables)}
+        var_names.sort(key=lambda n: order.get(n, len(order)))
     unknown = [n for n in var_names if n not in declared and n not in KNOWN_VARIABLES]
     if unknown:
         close = {

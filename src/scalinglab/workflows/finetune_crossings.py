@@ -49,11 +49,10 @@ def joint_multiplicative_law(factors: Sequence[str]) -> Law:
     # Saved as the same formula written out, so a result holding this fit loads back (it
     # is neither a catalog law nor a user's expression; from_json said 'unknown law').
     terms = " + ".join(f"is_{f} * (A_{f} / x_{f}**alpha_{f})" for f in factors)
-    spec = {
+    spec = {  # the keys in expression_law's order, so a reload writes the same file
         "expression": f"({terms}) / finetune_size**beta + E",
-        "name": "finetune_multiplicative_joint",
         "metric": "loss",
-        "space": "log",
+        "name": "finetune_multiplicative_joint",
         "variables": list(variables),
     }
     return Law(
