@@ -13,6 +13,7 @@ from ..fitting import fit
 from ..inspect import inspect_table
 from ..laws.base import Law
 from ..workflows import audit as audit_mod
+from ..workflows.audit_score import selected_rows
 from .html import (
     Report,
     Section,
@@ -105,7 +106,7 @@ def law_section(
 ) -> Any:
     """One fitted law: its formula, fit quality, curves, residuals and parameters. `law_name`
     is a catalog name or a `Law` (a user's expression law, a law with fixed parameters)."""
-    held = df[audit_mod._mask(df, holdout, "--holdout")] if holdout else None
+    held = df[selected_rows(df, holdout, "--holdout")] if holdout else None
     train = df.drop(index=held.index) if held is not None else df
     res = fit(train, law_name, metric=metric, mapping=mapping, seed=seed, preset=preset)
     law = res.law  # with the preset's residual space, as fitted

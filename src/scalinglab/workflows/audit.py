@@ -33,11 +33,11 @@ from .audit_result import AuditResult, _held_out_summary  # noqa: F401 (re-expor
 from .audit_score import (  # noqa: F401 (re-exported: the report and transfer use them)
     JOINT_FACTORS,
     _law_of_compute,
-    _mask,
     _score,
     compute_ratio,
     factor_labels,
     run_flops,
+    selected_rows,
 )
 from .checkpoints import (
     describe_runs,
@@ -184,7 +184,7 @@ def holdout(
     df, runs, notes = _prepare(data, where, run_col, final_only, min_tokens, min_step)
     folds = _Folds(fit_kw, interval, n_bootstrap, seed, progress, runs, notes)
     for key, sub in _groups(df, by):
-        held = _mask(sub, query, "--holdout")
+        held = selected_rows(sub, query, "--holdout")
         if runs is not None:
             held = whole_runs(held, runs.loc[sub.index])
         where = f" within {by} == {plain(key)}" if by else ""
@@ -262,7 +262,7 @@ def leave_largest_out(
             on = np.array(scale <= cut, dtype=bool)
             train = df[on]
             if fit_where:
-                keep = _mask(train, fit_where, "--fit-where")
+                keep = selected_rows(train, fit_where, "--fit-where")
                 train, on[on] = train[keep], np.asarray(keep, dtype=bool)
             if len(train) < need or train[axis].nunique() < min_fit_scales:
                 continue

@@ -43,7 +43,8 @@ def compute_ratio(fit_set: pd.DataFrame, target: pd.DataFrame) -> np.ndarray:
     return run_flops(target) / total if total > 0 else np.full(len(target), np.nan)
 
 
-def _mask(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
+def selected_rows(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
+    """`query.mask`, its error naming the file the rows came from."""
     try:
         return query_mask(df, query, what)
     except QueryError as exc:

@@ -111,7 +111,7 @@ def extrapolated_distance(d: np.ndarray) -> np.ndarray:
 def _predicted(res: FitResult, inputs: Any) -> np.ndarray:
     """The fit's predictions as a bare array, by position: the bands below do array
     arithmetic with them, whatever index the query carried."""
-    return np.asarray(res.law.evaluate(res.params_, res._inputs(inputs)), dtype=float)
+    return np.asarray(res.law.evaluate(res.params_, res.law_inputs(inputs)), dtype=float)
 
 
 def _space(v: np.ndarray, space: str) -> np.ndarray:
@@ -295,7 +295,7 @@ def local_scatter(res: FitResult, inputs: Mapping[str, Any], level: float) -> np
     n = r.size
     inflate = math.sqrt(n / res.dof_) if res.dof_ > 0 else math.inf
     names = list(res.law.variables)
-    q = res._inputs(inputs)
+    q = res.law_inputs(inputs)
     m = len(next(iter(q.values()))) if q else 1
     if n == 0 or res.data_ is None:
         return np.full(m, np.nan)
@@ -319,7 +319,7 @@ def robust_spread(res: FitResult, inputs: Mapping[str, Any], level: float) -> np
     from scipy.stats import norm
 
     assert res.bootstrap_ is not None
-    draws = _space(res.bootstrap_.predict_draws(res._inputs(inputs)), res.law.space)
+    draws = _space(res.bootstrap_.predict_draws(res.law_inputs(inputs)), res.law.space)
     med = np.nanmedian(draws, axis=0)
     mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826
     return norm.ppf(0.5 + level / 2) * mad + np.abs(

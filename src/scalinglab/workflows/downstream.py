@@ -33,7 +33,7 @@ from ..laws import get_law
 from ..laws.base import Law
 from ..results import Result
 from ..schema import add_derived, resolve_column
-from .audit import _mask, run_flops
+from .audit import run_flops, selected_rows
 from .calibration import calibrated_band, learn_extrapolation, propagate, uncalibrated
 from .checkpoints import (
     check_used,
@@ -177,7 +177,7 @@ def _target_frame(
             "forecast needs targets: --target n_params=...,tokens=... or --target-where QUERY"
         )
     if isinstance(targets, str):
-        rows = df[_mask(df, targets, "--target-where")]
+        rows = df[selected_rows(df, targets, "--target-where")]
         if rows.empty:
             raise DataError(f"--target-where {targets!r} selects no rows", file=source_of(df))
         return rows, True
@@ -376,9 +376,11 @@ def forecast(
             notes.append(
                 f"the target runs' {n_more} other checkpoint(s) are left out of the fits too"
             )
-    loss_set = pool[_mask(pool, fit_where, "--fit-where")] if fit_where else pool
+    loss_set = pool[selected_rows(pool, fit_where, "--fit-where")] if fit_where else pool
     err_set = (
-        pool[_mask(pool, error_fit_where, "--error-fit-where")] if error_fit_where else loss_set
+        pool[selected_rows(pool, error_fit_where, "--error-fit-where")]
+        if error_fit_where
+        else loss_set
     )
     if loss_set.empty or err_set.empty:
         raise DataError(
@@ -416,7 +418,7 @@ def forecast(
     )
 
     check_prediction_inputs(loss_fit, target_rows)
-    inputs = loss_fit._inputs(target_rows)
+    inputs = loss_fit.law_inputs(target_rows)
     loss_pred = loss_fit.law.evaluate(loss_fit.params_, inputs)
     err_pred = err_fit.law.evaluate(err_fit.params_, {e_var: loss_pred})
     shown = [c for c in ("n_params", "tokens") if c in target_rows.columns]

@@ -702,6 +702,6 @@ def _opt(cli: str, python: str) -> str:
 
 
 def _query(df: pd.DataFrame, query: str, what: str) -> np.ndarray:
-    from .audit import _mask
+    from .audit import selected_rows
 
-    return _mask(df, query, what)
+    return selected_rows(df, query, what)
