@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 from click.core import ParameterSource
 
-from ..errors import DataError, FileFormatError, ScalingLabError
+from ..errors import FileFormatError
 from ..schema import parse_number
 from . import render_testbed as render
 from .common import (
@@ -189,51 +187,17 @@ def testbed_transfer_cmd(preset: str | None, out_path: str, resume: bool, **opti
       scalinglab testbed transfer --source kjv --target python --out transfer_runs.csv
       scalinglab testbed transfer --out transfer_runs.csv --resume
     """
-    from ..io.tables import read_table, write_table
-    from ..testbed.transfer_exp import run_transfer
+    from ..testbed.transfer_run import run_transfer_design
 
     design = _transfer_design(preset, options)
-    prior = pd.DataFrame()
-    if Path(out_path).exists():
-        if not resume:
-            raise DataError(
-                "exists: --resume continues that experiment (its runs are kept and skipped), "
-                "or choose another --out",
-                file=out_path,
-            )
-        prior = read_table(out_path, raw=True)
-        prior.attrs["scalinglab_source"] = out_path
-    rows = prior.to_dict("records")
-
-    def measured(r: dict) -> None:
-        rows.append(r)
-        write_table(pd.DataFrame(rows), out_path)  # atomic: a crash keeps every finished run
-        render.render_transfer_run(r)
-
-    render.render_transfer_design(design.settings(), preset)
-    try:
-        new = run_transfer(
-            design.models(),
-            design.source,
-            design.target,
-            design.source_tokens,
-            list(design.finetune_sizes),
-            design.train_tokens,
-            min_epochs=design.min_epochs,
-            eval_every=design.eval_every,
-            patience=design.patience,
-            context=design.context,
-            batch_size=design.batch_size,
-            n_evals=design.n_evals,
-            eval_batches=design.eval_batches,
-            progress=measured,
-            prior=prior,
-        )
-    except ValueError as exc:  # settings that differ from the resumed file's
-        if isinstance(exc, ScalingLabError):
-            raise
-        raise DataError(str(exc)) from None
-    render.render_transfer_done(len(new), len(rows), out_path)
+    n_new, n_all = run_transfer_design(
+        design,
+        out_path,
+        resume=resume,
+        on_start=lambda: render.render_transfer_design(design.settings(), preset),
+        on_run=render.render_transfer_run,
+    )
+    render.render_transfer_done(n_new, n_all, out_path)
 
 
 def _transfer_design(preset: str | None, options: dict[str, Any]):
