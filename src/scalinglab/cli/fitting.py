@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from ..errors import DataError
 from ..fitting import FitResult
@@ -36,6 +35,7 @@ from .n_choice import (
 from .render import (
     render_fit,
     render_intervals,
+    render_laws,
     render_notes,
 )
 
@@ -51,37 +51,9 @@ def laws_cmd(as_json: bool) -> None:
       scalinglab laws --json
     """
     if as_json:
-        emit_json(
-            [
-                {
-                    "name": law.name,
-                    "metric": law.metric,
-                    "variables": list(law.variables),
-                    "formula": law.formula_text,
-                    "space": law.space,
-                    "citation": law.citation,
-                    "parameters": [p.to_dict() for p in law.parameters],
-                }
-                for law in CATALOG.values()
-            ]
-        )
+        emit_json([law.describe() for law in CATALOG.values()])
         return
-    t = Table(title="scalinglab law catalog", show_lines=True)
-    for c in ("name", "formula", "variables", "fit space", "citation"):
-        t.add_column(c, overflow="fold")
-    for law in CATALOG.values():
-        t.add_row(
-            law.name,
-            f"{law.metric} = {law.formula_text}",
-            ", ".join(law.variables),
-            law.space,
-            law.citation,
-        )
-    out.print(t)
-    out.print(
-        "Your own law: scalinglab fit DATA --expr 'E + A/tokens**alpha' "
-        "--param E=0:inf --param A=0:inf --param alpha=0:3 --metric loss"
-    )
+    render_laws(CATALOG.values())
 
 
 def _fit_json(res: FitResult) -> dict[str, Any]:

@@ -5,7 +5,7 @@ notes quoting queries) is escaped, so it is never read as rich markup."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..fitting import FitResult
+from ..laws import Law
 from .common import (
     _fmt,
     _table,
@@ -30,6 +31,26 @@ def render_notes(notes: Any) -> None:
     """Notes on stdout, escaped: they quote column names and queries from the user."""
     for note in notes:
         out.print(f"note: {escape(str(note))}", highlight=False)
+
+
+def render_laws(laws: Iterable[Law]) -> None:
+    """`scalinglab laws`: the catalog's names, formulas, variables, spaces and citations."""
+    t = Table(title="scalinglab law catalog", show_lines=True)
+    for c in ("name", "formula", "variables", "fit space", "citation"):
+        t.add_column(c, overflow="fold")
+    for law in laws:
+        t.add_row(
+            law.name,
+            f"{law.metric} = {law.formula_text}",
+            ", ".join(law.variables),
+            law.space,
+            law.citation,
+        )
+    out.print(t)
+    out.print(
+        "Your own law: scalinglab fit DATA --expr 'E + A/tokens**alpha' "
+        "--param E=0:inf --param A=0:inf --param alpha=0:3 --metric loss"
+    )
 
 
 def render_fit(res: FitResult) -> None:

@@ -436,7 +436,7 @@ def transfer_cmd(
       scalinglab transfer transfer.csv --predict-loss n_params=400K,finetune_size=100K
     """
     from ..laws import get_law
-    from ..workflows.transfer import effective_data_transferred
+    from ..workflows.transfer import check_forecast_points, effective_data_transferred
 
     if predict_at and by:
         raise click.BadParameter(
@@ -445,12 +445,7 @@ def transfer_cmd(
             param_hint="--predict-loss",
         )
     points = [_parse_numbers((p,), "--predict-loss") for p in predict_at]
-    for p in points:
-        if set(p) != {"n_params", "finetune_size"} or min(p.values()) <= 0:
-            raise click.BadParameter(
-                f"give n_params=N,finetune_size=D_F, both > 0 (got {p})",
-                param_hint="--predict-loss",
-            )
+    check_forecast_points(points)  # before the fit, not after it
 
     law = get_law(scratch_law)
     if fixes:  # a named error for a parameter the law lacks (issue 21: --fix on every law)

@@ -597,6 +597,30 @@ class Law:
         return np.broadcast_to(dual.v, (B, n)), dual.dense_tangent(P, (B, n))
 
     # -- serialisation --------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """The law as `scalinglab laws --json` lists it: name, metric, variables, formula,
+        residual space, citation and its free parameters' declarations.
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> from scalinglab import get_law
+        >>> get_law("chinchilla").describe()["variables"]
+        ['n_params', 'tokens']
+        """
+        return {
+            "name": self.name,
+            "metric": self.metric,
+            "variables": list(self.variables),
+            "formula": self.formula_text,
+            "space": self.space,
+            "citation": self.citation,
+            "parameters": [p.to_dict() for p in self.parameters],
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The law as JSON-ready data, from which a fit file rebuilds it.
 

@@ -283,9 +283,7 @@ class TransferResult(Result):
         --------
         >>> res.forecast_table([{"n_params": 4e5, "finetune_size": 1e5}])  # doctest: +SKIP
         """
-        for p in points:
-            if set(p) != {"n_params", "finetune_size"}:
-                raise DataError(f"give n_params=N,finetune_size=D_F (got {dict(p)})")
+        check_forecast_points(points)
         n = _sizes([p["n_params"] for p in points], "n_params")
         d_f = _sizes([p["finetune_size"] for p in points], "finetune_size")
         scratch = self.scratch_fit.law.evaluate(
@@ -299,6 +297,20 @@ class TransferResult(Result):
                 "loss_from_scratch": scratch,
             }
         )
+
+
+def check_forecast_points(points: Sequence[Mapping[str, Any]]) -> None:
+    """Each point is exactly {n_params, finetune_size}, both > 0: checked before anything is
+    fitted (the CLI's --predict-loss) and again by `TransferResult.forecast_table`."""
+    for p in points:
+        ok = set(p) == {"n_params", "finetune_size"}
+        if ok:
+            try:
+                ok = min(float(_sizes(v, k)[0]) for k, v in p.items()) > 0
+            except DataError:
+                ok = False
+        if not ok:
+            raise DataError(f"give n_params=N,finetune_size=D_F, both > 0 (got {dict(p)})")
 
 
 def _sizes(values: Any, name: str) -> np.ndarray:
