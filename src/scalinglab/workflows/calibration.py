@@ -67,9 +67,6 @@ class ExtrapolationTerm:
     n_heldout: int
     space: str
 
-    def half_width(self, distance: np.ndarray) -> np.ndarray:
-        return self.a + self.b * np.maximum(np.asarray(distance, dtype=float), 0.0)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "a": self.a,
