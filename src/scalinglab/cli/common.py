@@ -143,10 +143,11 @@ def fail(exc: BaseException) -> NoReturn:
     name = type(exc).__name__
     environment = isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS
     if isinstance(exc, (ScalingLabError, MemoryError, FloatingPointError)) or environment:
-        msg = {
+        known: dict[type[BaseException], str] = {
             MemoryError: "out of memory: try fewer rows or resamples",
             FloatingPointError: f"a numeric operation overflowed or was undefined ({exc})",
-        }.get(type(exc), str(exc))
+        }
+        msg = known.get(type(exc), str(exc))
         err.print(f"[bold red]error[/] ({name}): {escape(msg)}", highlight=False)
         sys.exit(2)
     where = "the traceback is above" if _debug() else f"details in {_write_log(exc)}"
@@ -315,7 +316,9 @@ def output_path(
 
 
 def _split_outside_quotes(text: str) -> list[str]:
-    parts, buf, quote = [], [], None
+    parts: list[str] = []
+    buf: list[str] = []
+    quote: str | None = None
     for ch in text:
         if quote:
             quote = None if ch == quote else quote

@@ -80,6 +80,8 @@ def _fit_json(res: FitResult) -> dict[str, Any]:
 
 def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
     b = res.bootstrap_
+    # the command adds intervals only to a fit it bootstrapped (`res.bootstrap_` is set)
+    assert b is not None, "intervals are reported for a bootstrapped fit only"
     iv = res.intervals(level)
     return {
         "level": level,

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from ..errors import FileFormatError
 
@@ -102,7 +102,9 @@ def _compression(head: bytes, path: Path) -> str | None:
 
 def open_binary(path: Path, compression: str | None) -> IO[bytes]:
     if compression == "gzip":
-        return gzip.open(path, "rb")
+        # a binary file object; typeshed's GzipFile, unlike BZ2File and LZMAFile, does not
+        # subclass IO[bytes]
+        return cast(IO[bytes], gzip.open(path, "rb"))
     if compression == "bz2":
         return bz2.open(path, "rb")
     if compression == "xz":
@@ -170,10 +172,10 @@ def detect(path: str | Path, encoding: str | None = None) -> Detected:
         if sample.startswith(bom):
             return Detected(compression, enc)
     if b"\x00" in sample:
-        enc = _utf16_without_bom(sample)
-        if enc is None:
+        utf16 = _utf16_without_bom(sample)
+        if utf16 is None:
             raise _binary(p, "it contains NUL bytes")
-        return Detected(compression, enc)
+        return Detected(compression, utf16)
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) < SAMPLE)
         return Detected(compression, "utf-8")
