@@ -160,8 +160,10 @@ def atomic_write(
     tmp = Path(tmp_name)
     try:
         try:
-            fh = os.fdopen(
-                fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})
+            fh: IO[Any] = (
+                os.fdopen(fd, mode)
+                if binary
+                else os.fdopen(fd, mode, encoding=encoding, newline=newline)
             )
         except BaseException:
             os.close(fd)
