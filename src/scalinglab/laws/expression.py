@@ -96,6 +96,21 @@ def _check(node: ast.AST, expr: str) -> None:
     _check_limits(node, expr)
 
 
+def _number(node: ast.Constant) -> float:
+    """A constant's value; `_check` lets only int and float constants through."""
+    value = node.value
+    if not isinstance(value, (int, float)):  # unreachable after _check
+        raise ExpressionError(f"constant {value!r} is not a number")
+    return float(value)
+
+
+def _function(node: ast.Call) -> Callable[[Any], Any]:
+    """A call's function; `_check` lets only calls of a name in FUNCTIONS through."""
+    if not isinstance(node.func, ast.Name):  # unreachable after _check
+        raise ExpressionError(f"unknown function '{ast.unparse(node.func)}'")
+    return FUNCTIONS[node.func.id]
+
+
 def _depth(node: ast.AST) -> int:
     deepest, stack = 0, [(node, 1)]
     while stack:
@@ -109,7 +124,7 @@ def _constant_value(node: ast.AST) -> float | None:
     """The value of a subtree of numbers only (None if it has a name), in float64; raises
     FloatingPointError when it overflows or is undefined."""
     if isinstance(node, ast.Constant):
-        return float(node.value)
+        return _number(node)
     if isinstance(node, ast.UnaryOp):
         v = _constant_value(node.operand)
         return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
@@ -127,7 +142,7 @@ def _constant_value(node: ast.AST) -> float | None:
         if v is None:
             return None
         with np.errstate(all="raise"):
-            r = FUNCTIONS[node.func.id](np.float64(v))  # type: ignore[union-attr]
+            r = _function(node)(np.float64(v))
         if not np.isfinite(r):
             raise FloatingPointError
         return float(r)
@@ -152,7 +167,7 @@ def _check_limits(tree: ast.AST, expr: str) -> None:
             )
         if isinstance(n, ast.Constant):
             try:
-                ok = math.isfinite(float(n.value))
+                ok = math.isfinite(_number(n))
             except OverflowError:
                 ok = False
             if not ok:
@@ -169,9 +184,9 @@ def _check_limits(tree: ast.AST, expr: str) -> None:
             ) from None
         if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow):
             for c in ast.walk(n.right):
-                if isinstance(c, ast.Constant) and abs(float(c.value)) > MAX_EXPONENT:
+                if isinstance(c, ast.Constant) and abs(_number(c)) > MAX_EXPONENT:
                     raise ExpressionError(
-                        f"expression {expr!r}: the number {c.value:g} in an exponent is too "
+                        f"expression {expr!r}: the number {_number(c):g} in an exponent is too "
                         f"large (at most {MAX_EXPONENT:g} in magnitude)"
                     )
 
@@ -187,7 +202,7 @@ def _names(tree: ast.AST) -> list[str]:
 def _evaluator(tree: ast.Expression) -> Callable[..., Any]:
     def ev(node: ast.AST, env: Mapping[str, Any]) -> Any:
         if isinstance(node, ast.Constant):
-            return float(node.value)
+            return _number(node)
         if isinstance(node, ast.Name):
             return env[node.id]
         if isinstance(node, ast.BinOp):
@@ -196,7 +211,7 @@ def _evaluator(tree: ast.Expression) -> Callable[..., Any]:
             v = ev(node.operand, env)
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.Call):
-            return FUNCTIONS[node.func.id](ev(node.args[0], env))  # type: ignore[union-attr]
+            return _function(node)(ev(node.args[0], env))
         raise ExpressionError(f"cannot evaluate {ast.dump(node)}")  # unreachable after _check
 
     body = tree.body
