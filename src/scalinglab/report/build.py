@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .. import plots
+from ..errors import OptionError
 from ..fitting import fit
 from ..inspect import inspect_table
 from ..laws.base import Law
@@ -165,7 +166,7 @@ def audit_section(
 ) -> Any:
     n_resamples = min(n_bootstrap, 300)  # per fold: the report's audit stays quick
     level = 0.9
-    kw = dict(
+    kw: dict[str, Any] = dict(
         metric=metric,
         mapping=mapping,
         preset=preset,
@@ -175,8 +176,10 @@ def audit_section(
     )
     if holdout:
         aud = audit_mod.holdout(df, list(laws), holdout, **kw)
-    else:
+    elif axis:
         aud = audit_mod.leave_largest_out(df, list(laws), axis, **kw)
+    else:  # neither: say so (leave_largest_out would report "axis 'None' is not in the data")
+        raise OptionError("the audit section needs a holdout query or a leave-largest-out axis")
     sec = rep.section("audit", "Audit: error on held-out scale")
     sec.parts.append(
         f"<p class='interval-note'>Relative errors in percent. Coverage: the share of held-out "
