@@ -273,13 +273,13 @@ def _pick_law(
     full = full or {}
     if mads is None:
         law = requested or CANDIDATES[0]
-        bad = _unconverged(None, full, law)
+        unsettled = _unconverged(None, full, law)
         return (
             law,
             f"{_short(law)} law ("
             + ("requested" if requested else "Zhang et al.'s")
             + "); no held-out comparison: a method has fewer than 3 scales"
-            + _rests_on(bad),
+            + _rests_on(unsettled),
             [],
         )
     mads_only = mads[list(CANDIDATES)]
