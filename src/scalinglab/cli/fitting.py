@@ -129,7 +129,8 @@ def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
     type=click.Choice(["screen", "full"]),
     default="screen",
     show_default=True,
-    help="screen: fast staged search; full: optimise every start.",
+    help="screen: fast staged search; full: run the optimiser from every start on all rows "
+    "(a start still above 1.5x the best converged objective is stopped, status 'pruned').",
 )
 @click.option(
     "--space",

@@ -195,7 +195,9 @@ def fit(
         Random starts added to the grid, drawn uniformly (in the optimiser's coordinates)
         over a span 1.5 times the grid's, for objectives with basins between grid points.
     strategy : str, default 'screen'
-        "screen" (fast staged search) or "full" (optimise every start).
+        "screen" (fast staged search) or "full" (the optimiser from every start on all
+        rows; a start still above 1.5x the best converged objective is stopped as
+        "pruned").
     n_refine : int, default 8
         How many of the best screened starts the search optimises fully.
     seed : int, default 0
