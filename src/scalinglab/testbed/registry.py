@@ -28,12 +28,15 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import DataError, ScalingLabError
+
+if TYPE_CHECKING:  # an optional dependency, imported when a PostgreSQL URL is opened
+    import psycopg
 
 _log = logging.getLogger("scalinglab.registry")
 
@@ -123,8 +126,26 @@ def _alive(pid: int | None) -> bool:
         return True  # no /proc (macOS): kill(pid, 0) succeeded
 
 
+class _Cursor(Protocol):
+    """What the registry reads from a sqlite3 or a psycopg cursor: rows are tuples."""
+
+    @property
+    def description(self) -> Any: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
 class _Conn:
     """The few DB-API calls the registry makes, for sqlite3 and psycopg alike."""
+
+    con: sqlite3.Connection | psycopg.Connection[Any]
 
     def __init__(self, target: str):
         self.pg = target.startswith(("postgresql://", "postgres://"))
@@ -149,7 +170,7 @@ class _Conn:
             sql = sql.replace("INSERT OR IGNORE", "INSERT") + " ON CONFLICT (key) DO NOTHING"
         return sql
 
-    def execute(self, sql: str, params: tuple = ()):
+    def execute(self, sql: str, params: tuple = ()) -> _Cursor:
         cur = self.con.cursor()
         cur.execute(self._sql(sql), params)
         if self.pg and sql == "BEGIN IMMEDIATE":  # serialise writers, as SQLite does
@@ -158,6 +179,12 @@ class _Conn:
 
     def executemany(self, sql: str, rows: list) -> None:
         self.con.cursor().executemany(self._sql(sql), rows)
+
+    def executescript(self, sql: str) -> None:
+        """SQLite only: several statements in one call (PostgreSQL's execute takes them)."""
+        if not isinstance(self.con, sqlite3.Connection):
+            raise TypeError("executescript is for a SQLite registry")
+        self.con.executescript(sql)
 
     def close(self) -> None:
         self.con.close()
@@ -286,7 +313,7 @@ class Registry:
                     self._migrate(con)
                 else:
                     con.execute("PRAGMA journal_mode=WAL")
-                    con.con.executescript(SCHEMA)
+                    con.executescript(SCHEMA)
                     con.execute("BEGIN IMMEDIATE")  # two sweeps opening an old file: one adds
                     self._migrate(con)
                     con.execute("COMMIT")
@@ -374,7 +401,8 @@ class Registry:
             rows.sort(key=lambda r: -estimated_cost(r[2], json.loads(r[3])))
             runnable = []
             for row in rows:
-                key, status, attempts, host, pid, hb, error = (row[0], *row[5:])
+                key = row[0]
+                status, attempts, host, pid, hb, error = row[5:]
                 gone = self.holder_gone(host, pid, hb, now) if status == "running" else None
                 if status == "running" and gone is None:
                     continue  # its worker is alive
