@@ -16,7 +16,7 @@ from ..fitting.prepare import row_numbers, source_of
 from ..laws.base import Law
 from ..query import mask as query_mask
 from ..schema import canonical_name
-from .calibration import calibrated_band, learn_extrapolation
+from .calibration import calibrated_band, clip_to_range, learn_extrapolation
 from .checkpoints import check_used, flops_per_run
 
 
@@ -92,6 +92,7 @@ def _score(
             else None
         )
         p, lo, hi = calibrated_band(res, test, interval, term)
+        lo, hi = clip_to_range(lo, hi, res.metric_)  # an accuracy interval stays in [0, 1]
     else:
         p = res._predict_array(test)  # positional: pts has its own index
         lo = hi = np.full(len(test), np.nan)

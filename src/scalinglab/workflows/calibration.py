@@ -359,6 +359,32 @@ def calibrated_band(
     return pred, lo_s, hi_s
 
 
+# Metrics whose values cannot leave a range, by column name: an interval reaching past the
+# range (an accuracy interval up to 1.031) is clipped to it, which changes no coverage.
+_FRACTIONS = ("accuracy", "error", "rc_acc", "acc", "acc_norm", "exact_match")
+_SCORES_0_100 = ("bleu", "chrf")
+
+
+def metric_range(metric: str) -> tuple[float, float] | None:
+    """The range a metric's values lie in, by its column name: (0, 1) for accuracies and
+    error rates (``accuracy``, ``error``, ``rc_acc``, ``acc_*``, ``score_*``), (0, 100) for
+    BLEU and chrF; None for losses and anything else."""
+    name = str(metric).lower()
+    if name in _SCORES_0_100 or name.startswith(("bleu_", "chrf_")):
+        return (0.0, 100.0)
+    if name in _FRACTIONS or name.startswith(("acc_", "error_", "score_", "rc_acc_")):
+        return (0.0, 1.0)
+    return None
+
+
+def clip_to_range(lo: np.ndarray, hi: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """An interval's ends clipped to `metric_range(metric)` (unchanged without one)."""
+    rng = metric_range(metric)
+    if rng is None:
+        return lo, hi
+    return np.clip(lo, *rng), np.clip(hi, *rng)
+
+
 def _bounded(v: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
     """The scale intervals are combined on: logit of the position inside `bounds` (an
     error or accuracy cannot leave [0, 1], and near either end the room shrinks), else the
