@@ -17,11 +17,16 @@
    published estimates (stops early: ~1% above the resample optimum at the median).
 2. Calibration: power-law data with known noise, 200 repetitions, rate at which the 90%
    prediction interval holds a new run's value (target 85-95%).
+3. What the calibrated interval costs over the bootstrap interval alone, 1,000 resamples
+   each (the workflows' default), on Pythia's two-step forecast and OLMo's ladder
+   (`calibration.py --speed`'s measurement; needs ../shared/data; --no-calibrated skips it).
 
     python benchmarks/bootstrap_speed.py [--resamples 1000] [--grid-resamples 1000]
                                          [--calibration-reps 200] [--hoffmann-start]
+                                         [--no-calibrated]
 
-Target (issue 18): warm bootstrap >= 10x faster than the fair reference, same optima.
+Targets: warm bootstrap >= 10x faster than the fair reference, same optima (issue 18); the
+calibrated interval at most 2x the bootstrap interval's cost (issue 14).
 """
 
 import os
@@ -148,6 +153,7 @@ def main() -> None:
     ap.add_argument("--grid-resamples", type=int, default=1000)
     ap.add_argument("--calibration-reps", type=int, default=200)
     ap.add_argument("--hoffmann-start", action="store_true")
+    ap.add_argument("--no-calibrated", action="store_true")
     args = ap.parse_args()
     df = load_chinchilla()
     res = sl.fit(df, "chinchilla")
@@ -210,6 +216,13 @@ def main() -> None:
             f"calibration: 90% prediction intervals hold the new value in {rate:.1%} of "
             f"{args.calibration_reps * 3} cases ({time.perf_counter() - t:.0f} s)"
         )
+    if not args.no_calibrated:
+        import calibration as cal_bench
+
+        if cal_bench.DATA.exists():
+            cal_bench.speed(quick=False)
+        else:
+            print(f"calibrated interval cost: skipped ({cal_bench.DATA} not found)")
 
 
 if __name__ == "__main__":
