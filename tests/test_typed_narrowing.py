@@ -33,3 +33,18 @@ def test_audit_section_without_holdout_or_axis_names_both():
             seed=0,
         )
     assert rep.sections == []
+
+
+def test_finetuning_run_without_its_pretraining_run_is_named(tmp_path):
+    # Registry.register takes any row: a finetuning run without depends_on reached
+    # torch.load(None["artifact"]), a TypeError, when a worker ran it
+    pytest.importorskip("torch", reason="the testbed needs torch")
+    from scalinglab.testbed.registry import Claim
+    from scalinglab.testbed.sweep.training import execute
+    from scalinglab.testbed.train import TestbedError
+
+    config = {"context": 32, "model": {"d_model": 16, "n_layers": 1, "n_heads": 2}}
+    claim = Claim("k1", "ft-orphan", "finetune", config, depends_on=[], attempt=1)
+    with pytest.raises(TestbedError, match="finetuning run ft-orphan has no pretraining run"):
+        execute(claim, None, tmp_path)
+    assert list(tmp_path.iterdir()) == []

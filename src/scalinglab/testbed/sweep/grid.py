@@ -242,7 +242,8 @@ def _grid(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _topological(runs: dict[str, Run]) -> list[Run]:
-    order, state = [], {}
+    order: list[Run] = []
+    state: dict[str, int] = {}  # 1: being visited, 2: done
 
     def visit(k: str, path: list[str]) -> None:
         if state.get(k) == 2:

@@ -33,7 +33,7 @@ def execute(
     from ..data import accuracy_items, get_tokenizer, token_stream
     from ..evaluate import cloze_accuracy, translate, translation_metrics
     from ..model import GPT, GPTConfig
-    from ..train import TrainConfig, finetune, pick_device, pretrain, target_ce
+    from ..train import TestbedError, TrainConfig, finetune, pick_device, pretrain, target_ce
 
     c = claim.config
     dev = pick_device()
@@ -70,6 +70,11 @@ def execute(
             "tokens_per_s": res.tokens_per_s,
             "device": dev.type,
         }, str(path)
+    if dep is None:  # a finetuning run registered by hand without its pretraining run
+        raise TestbedError(
+            f"finetuning run {claim.name} has no pretraining run to start from: register it "
+            "with depends_on naming the pretraining run's key"
+        )
     ckpt = torch.load(dep["artifact"], map_location="cpu")
     model = GPT(GPTConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["state"])
@@ -81,8 +86,6 @@ def execute(
     )
     test = task.test[: c["n_test"]]
     if not test or not task.dev:
-        from ..train import TestbedError
-
         name = c.get("task", "translation_en_es")
         raise TestbedError(
             f"no {'test' if not test else 'dev'} pairs of task {name} "
