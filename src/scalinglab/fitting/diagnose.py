@@ -150,8 +150,12 @@ def fit_diagnostics(
                 "at_bound",
                 "warning",
                 (
-                    f"parameter '{name}' = {v:.6g} ran off towards infinity (no upper bound): "
-                    "the data do not pin it; the law degenerates (e.g. into a step)"
+                    f"parameter '{name}' = {v:.6g} sits on its bound 0 (log scale): setting it "
+                    "to 0 changes no prediction by one part in a million; the optimum may "
+                    "lie below the bound"
+                    if p.log and p.lower == 0 and 0 < v < 1e30  # fitter.DIVERGED
+                    else f"parameter '{name}' = {v:.6g} ran off towards infinity (no upper "
+                    "bound): the data do not pin it; the law degenerates (e.g. into a step)"
                     if not np.isfinite(p.upper) and v > p.lower + 1.0
                     else f"parameter '{name}' = {v:.6g} sits on its bound "
                     f"[{p.lower:g}, {p.upper:g}]: the optimum may lie outside the bounds"

@@ -18,7 +18,7 @@ from ..schema import validate
 from .diagnose import data_diagnostics, fit_diagnostics
 from .prepare import Prepared, apply_where, prepare, source_of
 from .result import FitResult
-from .search import SearchResult, multistart, screening_diagnostics
+from .search import SearchResult, _subsample, multistart, screening_diagnostics
 
 
 def _as_columns(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -62,7 +62,19 @@ def build_starts(
 DIVERGED = 1e30  # a parameter without an upper bound past this has run off to infinity
 
 
-def _bound_warnings(law: Law, params: np.ndarray) -> list[str]:
+# A log-scale parameter with lower bound 0 is on that bound when setting it to 0 moves no
+# prediction (in the residual space) by more than this share: no metric is measured to one
+# part in a million, so the data cannot tell the value from 0.
+ZERO_RTOL = 1e-6
+ZERO_ROWS = 4096  # the zero test evaluates the law on at most this many evenly spread rows
+
+
+def _bound_warnings(
+    law: Law,
+    params: np.ndarray,
+    x: Mapping[str, np.ndarray] | None = None,
+    lowest_start: np.ndarray | None = None,
+) -> list[str]:
     """Parameters the optimum pressed onto a bound, or that ran off to infinity.
 
     The bounded search approaches a finite bound only asymptotically: on a flat accuracy
@@ -70,23 +82,82 @@ def _bound_warnings(law: Law, params: np.ndarray) -> list[str]:
     of its bound 50 with k = 1.5e80 (a step function), and a tolerance of 1e-8 called that
     clean. A parameter within 1e-5 of its range from a finite bound is on it; one with no
     upper bound that grew past 1e30 has diverged (no law in the catalog needs such values;
-    the largest published ones, Kaplan's D_c ~ 5e13, are far below)."""
+    the largest published ones, Kaplan's D_c ~ 5e13, are far below).
+
+    A log-scale parameter (optimised as log(v)) has its bounds on the log scale: its lower
+    bound 0 lies infinitely far away, so "within 1e-8 of 0" (or below an absolute 1e-10)
+    is a statement about units, not about the fit: transfer's k = 1.05e-15 and bleu_loglaw's
+    A = 1.4e-17, recovered exactly, were flagged. Such a parameter is on its bound 0 when
+    the search drove it below every start (`lowest_start`, public units) and the fit data
+    cannot tell it from 0 (`_zero_equivalent`, with the fit data `x`; without them only an
+    exact 0 is); a positive bound is compared relatively, on the log scale. Both are needed:
+    Chinchilla's B = 148 at a single token count with beta = 1.5 is as invisible as
+    E = 1e-65, but it sits inside its grid because beta killed its term, not because the
+    data want B < 0 (the Jacobian check names it not identified)."""
     out = []
+    zero_like = _zero_equivalent(law, params, x)
+    if lowest_start is not None:
+        zero_like = {j for j in zero_like if params[j] < lowest_start[j]}
     for j, p in enumerate(law.parameters):
         v = params[j]
+        if p.log:
+            if _log_at_bound(p.lower, p.upper, v) or j in zero_like:
+                out.append(p.name)
+            elif not np.isfinite(p.upper) and abs(v) > DIVERGED:
+                out.append(p.name)  # ran off towards +inf
+            continue
         span = p.upper - p.lower if np.isfinite(p.upper) and np.isfinite(p.lower) else np.inf
         rel = 1e-5 * span if np.isfinite(span) else 0.0
         tol_lo = max(1e-8 * (1.0 + abs(p.lower)), rel) if np.isfinite(p.lower) else 0.0
         tol_hi = max(1e-8 * (1.0 + abs(p.upper)), rel) if np.isfinite(p.upper) else 0.0
         if np.isfinite(p.lower) and v <= p.lower + tol_lo:
             out.append(p.name)
-        elif p.log and p.lower == 0 and v < 1e-10:
-            out.append(p.name)  # collapsed towards its lower bound 0 in log space
         elif np.isfinite(p.upper) and v >= p.upper - tol_hi:
             out.append(p.name)
         elif not np.isfinite(p.upper) and abs(v) > DIVERGED:
             out.append(p.name)  # ran off towards +inf
     return out
+
+
+def _log_at_bound(lower: float, upper: float, v: float) -> bool:
+    """A log-scale value on a positive lower bound or a finite upper bound: within 1e-5 of
+    the log-range (1e-8 relative when the range is unbounded). The bound 0 is not tested
+    here (it is infinitely far on the log scale) except for an exact 0."""
+    if v <= 0.0:
+        return True
+    lo = np.log(lower) if lower > 0 else -np.inf
+    hi = np.log(upper) if np.isfinite(upper) else np.inf
+    span = hi - lo
+    tol = max(1e-8, 1e-5 * span) if np.isfinite(span) else 1e-8
+    lv = np.log(v)
+    return bool((np.isfinite(lo) and lv <= lo + tol) or (np.isfinite(hi) and lv >= hi - tol))
+
+
+def _zero_equivalent(law: Law, params: np.ndarray, x: Mapping[str, np.ndarray] | None) -> set[int]:
+    """Indices of log-scale parameters with lower bound 0 that could be 0 without changing
+    any prediction on the fit data by more than ZERO_RTOL (relative in log space, of the
+    largest prediction in identity space): E -> 1e-65 in a Chinchilla fit whose data want
+    E < 0. A scale constant such as transfer's k (a factor of every prediction) fails this
+    however small it is. One batched evaluation on at most ZERO_ROWS rows."""
+    cand = [j for j, p in enumerate(law.parameters) if p.log and p.lower == 0 and params[j] > 0]
+    if x is None or not cand or not law.variables:
+        return set()
+    n = np.asarray(x[law.variables[0]]).size
+    rows = _subsample(n, ZERO_ROWS)
+    xs = {v: np.asarray(x[v], dtype=float)[rows] for v in law.variables}
+    theta = np.repeat(np.asarray(params, dtype=float)[None, :], len(cand) + 1, axis=0)
+    for i, j in enumerate(cand):
+        theta[i + 1, j] = 0.0
+    with np.errstate(all="ignore"):
+        pred = law.evaluate(theta, xs)
+        if law.space == "log":
+            diff = np.abs(np.log(pred[1:]) - np.log(pred[0]))
+            tol = ZERO_RTOL
+        else:
+            diff = np.abs(pred[1:] - pred[0])
+            tol = ZERO_RTOL * float(np.max(np.abs(pred[0]))) if pred.shape[1] else 0.0
+        ok = np.all(np.isfinite(pred[0])) & np.all(np.isfinite(diff) & (diff <= tol), axis=1)
+    return {j for j, z in zip(cand, ok, strict=True) if z}
 
 
 def _starts_table(res: SearchResult, names: Sequence[str]) -> pd.DataFrame:
@@ -303,7 +374,7 @@ def fit_result(
     best = res.ends[res.best]
     names = law.param_names
     table = _starts_table(res, names)
-    at_bounds = _bound_warnings(law, best)
+    at_bounds = _bound_warnings(law, best, prep.x, res.starts.min(axis=0))
     converged = bool(res.converged[res.best])
     diagnostics = (
         data_diagnostics(law, prep.x, prep.y, prep.columns)
