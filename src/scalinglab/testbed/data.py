@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,9 @@ def gettext_pairs(lang: str) -> list[tuple[str, str]]:
     for f in files:
         try:
             with f.open("rb") as fh:
-                cat = gettext.GNUTranslations(fh)._catalog  # noqa: SLF001 (no public API)
+                # the parsed catalog has no public API; typeshed leaves the private
+                # _catalog attribute out, so it is read from the instance's __dict__
+                cat = vars(gettext.GNUTranslations(fh))["_catalog"]
         except Exception:  # a malformed catalog is skipped, not fatal
             continue
         for src, tgt in cat.items():
@@ -305,14 +308,14 @@ def translation_en_fr(
     return _split_pairs(gettext_pairs("fr"), n_dev, n_test, max_pair_bytes)
 
 
-TASKS = {
+TASKS: dict[str, Callable[..., TranslationData]] = {
     "translation_en_es": translation_en_es,
     "translation_en_de": translation_en_de,
     "translation_en_fr": translation_en_fr,
 }
 
 
-def get_task(name: str):
+def get_task(name: str) -> Callable[..., TranslationData]:
     try:
         return TASKS[name]
     except KeyError:
