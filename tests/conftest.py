@@ -34,6 +34,10 @@ def chinchilla_240() -> pd.DataFrame:
 # Kept here as one list (module::test prefix) rather than spread over decorators.
 SLOW = (
     # over 0.7 s each on 2 idle cores (2026-12-02): the fast tier back under a minute
+    "tests/test_component_diagnostics.py::test_olmo_ladder_step1_not_converged_is_an_error_in_every_rendering",
+    "tests/test_component_diagnostics.py::test_many_task_ladder_names_each_tasks_findings",
+    "tests/test_component_diagnostics.py::test_ladder_cli_text_and_json_show_step_findings",
+    "tests/test_component_diagnostics.py::test_ladder_carries_its_step_fits_findings_named_by_step",
     "tests/test_testbed_arms.py::test_prompt_specials_train_the_special_rows_only",
     "tests/test_parse_call_render_2.py::test_run_ladder_many_tasks_returns_what_the_command_prints",
     "tests/test_i17c_figure_colours.py::test_pretrain_choice_plot_is_the_isik_figure_the_report_draws",

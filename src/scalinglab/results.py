@@ -181,11 +181,46 @@ def decode(value: Any) -> Any:
 _RESULTS: dict[str, type[Result]] = {}
 
 
+def component_diagnostics(parts: list[tuple[str, Any]]) -> list[Diagnostic]:
+    """The warnings and errors of component fits or results, each message prefixed with the
+    label of the part it comes from ("step 1 (loss fit): ..."), without repeats.
+
+    Why: a workflow's answer rests on its fits; a step fit that stopped before converging
+    must show in the workflow's own findings, said where it comes from, not only inside a
+    nested object nobody prints. Info-level findings stay with their part.
+
+    Parameters
+    ----------
+    parts : list of (str, object)
+        (label, part): a FitResult (its ``diagnostics_``) or a Result (its ``findings``).
+
+    Returns
+    -------
+    list of Diagnostic
+    """
+    out: list[Diagnostic] = []
+    for label, part in parts:
+        diags = getattr(part, "diagnostics_", None)
+        if diags is None:
+            diags = part.findings if isinstance(part, Result) else []
+        for d in diags:
+            if d.severity == "info":
+                continue
+            labelled = Diagnostic(d.code, d.severity, f"{label}: {d.message}", d.params)
+            if labelled not in out:
+                out.append(labelled)
+    return out
+
+
 class Result:
     """Base of every result. Subclasses are dataclasses; they define `to_frame()` and may
     override `title`, `plot()` and `_own_diagnostics()`."""
 
     title: ClassVar[str] = "result"
+    # Fields holding component fits or results whose warnings and errors this result carries,
+    # each under a label naming which part they come from ("step 1 (loss fit)"); a dict field
+    # labels each entry by its key (a task, a fold). Unlisted fields keep theirs unlabelled.
+    components: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -220,6 +255,17 @@ class Result:
         out: list[Diagnostic] = []
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             v = getattr(self, f.name)
+            if f.name in self.components:
+                label = self.components[f.name]
+                parts = (
+                    [(f"{label}{k}", x) for k, x in v.items()]
+                    if isinstance(v, dict)
+                    else [(label, v)]
+                )
+                for d in component_diagnostics(parts):
+                    if d not in out:
+                        out.append(d)
+                continue
             vals = v.values() if isinstance(v, dict) else [v]
             for x in vals:
                 for d in getattr(x, "diagnostics_", None) or []:
@@ -231,6 +277,17 @@ class Result:
 
     def _own_diagnostics(self) -> list[Diagnostic]:
         return []
+
+    @property
+    def findings(self) -> list[Diagnostic]:
+        """`diagnostics` without the notes: what the CLI prints as warnings and ``--json``
+        lists under ``diagnostics`` (the notes have their own key and lines).
+
+        Returns
+        -------
+        list of Diagnostic
+        """
+        return [d for d in self.diagnostics if d.code != "note"]
 
     def to_frame(self) -> pd.DataFrame:
         """The result's main table (each subclass says which).

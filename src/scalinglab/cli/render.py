@@ -273,19 +273,10 @@ def render_task_table(
 
 
 def render_many_warnings(many: Any) -> None:
-    """The warnings of a many-task forecast: step 1's once, each task's step 2 by task."""
-    seen: set[str] = set()
-    for task, r in many.results.items():
-        for w in r.loss_fit.warnings_:
-            if w not in seen:
-                seen.add(w)
-                print_diagnostics([f"loss fit: {w}"])
-        for w in r.error_fit.warnings_:
-            print_diagnostics([f"{task}: {w}"])
-        for d in r._own_diagnostics():
-            if d.message not in seen:
-                seen.add(d.message)
-                print_diagnostics([d])
+    """The findings of a many-task forecast or ladder: each task's step fits' warnings and
+    errors and its own (extrapolation, calibration), named by task and step; one every
+    task shares once."""
+    print_diagnostics(many.findings)
 
 
 def render_forecast(res: Any) -> None:
@@ -320,8 +311,7 @@ def render_forecast(res: Any) -> None:
         )
         out.print(line, highlight=False)
     render_notes(res.notes)
-    print_diagnostics(res.loss_fit.warnings_ + res.error_fit.warnings_)
-    print_diagnostics(res._own_diagnostics())
+    print_diagnostics(res.findings)  # both step fits' warnings and errors, named by step
 
 
 def render_ladder(res: Any, tgt: dict[str, float], loss_col: str, acc_col: str) -> None:
@@ -351,7 +341,7 @@ def render_ladder(res: Any, tgt: dict[str, float], loss_col: str, acc_col: str) 
                 highlight=False,
             )
     render_notes(res.notes)
-    print_diagnostics(res._own_diagnostics())
+    print_diagnostics(res.findings)  # both step fits' warnings and errors, named by step
 
 
 def ladder_interval_note(level: float, n_boot: int) -> str:
@@ -541,6 +531,7 @@ def render_ladder_run(run: Any, interval: float, n_boot: int, as_json: bool = Fa
         render_task_table(
             run.tasks, ladder_interval_note(interval, n_boot), run.names, run.metric_label
         )
+        render_many_warnings(run.tasks)
         return
     render_notes(run.notes)
     render_ladder(run.forecast, run.target, run.loss_col, run.acc_col)

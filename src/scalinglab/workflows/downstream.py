@@ -50,6 +50,17 @@ from .checkpoints import (
 NEAR_OPTIMAL = 0.05  # relative objective gap for "near-optimal" step-1 fits
 
 
+def target_extrapolation(step1: FitResult, targets: pd.DataFrame) -> list[Diagnostic]:
+    """An `extrapolation` diagnostic per variable of step 1's law on which a target lies
+    more than one order of magnitude beyond the fitted runs (message and distance from
+    `FitResult.check_inputs`). Why: a forecast 2.4 orders of magnitude beyond its data rests
+    on the law holding there, which no interval fully prices in."""
+    return [
+        Diagnostic(d.code, d.severity, f"target: {d.message}", d.params)
+        for d in step1.check_inputs(targets)
+    ]
+
+
 @dataclass
 class ForecastResult(Result):
     """The two-step downstream forecast: a loss law, then loss -> error, at each target.
@@ -94,8 +105,15 @@ class ForecastResult(Result):
     extrapolation_term: Any = None
     calibrated: bool = False  # calibrate=True was asked for
 
+    components: ClassVar[dict[str, str]] = {
+        "loss_fit": "step 1 (loss fit)",
+        "error_fit": "step 2 (error fit)",
+    }
+
     def _own_diagnostics(self) -> list[Diagnostic]:
-        return uncalibrated(self.calibrated, self.extrapolation_term)
+        return target_extrapolation(self.loss_fit, self.targets) + uncalibrated(
+            self.calibrated, self.extrapolation_term
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The forecast at every target (`targets`).
@@ -164,7 +182,7 @@ class ForecastResult(Result):
                 self.extrapolation_term.to_dict() if self.extrapolation_term else None
             ),
             "warnings": self.loss_fit.warnings_ + self.error_fit.warnings_,
-            "diagnostics": [d.to_dict() for d in self._own_diagnostics()],
+            "diagnostics": [d.to_dict() for d in self.findings],
         }
 
 

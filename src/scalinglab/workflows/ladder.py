@@ -35,7 +35,7 @@ from .calibration import (
     propagate,
     uncalibrated,
 )
-from .downstream import near_optimal_spread
+from .downstream import near_optimal_spread, target_extrapolation
 from .pretrain_choice import require_columns
 
 
@@ -143,8 +143,15 @@ class LadderForecast(Result):
     interval: float = 0.9  # the level of loss_interval and acc_interval
     n_bootstrap: int = 0
 
+    components: ClassVar[dict[str, str]] = {
+        "step1": "step 1 (loss fit)",
+        "step2": "step 2 (accuracy fit)",
+    }
+
     def _own_diagnostics(self) -> list[Diagnostic]:
-        return uncalibrated(self.calibrated, self.extrapolation_term)
+        return target_extrapolation(self.step1, pd.DataFrame([self.target])) + uncalibrated(
+            self.calibrated, self.extrapolation_term
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The forecast as one row: the target, both predictions with their intervals,
@@ -230,7 +237,11 @@ class LadderForecast(Result):
                 self.extrapolation_term.to_dict() if self.extrapolation_term else None
             ),
             "step2_drift_per_unit_loss": self.step2_drift,
-            "diagnostics": [d.to_dict() for d in self._own_diagnostics()],
+            "beyond_data": {
+                k: float(v)
+                for k, v in self.step1.extrapolation(pd.DataFrame([self.target])).max().items()
+            },
+            "diagnostics": [d.to_dict() for d in self.findings],
         }
 
 

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import Diagnostic
 from ..errors import DataError, MissingColumnError, NonNumericValueError
 from ..fitting import FitResult
 from ..fitting.prepare import row_numbers, source_of
@@ -60,6 +61,31 @@ class TaskForecasts(Result):
     metric: str
     notes: list[str] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
+    components: ClassVar[dict[str, str]] = {"results": ""}  # each task's findings, by task
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """Each task's warnings and errors, named by task ("mmlu_stem: step 1 (loss fit):
+        ..."); one every task gave alike (a shared step-1 fit) is said once, unnamed; then
+        the notes.
+
+        Returns
+        -------
+        list of Diagnostic
+        """
+        diags = super().diagnostics
+        keys = list(self.results)
+        out: list[Diagnostic] = []
+        for d in diags:
+            key = next((k for k in keys if d.message.startswith(f"{k}: ")), None)
+            if key is not None and len(keys) > 1:
+                body = d.message[len(key) + 2 :]
+                same = [Diagnostic(d.code, d.severity, f"{k}: {body}", d.params) for k in keys]
+                if all(x in diags for x in same):
+                    d = Diagnostic(d.code, d.severity, body, d.params)
+            if d not in out:
+                out.append(d)
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """The forecasts of every task (`table`).
@@ -143,8 +169,8 @@ class TaskForecasts(Result):
         Returns
         -------
         dict
-            ``method``, ``metric``, ``rows`` (the table), ``laws`` (as `laws`) and
-            ``notes``.
+            ``method``, ``metric``, ``rows`` (the table), ``laws`` (as `laws`),
+            ``notes`` and ``diagnostics`` (each task's findings, named by task).
 
         Examples
         --------
@@ -162,6 +188,7 @@ class TaskForecasts(Result):
             "rows": json.loads(self.table.to_json(orient="records", double_precision=15)),
             "laws": self.laws,
             "notes": self.notes,
+            "diagnostics": [d.to_dict() for d in self.findings],
         }
 
 
