@@ -345,11 +345,12 @@ def finetune(
     torch.manual_seed(seed)
     model = copy.deepcopy(base).to(dev)
     prefix_mod = None
+    params: list[torch.Tensor]  # parameters, and with prompt_specials the embedding matrix
     if method == "fmt":
         params = list(model.parameters())
     else:
-        for p in model.parameters():
-            p.requires_grad_(False)
+        for weight in model.parameters():
+            weight.requires_grad_(False)
         if method == "lora":
             from peft import LoraConfig, inject_adapter_in_model
 
@@ -359,7 +360,8 @@ def finetune(
                 lora_dropout=0.0,
                 target_modules=["qkv", "proj", "fc", "out"],
             )
-            model = inject_adapter_in_model(cfg, model)
+            # in place: peft documents that it returns "the original, mutated instance"
+            inject_adapter_in_model(cfg, model)
             params = [p for n, p in model.named_parameters() if "lora_" in n]
             for p in params:
                 p.requires_grad_(True)

@@ -92,6 +92,7 @@ def run_transfer(
             marks = list(np.linspace(steps_tokens / n_evals, steps_tokens, n_evals).astype(int))
             run_tc = tc
             if patience is not None:
+                assert eval_every  # checked above: patience needs eval_every
                 marks = list(range(eval_every, steps_tokens + 1, eval_every))
                 warm = min(0.05, eval_every / steps_tokens)  # warm up over one eval interval
                 run_tc = replace(tc, min_lr_frac=1.0, warmup_frac=warm)
