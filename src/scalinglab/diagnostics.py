@@ -26,7 +26,9 @@ CODES: dict[str, str] = {
     "flat": "the fitted curve is flat over the data: it explains none of the metric's spread",
     "constant_target": "the metric has one value in every row",
     "at_bound": "a parameter sits on a bound",
-    "not_identified": "the data fix a combination of parameters, not each",
+    "not_identified": "the data fix a combination of parameters, not each (Jacobian at the "
+    "optimum), or the bootstrap resamples move a parameter over orders of magnitude or onto a "
+    "bound",
     "single_value": "a law variable takes one value, so what depends on it is not determined",
     "exact_fit": "no more points than parameters: an interpolation, without intervals",
     "few_dof": "few degrees of freedom: intervals rest on very few residuals",

@@ -24,6 +24,7 @@ from ..query import column_expression, is_expression
 from ..results import Result, register
 from ..schema import canonical_name, numeric_column
 from .bootstrap import Bootstrap, run_bootstrap
+from .diagnose import BOOTSTRAP_PREFIX, bootstrap_identifiability
 from .objective import residual
 
 
@@ -324,8 +325,9 @@ class FitResult(Result):
         Returns
         -------
         Bootstrap
-            Also stored as `bootstrap_`; `diagnostics_` gain ``bootstrap_drift`` and
-            ``bootstrap_failures`` findings when they apply (replacing a previous run's).
+            Also stored as `bootstrap_`; `diagnostics_` gain ``not_identified`` (parameters
+            the resamples move over orders of magnitude or onto a bound), ``bootstrap_drift``
+            and ``bootstrap_failures`` findings when they apply (replacing a previous run's).
 
         Examples
         --------
@@ -346,11 +348,21 @@ class FitResult(Result):
             progress=progress,
             counts=counts,
         )
-        codes = ("bootstrap_failures", "bootstrap_drift")
-        old = [d.message for d in self.diagnostics_ if d.code in codes]
-        self.diagnostics_ = [d for d in self.diagnostics_ if d.code not in codes]
+
+        def own(d: Diagnostic) -> bool:  # a finding of a previous bootstrap
+            return d.code in ("bootstrap_failures", "bootstrap_drift") or (
+                d.code == "not_identified" and d.message.startswith(BOOTSTRAP_PREFIX)
+            )
+
+        old = [d.message for d in self.diagnostics_ if own(d)]
+        self.diagnostics_ = [d for d in self.diagnostics_ if not own(d)]
         self.warnings_ = [w for w in self.warnings_ if w not in old]
         boot = self.bootstrap_
+        for d in bootstrap_identifiability(
+            self.law, boot.params[boot.usable], self.params_, self.at_bounds_
+        ):
+            self.diagnostics_.append(d)
+            self.warnings_.append(d.message)
         if boot.n_drifting:
             names = ", ".join(boot.drift_params) or "some parameter"
             self.diagnostics_.append(
