@@ -38,6 +38,8 @@ SLOW = (
     "tests/test_component_diagnostics.py::test_many_task_ladder_names_each_tasks_findings",
     "tests/test_component_diagnostics.py::test_ladder_cli_text_and_json_show_step_findings",
     "tests/test_component_diagnostics.py::test_ladder_carries_its_step_fits_findings_named_by_step",
+    "tests/test_component_diagnostics.py::test_forecast_json_and_report_carry_fit_codes_and_extrapolation",
+    "tests/test_component_diagnostics.py::test_audit_says_which_folds_fits_have_which_findings",
     "tests/test_testbed_arms.py::test_prompt_specials_train_the_special_rows_only",
     "tests/test_parse_call_render_2.py::test_run_ladder_many_tasks_returns_what_the_command_prints",
     "tests/test_i17c_figure_colours.py::test_pretrain_choice_plot_is_the_isik_figure_the_report_draws",

@@ -105,3 +105,74 @@ def test_olmo_ladder_step1_not_converged_is_an_error_in_every_rendering():
     r = CliRunner().invoke(main, [*map(str, args), "--json"])
     found = [x for x in json.loads(r.stdout)["diagnostics"] if x["code"] == "not_converged"]
     assert found and found[0]["severity"] == "error"
+
+
+def _final_checkpoints() -> pd.DataFrame:
+    """Seven runs' final checkpoints (loss from Chinchilla's law, error from the loss)."""
+    from tests.test_runs_checkpoints import checkpoints_table
+
+    df = checkpoints_table()
+    return df[df["step"] == 4000].reset_index(drop=True)
+
+
+def test_forecast_json_and_report_carry_fit_codes_and_extrapolation(tmp_path):
+    """forecast --json kept step 1's few_dof only as free text under `warnings`; the report's
+    forecast section showed no diagnostics at all."""
+    p = tmp_path / "runs.csv"
+    _final_checkpoints().to_csv(p, index=False)
+    args = ["forecast", str(p), "--target", "n_params=3e10,tokens=6e11",
+            "--loss-law", "chinchilla", "--bootstrap", "0"]  # fmt: skip
+    r = CliRunner().invoke(main, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    diags = json.loads(r.stdout)["diagnostics"]
+    few = [d for d in diags if d["code"] == "few_dof"]
+    assert few and few[0]["message"].startswith("step 1 (loss fit): 7 points for 5 parameters")
+    far = {d["params"][0]: d["message"] for d in diags if d["code"] == "extrapolation"}
+    assert set(far) == {"n_params", "tokens"} and "1.4 orders of magnitude" in far["n_params"]
+    text = " ".join(CliRunner().invoke(main, args).stderr.split())
+    assert "[few_dof]: step 1 (loss fit): 7 points" in text
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(
+        main,
+        ["report", str(p), "--workflow", "forecast", "--target", "n_params=3e10,tokens=6e11",
+         "--loss-law", "chinchilla", "--bootstrap", "0", "-o", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert "data-code='few_dof'" in page and "data-code='extrapolation'" in page
+
+
+def test_audit_says_which_folds_fits_have_which_findings(tmp_path):
+    """A fold whose parameter ran off to its bound showed 'converged yes' and nothing else,
+    in text, --json (no diagnostics key) and the report (its warnings column dropped)."""
+    import scalinglab as sl
+
+    df = _final_checkpoints()
+    aud = sl.audit(df, "chinchilla", leave_largest_out="n_params", n_bootstrap=0)
+    fold = aud.folds["fold"].iloc[0]
+    (ab,) = [d for d in aud.findings if d.code == "at_bound"]
+    assert ab.message.startswith(f"chinchilla: 1 of 1 fold fits ({fold}): parameter 'A'")
+    assert set(ab.params) >= {"A"}
+    assert "few_dof" in [d.code for d in aud.findings]
+    assert type(aud).from_json(aud.to_json()).findings == aud.findings
+    assert {d["code"] for d in aud.to_dict()["diagnostics"]} >= {"at_bound", "few_dof"}
+    p = tmp_path / "runs.csv"
+    df.to_csv(p, index=False)
+    args = ["audit", str(p), "--law", "chinchilla", "--leave-largest-out", "n_params",
+            "--bootstrap", "0"]  # fmt: skip
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "[at_bound]: chinchilla: 1 of 1 fold fits" in " ".join(r.stderr.split())
+    assert "findings" in r.stdout and "at_bound, few_dof" in r.stdout
+    r = CliRunner().invoke(main, [*args, "--json"])
+    body = json.loads(r.stdout)
+    assert {d["code"] for d in body["diagnostics"]} >= {"at_bound", "few_dof"}
+    assert {d["code"] for d in body["summary"][0]["diagnostics"]} >= {"at_bound", "few_dof"}
+    out = tmp_path / "a.html"
+    r = CliRunner().invoke(
+        main, ["report", str(p), "--law", "chinchilla", "--leave-largest-out", "n_params",
+               "--bootstrap", "0", "-o", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert "data-code='at_bound'" in page

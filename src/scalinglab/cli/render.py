@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..fitting import FitResult
 from ..laws import Law
+from ..workflows.audit_result import fold_codes
 from .common import (
     _fmt,
     _table,
@@ -172,10 +173,18 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
     ]
     if "task" in res.folds.columns:
         cols.insert(0, "task")
+    findings = "diagnostics" in res.folds.columns and any(
+        fold_codes(x) for x in res.folds["diagnostics"]
+    )
     for c in cols:
         t.add_column(c, justify="right")
+    if findings:  # the fit's own warnings and errors: 'converged' alone hid an at_bound fold
+        t.add_column("findings", justify="left", overflow="fold")
     for _, r in res.folds.iterrows():
-        t.add_row(*(_fmt(r[c], c) for c in cols))
+        cells = [_fmt(r[c], c) for c in cols]
+        if findings:
+            cells.append(escape(fold_codes(r["diagnostics"]) or "-"))
+        t.add_row(*cells)
     out.print(t)
     bl = res.by_law()
     t = Table(title=f"held-out error by law (coverage of {ivs})")
@@ -186,6 +195,7 @@ def render_audit(res: Any, interval: float, n_boot: int) -> None:
         t.add_row(escape(label), *(_fmt(r[c], c) for c in bl.columns))
     out.print(t)
     render_notes(res.notes)
+    print_diagnostics(res.findings)  # per law, which folds' fits have which findings
     for _, r in res.folds.iterrows():
         if np.isfinite(r["compute_ratio_max"]):
             who = f"{r['task']} / " if "task" in r.index else ""

@@ -14,6 +14,7 @@ from ..fitting import fit
 from ..inspect import inspect_table
 from ..laws.base import Law
 from ..workflows import audit as audit_mod
+from ..workflows.audit_result import fold_codes
 from ..workflows.audit_score import selected_rows
 from .html import (
     Report,
@@ -198,10 +199,13 @@ def audit_section(
             + table_html(by_factor.reset_index().rename(columns=cov), "audit-by-factor")
         )
     folds = aud.folds.drop(columns=["params", "warnings"], errors="ignore").rename(columns=cov)
+    if "diagnostics" in folds.columns:  # each fold fit's findings, as their codes
+        folds = folds.assign(diagnostics=[fold_codes(x) for x in folds["diagnostics"]])
     sec.parts.append("<h3>Per fold</h3>" + table_html(folds, "audit-summary"))
     sec.parts.append(
         "<h3>Held-out points</h3>" + table_html(with_run_ids(aud.points, df), "audit-points")
     )
+    _diagnostics(sec, aud)  # per law, which folds' fits have which findings; the notes
     return aud
 
 
@@ -222,8 +226,7 @@ def forecast_section(rep: Report, df: pd.DataFrame, opts: Mapping[str, Any]) -> 
     sec.parts.append(
         "<h3>Targets</h3>" + table_html(with_run_ids(res.targets, df), "forecast-targets")
     )
-    for n in res.notes:
-        sec.parts.append(f"<div class='note'>{html.escape(n)}</div>")
+    _diagnostics(sec, res)  # both step fits' warnings and errors, extrapolation, notes
     return res
 
 
@@ -274,8 +277,10 @@ def method_section(
 
 
 def _diagnostics(sec: Section, res: Any) -> None:
-    """A result's warnings, then its notes, escaped."""
-    for d in getattr(res, "flags", []):
+    """A result's warnings (its `flags`, else its `findings`: a workflow's own and its
+    step fits'), then its notes, escaped."""
+    flags = getattr(res, "flags", None)
+    for d in flags if flags is not None else getattr(res, "findings", []):
         kind = "warn" if d.severity in ("warning", "error") else "note"
         code = html.escape(d.code, quote=True)  # which check, for a reader and a script
         sec.parts.append(f"<div class='{kind}' data-code='{code}'>{html.escape(d.message)}</div>")

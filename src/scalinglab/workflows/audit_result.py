@@ -29,6 +29,69 @@ def _held_out_summary(pts: pd.DataFrame, keys: str | list[str]) -> pd.DataFrame:
     )
 
 
+def fold_codes(diags: Any) -> str:
+    """A fold's findings as its codes, for the per-fold tables' column.
+
+    Parameters
+    ----------
+    diags : list of dict or other
+        A fold's ``diagnostics`` cell (anything else: none).
+
+    Returns
+    -------
+    str
+        ``"at_bound, few_dof"``; ``""`` when none.
+    """
+    if not isinstance(diags, list):
+        return ""
+    return ", ".join(dict.fromkeys(str(d["code"]) for d in diags))
+
+
+def fold_findings(folds: pd.DataFrame) -> list[Diagnostic]:
+    """Per (task,) law and finding: which fold fits have it, with the first fold's messages.
+
+    Why: a fold whose parameter sits on its bound can predict an accuracy of 5.26 while its
+    fit 'converged'; the audit's verdict rests on such folds, so it must say which they are.
+
+    Parameters
+    ----------
+    folds : pandas.DataFrame
+        `AuditResult.folds`, with a ``diagnostics`` column of each fold fit's warnings and
+        errors (as `Diagnostic.to_dict` gives them).
+
+    Returns
+    -------
+    list of Diagnostic
+        One per (task, law, code, severity), its message naming the folds.
+    """
+    if "diagnostics" not in folds.columns:
+        return []
+    groups: dict[tuple[str, str, str, str], list[tuple[str, dict[str, Any]]]] = {}
+    totals: dict[tuple[str, str], int] = {}
+    for _, r in folds.iterrows():
+        who = (str(r["task"]) if "task" in r.index else "", str(r["law"]))
+        totals[who] = totals.get(who, 0) + 1
+        for d in r["diagnostics"] if isinstance(r["diagnostics"], list) else []:
+            key = (*who, str(d["code"]), str(d["severity"]))
+            groups.setdefault(key, []).append((str(r["fold"]), d))
+    out = []
+    for (task, law, code, severity), hits in groups.items():
+        names = ", ".join(dict.fromkeys(f for f, _ in hits))
+        first = "; ".join(dict.fromkeys(str(d["message"]) for f, d in hits if f == hits[0][0]))
+        params = tuple(dict.fromkeys(p for _, d in hits for p in d.get("params", [])))
+        label = f"{task} / {law}" if task else law
+        out.append(
+            Diagnostic(
+                code,
+                severity,
+                f"{label}: {len(dict.fromkeys(f for f, _ in hits))} of {totals[(task, law)]} "
+                f"fold fits ({names}): {first}",
+                params,
+            )
+        )
+    return out
+
+
 @dataclass
 class AuditResult(Result):
     """`points`: one row per (fold, law, held-out point); `folds`: one row per (fold, law).
@@ -48,7 +111,8 @@ class AuditResult(Result):
         largest out, ``task`` per task of a long table.
     folds : pandas.DataFrame
         Per fold and law: ``n_fit``, ``n_test``, the errors, ``coverage``, the fit's FLOPs
-        and compute ratio, ``converged``, ``warnings`` and ``params``.
+        and compute ratio, ``converged``, ``warnings``, ``diagnostics`` (the fit's warnings
+        and errors, structured) and ``params``.
     notes : list of str
         What was left out and why (rows without a prediction, tasks not audited).
     """
@@ -139,7 +203,7 @@ class AuditResult(Result):
         if "converged" not in self.folds.columns:
             return []
         bad = self.folds[~self.folds["converged"].astype(bool)]
-        return (
+        out = (
             [
                 Diagnostic(
                     "not_converged",
@@ -151,6 +215,7 @@ class AuditResult(Result):
             if len(bad)
             else []
         )
+        return out + fold_findings(self.folds)
 
     def plot(self) -> Any:
         """Every held-out point's prediction against its measurement, one colour per law.
@@ -174,8 +239,9 @@ class AuditResult(Result):
         Returns
         -------
         dict
-            ``kind``, ``summary`` (the per-fold rows), ``by_law``, ``by_factor``, ``points``
-            and ``notes``, numbers exactly as stored.
+            ``kind``, ``summary`` (the per-fold rows, each with its fit's ``diagnostics``),
+            ``by_law``, ``by_factor``, ``points``, ``notes`` and ``diagnostics`` (per law,
+            which folds' fits have which findings), numbers exactly as stored.
 
         Examples
         --------
@@ -191,4 +257,5 @@ class AuditResult(Result):
             else [],
             "points": records(self.points),
             "notes": self.notes,
+            "diagnostics": [d.to_dict() for d in self.findings],
         }

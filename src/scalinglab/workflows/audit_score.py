@@ -136,6 +136,8 @@ def _score(
         "compute_ratio_max": float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.nan,
         "converged": res.converged_,
         "warnings": "; ".join(res.warnings_),
+        # structured, so the audit can say per law which folds have which findings
+        "diagnostics": [d.to_dict() for d in res.diagnostics_ if d.severity != "info"],
         "params": dict(res.params_),
         "n_unpredictable": n_unpredictable,
     }
