@@ -151,7 +151,7 @@ def test_audit_says_which_folds_fits_have_which_findings(tmp_path):
     aud = sl.audit(df, "chinchilla", leave_largest_out="n_params", n_bootstrap=0)
     fold = aud.folds["fold"].iloc[0]
     (ab,) = [d for d in aud.findings if d.code == "at_bound"]
-    assert ab.message.startswith(f"chinchilla: 1 of 1 fold fits ({fold}): parameter 'A'")
+    assert ab.message.startswith(f"chinchilla: 1 of 1 fold fits: {fold}: parameter 'A'")
     assert set(ab.params) >= {"A"}
     assert "few_dof" in [d.code for d in aud.findings]
     assert type(aud).from_json(aud.to_json()).findings == aud.findings

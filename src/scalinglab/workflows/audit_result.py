@@ -48,7 +48,7 @@ def fold_codes(diags: Any) -> str:
 
 
 def fold_findings(folds: pd.DataFrame) -> list[Diagnostic]:
-    """Per (task,) law and finding: which fold fits have it, with the first fold's messages.
+    """Per (task,) law and finding: which fold fits have it, with what each fold's fit says.
 
     Why: a fold whose parameter sits on its bound can predict an accuracy of 5.26 while its
     fit 'converged'; the audit's verdict rests on such folds, so it must say which they are.
@@ -76,16 +76,22 @@ def fold_findings(folds: pd.DataFrame) -> list[Diagnostic]:
             groups.setdefault(key, []).append((str(r["fold"]), d))
     out = []
     for (task, law, code, severity), hits in groups.items():
-        names = ", ".join(dict.fromkeys(f for f, _ in hits))
-        first = "; ".join(dict.fromkeys(str(d["message"]) for f, d in hits if f == hits[0][0]))
+        per_fold: dict[str, list[str]] = {}
+        for f, d in hits:
+            msgs = per_fold.setdefault(f, [])
+            if str(d["message"]) not in msgs:
+                msgs.append(str(d["message"]))
+        alike: dict[str, list[str]] = {}  # folds that say the same, together
+        for f, msgs in per_fold.items():
+            alike.setdefault("; ".join(msgs), []).append(f)
+        said = "; ".join(f"{', '.join(fs)}: {text}" for text, fs in alike.items())
         params = tuple(dict.fromkeys(p for _, d in hits for p in d.get("params", [])))
         label = f"{task} / {law}" if task else law
         out.append(
             Diagnostic(
                 code,
                 severity,
-                f"{label}: {len(dict.fromkeys(f for f, _ in hits))} of {totals[(task, law)]} "
-                f"fold fits ({names}): {first}",
+                f"{label}: {len(per_fold)} of {totals[(task, law)]} fold fits: {said}",
                 params,
             )
         )
