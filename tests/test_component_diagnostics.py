@@ -129,6 +129,8 @@ def test_forecast_json_and_report_carry_fit_codes_and_extrapolation(tmp_path):
     assert few and few[0]["message"].startswith("step 1 (loss fit): 7 points for 5 parameters")
     far = {d["params"][0]: d["message"] for d in diags if d["code"] == "extrapolation"}
     assert set(far) == {"n_params", "tokens"} and "1.4 orders of magnitude" in far["n_params"]
+    (beyond,) = json.loads(r.stdout)["beyond_data"]
+    assert beyond["n_params"] == pytest.approx(np.log10(3e10 / 1.28e9))
     text = " ".join(CliRunner().invoke(main, args).stderr.split())
     assert "[few_dof]: step 1 (loss fit): 7 points" in text
     out = tmp_path / "r.html"

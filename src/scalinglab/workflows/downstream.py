@@ -158,7 +158,8 @@ class ForecastResult(Result):
         dict
             Both laws and their parameters and point counts, ``interval``,
             ``n_bootstrap``, ``targets`` (rows), ``notes``, ``extrapolation_term``,
-            ``warnings`` and ``diagnostics``.
+            ``warnings``, ``beyond_data`` (per target, how many orders of magnitude each
+            step-1 variable lies beyond the fitted runs) and ``diagnostics``.
 
         Examples
         --------
@@ -182,6 +183,11 @@ class ForecastResult(Result):
                 self.extrapolation_term.to_dict() if self.extrapolation_term else None
             ),
             "warnings": self.loss_fit.warnings_ + self.error_fit.warnings_,
+            # per target and step-1 variable: orders of magnitude beyond the fitted runs
+            "beyond_data": [
+                {k: float(v) for k, v in row.items()}
+                for row in self.loss_fit.extrapolation(self.targets).to_dict("records")
+            ],
             "diagnostics": [d.to_dict() for d in self.findings],
         }
 
