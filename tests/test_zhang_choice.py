@@ -65,27 +65,42 @@ def test_demo_default_decides_with_the_law_that_wins_held_out(demo):
 
 
 def test_crossing_intervals_contain_the_crossing_they_are_quoted_beside(demo):
-    """A percentile interval of resampled crossings can miss the fit's own crossing (here
-    the held-out FMT/LoRA crossing ~550 pairs, its draws ~370-530): it is stretched to the
-    point and the note says so, never '549 (90% 373-530)'. (The additive law, where it
-    happens on these runs; by default the multiplicative one decides, see above.)"""
+    """A percentile interval of resampled crossings can miss the fit's own crossing: it is
+    stretched to the point and the note says so, never '549 (90% 373-530)'. On the built-in
+    runs every quoted crossing lies inside its interval. (Which crossings exist there is not
+    asserted: the additive law's held-out fits lie in flat valleys, where another search
+    path ends at another point of the same objective and moves the crossings.)"""
     m, at = demo
     res = choose_method(
         m, "n_params", at, metric="downstream_ce", law="finetune_additive", n_bootstrap=60
     )
     h = res.heldout[np.isfinite(res.heldout["critical_heldout"])]
-    assert len(h) >= 2
+    assert len(h) >= 1
     assert (h["heldout_lo"] <= h["critical_heldout"]).all()
     assert (h["critical_heldout"] <= h["heldout_hi"]).all()
     c = res.crossings[np.isfinite(res.crossings["critical_finetune_size"])]
+    assert len(c) >= 1
     assert (c["critical_lo"] <= c["critical_finetune_size"]).all()
     assert (c["critical_finetune_size"] <= c["critical_hi"]).all()
-    stretched = h[h["heldout_interval_stretched"]]
-    assert len(stretched)  # on these runs at least one was stretched, and said
-    for _, r in stretched.iterrows():
+    for _, r in h[h["heldout_interval_stretched"]].iterrows():
         pair = f"{r['method_a']} vs {r['method_b']}"
         note = next(n for n in res.notes if n.startswith("held out") and pair in n)
         assert "stretched to include the fit's crossing" in note
+
+
+def test_an_interval_missing_its_point_is_stretched_and_said():
+    """The rule itself: draws at 373-530 beside a crossing at 549 give 373-549, flagged."""
+    from scalinglab.workflows.finetune_crossings import _interval_caveat, stretch_to_point
+
+    assert stretch_to_point(373.0, 530.0, 549.0) == (373.0, 549.0, True)
+    assert stretch_to_point(600.0, 700.0, 549.0) == (549.0, 700.0, True)
+    assert stretch_to_point(373.0, 600.0, 549.0) == (373.0, 600.0, False)
+    lo, hi, flag = stretch_to_point(float("nan"), float("nan"), 549.0)
+    assert not flag and np.isnan(lo)
+    assert "stretched to include the fit's crossing" in _interval_caveat(
+        {"interval_stretched": True}
+    )
+    assert _interval_caveat({"interval_stretched": False}) == ""
 
 
 def _mult_data(seed=0, noise=0.002):

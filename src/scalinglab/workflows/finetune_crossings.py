@@ -198,12 +198,7 @@ def _pair_crossing(
         ok = np.isfinite(arr)
         q = [50 * (1 - st.interval), 50 * (1 + st.interval)]
         lo, hi = np.percentile(arr[ok], q) if ok.any() else (np.nan, np.nan)
-        # The resampled fits can put the crossing away from the fit's own (few runs, a
-        # shallow angle between the curves): a percentile interval that excludes the point
-        # it is quoted beside would read as certainty. Stretch it to the point and say so.
-        stretched = bool(np.isfinite(crit) and np.isfinite(lo) and not lo <= crit <= hi)
-        if stretched:
-            lo, hi = min(lo, crit), max(hi, crit)
+        lo, hi, stretched = stretch_to_point(float(lo), float(hi), float(crit))
         row.update(
             critical_lo=float(lo),
             critical_hi=float(hi),
@@ -212,6 +207,16 @@ def _pair_crossing(
             interval_stretched=stretched,
         )
     return row
+
+
+def stretch_to_point(lo: float, hi: float, point: float) -> tuple[float, float, bool]:
+    """(lo, hi) widened to include `point`, and whether it had to be. The resampled fits can
+    put a crossing away from the fit's own (few runs, a shallow angle between the curves): a
+    percentile interval that excludes the point it is quoted beside would read as certainty,
+    so it is stretched to the point and the caveat says so."""
+    if not (np.isfinite(point) and np.isfinite(lo)) or lo <= point <= hi:
+        return lo, hi, False
+    return min(lo, point), max(hi, point), True
 
 
 def _resamples(used: int, asked: int) -> str:
