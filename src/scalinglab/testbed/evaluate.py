@@ -24,7 +24,6 @@ verses' difficulty is shared.
 
 from __future__ import annotations
 
-from collections import defaultdict
 
 import numpy as np
 import torch
@@ -47,31 +46,34 @@ def chrf_score(hypotheses: list[str], references: list[str]) -> float:
 
 @torch.no_grad()
 def translate(
-    tuned: Tuned, sources: list[str], tok, device, max_new: int = 160, batch: int = 32
+    tuned: Tuned, sources: list[str], tok, device, max_new: int = 160, batch: int = 256
 ) -> list[str]:
-    """Greedy translations. Sources of equal token length are decoded together so that
-    absolute positions stay aligned without padding."""
+    """Greedy translations, `batch` sources a forward pass. Sources of different token
+    lengths decode together (`GPT.generate_ragged`: left-padded, own positions, padding
+    masked), each as it would alone. Decoding them in groups of equal length took ~30
+    groups of a few rows for 156 test verses, 8-9 s a finetuning run; one batch takes ~1 s."""
     model = tuned.model
     model.eval()
     ctx = model.cfg.context - (0 if tuned.prefix is None else tuned.prefix.shape[0])
-    prompts = {}
-    for i, s in enumerate(sources):
+    prompts = []
+    for s in sources:
         ids, _ = encode_pair(s, "", tok, ctx)
-        prompts[i] = ids[: ctx - 1] if len(ids) >= ctx else ids[:-1]  # drop the EOS
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, ids in prompts.items():
-        groups[len(ids)].append(i)
+        prompts.append(ids[: ctx - 1] if len(ids) >= ctx else ids[:-1])  # drop the EOS
+    order = sorted(range(len(sources)), key=lambda i: len(prompts[i]))  # little padding
     out = [""] * len(sources)
-    for length, idx in groups.items():
-        room = min(max_new, ctx - length)
-        for j in range(0, len(idx), batch):
-            chunk = idx[j : j + batch]
-            x = torch.tensor([prompts[i] for i in chunk], dtype=torch.long, device=device)
-            gen = model.generate(x, room, stop=tok.EOS, prefix=tuned.prefix)
-            for i, row in zip(chunk, gen.tolist(), strict=True):
-                if tok.EOS in row:
-                    row = row[: row.index(tok.EOS)]
-                out[i] = tok.decode(row).strip()
+    for j in range(0, len(order), batch):
+        chunk = order[j : j + batch]
+        gen = model.generate_ragged(
+            [prompts[i] for i in chunk],
+            [min(max_new, ctx - len(prompts[i])) for i in chunk],
+            stop=tok.EOS,
+            prefix=tuned.prefix,
+            pad=getattr(tok, "PAD", 0),
+        )
+        for i, row in zip(chunk, gen, strict=True):
+            if tok.EOS in row:
+                row = row[: row.index(tok.EOS)]
+            out[i] = tok.decode(row).strip()
     model.train()
     return out
 
@@ -114,6 +116,14 @@ def cloze_accuracy(model, items, tok, device, batch: int = 256) -> float:
         for r, (ids, _) in enumerate(chunk):
             x[r, : len(ids)] = torch.tensor(ids)
         x = x.to(device)
+        if hasattr(model, "hidden"):  # project only the word's positions: ~3 of ~50 a row
+            rows = [r for r, (_, k) in enumerate(chunk) for _ in range(k)]
+            at = [len(ids) - 1 - k + j for ids, k in chunk for j in range(k)]
+            h = model.hidden(x[:, :-1])[rows, at]
+            logp = F.log_softmax(model.head(h).float(), -1)
+            lp = logp.gather(-1, x[rows, [a + 1 for a in at]][:, None])[:, 0].cpu().numpy()
+            scores[start : start + len(chunk)] = np.bincount(rows, lp, minlength=len(chunk))
+            continue
         logp = F.log_softmax(model(x[:, :-1]).float(), -1)
         lp = logp.gather(-1, x[:, 1:, None])[..., 0].cpu().numpy()
         for r, (ids, k) in enumerate(chunk):

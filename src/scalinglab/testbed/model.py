@@ -57,7 +57,11 @@ class Attention(nn.Module):
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.dropout = cfg.dropout
 
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cache: dict | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """mask: boolean (B, 1, T, keys), True where a query may attend (ragged decoding);
+        without it attention is causal."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
@@ -66,11 +70,16 @@ class Attention(nn.Module):
                 k = torch.cat([cache["k"], k], dim=2)
                 v = torch.cat([cache["v"], v], dim=2)
             cache["k"], cache["v"] = k, v
-        causal = cache is None or T > 1
+        causal = mask is None and (cache is None or T > 1)
         if cache is not None and T > 1 and k.shape[2] > T:  # prefix cached, new block causal
             raise ValueError("multi-token steps on a non-empty cache are not supported")
         y = F.scaled_dot_product_attention(
-            q, k, v, is_causal=causal, dropout_p=self.dropout if self.training else 0.0
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            is_causal=causal,
+            dropout_p=self.dropout if self.training else 0.0,
         )
         return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
@@ -84,8 +93,10 @@ class Block(nn.Module):
         self.fc = nn.Linear(cfg.d_model, 4 * cfg.d_model)
         self.out = nn.Linear(4 * cfg.d_model, cfg.d_model)
 
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), cache)
+    def forward(
+        self, x: torch.Tensor, cache: dict | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), cache, mask)
         return x + self.out(F.gelu(self.fc(self.ln2(x))))
 
 
@@ -116,16 +127,16 @@ class GPT(nn.Module):
             total -= self.tok.weight.numel() + self.pos.weight.numel()
         return total
 
-    def forward(
+    def hidden(
         self,
         idx: torch.Tensor,
         prefix: torch.Tensor | None = None,
         caches: list[dict] | None = None,
         start: int = 0,
     ) -> torch.Tensor:
-        """Logits (B, T, vocab). prefix: (P, d) soft prompt embeddings prepended (their
-        positions are dropped from the output). start: position offset when decoding with
-        caches."""
+        """The final LayerNorm's states (B, P + T, d), soft-prompt positions included: what
+        the output projection reads. Scoring a few positions of each row projects only those
+        (`head`), not all T x vocab logits."""
         x = self.tok(idx)
         if prefix is not None:
             x = torch.cat([prefix.unsqueeze(0).expand(idx.shape[0], -1, -1), x], dim=1)
@@ -137,7 +148,23 @@ class GPT(nn.Module):
         x = x + self.pos(torch.arange(start, start + T, device=idx.device))
         for i, block in enumerate(self.blocks):
             x = block(x, None if caches is None else caches[i])
-        logits = F.linear(self.ln_f(x), self.tok.weight)  # tied output embedding
+        return self.ln_f(x)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits from final states: the tied output embedding."""
+        return F.linear(h, self.tok.weight)
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        prefix: torch.Tensor | None = None,
+        caches: list[dict] | None = None,
+        start: int = 0,
+    ) -> torch.Tensor:
+        """Logits (B, T, vocab). prefix: (P, d) soft prompt embeddings prepended (their
+        positions are dropped from the output). start: position offset when decoding with
+        caches."""
+        logits = self.head(self.hidden(idx, prefix, caches, start))
         return logits if prefix is None else logits[:, prefix.shape[0] :]
 
     @torch.no_grad()
@@ -167,3 +194,59 @@ class GPT(nn.Module):
             pos += 1
             nxt = logits[:, -1].argmax(-1)
         return torch.stack(out, dim=1) if out else prompt[:, :0]
+
+    @torch.no_grad()
+    def generate_ragged(
+        self,
+        prompts: list[list[int]],
+        room: list[int],
+        stop: int | None = None,
+        prefix: torch.Tensor | None = None,
+        pad: int = 0,
+    ) -> list[list[int]]:
+        """Greedy decoding of prompts of different lengths in one batch: left-padded, each row
+        with its own positions (soft prompt first, then its tokens as if unpadded) and an
+        attention mask hiding its padding, so every row decodes as it would alone (and as
+        `generate` does per equal-length group) at one forward pass per step for the whole
+        batch. room[i]: at most this many tokens for prompt i; a row stops after `stop`."""
+        dev = self.tok.weight.device
+        B, L = len(prompts), max(len(p) for p in prompts)
+        P = 0 if prefix is None else prefix.shape[0]
+        T = P + L
+        lengths = torch.tensor([len(p) for p in prompts], device=dev)
+        idx = torch.tensor([[pad] * (L - len(p)) + list(p) for p in prompts], device=dev)
+        slot = torch.arange(T, device=dev)
+        first = P + L - lengths  # each row's first real token's slot
+        valid = (slot[None] < P) | (slot[None] >= first[:, None])  # (B, T): not padding
+        pos = torch.where(slot[None] < P, slot[None], slot[None] - (L - lengths)[:, None])
+        pos = torch.where(valid, pos, torch.zeros_like(pos))
+        causal = torch.tril(torch.ones(T, T, dtype=torch.bool, device=dev))
+        own = torch.eye(T, dtype=torch.bool, device=dev)  # a pad slot sees itself: no NaN
+        mask = causal[None] & (valid[:, None, :] | own[None])
+        x = self.tok(idx)
+        if prefix is not None:
+            x = torch.cat([prefix.unsqueeze(0).expand(B, -1, -1), x], dim=1)
+        x = x + self.pos(pos)
+        caches: list[dict] = [{} for _ in self.blocks]
+        for block, cache in zip(self.blocks, caches, strict=True):
+            x = block(x, cache, mask[:, None])
+        nxt = self.head(self.ln_f(x[:, -1])).argmax(-1)
+        here = P + lengths  # the next token's position per row
+        limit = torch.tensor(room, device=dev)
+        done = limit <= 0
+        out = []
+        for step in range(int(limit.max()) if B else 0):
+            out.append(nxt)
+            if stop is not None:
+                done |= nxt == stop
+            done |= limit <= step + 1
+            if bool(done.all()):
+                break
+            valid = torch.cat([valid, torch.ones(B, 1, dtype=torch.bool, device=dev)], 1)
+            x = self.tok(nxt[:, None]) + self.pos(here.clamp(max=self.cfg.context - 1))[:, None]
+            for block, cache in zip(self.blocks, caches, strict=True):
+                x = block(x, cache, valid[:, None, None, :])
+            nxt = self.head(self.ln_f(x[:, -1])).argmax(-1)
+            here = here + 1
+        gen = torch.stack(out, 1).tolist() if out else [[] for _ in prompts]
+        return [row[: max(r, 0)] for row, r in zip(gen, room, strict=True)]
