@@ -24,7 +24,6 @@ verses' difficulty is shared.
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 import torch.nn.functional as F
