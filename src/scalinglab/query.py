@@ -311,7 +311,20 @@ def _parse(query: str, what: str) -> tuple[ast.Expression, dict[str, str]]:
 
 def check_query(query: str, what: str = "query") -> tuple[ast.Expression, dict[str, str]]:
     """Raise QueryError if `query` uses anything not allowed (no data needed); returns the
-    parsed tree and its backtick names."""
+    parsed tree and its backtick names. Lets a command reject a bad query before reading data.
+
+    Parameters
+    ----------
+    query : str
+        The query text.
+    what : str, default 'query'
+        The option name used in error messages.
+
+    Returns
+    -------
+    tuple of (ast.Expression, dict of str to str)
+        The parsed query, and each placeholder name -> the backticked column it stands for.
+    """
     what = option_label(what)
     tree, names = _parse(query, what)
     for node in ast.walk(tree):
@@ -334,7 +347,22 @@ _ALLOWED_NODES = (
 
 def mask(df: pd.DataFrame, query: str, what: str = "--where") -> np.ndarray:
     """Boolean mask (one per row) of the rows `query` selects. Raises QueryError naming
-    what is wrong: a disallowed construct, an unknown column, a non-boolean result."""
+    what is wrong: a disallowed construct, an unknown column, a non-boolean result.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table.
+    query : str
+        The query, e.g. ``"n_params > 1e9"`` (see `select`).
+    what : str, default '--where'
+        The option name used in error messages.
+
+    Returns
+    -------
+    ndarray of bool
+        One value per row of `df`.
+    """
     what = option_label(what)
     tree, names = check_query(query, what)
     try:
@@ -392,7 +420,18 @@ _EXPRESSION_CHARS = re.compile(r"[()*/+\-<>=!]")
 
 def is_expression(text: str) -> bool:
     """Whether a --map value is a transform of columns (``log10(flops)``, ``n_params *
-    tokens``) rather than a column name."""
+    tokens``) rather than a column name.
+
+    Parameters
+    ----------
+    text : str
+        The value given after ``NAME=``.
+
+    Returns
+    -------
+    bool
+        True when it holds a bracket, an operator or a comparison sign.
+    """
     return bool(_EXPRESSION_CHARS.search(text))
 
 
@@ -401,7 +440,22 @@ def column_expression(
 ) -> np.ndarray:
     """A numeric column computed from others by a safe expression (`--map x=log10(flops)`):
     checked like a query (column names, numbers, arithmetic, log/log10/log2/exp/sqrt/abs;
-    never run as Python). One float per row; a comparison or a constant is an error."""
+    never run as Python). One float per row; a comparison or a constant is an error.
+
+    Parameters
+    ----------
+    data : DataFrame or mapping of str to array-like
+        The columns the expression may use.
+    expr : str
+        The expression, e.g. ``"log10(flops)"``.
+    what : str, default '--map'
+        The option name used in error messages.
+
+    Returns
+    -------
+    ndarray of float
+        One value per row.
+    """
     df = (
         data
         if isinstance(data, pd.DataFrame)

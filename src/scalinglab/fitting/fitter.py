@@ -36,7 +36,28 @@ def build_starts(
     seed: int = 0,
 ) -> np.ndarray:
     """Start points (G, P) in public units: the law's grid (or a user grid) plus random starts
-    drawn uniformly, in internal coordinates, over the span of the grid."""
+    drawn uniformly, in internal coordinates, over the span of the grid.
+
+    The multi-start search begins from every row, so a fit does not hang on one guess.
+
+    Parameters
+    ----------
+    law : Law
+        The law whose parameters the starts are for.
+    grid : mapping of str to sequence of float, or ndarray, optional
+        Per-parameter values replacing the law's own grid (their product is taken), or a
+        ready (G, P) array of start points in the law's parameter order.
+    n_random_starts : int, default 0
+        Random starts added, drawn over the grid's span widened by a quarter each side and
+        clipped to the bounds.
+    seed : int, default 0
+        Seed of the random starts.
+
+    Returns
+    -------
+    ndarray
+        Shape (G, P): one start per row, in public units.
+    """
     if isinstance(grid, np.ndarray):
         starts = np.atleast_2d(np.asarray(grid, dtype=float))
         if starts.shape[1] != law.n_params:

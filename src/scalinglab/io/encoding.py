@@ -45,7 +45,18 @@ class ReadNote(UserWarning):
 
 @contextlib.contextmanager
 def default_encoding(encoding: str | None) -> Iterator[None]:
-    """Within the block, readers use `encoding` when none is given (the CLI's --encoding)."""
+    """Within the block, readers use `encoding` when none is given (the CLI's --encoding).
+
+    Parameters
+    ----------
+    encoding : str or None
+        A codec name (checked on entry); None keeps detection.
+
+    Returns
+    -------
+    context manager
+        Yields nothing; the previous default is restored on exit.
+    """
     if encoding:
         check_encoding(encoding)
     token = _default.set(encoding)
@@ -66,6 +77,20 @@ def check_encoding(encoding: str) -> str:
 
 @dataclass(frozen=True)
 class Detected:
+    """How a table file is stored, found once so every reader opens it the same way.
+
+    Attributes
+    ----------
+    compression : str or None
+        "gzip", "bz2", "xz" or None.
+    encoding : str
+        The text codec to decode with.
+    note : str or None
+        What to tell the user (a guessed encoding), if anything.
+    guessed : bool
+        The encoding is a fallback guess (retry on a decode error).
+    """
+
     compression: str | None  # "gzip", "bz2", "xz" or None
     encoding: str
     note: str | None = None
@@ -101,6 +126,20 @@ def _compression(head: bytes, path: Path) -> str | None:
 
 
 def open_binary(path: Path, compression: str | None) -> IO[bytes]:
+    """The file's bytes, decompressed as named; the caller closes it.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    compression : str or None
+        "gzip", "bz2", "xz", or None for a plain file.
+
+    Returns
+    -------
+    binary file object
+        Open for reading.
+    """
     if compression == "gzip":
         # a binary file object; typeshed's GzipFile, unlike BZ2File and LZMAFile, does not
         # subclass IO[bytes]
@@ -152,7 +191,21 @@ def _control_fraction(sample: bytes) -> float:
 
 
 def detect(path: str | Path, encoding: str | None = None) -> Detected:
-    """Compression and text encoding of a table file (see module docstring)."""
+    """Compression and text encoding of a table file (see module docstring).
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    encoding : str, optional
+        The user's encoding, which wins over detection (else the `default_encoding` in
+        force, else a BOM, UTF-16, UTF-8, then Windows-1252 / latin-1).
+
+    Returns
+    -------
+    Detected
+        The compression and the encoding, with a note when the encoding is a guess.
+    """
     p = Path(path)
     try:
         with open(p, "rb") as fh:
@@ -203,5 +256,18 @@ def legacy(p: Path, compression: str | None, sample: bytes | None = None) -> Det
 
 
 def open_text(path: str | Path, det: Detected) -> IO[str]:
-    """The file as text, decompressed and decoded as detected."""
+    """The file as text, decompressed and decoded as detected.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    det : Detected
+        Its storage, from `detect`.
+
+    Returns
+    -------
+    text file object
+        Open for reading; the caller closes it.
+    """
     return io.TextIOWrapper(open_binary(Path(path), det.compression), encoding=det.encoding)

@@ -88,21 +88,42 @@ def aggregate_error(
     """One row per model x checkpoint: per-task scores, shots and losses, and `accuracy` /
     `error` averaged over tasks.
 
-    metric: metric(s) to prefer for every task that reports them (default: `acc_norm` >
-    `acc` > `exact_match`; a key may name a filter, `exact_match,flexible-extract`; filter
-    `none` > `strict-match` otherwise). task_metrics: TASK -> METRIC, exact (a loss-like
-    metric there chooses the task's `ce_` source). tasks: the tasks averaged (default: every
-    scored top-level task -- groups by their own value -- or, with level="leaves", every
-    scored task that is not a group; never a group with its own sub-tasks). chance: task ->
-    chance accuracy, over the built-in table (`harness_tasks.CHANCE_ACCURACY`).
-    correct_chance: average (acc - chance)/(1 - chance). min_above_chance: keep only tasks
-    whose best accuracy exceeds chance by this margin (Gadre et al.). shots: keep only
-    results at this shot count (an int, or TASK -> count), for files that evaluate one task
-    at several counts.
+    Parameters
+    ----------
+    long : DataFrame
+        Long harness rows (model, task, metric, filter, value, ...), as `read_harness_file`
+        gives them.
+    metric : str or sequence of str, optional
+        Metric(s) to prefer for every task that reports them (default: `acc_norm` > `acc` >
+        `exact_match`; a key may name a filter, `exact_match,flexible-extract`; filter `none`
+        > `strict-match` otherwise).
+    task_metrics : mapping of str to str, optional
+        TASK -> METRIC, exact (a loss-like metric there chooses the task's `ce_` source).
+    tasks : sequence of str, optional
+        The tasks averaged (default: every scored top-level task -- groups by their own
+        value -- or, with level="leaves", every scored task that is not a group; never a
+        group with its own sub-tasks).
+    chance : mapping of str to float, optional
+        Task -> chance accuracy, over the built-in table (`harness_tasks.CHANCE_ACCURACY`).
+    correct_chance : bool, default False
+        Average (acc - chance)/(1 - chance) instead of raw accuracy.
+    min_above_chance : float, optional
+        Keep only tasks whose best accuracy exceeds chance by this margin (Gadre et al.).
+    level : {'top', 'leaves'}, default 'top'
+        Average top-level tasks (a group by its own value) or the leaf tasks.
+    shots : int or mapping of str to int, optional
+        Keep only results at this shot count (an int, or TASK -> count), for files that
+        evaluate one task at several counts.
+    by : sequence of str, default ('model', 'revision', 'step')
+        The columns a row is keyed by (those present and not blank).
 
-    attrs: `tasks` (averaged), `metrics` (task -> metric key), `left_out` (task -> why),
-    `ce_units` (task -> (metric, unit)), `chance_used` (task -> (value, source)),
-    `shots` (task -> sorted shot counts), and the long table's `harness_*` attrs.
+    Returns
+    -------
+    DataFrame
+        One row per checkpoint. attrs: `tasks` (averaged), `metrics` (task -> metric key),
+        `left_out` (task -> why), `ce_units` (task -> (metric, unit)), `chance_used` (task
+        -> (value, source)), `shots` (task -> sorted shot counts), and the long table's
+        `harness_*` attrs.
     """
     if level not in ("top", "leaves"):
         raise DataError(f"level must be 'top' or 'leaves', not {level!r}")

@@ -33,6 +33,16 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, 
 
     A file given by name must be a results file (FileFormatError otherwise); folders are
     searched recursively and anything else in them is skipped (and counted).
+
+    Parameters
+    ----------
+    paths : iterable of str or path
+        Results files and folders holding them.
+
+    Returns
+    -------
+    tuple of (list of Path, list of (Path, str))
+        The results files found, and each .json file skipped with the reason.
     """
     files, skipped, _ = _discover(paths)
     return files, skipped
@@ -78,5 +88,16 @@ def _discover(
 
 
 def find_result_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Results files under each path, found by their content (see `discover`)."""
+    """Results files under each path, found by their content (see `discover`).
+
+    Parameters
+    ----------
+    paths : iterable of str or path
+        Results files and folders holding them.
+
+    Returns
+    -------
+    list of Path
+        The results files, in the order found.
+    """
     return discover(paths)[0]

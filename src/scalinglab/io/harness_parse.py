@@ -23,7 +23,18 @@ _NAME_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})[-:](\d{2})[-:](\d{2})(
 
 
 def parse_model_args(args: Any) -> dict[str, str]:
-    """'pretrained=EleutherAI/pythia-160m,revision=step1000' -> dict (a dict passes through)."""
+    """'pretrained=EleutherAI/pythia-160m,revision=step1000' -> dict (a dict passes through).
+
+    Parameters
+    ----------
+    args : str, mapping or None
+        The results file's ``model_args``.
+
+    Returns
+    -------
+    dict of str to str
+        Key -> value, both as text; empty for None or a string without ``key=value``.
+    """
     if isinstance(args, Mapping):
         return {str(k): str(v) for k, v in args.items()}
     out: dict[str, str] = {}
@@ -71,7 +82,21 @@ def _file_date(obj: Mapping[str, Any], p: Path) -> tuple[float, str]:
 
 
 def read_harness_file(path: str | Path, obj: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One results file -> long rows: model, task, metric, filter, value, stderr, ..."""
+    """One results file -> long rows: model, task, metric, filter, value, stderr, ...
+
+    Parameters
+    ----------
+    path : str or path
+        The results file (named in the rows and in errors).
+    obj : mapping, optional
+        Its parsed JSON, when already loaded (otherwise the file is read).
+
+    Returns
+    -------
+    DataFrame
+        One row per task x metric; attrs ``harness_notes`` (what to tell the user) and
+        ``harness_group_parents`` (sub-task -> group).
+    """
     cols, notes, parents = _file_columns(path, obj)
     df = pd.DataFrame(cols)
     df.attrs["harness_notes"] = notes

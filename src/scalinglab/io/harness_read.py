@@ -32,7 +32,20 @@ _CHECKPOINT_IN_NAME = re.compile(r"[-_.]?(?:intermediate[-_.]?)?step[-_.]?\d+(?:
 
 def run_of(model: str, step_source: str) -> str:
     """The run a checkpoint belongs to: the model id without its revision; when the step was
-    read from the model name itself, that name without its step/tokens part."""
+    read from the model name itself, that name without its step/tokens part.
+
+    Parameters
+    ----------
+    model : str
+        The model id of a row.
+    step_source : str
+        Where the row's step was read from; ``"model name"`` strips the checkpoint part.
+
+    Returns
+    -------
+    str
+        The run id, shared by all checkpoints of one training run.
+    """
     if step_source != "model name":
         return model
     return _CHECKPOINT_IN_NAME.sub("", model) or model

@@ -15,6 +15,22 @@ __all__ = ["SideTableMismatchError", "read_side"]
 
 
 def read_side(side: pd.DataFrame | str | Path, on: str) -> pd.DataFrame:
+    """A side table of model sizes / tokens, checked and keyed for joining onto harness rows
+    (results files do not say how big a model is).
+
+    Parameters
+    ----------
+    side : DataFrame, str or path
+        The table, or a path to it.
+    on : str
+        Its column holding the model ids to match.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by `on` (stripped text), with the useful columns among n_params,
+        n_params_nonembedding, tokens and tokens_per_step (``batch_tokens`` renamed).
+    """
     if not isinstance(side, pd.DataFrame):
         from .tables import read_table
 

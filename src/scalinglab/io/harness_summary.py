@@ -45,7 +45,18 @@ def _dominant_family(avg: Sequence[str], parents: dict[str, str]) -> tuple[str, 
 
 
 def summary_lines(agg: pd.DataFrame) -> list[str]:
-    """What was read, matched, chosen and left out: lines for the import summary."""
+    """What was read, matched, chosen and left out: lines for the import summary.
+
+    Parameters
+    ----------
+    agg : DataFrame
+        The aggregated table (`aggregate_error`'s), whose attrs hold what to report.
+
+    Returns
+    -------
+    list of str
+        One line per fact, in reading order.
+    """
     a = agg.attrs
     lines = []
     files = a.get("harness_files", [])

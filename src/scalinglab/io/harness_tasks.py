@@ -88,11 +88,34 @@ def _family(task: str) -> str | None:
 
 
 def chance_accuracy(task: str) -> float | None:
-    """The built-in chance accuracy of a task (None: unknown, or it varies per question)."""
+    """The built-in chance accuracy of a task (None: unknown, or it varies per question).
+
+    Parameters
+    ----------
+    task : str
+        A harness task name, as the results file gives it.
+
+    Returns
+    -------
+    float or None
+        The accuracy of guessing among the task's answer choices.
+    """
     fam = _family(task)
     return None if fam is None else CHANCE_ACCURACY[fam]
 
 
 def chance_source(task: str) -> str | None:
+    """Where a task's built-in chance accuracy comes from, so a summary can cite it.
+
+    Parameters
+    ----------
+    task : str
+        A harness task name, as the results file gives it.
+
+    Returns
+    -------
+    str or None
+        The source (e.g. the number of answer choices); None for a task not in the table.
+    """
     fam = _family(task)
     return None if fam is None else CHANCE_SOURCE[fam]

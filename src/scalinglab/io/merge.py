@@ -20,6 +20,34 @@ _SHOW_KEYS = 20
 
 @dataclass
 class MergeReport:
+    """What a join of evals with run metadata matched and lost, so no row vanishes unseen.
+
+    Attributes
+    ----------
+    on : list of str
+        The key column(s).
+    n_left, n_right : int
+        Rows in the eval and metadata tables.
+    n_matched : int
+        Rows in the joined table.
+    unmatched_left, unmatched_right : list of str
+        Keys only in the evals / only in the metadata.
+    n_blank_key_rows : int
+        Matched rows whose key has a blank (a blank matched a blank).
+    blank_key_columns : list of str
+        The key columns holding those blanks.
+    where : str or None
+        The row query applied after the join (``scalinglab merge --where``), if any.
+    n_before_where : int or None
+        Rows before that query.
+    n_written : int or None
+        Rows written out.
+    bad_values : list of BadValues
+        Columns of the written table with values that break the column's rule (findings).
+    notes : list of str
+        Further findings to show the user.
+    """
+
     on: list[str]
     n_left: int
     n_right: int
@@ -132,10 +160,26 @@ def merge_runs(
 ) -> tuple[pd.DataFrame, MergeReport]:
     """Merge `evals` with `meta` on key column(s); the report lists unmatched keys both ways.
 
-    how: "inner" (matched rows only; unmatched are reported, never silently lost), "left" or
-    "outer". strict: raise if any key on either side is unmatched. Metadata keys must be
-    unique (one run, one row), or the join would multiply eval rows. Blank keys match blank
-    keys (pandas' rule); the report counts the rows joined that way.
+    Metadata keys must be unique (one run, one row), or the join would multiply eval rows.
+    Blank keys match blank keys (pandas' rule); the report counts the rows joined that way.
+
+    Parameters
+    ----------
+    evals : DataFrame
+        The evaluation rows (one or more per run).
+    meta : DataFrame
+        Run metadata, one row per key.
+    on : str or list of str
+        The key column(s), present in both tables.
+    how : {'inner', 'left', 'outer'}, default 'inner'
+        "inner" keeps matched rows only (unmatched are reported, never silently lost).
+    strict : bool, default False
+        Raise if any key on either side is unmatched.
+
+    Returns
+    -------
+    tuple of (DataFrame, MergeReport)
+        The joined table and what the join matched and left out.
     """
     on = [on] if isinstance(on, str) else list(on)
     if how not in ("inner", "left", "outer"):

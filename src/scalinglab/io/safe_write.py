@@ -69,7 +69,26 @@ def check_output(
     force: bool = False,
     what: str = "output",
 ) -> Path:
-    """Refuse an output path that would destroy data (see module docstring); the path."""
+    """Refuse an output path that would destroy data (see module docstring); the path.
+
+    Called before any work, so a long fit never ends in a refused write.
+
+    Parameters
+    ----------
+    path : str or path
+        The output file.
+    inputs : iterable of str, path or None, default ()
+        The command's input files (None entries are ignored); the output may be none of them.
+    force : bool, default False
+        Allow replacing an existing file.
+    what : str, default 'output'
+        What the path is, as error messages name it.
+
+    Returns
+    -------
+    Path
+        `path` as a Path, once it is safe to write.
+    """
     p = Path(path)
     if p.is_symlink():
         raise OutputPathError(
@@ -146,7 +165,24 @@ def atomic_write(
     newline: str | None = None,
 ) -> Iterator[IO[Any]]:
     """Open a temporary file beside `path` for writing; it replaces `path` only if the block
-    completes (see module docstring). A symbolic link at `path` is refused."""
+    completes (see module docstring). A symbolic link at `path` is refused.
+
+    Parameters
+    ----------
+    path : str or path
+        The file to write.
+    mode : str, default 'w'
+        The open mode: "w" for text, "wb" for bytes.
+    encoding : str or None, default 'utf-8'
+        Text encoding (ignored in binary mode).
+    newline : str or None, optional
+        As for `open`.
+
+    Returns
+    -------
+    context manager
+        Yields the temporary file object to write to.
+    """
     p = Path(path)
     if p.is_symlink():
         check_output(p, force=True)  # raises, naming the link
@@ -194,10 +230,30 @@ def atomic_write(
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (`atomic_write`): the old file stays whole on failure.
+
+    Parameters
+    ----------
+    path : str or path
+        The file to write.
+    data : bytes
+        Its new content.
+    """
     with atomic_write(path, "wb") as fh:
         fh.write(data)
 
 
 def write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> None:
+    """Write `text` to `path` atomically (`atomic_write`): the old file stays whole on failure.
+
+    Parameters
+    ----------
+    path : str or path
+        The file to write.
+    text : str
+        Its new content.
+    encoding : str, default 'utf-8'
+        The text encoding.
+    """
     with atomic_write(path, "w", encoding=encoding) as fh:
         fh.write(text)

@@ -280,7 +280,24 @@ def read_table(
 def to_schema(
     df: pd.DataFrame, *, source: str | None = None, line_offset: int | None = None
 ) -> pd.DataFrame:
-    """Canonical names, numeric columns (suffixes parsed), derived columns."""
+    """Canonical names, numeric columns (suffixes parsed), derived columns: the one step
+    every reader ends with, so all tables reach the fitter in the same shape.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A table as read, with the user's column names and text cells.
+    source : str, optional
+        The file it came from, named in errors and kept in ``attrs``.
+    line_offset : int, optional
+        Added to a row's position to give its line in the file, for error messages.
+
+    Returns
+    -------
+    DataFrame
+        A new table: canonical column names, numeric columns parsed and validated, derived
+        columns (e.g. ``flops``) added; ``attrs`` record the source and the renames.
+    """
     original = [str(c) for c in df.columns]
     df = canonicalise(df.reset_index(drop=True), file=source)
     renamed = {new: old for old, new in zip(original, df.columns, strict=True) if old != new}

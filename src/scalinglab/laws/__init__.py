@@ -74,7 +74,21 @@ def get_law(name: str | Law) -> Law:
 
 
 def law_from_dict(d: dict) -> Law:
-    """Rebuild a law saved by `Law.to_dict` (catalog name or expression spec)."""
+    """Rebuild a law saved by `Law.to_dict` (catalog name or expression spec), so a saved
+    result reloads with the law it was fitted with.
+
+    Parameters
+    ----------
+    d : dict
+        The `Law.to_dict` payload: ``catalog`` (a name) or ``expression``, with optional
+        ``parameters``, ``fixed``, ``space`` (and, for an expression, ``metric``, ``name``
+        and ``variables``).
+
+    Returns
+    -------
+    Law
+        The law, with its saved parameters' bounds and fixed values.
+    """
     from .base import Parameter as _P
 
     params = [_P.from_dict(p) for p in d.get("parameters", [])]

@@ -32,7 +32,19 @@ def overview_section(
     rep: Report, df: pd.DataFrame, metric: str | None = None, where: tuple[str, int] | None = None
 ) -> None:
     """The data at a glance; `where` = (the --where query, the file's row count), so '128
-    rows' is not read as the whole file."""
+    rows' is not read as the whole file.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    metric : str, optional
+        The metric column to describe (default: the table's own).
+    where : tuple of (str, int), optional
+        The --where query and the file's row count before it.
+    """
     info = inspect_table(df, metric=metric)
     sec = rep.section("overview", "Data overview")
     sel = (
@@ -107,7 +119,34 @@ def law_section(
     seed: int,
 ) -> Any:
     """One fitted law: its formula, fit quality, curves, residuals and parameters. `law_name`
-    is a catalog name or a `Law` (a user's expression law, a law with fixed parameters)."""
+    is a catalog name or a `Law` (a user's expression law, a law with fixed parameters).
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    law_name : str or Law
+        The law to fit.
+    metric : str or None
+        The metric column to fit.
+    mapping : mapping of str to str or None
+        Law variable -> column (the CLI's --map).
+    holdout : str or None
+        A query for rows left out of the fit and drawn as held out.
+    preset : str or None
+        A fit preset.
+    n_bootstrap : int
+        Resamples for the parameter intervals and curve bands (0: none).
+    seed : int
+        Seed of the fit and the resampling.
+
+    Returns
+    -------
+    FitResult
+        The fit the section shows.
+    """
     held = df[selected_rows(df, holdout, "--holdout")] if holdout else None
     train = df.drop(index=held.index) if held is not None else df
     res = fit(train, law_name, metric=metric, mapping=mapping, seed=seed, preset=preset)
@@ -165,6 +204,37 @@ def audit_section(
     n_bootstrap: int,
     seed: int,
 ) -> Any:
+    """The audit of one or more laws on held-out scale: figure, tables by law, factor and
+    fold, and the held-out points.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    laws : sequence of str or Law
+        The laws audited on the same folds.
+    holdout : str or None
+        A query selecting the held-out rows; else `axis` is used.
+    axis : str or None
+        The column to leave the largest scales out along.
+    metric : str or None
+        The metric column to fit.
+    mapping : mapping of str to str or None
+        Law variable -> column (the CLI's --map).
+    preset : str or None
+        A fit preset.
+    n_bootstrap : int
+        Resamples per fold (at most 300, so the report stays quick).
+    seed : int
+        Seed of the fits and the resampling.
+
+    Returns
+    -------
+    AuditResult
+        The audit the section shows.
+    """
     n_resamples = min(n_bootstrap, 300)  # per fold: the report's audit stays quick
     level = 0.9
     kw: dict[str, Any] = dict(
@@ -210,6 +280,22 @@ def audit_section(
 
 
 def forecast_section(rep: Report, df: pd.DataFrame, opts: Mapping[str, Any]) -> Any:
+    """The two-step downstream forecast: both steps' figures and the targets table.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    opts : mapping of str to Any
+        Keyword arguments of `scalinglab.forecast` (targets, laws, resamples, ...).
+
+    Returns
+    -------
+    ForecastResult
+        The forecast the section shows.
+    """
     from ..workflows.downstream import forecast
 
     res = forecast(df, **opts)
@@ -242,7 +328,32 @@ def method_section(
     seed: int = 0,
 ) -> Any:
     """Zhang et al.'s method choice, with the same metric, law and resamples as
-    `scalinglab choose-method` (the CLI's --metric/--law/--bootstrap/--seed reach it)."""
+    `scalinglab choose-method` (the CLI's --metric/--law/--bootstrap/--seed reach it).
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    factor : str
+        The scaled factor the methods are compared along (e.g. ``n_params``).
+    at : mapping of str to float
+        The point to decide at.
+    metric : str, default 'loss'
+        The metric column fitted.
+    law : str, optional
+        The law fitted per method (default: chosen by `choose_method`).
+    n_bootstrap : int, default 200
+        Resamples behind the crossing intervals.
+    seed : int, default 0
+        Seed of the resampling.
+
+    Returns
+    -------
+    MethodChoice
+        The choice the section shows.
+    """
     from ..workflows.finetune_choice import choose_method
 
     res = choose_method(df, factor, at, metric=metric, law=law, n_bootstrap=n_bootstrap, seed=seed)
@@ -308,7 +419,28 @@ def factor_effects_section(
     by: str | None = "method",
     n_bootstrap: int = 200,
 ) -> Any:
-    """Zhang et al.: which scaling helps finetuning more, one forest plot per method."""
+    """Zhang et al.: which scaling helps finetuning more, one forest plot per method.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    factors : sequence of str
+        The scaled factors whose exponents are compared.
+    metric : str, default 'loss'
+        The metric column fitted.
+    by : str or None, default 'method'
+        One fit per value of this column.
+    n_bootstrap : int, default 200
+        Resamples behind the exponent intervals.
+
+    Returns
+    -------
+    FactorEffects
+        The result the section shows.
+    """
     from ..workflows.factor_effects import factor_effects
 
     res = factor_effects(df, factors, metric=metric, by=by, n_bootstrap=n_bootstrap)
@@ -338,7 +470,26 @@ def task_selection_section(
     margin: float = 0.10,
 ) -> Any:
     """Gadre et al.: which tasks enter the average error, and by how much they cleared the
-    margin at the reference size."""
+    margin at the reference size.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    chance : Any
+        Chance accuracy per task, as `scalinglab.select_tasks` takes it.
+    select_at : str, optional
+        A query choosing the reference rows (default: `select_tasks`'s).
+    margin : float, default 0.1
+        How far above chance a task must score at the reference to be kept.
+
+    Returns
+    -------
+    TaskSelection
+        The selection the section shows.
+    """
     from ..workflows.task_selection import select_tasks
 
     res = select_tasks(df, chance, select_at=select_at, margin=margin)
@@ -363,7 +514,28 @@ def constant_exponent_section(
     where: str | None = None,
     n_bootstrap: int = 200,
 ) -> Any:
-    """Gadre et al.'s constant-exponent assumption, one forest plot per training set."""
+    """Gadre et al.'s constant-exponent assumption, one forest plot per training set.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    loss_col : str, default 'loss'
+        The loss column fitted.
+    by : str, optional
+        One test per value of this column (e.g. training set).
+    where : str, optional
+        A row query applied first.
+    n_bootstrap : int, default 200
+        Resamples behind the exponent intervals.
+
+    Returns
+    -------
+    ConstantExponent
+        The result the section shows.
+    """
     from ..workflows.constant_exponent import constant_exponent
 
     res = constant_exponent(df, loss_col=loss_col, by=by, where=where, n_bootstrap=n_bootstrap)
@@ -388,7 +560,24 @@ def transfer_section(
     rep: Report, df: pd.DataFrame, *, by: str | None = None, where: str | None = None
 ) -> Any:
     """Hernandez et al.: the loss per N from scratch and pretrained (measured and fitted),
-    D_E and D_T vs D_F, the fraction transferred, the from-scratch yardstick's checks."""
+    D_E and D_T vs D_F, the fraction transferred, the from-scratch yardstick's checks.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    by : str, optional
+        The column naming each run's pretraining source (one law per source).
+    where : str, optional
+        A row query applied first.
+
+    Returns
+    -------
+    TransferResult
+        The result the section shows.
+    """
     from ..plots.papers_hernandez import fraction_transferred_figure, transfer_loss_figure
     from ..workflows.transfer import effective_data_transferred
 
@@ -432,7 +621,24 @@ def pretrain_section(
     rep: Report, df: pd.DataFrame, target_tokens: float, metric: str = "bleu"
 ) -> Any:
     """Isik et al.: rank pretraining sources by the forecast score (`metric`) and CE, with
-    the misalignment verdict per finetuning size written on the figure."""
+    the misalignment verdict per finetuning size written on the figure.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    df : DataFrame
+        The runs.
+    target_tokens : float
+        The finetuning size to forecast at.
+    metric : str, default 'bleu'
+        The score column forecast beside CE.
+
+    Returns
+    -------
+    PretrainChoice
+        The ranking the section shows.
+    """
     from ..plots.papers_isik import isik_figure
     from ..workflows.pretrain_choice import choose_pretraining_data
 
@@ -454,6 +660,22 @@ def pretrain_section(
 
 
 def plan_section(rep: Report, res: Any, budget: float) -> Any:
+    """The compute-optimal frontier of a fitted law at a budget: figure, table, exponents.
+
+    Parameters
+    ----------
+    rep : Report
+        The report the section is appended to.
+    res : FitResult
+        A fit of a law in N and D.
+    budget : float
+        The compute budget in FLOPs.
+
+    Returns
+    -------
+    Plan
+        The plan the section shows.
+    """
     from ..workflows.planning import plan
 
     pl = plan(res, budget)
@@ -479,6 +701,18 @@ def plan_section(rep: Report, res: Any, budget: float) -> Any:
 
 
 def section_names(rep: Report) -> list[str]:
+    """The names of the report's sections, in page order (what a caller asserts on).
+
+    Parameters
+    ----------
+    rep : Report
+        The report.
+
+    Returns
+    -------
+    list of str
+        One name per section.
+    """
     return [s.name for s in rep.sections]
 
 

@@ -245,6 +245,18 @@ def file_sha256(path: str | Path) -> str | None:
 
 @dataclass
 class Section:
+    """One part of an HTML report, filled by a ``*_section`` builder.
+
+    Attributes
+    ----------
+    name : str
+        Its id in the page (and in `section_names`).
+    title : str
+        Its heading.
+    parts : list of str
+        HTML fragments, in page order.
+    """
+
     name: str
     title: str
     parts: list[str] = field(default_factory=list)
@@ -252,6 +264,20 @@ class Section:
 
 @dataclass
 class Report:
+    """A self-contained HTML report: sections of text, tables and interactive figures.
+
+    Attributes
+    ----------
+    title, subtitle : str
+        The page heading and the line under it.
+    sections : list of Section
+        The sections, in page order.
+    banner : str or None
+        A notice shown above every section (e.g. that the data are simulated), if any.
+    figures : list of (str, figure)
+        Every figure by name, in page order, for static export.
+    """
+
     title: str
     subtitle: str = ""
     sections: list[Section] = field(default_factory=list)

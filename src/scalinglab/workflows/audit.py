@@ -175,9 +175,46 @@ def holdout(
 ) -> AuditResult:
     """Fit on the rows not matching `query` (and matching `fit_where`), predict the rest.
 
-    by: run the audit separately within each value of this column (e.g. per training set).
-    A run the query touches is held out with all its checkpoints (see `_prepare` for
-    where / run_col / final_only / min_tokens / min_step).
+    A run the query touches is held out with all its checkpoints.
+
+    Parameters
+    ----------
+    data : DataFrame, str or path
+        The runs: a DataFrame or a table path.
+    law : str, Law or sequence of them, default 'chinchilla'
+        A law name, a Law, or several (scored on the same folds).
+    query : str
+        Query selecting the held-out rows, e.g. ``"n_params > 1e9"`` (required).
+    fit_where : str, optional
+        A further query the fit rows must match (the rest are neither fitted nor scored).
+    by : str, optional
+        Run the audit separately within each value of this column (e.g. per training set).
+    preset : str, optional
+        A fit preset passed to `fit()` for every law (checked before any fold is fitted).
+    interval : float, default 0.9
+        Coverage of the prediction intervals the held-out points are scored against.
+    n_bootstrap : int, default 1000
+        Bootstrap resamples behind those intervals.
+    seed : int, default 0
+        Seed of the resampling, so an audit repeats exactly.
+    where : str, optional
+        Row query applied before anything else (the CLI's --where).
+    run_col : str, optional
+        The column naming each row's run (default: `run` / `run_id`, else the model id);
+        folds hold out whole runs.
+    final_only : bool, default False
+        Keep only each run's last checkpoint.
+    min_tokens, min_step : float, optional
+        Drop warm-up checkpoints below this many tokens / steps.
+    progress : callable, optional
+        Called with 1 after each fold is scored (a progress bar's update).
+    **fit_kw
+        Further `fit()` options, used for every fold's fit.
+
+    Returns
+    -------
+    AuditResult
+        One row per held-out point and one summary row per fold and law.
     """
     if not query:
         raise DataError('a holdout query is needed, e.g. "n_params > 1e9"')
@@ -233,6 +270,49 @@ def leave_largest_out(
     `min_fit_scales` distinct scales in its fit set: a law cannot learn how the metric moves
     along an axis it has seen at one or two values. A run's scale is its largest checkpoint's:
     a run beyond the cut is held out with all its checkpoints.
+
+    Parameters
+    ----------
+    data : DataFrame, str or path
+        The runs: a DataFrame or a table path.
+    law : str, Law or sequence of them, default 'chinchilla'
+        A law name, a Law, or several (scored on the same folds).
+    axis : str, default 'n_params'
+        The scale column to extrapolate along.
+    fit_where : str, optional
+        A further query each fold's fit rows must match.
+    min_fit_points : int, optional
+        Fewest rows a fold may fit on (default: the law's parameter count + 1).
+    max_folds : int, default 8
+        Most folds; a longer axis is cut into blocks of consecutive scales.
+    min_fit_scales : int, default 3
+        Fewest distinct `axis` values a fold's fit set must span.
+    preset : str, optional
+        A fit preset passed to `fit()` for every law (checked before any fold is fitted).
+    interval : float, default 0.9
+        Coverage of the prediction intervals the held-out points are scored against.
+    n_bootstrap : int, default 1000
+        Bootstrap resamples behind those intervals.
+    seed : int, default 0
+        Seed of the resampling, so an audit repeats exactly.
+    where : str, optional
+        Row query applied before anything else (the CLI's --where).
+    run_col : str, optional
+        The column naming each row's run (default: `run` / `run_id`, else the model id);
+        folds hold out whole runs.
+    final_only : bool, default False
+        Keep only each run's last checkpoint.
+    min_tokens, min_step : float, optional
+        Drop warm-up checkpoints below this many tokens / steps.
+    progress : callable, optional
+        Called with 1 after each fold is scored (a progress bar's update).
+    **fit_kw
+        Further `fit()` options, used for every fold's fit.
+
+    Returns
+    -------
+    AuditResult
+        One row per held-out point and one summary row per fold and law.
     """
     df, runs, notes = _prepare(data, where, run_col, final_only, min_tokens, min_step)
     if axis not in df.columns:
@@ -311,7 +391,43 @@ def leave_one_group_out(
 ) -> AuditResult:
     """Fit on all groups but one, predict that one; for every group. A run with a row in the
     held-out group is held out with all its checkpoints (group by the run column to leave
-    one run out at a time)."""
+    one run out at a time).
+
+    Parameters
+    ----------
+    data : DataFrame, str or path
+        The runs: a DataFrame or a table path.
+    law : str, Law or sequence of them, default 'chinchilla'
+        A law name, a Law, or several (scored on the same folds).
+    group : str, default 'n_params'
+        The column whose values are left out one at a time.
+    preset : str, optional
+        A fit preset passed to `fit()` for every law (checked before any fold is fitted).
+    interval : float, default 0.9
+        Coverage of the prediction intervals the held-out points are scored against.
+    n_bootstrap : int, default 1000
+        Bootstrap resamples behind those intervals.
+    seed : int, default 0
+        Seed of the resampling, so an audit repeats exactly.
+    where : str, optional
+        Row query applied before anything else (the CLI's --where).
+    run_col : str, optional
+        The column naming each row's run (default: `run` / `run_id`, else the model id);
+        folds hold out whole runs.
+    final_only : bool, default False
+        Keep only each run's last checkpoint.
+    min_tokens, min_step : float, optional
+        Drop warm-up checkpoints below this many tokens / steps.
+    progress : callable, optional
+        Called with 1 after each fold is scored (a progress bar's update).
+    **fit_kw
+        Further `fit()` options, used for every fold's fit.
+
+    Returns
+    -------
+    AuditResult
+        One row per held-out point and one summary row per fold and law.
+    """
     df, runs, notes = _prepare(data, where, run_col, final_only, min_tokens, min_step)
     if group not in df.columns:
         raise MissingColumnError(
@@ -449,7 +565,23 @@ def _joint_table(df: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
 def compare_laws(
     data: pd.DataFrame | str | Path, laws: Sequence[str | Law], **kwargs: Any
 ) -> pd.DataFrame:
-    """Held-out error per law on the same split(s): pass holdout= / axis= / group= ."""
+    """Held-out error per law on the same split(s), so laws are compared on equal terms.
+
+    Parameters
+    ----------
+    data : DataFrame, str or path
+        The runs: a DataFrame or a table path.
+    laws : sequence of str or Law
+        The laws to compare.
+    **kwargs
+        ``query=`` runs `holdout`, else ``axis=`` runs `leave_largest_out`, else ``group=``
+        runs `leave_one_group_out` (one of them is required); the rest go to that function.
+
+    Returns
+    -------
+    DataFrame
+        One row per law: the audit's `AuditResult.by_law` table.
+    """
     if "query" in kwargs:
         audit = holdout(data, laws, **kwargs)
     elif "axis" in kwargs:

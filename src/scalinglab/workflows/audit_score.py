@@ -38,7 +38,21 @@ def _law_of_compute(res: FitResult) -> bool:
 
 
 def compute_ratio(fit_set: pd.DataFrame, target: pd.DataFrame) -> np.ndarray:
-    """Per target run: its FLOPs / the total FLOPs of the fit set."""
+    """Per target run: its FLOPs / the total FLOPs of the fit set, the compute ratio an
+    audit reports so an error can be read against how far the forecast reached.
+
+    Parameters
+    ----------
+    fit_set : DataFrame
+        The rows the law was fitted on (FLOPs from `flops`, else 6·N·D).
+    target : DataFrame
+        The held-out rows.
+
+    Returns
+    -------
+    ndarray
+        One ratio per row of `target`; all NaN when the fit set has no FLOPs.
+    """
     total = np.nansum(run_flops(fit_set))
     return run_flops(target) / total if total > 0 else np.full(len(target), np.nan)
 

@@ -590,7 +590,26 @@ def finetune_tradeoff(
 ) -> dict[str, Any]:
     """With a fitted multiplicative finetuning law: the factor X needed at the current D_f,
     and the D_f needed at the current X, to reach `target_loss` (Zhang et al.: scaling the
-    model usually buys more than scaling data)."""
+    model usually buys more than scaling data).
+
+    Parameters
+    ----------
+    res : FitResult
+        A fit of ``finetune_multiplicative`` (``L = A / (X^alpha D_f^beta) + E``).
+    x : float
+        The current value of the scaled factor X (e.g. model size).
+    finetune_size : float
+        The current finetuning data size D_f.
+    target_loss : float
+        The loss to reach; must lie above the fitted floor E.
+
+    Returns
+    -------
+    dict
+        ``current_loss``, ``target_loss``, ``x_needed_at_current_df``, ``x_multiplier``,
+        ``df_needed_at_current_x``, ``df_multiplier`` and ``cheaper_axis`` (the factor
+        needing the smaller multiplier).
+    """
     p = res.params_
     if not {"A", "alpha", "beta", "E"} <= set(p) or "B" in p:
         raise DataError("finetune trade-off needs a finetune_multiplicative fit")
