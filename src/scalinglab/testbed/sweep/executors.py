@@ -39,7 +39,33 @@ def ray_driver(
 ) -> int:
     """Each run a Ray task with declared CPUs/GPUs; the driver claims runs, heartbeats them
     while they are in flight and records results in its registry. Artifacts go to a path
-    every node can read (a shared filesystem on a real cluster)."""
+    every node can read (a shared filesystem on a real cluster).
+
+    Parameters
+    ----------
+    reg : Registry
+        The sweep's registry.
+    keys : list of str
+        The runs to execute.
+    artifacts : str
+        Artifact folder, readable from every node.
+    address : str or None
+        Ray cluster to join (``"auto"``: an existing one); None starts a local one unless
+        Ray is already initialised.
+    cpus_per_run : int
+        CPUs a task declares (and its torch threads).
+    gpus_per_run : float
+        GPUs a task declares.
+    num_cpus : int or None
+        CPUs of a local cluster started here; None: Ray's default.
+    log : str or None
+        File to append each recorded run's key to; None: none.
+
+    Returns
+    -------
+    int
+        Runs executed and recorded by this driver.
+    """
     import ray
 
     if not ray.is_initialized():
@@ -99,9 +125,35 @@ def slurm_workers(
     pool's. The registry and artifacts must be on a filesystem the nodes share (or the
     registry a PostgreSQL URL); a job killed by the scheduler leaves its run to the lease.
 
-    options: submitit parameters, e.g. {"slurm_partition": "gpu", "timeout_min": 240,
-    "gpus_per_node": 1}; "cluster": "local" runs the jobs as local processes (tests) and
-    "folder" sets where submitit keeps logs (default: beside the artifacts)."""
+    Parameters
+    ----------
+    reg : Registry
+        The sweep's registry, checked for runs left when a job fails.
+    keys : list of str
+        The runs to execute.
+    registry : str
+        The registry's path or URL as the jobs open it.
+    artifacts : str
+        Artifact folder on the shared filesystem.
+    workers : int
+        Jobs in the array (at least 1).
+    threads : int
+        CPUs per job and torch threads of its worker.
+    lease_s : float
+        Lease of a claim.
+    log : str or None
+        File to append each recorded run's key to; None: none.
+    options : Mapping
+        submitit parameters, e.g. ``{"slurm_partition": "gpu", "timeout_min": 240,
+        "gpus_per_node": 1}``; ``"cluster": "local"`` runs the jobs as local processes
+        (tests) and ``"folder"`` sets where submitit keeps logs (default: beside the
+        artifacts).
+
+    Raises
+    ------
+    SweepError
+        submitit is not installed, or jobs failed and runs are left.
+    """
     try:
         import submitit
     except ImportError:
@@ -150,6 +202,45 @@ def run_sweep(
     claiming runs from the registry. executor="ray": one Ray task per run on the cluster at
     `address` ("auto" for an existing one; None starts a local one with `num_cpus`).
     executor="slurm": `workers` SLURM jobs through submitit (`slurm`: its parameters).
+
+    Parameters
+    ----------
+    spec : str, Path or Mapping
+        The sweep spec (`load_spec`: a mapping, a YAML file or a built-in name).
+    registry : str or Path
+        Registry of the runs (SQLite path, created if missing, or PostgreSQL URL).
+    artifacts : str or Path
+        Folder for checkpoints and translations.
+    workers : int
+        Worker processes (local) or SLURM jobs.
+    threads : int
+        Torch threads per worker (Ray: CPUs per task).
+    lease_s : float
+        Lease of a claim: a run whose worker stops heartbeating is reclaimed after it.
+    log : str or None
+        File to append each recorded run's key to (tests, audits); None: none.
+    executor : str
+        ``"local"``, ``"ray"`` or ``"slurm"``.
+    address : str or None
+        Ray cluster address (Ray only).
+    gpus_per_run : float
+        GPUs per Ray task.
+    num_cpus : int or None
+        CPUs of a local Ray cluster started here.
+    progress : callable or None
+        Local executor: called about every second with `eta`'s dict, and once at the end.
+    slurm : Mapping or None
+        submitit parameters (`slurm_workers`'s `options`).
+
+    Returns
+    -------
+    Registry
+        The registry; `summary` and `export` read what the sweep produced.
+
+    Raises
+    ------
+    SweepError
+        An invalid spec, an unknown executor, or a missing Ray or submitit.
     """
     runs = expand(load_spec(spec))
     for note in check_finetune_sizes(runs):

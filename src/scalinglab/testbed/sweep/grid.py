@@ -17,6 +17,22 @@ from .validate import check_run, validate
 
 @dataclass
 class Run:
+    """One run of an expanded spec, as the registry stores it.
+
+    Attributes
+    ----------
+    key : str
+        `run_key` of its kind and config: the same run gets the same key in every spec.
+    name : str
+        Readable name (model, data, budget, seed, method, ...), unique in the sweep.
+    kind : str
+        ``"pretrain"`` or ``"finetune"``.
+    config : dict
+        Every setting the run executes with (defaults filled in).
+    depends_on : list of str
+        Keys of the runs it needs first (a finetuning run: its pretraining run).
+    """
+
     key: str
     name: str
     kind: str  # "pretrain" or "finetune"
@@ -24,6 +40,7 @@ class Run:
     depends_on: list[str]
 
     def as_row(self) -> dict[str, Any]:
+        """The run as a row for `Registry.register`."""
         return {
             "key": self.key,
             "name": self.name,
@@ -34,6 +51,21 @@ class Run:
 
 
 def run_key(kind: str, config: Mapping[str, Any]) -> str:
+    """A run's identity: a hash of its kind and config, so a resumed or re-expanded sweep
+    finds the runs it registered before.
+
+    Parameters
+    ----------
+    kind : str
+        ``"pretrain"`` or ``"finetune"``.
+    config : Mapping
+        The run's settings; key order does not matter.
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of the SHA-256 of both as sorted JSON.
+    """
     text = json.dumps({"kind": kind, **config}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -101,6 +133,22 @@ def expand(spec: Mapping[str, Any]) -> list[Run]:
     A spec is one grid (`axes`, `exclude`) or several (`grids: [{axes, exclude}, ...]`, e.g. a
     pretraining ladder plus a finetuning grid on a few of its models); pretraining runs that
     several grids need are shared, a finetuning run listed twice is an error.
+
+    Parameters
+    ----------
+    spec : Mapping
+        A loaded spec (`load_spec`): `defaults`, `axes`/`exclude` or `grids`, `include`.
+
+    Returns
+    -------
+    list of Run
+        Every run, each after the runs it depends on.
+
+    Raises
+    ------
+    SweepError
+        An invalid spec, a run without model, data or tokens, a duplicate run, an unknown
+        dependency or a dependency cycle.
     """
     validate(spec)  # types, ranges, names and the run count, before anything is multiplied out
     base = {**DEFAULTS, **(spec.get("defaults") or {})}
@@ -195,7 +243,18 @@ def _two_significant(x: float) -> int:
 
 
 def finetune_seed(cfg: Mapping[str, Any]) -> int:
-    """The finetuning seed (subset draw, initialisation): `ft_seed`, else the run's seed."""
+    """The finetuning seed (subset draw, initialisation): `ft_seed`, else the run's seed.
+
+    Parameters
+    ----------
+    cfg : Mapping
+        A finetuning run's config.
+
+    Returns
+    -------
+    int
+        The seed.
+    """
     return cfg.get("ft_seed", cfg["seed"])
 
 
@@ -203,7 +262,18 @@ def finetune_steps(cfg: Mapping[str, Any]) -> int:
     """Optimizer steps of a finetuning run: `ft_epochs` passes over its `finetune_size` pairs
     when set, else `ft_steps`. With a fixed step count every size gets the same updates, and
     a method that cannot overfit (a 16-vector soft prompt) scores the same on 250 pairs as on
-    4,000: D_f then measures nothing (issue 20: prompt CE 6.0809 vs 6.0810)."""
+    4,000: D_f then measures nothing (issue 20: prompt CE 6.0809 vs 6.0810).
+
+    Parameters
+    ----------
+    cfg : Mapping
+        A finetuning run's config (`ft_steps`, or `ft_epochs`, `finetune_size`, `batch_size`).
+
+    Returns
+    -------
+    int
+        The number of steps, at least 1 when `ft_epochs` is set.
+    """
     epochs = cfg.get("ft_epochs")
     if epochs is None:
         return int(cfg["ft_steps"])
@@ -212,7 +282,23 @@ def finetune_steps(cfg: Mapping[str, Any]) -> int:
 
 def finetune_lr(cfg: Mapping[str, Any]) -> float:
     """`ft_lr`: one rate, or one per method ({fmt: 3e-4, lora: 1e-3, prompt: 0.03}): the
-    methods train very different parameters and want different rates."""
+    methods train very different parameters and want different rates.
+
+    Parameters
+    ----------
+    cfg : Mapping
+        A finetuning run's config (`ft_lr` and `method`).
+
+    Returns
+    -------
+    float
+        The run's learning rate.
+
+    Raises
+    ------
+    SweepError
+        A per-method `ft_lr` without a rate for the run's method.
+    """
     lr = cfg["ft_lr"]
     if isinstance(lr, Mapping):
         if cfg["method"] not in lr:

@@ -16,7 +16,21 @@ def _local_workers(
     procs: list[Any], reg: Registry, keys: list[str], workers: int, progress: Any
 ) -> None:
     """Start the worker processes and watch the registry until they finish. SIGTERM or an
-    exception here (Ctrl-C in a notebook) terminates the workers too: none is left training."""
+    exception here (Ctrl-C in a notebook) terminates the workers too: none is left training.
+
+    Parameters
+    ----------
+    procs : list
+        The unstarted worker processes (`multiprocessing.Process`).
+    reg : Registry
+        The sweep's registry, read for progress.
+    keys : list of str
+        The sweep's run keys.
+    workers : int
+        Number of workers, to divide the time left by.
+    progress : callable or None
+        Called about every second with `eta`'s dict; None: no progress.
+    """
     import signal
 
     main = threading.current_thread() is threading.main_thread()

@@ -19,7 +19,20 @@ log_ = logging.getLogger("scalinglab.sweep")
 
 
 def dependency_row(reg: Registry, claim: Claim) -> dict[str, Any] | None:
-    """The registry row of the run `claim` depends on, its artifact path absolute."""
+    """The registry row of the run `claim` depends on, its artifact path absolute.
+
+    Parameters
+    ----------
+    reg : Registry
+        The sweep's registry.
+    claim : Claim
+        A claimed run.
+
+    Returns
+    -------
+    dict or None
+        The row of its first dependency (config, metrics, artifact); None when it has none.
+    """
     if not claim.depends_on:
         return None
     row = next(r for r in reg.rows() if r["key"] == claim.depends_on[0])
@@ -63,9 +76,30 @@ def worker(
 ) -> int:
     """Claim and execute runs until none of `keys` is left; returns how many it ran.
 
-    exit_with_parent: the local executor's workers stop when the process that spawned them
-    dies, even by SIGKILL, rather than train on unseen (their run is reclaimed on resume, as
-    after any crash: its pid is gone)."""
+    Parameters
+    ----------
+    registry_path : str
+        The registry (SQLite path or PostgreSQL URL).
+    artifacts : str
+        Folder for checkpoints and translations (created; stored as absolute paths).
+    keys : list of str
+        The runs this worker may claim.
+    threads : int
+        Torch threads of this process.
+    lease_s : float
+        Lease of a claim; the worker heartbeats every third of it.
+    log : str or None
+        File to append each recorded run's key to (tests, audits); None: none.
+    exit_with_parent : bool
+        Stop when the process that spawned this one dies, even by SIGKILL, rather than
+        train on unseen (the run is reclaimed on resume, as after any crash: its pid is
+        gone). The local executor's workers set it.
+
+    Returns
+    -------
+    int
+        Runs this worker executed and recorded (failures and runs taken over not counted).
+    """
     import torch
 
     if exit_with_parent:

@@ -15,7 +15,21 @@ def artifact_path(reg: Registry, artifact: str | None) -> str | None:
     """An artifact path as stored, made absolute. Sweeps store absolute paths; registries
     from earlier releases stored them relative to the sweep's working directory, which was
     usually the registry's folder: such a path is taken from the working directory if it
-    exists there, else from the registry's folder."""
+    exists there, else from the registry's folder.
+
+    Parameters
+    ----------
+    reg : Registry
+        The registry that stored the path.
+    artifact : str or None
+        The stored path.
+
+    Returns
+    -------
+    str or None
+        The absolute path; None or an empty path, an absolute one, or any path of a
+        PostgreSQL registry is returned as it is.
+    """
     if not artifact or os.path.isabs(artifact) or "://" in reg.path:
         return artifact
     here = Path(artifact).resolve()
@@ -27,7 +41,21 @@ def artifact_path(reg: Registry, artifact: str | None) -> str | None:
 
 def summary(reg: Registry, keys: list[str] | None = None) -> dict[str, Any]:
     """How a sweep ended: counts per status of `keys` (all runs when None), whether every
-    one is done, and the failed runs with their attempts and the last line of their error."""
+    one is done, and the failed runs with their attempts and the last line of their error.
+
+    Parameters
+    ----------
+    reg : Registry
+        The sweep's registry.
+    keys : list of str or None
+        The runs to count; None: every run in the registry.
+
+    Returns
+    -------
+    dict
+        ``total``, ``counts`` (status -> runs), ``all_done`` and ``failed`` (a list of
+        ``{"name", "attempts", "error"}``).
+    """
     wanted = set(keys) if keys is not None else None
     rows = [r for r in reg.rows() if wanted is None or r["key"] in wanted]
     counts: dict[str, int] = {}
@@ -52,7 +80,23 @@ def summary(reg: Registry, keys: list[str] | None = None) -> dict[str, Any]:
 
 def eta(reg: Registry, keys: list[str] | None = None, workers: int = 1) -> dict[str, Any]:
     """Counts and an estimate of the time left: mean wall time of done runs of each kind
-    times the runs of that kind still to do, divided by the workers."""
+    times the runs of that kind still to do, divided by the workers.
+
+    Parameters
+    ----------
+    reg : Registry
+        The sweep's registry.
+    keys : list of str or None
+        The runs to count; None: every run in the registry.
+    workers : int
+        Workers sharing the runs left.
+
+    Returns
+    -------
+    dict
+        ``total``, ``counts`` (status -> runs) and ``eta_s``: seconds left, None when
+        nothing is left or no run of a kind still to do has finished yet.
+    """
     rows = [r for r in reg.rows() if keys is None or r["key"] in set(keys)]
     counts: dict[str, int] = {}
     for r in rows:
@@ -73,7 +117,27 @@ def eta(reg: Registry, keys: list[str] | None = None, workers: int = 1) -> dict[
 def export(registry: str | Path, path: str | Path | None = None, keys: list[str] | None = None):
     """Done runs as rows in the scalinglab schema (`testbed.rows`: the one row builder of
     every runner); `keys`: only those runs (e.g. a spec's, when the registry also holds runs
-    of earlier specs)."""
+    of earlier specs).
+
+    Parameters
+    ----------
+    registry : str or Path
+        An existing registry (SQLite path or PostgreSQL URL).
+    path : str, Path or None
+        Also write the rows to this table file (format from its suffix); None: do not.
+    keys : list of str or None
+        Only these runs; None: every done run.
+
+    Returns
+    -------
+    DataFrame
+        One row per done run.
+
+    Raises
+    ------
+    RegistryNotFoundError
+        A SQLite registry file that does not exist.
+    """
     from ..rows import frame, run_row
 
     rows = []
@@ -96,7 +160,31 @@ def compare_runs(
     """Paired bootstrap of two finetuning runs' scores (b - a, with its 95% interval) on the
     test verses both translated (their saved translations): the interval a claim like "chrF
     rises 7.5 points from 0.25M to 4M pretraining tokens" needs, narrower than the two runs'
-    own intervals because the verses' spread is shared."""
+    own intervals because the verses' spread is shared.
+
+    Parameters
+    ----------
+    registry : str or Path
+        The sweep's registry.
+    run_a, run_b : str
+        Names of two done finetuning runs tested on the same verses.
+    metric : str
+        The score to compare (``"chrf"``, ``"bleu"``).
+    n_boot : int
+        Bootstrap resamples.
+
+    Returns
+    -------
+    dict
+        ``run_a``, ``run_b``, ``metric`` and the bootstrap's ``a``, ``b``, ``delta`` (b - a),
+        ``lo``, ``hi`` (its 95% interval), ``p`` (share of resamples with b <= a) and ``n``
+        (verses).
+
+    Raises
+    ------
+    SweepError
+        A run without saved translations, or two runs tested on different verses.
+    """
     import json
 
     from ..evaluate import paired_bootstrap

@@ -69,7 +69,13 @@ SPECS_DIR = Path(__file__).parent.parent / "specs"
 
 
 def builtin_specs() -> list[str]:
-    """Names of the sweep specs shipped with scalinglab (the `cpu` preset, ...)."""
+    """Names of the sweep specs shipped with scalinglab (the `cpu` preset, ...).
+
+    Returns
+    -------
+    list of str
+        The names `load_spec` accepts, sorted.
+    """
     return sorted(p.stem for p in SPECS_DIR.glob("*.yaml"))
 
 
@@ -156,7 +162,23 @@ def _parse_yaml(p: Path) -> Any:
 
 
 def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
-    """A spec from a mapping, a YAML file, or the name of a built-in spec ('cpu')."""
+    """A spec from a mapping, a YAML file, or the name of a built-in spec ('cpu').
+
+    Parameters
+    ----------
+    source : str, Path or Mapping
+        A mapping (copied as it is), a path to a YAML file, or a `builtin_specs` name.
+
+    Returns
+    -------
+    dict
+        The spec, not yet checked or expanded (`expand` does both).
+
+    Raises
+    ------
+    SweepError
+        No such file or built-in spec, or a file that is not a YAML mapping.
+    """
     if isinstance(source, Mapping):
         return dict(source)
 
@@ -175,7 +197,25 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
 
 def with_defaults(spec: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """The spec with some defaults replaced (`--set pretrain_data=text:/data/corpus`): every
-    run that does not set the key on an axis of its grid takes the new value."""
+    run that does not set the key on an axis of its grid takes the new value.
+
+    Parameters
+    ----------
+    spec : Mapping
+        A loaded spec; not changed.
+    overrides : Mapping or None
+        Default values to set (any axis or default but `model`); None or empty: none.
+
+    Returns
+    -------
+    dict
+        A copy of the spec with its `defaults` updated.
+
+    Raises
+    ------
+    SweepError
+        An override of a key no run can set.
+    """
     spec = dict(spec)
     if not overrides:
         return spec

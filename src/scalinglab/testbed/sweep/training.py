@@ -27,7 +27,23 @@ def execute(
     claim: Claim, dep: dict[str, Any] | None, artifacts: Path
 ) -> tuple[dict[str, Any], str | None]:
     """Run one claimed run; returns (metrics, artifact path). `dep` is the registry row of
-    the pretraining run a finetuning run depends on (artifact path and metrics)."""
+    the pretraining run a finetuning run depends on (artifact path and metrics).
+
+    Parameters
+    ----------
+    claim : Claim
+        The claimed run (kind and config).
+    dep : dict or None
+        The pretraining run's registry row for a finetuning run; None for pretraining.
+    artifacts : Path
+        Folder for the checkpoint (pretraining) or the test translations (finetuning).
+
+    Returns
+    -------
+    tuple of (dict, str or None)
+        The run's metrics (losses, accuracy, scores, parameters, tokens, wall time) and the
+        absolute path of what it saved.
+    """
     import torch
 
     from ..data import accuracy_items, get_tokenizer, token_stream
