@@ -49,6 +49,21 @@ def plan(
     (module docstring; `cpu_speed` scales it for a faster or slower machine), or, given
     `tflops`, at that sustained rate (e.g. 400 for an H100 at 40% MFU in bf16) from the
     model's FLOPs per token. A sweep on W workers takes about the sum divided by W.
+
+    Parameters
+    ----------
+    runs : list of Run
+        Expanded runs (`expand`).
+    tflops : float or None
+        Sustained TFLOP/s of a GPU; None: the calibrated CPU time.
+    cpu_speed : float
+        Per-thread speed relative to the calibration machine (2.0: twice as fast).
+
+    Returns
+    -------
+    list of dict
+        Per run, in order: ``name``, ``kind``, ``key``, ``n_params_nonembedding``,
+        ``tokens``, ``flops`` and ``est_seconds``.
     """
     from ..model import GPTConfig
 
