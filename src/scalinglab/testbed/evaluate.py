@@ -117,10 +117,10 @@ def cloze_accuracy(model, items, tok, device, batch: int = 256) -> float:
         x = x.to(device)
         if hasattr(model, "hidden"):  # project only the word's positions: ~3 of ~50 a row
             rows = [r for r, (_, k) in enumerate(chunk) for _ in range(k)]
-            at = [len(ids) - 1 - k + j for ids, k in chunk for j in range(k)]
-            h = model.hidden(x[:, :-1])[rows, at]
+            cols = [len(ids) - 1 - k + j for ids, k in chunk for j in range(k)]
+            h = model.hidden(x[:, :-1])[rows, cols]
             logp = F.log_softmax(model.head(h).float(), -1)
-            lp = logp.gather(-1, x[rows, [a + 1 for a in at]][:, None])[:, 0].cpu().numpy()
+            lp = logp.gather(-1, x[rows, [c + 1 for c in cols]][:, None])[:, 0].cpu().numpy()
             scores[start : start + len(chunk)] = np.bincount(rows, lp, minlength=len(chunk))
             continue
         logp = F.log_softmax(model(x[:, :-1]).float(), -1)
