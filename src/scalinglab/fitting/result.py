@@ -6,7 +6,6 @@ original table, and round-trips through JSON so a fit can be shared and used by 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,16 +15,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from .._version import __version__
 from ..diagnostics import Diagnostic
 from ..errors import MissingColumnError
 from ..laws.base import Law
 from ..query import column_expression, is_expression
 from ..results import Result, register
 from ..schema import canonical_name, numeric_column
-from .bootstrap import Bootstrap, run_bootstrap
-from .diagnose import BOOTSTRAP_PREFIX, bootstrap_identifiability
+from .bootstrap import Bootstrap
 from .objective import residual
+from .result_bootstrap import bootstrap_fit, fit_intervals
+from .result_io import fit_from_dict, fit_from_json, fit_to_dict, fit_to_json
 
 
 def _alias_in(data: pd.DataFrame | Mapping[str, Any], col: str, var: str) -> str | None:
@@ -335,63 +334,7 @@ class FitResult(Result):
         >>> boot = res.bootstrap(1000, group_by="run_id", seed=1)  # doctest: +SKIP
         >>> res.intervals(0.9)  # doctest: +SKIP
         """
-        groups, name = None, None
-        if group_by is not None:
-            groups, name = self._group_labels(group_by)
-        self.bootstrap_ = run_bootstrap(
-            self,
-            n_resamples,
-            groups=groups,
-            group_by=name,
-            method=method,
-            seed=seed,
-            progress=progress,
-            counts=counts,
-        )
-
-        def own(d: Diagnostic) -> bool:  # a finding of a previous bootstrap
-            return d.code in ("bootstrap_failures", "bootstrap_drift") or (
-                d.code == "not_identified" and d.message.startswith(BOOTSTRAP_PREFIX)
-            )
-
-        old = [d.message for d in self.diagnostics_ if own(d)]
-        self.diagnostics_ = [d for d in self.diagnostics_ if not own(d)]
-        self.warnings_ = [w for w in self.warnings_ if w not in old]
-        boot = self.bootstrap_
-        for d in bootstrap_identifiability(
-            self.law, boot.params[boot.usable], self.params_, self.at_bounds_
-        ):
-            self.diagnostics_.append(d)
-            self.warnings_.append(d.message)
-        if boot.n_drifting:
-            names = ", ".join(boot.drift_params) or "some parameter"
-            self.diagnostics_.append(
-                Diagnostic(
-                    "bootstrap_drift",
-                    # a few such draws are a remark; many mean the parameter is not pinned
-                    "warning" if boot.n_drifting >= 0.1 * boot.n_resamples else "info",
-                    f"{boot.n_drifting} of {boot.n_resamples} bootstrap resamples were still "
-                    f"moving along {names} when stopped, each by less than 1e-5 of its "
-                    "objective over 25 iterations: kept (the resample does not fix "
-                    f"{names}; dropping them would narrow the intervals)",
-                    params=boot.drift_params,
-                )
-            )
-            if self.diagnostics_[-1].severity == "warning":
-                self.warnings_.append(self.diagnostics_[-1].message)
-        usable, n_resamples = int(self.bootstrap_.usable.sum()), self.bootstrap_.n_resamples
-        if usable < 0.9 * n_resamples:
-            self.diagnostics_.append(
-                Diagnostic(
-                    "bootstrap_failures",
-                    "warning",
-                    f"{n_resamples - usable} of {n_resamples} bootstrap resamples did not "
-                    "converge and are left out: the intervals describe the resamples that "
-                    "did, and understate the uncertainty",
-                )
-            )
-            self.warnings_.append(self.diagnostics_[-1].message)
-        return self.bootstrap_
+        return bootstrap_fit(self, n_resamples, group_by, method, seed, progress, counts)
 
     def intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Bootstrap percentile intervals per parameter (bootstrap run if needed).
@@ -413,32 +356,7 @@ class FitResult(Result):
         >>> res.bootstrap(500)  # doctest: +SKIP
         >>> res.intervals(0.9).loc["alpha"]  # doctest: +SKIP
         """
-        boot = self.bootstrap_ if self.bootstrap_ is not None else self.bootstrap()
-        return boot.intervals(level)
-
-    def _group_labels(self, group_by: str | np.ndarray) -> tuple[np.ndarray, str | None]:
-        if not isinstance(group_by, str):
-            arr = np.asarray(group_by)
-            if arr.shape != (self.n_points_,):
-                raise MissingColumnError(
-                    f"group labels must be one per fitted point ({self.n_points_}), got "
-                    f"shape {arr.shape}"
-                )
-            # recorded as grouped (a run's checkpoints resampled together), though unnamed
-            return arr, getattr(group_by, "name", None) or "group labels"
-        if self.frame_ is not None and group_by in self.frame_.columns:
-            return self.frame_[group_by].to_numpy(), group_by
-        for var, col in self.columns_.items():
-            if group_by in (var, col) and self.data_ is not None:
-                return np.asarray(self.data_["x"][var]), group_by
-        have = (
-            list(self.frame_.columns) if self.frame_ is not None else list(self.columns_.values())
-        )
-        raise MissingColumnError(
-            f"cannot group the bootstrap by '{group_by}': no such column in the fitted data "
-            f"(columns: {', '.join(map(str, have))})",
-            column=group_by,
-        )
+        return fit_intervals(self, level)
 
     @property
     def param_vector_(self) -> np.ndarray:
@@ -764,38 +682,7 @@ class FitResult(Result):
         >>> res = sl.fit("runs.csv", "chinchilla")  # doctest: +SKIP
         >>> res.to_dict()["params"]  # doctest: +SKIP
         """
-        d: dict[str, Any] = {
-            "scalinglab_version": __version__,
-            "law": self.law.name,
-            "law_spec": self.law.to_dict(),
-            "params": {k: float(v) for k, v in self.params_.items()},
-            "objective": float(self.objective_),
-            "n_points": int(self.n_points_),
-            "converged": bool(self.converged_),
-            "warnings": list(self.warnings_),
-            "diagnostics": [x.to_dict() for x in self.diagnostics_],
-            "clean": bool(self.clean_),
-            "stop_reason": self.stop_reason_,
-            "n_iter": int(self.n_iter_),
-            "dof": int(self.dof_),
-            "at_bounds": list(self.at_bounds_),
-            "columns": dict(self.columns_),
-            "metric": self.metric_,
-            "delta": self.delta_,
-            "fit_time_s": self.fit_time_s_,
-            "source": self.source_,
-        }
-        if self.data_ is not None:
-            d["data"] = {
-                "x": {k: np.asarray(v).tolist() for k, v in self.data_["x"].items()},
-                "y": np.asarray(self.data_["y"]).tolist(),
-                "weights": np.asarray(self.data_["weights"]).tolist(),
-            }
-        if include_starts:
-            d["starts"] = json.loads(self.starts_.to_json(orient="records"))
-        if self.bootstrap_ is not None:
-            d["bootstrap"] = self.bootstrap_.to_dict()
-        return d
+        return fit_to_dict(self, include_starts)
 
     def to_json(self, path: str | Path | None = None, **kw: Any) -> str:
         """The fit file's JSON text (`to_dict`), written atomically to `path` when given.
@@ -818,12 +705,7 @@ class FitResult(Result):
         >>> sl.FitResult.from_json("fit.json").params_ == res.params_  # doctest: +SKIP
         True
         """
-        text = json.dumps(self.to_dict(**kw), indent=2, allow_nan=True)
-        if path is not None:  # atomic: a kill or a full disk never leaves half a fit file
-            from ..io.safe_write import write_text
-
-            write_text(path, text)
-        return text
+        return fit_to_json(self, path, **kw)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, source: str | None = None) -> FitResult:
@@ -847,49 +729,7 @@ class FitResult(Result):
         >>> d = json.loads(open("fit.json").read())  # doctest: +SKIP
         >>> res = sl.FitResult.from_dict(d, source="fit.json")  # doctest: +SKIP
         """
-        from ..errors import FitFileError
-        from .fitfile import check_fit_dict
-
-        law = check_fit_dict(d, source)
-        try:
-            return cls._from_checked_dict(d, law)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise FitFileError(f"not a valid scalinglab fit ({exc!r})", file=source) from None
-
-    @classmethod
-    def _from_checked_dict(cls, d: Mapping[str, Any], law: Law) -> FitResult:
-        data = None
-        if "data" in d:
-            data = {
-                "x": {k: np.asarray(v, dtype=float) for k, v in d["data"]["x"].items()},
-                "y": np.asarray(d["data"]["y"], dtype=float),
-                "weights": np.asarray(d["data"]["weights"], dtype=float),
-            }
-        starts = pd.DataFrame(d.get("starts", []))
-        if starts.empty:
-            starts = pd.DataFrame(columns=["status"])
-        params = {k: float(v) for k, v in d["params"].items()}
-        boot = Bootstrap.from_dict(law, d["bootstrap"], params) if "bootstrap" in d else None
-        return cls(
-            law=law,
-            params_=params,
-            objective_=float(d["objective"]),
-            converged_=bool(d["converged"]),
-            n_points_=int(d["n_points"]),
-            columns_=dict(d.get("columns", {v: v for v in law.variables})),
-            metric_=d.get("metric", law.metric),
-            delta_=float(d.get("delta", 1e-3)),
-            starts_=starts,
-            warnings_=list(d.get("warnings", [])),
-            at_bounds_=list(d.get("at_bounds", [])),
-            diagnostics_=[Diagnostic.from_dict(x) for x in d.get("diagnostics", [])],
-            stop_reason_=str(d.get("stop_reason", "")),
-            n_iter_=int(d.get("n_iter", 0)),
-            fit_time_s_=float(d.get("fit_time_s", math.nan)),
-            data_=data,
-            source_=d.get("source"),
-            bootstrap_=boot,
-        )
+        return fit_from_dict(cls, d, source=source)
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> FitResult:
@@ -910,26 +750,7 @@ class FitResult(Result):
         >>> res = sl.FitResult.from_json("fit.json")  # doctest: +SKIP
         >>> res.predict({"n_params": 7e10, "tokens": 1.4e12})  # doctest: +SKIP
         """
-        from ..errors import FitFileError
-
-        text, source = str(text_or_path), None
-        if not text.lstrip().startswith("{"):
-            source = text
-            try:
-                text = Path(source).read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                raise FitFileError("not a fit file: not UTF-8 text", file=source) from None
-            except OSError as exc:
-                raise FitFileError(f"cannot read ({exc.strerror or exc})", file=source) from None
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FitFileError(
-                f"not a fit file: not valid JSON ({exc.msg})", file=source, line=exc.lineno
-            ) from None
-        except RecursionError:
-            raise FitFileError("not a fit file: JSON nested too deeply", file=source) from None
-        return cls.from_dict(d, source=source)
+        return fit_from_json(cls, text_or_path)
 
 
 register(FitResult, lambda r: r.to_dict(include_starts=True), FitResult.from_dict)
