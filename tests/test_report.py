@@ -100,7 +100,7 @@ def test_demo_report_renders(tmp_path):
     assert "held-out largest model" in r.stdout and "downstream CE after FMT" in r.stdout
     html = (out / "report.html").read_text()
     assert "Measured, not simulated" in html and "<script src=" not in html  # self-contained
-    assert "33 rows (of 157, selected by <code>--where method == &#x27;none&#x27;" in html
+    assert "30 rows (of 147, selected by <code>--where method == &#x27;none&#x27;" in html
     dom = render(out / "report.html", tmp_path, "demo_report.png")
     _checks(
         dom,

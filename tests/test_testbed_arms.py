@@ -199,20 +199,24 @@ def test_cpu_spec_has_each_papers_design_and_an_honest_plan():
     for size in sorted(sizes_over)[:3]:
         assert len({round(m[k]) for k in m if n[k] == size and m[k] >= 19}) >= 3
     largest_over = max(n[k] for k in m if m[k] >= 9.5)
-    assert largest_over > 0.75e6  # the 793k model at M = 10, above every size fitted at M >= 10
+    assert largest_over > 0.3e6  # the 336k model at M = 10, above every size fitted at M >= 10
+    held = [k for k in m if n[k] == largest_over and m[k] >= 9.5]
+    compute = {k: 6 * n[k] * r.config["tokens"] for r in pre for k in [r.key]}
+    assert min(compute[k] for k in held) > max(c for k, c in compute.items() if n[k] < largest_over)
     ft = [r for r in runs if r.kind == "finetune"]
     for method in ("lora", "prompt"):
         budgets = {r.config["tokens"] for r in ft if r.config["method"] == method}
-        assert len(budgets) >= 3 and max(budgets) / min(budgets) >= 30
+        assert len(budgets) >= 3 and max(budgets) / min(budgets) >= 16  # 250k..4M
     assert {r.config["lora_rank"] for r in ft if r.config["method"] == "lora"} == {1, 4, 16}
     assert {r.config["prompt_length"] for r in ft if r.config["method"] == "prompt"} == {4, 16, 32}
     for source in ("kjv", "python", "kjv:0.5,rv1909:0.5"):
         budgets = {r.config["tokens"] for r in ft if r.config["pretrain_data"] == source}
         assert len(budgets) >= 4, source
     assert {r.config["finetune_size"] for r in ft if r.config["tokens"] == 0} == {250, 1000, 4000}
-    # The plan is calibrated on this preset's measured runs: its total matches their wall
-    # time (324 worker-minutes) within 15%. (Issue 20's target, the whole preset within 90
-    # minutes on 2 cores, is not met: about 170 minutes.)
+    # The plan is calibrated on this preset's measured runs: its total (186 worker-minutes)
+    # matches their wall time (183 in the runs' own `wall_time_s`; 190 in the registry's
+    # start-to-finish times) within 15%. The whole invocation took 95.9 minutes on 2 cores,
+    # against issue 20's 90.
     from scalinglab.examples import example_path
 
     measured = pd.read_csv(example_path())["wall_time_s"].sum()

@@ -6,15 +6,18 @@ invocation. Regenerate with:
     cp cpu_runs/runs.csv src/scalinglab/data/testbed_cpu_runs.csv
 
 The table holds the preset's experiments, told apart by their columns (see `split`):
-- ladder: pretraining runs on the English + Spanish Bibles, 6 model sizes x token budgets
-  (one cosine run per budget), with over-trained runs (a tokens-per-parameter axis) for the
-  four middle sizes: `loss` is the validation loss in nats per BPE token, `accuracy` the
-  4-choice verse cloze (1,000+ held-out items, chance 0.25);
+- ladder: pretraining runs on the English + Spanish Bibles, 6 model sizes (15k-793k
+  non-embedding parameters) x 5 token budgets (125k-2M, one cosine run per budget), with
+  longer runs on a tokens-per-parameter axis (M = 20-80) for the 25k, 57k and 100k models
+  and the 336k model at M = 10, the over-trained run held out: `loss` is the validation loss
+  in nats per BPE token, `accuracy` the 4-choice verse cloze (1,000 held-out items, chance
+  0.25);
 - downstream: FMT finetuning of the d64 model on 250 / 1,000 / 4,000 en->es verse pairs after
   each pretraining budget (`downstream_ce`, `bleu`, `chrf` on the held-out verses);
 - methods: FMT, LoRA (rank 4) and prompt tuning (16 virtual tokens) x 3 model sizes (2M
-  pretraining tokens) x 250 / 1,000 / 4,000 pairs, three finetuning seeds for the d64 model;
-  methods_pretraining: the same on the d64 model after 0.25M / 2M / 8M pretraining tokens;
+  pretraining tokens) x 250 / 1,000 / 4,000 pairs, three finetuning seeds for the d64 model
+  (on 250 and 1,000 pairs); methods_pretraining: the same on the d64 model after 0.25M / 2M /
+  4M pretraining tokens;
   every finetuned model is also scored zero-shot on the cloze (`zeroshot_accuracy`);
 - pet_size: LoRA rank 1 / 4 / 16 and prompt length 4 / 16 / 32 on the d64 model;
 - alignment: FMT on 1,000 pairs after English-only (kjv), English + Spanish (the mixture),

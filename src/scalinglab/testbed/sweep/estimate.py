@@ -1,21 +1,23 @@
 """What a sweep costs before it runs: FLOPs and time per run.
 
-CPU time is calibrated on measured throughput, not guessed: the 157 runs of the current cpu
-preset (2 workers x 1 thread on 2 cores, 2026-12-01/02, `scalinglab/data/testbed_cpu_runs.csv`,
-324 worker-minutes of wall time in all), least squares in seconds so that the long runs,
-which make the total, weigh most:
+CPU time is calibrated on measured throughput, not guessed: the 147 runs of one fresh
+invocation of the cpu preset (2 workers x 1 thread on 2 cores, 2026-12-03, 95.9 min of wall
+time, 190 worker-minutes, `scalinglab/data/testbed_cpu_runs.csv`), each run's registry time
+(`finished - started`: training, evaluation, checkpoint), by non-negative least squares in
+seconds so that the long runs, which make the total, weigh most
+(`scripts/calibrate_sweep_plan.py REGISTRY` refits them):
 
-- pretraining: seconds per token = 4.13e-5 + 4.07e-11 x the model's training FLOPs per token
+- pretraining: seconds per token = 5.38e-5 + 4.08e-11 x the model's training FLOPs per token
   (output projection and attention included): a fixed per-token cost (data, optimizer,
-  Python, validation) plus ~25 GFLOP/s per thread; 0.44-1.95x of each run's wall time
-  (median 0.79x);
-- finetuning: 35 s + 2.31 x (ft_steps x batch x pair tokens) x that per-token cost (dev
-  evaluations, test cross-entropy, greedy decoding and the zero-shot cloze); 0.24-9.4x.
+  Python, validation) plus ~25 GFLOP/s per thread; 0.72-1.15x of each run's time (median
+  0.92);
+- finetuning: 4.3 s + 1.65 x (ft_steps x batch x pair tokens) x that per-token cost (dev
+  evaluations, test cross-entropy, greedy decoding); 0.73-1.29x (median 1.02).
 
-Together 340 worker-minutes for the preset against 324 measured. The largest runs are
-still underestimated: on 2 nearly idle cores (2026-12-02) the 545k model's 6.7M-token run
-took 2,469 s (1,220 s here). The former calibration (2.27e-5 + 2.07e-11, on the preset's
-118 runs of 2026-11-22) put this preset at 136 worker-minutes, 2.4x too few.
+Together 186 worker-minutes for the preset against 190 measured. The former calibration
+(4.13e-5 + 4.07e-11; 35 s + 2.31x), on the former design's runs beside other work, put
+finetuning at 1.6-3x its time now: test verses are decoded in one ragged batch (was ~30
+equal-length groups, 8-9 s a run) and the cloze projects only the answer word's positions.
 
 The accuracy task's scoring (cloze_items x 4 rows of ~48 tokens, forward only) is added from
 the same rate, not measured; decoding more test verses than the calibration's 100 is not.
@@ -32,10 +34,10 @@ from typing import Any
 
 from .grid import Run, _vocab_size, finetune_steps
 
-PRE_S_PER_TOKEN = 4.13e-5  # fixed cost per pretraining token (one thread)
-PRE_S_PER_FLOP = 4.07e-11  # per training FLOP (one thread: ~25 GFLOP/s)
-FT_FIXED_S = 35.0  # per finetuning run: loading, the task's batches, evaluations
-FT_WORK_FACTOR = 2.31  # evaluations and decoding on top of the training steps
+PRE_S_PER_TOKEN = 5.38e-5  # fixed cost per pretraining token (one thread)
+PRE_S_PER_FLOP = 4.08e-11  # per training FLOP (one thread: ~25 GFLOP/s)
+FT_FIXED_S = 4.3  # per finetuning run: loading, the task's batches, evaluations
+FT_WORK_FACTOR = 1.65  # evaluations and decoding on top of the training steps
 PRE_FIXED_S = 0.5  # per pretraining run: cloze scoring, checkpoint (measured sweep overhead)
 BYTES_PER_BPE_TOKEN = 3.2  # Bible text under the shared BPE vocabularies
 
