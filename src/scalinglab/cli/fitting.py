@@ -4,12 +4,10 @@ predicting.py, `audit` in auditing.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..errors import DataError
-from ..fitting import FitResult
 from ..io.safe_write import atomic_write
 from ..laws import CATALOG
 from ..laws.expression import parse_param_option
@@ -33,6 +31,8 @@ from .n_choice import (
     params_col_option,
 )
 from .render import (
+    fit_json,
+    intervals_json,
     render_fit,
     render_intervals,
     render_laws,
@@ -54,47 +54,6 @@ def laws_cmd(as_json: bool) -> None:
         emit_json([law.describe() for law in CATALOG.values()])
         return
     render_laws(CATALOG.values())
-
-
-def _fit_json(res: FitResult) -> dict[str, Any]:
-    return {
-        "law": res.law.name,
-        "params": res.params_,
-        "fixed": res.law.fixed_values,
-        "objective": res.objective_,
-        "n_points": res.n_points_,
-        "converged": res.converged_,
-        "clean": res.clean_,
-        "stop_reason": res.stop_reason_,
-        "dof": res.dof_,
-        "aic": res.aic_,
-        "bic": res.bic_,
-        "diagnostics": [d.to_dict() for d in res.diagnostics_],
-        "warnings": res.warnings_,
-        "at_bounds": res.at_bounds_,
-        "metric": res.metric_,
-        "columns": res.columns_,
-        "fit_time_s": res.fit_time_s_,
-    }
-
-
-def _intervals_json(res: FitResult, level: float) -> dict[str, Any]:
-    b = res.bootstrap_
-    # the command adds intervals only to a fit it bootstrapped (`res.bootstrap_` is set)
-    assert b is not None, "intervals are reported for a bootstrapped fit only"
-    iv = res.intervals(level)
-    return {
-        "level": level,
-        "n_resamples": b.n_resamples,
-        "n_usable": int(b.usable.sum()),
-        "method": b.method,
-        "group_by": b.group_by,
-        "time_s": b.time_s,
-        "params": {
-            name: {"lower": row.lower, "upper": row.upper, "se": row.se}
-            for name, row in iv.iterrows()
-        },
-    }
 
 
 @main.command("fit")
@@ -265,11 +224,11 @@ def fit_cmd(
         with atomic_write(starts_path, newline="") as fh:
             res.starts_.to_csv(fh, index=False)
     if as_json:
-        obj = _fit_json(res)
+        obj = fit_json(res)
         obj["n_params_col"] = run.n_col
         obj["notes"] = run.notes
         if res.bootstrap_ is not None:
-            obj["intervals"] = _intervals_json(res, interval)
+            obj["intervals"] = intervals_json(res, interval)
         emit_json(obj)
         return
     render_fit(res)

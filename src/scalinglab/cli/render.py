@@ -574,3 +574,46 @@ def render_forecast_run(run: Any, interval: float, n_boot: int, as_json: bool = 
         render_many_warnings(run.tasks)
         return
     render_forecast(run.forecast)
+
+
+def fit_json(res: FitResult) -> dict[str, Any]:
+    """`fit --json`: the fit's estimates, quality and findings as one JSON object."""
+    return {
+        "law": res.law.name,
+        "params": res.params_,
+        "fixed": res.law.fixed_values,
+        "objective": res.objective_,
+        "n_points": res.n_points_,
+        "converged": res.converged_,
+        "clean": res.clean_,
+        "stop_reason": res.stop_reason_,
+        "dof": res.dof_,
+        "aic": res.aic_,
+        "bic": res.bic_,
+        "diagnostics": [d.to_dict() for d in res.diagnostics_],
+        "warnings": res.warnings_,
+        "at_bounds": res.at_bounds_,
+        "metric": res.metric_,
+        "columns": res.columns_,
+        "fit_time_s": res.fit_time_s_,
+    }
+
+
+def intervals_json(res: FitResult, level: float) -> dict[str, Any]:
+    """`fit --bootstrap --json`: the parameters' bootstrap intervals at `level`."""
+    b = res.bootstrap_
+    # the command adds intervals only to a fit it bootstrapped (`res.bootstrap_` is set)
+    assert b is not None, "intervals are reported for a bootstrapped fit only"
+    iv = res.intervals(level)
+    return {
+        "level": level,
+        "n_resamples": b.n_resamples,
+        "n_usable": int(b.usable.sum()),
+        "method": b.method,
+        "group_by": b.group_by,
+        "time_s": b.time_s,
+        "params": {
+            name: {"lower": row.lower, "upper": row.upper, "se": row.se}
+            for name, row in iv.iterrows()
+        },
+    }
