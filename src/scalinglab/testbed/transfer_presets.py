@@ -41,8 +41,8 @@ runs after a few hundred thousand tokens, so at a third of the caps on average i
 117 thread-minutes (`estimate_seconds(0.3)`), a little less in one process on 2 cores (two
 torch threads). (The rate was recalibrated on the cpu sweep preset's 147 runs on
 2026-12-03: these were 299 and 103 at the 2026-12-02 rate, 157 and 54 before.) Not yet
-measured at full size. Resumable as every transfer experiment: `--resume` keeps the runs already in --out
-and trains only the missing ones; the settings are recorded in each row (`exp_*`) and a
+measured at full size. Resumable as every transfer experiment: `--resume` keeps the runs
+already in --out and trains only the missing ones; the settings are recorded in each row (`exp_*`) and a
 resumed file must keep them.
 
 Any option given on the command line wins over the preset's value (`--preset cpu
