@@ -42,8 +42,8 @@ runs after a few hundred thousand tokens, so at a third of the caps on average i
 torch threads). (The rate was recalibrated on the cpu sweep preset's 147 runs on
 2026-12-03: these were 299 and 103 at the 2026-12-02 rate, 157 and 54 before.) Not yet
 measured at full size. Resumable as every transfer experiment: `--resume` keeps the runs
-already in --out and trains only the missing ones; the settings are recorded in each row (`exp_*`) and a
-resumed file must keep them.
+already in --out and trains only the missing ones; the settings are recorded in each row
+(`exp_*`) and a resumed file must keep them.
 
 Any option given on the command line wins over the preset's value (`--preset cpu
 --d-models 32,64` is the same design on two sizes); the rows record what was run.
