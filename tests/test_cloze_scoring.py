@@ -90,3 +90,30 @@ def test_batched_scoring_equals_one_sequence_at_a_time():
 
     assert len(items) == 72  # one item per line
     assert cloze_accuracy(model, items, tok, "cpu", batch=7) == one_at_a_time()
+
+
+def test_continuations_from_a_shared_cache_equal_full_sequences():
+    """Each tail's log-probabilities read from its context's shared KV cache equal those of
+    the whole sequence run alone, for contexts and tails of different lengths."""
+    import torch.nn.functional as F
+
+    from scalinglab.testbed.model import GPT, GPTConfig
+
+    torch.manual_seed(1)
+    model = GPT(GPTConfig(vocab_size=50, context=40, d_model=32, n_layers=2, n_heads=4)).eval()
+    g = torch.Generator().manual_seed(2)
+    contexts = [torch.randint(3, 50, (n,), generator=g).tolist() for n in (1, 7, 19, 12)]
+    tails, owner = [], []
+    for i in range(len(contexts)):
+        for n in (1, 3, 5, 2):
+            tails.append(torch.randint(3, 50, (n,), generator=g).tolist())
+            owner.append(i)
+    got = model.continuation_logprobs(contexts, tails, owner)
+    assert got.shape == (16, 5)
+    for r, (t, o) in enumerate(zip(tails, owner, strict=True)):
+        x = torch.tensor([contexts[o] + t])
+        want = F.log_softmax(model(x[:, :-1]), -1).gather(-1, x[:, 1:, None])[0, -len(t) :, 0]
+        assert torch.allclose(got[r, : len(t)], want, atol=1e-5), r
+        assert bool((got[r, len(t) :] == 0).all())
+    with pytest.raises(ValueError, match="exceeds the context 40"):
+        model.continuation_logprobs([list(range(3, 40))], [[5, 6, 7, 8]], [0])

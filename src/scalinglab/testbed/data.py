@@ -81,6 +81,10 @@ class BPETokenizer:
     def encode(self, text: str) -> list[int]:
         return self._tok.encode(text).ids
 
+    def encode_many(self, texts: list[str]) -> list[list[int]]:
+        """Many short texts at once (the tokenizer's batch encoder, in parallel)."""
+        return [enc.ids for enc in self._tok.encode_batch(texts)]
+
     def encode_long(self, text: str) -> list[int]:
         """A whole corpus: encoded line by line in parallel (one huge string is slow)."""
         lines = text.splitlines(keepends=True)
@@ -426,10 +430,14 @@ def verse_cloze_items(
 
 def _token_lengths(tok: Any, words: list[str]) -> list[int]:
     """Tokens of each word read with its leading space (batched under BPE)."""
-    inner = getattr(tok, "_tok", None)
-    if inner is not None:
-        return [len(e.ids) for e in inner.encode_batch([" " + w for w in words])]
-    return [len(tok.encode(" " + w)) for w in words]
+    return [len(ids) for ids in encode_many(tok, [" " + w for w in words])]
+
+
+def encode_many(tok: Any, texts: list[str]) -> list[list[int]]:
+    """Encode many short texts: batched where the tokenizer can (BPE), else one by one."""
+    if hasattr(tok, "encode_many"):
+        return tok.encode_many(texts)
+    return [tok.encode(t) for t in texts]
 
 
 def accuracy_items(pretrain_data: str, tok: Any, n: int) -> list[tuple[str, list[str], int]]:

@@ -71,8 +71,8 @@ class Attention(nn.Module):
                 v = torch.cat([cache["v"], v], dim=2)
             cache["k"], cache["v"] = k, v
         causal = mask is None and (cache is None or T > 1)
-        if cache is not None and T > 1 and k.shape[2] > T:  # prefix cached, new block causal
-            raise ValueError("multi-token steps on a non-empty cache are not supported")
+        if mask is None and cache is not None and T > 1 and k.shape[2] > T:
+            raise ValueError("multi-token steps on a non-empty cache need an explicit mask")
         y = F.scaled_dot_product_attention(
             q,
             k,
@@ -166,6 +166,54 @@ class GPT(nn.Module):
         caches."""
         logits = self.head(self.hidden(idx, prefix, caches, start))
         return logits if prefix is None else logits[:, prefix.shape[0] :]
+
+    @torch.no_grad()
+    def continuation_logprobs(
+        self, contexts: list[list[int]], tails: list[list[int]], owner: list[int], pad: int = 0
+    ) -> torch.Tensor:
+        """log p(tail token | its context, the tail before it): (len(tails), longest tail),
+        zero past each tail's end. Each context is read once and its KV cache shared by the
+        tails that continue it (tail r continues contexts[owner[r]]): a multiple-choice item
+        costs one pass over its context, not one per choice. Contexts are right-padded (a
+        causal model never attends forward, so padding after a context changes nothing);
+        each tail sees its own context's real positions and its earlier tokens only."""
+        dev = self.tok.weight.device
+        lc = torch.tensor([len(c) for c in contexts], device=dev)
+        L, S = int(lc.max()), max(len(t) for t in tails)
+        if int((lc[torch.tensor(owner, device=dev)] + S).max()) > self.cfg.context:
+            raise ValueError(f"a context plus its tail exceeds the context {self.cfg.context}")
+        x = torch.tensor([c + [pad] * (L - len(c)) for c in contexts], device=dev)
+        x = self.tok(x) + self.pos(torch.arange(L, device=dev))
+        caches: list[dict] = [{} for _ in self.blocks]
+        for block, cache in zip(self.blocks, caches, strict=True):
+            x = block(x, cache)
+        last = self.ln_f(x[torch.arange(len(contexts), device=dev), lc - 1])  # (I, d)
+        own = torch.tensor(owner, device=dev)
+        for cache in caches:  # each tail row reads its context's keys and values
+            cache["k"], cache["v"] = cache["k"][own], cache["v"][own]
+        y = torch.tensor([t + [pad] * (S - len(t)) for t in tails], device=dev)
+        start = lc[own]
+        pos = (start[:, None] + torch.arange(S, device=dev)).clamp(max=self.cfg.context - 1)
+        seen = torch.arange(L, device=dev)[None, :] < start[:, None]  # (R, L) real context
+        mask = torch.cat(
+            [
+                seen[:, None, :].expand(-1, S, -1),
+                torch.tril(torch.ones(S, S, dtype=torch.bool, device=dev))[None].expand(
+                    len(tails), -1, -1
+                ),
+            ],
+            dim=2,
+        )
+        h = self.tok(y) + self.pos(pos)
+        for block, cache in zip(self.blocks, caches, strict=True):
+            h = block(h, cache, mask[:, None])
+        reads = torch.cat([last[own][:, None], self.ln_f(h[:, :-1])], dim=1)  # (R, S, d)
+        lengths = torch.tensor([len(t) for t in tails], device=dev)
+        live = torch.arange(S, device=dev)[None, :] < lengths[:, None]
+        out = torch.zeros(len(tails), S, device=dev)
+        logp = F.log_softmax(self.head(reads[live]).float(), -1)
+        out[live] = logp.gather(-1, y[live][:, None])[:, 0]
+        return out
 
     @torch.no_grad()
     def generate(

@@ -280,6 +280,17 @@ class Tuned:
         return self.model(x, prefix=self.prefix)
 
 
+def _target_logits(
+    tuned: Tuned, x: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits at the target positions only, and the tokens they predict: the source half of
+    each row is context, never scored, so projecting it onto the vocabulary (and, in
+    training, back-propagating through that) was wasted work."""
+    m = mask[:, 1:]
+    h = tuned.model.hidden(x[:, :-1], prefix=tuned.prefix)
+    return tuned.model.head(h[:, h.shape[1] - m.shape[1] :][m]), x[:, 1:][m]
+
+
 def target_ce(tuned: Tuned, pairs, tok, batch: int, device) -> float:
     """Mean cross-entropy per target token (the downstream CE of Isik et al.)."""
     tuned.model.eval()
@@ -289,11 +300,9 @@ def target_ce(tuned: Tuned, pairs, tok, batch: int, device) -> float:
         for i in range(0, len(pairs), batch):
             x, mask = _batch(pairs[i : i + batch], tok, max_len, device)
             with _autocast(device):
-                logits = tuned.logits(x[:, :-1])
-            ce = F.cross_entropy(logits.float().transpose(1, 2), x[:, 1:], reduction="none")
-            m = mask[:, 1:]
-            total += float(ce[m].sum())
-            count += int(m.sum())
+                logits, targets = _target_logits(tuned, x, mask)
+            total += float(F.cross_entropy(logits.float(), targets, reduction="sum"))
+            count += len(targets)
     tuned.model.train()
     return total / count if count else float("nan")
 
@@ -387,9 +396,8 @@ def finetune(
         pick = rng.integers(0, len(train_pairs), size=min(batch, len(train_pairs)))
         x, mask = _batch([train_pairs[i] for i in pick], tok, max_len, dev)
         with _autocast(dev):
-            logits = tuned.logits(x[:, :-1])
-        ce = F.cross_entropy(logits.float().transpose(1, 2), x[:, 1:], reduction="none")
-        loss = ce[mask[:, 1:]].mean()
+            logits, targets = _target_logits(tuned, x, mask)
+        loss = F.cross_entropy(logits.float(), targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
