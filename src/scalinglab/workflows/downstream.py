@@ -27,6 +27,7 @@ from ..errors import (
 )
 from ..fitting import FitResult, fit
 from ..fitting.bootstrap import check_bootstrap_size, resample_counts
+from ..fitting.near_optimal import near_optimal_range
 from ..fitting.predict_inputs import check_prediction_inputs
 from ..fitting.prepare import row_numbers, source_of
 from ..laws import get_law
@@ -230,9 +231,11 @@ def near_optimal_spread(
     n_explore: int = 64,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Min/max prediction over fits whose objective lies within `rel` of the best: the
-    search's optimised starts, plus the `n_explore` best-screened starts each optimised to
-    its own end point (the fast search refines only a few, all from one side of a flat
-    valley, so it alone cannot show the valley's width). A spread, not an interval."""
+    search's optimised starts, the `n_explore` best-screened starts each optimised to its own
+    end point, and the valley's two ends at each query found by constrained optimisation
+    (`fitting.near_optimal.near_optimal_range`: min/max prediction s.t. objective <= best x
+    (1 + rel)). Starts alone end where their starting points led them, often on one side of
+    a flat valley. A spread, not an interval; the count is of distinct fits examined."""
     names = list(res.law.param_names)
     st = res.starts_
     tables = [st]
@@ -263,7 +266,12 @@ def near_optimal_spread(
     if len(allp) == 0:
         allp = res.param_vector_[None, :]
     preds = res.law.evaluate(allp, inputs)
-    return preds.min(axis=0), preds.max(axis=0), len(allp)
+    lo, hi = preds.min(axis=0), preds.max(axis=0)
+    ends = near_optimal_range(res, inputs, rel, starts=allp)
+    if ends is None:
+        return lo, hi, len(allp)
+    lo, hi = np.fmin(lo, ends[0]), np.fmax(hi, ends[1])
+    return lo, hi, len(allp) + 2
 
 
 def forecast(
