@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from scalinglab.testbed.model import GPTConfig
-from scalinglab.testbed.sweep.estimate import _pair_tokens
+from scalinglab.testbed.sweep.estimate import CLOZE_TOKENS_PER_ITEM, _pair_tokens
 from scalinglab.testbed.sweep.grid import _vocab_size, finetune_steps
 
 
@@ -39,7 +39,7 @@ def measured_runs(path: str) -> list[dict]:
         m = GPTConfig(
             vocab_size=_vocab_size(c.get("tokenizer", "byte")), context=c["context"], **c["model"]
         )
-        cloze = c.get("cloze_items", 0) * 4 * 48 / 3
+        cloze = c.get("cloze_items", 0) * CLOZE_TOKENS_PER_ITEM / 3
         if kind == "pretrain":
             work = c["tokens"] + cloze
         else:

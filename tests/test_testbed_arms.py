@@ -213,9 +213,9 @@ def test_cpu_spec_has_each_papers_design_and_an_honest_plan():
         budgets = {r.config["tokens"] for r in ft if r.config["pretrain_data"] == source}
         assert len(budgets) >= 4, source
     assert {r.config["finetune_size"] for r in ft if r.config["tokens"] == 0} == {250, 1000, 4000}
-    # The plan is calibrated on this preset's measured runs: its total (186 worker-minutes)
-    # matches their wall time (183 in the runs' own `wall_time_s`; 190 in the registry's
-    # start-to-finish times) within 15%. The whole invocation took 95.9 minutes on 2 cores,
+    # The plan is calibrated on this preset's measured runs: its total (152 worker-minutes)
+    # matches their wall time (the runs' own `wall_time_s`; 149 in the registry's
+    # start-to-finish times) within 15%. The whole invocation took 75.0 minutes on 2 cores,
     # against issue 20's 90.
     from scalinglab.examples import example_path
 

@@ -59,7 +59,7 @@ def testbed_corpora_cmd(as_json: bool) -> None:
     "--preset",
     default="smoke",
     show_default=True,
-    help="smoke (CI, minutes), cpu (2 cores, ~96 min) or gpu (one H100, ~1 h).",
+    help="smoke (CI, minutes), cpu (2 cores, ~75 min) or gpu (one H100, ~1 h).",
 )
 @click.option(
     "--out",

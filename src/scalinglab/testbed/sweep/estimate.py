@@ -1,26 +1,29 @@
 """What a sweep costs before it runs: FLOPs and time per run.
 
 CPU time is calibrated on measured throughput, not guessed: the 147 runs of one fresh
-invocation of the cpu preset (2 workers x 1 thread on 2 cores, 2026-12-03, 95.9 min of wall
-time, 190 worker-minutes, `scalinglab/data/testbed_cpu_runs.csv`), each run's registry time
+invocation of the cpu preset (2 workers x 1 thread on 2 cores, 2026-12-03, 75.0 min of wall
+time, 149 worker-minutes, `scalinglab/data/testbed_cpu_runs.csv`), each run's registry time
 (`finished - started`: training, evaluation, checkpoint), by non-negative least squares in
 seconds so that the long runs, which make the total, weigh most
 (`scripts/calibrate_sweep_plan.py REGISTRY` refits them):
 
-- pretraining: seconds per token = 5.38e-5 + 4.08e-11 x the model's training FLOPs per token
+- pretraining: seconds per token = 5.37e-5 + 4.52e-11 x the model's training FLOPs per token
   (output projection and attention included): a fixed per-token cost (data, optimizer,
-  Python, validation) plus ~25 GFLOP/s per thread; 0.72-1.15x of each run's time (median
-  0.92);
-- finetuning: 4.3 s + 1.65 x (ft_steps x batch x pair tokens) x that per-token cost (dev
-  evaluations, test cross-entropy, greedy decoding); 0.73-1.29x (median 1.02).
+  Python, validation) plus ~22 GFLOP/s per thread; 0.87-1.22x of each run's time (median
+  1.07);
+- finetuning: 1.34 s + 0.761 x (ft_steps x batch x pair tokens) x that per-token cost
+  (dev evaluations, test cross-entropy, greedy decoding); 0.62-1.48x (median 1.02). Below
+  1x because only target positions are projected onto the vocabulary (the source half of
+  a pair is context), where pretraining projects every position.
 
-Together 186 worker-minutes for the preset against 190 measured. The former calibration
-(4.13e-5 + 4.07e-11; 35 s + 2.31x), on the former design's runs beside other work, put
-finetuning at 1.6-3x its time now: test verses are decoded in one ragged batch (was ~30
-equal-length groups, 8-9 s a run) and the cloze projects only the answer word's positions.
+Together 152 worker-minutes for the preset against 149 measured. The former calibration
+(5.38e-5 + 4.08e-11; 4.3 s + 1.65x), on the same design before the cloze shared its
+context's KV cache and finetuning stopped projecting source positions, put finetuning at
+2.3x its time now (63.8 worker-minutes then, 27.9 now).
 
-The accuracy task's scoring (cloze_items x 4 rows of ~48 tokens, forward only) is added from
-the same rate, not measured; decoding more test verses than the calibration's 100 is not.
+The accuracy task's scoring (per item a ~48-token context read once and four ~3-token
+words from its cache, forward only) is added from the same rate, not measured; decoding
+more test verses than the calibration's 100 is not.
 
 The former rule (20,000 tokens/s per 1M parameters, faster as sqrt(1e6/N) below) put the cpu
 preset at 28.6 worker-minutes; it took 106.8 (3.7x). Scale `cpu_speed` for another machine
@@ -34,12 +37,14 @@ from typing import Any
 
 from .grid import Run, _vocab_size, finetune_steps
 
-PRE_S_PER_TOKEN = 5.38e-5  # fixed cost per pretraining token (one thread)
-PRE_S_PER_FLOP = 4.08e-11  # per training FLOP (one thread: ~25 GFLOP/s)
-FT_FIXED_S = 4.3  # per finetuning run: loading, the task's batches, evaluations
-FT_WORK_FACTOR = 1.65  # evaluations and decoding on top of the training steps
+PRE_S_PER_TOKEN = 5.37e-5  # fixed cost per pretraining token (one thread)
+PRE_S_PER_FLOP = 4.52e-11  # per training FLOP (one thread: ~22 GFLOP/s)
+FT_FIXED_S = 1.34  # per finetuning run: loading, the task's batches, evaluations
+FT_WORK_FACTOR = 0.761  # training steps (targets only), evaluations and decoding
 PRE_FIXED_S = 0.5  # per pretraining run: cloze scoring, checkpoint (measured sweep overhead)
 BYTES_PER_BPE_TOKEN = 3.2  # Bible text under the shared BPE vocabularies
+# A cloze item: its context read once (~48 tokens), then four ~3-token words from its cache
+CLOZE_TOKENS_PER_ITEM = 48 + 4 * 3
 
 
 def plan(
@@ -78,7 +83,7 @@ def plan(
         per_token = (PRE_S_PER_TOKEN + PRE_S_PER_FLOP * m.flops_per_token()) / cpu_speed
         # The accuracy task: 4 choices an item, ~48 tokens a row, forward only (1/3); measured
         # after pretraining and, as the zero-shot task, after finetuning.
-        cloze = c.get("cloze_items", 0) * 4 * 48 / 3 * per_token
+        cloze = c.get("cloze_items", 0) * CLOZE_TOKENS_PER_ITEM / 3 * per_token
         if r.kind == "pretrain":
             tokens = c["tokens"]
             seconds = PRE_FIXED_S + tokens * per_token + cloze
