@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,31 +29,50 @@ from .problem import Problem
 from .result import FitResult
 
 
+@dataclass
+class NearOptimalRange:
+    """Per query the lowest and highest prediction found among near-optimal fits, and the
+    parameter sets (public units) that give them: each is checked to be inside the valley."""
+
+    lower: np.ndarray  # (Q,)
+    upper: np.ndarray  # (Q,)
+    lower_params: np.ndarray  # (Q, P); NaN where nothing finite was found
+    upper_params: np.ndarray  # (Q, P)
+    cap: float  # the objective every reported fit is at or below: best x (1 + rel)
+
+
 def near_optimal_range(
     result: FitResult,
     inputs: Mapping[str, np.ndarray],
     rel: float,
     starts: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray] | None:
+    center: np.ndarray | None = None,
+) -> NearOptimalRange | None:
     """Per query, the min and max prediction over parameter sets with objective <= the
-    best x (1 + rel), or None when the fit carries no data to evaluate the objective on.
+    best x (1 + rel); None when the fit carries no data to evaluate the objective on, or
+    its curvature cannot be computed (the caller keeps what its starts show).
 
     Parameters
     ----------
     result : FitResult
         A fit made on data (its objective is re-evaluated on `result.data_`).
     inputs : mapping of str to array
-        The law's variables at the queries, each of length Q.
+        The law's variables at the queries (broadcast to a common length Q).
     rel : float
-        Relative objective tolerance (0.05: within 5% of the best).
+        Relative objective tolerance, finite and >= 0 (0.05: within 5% of the best).
     starts : array, optional
         (S, P) public parameter sets from the search; those inside the valley count too.
+    center : array, optional
+        The best parameter set known (public units), when a wider search found a lower
+        objective than `result`'s own optimum; the valley is defined around it.
 
     Returns
     -------
-    (lower, upper) arrays of length Q, or None.
+    NearOptimalRange or None
     """
-    if result.data_ is None:
+    if not (np.isfinite(rel) and rel >= 0):
+        raise ValueError(f"the near-optimal tolerance must be a finite number >= 0, got {rel!r}")
+    if result.data_ is None or not inputs:
         return None
     law = result.law
     problem = Problem(
@@ -63,38 +83,60 @@ def near_optimal_range(
         result.delta_,
     )
     lo_b, hi_b = law.internal_bounds()
-    z_hat = np.clip(law.to_internal(result.param_vector_), lo_b, hi_b)
+    theta = result.param_vector_ if center is None else np.asarray(center, float)
+    z_hat = np.clip(law.to_internal(theta), lo_b, hi_b)
     best = float(problem.reduce(z_hat[None, :]).f[0])
     if not np.isfinite(best) or best <= 0:
         return None
     valley = _Valley(problem, best * (1 + rel), lo_b, hi_b)
-    queries = {k: np.atleast_1d(np.asarray(v, float)) for k, v in inputs.items()}
-    n_q = len(next(iter(queries.values())))
+    names = list(inputs)
+    columns = np.broadcast_arrays(*(np.atleast_1d(np.asarray(inputs[k], float)) for k in names))
+    queries = dict(zip(names, columns, strict=True))
+    n_q = columns[0].shape[0]
     pool = [z_hat]
     if starts is not None and len(starts):
         pool += [z for z in np.clip(law.to_internal(np.asarray(starts, float)), lo_b, hi_b)]
     pool = [z for z in pool if valley.inside(z)]
-    curvature = _curvature(problem, z_hat)
-    lam, Q = np.linalg.eigh(curvature)
+    try:
+        curvature = _curvature(problem, z_hat)
+        lam, Q = np.linalg.eigh(curvature)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
     lam = np.maximum(lam, max(float(lam.max()), 1e-300) * 1e-12)
     whiten = Q / np.sqrt(lam) * math.sqrt(2 * rel * best)  # valley ~ |v| <= 1
-    lower, upper = np.empty(n_q), np.empty(n_q)
+    P = len(z_hat)
+    out = NearOptimalRange(
+        np.full(n_q, np.nan),
+        np.full(n_q, np.nan),
+        np.full((n_q, P), np.nan),
+        np.full((n_q, P), np.nan),
+        valley.cap,
+    )
     for q in range(n_q):
         pred = _Prediction(law, {k: v[q : q + 1] for k, v in queries.items()})
-        found = [pred(z) for z in pool]
-        step = np.linalg.lstsq(curvature, pred.gradient(z_hat), rcond=None)[0]
-        scale = max(abs(pred(z_hat)), 1e-12)
+        found = list(pool)
+        at_best = pred(z_hat)
+        scale = abs(at_best) if np.isfinite(at_best) and at_best != 0 else 1.0
+        try:
+            step = np.linalg.lstsq(curvature, pred.gradient(z_hat), rcond=None)[0]
+        except (np.linalg.LinAlgError, ValueError):
+            step = None
         for sign in (1.0, -1.0):
-            edge = valley.edge(z_hat, -sign * step)  # the quadratic model's extreme direction
+            edge = None if step is None else valley.edge(z_hat, -sign * step)
             if edge is not None:
-                found.append(pred(edge))
+                found.append(edge)  # the quadratic model's extreme direction, to the edge
             for z0 in (z_hat,) if edge is None else (z_hat, edge):
                 z = valley.polish(pred, sign / scale, z0, z_hat, whiten)
                 if z is not None:
-                    found.append(pred(z))
-        vals = np.asarray([v for v in found if np.isfinite(v)])
-        lower[q], upper[q] = (vals.min(), vals.max()) if vals.size else (np.nan, np.nan)
-    return lower, upper
+                    found.append(z)
+        vals = np.array([pred(z) for z in found])
+        ok = np.flatnonzero(np.isfinite(vals))
+        if ok.size:
+            lo_i, hi_i = ok[np.argmin(vals[ok])], ok[np.argmax(vals[ok])]
+            out.lower[q], out.upper[q] = vals[lo_i], vals[hi_i]
+            out.lower_params[q] = law.to_public(found[lo_i])
+            out.upper_params[q] = law.to_public(found[hi_i])
+    return out
 
 
 def _curvature(problem: Problem, z: np.ndarray) -> np.ndarray:
@@ -115,10 +157,6 @@ class _Valley:
 
     def __init__(self, problem: Problem, cap: float, lo: np.ndarray, hi: np.ndarray) -> None:
         self.problem, self.cap, self.lo, self.hi = problem, cap, lo, hi
-        self.bounds = [
-            (float(a) if np.isfinite(a) else None, float(b) if np.isfinite(b) else None)
-            for a, b in zip(lo, hi, strict=True)
-        ]
 
     def excess(self, z: np.ndarray) -> float:
         """log(objective / cap): <= 0 inside the valley."""

@@ -235,7 +235,8 @@ def near_optimal_spread(
     end point, and the valley's two ends at each query found by constrained optimisation
     (`fitting.near_optimal.near_optimal_range`: min/max prediction s.t. objective <= best x
     (1 + rel)). Starts alone end where their starting points led them, often on one side of
-    a flat valley. A spread, not an interval; the count is of distinct fits examined."""
+    a flat valley. A spread, not an interval; the count is of the search's fits within the
+    tolerance (the constrained ends come on top of them)."""
     names = list(res.law.param_names)
     st = res.starts_
     tables = [st]
@@ -257,6 +258,10 @@ def near_optimal_spread(
         except ScalingLabError:
             pass
     best = min(float(t["objective"].min()) for t in tables)
+    center = None  # the best fit found, when the exploration beat the search's own
+    if best < res.objective_:
+        t = min(tables, key=lambda t: float(t["objective"].min()))
+        center = t.loc[t["objective"].idxmin(), names].to_numpy(dtype=float)
     params = []
     for t in tables:
         ok = np.isfinite(t["objective"]) & (t["objective"] <= best * (1 + rel) + 1e-300)
@@ -267,11 +272,10 @@ def near_optimal_spread(
         allp = res.param_vector_[None, :]
     preds = res.law.evaluate(allp, inputs)
     lo, hi = preds.min(axis=0), preds.max(axis=0)
-    ends = near_optimal_range(res, inputs, rel, starts=allp)
+    ends = near_optimal_range(res, inputs, rel, starts=allp, center=center)
     if ends is None:
         return lo, hi, len(allp)
-    lo, hi = np.fmin(lo, ends[0]), np.fmax(hi, ends[1])
-    return lo, hi, len(allp) + 2
+    return np.fmin(lo, ends.lower), np.fmax(hi, ends.upper), len(allp)
 
 
 def forecast(

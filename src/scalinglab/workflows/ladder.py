@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..diagnostics import Diagnostic
-from ..errors import DataError
+from ..errors import DataError, OptionError
 from ..fitting import FitResult, fit
 from ..fitting.predict_inputs import check_prediction_inputs
 from ..laws import get_law
@@ -328,6 +328,11 @@ def ladder_forecast(
     >>> res = sl.ladder(ck, {"n_params": 7e9, "tokens": 4e12})   # doctest: +SKIP
     >>> res.acc_pred, res.acc_interval                         # doctest: +SKIP
     """
+    if not (isinstance(near_optimal, (int, float)) and 0 <= near_optimal < np.inf):
+        raise OptionError(
+            f"near_optimal must be a finite number >= 0 (a relative objective tolerance, "
+            f"0.05 = within 5% of the best), got {near_optimal!r}"
+        )
     law1, law2, kw2 = ladder_laws(loss_law, acc_law, fixed)
     missing = [v for v in law1.variables if v not in target]
     if missing:  # a KeyError deep in the forecast before
