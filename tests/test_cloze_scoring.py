@@ -117,3 +117,28 @@ def test_continuations_from_a_shared_cache_equal_full_sequences():
         assert bool((got[r, len(t) :] == 0).all())
     with pytest.raises(ValueError, match="exceeds the context 40"):
         model.continuation_logprobs([list(range(3, 40))], [[5, 6, 7, 8]], [0])
+
+
+def test_items_of_different_shapes_score_in_one_batch_and_long_words_are_cut():
+    """A long-context item with short words beside a short-context item with a long word
+    (each fits the context alone) raised in one batch; a word longer than the context
+    raised outright. Both now score, the long word by its last tokens."""
+    from scalinglab.testbed.data import ByteTokenizer
+    from scalinglab.testbed.model import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    tok = ByteTokenizer()
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context=32, d_model=16, n_layers=1, n_heads=2))
+    items = [
+        (" ".join("abcdefghijklmnopqrst"), ["cat", "dog", "cow", "pig"], 0),
+        (
+            "x y z",
+            ["abcdefghijklmnop", "bcdefghijklmnopq", "cdefghijklmnopqr", "defghijklmnopqrs"],
+            1,
+        ),
+        ("a b", ["w" * 40, "v" * 40], 0),
+    ]
+    acc = cloze_accuracy(model, items, tok, "cpu", batch=8)
+    assert 0.0 <= acc <= 1.0
+    one_by_one = [cloze_accuracy(model, [it], tok, "cpu") for it in items]
+    assert acc == pytest.approx(sum(one_by_one) / 3)

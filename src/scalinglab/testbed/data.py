@@ -104,17 +104,23 @@ BPE_SOURCES = ("kjv", "rv1909", "python")
 BPE_CHARS_PER_SOURCE = 1_500_000
 
 
+_LOADED: dict[Path, Any] = {}
+_BYTE = ByteTokenizer()  # stateless: one object, so caches keyed by it hit
+
+
 def get_tokenizer(name: str = "byte"):
     """'byte' (default) or 'bpe:N': the shared N-token BPE vocabulary, trained once on
     BPE_SOURCES and cached in the data directory."""
     if name == "byte":
-        return ByteTokenizer()
+        return _BYTE
     kind, _, size = name.partition(":")
     if kind != "bpe" or not size.isdigit():
         raise CorpusError(f"unknown tokenizer '{name}'; use 'byte' or 'bpe:N' (e.g. bpe:2048)")
     path = data_dir() / f"bpe-{size}-{CACHE_VERSION}.json"
+    if path in _LOADED:  # one object per vocabulary file: a worker loads it once
+        return _LOADED[path]
     if path.exists():
-        return BPETokenizer(path=path)
+        return _LOADED.setdefault(path, BPETokenizer(path=path))
     text = "".join(corpus_text(c)[:BPE_CHARS_PER_SOURCE] for c in BPE_SOURCES)
     tok = BPETokenizer(text, vocab_size=int(size))
     tmp = path.with_suffix(f".{os.getpid()}.tmp")

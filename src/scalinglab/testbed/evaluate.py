@@ -98,7 +98,9 @@ def cloze_accuracy(model, items, tok, device, batch: int = 256) -> float:
     the word's first token), which put the built-in task at chance. The choices of an item
     share its context: a GPT reads it once, `batch` items a pass, and scores every choice
     from its KV cache (`GPT.continuation_logprobs`), a quarter of the work of one row per
-    choice; a model without that method gets one right-padded row per choice."""
+    choice; a model without that method gets one right-padded row per choice. `batch`:
+    items a pass (fewer for large models: one layer's keys and values are copied per choice
+    row, kept under ~256 MB)."""
     model.eval()
     contexts, tails, words, owner = _cloze_sequences_cached(items, tok, model.cfg.context)
     scores = np.empty(len(tails))
@@ -109,8 +111,11 @@ def cloze_accuracy(model, items, tok, device, batch: int = 256) -> float:
         longest = [max(len(tails[r]) for r in rows) for rows in rows_of]
         # items of similar lengths together: little padding in either pass
         order = sorted(range(len(contexts)), key=lambda i: (len(contexts[i]), longest[i]))
-        for first in range(0, len(order), batch):
-            chunk = order[first : first + batch]
+        # one layer's keys and values copied per choice row: at most ~256 MB a pass
+        per_item = 8 * model.cfg.d_model * model.cfg.context * max(len(r) for r in rows_of)
+        step = max(1, min(batch, (256 << 20) // per_item))
+        for first in range(0, len(order), step):
+            chunk = order[first : first + step]
             rows = [r for i in chunk for r in rows_of[i]]
             slot = {i: j for j, i in enumerate(chunk)}
             lp = model.continuation_logprobs(
@@ -131,22 +136,22 @@ def cloze_accuracy(model, items, tok, device, batch: int = 256) -> float:
     return correct / max(len(items), 1)
 
 
-_SEQUENCES: dict[int, tuple] = {}
+_SEQUENCES: dict[tuple[int, int, int], tuple] = {}
 
 
 def _cloze_sequences_cached(items, tok, context: int):
     """`_cloze_sequences`, kept for the last few item lists: a sweep worker scores dozens of
-    runs on the same items (most of a second of encoding each time). Keyed by the list's
-    identity and the tokenizer's name (each run loads its own tokenizer object); the entry
-    holds the list, so its id is never reused while cached."""
-    key = id(items)
-    name = getattr(tok, "name", id(tok))
+    runs on the same items (most of a second of encoding each time). Keyed by the identity
+    of the list and of the tokenizer (`data.get_tokenizer` returns one object per vocabulary
+    file); the entry holds both, so neither id is reused while cached. Item lists are treated
+    as immutable (`data.accuracy_items` caches them too)."""
+    key = (id(items), id(tok), context)
     hit = _SEQUENCES.get(key)
-    if hit is None or hit[0] is not items or hit[1] != name or hit[2] != context:
+    if hit is None or hit[0] is not items or hit[1] is not tok:
         if len(_SEQUENCES) >= 4:
             _SEQUENCES.pop(next(iter(_SEQUENCES)))
-        hit = _SEQUENCES[key] = (items, name, context, _cloze_sequences(items, tok, context))
-    return hit[3]
+        hit = _SEQUENCES[key] = (items, tok, _cloze_sequences(items, tok, context))
+    return hit[2]
 
 
 def _cloze_sequences(
@@ -176,8 +181,9 @@ def _cloze_sequences(
         head = fulls[0][:shared]
         contexts.append([tok.BOS, *head[max(len(head) - keep, 0) :]])
         for f, w in zip(fulls, word, strict=True):
-            tails.append(f[shared:])
-            words.append(w)
+            tail = f[shared:][-(context - 1) :]  # a word longer than the context: its end
+            tails.append(tail)
+            words.append(min(w, len(tail)))
             owner.append(len(contexts) - 1)
     return contexts, tails, words, owner
 

@@ -137,9 +137,7 @@ class GPT(nn.Module):
         """The final LayerNorm's states (B, P + T, d), soft-prompt positions included: what
         the output projection reads. Scoring a few positions of each row projects only those
         (`head`), not all T x vocab logits."""
-        x = self.tok(idx)
-        if prefix is not None:
-            x = torch.cat([prefix.unsqueeze(0).expand(idx.shape[0], -1, -1), x], dim=1)
+        x = self.embed(idx, prefix)
         T = x.shape[1]
         if start + T > self.cfg.context:
             raise ValueError(
@@ -149,6 +147,14 @@ class GPT(nn.Module):
         for i, block in enumerate(self.blocks):
             x = block(x, None if caches is None else caches[i])
         return self.ln_f(x)
+
+    def embed(self, idx: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
+        """Token embeddings (B, P + T, d) with the soft prompt's P embeddings first in every
+        row (prompt tuning); positions are added by the caller (ragged rows differ)."""
+        x = self.tok(idx)
+        if prefix is None:
+            return x
+        return torch.cat([prefix.unsqueeze(0).expand(idx.shape[0], -1, -1), x], dim=1)
 
     def head(self, h: torch.Tensor) -> torch.Tensor:
         """Logits from final states: the tied output embedding."""
@@ -179,8 +185,10 @@ class GPT(nn.Module):
         each tail sees its own context's real positions and its earlier tokens only."""
         dev = self.tok.weight.device
         lc = torch.tensor([len(c) for c in contexts], device=dev)
-        L, S = int(lc.max()), max(len(t) for t in tails)
-        if int((lc[torch.tensor(owner, device=dev)] + S).max()) > self.cfg.context:
+        lengths = torch.tensor([len(t) for t in tails], device=dev)
+        L, S = int(lc.max()), int(lengths.max())
+        own = torch.tensor(owner, device=dev)
+        if int((lc[own] + lengths).max()) > self.cfg.context:  # padding may run past it
             raise ValueError(f"a context plus its tail exceeds the context {self.cfg.context}")
         x = torch.tensor([c + [pad] * (L - len(c)) for c in contexts], device=dev)
         x = self.tok(x) + self.pos(torch.arange(L, device=dev))
@@ -188,9 +196,6 @@ class GPT(nn.Module):
         for block, cache in zip(self.blocks, caches, strict=True):
             x = block(x, cache)
         last = self.ln_f(x[torch.arange(len(contexts), device=dev), lc - 1])  # (I, d)
-        own = torch.tensor(owner, device=dev)
-        for cache in caches:  # each tail row reads its context's keys and values
-            cache["k"], cache["v"] = cache["k"][own], cache["v"][own]
         y = torch.tensor([t + [pad] * (S - len(t)) for t in tails], device=dev)
         start = lc[own]
         pos = (start[:, None] + torch.arange(S, device=dev)).clamp(max=self.cfg.context - 1)
@@ -206,9 +211,10 @@ class GPT(nn.Module):
         )
         h = self.tok(y) + self.pos(pos)
         for block, cache in zip(self.blocks, caches, strict=True):
-            h = block(h, cache, mask[:, None])
+            # each tail row reads its context's keys and values, one layer's copy at a time
+            rows = {"k": cache.pop("k")[own], "v": cache.pop("v")[own]}
+            h = block(h, rows, mask[:, None])
         reads = torch.cat([last[own][:, None], self.ln_f(h[:, :-1])], dim=1)  # (R, S, d)
-        lengths = torch.tensor([len(t) for t in tails], device=dev)
         live = torch.arange(S, device=dev)[None, :] < lengths[:, None]
         out = torch.zeros(len(tails), S, device=dev)
         logp = F.log_softmax(self.head(reads[live]).float(), -1)
@@ -271,10 +277,7 @@ class GPT(nn.Module):
         causal = torch.tril(torch.ones(T, T, dtype=torch.bool, device=dev))
         own = torch.eye(T, dtype=torch.bool, device=dev)  # a pad slot sees itself: no NaN
         mask = causal[None] & (valid[:, None, :] | own[None])
-        x = self.tok(idx)
-        if prefix is not None:
-            x = torch.cat([prefix.unsqueeze(0).expand(B, -1, -1), x], dim=1)
-        x = x + self.pos(pos)
+        x = self.embed(idx, prefix) + self.pos(pos)
         caches: list[dict] = [{} for _ in self.blocks]
         for block, cache in zip(self.blocks, caches, strict=True):
             x = block(x, cache, mask[:, None])

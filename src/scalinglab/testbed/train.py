@@ -397,11 +397,12 @@ def finetune(
         x, mask = _batch([train_pairs[i] for i in pick], tok, max_len, dev)
         with _autocast(dev):
             logits, targets = _target_logits(tuned, x, mask)
-        loss = F.cross_entropy(logits.float(), targets)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        if len(targets):  # else every target was cut by the context: a NaN mean, no signal
+            loss = F.cross_entropy(logits.float(), targets)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
         if (step + 1) % eval_every == 0 or step + 1 == steps:
             d = target_ce(tuned, dev_pairs, tok, batch, dev)
             if d < tuned.best_dev_ce:
