@@ -36,11 +36,12 @@ The `cpu` preset, and why each choice:
 
 Cost: `TransferPreset.estimate_seconds` (the sweep planner's per-token rate, calibrated on
 this testbed's measured runs at one thread, plus 32 validation batches per evaluation) puts
-every run at its cap at 339 thread-minutes, an upper bound: early stopping ends the small-D_F
+every run at its cap at 357 thread-minutes, an upper bound: early stopping ends the small-D_F
 runs after a few hundred thousand tokens, so at a third of the caps on average it is about
-117 thread-minutes (`estimate_seconds(0.3)`), a little less in one process on 2 cores (two
-torch threads). (The rate was recalibrated on the cpu sweep preset's 147 runs on
-2026-12-03: these were 299 and 103 at the 2026-12-02 rate, 157 and 54 before.) Not yet
+123 thread-minutes (`estimate_seconds(0.3)`), a little less in one process on 2 cores (two
+torch threads). (The rate was recalibrated on the cpu sweep preset's 147 runs of its 75-min
+invocation on 2026-12-03: these were 339 and 117 at the rate before, 299 and 103 at the
+2026-12-02 rate, 157 and 54 before that.) Not yet
 measured at full size. Resumable as every transfer experiment: `--resume` keeps the runs
 already in --out and trains only the missing ones; the settings are recorded in each row
 (`exp_*`) and a resumed file must keep them.
