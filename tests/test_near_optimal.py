@@ -107,3 +107,5 @@ def test_queries_broadcast_and_bad_tolerances_are_named():
             near_optimal_range(res, {"n_params": 1e10, "tokens": 2e11}, bad)
     with pytest.raises(OptionError, match="near_optimal must be a finite number >= 0"):
         ladder_forecast(pd.DataFrame(), {"n_params": 1e9, "tokens": 1e10}, near_optimal=-1)
+    with pytest.raises(OptionError, match="got True"):  # a bool is an int to Python
+        ladder_forecast(pd.DataFrame(), {"n_params": 1e9, "tokens": 1e10}, near_optimal=True)

@@ -328,7 +328,8 @@ def ladder_forecast(
     >>> res = sl.ladder(ck, {"n_params": 7e9, "tokens": 4e12})   # doctest: +SKIP
     >>> res.acc_pred, res.acc_interval                         # doctest: +SKIP
     """
-    if not (isinstance(near_optimal, (int, float)) and 0 <= near_optimal < np.inf):
+    ok = isinstance(near_optimal, (int, float)) and not isinstance(near_optimal, bool)
+    if not (ok and 0 <= near_optimal < np.inf):
         raise OptionError(
             f"near_optimal must be a finite number >= 0 (a relative objective tolerance, "
             f"0.05 = within 5% of the best), got {near_optimal!r}"
