@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..diagnostics import Diagnostic
 from ..laws.base import Law, Parameter
+from .problem import row_hashes
 
 # The fitted curve is "flat" when its predictions over the fit data vary by less than this
 # share of the metric's own spread (both standard deviations, in the residual space).
@@ -35,18 +36,6 @@ def _space(v: np.ndarray, space: str) -> np.ndarray:
 SORT_ROWS = 20_000  # up to here the duplicate-row check sorts; beyond it, it hashes
 
 
-def _row_hashes(cols: list[np.ndarray]) -> np.ndarray:
-    """One 64-bit hash per row of float columns (their bits mixed multiplicatively)."""
-    h = np.zeros(cols[0].size, dtype=np.uint64)
-    mult, shift = np.uint64(0x9E3779B97F4A7C15), np.uint64(29)
-    with np.errstate(over="ignore"):
-        for c in cols:
-            h ^= (c + 0.0).view(np.uint64)  # + 0.0: -0.0 hashes as 0.0, as it compares
-            h *= mult
-            h ^= h >> shift
-    return h
-
-
 def _n_unique_rows(cols: list[np.ndarray]) -> int:
     """Distinct rows of equal-length float columns. Small tables sort; long ones hash each
     row to one integer first: distinct hashes prove distinct rows (a collision can only
@@ -58,7 +47,7 @@ def _n_unique_rows(cols: list[np.ndarray]) -> int:
         # equal neighbours counted: -0.0 equals 0.0 as in the hashes below
         rows = np.column_stack(cols)[np.lexsort(cols)]
         return n - int(np.count_nonzero((rows[1:] == rows[:-1]).all(axis=1)))
-    h = np.sort(_row_hashes(cols))  # a sort of integers: half of pd.unique's hash table
+    h = np.sort(row_hashes(cols))  # a sort of integers: half of pd.unique's hash table
     if not np.any(h[1:] == h[:-1]):
         return n
     frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})

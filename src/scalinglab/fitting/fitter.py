@@ -394,7 +394,6 @@ def fit_result(
     fold fits (`fit_folds`), so a fold's result is built exactly as a separate fit's."""
     best = res.ends[res.best]
     names = law.param_names
-    table = _starts_table(res, names)
     at_bounds = _bound_warnings(law, best, prep.x, res.starts.min(axis=0))
     converged = bool(res.converged[res.best])
     diagnostics = (
@@ -421,7 +420,7 @@ def fit_result(
         columns_=prep.columns,
         metric_=prep.metric,
         delta_=float(delta),
-        starts_=table,
+        starts_=lambda: _starts_table(res, names),  # type: ignore[arg-type]
         warnings_=[d.message for d in diagnostics if d.severity != "info"],
         at_bounds_=at_bounds,
         diagnostics_=diagnostics,

@@ -51,6 +51,7 @@ from .result import FitResult
 from .search import (
     BASIN_GAP,
     FULL_MARGIN,
+    NEAR_LAMBDA,
     REFINE_NEWTON_FIRST,
     SEARCH_ROWS,
     STATUS_PRUNED,
@@ -331,6 +332,7 @@ def _refine_on_all_rows(full, folds, n, w, lo, hi, max_iter) -> None:
         upper=hi,
         max_iter=max_iter,
         newton_below=np.inf,
+        lam0=NEAR_LAMBDA,
     )
     a = 0
     for f, go, k in zip(folds, gos, reps, strict=True):

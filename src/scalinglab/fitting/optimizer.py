@@ -58,6 +58,7 @@ def levenberg_marquardt(
     groups: np.ndarray | None = None,
     which: np.ndarray | None = None,
     near0: np.ndarray | None = None,
+    lam0: float = 1e-4,
 ) -> LMResult:
     """Minimise problem's sum_i w_i Huber(r_i(z)) for every row of z0 at once.
 
@@ -106,7 +107,7 @@ def levenberg_marquardt(
     f, g, H = red.f, red.g, red.H
     Hn = red.Hn if red.Hn is not None else np.zeros((K, P, P))
     hn_ok = np.full(K, red.Hn is not None)
-    lam = np.full(K, 1e-4)
+    lam = np.full(K, lam0)
     converged = np.zeros(K, dtype=bool)
     dead = ~np.isfinite(f)  # starts that cannot even be evaluated
     n_iter = np.zeros(K, dtype=int)
