@@ -116,6 +116,22 @@ def test_at_bound():
     assert [d.params for d in res.diagnostics_ if d.code == "at_bound"] == [("alpha",)]
 
 
+def test_a_fit_with_warnings_is_never_shown_as_a_plain_converged_yes():
+    """Issue 14: a degenerate optimum is reported as such everywhere. A parameter on its
+    bound converges (the search reached the constrained optimum) but is not clean: the
+    summary and the notebook view say which warning qualifies it; a clean fit says yes."""
+    df = chinchilla_rows()
+    law = sl.get_law("chinchilla").with_parameter("alpha", upper=0.3, grid=(0.1, 0.2, 0.3))
+    res = sl.fit(df, law)
+    assert res.converged_ and not res.clean_
+    assert res.convergence_text() == "yes, not clean (at_bound)"
+    assert "converged  yes, not clean (at_bound)" in res.summary()
+    assert "converged: yes, not clean (at_bound)" in res._repr_html_()
+    clean = sl.fit(df, "chinchilla")
+    assert clean.clean_ and clean.convergence_text() == "yes"
+    assert "converged  yes (" in clean.summary()
+
+
 def test_single_value_and_not_identified_name_the_parameters():
     """Constant tokens: B and beta act through tokens alone and are not determined."""
     df = chinchilla_rows()

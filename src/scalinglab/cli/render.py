@@ -75,7 +75,13 @@ def render_fit(res: FitResult) -> None:
     out.print(
         f"{res.n_points_} points | objective {res.objective_:.12g} (Huber delta={res.delta_:g}, "
         f"{res.law.space} space) | converged: "
-        + ("[green]yes[/]" if res.converged_ else "[bold red]NO[/]")
+        + (
+            "[bold red]NO[/]"
+            if not res.converged_
+            else "[green]yes[/]"
+            if res.clean_
+            else f"[yellow]{escape(res.convergence_text())}[/]"
+        )
         + f" | {len(res.starts_)} starts ({', '.join(f'{v} {k}' for k, v in st.items())}) "
         f"in {res.fit_time_s_ * 1e3:.0f} ms"
     )

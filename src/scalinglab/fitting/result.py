@@ -398,6 +398,21 @@ class FitResult(Result):
         return pd.Series(r, index=index, name="residual")
 
     # -- reporting ------------------------------------------------------------------------
+    def convergence_text(self) -> str:
+        """How the fit ended, in words: "NO", "yes", or "yes, not clean" with the codes of
+        the warnings that qualify it (a parameter on its bound, few degrees of freedom):
+        an optimum the search reached but that carries warnings is never shown as a plain
+        "yes".
+
+        Returns
+        -------
+        str
+        """
+        if not self.converged_:
+            return "NO"
+        codes = sorted({d.code for d in self.diagnostics_ if d.severity != "info"})
+        return f"yes, not clean ({', '.join(codes)})" if codes else "yes"
+
     @property
     def clean_(self) -> bool:
         """Converged, and no diagnostic above "info": a result to use without caveats.
@@ -570,7 +585,7 @@ class FitResult(Result):
             ),
             f"objective  {self.objective_:.12g} (summed Huber, delta={self.delta_:g}, "
             f"{self.law.space} space)",
-            f"converged  {'yes' if self.converged_ else 'NO'}"
+            f"converged  {self.convergence_text()}"
             + (f" ({self.stop_reason_})" if self.stop_reason_ else ""),
             f"dof        {self.dof_} ({self.n_points_} points, {self.law.n_params} parameters)"
             + (f"; AIC {self.aic_:.4g}, BIC {self.bic_:.4g}" if self.data_ is not None else ""),
@@ -658,7 +673,7 @@ class FitResult(Result):
         head = (
             f"<b>{_html.escape(self.law.name)}</b>: {_html.escape(self.metric_)} = "
             f"{_html.escape(self.law.formula_text)} — {self.n_points_} points, "
-            f"converged: {'yes' if self.converged_ else 'NO'}"
+            f"converged: {_html.escape(self.convergence_text())}"
         )
         return head + super()._repr_html_()
 
