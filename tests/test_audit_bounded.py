@@ -38,3 +38,39 @@ def test_accuracy_intervals_stay_in_0_1():
 )  # fmt: skip
 def test_metric_range_by_name(metric, rng):
     assert metric_range(metric) == rng
+
+
+def test_bounded_audit_intervals_are_built_on_the_logit_scale_not_clipped():
+    """Issue 14: bounded quantities stay in range "by computing the interval on a
+    transformed scale". Near the bound, the side that a linear band would push past it ends
+    strictly inside (a clipped band ended exactly on 1.0), and every band holds its own
+    prediction."""
+    law = sl.expression_law(
+        "1 - A * n_params**(-alpha)",
+        {"A": (0, 100), "alpha": (0, 2)},
+        metric="accuracy",
+        space="identity",
+    )
+    pts = sl.audit(_runs(), [law], leave_largest_out="n_params", n_bootstrap=50).points
+    pts = pts.dropna(subset=["lower", "upper"])
+    assert len(pts) > 0
+    assert (pts["upper"] < 1.0).all() and (pts["lower"] > 0.0).all()
+    assert ((pts["lower"] <= pts["prediction"]) & (pts["prediction"] <= pts["upper"])).all()
+
+
+def test_bleu_audit_intervals_stay_inside_0_100():
+    """BLEU near 0 (small models translate badly): the lower ends stay above 0 on the
+    logit scale of [0, 100], and the upper ends below 100."""
+    rng = np.random.default_rng(3)
+    n = np.repeat(np.geomspace(1e6, 1e9, 6), 4)
+    bleu = np.maximum(0.2 * np.log10(n / 1e6) + 0.1 + 0.3 * rng.standard_normal(n.size), 0.01)
+    df = pd.DataFrame({"n_params": n, "tokens": 20 * n, "bleu": bleu})
+    law = sl.expression_law(
+        "A * log(n_params) + B", {"A": (0, 10), "B": (-100, 100)}, metric="bleu",
+        space="identity",
+    )  # fmt: skip
+    pts = sl.audit(df, [law], leave_largest_out="n_params", n_bootstrap=50).points
+    pts = pts.dropna(subset=["lower", "upper"])
+    assert len(pts) > 0
+    assert (pts["lower"] > 0.0).all() and (pts["upper"] < 100.0).all()
+    assert ((pts["lower"] <= pts["prediction"]) & (pts["prediction"] <= pts["upper"])).all()

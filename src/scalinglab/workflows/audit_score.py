@@ -16,7 +16,7 @@ from ..fitting.prepare import row_numbers, source_of
 from ..laws.base import Law
 from ..query import mask as query_mask
 from ..schema import canonical_name
-from .calibration import calibrated_band, clip_to_range, learn_extrapolation
+from .calibration import calibrated_band, learn_extrapolation, metric_range
 from .checkpoints import check_used, flops_per_run
 
 
@@ -105,8 +105,8 @@ def _score(
             if scale
             else None
         )
-        p, lo, hi = calibrated_band(res, test, interval, term)
-        lo, hi = clip_to_range(lo, hi, res.metric_)  # an accuracy interval stays in [0, 1]
+        # an accuracy, error or BLEU interval is built on its logit scale, inside its range
+        p, lo, hi = calibrated_band(res, test, interval, term, metric_range(res.metric_))
     else:
         p = res._predict_array(test)  # positional: pts has its own index
         lo = hi = np.full(len(test), np.nan)

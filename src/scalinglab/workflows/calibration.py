@@ -329,6 +329,7 @@ def calibrated_band(
     inputs: Mapping[str, Any],
     level: float,
     term: ExtrapolationTerm | None,
+    bounds: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(prediction, lower, upper) in the metric's units. Per side, in the law's residual
     space: max(bootstrap half-width, scatter + b·d) with a learned term (the folds' errors
@@ -337,11 +338,19 @@ def calibrated_band(
     uncertainty (robust spread of the refits), scatter the local conformal residual
     quantile (a new run's own noise), b·d the extrapolation term at the query's distance
     beyond the data (at least MIN_DISTANCE, the nearest the slope was learned at; none
-    inside the data). An exact fit gets NaN."""
+    inside the data). An exact fit gets NaN.
+
+    `bounds` (a metric that cannot leave a range: an error rate, BLEU): the band is built
+    on the logit scale of the position inside the range, as `propagate` builds a chained
+    one. The bootstrap's spread is taken from the refits' logits, the scatter-plus-slope
+    ends are mapped there (an end past the range maps to the bound), and the wider side
+    wins there; the ends come back inside the range, never clipped onto it afterwards."""
     pred = _predicted(res, inputs)
     n = pred.shape[0]
     if res.exact_fit_:
         return pred, np.full(n, np.nan), np.full(n, np.nan)
+    if bounds is not None and res.law.space != "log":
+        return pred, *_bounded_band(res, inputs, level, term, pred, bounds)
     ps = _space(pred, res.law.space)
     down = up = np.zeros(n)
     if res.bootstrap_ is not None and res.bootstrap_.usable.any():
@@ -357,6 +366,37 @@ def calibrated_band(
     if res.law.space == "log":
         return pred, np.exp(lo_s), np.exp(hi_s)
     return pred, lo_s, hi_s
+
+
+def _bounded_band(
+    res: FitResult,
+    inputs: Mapping[str, Any],
+    level: float,
+    term: ExtrapolationTerm | None,
+    pred: np.ndarray,
+    bounds: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """calibrated_band's (lower, upper) for a metric in `bounds`, combined on the logit
+    scale (see calibrated_band)."""
+    from scipy.stats import norm
+
+    tp = _bounded(pred, bounds)
+    boot = np.zeros(pred.shape[0])
+    if res.bootstrap_ is not None and res.bootstrap_.usable.any():
+        draws = _bounded(res.bootstrap_.predict_draws(res.law_inputs(inputs)), bounds)
+        med = np.nanmedian(draws, axis=0)
+        mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826
+        boot = norm.ppf(0.5 + level / 2) * mad + np.abs(med - tp)
+    h = local_scatter(res, inputs, level)
+    if term is not None:
+        h = h + term.b * extrapolated_distance(distance(res, inputs))
+    h_down = tp - _bounded(pred - h, bounds)
+    h_up = _bounded(pred + h, bounds) - tp
+    if term is None:  # parameter and noise terms add up (as calibrated_band)
+        down, up = np.sqrt(boot**2 + h_down**2), np.sqrt(boot**2 + h_up**2)
+    else:
+        down, up = np.maximum(boot, h_down), np.maximum(boot, h_up)
+    return _unbounded(tp - down, bounds), _unbounded(tp + up, bounds)
 
 
 # Metrics whose values cannot leave a range, by column name: an interval reaching past the
@@ -375,14 +415,6 @@ def metric_range(metric: str) -> tuple[float, float] | None:
     if name in _FRACTIONS or name.startswith(("acc_", "error_", "score_", "rc_acc_")):
         return (0.0, 1.0)
     return None
-
-
-def clip_to_range(lo: np.ndarray, hi: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """An interval's ends clipped to `metric_range(metric)` (unchanged without one)."""
-    rng = metric_range(metric)
-    if rng is None:
-        return lo, hi
-    return np.clip(lo, *rng), np.clip(hi, *rng)
 
 
 def _bounded(v: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
