@@ -144,3 +144,25 @@ def test_forecast_without_enough_scales_says_uncalibrated(monkeypatch):
     res2 = sl.forecast(df, [{"n_params": 1e9, "tokens": 2e10}], loss_law="chinchilla",
                        n_bootstrap=20, calibrate=False)  # fmt: skip
     assert "uncalibrated" not in [x.code for x in res2.diagnostics]
+
+
+def test_bleu_forecast_interval_stays_inside_0_100():
+    """Issue 14 item 3: BLEU in [0, 100]. A loss -> BLEU forecast whose scores sit near 100
+    gets its interval on the logit scale of [0, 100] (only [0, 1] was inferred, from the
+    values, so a BLEU interval had no range and passed 100)."""
+    rng = np.random.default_rng(5)
+    n = np.repeat(np.geomspace(1e7, 1e9, 5), 5)
+    d = np.tile(np.geomspace(1e9, 1e11, 5), 5)
+    loss = (1.8 + 480 / n**0.35 + 2100 / d**0.37) * np.exp(0.01 * rng.standard_normal(n.size))
+    bleu = np.minimum(100 - 8 * (loss - 2.0) + 0.3 * rng.standard_normal(n.size), 99.9)
+    df = pd.DataFrame({"n_params": n, "tokens": d, "loss": loss, "bleu": bleu})
+    target = pd.DataFrame({"n_params": [2e10], "tokens": [4e11]})
+    law = sl.expression_law(
+        "A - B * loss", {"A": (0, 1000), "B": (0, 1000)}, metric="bleu", space="identity"
+    )
+    t = forecast(
+        df, target, loss_law="chinchilla", error_law=law, error_col="bleu", n_bootstrap=100
+    ).targets
+    assert t["error_pred"].iloc[0] > 95  # near the bound: a linear band would pass 100
+    assert (t["error_hi"] < 100).all() and (t["error_lo"] > 0).all()
+    assert (t["error_lo"] <= t["error_pred"]).all() and (t["error_pred"] <= t["error_hi"]).all()
