@@ -74,3 +74,30 @@ def test_bleu_audit_intervals_stay_inside_0_100():
     assert len(pts) > 0
     assert (pts["lower"] > 0.0).all() and (pts["upper"] < 100.0).all()
     assert ((pts["lower"] <= pts["prediction"]) & (pts["prediction"] <= pts["upper"])).all()
+
+
+def test_log_space_accuracy_law_audit_stays_in_0_1():
+    """expression_law's default space is log: its band is mapped with p e^-h, p e^h onto
+    the logit scale (a review found an accuracy upper end of 1.027 after clipping left)."""
+    law = sl.expression_law(
+        "1 - A * n_params**(-alpha)",
+        {"A": (0, 100), "alpha": (0, 2)},
+        metric="accuracy",
+        space="log",
+    )
+    pts = sl.audit(_runs(), [law], leave_largest_out="n_params", n_bootstrap=50).points
+    pts = pts.dropna(subset=["lower", "upper"])
+    assert len(pts) > 0
+    assert (pts["upper"] < 1.0).all() and (pts["lower"] > 0.0).all()
+    assert ((pts["lower"] <= pts["prediction"]) & (pts["prediction"] <= pts["upper"])).all()
+
+
+def test_value_bounds_check_the_name_against_the_values():
+    from scalinglab.workflows.calibration import value_bounds
+
+    assert value_bounds("accuracy", [0.2, 0.9]) == (0, 1)
+    assert value_bounds("accuracy", [20.0, 90.0]) is None  # percent: no band under 1
+    assert value_bounds("bleu", [0.1, 0.9]) == (0, 100)  # small models' sacrebleu scores
+    assert value_bounds("err_avg17", [0.4, 0.6]) is None
+    assert value_bounds("err_avg17", [0.4, 0.6], infer=True) == (0, 1)
+    assert value_bounds("loss", [2.0, 3.0], infer=True) is None

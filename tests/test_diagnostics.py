@@ -129,7 +129,7 @@ def test_a_fit_with_warnings_is_never_shown_as_a_plain_converged_yes():
     assert "converged: yes, not clean (at_bound)" in res._repr_html_()
     clean = sl.fit(df, "chinchilla")
     assert clean.clean_ and clean.convergence_text() == "yes"
-    assert "converged  yes (" in clean.summary()
+    assert "converged  yes; converged after" in clean.summary()
 
 
 def test_single_value_and_not_identified_name_the_parameters():

@@ -35,7 +35,7 @@ from ..laws.base import Law
 from .objective import huber
 from .optimizer import levenberg_marquardt
 from .problem import Problem
-from .search import NEAR_LAMBDA, SEARCH_ROWS, _subsample
+from .search import SEARCH_ROWS, _subsample
 
 if TYPE_CHECKING:
     from .result import FitResult
@@ -344,8 +344,6 @@ def run_bootstrap(
             max_iter=max_iter,
             newton_below=np.inf,
             frozen=True,
-            # from the optimum (warm): the Newton step undamped (see search.NEAR_LAMBDA)
-            lam0=NEAR_LAMBDA if method == "warm" else 1e-4,
         )
         f = np.where(np.isfinite(res.f), res.f, np.inf).reshape(b - a, k)
         pick = np.argmin(f, axis=1)

@@ -29,6 +29,9 @@ import numpy as np
 
 from .problem import Problem
 
+# The initial damping (x the IRLS diagonal) of a start far from an optimum.
+LAM0_DEFAULT = 1e-4
+
 
 @dataclass
 class LMResult:
@@ -58,7 +61,7 @@ def levenberg_marquardt(
     groups: np.ndarray | None = None,
     which: np.ndarray | None = None,
     near0: np.ndarray | None = None,
-    lam0: float = 1e-4,
+    lam0: float = 1e-4,  # LAM0_DEFAULT
 ) -> LMResult:
     """Minimise problem's sum_i w_i Huber(r_i(z)) for every row of z0 at once.
 
@@ -82,7 +85,11 @@ def levenberg_marquardt(
     weights); a start is then compared with the best converged start of its own group.
     `which` (K,): each start's block of a `Problem.blocks` problem. `near0` (K,) bools:
     starts that take Newton steps from their first iteration whatever `newton_below` says
-    (the search's best warmed start, already near its optimum).
+    (the search's best warmed start, already near its optimum). `lam0`: the initial
+    damping (x the IRLS diagonal); refinements that start at a nearby optimum pass a tiny
+    one (search.NEAR_LAMBDA) so the first Newton step is not shortened along the weak
+    directions of a near-singular Hessian, and their first rejected step jumps back to 8 x
+    the default.
     """
     z = np.clip(np.array(z0, dtype=float), lower, upper)
     K, P = z.shape
@@ -108,6 +115,7 @@ def levenberg_marquardt(
     Hn = red.Hn if red.Hn is not None else np.zeros((K, P, P))
     hn_ok = np.full(K, red.Hn is not None)
     lam = np.full(K, lam0)
+    fresh = np.full(K, lam0 < LAM0_DEFAULT)  # not yet rejected a step from a small lam0
     converged = np.zeros(K, dtype=bool)
     dead = ~np.isfinite(f)  # starts that cannot even be evaluated
     n_iter = np.zeros(K, dtype=int)
@@ -210,7 +218,12 @@ def levenberg_marquardt(
             g_near[groups[idx[near]]] = True
             hn_ok[acc] = g_near[groups[acc]]
         li = lam[idx]
-        li = np.where(better, np.maximum(li / 5.0, 1e-12), np.maximum(li * 8.0, 1e-6))
+        # A start's first rejected step from a small lam0 jumps to the damping the default
+        # start would have after one rejection: from 1e-8, x8 steps would take 4 more
+        # rejected evaluations to get there.
+        floor = np.where(fresh[idx], 8.0 * LAM0_DEFAULT, 1e-6)
+        li = np.where(better, np.maximum(li / 5.0, 1e-12), np.maximum(li * 8.0, floor))
+        fresh[idx[~better]] = False
         lam[idx] = li
         last_rel[acc] = rel[better]
         finished = done | (n_small >= 2)

@@ -586,7 +586,7 @@ class FitResult(Result):
             f"objective  {self.objective_:.12g} (summed Huber, delta={self.delta_:g}, "
             f"{self.law.space} space)",
             f"converged  {self.convergence_text()}"
-            + (f" ({self.stop_reason_})" if self.stop_reason_ else ""),
+            + (f"; {self.stop_reason_}" if self.stop_reason_ else ""),
             f"dof        {self.dof_} ({self.n_points_} points, {self.law.n_params} parameters)"
             + (f"; AIC {self.aic_:.4g}, BIC {self.bic_:.4g}" if self.data_ is not None else ""),
             "parameters",
@@ -779,7 +779,10 @@ def _get_starts(self: FitResult) -> pd.DataFrame:
         One row per start: ``start_<param>`` and ``<param>`` columns, ``objective``,
         ``screen_objective``, ``converged``, ``status`` and ``n_iter``.
     """
-    table = self.__dict__["_starts_table"]
+    d = self.__dict__
+    if "_starts_table" not in d:  # pickled before the table was built lazily
+        d["_starts_table"] = d.pop("starts_", None)
+    table = d["_starts_table"]
     if callable(table):  # built on first use (see _set_starts)
         table = self.__dict__["_starts_table"] = table()
     return table

@@ -161,7 +161,8 @@ def law_section(
     sec.parts.append(
         f"<p>{res.n_points_} fit points; objective {res.objective_:.6g} "
         f"(Huber δ={res.delta_:g}, {law.space} space); converged: "
-        f"{'yes' if res.converged_ else '<b>NO</b>'}.</p>"
+        + ("<b>NO</b>" if not res.converged_ else html.escape(res.convergence_text()))
+        + ".</p>"
     )
     n_col = res.columns_.get("n_params", "n_params") if "n_params" in law.variables else None
     if n_col and {"n_params", "n_params_nonembedding"} <= set(df.columns):  # issue 15 item 3

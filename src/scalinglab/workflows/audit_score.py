@@ -16,7 +16,7 @@ from ..fitting.prepare import row_numbers, source_of
 from ..laws.base import Law
 from ..query import mask as query_mask
 from ..schema import canonical_name
-from .calibration import calibrated_band, learn_extrapolation, metric_range
+from .calibration import calibrated_band, learn_extrapolation, value_bounds
 from .checkpoints import check_used, flops_per_run
 
 
@@ -106,7 +106,8 @@ def _score(
             else None
         )
         # an accuracy, error or BLEU interval is built on its logit scale, inside its range
-        p, lo, hi = calibrated_band(res, test, interval, term, metric_range(res.metric_))
+        bounds = value_bounds(res.metric_, np.asarray(res.data_["y"]) if res.data_ else [])
+        p, lo, hi = calibrated_band(res, test, interval, term, bounds)
     else:
         p = res._predict_array(test)  # positional: pts has its own index
         lo = hi = np.full(len(test), np.nan)

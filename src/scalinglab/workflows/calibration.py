@@ -349,7 +349,7 @@ def calibrated_band(
     n = pred.shape[0]
     if res.exact_fit_:
         return pred, np.full(n, np.nan), np.full(n, np.nan)
-    if bounds is not None and res.law.space != "log":
+    if bounds is not None:
         return pred, *_bounded_band(res, inputs, level, term, pred, bounds)
     ps = _space(pred, res.law.space)
     down = up = np.zeros(n)
@@ -390,8 +390,13 @@ def _bounded_band(
     h = local_scatter(res, inputs, level)
     if term is not None:
         h = h + term.b * extrapolated_distance(distance(res, inputs))
-    h_down = tp - _bounded(pred - h, bounds)
-    h_up = _bounded(pred + h, bounds) - tp
+    if res.law.space == "log":  # h is in log units: the scatter ends are p e^-h, p e^h
+        with np.errstate(over="ignore"):
+            s_lo, s_hi = pred * np.exp(-h), pred * np.exp(h)
+    else:
+        s_lo, s_hi = pred - h, pred + h
+    h_down = tp - _bounded(s_lo, bounds)
+    h_up = _bounded(s_hi, bounds) - tp
     if term is None:  # parameter and noise terms add up (as calibrated_band)
         down, up = np.sqrt(boot**2 + h_down**2), np.sqrt(boot**2 + h_up**2)
     else:
@@ -399,8 +404,8 @@ def _bounded_band(
     return _unbounded(tp - down, bounds), _unbounded(tp + up, bounds)
 
 
-# Metrics whose values cannot leave a range, by column name: an interval reaching past the
-# range (an accuracy interval up to 1.031) is clipped to it, which changes no coverage.
+# Metrics whose values cannot leave a range, by column name: their intervals are built on
+# the logit scale of that range (an accuracy interval once reached 1.031).
 _FRACTIONS = ("accuracy", "error", "rc_acc", "acc", "acc_norm", "exact_match")
 _SCORES_0_100 = ("bleu", "chrf")
 
@@ -413,6 +418,24 @@ def metric_range(metric: str) -> tuple[float, float] | None:
     if name in _SCORES_0_100 or name.startswith(("bleu_", "chrf_")):
         return (0.0, 100.0)
     if name in _FRACTIONS or name.startswith(("acc_", "error_", "score_", "rc_acc_")):
+        return (0.0, 1.0)
+    return None
+
+
+def value_bounds(metric: str, values: Any, *, infer: bool = False) -> tuple[float, float] | None:
+    """The range an interval of `metric` is kept in, checked against its `values`: the
+    name's range (`metric_range`) where the values keep to it (an "accuracy" column in
+    percent gets none rather than a band squeezed under 1); with `infer`, [0, 1] for a name
+    without a range whose values all lie there (a forecast's step 2 is an error or accuracy
+    under any name). A BLEU or chrF column keeps [0, 100] even when every value is below 1:
+    small models score BLEU 0.1-0.9 on sacrebleu's scale, and a band capped at 1 would call
+    their larger runs impossible; a BLEU given as a fraction only gets a looser band."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    rng = metric_range(metric)
+    if rng is not None and v.size and np.all((v >= rng[0]) & (v <= rng[1])):
+        return rng
+    if rng is None and infer and v.size and np.all((v >= 0) & (v <= 1)):
         return (0.0, 1.0)
     return None
 

@@ -38,9 +38,9 @@ from .audit import run_flops, selected_rows
 from .calibration import (
     calibrated_band,
     learn_extrapolation,
-    metric_range,
     propagate,
     uncalibrated,
+    value_bounds,
 )
 from .checkpoints import (
     check_used,
@@ -507,10 +507,9 @@ def forecast(
         term = step1["term"]
         _, lo, hi = calibrated_band(loss_fit, inputs, interval, term)
         errs = err_set[error_col].to_numpy(dtype=float)
-        # the metric's own range by name (BLEU, chrF: [0, 100]) where the values keep to
-        # it; else [0, 1] where every value lies there (an error column under another name)
-        ranges = [r for r in (metric_range(error_col), (0.0, 1.0)) if r is not None]
-        bounds = next((r for r in ranges if np.all((errs >= r[0]) & (errs <= r[1]))), None)
+        # [0, 1] where every value lies there, else the metric's own range by name (BLEU,
+        # chrF: [0, 100]) where the values keep to it
+        bounds = value_bounds(error_col, errs, infer=True)
         _, elo, ehi = propagate(err_fit, e_var, loss_pred, lo, hi, interval, bounds)
         out["loss_lo"], out["loss_hi"], out["error_lo"], out["error_hi"] = lo, hi, elo, ehi
         if term is not None:
