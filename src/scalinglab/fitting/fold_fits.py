@@ -18,9 +18,13 @@ fold then evaluated the largest fold's rows, and an audit of 24,000 rows in 8 fo
 Each fold gets the search `fit` would give it (`search.multistart`): the same starts (the
 law's grid for that fold's data), the same screening rows and screened objective, the same
 warm-up and refinement (pruning and Newton switching per fold, as if alone), and on a long
-fold the same row subsample, re-scoring and all-rows refinement. Only rounding differs, so a
-fold's optimum equals a separate fit's to ~1e-13 (tested to 1e-6), and its FitResult is
-built by the same code (`fitter.fit_result`).
+fold the same row subsample, re-scoring and all-rows refinement, with one difference: a fold
+of 65,536 rows or more goes to the all-rows refinement straight from its subsample's
+optimum, without `search.staged_refinement`'s intermediate subsamples (the folds share one
+weighted copy of the table, which those subsamples would have to split). That costs a fold
+an all-rows iteration or two, not its optimum: only rounding differs, so a fold's optimum
+equals a separate fit's to ~1e-13 (tested to 1e-6), and its FitResult is built by the same
+code (`fitter.fit_result`).
 """
 
 from __future__ import annotations
