@@ -87,3 +87,26 @@ def test_value_bounds_check_the_name_against_the_values():
     assert value_bounds("err_avg17", [0.4, 0.6]) is None
     assert value_bounds("err_avg17", [0.4, 0.6], infer=True) == (0, 1)
     assert value_bounds("loss", [2.0, 3.0], infer=True) is None
+
+
+def test_a_prediction_past_the_range_is_said_and_its_band_spans_from_the_bound():
+    """A linear-in-log accuracy law passes 1 beyond the data: the audit says which held-out
+    predictions are impossible values, and their bands run from the bound inward (they
+    used to collapse to the single point 1 - 1e-9)."""
+    rng = np.random.default_rng(4)
+    n = np.repeat(np.geomspace(1e7, 1e11, 9), 3)
+    acc = np.minimum(0.3 + 0.2 * np.log10(n / 1e7), 0.99) + 0.005 * rng.standard_normal(n.size)
+    acc = np.clip(acc, 0, 1)  # saturates near 0.99: a straight line in log N passes 1
+    df = pd.DataFrame({"n_params": n, "tokens": 20 * n, "accuracy": acc})
+    law = sl.expression_law(
+        "a + b * log10(n_params)", {"a": (-10, 10), "b": (0, 1)}, metric="accuracy",
+        space="identity",
+    )  # fmt: skip
+    aud = sl.audit(df, [law], leave_largest_out="n_params", n_bootstrap=50)
+    pts = aud.points.dropna(subset=["lower", "upper"])
+    past = pts[pts["prediction"] > 1.0]
+    assert len(past) > 0
+    assert (past["upper"] < 1.0).all() and (past["upper"] - past["lower"] > 0.005).all()
+    said = [d.message for d in aud.diagnostics if "outside the metric's range" in d.message]
+    assert said and all("[0, 1]" in m for m in said)
+    assert sum(int(m.split(": ")[1].split()[0]) for m in said) == len(past)

@@ -113,6 +113,14 @@ class _Folds:
             **self.score_kw,
         )
         n_bad = summ.pop("n_unpredictable", 0)
+        n_out, rng = summ.pop("n_out_of_range", 0), summ.pop("range", None)
+        if n_out:
+            self.notes.append(
+                f"{fold} ({law.name}): {n_out} held-out prediction(s) lie outside the "
+                f"metric's range [{rng[0]:g}, {rng[1]:g}]: the law leaves the range there, "
+                "so those predictions are impossible values; their intervals run from the "
+                "bound inward"
+            )
         if n_bad:
             self.notes.append(
                 f"{fold} ({law.name}): {n_bad} held-out row(s) have no prediction (an input "

@@ -89,6 +89,7 @@ def _score(
         raise MissingColumnError(
             f"held-out rows have no '{truth_col}' column to score against", column=truth_col
         )
+    out_of_range, bounds = 0, None  # predictions past the metric's range (with intervals)
     if n_bootstrap:
         # a run's checkpoints are resampled together
         res.bootstrap(
@@ -108,6 +109,9 @@ def _score(
         # an accuracy, error or BLEU interval is built on its logit scale, inside its range
         bounds = value_bounds(res.metric_, np.asarray(res.data_["y"]) if res.data_ else [])
         p, lo, hi = calibrated_band(res, test, interval, term, bounds)
+        if bounds is not None:
+            with np.errstate(invalid="ignore"):
+                out_of_range = int(np.sum((p < bounds[0]) | (p > bounds[1])))
     else:
         p = res._predict_array(test)  # positional: pts has its own index
         lo = hi = np.full(len(test), np.nan)
@@ -155,6 +159,8 @@ def _score(
         "diagnostics": [d.to_dict() for d in res.diagnostics_ if d.severity != "info"],
         "params": dict(res.params_),
         "n_unpredictable": n_unpredictable,
+        "n_out_of_range": out_of_range,
+        "range": bounds,
     }
     return pts, summary
 

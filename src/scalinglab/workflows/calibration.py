@@ -390,11 +390,14 @@ def _bounded_band(
     h = local_scatter(res, inputs, level)
     if term is not None:
         h = h + term.b * extrapolated_distance(distance(res, inputs))
+    # A prediction past the range (a linear accuracy law beyond 1) is scattered from the
+    # bound it passed, so the band still spans where the metric can lie, not one point.
+    pc = np.clip(pred, *bounds)
     if res.law.space == "log":  # h is in log units: the scatter ends are p e^-h, p e^h
         with np.errstate(over="ignore"):
-            s_lo, s_hi = pred * np.exp(-h), pred * np.exp(h)
+            s_lo, s_hi = pc * np.exp(-h), pc * np.exp(h)
     else:
-        s_lo, s_hi = pred - h, pred + h
+        s_lo, s_hi = pc - h, pc + h
     h_down = tp - _bounded(s_lo, bounds)
     h_up = _bounded(s_hi, bounds) - tp
     if term is None:  # parameter and noise terms add up (as calibrated_band)
