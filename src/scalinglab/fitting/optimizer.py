@@ -61,7 +61,7 @@ def levenberg_marquardt(
     groups: np.ndarray | None = None,
     which: np.ndarray | None = None,
     near0: np.ndarray | None = None,
-    lam0: float = 1e-4,  # LAM0_DEFAULT
+    lam0: float = LAM0_DEFAULT,
 ) -> LMResult:
     """Minimise problem's sum_i w_i Huber(r_i(z)) for every row of z0 at once.
 

@@ -270,7 +270,7 @@ class Problem:
                 tuple((k, type(v).__name__) for k, v in self.cols.items()),
             )
             try:
-                known = _SECOND_ORDER.get(key) if key is not None else None
+                known = _SECOND_ORDER.get(key)  # type: ignore[arg-type]
             except TypeError:  # an unhashable formula object: tried per problem
                 key, known = None, None
             if known is None:

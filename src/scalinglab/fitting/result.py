@@ -784,7 +784,7 @@ def _get_starts(self: FitResult) -> pd.DataFrame:
         d["_starts_table"] = d.pop("starts_", None)
     table = d["_starts_table"]
     if callable(table):  # built on first use (see _set_starts)
-        table = self.__dict__["_starts_table"] = table()
+        table = d["_starts_table"] = table()
     return table
 
 

@@ -308,20 +308,25 @@ def local_scatter(res: FitResult, inputs: Mapping[str, Any], level: float) -> np
     return np.array([conformal_quantile(r[idx], level) for idx in near]) * inflate
 
 
+def _mad_halfwidth(draws: np.ndarray, center: np.ndarray, level: float) -> np.ndarray:
+    """A `level` half-width from refits' draws (B, m) on the scale they are given in: their
+    median absolute deviation scaled to a normal quantile, plus how far their median lies
+    from `center` (the fit's own prediction)."""
+    from scipy.stats import norm
+
+    med = np.nanmedian(draws, axis=0)
+    mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826
+    return norm.ppf(0.5 + level / 2) * mad + np.abs(med - center)
+
+
 def robust_spread(res: FitResult, inputs: Mapping[str, Any], level: float) -> np.ndarray:
     """Half-width of the bootstrap's parameter uncertainty in the law's space, from the
     median absolute deviation of the refits' predictions (scaled to a normal quantile), not
     their percentiles: with few runs, a handful of resamples that keep two or three model
     sizes extrapolate wildly, and percentiles would let them set the width."""
-    from scipy.stats import norm
-
     assert res.bootstrap_ is not None
     draws = _space(res.bootstrap_.predict_draws(res.law_inputs(inputs)), res.law.space)
-    med = np.nanmedian(draws, axis=0)
-    mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826
-    return norm.ppf(0.5 + level / 2) * mad + np.abs(
-        med - _space(_predicted(res, inputs), res.law.space)
-    )
+    return _mad_halfwidth(draws, _space(_predicted(res, inputs), res.law.space), level)
 
 
 def calibrated_band(
@@ -378,15 +383,11 @@ def _bounded_band(
 ) -> tuple[np.ndarray, np.ndarray]:
     """calibrated_band's (lower, upper) for a metric in `bounds`, combined on the logit
     scale (see calibrated_band)."""
-    from scipy.stats import norm
-
     tp = _bounded(pred, bounds)
     boot = np.zeros(pred.shape[0])
     if res.bootstrap_ is not None and res.bootstrap_.usable.any():
         draws = _bounded(res.bootstrap_.predict_draws(res.law_inputs(inputs)), bounds)
-        med = np.nanmedian(draws, axis=0)
-        mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826
-        boot = norm.ppf(0.5 + level / 2) * mad + np.abs(med - tp)
+        boot = _mad_halfwidth(draws, tp, level)
     h = local_scatter(res, inputs, level)
     if term is not None:
         h = h + term.b * extrapolated_distance(distance(res, inputs))
@@ -494,12 +495,8 @@ def propagate(
     down2 = [np.maximum(tp - ends.min(axis=0), 0.0) ** 2]
     up2 = [np.maximum(ends.max(axis=0) - tp, 0.0) ** 2]
     if step2.bootstrap_ is not None and step2.bootstrap_.usable.any():
-        from scipy.stats import norm
-
         draws = _bounded(step2.bootstrap_.predict_draws({var: loss_pred}), bounds)
-        med = np.nanmedian(draws, axis=0)
-        mad = np.nanmedian(np.abs(draws - med), axis=0) * 1.4826
-        boot = norm.ppf(0.5 + level / 2) * mad + np.abs(med - tp)
+        boot = _mad_halfwidth(draws, tp, level)
         down2.append(boot**2)
         up2.append(boot**2)
     scatter = local_scatter(step2, {var: loss_pred}, level)

@@ -507,8 +507,8 @@ def forecast(
         term = step1["term"]
         _, lo, hi = calibrated_band(loss_fit, inputs, interval, term)
         errs = err_set[error_col].to_numpy(dtype=float)
-        # [0, 1] where every value lies there, else the metric's own range by name (BLEU,
-        # chrF: [0, 100]) where the values keep to it
+        # the metric's own range by name (BLEU, chrF: [0, 100]) where the values keep to
+        # it, else [0, 1] where every value lies there (see value_bounds)
         bounds = value_bounds(error_col, errs, infer=True)
         _, elo, ehi = propagate(err_fit, e_var, loss_pred, lo, hi, interval, bounds)
         out["loss_lo"], out["loss_hi"], out["error_lo"], out["error_hi"] = lo, hi, elo, ehi
