@@ -306,9 +306,12 @@ def find_bad_values(
     for col, kind, rule, lo, hi, closed in rules:
         if only is not None and col not in only:
             continue
-        if col not in df.columns or not pd.api.types.is_numeric_dtype(df[col]):
+        if col not in df.columns:
             continue
-        v = df[col].to_numpy(dtype=float)
+        series = df[col]  # one lookup (~30 us each in pandas 3)
+        if not pd.api.types.is_numeric_dtype(series):
+            continue
+        v = series.to_numpy(dtype=float)
         bad = ((v < lo) | (v > hi)) if closed else (v <= lo)
         if not bad.any():
             continue

@@ -9,6 +9,7 @@ The formula is called with keyword arrays shaped so that broadcasting yields a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -470,10 +471,10 @@ class Law:
         numpy.ndarray
             G rows (the product of the grids' sizes), one column per free parameter.
         """
-        axes = np.meshgrid(
-            *(np.asarray(p.grid, dtype=float) for p in self.parameters), indexing="ij"
-        )
-        return np.stack([a.ravel() for a in axes], axis=1)
+        grids = tuple(tuple(map(float, p.grid)) for p in self.parameters)
+        if math.prod(len(g) for g in grids) * len(grids) > GRID_CACHE_VALUES:
+            return _grid_product.__wrapped__(grids).copy()  # too big to keep
+        return _grid_product(grids).copy()
 
     # -- evaluation -------------------------------------------------------------------------
     def _call(self, params: Mapping[str, Any], data: Mapping[str, np.ndarray]) -> Any:
@@ -647,3 +648,17 @@ class Law:
         if self.fixed:
             d["fixed"] = self.fixed_values
         return d
+
+
+# Start grids of at most this many values are kept once built (Hoffmann's: 22,500).
+GRID_CACHE_VALUES = 100_000
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_product(grids: tuple[tuple[float, ...], ...]) -> np.ndarray:
+    """The Cartesian product of per-parameter grids, (G, P), built once per grid: every fit
+    starts from it (0.13 ms a fit for Hoffmann's 4,500 starts, 0.5% of the fit)."""
+    axes = np.meshgrid(*(np.asarray(g, dtype=float) for g in grids), indexing="ij")
+    out = np.stack([a.ravel() for a in axes], axis=1)
+    out.flags.writeable = False
+    return out
