@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..diagnostics import Diagnostic
 from ..laws.base import Law, Parameter
-from .problem import row_hashes
+from .problem import MATMUL_BLOCK, ROW_BLOCK, _dot_rows, row_hashes
 
 # The fitted curve is "flat" when its predictions over the fit data vary by less than this
 # share of the metric's own spread (both standard deviations, in the residual space).
@@ -153,8 +153,8 @@ def fit_diagnostics(
             )
         )
     z = law.to_internal(best[None, :])
-    pred, jac = law.evaluate_internal(z, cols, True)
-    pred = np.asarray(pred[0], dtype=float)
+    free = [j for j, nm in enumerate(law.param_names) if nm not in at_bounds]
+    pred, gram = _rows_pass(law, z, cols, w, free)
     ys, ps = _space(y, law.space), _space(pred, law.space)
     spread_y = float(np.std(ys)) if n > 1 else 0.0
     if spread_y > 0 and np.all(np.isfinite(ps)) and np.std(ps) < FLAT_SHARE * spread_y:
@@ -187,9 +187,67 @@ def fit_diagnostics(
                 "rest on very few residuals and understate the uncertainty",
             )
         )
-    if jac is not None and n > 1:
-        out.extend(_identifiability(law, np.asarray(jac)[:, 0, :], pred, w, at_bounds))
+    if n > 1:
+        found = _identifiability_by_gram(law, gram, free, n)
+        if found is None:  # a near-null direction may exist: measure it on the Jacobian
+            _, jac = law.evaluate_internal(z, cols, True)
+            found = _identifiability(law, np.asarray(jac)[:, 0, :], pred, w, at_bounds)
+        out.extend(found)
     return out
+
+
+# Rows per block of the diagnostics' pass over the table (see `_rows_pass`): the fitter's
+# block, for the same reason (temporaries the allocator recycles).
+DIAG_BLOCK = ROW_BLOCK
+
+
+def _rows_pass(
+    law: Law, z: np.ndarray, cols: Mapping[str, np.ndarray], w: np.ndarray, free: list[int]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The prediction at z (n,) and the Gram matrix J^T J of the weighted residual
+    Jacobian's `free` columns (None where a derivative is not finite), in blocks of
+    DIAG_BLOCK rows.
+
+    Why blocks: the whole Jacobian at once is P arrays of the table's length and their
+    temporaries (1,000,000 rows: 110-300 ms, against ~40 ms in blocks); the identifiability
+    check needs only this P x P matrix unless it finds a near-null direction."""
+    n = next(iter(cols.values())).shape[1] if cols else 1
+    pred = np.empty(n)
+    G = np.zeros((len(free), len(free)))
+    finite, log, unit = True, law.space == "log", bool(np.all(w == 1.0))
+    for a in range(0, n, DIAG_BLOCK):
+        b = min(a + DIAG_BLOCK, n)
+        p, jac = law.evaluate_internal(z, {k: v[:, a:b] for k, v in cols.items()}, True)
+        pred[a:b] = p[0]
+        if jac is None or not (finite and free):
+            continue
+        with np.errstate(all="ignore"):
+            J = jac[free, 0, :] / p[0] if log else np.array(jac[free, 0, :], dtype=float)
+            if not unit:
+                J *= np.sqrt(w[a:b])
+        finite = bool(np.all(np.isfinite(J)))
+        if finite:
+            G += _dot_rows(J, J.T, MATMUL_BLOCK)
+    return pred, (G if finite else None)
+
+
+def _identifiability_by_gram(
+    law: Law, G: np.ndarray | None, free: list[int], n: int
+) -> list[Diagnostic] | None:
+    """`_identifiability`'s answer from the Gram matrix alone where that is exact: no
+    finite Jacobian, parameters with no effect, or every direction clearly identified.
+    None: a direction may be near-null, and the Jacobian itself must measure it."""
+    if not free or G is None:
+        return []
+    norms = np.sqrt(np.maximum(np.diagonal(G), 0.0))
+    tiny = norms <= 1e-12 * norms.max() if norms.max() > 0 else np.ones(len(free), dtype=bool)
+    if tiny.any():
+        return None  # named (and the rest checked) from the Jacobian, as before
+    if len(free) < 2:
+        return []
+    if n > len(free) and _clearly_identified_gram(G, norms):
+        return []
+    return None
 
 
 def _clearly_identified(J: np.ndarray, norms: np.ndarray) -> bool:
@@ -200,8 +258,11 @@ def _clearly_identified(J: np.ndarray, norms: np.ndarray) -> bool:
     that measures a near-null direction precisely, which runs only when this says no)."""
     if J.shape[0] <= J.shape[1]:
         return False
-    g = (J.T @ J) / np.outer(norms, norms)
-    ev = np.linalg.eigvalsh(g)
+    return _clearly_identified_gram(J.T @ J, norms)
+
+
+def _clearly_identified_gram(G: np.ndarray, norms: np.ndarray) -> bool:
+    ev = np.linalg.eigvalsh(G / np.outer(norms, norms))
     return bool(ev[0] > 100.0 * IDENTIFIED_RATIO**2 * ev[-1])
 
 

@@ -57,6 +57,7 @@ from .search import (
     FULL_MARGIN,
     NEAR_LAMBDA,
     REFINE_NEWTON_FIRST,
+    SCREEN_EXACT,
     SEARCH_ROWS,
     STATUS_PRUNED,
     STATUS_REFINED,
@@ -67,6 +68,7 @@ from .search import (
     SearchResult,
     _subsample,
     distinct_candidates,
+    internal_starts,
     screen_objective,
     smallest,
 )
@@ -171,7 +173,7 @@ def _search(law: Law, prep: Prepared, fold_rows: list[np.ndarray], delta, n_refi
         cols_of.append(cols)
         starts = build_starts(law.grid_for(sub.x, sub.y))
         G = starts.shape[0]
-        z0 = np.clip(law.to_internal(starts), lo, hi)
+        z0, _ = internal_starts(law, starts, lo, hi)
         n = idx.size
         if G <= n_refine:
             raise _Fallback
@@ -180,7 +182,7 @@ def _search(law: Law, prep: Prepared, fold_rows: list[np.ndarray], delta, n_refi
             law, {k: v[:, rows] for k, v in cols.items()}, sub.y[rows], sub.weights[rows],
             delta, aggregate=False,
         )  # fmt: skip
-        screen = screen_objective(scr, z0) * (n / rows.size)
+        screen = screen_objective(scr, z0, max(N_WARM, SCREEN_EXACT)) * (n / rows.size)
         top = smallest(screen, min(N_WARM, G))
         warm = top[np.isfinite(screen[top])]
         if warm.size == 0:

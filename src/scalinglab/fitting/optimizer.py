@@ -41,6 +41,9 @@ class LMResult:
     n_iter: np.ndarray  # (K,) iterations used
     grad_norm: np.ndarray  # (K,) projected gradient max-abs at the end
     pruned: np.ndarray  # (K,) bool: stopped early, clearly worse than a converged start
+    # (K, P, P) the Newton Hessian at z where every start has one (second-order runs), else
+    # None: a refinement on more rows can start from it (see `hessian=`)
+    hessian: np.ndarray | None = None
 
 
 def levenberg_marquardt(
@@ -62,6 +65,7 @@ def levenberg_marquardt(
     which: np.ndarray | None = None,
     near0: np.ndarray | None = None,
     lam0: float = LAM0_DEFAULT,
+    hessian: np.ndarray | None = None,
 ) -> LMResult:
     """Minimise problem's sum_i w_i Huber(r_i(z)) for every row of z0 at once.
 
@@ -90,10 +94,22 @@ def levenberg_marquardt(
     one (search.NEAR_LAMBDA) so the first Newton step is not shortened along the weak
     directions of a near-singular Hessian, and their first rejected step jumps back to 8 x
     the default.
+
+    `hessian` (K, P, P): a fixed Newton Hessian for every step (first-order evaluations
+    only, about half the cost of a second-order one; needs `newton=True`, not `frozen`).
+    For a refinement on all rows from a row subsample's optimum, that subsample's Hessian
+    (scaled to all rows) is within its sampling error of the exact one, so each step still
+    shrinks the gradient by about that factor. Its Newton decrement says a start has
+    converged only after an accepted step whose gradient change agreed with it (within
+    half: a secant check), and so do two tiny steps, so a wrong Hessian cannot stop a start
+    where it began.
     """
+    if hessian is not None and (frozen or not newton):
+        raise ValueError("hessian= needs newton=True and frozen=False")
     z = np.clip(np.array(z0, dtype=float), lower, upper)
     K, P = z.shape
-    second = newton and not frozen and problem._second_order_ok()
+    fixed = hessian is not None and newton
+    second = newton and not frozen and not fixed and problem._second_order_ok()
 
     def order_for(near: np.ndarray):
         if frozen and newton:
@@ -112,10 +128,15 @@ def levenberg_marquardt(
         start_near = bool((last_rel < newton_below).any())
     red = evaluate(z, np.arange(K), start_near)
     f, g, H = red.f, red.g, red.H
-    Hn = red.Hn if red.Hn is not None else np.zeros((K, P, P))
-    hn_ok = np.full(K, red.Hn is not None)
+    if fixed:
+        Hn = np.array(hessian, dtype=float)
+    else:
+        Hn = red.Hn if red.Hn is not None else np.zeros((K, P, P))
+    hn_ok = np.full(K, fixed or red.Hn is not None)
     lam = np.full(K, lam0)
     fresh = np.full(K, lam0 < LAM0_DEFAULT)  # not yet rejected a step from a small lam0
+    any_fresh = lam0 < LAM0_DEFAULT
+    secant_ok = np.zeros(K, dtype=bool)  # fixed Hessian: confirmed by an accepted step
     converged = np.zeros(K, dtype=bool)
     dead = ~np.isfinite(f)  # starts that cannot even be evaluated
     n_iter = np.zeros(K, dtype=int)
@@ -129,14 +150,18 @@ def levenberg_marquardt(
         if idx.size == 0:
             break
         k = idx.size
-        n_iter[idx] += 1
-        zi, gi, Hi, fi = z[idx], g[idx], H[idx], f[idx]
+        if k == K:  # every start active (the warm-up, most of a refinement): views
+            n_iter += 1
+            zi, gi, Hi, fi = z, g, H, f
+        else:
+            n_iter[idx] += 1
+            zi, gi, Hi, fi = z[idx], g[idx], H[idx], f[idx]
         diag_irls = np.diagonal(Hi, axis1=1, axis2=2)
         near = (last_rel[idx] < newton_below) if newton else np.zeros(k, dtype=bool)
         Hstep = Hi
         use = near
         if newton:
-            if second or frozen:
+            if second or frozen or fixed:
                 use = near & hn_ok[idx]
             elif use.any():
                 sel = idx[use]
@@ -150,9 +175,13 @@ def levenberg_marquardt(
             if use.any():
                 Hstep = Hi.copy()
                 Hstep[use] = _pd_or(Hn[idx[use]], Hi[use], diag_irls[use])
-        # Freeze coordinates sitting on a bound with the gradient pushing outward.
-        free = ~(((zi <= lower) & (gi > 0)) | ((zi >= upper) & (gi < 0)))
-        all_free = bool(free.all())  # the common case: no masking (the same values)
+        # Freeze coordinates sitting on a bound with the gradient pushing outward (the
+        # common case, no start on a bound, skips the masks: the same values).
+        at_lo, at_hi = zi <= lower, zi >= upper
+        all_free = not (at_lo.any() or at_hi.any())
+        if not all_free:
+            free = ~((at_lo & (gi > 0)) | (at_hi & (gi < 0)))
+            all_free = bool(free.all())
         pg = gi if all_free else np.where(free, gi, 0.0)
         gn = np.abs(pg).max(axis=1)
         gnorm[idx] = gn
@@ -177,6 +206,8 @@ def levenberg_marquardt(
             # and needs no further evaluation.
             dec = -np.einsum("kp,kp->k", pg, step) - 0.5 * np.einsum("kp,kpq,kq->k", step, Hd, step)
             quad = use & (dec <= ftol * np.abs(fi)) & (last_rel[idx] <= 1e-4)
+            if fixed:
+                quad &= secant_ok[idx]
             if quad.any():
                 converged[idx[quad]] = True
                 active[idx[quad]] = False
@@ -206,11 +237,18 @@ def levenberg_marquardt(
         tiny = (np.abs(rel) <= ftol) | step_small
         n_small = np.where(tiny, small_steps[idx] + 1, 0)
         small_steps[idx] = n_small
+        if fixed and acc.size:
+            # secant check of the fixed Hessian along the step just taken
+            s_acc = z_new[better] - z[acc]
+            Hs = np.einsum("kpq,kq->kp", Hn[acc], s_acc)
+            dg = red_new.g[better] - g[acc]
+            secant_ok[acc] = np.linalg.norm(dg - Hs, axis=1) <= 0.5 * np.linalg.norm(Hs, axis=1)
         z[acc], f[acc] = z_new[better], f_new[better]
         g[acc], H[acc] = red_new.g[better], red_new.H[better]
         if red_new.Hn is not None:
             Hn[acc] = red_new.Hn[better]
-        hn_ok[acc] = red_new.Hn is not None
+        if not fixed:
+            hn_ok[acc] = red_new.Hn is not None
         if groups is not None and red_new.Hn is not None:
             # The Hessian came with this evaluation because some start was near; a group
             # (an independent fold) with none near would not have had it: as if alone.
@@ -221,24 +259,39 @@ def levenberg_marquardt(
         # A start's first rejected step from a small lam0 jumps to the damping the default
         # start would have after one rejection: from 1e-8, x8 steps would take 4 more
         # rejected evaluations to get there.
-        floor = np.where(fresh[idx], 8.0 * LAM0_DEFAULT, 1e-6)
+        floor: float | np.ndarray = 1e-6
+        if any_fresh:
+            floor = np.where(fresh[idx], 8.0 * LAM0_DEFAULT, 1e-6)
+            fresh[idx[~better]] = False
+            any_fresh = bool(fresh.any())
         li = np.where(better, np.maximum(li / 5.0, 1e-12), np.maximum(li * 8.0, floor))
-        fresh[idx[~better]] = False
         lam[idx] = li
         last_rel[acc] = rel[better]
-        finished = done | (n_small >= 2)
-        converged[idx[finished]] = True
+        small = n_small >= 2
+        if fixed:  # tiny steps of a Hessian the last step disagreed with prove nothing
+            small &= secant_ok[idx]
+        finished = done | small
+        any_finished = bool(finished.any())
+        if any_finished:
+            converged[idx[finished]] = True
         stuck = idx[~better & (li > 1e10)]
         # A start whose every damped step fails is at an optimum to machine precision only
         # if its gradient is small; otherwise it is reported as not converged.
         if stuck.size:
             converged[stuck] = gnorm[stuck] <= 1e-6 * np.maximum(1.0, f[stuck])
             active[stuck] = False
-        active[idx[finished]] = False
+        if any_finished:
+            active[idx[finished]] = False
         if prune_ratio is not None and converged.any():
             _prune(active, pruned, converged, f, groups, prune_ratio)
     return LMResult(
-        z=z, f=f, converged=converged & ~dead, n_iter=n_iter, grad_norm=gnorm, pruned=pruned
+        z=z,
+        f=f,
+        converged=converged & ~dead,
+        n_iter=n_iter,
+        grad_norm=gnorm,
+        pruned=pruned,
+        hessian=Hn if second and hn_ok.all() and np.isfinite(Hn).all() else None,
     )
 
 

@@ -16,6 +16,7 @@ bootstrap). The solver that uses them is `optimizer.levenberg_marquardt`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,11 +28,18 @@ from ..laws.autodiff import UNIT, Dual, Dual2, PositiveColumn, value
 from ..laws.base import Law
 
 # One evaluation works on blocks of at most this many (start x row) pairs. Memory is then
-# bounded whatever the table; the few dozen temporaries of a dual evaluation stay cache-sized
-# and are recycled by the allocator (megabyte temporaries cost fresh pages on every call: 2-3x
-# slower on 2 cores); and the per-block matrix products (5 x 8,192 x 5) stay below the size
-# at which OpenBLAS starts threads, which on a busy machine made one product 30x slower.
-ROW_BLOCK = 8192
+# bounded whatever the table. The dual evaluation's few dozen temporaries per block (128,000
+# bytes each) stay under glibc's 128 KiB mmap threshold, so they come from the heap instead
+# of fresh pages. Blocks of 32,768 (256 KB temporaries) were mapped and unmapped on every
+# call unless an earlier large allocation had raised the threshold: 24,000 -> 240,000 rows
+# grew 1.65-1.78x in three runs, against 1.58-1.62x with these blocks. At 240,000 rows a
+# Newton evaluation took 30 blocks of 8,192 rows, ~0.4 ms of call overhead each.
+ROW_BLOCK = 16_000
+# The matrix products that reduce each block to per-start sums (J^T W J, J^T psi, the
+# objective) run on slices of at most this many (start x row) pairs: the same calls as when
+# blocks were this size, below the size at which OpenBLAS starts threads (5 x 8,192 x 5
+# per start), which on a busy machine made one product 30x slower.
+MATMUL_BLOCK = 8192
 # Tables at least this long are checked for rows with identical inputs (evaluated once).
 AGGREGATE_MIN_ROWS = 4096
 # The frozen residual curvature of the bootstrap is cached when it is at most this big.
@@ -386,6 +394,7 @@ class Problem:
         bad = np.zeros(K, dtype=bool)
         log = self.space == "log"
         unit = W is None and self._unit_w
+        mm = max(16, MATMUL_BLOCK // K)  # rows per matrix product (see MATMUL_BLOCK)
         with np.errstate(all="ignore"):
             for a, b, g0, g1, loc, starts in self._chunks(K):
                 if g0 == 0 and g1 == self.m:
@@ -408,7 +417,7 @@ class Problem:
                 else:
                     psi = np.clip(r, -delta, delta)
                     hub = psi * (r - 0.5 * psi)
-                fc = hub @ wc if wc.ndim == 1 else np.einsum("kn,kn->k", hub, wc)
+                fc = _dot_rows(hub, wc, mm) if wc.ndim == 1 else np.einsum("kn,kn->k", hub, wc)
                 bad |= ~np.isfinite(fc)
                 f += fc
                 if o == 0:
@@ -416,8 +425,10 @@ class Problem:
                 wpsi = wc * psi
                 if quadratic:
                     # unit weights: J^T W J is J^T J (skip a pass that multiplies by 1)
-                    inside = np.broadcast_to(wc, r.shape)
-                    wirls: np.ndarray | None = None if unit and loc is None else inside
+                    plain_w = unit and loc is None
+                    if newton or not plain_w:
+                        inside = np.broadcast_to(wc, r.shape)
+                    wirls: np.ndarray | None = None if plain_w else inside
                 else:
                     ar = np.abs(r)
                     wirls = wc * (delta / np.maximum(ar, delta))  # psi(r)/r
@@ -430,22 +441,25 @@ class Problem:
                         inside = np.add.reduceat(inside, starts, axis=1)
                 # The residual Jacobian (K, P, m), written straight from the sparse tangents
                 # (one pass per parameter: no dense J to fill and divide).
+                # In log space d log(pred) = d pred / pred: one reciprocal, then products
+                # (a division costs ~4 products; 5 of them were 10% of a warm-up evaluation).
                 Jr = np.empty((K, P, pred.shape[1]))
+                inv = 1.0 / pred if log else None
                 for j in range(P):
                     tj = 0.0 if T is None else T.get(j, 0.0)
-                    if log:
-                        np.divide(tj, pred, out=Jr[:, j, :])
+                    if inv is not None:
+                        np.multiply(tj, inv, out=Jr[:, j, :])
                     else:
                         Jr[:, j, :] = tj
                 if drop is not None:
                     Jr[np.broadcast_to(drop[:, None, :], Jr.shape)] = 0.0
                 JrT = np.swapaxes(Jr, 1, 2)
-                g += np.matmul(Jr, wpsi[:, :, None])[:, :, 0]
-                H += np.matmul(Jr if wirls is None else Jr * wirls[:, None, :], JrT)
+                g += _dot_rows(Jr, wpsi[:, :, None], mm)[:, :, 0]
+                H += _dot_rows(Jr if wirls is None else Jr * wirls[:, None, :], JrT, mm)
                 if o == 2:
-                    Hn += np.matmul(Jr * (inside - wpsi if log else inside)[:, None, :], JrT)
+                    Hn += _dot_rows(Jr * (inside - wpsi if log else inside)[:, None, :], JrT, mm)
                     if Hp:
-                        coef = wpsi / pred if log else wpsi
+                        coef = wpsi * inv if inv is not None else wpsi
                         pairs = list(Hp)
                         stack = np.empty((len(pairs), *coef.shape))
                         for e, ij in enumerate(pairs):
@@ -453,14 +467,13 @@ class Problem:
                         if drop is not None:
                             stack[:, drop] = 0.0
                         S = np.einsum("km,ekm->ke", coef, stack)
-                        ii, jj = np.array(pairs).T
+                        ii, jj, off = _pair_index(tuple(pairs))
                         Hn[:, ii, jj] += S
-                        off = ii != jj
                         Hn[:, jj[off], ii[off]] += S[:, off]
                 elif frozen:
-                    Hn += np.matmul(Jr * inside[:, None, :], JrT)
+                    Hn += _dot_rows(Jr * inside[:, None, :], JrT, mm)
                     C = self._curvature_chunk(g0, g1)  # (m, P*P)
-                    Hn += (wpsi @ C).reshape(K, P, P)
+                    Hn += _dot_rows(wpsi, C, mm).reshape(K, P, P)
         f[bad | ~np.isfinite(f)] = np.inf
         return Reduction(f=f, g=g, H=H, Hn=Hn)
 
@@ -517,6 +530,31 @@ class Problem:
         # Gauss-Newton part carries the step.
         C = np.where(np.isfinite(C), C, 0.0)
         return np.ascontiguousarray(np.transpose(C, (2, 0, 1)).reshape(m, P * P))
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_index(pairs: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column indices of a Dual2's second-derivative pairs, and which are off the
+    diagonal: the same few pairs at every evaluation of a law."""
+    ii, jj = np.array(pairs).T
+    off = ii != jj
+    for a in (ii, jj, off):
+        a.flags.writeable = False
+    return ii, jj, off
+
+
+def _dot_rows(a: np.ndarray, b: np.ndarray, step: int) -> np.ndarray:
+    """a @ b, contracted over rows (a's last axis; b's only or second-to-last axis), summed
+    over slices of at most `step` rows: the BLAS calls of a long block stay as small as
+    MATMUL_BLOCK says."""
+    m = a.shape[-1]
+    if m <= step:
+        return a @ b
+    rows = (lambda s: b[s]) if b.ndim == 1 else (lambda s: b[..., s, :])
+    out = a[..., :step] @ rows(slice(0, step))
+    for s in range(step, m, step):
+        out += a[..., s : s + step] @ rows(slice(s, s + step))
+    return out
 
 
 def _dropped(pred, wc, loc, starts, log: bool) -> np.ndarray | None:
