@@ -340,3 +340,20 @@ def test_metrics_near_float32s_range_are_screened_in_double(monkeypatch):
     fast, exact, _ = _screening(law, df, 1e-3, monkeypatch)
     assert int(np.argmin(fast)) == best and fast[best] == exact[best]
 
+
+def test_a_rounding_drift_below_the_grid_corner_is_not_a_bound():
+    """The fixed-Hessian refinement lets an invisible B drift from its grid corner 1 to
+    1 - 3e-7; 'driven below every start' needs a real step (BELOW_START), while a term the
+    data push towards 0 is still on its bound."""
+    from scalinglab.fitting.fitter import _bound_warnings
+    from scalinglab.laws import get_law
+
+    law = get_law("chinchilla")
+    n = np.geomspace(1e7, 1e9, 6)
+    x = {"n_params": n, "tokens": np.full(6, 1e11)}
+    lowest = np.array([np.exp(-1.0), 1.0, 1.0, 0.0, 0.0])
+    drifted = np.array([1.9, 480.0, 1.0 - 2.8e-7, 0.35, 1.5])
+    assert _bound_warnings(law, drifted, x, lowest) == []
+    pushed = drifted.copy()
+    pushed[2] = 0.5
+    assert _bound_warnings(law, pushed, x, lowest) == ["B"]
