@@ -87,6 +87,7 @@ DIVERGED = 1e30  # a parameter without an upper bound past this has run off to i
 # prediction (in the residual space) by more than this share: no metric is measured to one
 # part in a million, so the data cannot tell the value from 0.
 ZERO_RTOL = 1e-6
+BELOW_START = 1e-3  # log-scale margin: 'below every start' means below by 0.1% or more
 ZERO_ROWS = 4096  # the zero test evaluates the law on at most this many evenly spread rows
 
 
@@ -109,16 +110,19 @@ def _bound_warnings(
     bound 0 lies infinitely far away, so "within 1e-8 of 0" (or below an absolute 1e-10)
     is a statement about units, not about the fit: transfer's k = 1.05e-15 and bleu_loglaw's
     A = 1.4e-17, recovered exactly, were flagged. Such a parameter is on its bound 0 when
-    the search drove it below every start (`lowest_start`, public units) and the fit data
-    cannot tell it from 0 (`_zero_equivalent`, with the fit data `x`; without them only an
-    exact 0 is); a positive bound is compared relatively, on the log scale. Both are needed:
-    Chinchilla's B = 148 at a single token count with beta = 1.5 is as invisible as
-    E = 1e-65, but it sits inside its grid because beta killed its term, not because the
-    data want B < 0 (the Jacobian check names it not identified)."""
+    the search drove it below every start (`lowest_start`, public units; by BELOW_START)
+    and the fit data cannot tell it from 0 (`_zero_equivalent`, with the fit data `x`;
+    without them only an exact 0 is); a positive bound is compared relatively, on the log
+    scale. Both are needed: Chinchilla's B = 148 at a single token count with beta = 1.5
+    is as invisible as E = 1e-65, but it sits inside its grid because beta killed its
+    term, not because the data want B < 0 (the Jacobian check names it not identified)."""
     out = []
     zero_like = _zero_equivalent(law, params, x)
     if lowest_start is not None:
-        zero_like = {j for j in zero_like if params[j] < lowest_start[j]}
+        # below by a real step, not by the rounding-level drift a term the data cannot see
+        # takes along its flat direction (Chinchilla's B = 1 - 3e-7 from its grid corner 1)
+        floor = lowest_start * np.exp(-BELOW_START)
+        zero_like = {j for j in zero_like if params[j] < floor[j]}
     for j, p in enumerate(law.parameters):
         v = params[j]
         if p.log:
