@@ -240,9 +240,9 @@ def _grid_objective(problem: Problem, axes) -> np.ndarray | None:
     # The residuals and their Huber loss in single precision (the prediction itself in
     # double; `_single_ok` keeps metrics and weights far inside float32's range, and a
     # prediction outside it becomes an infinite value that is recomputed in double): the
-    # logarithm of every (start, row)
-    # was 1.8 of the screening's 3.1 ms in double. The best starts are then recomputed in
-    # double (`screen_objective`), so the choice is double precision's.
+    # logarithm of every (start, row) was 1.8 of the screening's 3.1 ms in double. The best
+    # starts are then recomputed in double (`screen_objective`), so the choice is double
+    # precision's.
     delta, w = problem.delta, problem.w.astype(np.float32)
     target, log = problem.target.astype(np.float32), law.space == "log"
     full_shape = (1,) * lead + tuple(sizes[lead:]) + (m,)
