@@ -357,3 +357,15 @@ def test_a_rounding_drift_below_the_grid_corner_is_not_a_bound():
     pushed = drifted.copy()
     pushed[2] = 0.5
     assert _bound_warnings(law, pushed, x, lowest) == ["B"]
+
+
+def test_a_rounding_step_past_the_divergence_threshold_is_not_a_run_off():
+    """A = 1e30 recovered from exact data ends at 1e30 x (1 + 3e-14) or (1 - 1e-13) by
+    rounding, depending on how the derivatives are summed; only a real step past 1e30 is a
+    parameter that ran off to infinity."""
+    from scalinglab.fitting.fitter import _bound_warnings
+    from scalinglab.laws import get_law
+
+    law = get_law("power_law")
+    assert _bound_warnings(law, np.array([0.5, 1e30 * (1 + 2.6e-14), 2.5])) == []
+    assert _bound_warnings(law, np.array([0.5, 1.01e30, 2.5])) == ["A"]

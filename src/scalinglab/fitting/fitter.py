@@ -81,6 +81,9 @@ def build_starts(
 
 
 DIVERGED = 1e30  # a parameter without an upper bound past this has run off to infinity
+# ... past it by 0.1% (on the log scale), not by rounding: a law fitted to exact data with
+# A = 1e30 ends at 1e30 x (1 +- 3e-14)
+PAST_DIVERGED = DIVERGED * float(np.exp(1e-3))
 
 
 # A log-scale parameter with lower bound 0 is on that bound when setting it to 0 moves no
@@ -128,7 +131,7 @@ def _bound_warnings(
         if p.log:
             if _log_at_bound(p.lower, p.upper, v) or j in zero_like:
                 out.append(p.name)
-            elif not np.isfinite(p.upper) and abs(v) > DIVERGED:
+            elif not np.isfinite(p.upper) and abs(v) > PAST_DIVERGED:
                 out.append(p.name)  # ran off towards +inf
             continue
         span = p.upper - p.lower if np.isfinite(p.upper) and np.isfinite(p.lower) else np.inf
@@ -139,7 +142,7 @@ def _bound_warnings(
             out.append(p.name)
         elif np.isfinite(p.upper) and v >= p.upper - tol_hi:
             out.append(p.name)
-        elif not np.isfinite(p.upper) and abs(v) > DIVERGED:
+        elif not np.isfinite(p.upper) and abs(v) > PAST_DIVERGED:
             out.append(p.name)  # ran off towards +inf
     return out
 

@@ -141,6 +141,9 @@ class Law:
         Start grids derived from the data, for location and scale parameters.
     fixed : tuple of (Parameter, float)
         Parameters held constant by `fix`.
+    closed_form : PowerSum or None
+        The formula's value and derivatives written out by hand (faster than the duals);
+        ignored where it does not match the formula or the parameters' log flags.
     """
 
     name: str
@@ -163,6 +166,9 @@ class Law:
     # takes them out of `parameters`, so the fitter sees fewer free parameters and needs
     # to know nothing about them.
     fixed: tuple[tuple[Parameter, float], ...] = ()
+    # Hand-derived derivatives of `formula` (a `closed_form.PowerSum`) for the fitter's
+    # inner loop; used only while they describe this formula and parameterisation.
+    closed_form: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.space not in ("log", "identity"):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..base import Law, Parameter
+from ..closed_form import PowerSum, PowerTerm
 from .starts import saturating_power_grid, sigmoid_grid
 
 _PL_E = tuple(float(np.exp(v)) for v in (-2, -1, 0, 1, 2))
@@ -30,6 +31,7 @@ power_law = Law(
     description="Any metric vs one scaling variable: map x and the metric to your columns.",
     positive_variables=("x",),
     data_grid=saturating_power_grid("x", _PL_ALPHA, _PL_A, _PL_E),
+    closed_form=PowerSum(_power_law, (PowerTerm("A", (("alpha", "x", -1),)),), constant="E"),
 )
 
 

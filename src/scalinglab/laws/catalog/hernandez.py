@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..base import Law, Parameter
+from ..closed_form import PowerSum, PowerTerm
 from .starts import transfer_grid
 
 _K = tuple(float(np.exp(v)) for v in (-5, 0, 5, 10, 15))
@@ -29,4 +30,7 @@ transfer = Law(
     description="Effective data transferred D_T from pretraining, given D_F and N.",
     positive_variables=("finetune_size", "n_params"),
     data_grid=transfer_grid(_EXP, _EXP, _K),
+    closed_form=PowerSum(
+        _transfer, (PowerTerm("k", (("alpha", "finetune_size", 1), ("beta", "n_params", 1))),)
+    ),
 )

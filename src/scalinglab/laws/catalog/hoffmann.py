@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..base import Law, Parameter
+from ..closed_form import PowerSum, PowerTerm
 
 CITATION = "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models (approach 3)"
 
@@ -37,4 +38,12 @@ chinchilla = Law(
     citation=CITATION,
     description="Pretraining loss as a function of parameters N and tokens D.",
     positive_variables=("n_params", "tokens"),
+    closed_form=PowerSum(
+        _chinchilla,
+        (
+            PowerTerm("A", (("alpha", "n_params", -1),)),
+            PowerTerm("B", (("beta", "tokens", -1),)),
+        ),
+        constant="E",
+    ),
 )

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..base import Law, Parameter
+from ..closed_form import PowerSum, PowerTerm
 from .starts import saturating_power_grid
 
 CITATION = "Isik et al. 2024, Scaling Laws for Downstream Task Performance of Large Language Models"
@@ -33,6 +34,9 @@ downstream_ce = Law(
     description="Downstream (finetuned) cross-entropy vs pretraining tokens D_p.",
     positive_variables=("tokens",),
     data_grid=saturating_power_grid("tokens", _CE_ALPHA, _CE_A, _CE_E),
+    closed_form=PowerSum(
+        _downstream_ce, (PowerTerm("A", (("alpha", "tokens", -1),)),), constant="E"
+    ),
 )
 
 

@@ -7,6 +7,7 @@ map it to a column with `--map x=n_params` (API: `mapping={"x": "n_params"}`).
 import numpy as np
 
 from ..base import Law, Parameter
+from ..closed_form import PowerSum, PowerTerm
 
 CITATION = "Zhang, Liu, Cherry, Firat 2024, When Scaling Meets LLM Finetuning (ICLR)"
 _COEF = tuple(float(np.exp(v)) for v in (0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0))
@@ -34,6 +35,11 @@ finetune_multiplicative = Law(
     citation=CITATION + " (Eq. 1)",
     description="Finetuning loss jointly in a factor X and finetuning data size D_f.",
     positive_variables=("x", "finetune_size"),
+    closed_form=PowerSum(
+        _multiplicative,
+        (PowerTerm("A", (("alpha", "x", -1), ("beta", "finetune_size", -1))),),
+        constant="E",
+    ),
 )
 
 
@@ -58,6 +64,14 @@ finetune_additive = Law(
     citation=CITATION + " (additive baseline, after Hoffmann et al.)",
     description="Additive joint law the multiplicative one is compared against.",
     positive_variables=("x", "finetune_size"),
+    closed_form=PowerSum(
+        _additive,
+        (
+            PowerTerm("A", (("alpha", "x", -1),)),
+            PowerTerm("B", (("beta", "finetune_size", -1),)),
+        ),
+        constant="E",
+    ),
 )
 
 
