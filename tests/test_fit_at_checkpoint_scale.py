@@ -264,8 +264,9 @@ def test_single_precision_screening_holds_where_delta_is_infinite_or_y_is_large(
         law = replace(law, space="identity")
         df = df.assign(loss=df["loss"] * 1e6)
     fast, exact, sizes = _screening(law, df, delta, monkeypatch)
-    assert sizes[0] == 8 and len(sizes) == 2  # the check, then the best and their ties
-    assert sizes[1] < (0.1 if exact.size == 4500 else 0.5) * exact.size
+    # one double evaluation: the 8 check starts with the best and their ties
+    assert len(sizes) == 1 and sizes[0] >= 8 + search.SCREEN_EXACT
+    assert sizes[0] < (0.1 if exact.size == 4500 else 0.5) * exact.size
     best = search.smallest(exact, 64)
     np.testing.assert_array_equal(search.smallest(fast, 64), best)
     np.testing.assert_allclose(fast[best], exact[best], rtol=1e-13)

@@ -120,12 +120,14 @@ def _bound_warnings(
     is as invisible as E = 1e-65, but it sits inside its grid because beta killed its
     term, not because the data want B < 0 (the Jacobian check names it not identified)."""
     out = []
-    zero_like = _zero_equivalent(law, params, x)
+    below = None
     if lowest_start is not None:
         # below by a real step, not by the rounding-level drift a term the data cannot see
-        # takes along its flat direction (Chinchilla's B = 1 - 3e-7 from its grid corner 1)
+        # takes along its flat direction (Chinchilla's B = 1 - 3e-7 from its grid corner 1);
+        # only those are evaluated at 0
         floor = lowest_start * np.exp(-BELOW_START)
-        zero_like = {j for j in zero_like if params[j] < floor[j]}
+        below = {j for j in range(len(params)) if params[j] < floor[j]}
+    zero_like = _zero_equivalent(law, params, x, below)
     for j, p in enumerate(law.parameters):
         v = params[j]
         if p.log:
@@ -161,13 +163,23 @@ def _log_at_bound(lower: float, upper: float, v: float) -> bool:
     return bool((np.isfinite(lo) and lv <= lo + tol) or (np.isfinite(hi) and lv >= hi - tol))
 
 
-def _zero_equivalent(law: Law, params: np.ndarray, x: Mapping[str, np.ndarray] | None) -> set[int]:
+def _zero_equivalent(
+    law: Law,
+    params: np.ndarray,
+    x: Mapping[str, np.ndarray] | None,
+    only: set[int] | None = None,
+) -> set[int]:
     """Indices of log-scale parameters with lower bound 0 that could be 0 without changing
     any prediction on the fit data by more than ZERO_RTOL (relative in log space, of the
     largest prediction in identity space): E -> 1e-65 in a Chinchilla fit whose data want
     E < 0. A scale constant such as transfer's k (a factor of every prediction) fails this
-    however small it is. One batched evaluation on at most ZERO_ROWS rows."""
-    cand = [j for j, p in enumerate(law.parameters) if p.log and p.lower == 0 and params[j] > 0]
+    however small it is. One batched evaluation on at most ZERO_ROWS rows, of the
+    parameters in `only` (all when None)."""
+    cand = [
+        j
+        for j, p in enumerate(law.parameters)
+        if p.log and p.lower == 0 and params[j] > 0 and (only is None or j in only)
+    ]
     if x is None or not cand or not law.variables:
         return set()
     n = np.asarray(x[law.variables[0]]).size

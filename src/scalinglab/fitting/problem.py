@@ -159,7 +159,7 @@ class Problem:
         self._unit_w = bool(np.all(self.w == 1.0))
         # The law's hand-derived derivatives where they describe it and its columns are
         # positive (they read the columns' logs); else the duals.
-        closed = None if law.closed_form is None else law.closed_form.bind(law)
+        closed = law.bound_closed_form
         self._closed = closed if closed is not None and closed.usable(self.cols) else None
         self.second_order: bool | None = None  # Dual2 works for this law (tried on first use)
         self._curv_z: np.ndarray | None = None
@@ -394,10 +394,12 @@ class Problem:
             return red
         newton = o == 2 or frozen
         quadratic = delta >= 1e5  # least squares: every residual in the quadratic zone
-        f = np.zeros(K)
-        g = np.zeros((K, P)) if o >= 1 else None
-        H = np.zeros((K, P, P)) if o >= 1 else None
-        Hn = np.zeros((K, P, P)) if newton else None
+        # sums over the chunks (the first chunk's arrays themselves: one chunk is the
+        # common case)
+        f: np.ndarray | None = None
+        g: np.ndarray | None = None
+        H: np.ndarray | None = None
+        Hn: np.ndarray | None = None
         log = self.space == "log"
         unit = W is None and self._unit_w
         mm = max(16, MATMUL_BLOCK // K)  # rows per matrix product (see MATMUL_BLOCK)
@@ -424,7 +426,7 @@ class Problem:
                     psi = np.clip(r, -delta, delta)
                     hub = psi * (r - 0.5 * psi)
                 fc = _dot_rows(hub, wc, mm) if wc.ndim == 1 else np.einsum("kn,kn->k", hub, wc)
-                f += fc  # a NaN or infinite chunk makes f so (weights are >= 0)
+                f = _acc(f, fc)  # a NaN or infinite chunk makes f so (weights are >= 0)
                 if o == 0:
                     continue
                 wpsi = psi if unit else wc * psi
@@ -459,13 +461,15 @@ class Problem:
                 if drop is not None:
                     Jr[np.broadcast_to(drop[:, None, :], Jr.shape)] = 0.0
                 JrT = np.swapaxes(Jr, 1, 2)
-                g += _dot_rows(Jr, wpsi[:, :, None], mm)[:, :, 0]
+                g = _acc(g, _dot_rows(Jr, wpsi[:, :, None], mm)[:, :, 0])
                 # Never Jr @ JrT itself: numpy sends a stacked product of an array with its
                 # own transpose to a per-start syrk that is 4.7x slower than gemm here
                 # (32 starts x 5 x 240 rows: 63 us; a copy and gemm: 8 + 13.5 us).
-                H += _dot_rows(Jr.copy() if wirls is None else Jr * wirls[:, None, :], JrT, mm)
+                JW = Jr.copy() if wirls is None else Jr * wirls[:, None, :]
+                H = _acc(H, _dot_rows(JW, JrT, mm))
                 if o == 2:
-                    Hn += _dot_rows(Jr * (inside - wpsi if log else inside)[:, None, :], JrT, mm)
+                    JN = Jr * (inside - wpsi if log else inside)[:, None, :]
+                    Hn = _acc(Hn, _dot_rows(JN, JrT, mm))
                     if Hp:
                         coef = wpsi * inv if inv is not None else wpsi
                         pairs = list(Hp)
@@ -480,9 +484,13 @@ class Problem:
                         Hn[:, ii, jj] += S
                         Hn[:, jj[off], ii[off]] += S[:, off]
                 elif frozen:
-                    Hn += _dot_rows(Jr * inside[:, None, :], JrT, mm)
+                    Hn = _acc(Hn, _dot_rows(Jr * inside[:, None, :], JrT, mm))
                     C = self._curvature_chunk(g0, g1)  # (m, P*P)
                     Hn += _dot_rows(wpsi, C, mm).reshape(K, P, P)
+        if f is None:  # no rows
+            f = np.zeros(K)
+            g, H = (np.zeros((K, P)), np.zeros((K, P, P))) if o >= 1 else (None, None)
+            Hn = np.zeros((K, P, P)) if newton else None
         f[~np.isfinite(f)] = np.inf
         return Reduction(f=f, g=g, H=H, Hn=Hn)
 
@@ -550,6 +558,14 @@ def _pair_index(pairs: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndar
     for a in (ii, jj, off):
         a.flags.writeable = False
     return ii, jj, off
+
+
+def _acc(total: np.ndarray | None, part: np.ndarray) -> np.ndarray:
+    """total + part, in place; part itself when there is no total yet (a fresh array)."""
+    if total is None:
+        return part
+    total += part
+    return total
 
 
 def _dot_rows(a: np.ndarray, b: np.ndarray, step: int) -> np.ndarray:

@@ -408,6 +408,12 @@ class Law:
                 grids[name] = v.tolist()
         return self.with_grid(grids)
 
+    @functools.cached_property
+    def bound_closed_form(self) -> Any:
+        """`closed_form` bound to this law's parameters, or None where it does not describe
+        this law (see `closed_form.PowerSum.bind`)."""
+        return None if self.closed_form is None else self.closed_form.bind(self)
+
     # -- coordinates ----------------------------------------------------------------------
     @property
     def log_mask(self) -> np.ndarray:
@@ -584,6 +590,17 @@ class Law:
         """
         B, P = z.shape
         n = next(iter(cols.values())).shape[1] if cols else 1
+        closed = self.bound_closed_form
+        if closed is not None and closed.usable(cols):  # hand-derived: no duals
+            with np.errstate(all="ignore"):
+                pred, t, _ = closed(z, cols, 1 if jacobian else 0)
+            pred = np.broadcast_to(pred, (B, n))
+            if not jacobian:
+                return pred, None
+            jac = np.zeros((P, B, n))
+            for j, tj in (t or {}).items():
+                jac[j] = tj
+            return pred, jac
         mask = self.log_mask
         with np.errstate(over="ignore"):
             pub = np.where(mask, np.exp(np.where(mask, z, 0.0)), z)
