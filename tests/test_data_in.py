@@ -320,3 +320,15 @@ def test_inspect_flags_a_one_row_table_and_a_flops_unit_slip(tmp_path):
     rep = inspect_table(sl.read_table(ok), outliers=False)
     assert rep["plausibility"] == []
     assert {r["law"]: r for r in rep["laws"]}["chinchilla"]["ready"]
+
+
+def test_fit_range_check_reads_the_prepared_values_and_names_the_row():
+    """fit() hands validate() the columns it already read (no second pandas lookup): the
+    range check still runs on them and names the source row of a filtered table."""
+    x = np.linspace(-2.0, 2.0, 10)
+    acc = 0.2 + 0.6 / (1.0 + np.exp(-2.0 * x))
+    acc[6] = 1.2
+    df = pd.DataFrame({"x": x, "accuracy": acc}, index=range(5, 15))
+    with pytest.raises(OutOfRangeError) as e:
+        sl.fit(df, "sigmoid", metric="accuracy")
+    assert (e.value.row, e.value.column) == (12, "accuracy")

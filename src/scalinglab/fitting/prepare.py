@@ -36,6 +36,14 @@ class Prepared:
     metric: str  # source column of the metric
 
 
+def prep_values(prep: Prepared) -> dict[str, np.ndarray]:
+    """Source column -> its values as read for the fit (schema.validate takes them instead
+    of looking each column up in the table again)."""
+    out = {col: prep.x[var] for var, col in prep.columns.items()}
+    out[prep.metric] = prep.y
+    return out
+
+
 def source_of(df: pd.DataFrame) -> str | None:
     return df.attrs.get("scalinglab_source")
 

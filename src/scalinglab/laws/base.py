@@ -408,6 +408,12 @@ class Law:
                 grids[name] = v.tolist()
         return self.with_grid(grids)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickle carries the declaration, not what was derived from it for this process
+        state = dict(self.__dict__)
+        state.pop("bound_closed_form", None)
+        return state
+
     @functools.cached_property
     def bound_closed_form(self) -> Any:
         """`closed_form` bound to this law's parameters, or None where it does not describe
