@@ -217,7 +217,10 @@ def _rows_pass(
     finite, log, unit = True, law.space == "log", bool(np.all(w == 1.0))
     for a in range(0, n, DIAG_BLOCK):
         b = min(a + DIAG_BLOCK, n)
-        p, jac = law.evaluate_internal(z, {k: v[:, a:b] for k, v in cols.items()}, True)
+        # the columns themselves when one block holds them (the fit's own arrays: a law's
+        # closed form finds their exponent matrix cached)
+        block = cols if b - a == n else {k: v[:, a:b] for k, v in cols.items()}
+        p, jac = law.evaluate_internal(z, block, True)
         pred[a:b] = p[0]
         if jac is None or not (finite and free):
             continue

@@ -600,7 +600,8 @@ class Law:
         if closed is not None and closed.usable(cols):  # hand-derived: no duals
             with np.errstate(all="ignore"):
                 pred, t, _ = closed(z, cols, 1 if jacobian else 0)
-            pred = np.broadcast_to(pred, (B, n))
+            if pred.shape != (B, n):
+                pred = np.broadcast_to(pred, (B, n))
             if not jacobian:
                 return pred, None
             jac = np.zeros((P, B, n))
