@@ -106,7 +106,7 @@ def levenberg_marquardt(
     """
     if hessian is not None and (frozen or not newton):
         raise ValueError("hessian= needs newton=True and frozen=False")
-    z = np.clip(np.array(z0, dtype=float), lower, upper)
+    z = np.minimum(np.maximum(np.array(z0, dtype=float), lower), upper)  # np.clip: 3x longer
     K, P = z.shape
     fixed = hessian is not None and newton
     second = newton and not frozen and not fixed and problem._second_order_ok()
@@ -146,146 +146,155 @@ def levenberg_marquardt(
     active = ~dead
     chol_first = True  # _pd_or: whether the last Newton Hessians were all positive definite
 
-    for _ in range(max_iter):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        k = idx.size
-        if k == K:  # every start active (the warm-up, most of a refinement): views
-            n_iter += 1
-            zi, gi, Hi, fi = z, g, H, f
-        else:
-            n_iter[idx] += 1
-            zi, gi, Hi, fi = z[idx], g[idx], H[idx], f[idx]
-        diag_irls = np.diagonal(Hi, axis1=1, axis2=2)
-        near = (last_rel[idx] < newton_below) if newton else np.zeros(k, dtype=bool)
-        Hstep = Hi
-        use = near
-        if newton:
-            if second or frozen or fixed:
-                use = near & hn_ok[idx]
-            elif use.any():
-                sel = idx[use]
-                Hn[sel] = problem._fd_newton(
-                    z[sel],
-                    None if W is None else W[sel],
-                    delta,
-                    g[sel],
-                    None if which is None else which[sel],
-                )
-            if use.any():
-                Hstep = Hi.copy()
-                Hstep[use], chol_first = _pd_or(Hn[idx[use]], Hi[use], diag_irls[use], chol_first)
-        # Freeze coordinates sitting on a bound with the gradient pushing outward (the
-        # common case, no start on a bound, skips the masks: the same values).
-        at_lo, at_hi = zi <= lower, zi >= upper
-        all_free = not (at_lo.any() or at_hi.any())
-        if not all_free:
-            free = ~((at_lo & (gi > 0)) | (at_hi & (gi < 0)))
-            all_free = bool(free.all())
-        pg = gi if all_free else np.where(free, gi, 0.0)
-        gn = np.abs(pg).max(axis=1)
-        gnorm[idx] = gn
-        done = gn <= gtol * np.maximum(1.0, fi)
-        Hd = Hstep if all_free else np.where(free[:, :, None] & free[:, None, :], Hstep, 0.0)
-        scale = np.maximum(
-            diag_irls, 1e-12 * np.maximum(diag_irls.max(axis=1, keepdims=True), 1e-300)
-        )
-        A = Hd.copy()
-        A_diag = A.reshape(k, P * P)[:, :: P + 1]  # a view of the diagonals
-        A_diag += lam[idx, None] * scale
-        if not all_free:
-            A_diag += ~free  # identity rows for frozen coordinates
-        try:
-            step = -np.linalg.solve(A, pg[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            step = np.stack([_safe_solve(A[j], pg[j]) for j in range(k)])
-        step = np.where(np.isfinite(step), step, 0.0)
-        if newton and use.any():
-            # Newton decrement: where the exact-Hessian model predicts a decrease below the
-            # tolerance (after a step that already changed little), the start has converged
-            # and needs no further evaluation.
-            Hs = (Hd @ step[:, :, None])[:, :, 0]  # a three-operand einsum took 4x longer
-            dec = -np.einsum("kp,kp->k", pg, step) - 0.5 * np.einsum("kp,kp->k", step, Hs)
-            quad = use & (dec <= ftol * np.abs(fi)) & (last_rel[idx] <= 1e-4)
-            if fixed:
-                quad &= secant_ok[idx]
-            if quad.any():
-                converged[idx[quad]] = True
-                active[idx[quad]] = False
-                keep = ~quad
-                if prune_ratio is not None:
-                    # Starts already far worse than the one just converged need no trial
-                    # evaluation (it cost one evaluation of the whole batch at the end).
-                    _prune(active, pruned, converged, f, groups, prune_ratio)
-                    keep &= active[idx]
-                if not keep.any():
-                    continue
-                idx, zi, fi, step = idx[keep], zi[keep], fi[keep], step[keep]
-                near, done = near[keep], done[keep]
-        z_new = np.minimum(np.maximum(zi + step, lower), upper)  # np.clip, without its overhead
-        # Evaluate the trial points, with the Newton Hessian once any start is near (for
-        # the others it is a by-product: cheaper than a second batched evaluation).
-        red_new = evaluate(z_new, idx, bool(near.any()))
-        f_new = red_new.f
-        better = f_new < fi
-        acc = idx[better]
-        # Convergence: a tiny relative decrease or a tiny step, twice in a row.
-        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: not small
-            rel = (fi - f_new) / np.maximum(np.abs(fi), 1e-300)
+    # Warnings off for the whole loop (not per iteration: 1.5 us each): an infinite
+    # objective (inf - inf) is handled, not reported.
+    with np.errstate(invalid="ignore", over="ignore"):
+        for _ in range(max_iter):
+            idx = np.flatnonzero(active)
+            if idx.size == 0:
+                break
+            k = idx.size
+            if k == K:  # every start active (the warm-up, most of a refinement): views
+                n_iter += 1
+                zi, gi, Hi, fi = z, g, H, f
+            else:
+                n_iter[idx] += 1
+                zi, gi, Hi, fi = z[idx], g[idx], H[idx], f[idx]
+            diag_irls = np.diagonal(Hi, axis1=1, axis2=2)
+            near = (last_rel[idx] < newton_below) if newton else np.zeros(k, dtype=bool)
+            Hstep = Hi
+            use = near
+            if newton:
+                if second or frozen or fixed:
+                    use = near & hn_ok[idx]
+                elif use.any():
+                    sel = idx[use]
+                    Hn[sel] = problem._fd_newton(
+                        z[sel],
+                        None if W is None else W[sel],
+                        delta,
+                        g[sel],
+                        None if which is None else which[sel],
+                    )
+                if use.any():
+                    Hstep = Hi.copy()
+                    Hstep[use], chol_first = _pd_or(
+                        Hn[idx[use]], Hi[use], diag_irls[use], chol_first
+                    )
+            # Freeze coordinates sitting on a bound with the gradient pushing outward (the
+            # common case, no start on a bound, skips the masks: the same values).
+            at_lo, at_hi = zi <= lower, zi >= upper
+            all_free = not (at_lo.any() or at_hi.any())
+            if not all_free:
+                free = ~((at_lo & (gi > 0)) | (at_hi & (gi < 0)))
+                all_free = bool(free.all())
+            pg = gi if all_free else np.where(free, gi, 0.0)
+            gn = np.abs(pg).max(axis=1)
+            gnorm[idx] = gn
+            done = gn <= gtol * np.maximum(1.0, fi)
+            Hd = Hstep if all_free else np.where(free[:, :, None] & free[:, None, :], Hstep, 0.0)
+            scale = np.maximum(
+                diag_irls, 1e-12 * np.maximum(diag_irls.max(axis=1, keepdims=True), 1e-300)
+            )
+            A = Hd.copy()
+            A_diag = A.reshape(k, P * P)[:, :: P + 1]  # a view of the diagonals
+            A_diag += lam[idx, None] * scale
+            if not all_free:
+                A_diag += ~free  # identity rows for frozen coordinates
+            try:
+                step = -np.linalg.solve(A, pg[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:
+                step = np.stack([_safe_solve(A[j], pg[j]) for j in range(k)])
+            step = np.where(np.isfinite(step), step, 0.0)
+            if newton and use.any():
+                # Newton decrement: where the exact-Hessian model predicts a decrease below the
+                # tolerance (after a step that already changed little), the start has converged
+                # and needs no further evaluation.
+                Hs = (Hd @ step[:, :, None])[:, :, 0]  # a three-operand einsum took 4x longer
+                dec = -np.einsum("kp,kp->k", pg, step) - 0.5 * np.einsum("kp,kp->k", step, Hs)
+                quad = use & (dec <= ftol * np.abs(fi)) & (last_rel[idx] <= 1e-4)
+                if fixed:
+                    quad &= secant_ok[idx]
+                if quad.any():
+                    converged[idx[quad]] = True
+                    active[idx[quad]] = False
+                    keep = ~quad
+                    if prune_ratio is not None:
+                        # Starts already far worse than the one just converged need no trial
+                        # evaluation (it cost one evaluation of the whole batch at the end).
+                        _prune(active, pruned, converged, f, groups, prune_ratio)
+                        keep &= active[idx]
+                    if not keep.any():
+                        continue
+                    idx, zi, fi, step = idx[keep], zi[keep], fi[keep], step[keep]
+                    near, done = near[keep], done[keep]
+            z_new = np.minimum(np.maximum(zi + step, lower), upper)  # np.clip, without its overhead
+            # Evaluate the trial points, with the Newton Hessian once any start is near (for
+            # the others it is a by-product: cheaper than a second batched evaluation).
+            red_new = evaluate(z_new, idx, bool(near.any()))
+            f_new = red_new.f
+            better = f_new < fi
+            acc = idx[better]
+            # Convergence: a tiny relative decrease or a tiny step, twice in a row.
+            rel = (fi - f_new) / np.maximum(np.abs(fi), 1e-300)  # inf - inf: NaN, not small
             step_small = np.abs(z_new - zi).max(axis=1) <= 1e-11 * (1.0 + np.abs(zi).max(axis=1))
-        # A rejected step that changes the objective by less than ftol counts as tiny: on
-        # millions of rows the objective's rounding noise exceeds such changes.
-        tiny = (np.abs(rel) <= ftol) | step_small
-        n_small = np.where(tiny, small_steps[idx] + 1, 0)
-        small_steps[idx] = n_small
-        if fixed and acc.size:
-            # secant check of the fixed Hessian along the step just taken
-            s_acc = z_new[better] - z[acc]
-            Hs = np.einsum("kpq,kq->kp", Hn[acc], s_acc)
-            dg = red_new.g[better] - g[acc]
-            secant_ok[acc] = np.linalg.norm(dg - Hs, axis=1) <= 0.5 * np.linalg.norm(Hs, axis=1)
-        z[acc], f[acc] = z_new[better], f_new[better]
-        g[acc], H[acc] = red_new.g[better], red_new.H[better]
-        if red_new.Hn is not None:
-            Hn[acc] = red_new.Hn[better]
-        if not fixed:
-            hn_ok[acc] = red_new.Hn is not None
-        if groups is not None and red_new.Hn is not None:
-            # The Hessian came with this evaluation because some start was near; a group
-            # (an independent fold) with none near would not have had it: as if alone.
-            g_near = np.zeros(int(groups.max()) + 1, dtype=bool)
-            g_near[groups[idx[near]]] = True
-            hn_ok[acc] = g_near[groups[acc]]
-        li = lam[idx]
-        # A start's first rejected step from a small lam0 jumps to the damping the default
-        # start would have after one rejection: from 1e-8, x8 steps would take 4 more
-        # rejected evaluations to get there.
-        floor: float | np.ndarray = 1e-6
-        if any_fresh:
-            floor = np.where(fresh[idx], 8.0 * LAM0_DEFAULT, 1e-6)
-            fresh[idx[~better]] = False
-            any_fresh = bool(fresh.any())
-        li = np.where(better, np.maximum(li / 5.0, 1e-12), np.maximum(li * 8.0, floor))
-        lam[idx] = li
-        last_rel[acc] = rel[better]
-        small = n_small >= 2
-        if fixed:  # tiny steps of a Hessian the last step disagreed with prove nothing
-            small &= secant_ok[idx]
-        finished = done | small
-        any_finished = bool(finished.any())
-        if any_finished:
-            converged[idx[finished]] = True
-        stuck = idx[~better & (li > 1e10)]
-        # A start whose every damped step fails is at an optimum to machine precision only
-        # if its gradient is small; otherwise it is reported as not converged.
-        if stuck.size:
-            converged[stuck] = gnorm[stuck] <= 1e-6 * np.maximum(1.0, f[stuck])
-            active[stuck] = False
-        if any_finished:
-            active[idx[finished]] = False
-        if prune_ratio is not None and converged.any():
-            _prune(active, pruned, converged, f, groups, prune_ratio)
+            # A rejected step that changes the objective by less than ftol counts as tiny: on
+            # millions of rows the objective's rounding noise exceeds such changes.
+            tiny = (np.abs(rel) <= ftol) | step_small
+            n_small = np.where(tiny, small_steps[idx] + 1, 0)
+            small_steps[idx] = n_small
+            if fixed and acc.size:
+                # secant check of the fixed Hessian along the step just taken
+                s_acc = z_new[better] - z[acc]
+                Hs = np.einsum("kpq,kq->kp", Hn[acc], s_acc)
+                dg = red_new.g[better] - g[acc]
+                secant_ok[acc] = np.linalg.norm(dg - Hs, axis=1) <= 0.5 * np.linalg.norm(Hs, axis=1)
+            if acc.size == K:  # every start accepted its step: the new arrays themselves
+                z, f, g, H = z_new, f_new, red_new.g, red_new.H
+                if red_new.Hn is not None:
+                    Hn = red_new.Hn
+            else:
+                z[acc], f[acc] = z_new[better], f_new[better]
+                g[acc], H[acc] = red_new.g[better], red_new.H[better]
+                if red_new.Hn is not None:
+                    Hn[acc] = red_new.Hn[better]
+            if not fixed:
+                hn_ok[acc] = red_new.Hn is not None
+            if groups is not None and red_new.Hn is not None:
+                # The Hessian came with this evaluation because some start was near; a group
+                # (an independent fold) with none near would not have had it: as if alone.
+                g_near = np.zeros(int(groups.max()) + 1, dtype=bool)
+                g_near[groups[idx[near]]] = True
+                hn_ok[acc] = g_near[groups[acc]]
+            li = lam[idx]
+            # A start's first rejected step from a small lam0 jumps to the damping the default
+            # start would have after one rejection: from 1e-8, x8 steps would take 4 more
+            # rejected evaluations to get there.
+            floor: float | np.ndarray = 1e-6
+            if any_fresh:
+                floor = np.where(fresh[idx], 8.0 * LAM0_DEFAULT, 1e-6)
+                fresh[idx[~better]] = False
+                any_fresh = bool(fresh.any())
+            li = np.where(better, np.maximum(li / 5.0, 1e-12), np.maximum(li * 8.0, floor))
+            lam[idx] = li
+            last_rel[acc] = rel[better]
+            small = n_small >= 2
+            if fixed:  # tiny steps of a Hessian the last step disagreed with prove nothing
+                small &= secant_ok[idx]
+            finished = done | small
+            any_finished = bool(finished.any())
+            if any_finished:
+                converged[idx[finished]] = True
+            stuck = idx[~better & (li > 1e10)]
+            # A start whose every damped step fails is at an optimum to machine precision only
+            # if its gradient is small; otherwise it is reported as not converged.
+            if stuck.size:
+                converged[stuck] = gnorm[stuck] <= 1e-6 * np.maximum(1.0, f[stuck])
+                active[stuck] = False
+            if any_finished:
+                active[idx[finished]] = False
+            if prune_ratio is not None and converged.any():
+                _prune(active, pruned, converged, f, groups, prune_ratio)
     return LMResult(
         z=z,
         f=f,

@@ -438,9 +438,12 @@ class Problem:
                     wirls: np.ndarray | None = None if plain_w else inside
                 else:
                     ar = np.abs(r)
-                    wirls = wc * (delta / np.maximum(ar, delta))  # psi(r)/r
+                    wirls = delta / np.maximum(ar, delta)  # psi(r)/r
+                    plain_w = unit and loc is None  # (reduceat below needs float weights)
+                    if not plain_w:
+                        wirls *= wc
                     if newton:
-                        inside = wc * (ar <= delta)
+                        inside = (ar <= delta) if plain_w else wc * (ar <= delta)
                 if loc is not None:  # sum row weights within each group
                     wpsi = np.add.reduceat(wpsi, starts, axis=1)
                     wirls = np.add.reduceat(inside if wirls is None else wirls, starts, axis=1)
