@@ -291,17 +291,18 @@ def test_a_grid_no_larger_than_the_exact_count_is_screened_in_double(monkeypatch
 
 def test_start_conversions_are_cached_and_the_ends_table_is_unchanged():
     """The starts' internal and public coordinates are converted once per start array and
-    law; a caller's z0 is its own copy, and the ends of unmoved starts are the numbers
-    law.to_public gives for every row."""
+    law; both are read-only (a caller cannot change what the next fit gets), and the ends
+    of unmoved starts are the numbers law.to_public gives for every row."""
     law = sl.get_law("chinchilla")
     lo, hi = law.internal_bounds()
     starts = build_starts(law)
     z0, pub = search.internal_starts(law, starts, lo, hi)
     np.testing.assert_array_equal(z0, np.clip(law.to_internal(starts), lo, hi))
-    z0[:] = 0.0  # the caller's copy
+    with pytest.raises(ValueError, match="read-only"):
+        z0[:] = 0.0
     again, pub2 = search.internal_starts(law, starts.copy(), lo, hi)
     np.testing.assert_array_equal(again, np.clip(law.to_internal(starts), lo, hi))
-    assert pub2 is pub and not pub.flags.writeable
+    assert again is z0 and pub2 is pub and not pub.flags.writeable
     moved = np.zeros(len(starts), dtype=bool)
     moved[[3, 70, 4499]] = True
     ends = again.copy()

@@ -175,15 +175,16 @@ def internal_starts(
     law: Law, starts: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(z0, z0 in public units): the starts in the optimiser's coordinates, clipped to the
-    bounds, as new arrays (a cached conversion when these starts were seen for this law)."""
+    bounds, read-only (a cached conversion when these starts were seen for this law; callers
+    copy what they change: 180 KB for Hoffmann's grid)."""
     key = (tuple(law.log_mask), lo.tobytes(), hi.tobytes())
     for k, seen, z0, pub in _STARTS_SEEN:
         if k == key and seen.shape == starts.shape and np.array_equal(seen, starts):
-            return z0.copy(), pub
+            return z0, pub
     z0 = np.clip(law.to_internal(starts), lo, hi)
     pub = law.to_public(z0)
-    pub.flags.writeable = False
-    _STARTS_SEEN[:] = [(key, np.array(starts, copy=True), z0.copy(), pub), *_STARTS_SEEN[:3]]
+    z0.flags.writeable = pub.flags.writeable = False
+    _STARTS_SEEN[:] = [(key, np.array(starts, copy=True), z0, pub), *_STARTS_SEEN[:3]]
     return z0, pub
 
 
