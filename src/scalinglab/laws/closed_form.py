@@ -73,6 +73,9 @@ class PowerSum:
         return BoundPowerSum(terms, const, bool(const_log), self.variables)
 
 
+# Fewer starts than this are evaluated term by term unless their table's exponent matrix is
+# cached (see `BoundPowerSum._terms`).
+FEW_STARTS = 4
 # The exponent matrix of a table is kept (for the last few tables) when it has at most this
 # many entries: 5 parameters x 2 terms x 6,500 rows.
 DESIGN_CACHE_SIZE = 1 << 16
@@ -92,6 +95,12 @@ class BoundPowerSum:
     def usable(self, cols: Mapping[str, Any]) -> bool:
         """Whether `cols` carry the logs this needs (strictly positive columns)."""
         return all(isinstance(cols.get(v), PositiveColumn) for v in self.variables)
+
+    def _cached(self, cols: Mapping[str, PositiveColumn]) -> bool:
+        logs = [cols[v].log for v in self.variables]
+        return any(
+            all(a is b for a, b in zip(seen, logs, strict=True)) for seen, _, _ in self._designs
+        )
 
     def _design(self, cols: Mapping[str, PositiveColumn], P: int) -> np.ndarray:
         """(n_terms, P, m): z @ it is every term's exponent, a + sum sign * alpha * log x,
@@ -119,8 +128,10 @@ class BoundPowerSum:
         One matrix product and one exp for all terms: the outer products alpha * log N and
         their sums took 31 us for 32 starts x 240 rows, this 18 (it rounds once, as a fused
         multiply-add, where the products round twice: 2e-15 apart). A non-finite z (an
-        infinite product with a 0 of the matrix) is evaluated term by term."""
-        if not np.isfinite(z).all():
+        infinite product with a 0 of the matrix) is evaluated term by term, and so are a
+        few starts on a table whose matrix is not cached (one start on 16,000 rows: the
+        matrix would cost more to build than the products)."""
+        if not np.isfinite(z).all() or (z.shape[0] < FEW_STARTS and not self._cached(cols)):
             out = []
             for s, powers in self.terms:
                 u = np.repeat(z[:, s : s + 1], cols[self.variables[0]].shape[-1], axis=1)
