@@ -261,6 +261,19 @@ def test_duplicate_rows_counted_alike_on_long_and_short_tables():
         assert _n_unique_rows(cols) == sort == cols[0].size - 4
 
 
+def test_rows_whose_hash_keys_collide_are_compared_exactly(monkeypatch):
+    """Only rows sharing a 32-bit hash key are compared row by row: with every key made
+    equal (the worst collision), the count is still the exact one."""
+    from scalinglab.fitting import diagnose
+
+    rng = np.random.default_rng(4)
+    n = diagnose.SORT_ROWS + 1_000
+    a, b = rng.uniform(1, 2, n), rng.uniform(1, 2, n)
+    a[5:8], b[5:8] = a[50], b[50]  # 3 copies of row 50
+    monkeypatch.setattr(diagnose, "row_hashes", lambda cols: np.zeros(cols[0].size, np.uint64))
+    assert diagnose._n_unique_rows([a, b]) == n - 3
+
+
 def test_identifiability_on_a_long_jacobian_matches_the_direct_svd():
     """The near-null direction and its singular value, from the QR route used on long
     tables, equal the SVD of the column-normalised Jacobian itself."""

@@ -47,10 +47,20 @@ def _n_unique_rows(cols: list[np.ndarray]) -> int:
         # equal neighbours counted: -0.0 equals 0.0 as in the hashes below
         rows = np.column_stack(cols)[np.lexsort(cols)]
         return n - int(np.count_nonzero((rows[1:] == rows[:-1]).all(axis=1)))
-    h = np.sort(row_hashes(cols))  # a sort of integers: half of pd.unique's hash table
-    if not np.any(h[1:] == h[:-1]):
+    # The hashes' top 32 bits, sorted by two stable 16-bit radix passes (3 ms at 240,000
+    # rows, against 10 ms for np.sort of the 64-bit hashes). Rows whose key no other row
+    # shares are distinct; only the rows that share one (~n^2 / 2^32 of them by chance: 13
+    # at 240,000 rows) are compared exactly.
+    key = (row_hashes(cols) >> np.uint64(32)).astype(np.uint32)
+    order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    order = order[np.argsort((key[order] >> 16).astype(np.uint16), kind="stable")]
+    ks = key[order]
+    same = ks[1:] == ks[:-1]
+    if not same.any():
         return n
-    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
+    shared = np.zeros(n, dtype=bool)
+    shared[order[1:][same]] = shared[order[:-1][same]] = True
+    frame = pd.DataFrame({f"c{i}": c[shared] for i, c in enumerate(cols)})
     return n - int(frame.duplicated().sum())
 
 
