@@ -60,6 +60,27 @@ def _median_time(fn, repeats):
     return statistics.median(times), min(times), out
 
 
+def _count_evaluations(df) -> tuple[int, int]:
+    """The warm-up (least-squares, first-order) and refinement (second-order) evaluations
+    one fit makes, counted (a start that converges by its Newton decrement takes no trial
+    evaluation, so iterations + 1 overcounts)."""
+    from scalinglab.fitting.problem import Problem
+
+    calls = []
+    real = Problem.reduce
+
+    def counted(self, z, W=None, delta=None, order=1, which=None):
+        calls.append((order, delta))
+        return real(self, z, W, delta, order, which)
+
+    Problem.reduce = counted
+    try:
+        sl.fit(df, "chinchilla")
+    finally:
+        Problem.reduce = real
+    return sum(c == (1, 1e6) for c in calls), sum(o == 2 for o, _ in calls)
+
+
 def _floor_timers(df, res):
     """Timers of the unavoidable evaluations of (c) and (b) (see the docstring), each one
     call of `repeat` evaluations returning seconds per evaluation, to be run between the
@@ -170,14 +191,12 @@ def main() -> None:
     )
     print(f"scalinglab params: { {k: round(v, 6) for k, v in res.params_.items()} }")
     f = {k: statistics.median(v) for k, v in fl.items()}
-    st = res.starts_
-    wi = int(st.loc[st["status"] == "warmed", "n_iter"].max())
-    ri = int(st.loc[st["status"] == "refined", "n_iter"].min()) - wi
-    floor = f["screen"] + (wi + 1) * f["warm_eval"] + (ri + 1) * f["refine_eval"] + f["value"]
+    n_warm, n_refine = _count_evaluations(df)
+    floor = f["screen"] + n_warm * f["warm_eval"] + n_refine * f["refine_eval"] + f["value"]
     b_floor = f["b_screen"] + nit_b * f["b_iter"]
     print(
-        f"floor of (c): screening {f['screen'] * 1e3:.2f} ms + {wi + 1} warm-up evaluations "
-        f"x {f['warm_eval'] * 1e3:.3f} ms + {ri + 1} refinement evaluations x "
+        f"floor of (c): screening {f['screen'] * 1e3:.2f} ms + {n_warm} warm-up evaluations "
+        f"x {f['warm_eval'] * 1e3:.3f} ms + {n_refine} refinement evaluations x "
         f"{f['refine_eval'] * 1e3:.3f} ms + {f['value'] * 1e3:.3f} ms = {floor * 1e3:.1f} ms "
         f"((b)/floor {t_b / floor:.1f}x); the search's other {(t_s - floor) * 1e3:.1f} ms is "
         f"per-iteration bookkeeping, fit()'s other {(t_c - t_s) * 1e3:.1f} ms preparation and "

@@ -27,9 +27,11 @@ def _data(law, n=60, seed=0):
 
 
 def _points(law, K=7, seed=1):
-    """Internal points with scales e^-2..e^8 and exponents 0.05..1 (some at 0, a bound)."""
+    """Internal points with scales e^-2..e^8 and exponents 0.05..1, each its own (a mixed-up
+    exponent would otherwise go unseen), the first start's at 0 (a bound)."""
     rng = np.random.default_rng(seed)
-    z = np.where(law.log_mask, rng.uniform(-2, 8, (K, law.n_params)), rng.uniform(0.05, 1, (K, 1)))
+    shape = (K, law.n_params)
+    z = np.where(law.log_mask, rng.uniform(-2, 8, shape), rng.uniform(0.05, 1, shape))
     z[0, ~law.log_mask] = 0.0
     return z
 
@@ -165,3 +167,83 @@ def test_a_non_finite_parameter_is_evaluated_term_by_term():
     assert np.isfinite(pf).all()
     np.testing.assert_allclose(pf, pd_, rtol=1e-13)
     np.testing.assert_allclose(np.broadcast_to(tf[4], pf.shape), td[4], rtol=1e-12)
+
+
+@pytest.mark.parametrize("K", [1, 3, 8])
+def test_few_starts_term_by_term_equal_the_duals_at_second_order(K):
+    """Fewer than 4 starts on a table whose exponent matrix is not cached go term by term
+    (finite parameters); more use the matrix: both equal the duals' Newton matrices."""
+    law = CATALOG["finetune_multiplicative"]  # one term with two powers
+    fast, dual = _problems(law, _data(law, seed=20), np.full(60, 2.0))
+    law.bound_closed_form._designs.clear()
+    z = _points(law, K=K, seed=21)
+    a, b = fast.reduce(z, None, 1e-3, 2), dual.reduce(z, None, 1e-3, 2)
+    np.testing.assert_allclose(a.g, b.g, rtol=1e-9, atol=1e-12 * np.abs(b.H).max())
+    np.testing.assert_allclose(a.Hn, b.Hn, rtol=1e-9, atol=1e-12 * np.abs(b.H).max())
+
+
+@pytest.mark.parametrize("table", ["blocks", "grouped", "weighted"])
+def test_long_grouped_and_weighted_tables_equal_the_duals(table):
+    """Several row blocks (a view of the column per block), rows with repeated inputs
+    evaluated once, and per-start weights (a bootstrap's counts)."""
+    law = CATALOG["chinchilla"]
+    rng = np.random.default_rng(22)
+    n = 6000
+    cols = _data(law, n=n, seed=23)
+    if table == "grouped":
+        cols = {k: np.repeat(v[:1500], 4) for k, v in cols.items()}
+    y = np.exp(rng.uniform(0.5, 1.5, n))
+    w = np.ones(n)
+    fast = Problem(law, cols, y, w, 1e-3, aggregate=table == "grouped", block=4000)
+    dual = Problem(replace(law, closed_form=None), cols, y, w, 1e-3, block=4000)
+    assert fast._closed is not None and (table != "grouped" or fast.gid is not None)
+    z = _points(law, K=5, seed=24)
+    W = rng.multinomial(n, np.full(n, 1 / n), size=5).astype(float) if table == "weighted" else None
+    a = fast.reduce(z, fast.row_weights(W), 1e-3, 2)
+    b = dual.reduce(z, dual.row_weights(W), 1e-3, 2)
+    for key in ("f", "g", "H", "Hn"):
+        x, y_ = getattr(a, key), getattr(b, key)
+        np.testing.assert_allclose(x, y_, rtol=1e-9, atol=1e-12 * np.abs(b.H).max(), err_msg=key)
+
+
+def test_evaluate_internal_uses_the_closed_form_and_equals_the_duals():
+    law = CATALOG["chinchilla"]
+    cols = Problem(law, _data(law, seed=25), np.full(60, 2.0), np.ones(60), 1e-3).cols
+    z = _points(law, K=2, seed=26)
+    p1, j1 = law.evaluate_internal(z, cols, True)
+    p2, j2 = replace(law, closed_form=None).evaluate_internal(z, cols, True)
+    assert law.bound_closed_form is not None
+    np.testing.assert_allclose(p1, p2, rtol=1e-13)
+    np.testing.assert_allclose(j1, j2, rtol=1e-12)
+
+
+def test_a_pickled_law_rebinds_its_closed_form_and_the_cache_holds_no_long_table():
+    """A pickle carries the declaration, not the bound closed form or its cache; the cache
+    keeps only small tables whose logs own their memory, never a view of a long column."""
+    import gc
+    import pickle
+    import weakref
+
+    law = CATALOG["chinchilla"]
+    _ = law.bound_closed_form
+    copy = pickle.loads(pickle.dumps(law))
+    assert "bound_closed_form" not in copy.__dict__ and copy.bound_closed_form is not None
+    cf = law.bound_closed_form
+    cf._designs.clear()
+    big = Problem(law, _data(law, n=40_000, seed=27), np.full(40_000, 2.0), np.ones(40_000), 1e-3)
+    log_ref = weakref.ref(big.cols["n_params"].log)
+    big.reduce(_points(law, K=8, seed=28))  # several blocks: views of the column
+    assert cf._designs == []
+    del big
+    gc.collect()
+    assert log_ref() is None
+    small = Problem(law, _data(law, seed=29), np.full(60, 2.0), np.ones(60), 1e-3)
+    small.reduce(_points(law, K=8, seed=30))
+    assert len(cf._designs) == 1
+
+
+def test_a_power_sign_other_than_one_is_refused():
+    from scalinglab.laws.closed_form import PowerTerm
+
+    with pytest.raises(ValueError, match="sign"):
+        PowerTerm("A", (("alpha", "x", -2.0),))

@@ -283,6 +283,7 @@ class Problem:
             key: tuple | None = (
                 self.law.formula,
                 tuple((k, type(v).__name__) for k, v in self.cols.items()),
+                self._closed is not None,  # a closed form's trial says nothing of the duals
             )
             try:
                 known = _SECOND_ORDER.get(key)  # type: ignore[arg-type]

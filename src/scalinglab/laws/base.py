@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import BoundsError, LawError, UnknownParameterError
 from .autodiff import Dual, value
+from .closed_form import BoundPowerSum, PowerSum
 
 Space = Literal["log", "identity"]
 DataGrid = Callable[[Mapping[str, np.ndarray], np.ndarray], Mapping[str, Sequence[float]]]
@@ -168,7 +169,7 @@ class Law:
     fixed: tuple[tuple[Parameter, float], ...] = ()
     # Hand-derived derivatives of `formula` (a `closed_form.PowerSum`) for the fitter's
     # inner loop; used only while they describe this formula and parameterisation.
-    closed_form: Any = field(default=None, repr=False, compare=False)
+    closed_form: PowerSum | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.space not in ("log", "identity"):
@@ -415,7 +416,7 @@ class Law:
         return state
 
     @functools.cached_property
-    def bound_closed_form(self) -> Any:
+    def bound_closed_form(self) -> BoundPowerSum | None:
         """`closed_form` bound to this law's parameters, or None where it does not describe
         this law (see `closed_form.PowerSum.bind`)."""
         return None if self.closed_form is None else self.closed_form.bind(self)

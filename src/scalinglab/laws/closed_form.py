@@ -1,7 +1,7 @@
 """Hand-derived values and derivatives for laws that are sums of power terms.
 
 Why: a fit evaluates its law with first or second derivatives for a batch of starts about
-twenty times (Chinchilla's 240 points: 9 warm-up and 8 refinement evaluations). Dual
+twenty times (Chinchilla's 240 points: 9 warm-up and 7 refinement evaluations). Dual
 numbers get them from the formula with 20-35 array passes and Python bookkeeping at every
 operator. For E + A/N^alpha + B/D^beta in the optimiser's coordinates (A = e^a), every term
 is one exp(a - alpha log N) and every derivative is a product of it: 10-12 passes, 2-4x
@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .autodiff import UNIT, PositiveColumn
+
+if TYPE_CHECKING:
+    from .base import Law
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class PowerTerm:
 
     scale: str
     powers: tuple[tuple[str, str, float], ...]
+
+    def __post_init__(self) -> None:
+        for _, _, sign in self.powers:
+            if sign not in (-1, 1):  # a factor in the exponent belongs in the formula text
+                raise ValueError(f"a power's sign must be -1 or +1, not {sign!r}")
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ class PowerSum:
     def variables(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(v for t in self.terms for _, v, _ in t.powers))
 
-    def bind(self, law: Any) -> BoundPowerSum | None:
+    def bind(self, law: Law) -> BoundPowerSum | None:
         """This closed form in `law`'s parameter order, or None when it does not describe
         that law: another formula (a `fix`ed law), a parameter it does not name, or a scale
         not in log space or an exponent in log space."""
@@ -77,7 +85,8 @@ class PowerSum:
 # cached (see `BoundPowerSum._terms`).
 FEW_STARTS = 4
 # The exponent matrix of a table is kept (for the last few tables) when it has at most this
-# many entries: 5 parameters x 2 terms x 6,500 rows.
+# many entries (5 parameters x 2 terms x 6,500 rows) and the table's logs own their memory
+# (not a view of a longer column, which the cache would keep alive).
 DESIGN_CACHE_SIZE = 1 << 16
 
 
@@ -89,40 +98,47 @@ class BoundPowerSum:
     constant: int | None
     constant_log: bool
     variables: tuple[str, ...]
-    # (the columns' logs, P, exponent matrix) of the last tables seen; see `_design`
-    _designs: list = field(default_factory=list, compare=False, repr=False)
+    # (the columns' logs, exponent matrix) of the last tables seen; see `_design`
+    _designs: list[tuple[tuple[np.ndarray, ...], np.ndarray]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     def usable(self, cols: Mapping[str, Any]) -> bool:
-        """Whether `cols` carry the logs this needs (strictly positive columns)."""
-        return all(isinstance(cols.get(v), PositiveColumn) for v in self.variables)
-
-    def _cached(self, cols: Mapping[str, PositiveColumn]) -> bool:
-        logs = [cols[v].log for v in self.variables]
-        return any(
-            all(a is b for a, b in zip(seen, logs, strict=True)) for seen, _, _ in self._designs
+        """Whether `cols` carry the logs this needs: strictly positive (1, m) columns."""
+        return all(
+            isinstance(c, PositiveColumn) and c.ndim == 2 and c.shape[0] == 1
+            for c in (cols.get(v) for v in self.variables)
         )
 
-    def _design(self, cols: Mapping[str, PositiveColumn], P: int) -> np.ndarray:
+    def _cached(self, cols: Mapping[str, Any]) -> np.ndarray | None:
+        """The exponent matrix kept for these columns (by their logs' identity: the cache
+        holds them, so an id cannot be reused), or None."""
+        logs = [cols[v].log for v in self.variables]
+        for seen, M in self._designs:
+            if all(a is b for a, b in zip(seen, logs, strict=True)):
+                return M
+        return None
+
+    def _design(self, cols: Mapping[str, Any], P: int) -> np.ndarray:
         """(n_terms, P, m): z @ it is every term's exponent, a + sum sign * alpha * log x,
         each term's a contiguous (K, m) array (products with a term strided by its
-        neighbours took 40% longer). Kept for the last tables seen (by the identity of
-        their columns' logs, which the cache holds, so an id cannot be reused): a fit
-        evaluates one table ~20 times."""
+        neighbours took 40% longer). Kept for the last small tables seen: a fit evaluates
+        one table ~20 times."""
+        M = self._cached(cols)
+        if M is not None:
+            return M
         logs = tuple(cols[v].log for v in self.variables)
-        for seen, p, M in self._designs:
-            if p == P and all(a is b for a, b in zip(seen, logs, strict=True)):
-                return M
         m = logs[0].shape[-1]
         M = np.zeros((len(self.terms), P, m))
         for t, (s, powers) in enumerate(self.terms):
             M[t, s] = 1.0
             for j, var, sign in powers:
                 M[t, j] += sign * cols[var].log.reshape(-1)
-        if M.size <= DESIGN_CACHE_SIZE:
-            self._designs[:] = [(logs, P, M), *self._designs[:3]]
+        if M.size <= DESIGN_CACHE_SIZE and all(log.base is None for log in logs):
+            self._designs[:] = [(logs, M), *self._designs[:3]]
         return M
 
-    def _terms(self, z: np.ndarray, cols: Mapping[str, PositiveColumn]) -> list[np.ndarray]:
+    def _terms(self, z: np.ndarray, cols: Mapping[str, Any]) -> list[np.ndarray]:
         """Each term, scale * prod x ** (sign * exponent), (K, m).
 
         One matrix product and one exp for all terms: the outer products alpha * log N and
@@ -131,7 +147,8 @@ class BoundPowerSum:
         infinite product with a 0 of the matrix) is evaluated term by term, and so are a
         few starts on a table whose matrix is not cached (one start on 16,000 rows: the
         matrix would cost more to build than the products)."""
-        if not np.isfinite(z).all() or (z.shape[0] < FEW_STARTS and not self._cached(cols)):
+        few = z.shape[0] < FEW_STARTS and self._cached(cols) is None
+        if few or not np.isfinite(z).all():
             out = []
             for s, powers in self.terms:
                 u = np.repeat(z[:, s : s + 1], cols[self.variables[0]].shape[-1], axis=1)
@@ -144,7 +161,7 @@ class BoundPowerSum:
         return list(args)
 
     def __call__(
-        self, z: np.ndarray, cols: Mapping[str, PositiveColumn], order: int
+        self, z: np.ndarray, cols: Mapping[str, Any], order: int
     ) -> tuple[np.ndarray, dict[int, Any] | None, dict[tuple[int, int], Any] | None]:
         """pred (K, m); for order >= 1 the derivatives {j: array} with respect to the
         internal coordinates z (K, P); for order 2 the second derivatives {(i, j): array},
@@ -160,10 +177,7 @@ class BoundPowerSum:
                 T[s] = u
                 if order == 2:
                     _add(H, s, s, u)
-                signed_logs = [
-                    cols[var].log if sign > 0 else -cols[var].log  # (1, m): cheap
-                    for _, var, sign in powers
-                ]
+                signed_logs = [sign * cols[var].log for _, var, sign in powers]  # (1, m)
                 for (j, _, _), slog in zip(powers, signed_logs, strict=True):
                     T[j] = dj = u * slog
                     if order == 2:
@@ -171,7 +185,6 @@ class BoundPowerSum:
                         for (k, _, _), slog_k in zip(powers, signed_logs, strict=True):
                             if k >= j:
                                 _add(H, j, k, dj * slog_k)
-        assert pred is not None
         if self.constant is not None:
             c = self.constant
             value = z[:, c : c + 1]
