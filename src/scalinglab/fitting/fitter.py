@@ -14,9 +14,8 @@ from ..errors import BoundsError, OptionError
 from ..laws import get_law
 from ..laws.autodiff import PositiveColumn
 from ..laws.base import Law
-from ..schema import validate
 from .diagnose import data_diagnostics, fit_diagnostics
-from .prepare import Prepared, apply_where, prep_values, prepare, source_of
+from .prepare import Prepared, apply_where, prepare, source_of, validate_prepared
 from .result import FitResult
 from .search import SearchResult, _subsample, multistart, screening_diagnostics
 
@@ -347,12 +346,7 @@ def fit(
     _check_options(delta, n_random_starts, strategy, n_refine, seed, max_iter)
     df = apply_where(data, where)
     prep = prepare(df, law, metric=metric, mapping=mapping, weights=weights)
-    validate(
-        df,
-        file=source_of(df),
-        columns=[*prep.columns.values(), prep.metric],
-        values=prep_values(prep),
-    )
+    validate_prepared(df, prep)
     starts = build_starts(law.grid_for(prep.x, prep.y), grid, n_random_starts, seed)
     cols = _as_columns(prep.x)
     t0 = time.perf_counter()

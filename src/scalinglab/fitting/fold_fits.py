@@ -39,7 +39,6 @@ import pandas as pd
 from ..errors import DataError
 from ..laws import get_law
 from ..laws.base import Law
-from ..schema import validate
 from .fitter import (
     _as_columns,
     _check_options,
@@ -49,7 +48,7 @@ from .fitter import (
     objective_settings,
 )
 from .optimizer import LMResult, levenberg_marquardt
-from .prepare import Prepared, prep_values, prepare, source_of
+from .prepare import Prepared, prepare, source_of, validate_prepared
 from .problem import Problem
 from .result import FitResult
 from .search import (
@@ -131,12 +130,7 @@ def fit_folds(
     if isinstance(opts["weights"], np.ndarray):
         opts["weights"] = np.asarray(opts["weights"])[union]
     prep = prepare(df, law, **opts)
-    validate(
-        df,
-        file=source_of(df),
-        columns=[*prep.columns.values(), prep.metric],
-        values=prep_values(prep),
-    )
+    validate_prepared(df, prep)
     fold_rows = [np.flatnonzero(m[union]) for m in masks]
     if min(r.size for r in fold_rows) < law.n_params:  # fit() names the error for that fold
         return [fit(data[m], law, **fit_kw) for m in masks]

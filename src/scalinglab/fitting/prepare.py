@@ -23,7 +23,7 @@ from ..errors import (
 from ..laws.base import Law
 from ..query import column_expression, is_expression
 from ..query import mask as query_mask
-from ..schema import canonical_name, numeric_column, resolve_column
+from ..schema import canonical_name, numeric_column, resolve_column, validate
 
 
 @dataclass
@@ -36,12 +36,12 @@ class Prepared:
     metric: str  # source column of the metric
 
 
-def prep_values(prep: Prepared) -> dict[str, np.ndarray]:
-    """Source column -> its values as read for the fit (schema.validate takes them instead
-    of looking each column up in the table again)."""
-    out = {col: prep.x[var] for var, col in prep.columns.items()}
-    out[prep.metric] = prep.y
-    return out
+def validate_prepared(df: pd.DataFrame, prep: Prepared) -> None:
+    """The range checks of the columns a fit uses (`schema.validate`), on the values
+    `prepare` already read (each pandas lookup again cost 10-150 us)."""
+    values = {col: prep.x[var] for var, col in prep.columns.items()}
+    values[prep.metric] = prep.y
+    validate(df, file=source_of(df), columns=list(values), values=values)
 
 
 def source_of(df: pd.DataFrame) -> str | None:
